@@ -1,0 +1,425 @@
+// Package config holds Xianfeng's typed settings and loads them in three layers:
+// built-in defaults, then an optional YAML file, then APP_* environment variables.
+// A bad value stops start-up with an error that names the setting.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Environments the server can run in.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Config is every setting of the server. The yaml tag names the key in the
+// configuration file; the env tag names the environment variable that overrides it.
+type Config struct {
+	// Env is development (embedded services and the WeChat mock allowed) or production.
+	Env string `yaml:"env" env:"APP_ENV"`
+	// Timezone decides what a calendar day is for check-ins and statistics.
+	Timezone string `yaml:"timezone" env:"APP_TIMEZONE"`
+
+	HTTP     HTTP     `yaml:"http"`
+	Database Database `yaml:"database"`
+	Redis    Redis    `yaml:"redis"`
+	WeChat   WeChat   `yaml:"wechat"`
+	Session  Session  `yaml:"session"`
+	Queue    Queue    `yaml:"queue"`
+	Log      Log      `yaml:"log"`
+
+	location *time.Location
+}
+
+// HTTP configures the API listener.
+type HTTP struct {
+	Addr            string        `yaml:"addr" env:"APP_HTTP_ADDR"`
+	ReadTimeout     time.Duration `yaml:"read_timeout" env:"APP_HTTP_READ_TIMEOUT"`
+	WriteTimeout    time.Duration `yaml:"write_timeout" env:"APP_HTTP_WRITE_TIMEOUT"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"APP_HTTP_SHUTDOWN_TIMEOUT"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes" env:"APP_HTTP_MAX_BODY_BYTES"`
+	// TrustedProxies lists the addresses or CIDRs of load balancers whose
+	// X-Forwarded-For is believed when deciding a client's IP.
+	TrustedProxies []string `yaml:"trusted_proxies" env:"APP_HTTP_TRUSTED_PROXIES"`
+}
+
+// Database configures the relational store.
+type Database struct {
+	// URL is sqlite:<path>, postgres://… or mysql://user:pass@host:port/db.
+	URL          string        `yaml:"url" env:"APP_DATABASE_URL"`
+	MaxOpenConns int           `yaml:"max_open_conns" env:"APP_DATABASE_MAX_OPEN_CONNS"`
+	ConnMaxLife  time.Duration `yaml:"conn_max_lifetime" env:"APP_DATABASE_CONN_MAX_LIFETIME"`
+	// AutoMigrate applies pending schema migrations at start. Defaults to true in
+	// development and false in production, where `server migrate` does it.
+	AutoMigrate *bool `yaml:"auto_migrate" env:"APP_DATABASE_AUTO_MIGRATE"`
+}
+
+// Redis configures the one Redis client shared by sessions, queues and caches.
+type Redis struct {
+	// URL is redis://[user:pass@]host:port/db or rediss://…; empty means the
+	// embedded in-process Redis in development, and is refused in production.
+	URL string `yaml:"url" env:"APP_REDIS_URL"`
+	// Addrs, with MasterName for Sentinel, selects Sentinel or Cluster mode
+	// instead of URL: several addresses without a master name mean Cluster.
+	Addrs      []string `yaml:"addrs" env:"APP_REDIS_ADDRS"`
+	MasterName string   `yaml:"master_name" env:"APP_REDIS_MASTER_NAME"`
+	Username   string   `yaml:"username" env:"APP_REDIS_USERNAME"`
+	Password   string   `yaml:"password" env:"APP_REDIS_PASSWORD"`
+	DB         int      `yaml:"db" env:"APP_REDIS_DB"`
+	// KeyPrefix starts every key Xianfeng writes, so that several deployments
+	// (or test runs) can share one Redis.
+	KeyPrefix string        `yaml:"key_prefix" env:"APP_REDIS_KEY_PREFIX"`
+	Timeout   time.Duration `yaml:"timeout" env:"APP_REDIS_TIMEOUT"`
+	PoolSize  int           `yaml:"pool_size" env:"APP_REDIS_POOL_SIZE"`
+}
+
+// WeChat configures the mini-program's WeChat credentials.
+type WeChat struct {
+	AppID     string `yaml:"app_id" env:"APP_WECHAT_APP_ID"`
+	AppSecret string `yaml:"app_secret" env:"APP_WECHAT_APP_SECRET"`
+	// Mock answers logins and phone bindings locally and records subscribe
+	// messages instead of sending them. Defaults to true in development;
+	// refused in production.
+	Mock    *bool         `yaml:"mock" env:"APP_WECHAT_MOCK"`
+	Timeout time.Duration `yaml:"timeout" env:"APP_WECHAT_TIMEOUT"`
+}
+
+// Session configures login sessions.
+type Session struct {
+	// TTL is the sliding lifetime of a session: each use extends it by TTL.
+	TTL time.Duration `yaml:"ttl" env:"APP_SESSION_TTL"`
+}
+
+// Queue configures the asynq workers.
+type Queue struct {
+	Concurrency int `yaml:"concurrency" env:"APP_QUEUE_CONCURRENCY"`
+	// Namespace starts every asynq queue name, so that deployments sharing a
+	// Redis do not take each other's jobs.
+	Namespace string `yaml:"namespace" env:"APP_QUEUE_NAMESPACE"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level" env:"APP_LOG_LEVEL"`
+	Format string `yaml:"format" env:"APP_LOG_FORMAT"`
+}
+
+// Default returns the settings used when nothing else is given: a laptop run
+// with SQLite under ./data, embedded Redis and the WeChat mock.
+func Default() Config {
+	return Config{
+		Env:      EnvDevelopment,
+		Timezone: "Asia/Shanghai",
+		HTTP: HTTP{
+			Addr:            ":8080",
+			ReadTimeout:     15 * time.Second,
+			WriteTimeout:    30 * time.Second,
+			ShutdownTimeout: 20 * time.Second,
+			MaxBodyBytes:    1 << 20,
+		},
+		Database: Database{
+			URL:          "sqlite:data/xianfeng.db",
+			MaxOpenConns: 16,
+			ConnMaxLife:  30 * time.Minute,
+		},
+		Redis: Redis{
+			KeyPrefix: "xf:",
+			Timeout:   time.Second,
+			PoolSize:  64,
+		},
+		WeChat:  WeChat{Timeout: 5 * time.Second},
+		Session: Session{TTL: 7 * 24 * time.Hour},
+		Queue:   Queue{Concurrency: 10, Namespace: "xf"},
+		Log:     Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load builds the configuration from defaults, the YAML file at path (skipped
+// when path is empty) and the environment as read by getenv. It validates the
+// result, so a returned Config is ready to use.
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Production reports whether the server runs in production mode.
+func (c Config) Production() bool { return c.Env == EnvProduction }
+
+// Location is the time zone that decides calendar days.
+func (c Config) Location() *time.Location {
+	if c.location == nil {
+		return time.UTC
+	}
+	return c.location
+}
+
+// WeChatMock reports whether the WeChat mock answers instead of WeChat.
+func (c Config) WeChatMock() bool {
+	if c.WeChat.Mock != nil {
+		return *c.WeChat.Mock
+	}
+	return !c.Production()
+}
+
+// AutoMigrate reports whether migrations run when the server starts.
+func (c Config) AutoMigrate() bool {
+	if c.Database.AutoMigrate != nil {
+		return *c.Database.AutoMigrate
+	}
+	return !c.Production()
+}
+
+// EmbeddedRedis reports whether the server should start an in-process Redis.
+func (c Config) EmbeddedRedis() bool {
+	return c.Redis.URL == "" && len(c.Redis.Addrs) == 0
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(setting, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", setting, fmt.Sprintf(format, args...)))
+	}
+	switch c.Env {
+	case EnvDevelopment, EnvProduction:
+	default:
+		bad("APP_ENV (env)", "must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.Env)
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		bad("APP_TIMEZONE (timezone)", "unknown time zone %q", c.Timezone)
+	} else {
+		c.location = loc
+	}
+	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		bad("APP_HTTP_ADDR (http.addr)", "must be host:port or :port, got %q", c.HTTP.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("APP_HTTP_ADDR (http.addr)", "port must be 0-65535, got %q", port)
+	}
+	positive := func(setting string, d time.Duration) {
+		if d <= 0 {
+			bad(setting, "must be a positive duration such as 5s, got %s", d)
+		}
+	}
+	positive("APP_HTTP_READ_TIMEOUT (http.read_timeout)", c.HTTP.ReadTimeout)
+	positive("APP_HTTP_WRITE_TIMEOUT (http.write_timeout)", c.HTTP.WriteTimeout)
+	positive("APP_HTTP_SHUTDOWN_TIMEOUT (http.shutdown_timeout)", c.HTTP.ShutdownTimeout)
+	positive("APP_REDIS_TIMEOUT (redis.timeout)", c.Redis.Timeout)
+	positive("APP_WECHAT_TIMEOUT (wechat.timeout)", c.WeChat.Timeout)
+	positive("APP_DATABASE_CONN_MAX_LIFETIME (database.conn_max_lifetime)", c.Database.ConnMaxLife)
+	if c.Session.TTL < time.Minute {
+		bad("APP_SESSION_TTL (session.ttl)", "must be at least 1m, got %s", c.Session.TTL)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("APP_HTTP_MAX_BODY_BYTES (http.max_body_bytes)", "must be at least 1024, got %d", c.HTTP.MaxBodyBytes)
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("APP_DATABASE_MAX_OPEN_CONNS (database.max_open_conns)", "must be at least 1, got %d", c.Database.MaxOpenConns)
+	}
+	if c.Redis.PoolSize < 1 {
+		bad("APP_REDIS_POOL_SIZE (redis.pool_size)", "must be at least 1, got %d", c.Redis.PoolSize)
+	}
+	if c.Queue.Concurrency < 1 {
+		bad("APP_QUEUE_CONCURRENCY (queue.concurrency)", "must be at least 1, got %d", c.Queue.Concurrency)
+	}
+	if c.Queue.Namespace == "" {
+		bad("APP_QUEUE_NAMESPACE (queue.namespace)", "must not be empty")
+	}
+	if _, _, err := ParseDatabaseURL(c.Database.URL); err != nil {
+		bad("APP_DATABASE_URL (database.url)", "%v", err)
+	}
+	if c.Redis.URL != "" {
+		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("APP_REDIS_URL (redis.url)", "must be redis://host:port/db or rediss://…")
+		}
+		if len(c.Redis.Addrs) > 0 {
+			bad("APP_REDIS_ADDRS (redis.addrs)", "give either redis.url or redis.addrs, not both")
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("APP_LOG_LEVEL (log.level)", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("APP_LOG_FORMAT (log.format)", "must be json or text, got %q", c.Log.Format)
+	}
+	if c.Production() {
+		if c.EmbeddedRedis() {
+			bad("APP_REDIS_URL (redis.url)", "production needs a real Redis; the embedded one keeps nothing across restarts")
+		}
+		if c.WeChatMock() {
+			bad("APP_WECHAT_MOCK (wechat.mock)", "the WeChat mock is refused in production")
+		}
+		if c.WeChat.AppID == "" {
+			bad("APP_WECHAT_APP_ID (wechat.app_id)", "is required in production")
+		}
+		if c.WeChat.AppSecret == "" {
+			bad("APP_WECHAT_APP_SECRET (wechat.app_secret)", "is required in production")
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return nil
+}
+
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+// Dialects the database URL can name.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+	DialectMySQL    = "mysql"
+)
+
+// ParseDatabaseURL returns the dialect of a database URL and the DSN its
+// driver expects: a file path for SQLite, the URL itself for PostgreSQL and a
+// go-sql-driver DSN for MySQL.
+func ParseDatabaseURL(raw string) (dialect, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if path == "" {
+			return "", "", errors.New("sqlite URL needs a file path, e.g. sqlite:data/xianfeng.db or sqlite::memory:")
+		}
+		return DialectSQLite, path, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return "", "", errors.New("malformed postgres URL")
+		}
+		return DialectPostgres, raw, nil
+	case strings.HasPrefix(raw, "mysql://"):
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return "", "", errors.New("mysql URL must look like mysql://user:pass@host:3306/dbname")
+		}
+		var auth string
+		if u.User != nil {
+			auth = u.User.Username()
+			if p, ok := u.User.Password(); ok {
+				auth += ":" + p
+			}
+			auth += "@"
+		}
+		q := u.Query()
+		for k, v := range map[string]string{"parseTime": "true", "charset": "utf8mb4", "loc": "UTC", "collation": "utf8mb4_unicode_ci"} {
+			if q.Get(k) == "" {
+				q.Set(k, v)
+			}
+		}
+		return DialectMySQL, fmt.Sprintf("%stcp(%s)/%s?%s", auth, u.Host, strings.Trim(u.Path, "/"), q.Encode()), nil
+	default:
+		return "", "", errors.New("must start with sqlite:, postgres:// or mysql://")
+	}
+}
+
+// applyEnv overrides fields that carry an env tag with the variable's value
+// when that variable is set and not empty.
+func applyEnv(v reflect.Value, getenv func(string) string) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f, fv := t.Field(i), v.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := f.Tag.Get("env")
+		if name == "" {
+			if fv.Kind() == reflect.Struct {
+				if err := applyEnv(fv, getenv); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		raw := strings.TrimSpace(getenv(name))
+		if raw == "" {
+			continue
+		}
+		if err := setValue(fv, raw); err != nil {
+			return fmt.Errorf("invalid configuration:\n  %s: %v", name, err)
+		}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func setValue(fv reflect.Value, raw string) error {
+	switch {
+	case fv.Type() == durationType:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("want a duration such as 30s or 168h, got %q", raw)
+		}
+		fv.SetInt(int64(d))
+	case fv.Kind() == reflect.String:
+		fv.SetString(raw)
+	case fv.Kind() == reflect.Int, fv.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want a whole number, got %q", raw)
+		}
+		fv.SetInt(n)
+	case fv.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", raw)
+		}
+		fv.SetBool(b)
+	case fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", raw)
+		}
+		fv.Set(reflect.ValueOf(&b))
+	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+		var items []string
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
+		}
+		fv.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("unsupported setting type %s", fv.Type())
+	}
+	return nil
+}

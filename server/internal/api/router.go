@@ -1,0 +1,122 @@
+// Package api assembles the HTTP router: the shared middleware, the health
+// and metrics endpoints, the API contract and every domain's handlers.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/auth"
+	"xianfeng/server/internal/web"
+	"xianfeng/server/internal/wechat"
+)
+
+// Pinger is a dependency that /readyz checks.
+type Pinger func(ctx context.Context) error
+
+// Deps are what the router needs.
+type Deps struct {
+	Log            *slog.Logger
+	Registry       *prometheus.Registry
+	MaxBodyBytes   int64
+	TrustedProxies []string
+	Spec           []byte
+	Auth           *auth.Handler
+	// Ready names the dependencies /readyz checks ("database", "redis").
+	Ready map[string]Pinger
+	// DevMessages, when set, serves the WeChat mock's recorded subscribe
+	// messages at a development-only endpoint.
+	DevMessages *wechat.Mock
+}
+
+var ginMode sync.Once
+
+// NewRouter returns the server's HTTP handler.
+func NewRouter(d Deps) (*gin.Engine, error) {
+	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
+	}
+	metrics := web.NewMetrics(d.Registry)
+	r.Use(web.RequestID(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.LimitBody(d.MaxBodyBytes))
+	r.NoRoute(web.NotFound)
+	r.NoMethod(web.MethodNotAllowed)
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", readyz(d.Ready))
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+
+	v1 := r.Group("/api/v1")
+	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.Spec) })
+	authed := v1.Group("", d.Auth.Require())
+	d.Auth.Register(v1, authed)
+	if d.DevMessages != nil {
+		authed.GET("/dev/wechat/messages", devMessages(d.DevMessages, d.Log))
+	}
+	return r, nil
+}
+
+func readyz(checks map[string]Pinger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		status, results := http.StatusOK, map[string]string{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for name, ping := range checks {
+			wg.Go(func() {
+				res := "ok"
+				if err := ping(ctx); err != nil {
+					res = "unavailable"
+				}
+				mu.Lock()
+				results[name] = res
+				if res != "ok" {
+					status = http.StatusServiceUnavailable
+				}
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		overall := "ok"
+		if status != http.StatusOK {
+			overall = "unavailable"
+		}
+		c.JSON(status, gin.H{"status": overall, "checks": results})
+	}
+}
+
+func devMessages(mock *wechat.Mock, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		limit := 50
+		if s := c.Query("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 200 {
+				web.Fail(c, log, apperr.Invalid("参数错误", map[string]string{"limit": "应为 1 到 200 的整数"}))
+				return
+			}
+			limit = n
+		}
+		msgs, err := mock.Messages(c.Request.Context(), limit)
+		if err != nil {
+			web.Fail(c, log, err)
+			return
+		}
+		if msgs == nil {
+			msgs = []wechat.RecordedMessage{}
+		}
+		c.JSON(http.StatusOK, gin.H{"items": msgs, "next_cursor": ""})
+	}
+}

@@ -1,0 +1,188 @@
+// Package app wires the server together from its configuration: database,
+// Redis, queue, WeChat client, domain services and the HTTP router. main uses
+// it to run, and tests use it to get the real thing.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"xianfeng/config"
+	miniprogramapi "xianfeng/miniprogram-api"
+	"xianfeng/server/internal/api"
+	"xianfeng/server/internal/auth"
+	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/queue"
+	"xianfeng/server/internal/redisdb"
+	"xianfeng/server/internal/user"
+	"xianfeng/server/internal/wechat"
+)
+
+// Options adjust how the app is built, for tests.
+type Options struct {
+	// WeChatTransport replaces the HTTP transport to WeChat (a fake server in tests).
+	WeChatTransport http.RoundTripper
+	// Migrate forces migrations at start, whatever the configuration says.
+	Migrate bool
+}
+
+// App is the assembled server.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	DB      *database.DB
+	Redis   *redisdb.Client
+	Queue   *queue.Queue
+	Router  *gin.Engine
+	Auth    *auth.Service
+	Mock    *wechat.Mock
+	closers []func() error
+}
+
+// New builds the app. Close releases what it opened, even after an error.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (a *App, err error) {
+	a = &App{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+			a = nil
+		}
+	}()
+
+	a.DB, err = database.Open(ctx, database.Options{
+		URL: cfg.Database.URL, MaxOpenConns: cfg.Database.MaxOpenConns,
+		ConnMaxLife: cfg.Database.ConnMaxLife, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.DB.Close)
+	if cfg.AutoMigrate() || opts.Migrate {
+		if err := database.Migrate(ctx, a.DB, database.Migrations, log); err != nil {
+			return nil, err
+		}
+	}
+
+	a.Redis, err = redisdb.Open(ctx, cfg.Redis, log)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.Redis.Close)
+
+	a.Queue = queue.New(a.Redis, queue.Options{
+		Namespace: cfg.Queue.Namespace, Concurrency: cfg.Queue.Concurrency,
+		ShutdownTimeout: cfg.HTTP.ShutdownTimeout, Log: log,
+	})
+	a.closers = append(a.closers, a.Queue.Close)
+
+	var wx wechat.Client
+	if cfg.WeChatMock() {
+		a.Mock = wechat.NewMock(a.Redis, cfg.Redis.KeyPrefix)
+		wx = a.Mock
+		log.Warn("WeChat MOCK is on: login code mock:<name> signs in as openid mock-<name>; subscribe messages are recorded, not sent")
+	} else {
+		wx = wechat.New(wechat.Config{
+			AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
+			Timeout: cfg.WeChat.Timeout, Transport: opts.WeChatTransport,
+		}, a.Redis, cfg.Redis.KeyPrefix, log)
+	}
+
+	users := user.NewStore(a.DB.DB)
+	sessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix, cfg.Session.TTL)
+	a.Auth = auth.NewService(wx, users, sessions, log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())
+	deps := api.Deps{
+		Log: log, Registry: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
+		Spec: miniprogramapi.Spec,
+		Auth: auth.NewHandler(a.Auth, log),
+		Ready: map[string]api.Pinger{
+			"database": a.DB.Ping,
+			"redis":    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		},
+	}
+	if a.Mock != nil && !cfg.Production() {
+		deps.DevMessages = a.Mock
+	}
+	a.Router, err = api.NewRouter(deps)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	return a, nil
+}
+
+// ServeHTTP serves the API until ctx is cancelled, then stops accepting
+// connections and waits up to the shutdown timeout for requests in flight.
+// ready, if not nil, receives the listening address once the port is open.
+func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
+	ln, err := net.Listen("tcp", a.Config.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.Config.HTTP.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       a.Config.HTTP.ReadTimeout,
+		WriteTimeout:      a.Config.HTTP.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	a.Log.Info("HTTP API listening", "addr", ln.Addr().String())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("HTTP API draining", "timeout", a.Config.HTTP.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.Log.Info("HTTP API stopped")
+	return nil
+}
+
+// RunWorkers processes queued jobs until ctx is cancelled, then hands
+// unfinished jobs back to the queue.
+func (a *App) RunWorkers(ctx context.Context) error {
+	if err := a.Queue.Start(); err != nil {
+		return err
+	}
+	a.Log.Info("queue workers running", "queues", a.Queue.Names(), "concurrency", a.Config.Queue.Concurrency)
+	<-ctx.Done()
+	a.Queue.Shutdown()
+	a.Log.Info("queue workers stopped")
+	return nil
+}
+
+// Close releases everything New opened, newest first.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,171 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/user"
+	"xianfeng/server/internal/wechat"
+)
+
+// Users is the part of the user store that auth needs.
+type Users interface {
+	FindOrCreate(ctx context.Context, openID, unionID string) (user.User, bool, error)
+	Get(ctx context.Context, id int64) (user.User, error)
+	SetPhone(ctx context.Context, id int64, phone string) (user.User, error)
+}
+
+var _ Users = (*user.Store)(nil)
+
+// Service logs users in with WeChat, binds phone numbers and ends sessions.
+type Service struct {
+	wx       wechat.Client
+	users    Users
+	sessions *Sessions
+	log      *slog.Logger
+}
+
+// NewService returns the auth service.
+func NewService(wx wechat.Client, users Users, sessions *Sessions, log *slog.Logger) *Service {
+	return &Service{wx: wx, users: users, sessions: sessions, log: log}
+}
+
+// LoginResult is what a successful login returns to the mini-program.
+type LoginResult struct {
+	Token     string
+	ExpiresAt time.Time
+	User      user.User
+	NewUser   bool
+}
+
+// Errors of this package beyond the shared ones.
+var (
+	ErrCodeInvalid = apperr.New(apperr.KindUnauthenticated, "wechat_code_invalid", "微信登录凭证无效或已使用，请重新进入小程序再试")
+)
+
+// Login exchanges a wx.login code for a session. The code is checked for shape
+// first; WeChat's answer decides whether it is valid.
+func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
+	if err := checkCode(code); err != nil {
+		return LoginResult{}, err
+	}
+	ws, err := s.wx.Code2Session(ctx, code)
+	if err != nil {
+		return LoginResult{}, wechatError(err)
+	}
+	u, created, err := s.users.FindOrCreate(ctx, ws.OpenID, ws.UnionID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	token, exp, err := s.sessions.Create(ctx, Session{UserID: u.ID, OpenID: ws.OpenID, SessionKey: ws.SessionKey})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if created {
+		s.log.InfoContext(ctx, "new user", "user_id", u.ID)
+	}
+	return LoginResult{Token: token, ExpiresAt: exp, User: u, NewUser: created}, nil
+}
+
+// Authenticate returns the session of a bearer token.
+func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
+	return s.sessions.Lookup(ctx, token)
+}
+
+// Me returns the signed-in user.
+func (s *Service) Me(ctx context.Context, sess Session) (user.User, error) {
+	u, err := s.users.Get(ctx, sess.UserID)
+	if errors.Is(err, user.ErrNotFound) {
+		return user.User{}, apperr.ErrUnauthenticated
+	}
+	return u, err
+}
+
+// BindPhone asks WeChat for the phone number behind a getPhoneNumber code and
+// binds it to the signed-in user.
+func (s *Service) BindPhone(ctx context.Context, sess Session, code string) (user.User, error) {
+	if err := checkCode(code); err != nil {
+		return user.User{}, err
+	}
+	phone, err := s.wx.PhoneNumber(ctx, code)
+	if err != nil {
+		return user.User{}, wechatError(err)
+	}
+	if !validPhone(phone) {
+		return user.User{}, apperr.Wrap(fmt.Errorf("wechat returned a malformed phone number"), apperr.KindBadGateway, "wechat_error", "微信返回的手机号无效，请稍后重试")
+	}
+	u, err := s.users.SetPhone(ctx, sess.UserID, phone)
+	if err != nil {
+		return user.User{}, err
+	}
+	s.log.InfoContext(ctx, "phone bound", "user_id", u.ID, "phone", u.PhoneMasked())
+	return u, nil
+}
+
+// Logout ends one session.
+func (s *Service) Logout(ctx context.Context, sess Session) error {
+	return s.sessions.Revoke(ctx, sess)
+}
+
+// LogoutAll ends every session of the user, on every device.
+func (s *Service) LogoutAll(ctx context.Context, userID int64) error {
+	return s.sessions.RevokeAll(ctx, userID)
+}
+
+func checkCode(code string) error {
+	msg := ""
+	switch {
+	case code == "":
+		msg = "不能为空"
+	case len(code) > 256:
+		msg = "过长"
+	default:
+		for _, r := range code {
+			if unicode.IsControl(r) || unicode.IsSpace(r) {
+				msg = "包含非法字符"
+				break
+			}
+		}
+	}
+	if msg != "" {
+		return apperr.Invalid("参数错误", map[string]string{"code": msg})
+	}
+	return nil
+}
+
+func validPhone(p string) bool {
+	if len(p) < 5 || len(p) > 20 {
+		return false
+	}
+	for i, r := range p {
+		if !(r >= '0' && r <= '9' || i == 0 && r == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// wechatError maps the WeChat client's error kinds to answers for the member.
+func wechatError(err error) error {
+	switch {
+	case errors.Is(err, wechat.ErrCodeInvalid):
+		return apperr.Wrap(err, apperr.KindUnauthenticated, ErrCodeInvalid.Code, ErrCodeInvalid.Message)
+	case errors.Is(err, wechat.ErrBusy):
+		e := apperr.Wrap(err, apperr.KindUnavailable, "wechat_busy", "微信服务繁忙，请稍后重试")
+		e.RetryAfter = 2 * time.Second
+		return e
+	case errors.Is(err, wechat.ErrQuota):
+		e := apperr.Wrap(err, apperr.KindUnavailable, "wechat_quota_exceeded", "微信接口调用次数已达上限，请稍后重试")
+		e.RetryAfter = time.Minute
+		return e
+	case errors.Is(err, wechat.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return apperr.Wrap(err, apperr.KindBadGateway, "wechat_unavailable", "暂时无法连接微信服务，请稍后重试")
+	default:
+		return apperr.Wrap(err, apperr.KindBadGateway, "wechat_error", "微信服务返回错误，请稍后重试")
+	}
+}

@@ -1,0 +1,219 @@
+// Package auth logs members in with WeChat and keeps their sessions in Redis.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/redisdb"
+)
+
+// Session is one signed-in device. SessionKey is WeChat's session_key: it
+// stays on the server and is never logged or returned.
+type Session struct {
+	ID         string // hash of the token; the token itself is never stored
+	UserID     int64
+	OpenID     string
+	SessionKey string
+	CreatedAt  time.Time
+	LastSeen   time.Time
+}
+
+// LogValue keeps the session_key out of any log line that prints a session.
+func (s Session) LogValue() any { return map[string]any{"user_id": s.UserID} }
+
+// tokenBytes is the token's randomness: 256 bits.
+const tokenBytes = 32
+
+// tokenLen is the length of a token in unpadded base64url.
+var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
+
+// touchEvery throttles the sliding-expiry write: a session used many times a
+// minute is extended once a minute.
+const touchEvery = time.Minute
+
+// Sessions stores sessions in Redis under the SHA-256 of their token, with a
+// sliding expiry, and indexes them by user so all of a user's sessions can be
+// revoked at once from any instance.
+type Sessions struct {
+	rdb    redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+// NewSessions returns a session store with keys under prefix.
+func NewSessions(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Sessions {
+	return &Sessions{rdb: rdb, prefix: prefix, ttl: ttl, now: time.Now}
+}
+
+// TTL is the sliding lifetime of a session.
+func (s *Sessions) TTL() time.Duration { return s.ttl }
+
+func (s *Sessions) key(id string) string { return s.prefix + "sess:" + id }
+func (s *Sessions) userKey(userID int64) string {
+	return s.prefix + "usess:" + strconv.FormatInt(userID, 10)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Create stores a new session and returns its opaque token and expiry.
+func (s *Sessions) Create(ctx context.Context, sess Session) (token string, expiresAt time.Time, err error) {
+	var raw [tokenBytes]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: token randomness: %w", err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(raw[:])
+	now := s.now().UTC()
+	sess.ID = hashToken(token)
+	key, userKey := s.key(sess.ID), s.userKey(sess.UserID)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, map[string]any{
+			"uid":     sess.UserID,
+			"openid":  sess.OpenID,
+			"sk":      sess.SessionKey,
+			"created": now.Unix(),
+			"seen":    now.Unix(),
+		})
+		p.Expire(ctx, key, s.ttl)
+		return nil
+	})
+	if err == nil {
+		// The per-user index lives on its own (it may sit on another Cluster
+		// slot); it outlives every session it lists.
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.SAdd(ctx, userKey, sess.ID)
+			p.Expire(ctx, userKey, s.ttl)
+			return nil
+		})
+	}
+	if err != nil {
+		return "", time.Time{}, redisErr(err)
+	}
+	return token, now.Add(s.ttl), nil
+}
+
+// touch extends a session only if it still exists, so a revoke that races a
+// request is never undone.
+var touch = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'seen', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`)
+
+// Lookup returns the session of a token and extends its expiry. A malformed,
+// unknown, expired or revoked token is apperr.ErrUnauthenticated; Redis not
+// answering is an "unavailable" error.
+func (s *Sessions) Lookup(ctx context.Context, token string) (Session, error) {
+	if !wellFormed(token) {
+		return Session{}, apperr.ErrUnauthenticated
+	}
+	id := hashToken(token)
+	vals, err := s.rdb.HGetAll(ctx, s.key(id)).Result()
+	if err != nil {
+		return Session{}, redisErr(err)
+	}
+	uid, err := strconv.ParseInt(vals["uid"], 10, 64)
+	if err != nil || uid <= 0 {
+		return Session{}, apperr.ErrUnauthenticated
+	}
+	created, _ := strconv.ParseInt(vals["created"], 10, 64)
+	seen, _ := strconv.ParseInt(vals["seen"], 10, 64)
+	sess := Session{
+		ID: id, UserID: uid, OpenID: vals["openid"], SessionKey: vals["sk"],
+		CreatedAt: time.Unix(created, 0).UTC(), LastSeen: time.Unix(seen, 0).UTC(),
+	}
+	now := s.now()
+	if now.Sub(sess.LastSeen) >= touchEvery {
+		ok, err := touch.Run(ctx, s.rdb, []string{s.key(id)}, now.Unix(), s.ttl.Milliseconds()).Int()
+		if err != nil {
+			return Session{}, redisErr(err)
+		}
+		if ok == 0 {
+			return Session{}, apperr.ErrUnauthenticated
+		}
+		if err := s.rdb.Expire(ctx, s.userKey(uid), s.ttl).Err(); err != nil {
+			return Session{}, redisErr(err)
+		}
+		sess.LastSeen = now.UTC()
+	}
+	return sess, nil
+}
+
+// Revoke ends the session of a token at once, on every instance.
+func (s *Sessions) Revoke(ctx context.Context, sess Session) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.key(sess.ID))
+		p.SRem(ctx, s.userKey(sess.UserID), sess.ID)
+		return nil
+	})
+	return redisErr(err)
+}
+
+// RevokeAll ends every session of a user: "sign out everywhere", and what
+// removal from an organisation uses.
+func (s *Sessions) RevokeAll(ctx context.Context, userID int64) error {
+	userKey := s.userKey(userID)
+	ids, err := s.rdb.SMembers(ctx, userKey).Result()
+	if err != nil {
+		return redisErr(err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Del(ctx, s.key(id))
+		}
+		p.SRem(ctx, userKey, toAny(ids)...)
+		return nil
+	})
+	return redisErr(err)
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// wellFormed checks a token's shape before any Redis round trip.
+func wellFormed(token string) bool {
+	if len(token) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		b := token[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// redisErr turns a Redis failure into the 503 "unavailable" error.
+func redisErr(err error) error {
+	if err == nil || err == redis.Nil {
+		return nil
+	}
+	if redisdb.IsUnavailable(err) {
+		return apperr.Unavailable(err)
+	}
+	return fmt.Errorf("auth: redis: %w", err)
+}

@@ -1,0 +1,104 @@
+package contract_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"xianfeng/server/internal/contract"
+)
+
+func TestOpenAPIPath(t *testing.T) {
+	tests := []struct{ gin, want string }{
+		{"/healthz", "/healthz"},
+		{"/api/v1/orgs/:id", "/api/v1/orgs/{id}"},
+		{"/api/v1/orgs/:id/members/:user_id", "/api/v1/orgs/{id}/members/{user_id}"},
+		{"/static/*path", "/static/{path}"},
+	}
+	for _, tt := range tests {
+		if got := contract.OpenAPIPath(tt.gin); got != tt.want {
+			t.Errorf("OpenAPIPath(%q) = %q, want %q", tt.gin, got, tt.want)
+		}
+	}
+}
+
+// documentedRoutes is every operation of openapi.yaml, as a gin router would list it.
+var documentedRoutes = []contract.Route{
+	{Method: "GET", Path: "/healthz"},
+	{Method: "GET", Path: "/readyz"},
+	{Method: "GET", Path: "/metrics"},
+	{Method: "GET", Path: "/api/v1/openapi.yaml"},
+	{Method: "POST", Path: "/api/v1/auth/login"},
+	{Method: "POST", Path: "/api/v1/auth/logout"},
+	{Method: "POST", Path: "/api/v1/auth/logout-all"},
+	{Method: "GET", Path: "/api/v1/me"},
+	{Method: "POST", Path: "/api/v1/me/phone"},
+	{Method: "GET", Path: "/api/v1/dev/wechat/messages"},
+}
+
+func TestCheckRoutes(t *testing.T) {
+	without := func(drop ...string) []contract.Route {
+		var out []contract.Route
+		for _, r := range documentedRoutes {
+			keep := true
+			for _, d := range drop {
+				if r.Method+" "+r.Path == d {
+					keep = false
+				}
+			}
+			if keep {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		routes []contract.Route
+		want   [][]string
+	}{
+		{
+			name:   "a router that serves exactly the document passes",
+			routes: documentedRoutes,
+		},
+		{
+			name:   "HEAD routes the document lacks are ignored",
+			routes: append(without(), contract.Route{Method: "HEAD", Path: "/healthz"}),
+		},
+		{
+			name: "routes missing from the document and operations missing from the router are all reported, sorted",
+			routes: append(without("GET /api/v1/me", "POST /api/v1/auth/logout-all"),
+				contract.Route{Method: "GET", Path: "/api/v1/orgs/:id/members/:user_id"},
+				contract.Route{Method: "DELETE", Path: "/api/v1/me"},
+			),
+			want: [][]string{
+				{"route DELETE /api/v1/me is not documented"},
+				{"route GET /api/v1/orgs/{id}/members/{user_id} is not documented"},
+				{"operation GET /api/v1/me (getMe) has no route"},
+				{"operation POST /api/v1/auth/logout-all (logoutAll) has no route"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newRecorder(t)
+			contract.CheckRoutes(rec, tt.routes)
+			rec.expect(t, tt.want...)
+		})
+	}
+}
+
+func TestGinRoutesFeedCheckRoutes(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	r := gin.New()
+	ok := func(c *gin.Context) { c.Status(http.StatusOK) }
+	for _, route := range documentedRoutes {
+		r.Handle(route.Method, route.Path, ok)
+	}
+	r.GET("/api/v1/orgs/:id", ok)
+
+	rec := newRecorder(t)
+	contract.CheckRoutes(rec, contract.GinRoutes(r.Routes()))
+	rec.expect(t, []string{"route GET /api/v1/orgs/{id} is not documented"})
+}

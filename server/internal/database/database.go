@@ -1,0 +1,176 @@
+// Package database opens the relational store (SQLite, PostgreSQL or MySQL)
+// through gorm and applies the versioned schema migrations.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"xianfeng/config"
+)
+
+// Options are the settings Open needs.
+type Options struct {
+	URL          string
+	MaxOpenConns int
+	ConnMaxLife  time.Duration
+	Log          *slog.Logger
+}
+
+// DB is an open database with its dialect.
+type DB struct {
+	*gorm.DB
+	Dialect string
+}
+
+// Open connects to the database named by opts.URL and sizes its pool. For
+// SQLite it creates the file's directory and turns on WAL, foreign keys and a
+// busy timeout, so concurrent writers wait instead of failing.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	dialect, dsn, err := config.ParseDatabaseURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	var dialector gorm.Dialector
+	switch dialect {
+	case config.DialectSQLite:
+		dsn, err = sqliteDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		dialector = sqlite.Open(dsn)
+	case config.DialectPostgres:
+		dialector = postgres.Open(dsn)
+	case config.DialectMySQL:
+		dialector = mysql.Open(dsn)
+	}
+	gdb, err := gorm.Open(dialector, &gorm.Config{
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+		Logger:                 newGormLogger(opts.Log),
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("database: open %s: %w", dialect, redactErr(err))
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	// Keep as many idle connections as open ones: the database/sql default of
+	// two makes every burst open new connections (see DESIGN.md).
+	sqlDB.SetMaxOpenConns(opts.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(opts.MaxOpenConns)
+	sqlDB.SetConnMaxLifetime(opts.ConnMaxLife)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err))
+	}
+	return &DB{DB: gdb, Dialect: dialect}, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks that the database answers within ctx's deadline.
+func (db *DB) Ping(ctx context.Context) error {
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+func sqliteDSN(path string) (string, error) {
+	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return "", fmt.Errorf("database: create directory for %s: %w", path, err)
+			}
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + q.Encode(), nil
+}
+
+// redactErr keeps driver errors from echoing a password that was part of the DSN.
+func redactErr(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "password="); i >= 0 {
+		return errors.New(msg[:i] + "password=******")
+	}
+	return err
+}
+
+type gormLogger struct {
+	log  *slog.Logger
+	slow time.Duration
+}
+
+// newGormLogger logs slow queries and database errors through slog. Queries
+// are logged without their parameters, so no phone number or token reaches the log.
+func newGormLogger(log *slog.Logger) logger.Interface {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &gormLogger{log: log, slow: 200 * time.Millisecond}
+}
+
+func (l *gormLogger) LogMode(logger.LogLevel) logger.Interface { return l }
+func (l *gormLogger) Info(ctx context.Context, msg string, args ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (l *gormLogger) Warn(ctx context.Context, msg string, args ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (l *gormLogger) Error(ctx context.Context, msg string, args ...any) {
+	l.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
+}
+
+// ParamsFilter drops the values of every query from log lines.
+func (l *gormLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
+}
+
+func (l *gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	elapsed := time.Since(begin)
+	switch {
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !errors.Is(err, gorm.ErrDuplicatedKey) && !errors.Is(err, context.Canceled):
+		sql, _ := fc()
+		l.log.WarnContext(ctx, "database query failed", "sql", sql, "duration_ms", elapsed.Milliseconds(), "err", err)
+	case elapsed > l.slow:
+		sql, rows := fc()
+		l.log.WarnContext(ctx, "slow database query", "sql", sql, "rows", rows, "duration_ms", elapsed.Milliseconds())
+	}
+}

@@ -1,0 +1,161 @@
+// Package queue runs background work on asynq over the shared Redis client:
+// the client that enqueues, the workers that process, and the queue-depth
+// metrics. Domain packages register their task handlers on it.
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// Priorities of the queues, highest first.
+const (
+	Critical = "critical"
+	Default  = "default"
+	Low      = "low"
+)
+
+// Options configure the queue.
+type Options struct {
+	// Namespace starts every queue name, so deployments sharing one Redis do
+	// not take each other's jobs.
+	Namespace   string
+	Concurrency int
+	// ShutdownTimeout is how long Shutdown waits for running jobs before it
+	// hands them back to the queue for another worker.
+	ShutdownTimeout time.Duration
+	Log             *slog.Logger
+}
+
+// Queue enqueues and processes background jobs.
+type Queue struct {
+	opts      Options
+	rdb       redis.UniversalClient
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	mux       *asynq.ServeMux
+	server    *asynq.Server
+}
+
+// New returns a queue on rdb. It does not start workers; Start does.
+func New(rdb redis.UniversalClient, opts Options) *Queue {
+	return &Queue{
+		opts:      opts,
+		rdb:       rdb,
+		client:    asynq.NewClientFromRedisClient(rdb),
+		inspector: asynq.NewInspectorFromRedisClient(rdb),
+		mux:       asynq.NewServeMux(),
+	}
+}
+
+// Name returns the full asynq queue name of a priority.
+func (q *Queue) Name(priority string) string { return q.opts.Namespace + ":" + priority }
+
+// Names returns the full names of all queues, highest priority first.
+func (q *Queue) Names() []string {
+	return []string{q.Name(Critical), q.Name(Default), q.Name(Low)}
+}
+
+// Handle registers the handler for a task type. Call it before Start.
+func (q *Queue) Handle(taskType string, h asynq.Handler) { q.mux.Handle(taskType, h) }
+
+// Enqueue puts a task on the queue of its priority (asynq.Queue option given
+// as a priority name such as Default, or Default when absent). A task with a
+// deterministic asynq.TaskID that is already queued is not queued twice: that
+// case returns asynq.ErrTaskIDConflict, which callers treat as done.
+func (q *Queue) Enqueue(ctx context.Context, task *asynq.Task, priority string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+	if priority == "" {
+		priority = Default
+	}
+	opts = append([]asynq.Option{asynq.Queue(q.Name(priority))}, opts...)
+	info, err := q.client.EnqueueContext(ctx, task, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("queue: enqueue %s: %w", task.Type(), err)
+	}
+	return info, nil
+}
+
+// Inspector gives read access to queue contents, for tests and operators.
+func (q *Queue) Inspector() *asynq.Inspector { return q.inspector }
+
+// Start runs the workers in the background until Shutdown.
+func (q *Queue) Start() error {
+	q.server = asynq.NewServerFromRedisClient(q.rdb, asynq.Config{
+		Concurrency: q.opts.Concurrency,
+		Queues: map[string]int{
+			q.Name(Critical): 6,
+			q.Name(Default):  3,
+			q.Name(Low):      1,
+		},
+		ShutdownTimeout: q.opts.ShutdownTimeout,
+		Logger:          slogAdapter{q.opts.Log},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, task *asynq.Task, err error) {
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			q.opts.Log.WarnContext(ctx, "job failed", "type", task.Type(), "retried", retried, "max_retry", maxRetry, "err", err)
+		}),
+	})
+	if err := q.server.Start(q.mux); err != nil {
+		return fmt.Errorf("queue: start workers: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops taking new jobs, waits up to ShutdownTimeout for running
+// ones, and returns unfinished jobs to their queue so none is lost.
+func (q *Queue) Shutdown() {
+	if q.server != nil {
+		q.server.Shutdown()
+	}
+}
+
+// Close releases the enqueueing client. The shared Redis client stays open.
+func (q *Queue) Close() error {
+	return q.inspector.Close()
+}
+
+// Collector exports the number of jobs per queue and state on /metrics.
+func (q *Queue) Collector() prometheus.Collector { return depthCollector{q} }
+
+var depthDesc = prometheus.NewDesc("xianfeng_queue_jobs", "Jobs in the asynq queues, by queue and state.", []string{"queue", "state"}, nil)
+
+type depthCollector struct{ q *Queue }
+
+func (d depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc }
+
+func (d depthCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, name := range d.q.Names() {
+		info, err := d.q.inspector.GetQueueInfo(name)
+		if err != nil {
+			// A queue that never had a job does not exist yet: report zeros.
+			info = &asynq.QueueInfo{}
+		}
+		for state, n := range map[string]int{
+			"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
+			"retry": info.Retry, "archived": info.Archived, "aggregating": info.Aggregating,
+		} {
+			ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n), name, state)
+		}
+	}
+}
+
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.log.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.log.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.log.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.log.Error(fmt.Sprint(args...), "component", "asynq") }
+
+// Fatal logs and exits, as asynq's Logger contract requires.
+func (a slogAdapter) Fatal(args ...any) {
+	a.log.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+	os.Exit(1)
+}

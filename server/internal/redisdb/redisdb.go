@@ -1,0 +1,112 @@
+// Package redisdb opens the one go-redis client that sessions, queues and
+// the WeChat token cache share: single node, Sentinel or Cluster from the
+// configuration, or an embedded in-process Redis for a first run on a laptop.
+package redisdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"xianfeng/config"
+)
+
+// Client is an open Redis client and the embedded server behind it, if any.
+type Client struct {
+	redis.UniversalClient
+	embedded *miniredis.Miniredis
+}
+
+// Open connects to the configured Redis, or starts an embedded one when no
+// address is configured (refused in production by config validation). Every
+// call is bounded by cfg.Timeout, so a Redis that does not answer fails a
+// request quickly instead of hanging it; the client reconnects by itself.
+func Open(ctx context.Context, cfg config.Redis, log *slog.Logger) (*Client, error) {
+	opts := &redis.UniversalOptions{
+		Addrs:           cfg.Addrs,
+		MasterName:      cfg.MasterName,
+		Username:        cfg.Username,
+		Password:        cfg.Password,
+		DB:              cfg.DB,
+		DialTimeout:     cfg.Timeout,
+		ReadTimeout:     cfg.Timeout,
+		WriteTimeout:    cfg.Timeout,
+		PoolTimeout:     cfg.Timeout,
+		PoolSize:        cfg.PoolSize,
+		MinIdleConns:    4,
+		MaxRetries:      1,
+		MinRetryBackoff: 8 * time.Millisecond,
+		MaxRetryBackoff: 64 * time.Millisecond,
+	}
+	c := &Client{}
+	switch {
+	case cfg.URL != "":
+		u, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis: APP_REDIS_URL: %w", err)
+		}
+		opts.Addrs = []string{u.Addr}
+		opts.Username, opts.Password, opts.DB = u.Username, u.Password, u.DB
+		opts.TLSConfig = u.TLSConfig
+		if cfg.Password != "" {
+			opts.Password = cfg.Password
+		}
+	case len(cfg.Addrs) == 0:
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("redis: start embedded redis: %w", err)
+		}
+		c.embedded = m
+		opts.Addrs = []string{m.Addr()}
+		log.Warn("using the EMBEDDED in-process Redis: sessions and queued jobs are lost when the process stops; set APP_REDIS_URL for anything but a trial run", "addr", m.Addr())
+	}
+	c.UniversalClient = redis.NewUniversalClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pingCtx).Err(); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("redis: ping %v: %w", opts.Addrs, err)
+	}
+	return c, nil
+}
+
+// Embedded returns the in-process Redis, or nil when a real one is used.
+func (c *Client) Embedded() *miniredis.Miniredis { return c.embedded }
+
+// Close closes the client and stops the embedded Redis, if any.
+func (c *Client) Close() error {
+	err := c.UniversalClient.Close()
+	if c.embedded != nil {
+		c.embedded.Close()
+	}
+	return err
+}
+
+// IsUnavailable reports whether err means Redis could not be reached or did
+// not answer in time, as opposed to a missing key or a script error.
+func IsUnavailable(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
+		errors.Is(err, net.ErrClosed) || isConnError(err)
+}
+
+func isConnError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "EOF", "broken pipe", "connection reset", "i/o timeout", "LOADING", "READONLY", "CLUSTERDOWN", "MASTERDOWN"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,283 @@
+// Package testenv gives tests the real server wired to a database and a
+// Redis of their own: SQLite in a temporary directory and an embedded Redis
+// by default, or the PostgreSQL/MySQL and Redis that TEST_DATABASE_URL and
+// TEST_REDIS_URL name, each test in a fresh schema or database and under its
+// own key prefix, cleaned up afterwards. WeChat is the wechattest fake.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"xianfeng/config"
+	"xianfeng/server/internal/app"
+	"xianfeng/server/internal/contract"
+	"xianfeng/server/internal/logging"
+	"xianfeng/server/internal/wechat/wechattest"
+)
+
+// Env is a running server for one test.
+type Env struct {
+	t      testing.TB
+	App    *app.App
+	WeChat *wechattest.Server
+	Server *httptest.Server
+	// Client validates every request and response against openapi.yaml.
+	Client *http.Client
+}
+
+// Options adjust the environment.
+type Options struct {
+	// Mock uses the development WeChat mock instead of the fake WeChat server.
+	Mock bool
+	// Configure, if set, edits the configuration before the app is built.
+	Configure func(*config.Config)
+	// Log, if set, receives the server's JSON log lines at debug level.
+	Log io.Writer
+}
+
+// New starts the server for t and stops it when t ends.
+func New(t testing.TB, opts Options) *Env {
+	t.Helper()
+	cfg := Config(t)
+	wx := wechattest.NewServer(t)
+	mock := opts.Mock
+	cfg.WeChat.Mock = &mock
+	cfg.WeChat.AppID, cfg.WeChat.AppSecret = wechattest.AppID, wechattest.AppSecret
+	cfg.WeChat.Timeout = 500 * time.Millisecond
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	log := logging.Discard()
+	if opts.Log != nil {
+		log = logging.New(opts.Log, "debug", "json")
+	}
+	a, err := app.New(context.Background(), cfg, log, app.Options{WeChatTransport: wx.Transport(), Migrate: true})
+	if err != nil {
+		t.Fatalf("testenv: build app: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	srv := httptest.NewServer(a.Router)
+	t.Cleanup(srv.Close)
+	return &Env{
+		t: t, App: a, WeChat: wx, Server: srv,
+		Client: &http.Client{Transport: contract.NewTransport(t, nil), Timeout: 10 * time.Second},
+	}
+}
+
+// Config returns a development configuration on this test's own database
+// and Redis key space.
+func Config(t testing.TB) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Log.Level = "error"
+	suffix := randomSuffix()
+	cfg.Database.URL = Database(t, suffix)
+	if raw := os.Getenv("TEST_REDIS_URL"); raw != "" {
+		cfg.Redis.URL = raw
+		cfg.Redis.KeyPrefix = "test" + suffix + ":"
+		cfg.Queue.Namespace = "test" + suffix
+		t.Cleanup(func() { cleanRedis(t, raw, cfg.Redis.KeyPrefix, cfg.Queue.Namespace) })
+	}
+	return cfg
+}
+
+// Database returns the URL of an empty database for this test: a SQLite
+// file, or a fresh PostgreSQL schema or MySQL database on the server that
+// TEST_DATABASE_URL names, dropped when the test ends.
+func Database(t testing.TB, suffix string) string {
+	t.Helper()
+	raw := os.Getenv("TEST_DATABASE_URL")
+	if raw == "" {
+		return "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+	}
+	dialect, dsn, err := config.ParseDatabaseURL(raw)
+	if err != nil {
+		t.Fatalf("testenv: TEST_DATABASE_URL: %v", err)
+	}
+	name := "t_" + suffix
+	quiet := &gorm.Config{Logger: logger.Discard}
+	switch dialect {
+	case config.DialectPostgres:
+		admin, err := gorm.Open(postgres.Open(dsn), quiet)
+		if err != nil {
+			t.Fatalf("testenv: connect postgres: %v", err)
+		}
+		must(t, admin.Exec("CREATE SCHEMA "+name).Error)
+		t.Cleanup(func() {
+			_ = admin.Exec("DROP SCHEMA " + name + " CASCADE").Error
+			closeGorm(admin)
+		})
+		u, _ := url.Parse(raw)
+		q := u.Query()
+		q.Set("search_path", name)
+		u.RawQuery = q.Encode()
+		return u.String()
+	case config.DialectMySQL:
+		admin, err := gorm.Open(mysql.Open(dsn), quiet)
+		if err != nil {
+			t.Fatalf("testenv: connect mysql: %v", err)
+		}
+		must(t, admin.Exec("CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error)
+		t.Cleanup(func() {
+			_ = admin.Exec("DROP DATABASE " + name).Error
+			closeGorm(admin)
+		})
+		u, _ := url.Parse(raw)
+		u.Path = "/" + name
+		return u.String()
+	default:
+		return raw
+	}
+}
+
+func closeGorm(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+}
+
+func randomSuffix() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// cleanRedis deletes this test's keys and its asynq queues.
+func cleanRedis(t testing.TB, raw, prefix, namespace string) {
+	opts, err := redis.ParseURL(raw)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, pattern := range []string{prefix + "*", "asynq:{" + namespace + ":*"} {
+		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+	}
+	for _, q := range []string{"critical", "default", "low"} {
+		rdb.SRem(ctx, "asynq:queues", namespace+":"+q)
+	}
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test if it is not JSON.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("response %d is not JSON: %v: %s", r.Status, err, r.Body)
+	}
+}
+
+// ErrorCode returns the error.code of an error response, or "".
+func (r Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Do sends a request with an optional bearer token and body (a string or
+// []byte is sent as is, anything else as JSON).
+func (e *Env) Do(method, path, token string, body any) Response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatalf("marshal body: %v", err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.Server.URL+path, rd)
+	if err != nil {
+		e.t.Fatalf("new request: %v", err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("read body: %v", err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// Login signs in through the fake WeChat as openid o-<name> and returns the token.
+func (e *Env) Login(name string) string {
+	e.t.Helper()
+	code := "ok:" + name
+	if e.App.Mock != nil {
+		code = "mock:" + name
+	}
+	r := e.Do("POST", "/api/v1/auth/login", "", map[string]string{"code": code})
+	if r.Status != http.StatusOK {
+		e.t.Fatalf("login %s: %d %s", name, r.Status, r.Body)
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	r.JSON(e.t, &out)
+	return out.Token
+}
+
+// String describes the backends in use, for test logs.
+func (e *Env) String() string {
+	return fmt.Sprintf("database=%s redis-embedded=%v", e.App.DB.Dialect, e.App.Redis.Embedded() != nil)
+}

@@ -1,0 +1,110 @@
+// Package user keeps the people who log in with WeChat: one row per openid,
+// with the phone number they bound.
+package user
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+)
+
+// User is a person who logged in with WeChat.
+type User struct {
+	ID        int64
+	OpenID    string `gorm:"column:open_id"`
+	UnionID   string `gorm:"column:union_id"`
+	Name      string
+	Phone     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PhoneMasked returns the phone number with its middle digits hidden
+// ("138****8000"), or "" when none is bound. Only this form leaves the server.
+func (u User) PhoneMasked() string { return MaskPhone(u.Phone) }
+
+// MaskPhone hides all but the first three and last four digits of a number.
+func MaskPhone(p string) string {
+	r := []rune(p)
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) <= 7:
+		return string(r[:1]) + "****" + string(r[len(r)-1:])
+	default:
+		return string(r[:3]) + "****" + string(r[len(r)-4:])
+	}
+}
+
+// ErrNotFound is returned when no user has the given id.
+var ErrNotFound = apperr.New(apperr.KindNotFound, "user_not_found", "用户不存在")
+
+// Store reads and writes users in the database.
+type Store struct{ db *gorm.DB }
+
+// NewStore returns a store on db.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// Get returns the user with the given id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Take(&u, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user.Get(%d): %w", id, err)
+	}
+	return u, nil
+}
+
+// FindOrCreate returns the user with the given openid, creating it on the
+// first login. Concurrent first logins of one person create one row: the
+// loser of the insert race reads the winner's row. created reports whether
+// this call made the row.
+func (s *Store) FindOrCreate(ctx context.Context, openID, unionID string) (u User, created bool, err error) {
+	db := s.db.WithContext(ctx)
+	err = db.Take(&u, "open_id = ?", openID).Error
+	if err == nil {
+		if unionID != "" && u.UnionID != unionID {
+			u.UnionID = unionID
+			if err := db.Model(&u).Update("union_id", unionID).Error; err != nil {
+				return User{}, false, fmt.Errorf("user.FindOrCreate: update union id: %w", err)
+			}
+		}
+		return u, false, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return User{}, false, fmt.Errorf("user.FindOrCreate: %w", err)
+	}
+	u = User{OpenID: openID, UnionID: unionID}
+	err = db.Create(&u).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		u = User{}
+		if err := db.Take(&u, "open_id = ?", openID).Error; err != nil {
+			return User{}, false, fmt.Errorf("user.FindOrCreate: read after race: %w", err)
+		}
+		return u, false, nil
+	}
+	if err != nil {
+		return User{}, false, fmt.Errorf("user.FindOrCreate: insert: %w", err)
+	}
+	return u, true, nil
+}
+
+// SetPhone binds a phone number to the user.
+func (s *Store) SetPhone(ctx context.Context, id int64, phone string) (User, error) {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(map[string]any{"phone": phone, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return User{}, fmt.Errorf("user.SetPhone(%d): %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return User{}, ErrNotFound
+	}
+	return s.Get(ctx, id)
+}

@@ -1,0 +1,68 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"xianfeng/server/internal/apperr"
+)
+
+// BindJSON decodes the request body into dst. An empty, oversized, malformed
+// or wrongly typed body becomes an *apperr.Error (400 or 413) that names the
+// offending field where it can; it never becomes a 500.
+func BindJSON(c *gin.Context, dst any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	err := dec.Decode(dst)
+	if err == nil {
+		if dec.More() {
+			return apperr.Invalid("请求内容格式错误", nil)
+		}
+		return nil
+	}
+	var (
+		maxErr    *http.MaxBytesError
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return apperr.Invalid("请求内容不能为空", nil)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return apperr.Invalid("请求内容应为 JSON 对象", nil)
+		}
+		return apperr.Invalid("请求参数类型错误", map[string]string{field: "类型错误，应为" + jsonKind(typeErr.Type.Kind().String())})
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Invalid("请求内容不是合法的 JSON", nil)
+	default:
+		if strings.HasPrefix(err.Error(), "json:") {
+			return apperr.Invalid("请求内容不是合法的 JSON", nil)
+		}
+		return apperr.Invalid("无法读取请求内容", nil)
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "字符串"
+	case "bool":
+		return "布尔值"
+	case "slice", "array":
+		return "数组"
+	case "map", "struct":
+		return "对象"
+	default:
+		return "数字"
+	}
+}
+
+var errTooLarge = apperr.New(apperr.KindTooLarge, "payload_too_large", "请求内容过大")

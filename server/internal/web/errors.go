@@ -1,0 +1,102 @@
+// Package web is the HTTP plumbing shared by every handler: the error body,
+// request ids, access logs, metrics, panics, body limits and JSON binding.
+package web
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"xianfeng/server/internal/apperr"
+)
+
+// statusOf is the one table from error kinds to HTTP statuses.
+var statusOf = map[apperr.Kind]int{
+	apperr.KindInternal:        http.StatusInternalServerError,
+	apperr.KindInvalid:         http.StatusBadRequest,
+	apperr.KindUnauthenticated: http.StatusUnauthorized,
+	apperr.KindForbidden:       http.StatusForbidden,
+	apperr.KindNotFound:        http.StatusNotFound,
+	apperr.KindConflict:        http.StatusConflict,
+	apperr.KindTooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.KindRule:            http.StatusUnprocessableEntity,
+	apperr.KindRateLimited:     http.StatusTooManyRequests,
+	apperr.KindBadGateway:      http.StatusBadGateway,
+	apperr.KindUnavailable:     http.StatusServiceUnavailable,
+}
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the content of an error response.
+type ErrorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+var errInternal = apperr.New(apperr.KindInternal, "internal", "服务器内部错误，请稍后重试")
+
+// Fail writes err as the error response and stops the handler chain. Errors
+// that are not *apperr.Error are logged with their detail and answered with a
+// plain 500 "internal".
+func Fail(c *gin.Context, log *slog.Logger, err error) {
+	e, ok := apperr.As(err)
+	if !ok {
+		e = errInternal
+		if unreachable(err) {
+			e = apperr.Unavailable(err)
+		}
+	}
+	status := statusOf[e.Kind]
+	switch {
+	case status >= 500:
+		log.ErrorContext(c.Request.Context(), "request failed", "code", e.Code, "err", err)
+	case e.Err != nil:
+		log.InfoContext(c.Request.Context(), "request refused", "code", e.Code, "err", e.Err)
+	}
+	if e.RetryAfter > 0 {
+		secs := int(e.RetryAfter.Seconds())
+		if secs < 1 {
+			secs = 1
+		}
+		c.Header("Retry-After", strconv.Itoa(secs))
+	}
+	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}})
+}
+
+// unreachable reports whether err means a dependency (database, Redis) did
+// not answer, which is a 503 rather than a bug.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone)
+}
+
+// NotFound answers routes that do not exist.
+func NotFound(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusNotFound, ErrorBody{Error: ErrorDetail{Code: "not_found", Message: "接口不存在"}})
+}
+
+// MethodNotAllowed answers a known path with the wrong method.
+func MethodNotAllowed(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "不支持的请求方法"}})
+}
+
+// IsStatus reports whether err maps to the given HTTP status.
+func IsStatus(err error, status int) bool {
+	var e *apperr.Error
+	if !errors.As(err, &e) {
+		return status == http.StatusInternalServerError
+	}
+	return statusOf[e.Kind] == status
+}

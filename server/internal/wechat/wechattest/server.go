@@ -1,0 +1,344 @@
+// Package wechattest runs a fake WeChat API server for tests, so the real
+// wechat.API (and the silenceper library under it) can be exercised without
+// the internet.
+//
+// The scenario is chosen by the input:
+//
+//   - login js_code "ok:<name>" → openid "o-<name>", unionid "", a random
+//     session_key; "busy" → errcode -1; "5xx" → HTTP 502 with an HTML body;
+//     "slow" → answers after 3 s; a decimal number such as "40029", "40163"
+//     or "45011" → that errcode.
+//   - phone code "phone:<digits>" → that number; "expire-once:<digits>" →
+//     errcode 40001 the first time the code is seen (the fake revokes the
+//     token used), then the number; "busy", "5xx", "slow" and decimal
+//     numbers as for login.
+//   - subscribe touser "refused" → 43101; "bad-template" → 47003; "busy" →
+//     -1; "5xx", "slow"; "expire-once:<x>" as for phone; anything else is
+//     delivered and recorded (Sent).
+//
+// The token endpoint issues a fresh token on every fetch and counts fetches;
+// it checks AppID and AppSecret (40013, 40125). Calls that need a token
+// reject tokens it did not issue or has revoked with 40001.
+package wechattest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"xianfeng/server/internal/wechat"
+)
+
+const (
+	// AppID is the only appid the fake accepts.
+	AppID = "wx0000000000fake01"
+	// AppSecret is the only app secret the fake accepts.
+	AppSecret = "fake-app-secret-5b7e2c9d41"
+	// Host is the WeChat API host the Transport redirects to the fake.
+	Host = "api.weixin.qq.com"
+	// SlowDelay is how long the "slow" scenario waits before answering.
+	SlowDelay = 3 * time.Second
+)
+
+// Server is a running fake WeChat. Its methods are safe for concurrent use.
+type Server struct {
+	srv *httptest.Server
+
+	mu           sync.Mutex
+	tokenFetches int
+	tokens       map[string]bool // issued token → still valid
+	issued       []string
+	seen         map[string]bool // expire-once inputs already answered with 40001
+	sent         []wechat.SubscribeMessage
+}
+
+// NewServer starts a fake WeChat that is closed when the test ends.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{tokens: map[string]bool{}, seen: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /cgi-bin/token", s.token)
+	mux.HandleFunc("GET /sns/jscode2session", s.code2Session)
+	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.phoneNumber)
+	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.subscribeSend)
+	s.srv = httptest.NewServer(mux)
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the fake's base URL.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Transport sends requests for https://api.weixin.qq.com/... to the fake and
+// refuses every other host.
+func (s *Server) Transport() http.RoundTripper {
+	target, _ := url.Parse(s.srv.URL)
+	return &rewriteTransport{target: target, base: s.srv.Client().Transport}
+}
+
+// Config is a wechat.Config for the fake's app with the given timeout.
+func (s *Server) Config(timeout time.Duration) wechat.Config {
+	return wechat.Config{AppID: AppID, AppSecret: AppSecret, Timeout: timeout, Transport: s.Transport()}
+}
+
+// TokenFetches is how many times /cgi-bin/token was called.
+func (s *Server) TokenFetches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenFetches
+}
+
+// IssuedTokens returns every access token issued so far.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
+}
+
+// ExpireTokens revokes every token issued so far, as if they had expired.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok := range s.tokens {
+		s.tokens[tok] = false
+	}
+}
+
+// Sent returns the subscribe messages delivered so far, oldest first.
+func (s *Server) Sent() []wechat.SubscribeMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]wechat.SubscribeMessage(nil), s.sent...)
+}
+
+type rewriteTransport struct {
+	target *url.URL
+	base   http.RoundTripper
+}
+
+func (rt *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != Host {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, fmt.Errorf("wechattest: refusing request to %s, only %s is faked", req.URL.Host, Host)
+	}
+	r := req.Clone(req.Context())
+	r.URL.Scheme = rt.target.Scheme
+	r.URL.Host = rt.target.Host
+	r.Host = ""
+	return rt.base.RoundTrip(r)
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	s.tokenFetches++
+	s.mu.Unlock()
+	switch {
+	case q.Get("grant_type") != "client_credential":
+		writeErr(w, 40002, "invalid grant_type")
+	case q.Get("appid") != AppID:
+		writeErr(w, 40013, "invalid appid")
+	case q.Get("secret") != AppSecret:
+		writeErr(w, 40125, "invalid appsecret")
+	default:
+		tok := "fake-token-" + randomHex(12)
+		s.mu.Lock()
+		s.tokens[tok] = true
+		s.issued = append(s.issued, tok)
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"access_token": tok, "expires_in": 7200})
+	}
+}
+
+func (s *Server) code2Session(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch {
+	case q.Get("appid") != AppID:
+		writeErr(w, 40013, "invalid appid")
+		return
+	case q.Get("secret") != AppSecret:
+		writeErr(w, 40125, "invalid appsecret")
+		return
+	case q.Get("grant_type") != "authorization_code":
+		writeErr(w, 40002, "invalid grant_type")
+		return
+	}
+	code := q.Get("js_code")
+	if s.common(w, r, code) {
+		return
+	}
+	name, ok := strings.CutPrefix(code, "ok:")
+	if !ok || name == "" {
+		writeErr(w, 40029, "invalid code")
+		return
+	}
+	writeJSON(w, map[string]any{"openid": "o-" + name, "session_key": randomHex(12)})
+}
+
+func (s *Server) phoneNumber(w http.ResponseWriter, r *http.Request) {
+	if !s.checkToken(w, r) {
+		return
+	}
+	var body struct {
+		Code string `json:"code"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeErr(w, 47001, "data format error")
+		return
+	}
+	if s.common(w, r, body.Code) || s.expireOnce(w, r, body.Code) {
+		return
+	}
+	digits, ok := strings.CutPrefix(body.Code, "phone:")
+	if !ok {
+		digits, ok = strings.CutPrefix(body.Code, "expire-once:")
+	}
+	if !ok || digits == "" {
+		writeErr(w, 40029, "invalid code")
+		return
+	}
+	writeJSON(w, map[string]any{
+		"errcode": 0, "errmsg": "ok",
+		"phone_info": map[string]any{
+			"phoneNumber": digits, "purePhoneNumber": digits, "countryCode": "86",
+			"watermark": map[string]any{"timestamp": time.Now().Unix(), "appid": AppID},
+		},
+	})
+}
+
+func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
+	if !s.checkToken(w, r) {
+		return
+	}
+	var body struct {
+		ToUser     string `json:"touser"`
+		TemplateID string `json:"template_id"`
+		Page       string `json:"page"`
+		Data       map[string]struct {
+			Value any `json:"value"`
+		} `json:"data"`
+		State string `json:"miniprogram_state"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeErr(w, 47001, "data format error")
+		return
+	}
+	if s.common(w, r, body.ToUser) || s.expireOnce(w, r, body.ToUser) {
+		return
+	}
+	switch {
+	case body.ToUser == "":
+		writeErr(w, 40003, "invalid openid")
+		return
+	case body.TemplateID == "":
+		writeErr(w, 40037, "invalid template_id")
+		return
+	case body.ToUser == "refused":
+		writeErr(w, 43101, "user refuse to accept the msg")
+		return
+	case body.ToUser == "bad-template":
+		writeErr(w, 47003, "argument invalid! data.thing1.value invalid")
+		return
+	}
+	msg := wechat.SubscribeMessage{
+		ToOpenID: body.ToUser, TemplateID: body.TemplateID, Page: body.Page,
+		Data: make(map[string]string, len(body.Data)), State: body.State,
+	}
+	for k, v := range body.Data {
+		msg.Data[k] = fmt.Sprint(v.Value)
+	}
+	s.mu.Lock()
+	s.sent = append(s.sent, msg)
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": time.Now().UnixNano()})
+}
+
+// common answers the scenarios every endpoint shares and reports whether it
+// did: "busy", "5xx", "slow" and decimal errcodes.
+func (s *Server) common(w http.ResponseWriter, r *http.Request, input string) bool {
+	switch input {
+	case "busy":
+		writeErr(w, -1, "system error")
+		return true
+	case "5xx":
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+		return true
+	case "slow":
+		select {
+		case <-time.After(SlowDelay):
+			writeErr(w, -1, "system error")
+		case <-r.Context().Done():
+		}
+		return true
+	}
+	if code, err := strconv.Atoi(input); err == nil && code != 0 {
+		writeErr(w, code, "fake errcode "+input)
+		return true
+	}
+	return false
+}
+
+// expireOnce answers 40001 the first time an "expire-once:" input is seen,
+// revoking the token that was used, and reports whether it did.
+func (s *Server) expireOnce(w http.ResponseWriter, r *http.Request, input string) bool {
+	if !strings.HasPrefix(input, "expire-once:") {
+		return false
+	}
+	s.mu.Lock()
+	first := !s.seen[input]
+	s.seen[input] = true
+	if first {
+		s.tokens[r.URL.Query().Get("access_token")] = false
+	}
+	s.mu.Unlock()
+	if first {
+		writeErr(w, 40001, "invalid credential, access_token is invalid or not latest")
+	}
+	return first
+}
+
+// checkToken answers 41001/40001 unless the request carries a valid token.
+func (s *Server) checkToken(w http.ResponseWriter, r *http.Request) bool {
+	tok := r.URL.Query().Get("access_token")
+	if tok == "" {
+		writeErr(w, 41001, "access_token missing")
+		return false
+	}
+	s.mu.Lock()
+	valid := s.tokens[tok]
+	s.mu.Unlock()
+	if !valid {
+		writeErr(w, 40001, "invalid credential, access_token is invalid or not latest")
+		return false
+	}
+	return true
+}
+
+func writeErr(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, map[string]any{"errcode": code, "errmsg": msg + " rid: " + randomHex(6)})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,122 @@
+// Command server runs Xianfeng: the HTTP API for the mini-program and the
+// background workers, together (the default) or apart, and the database
+// migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // Asia/Shanghai must work in a minimal image with no zoneinfo.
+
+	"golang.org/x/sync/errgroup"
+
+	"xianfeng/config"
+	"xianfeng/server/internal/app"
+	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/logging"
+)
+
+const usage = `Usage: server [-config file.yaml] [command]
+
+Commands:
+  serve     run the HTTP API and the queue workers in one process (default)
+  api       run only the HTTP API
+  worker    run only the queue workers
+  migrate   apply pending database migrations and exit
+  config    print the effective configuration, secrets masked, and exit
+
+Settings come from built-in defaults, then the YAML file named by -config or
+APP_CONFIG, then APP_* environment variables (see config/config.example.yaml).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	configPath := fs.String("config", getenv("APP_CONFIG"), "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cmd, rest := "serve", fs.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		// Allow flags after the command too: `server api -config x.yaml`.
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("unexpected arguments %v\n\n%s", fs.Args(), usage)
+		}
+	}
+
+	cfg, err := config.Load(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	log := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
+	slog.SetDefault(log)
+
+	switch cmd {
+	case "config":
+		_, err := fmt.Fprint(stdout, cfg.Redacted())
+		return err
+	case "migrate":
+		return migrate(ctx, cfg, log)
+	case "serve", "api", "worker":
+		return serve(ctx, cfg, log, cmd)
+	default:
+		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	}
+}
+
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	db, err := database.Open(ctx, database.Options{URL: cfg.Database.URL, MaxOpenConns: 2, ConnMaxLife: cfg.Database.ConnMaxLife, Log: log})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := database.Migrate(ctx, db, database.Migrations, log); err != nil {
+		return err
+	}
+	log.Info("database schema is up to date", "dialect", db.Dialect)
+	return nil
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, cmd string) error {
+	log.Info("starting Xianfeng", "command", cmd, "env", cfg.Env)
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	if cmd != "worker" {
+		g.Go(func() error { return a.ServeHTTP(gctx, nil) })
+	}
+	if cmd != "api" {
+		g.Go(func() error { return a.RunWorkers(gctx) })
+	}
+	return g.Wait()
+}
