@@ -40,6 +40,8 @@ type Config struct {
 	Session  Session  `yaml:"session"`
 	Queue    Queue    `yaml:"queue"`
 	Log      Log      `yaml:"log"`
+	Org      Org      `yaml:"org"`
+	Badge    Badge    `yaml:"badge"`
 
 	location *time.Location
 }
@@ -111,6 +113,32 @@ type Queue struct {
 	Namespace string `yaml:"namespace" env:"APP_QUEUE_NAMESPACE"`
 }
 
+// Org configures organisations and sign-up.
+type Org struct {
+	// InviteTTL is how long an org's invite code works after it is made.
+	InviteTTL time.Duration `yaml:"invite_ttl" env:"APP_ORG_INVITE_TTL"`
+	// SignupPerMinute caps sign-up attempts per user, against invite-code guessing.
+	SignupPerMinute int `yaml:"signup_per_minute" env:"APP_ORG_SIGNUP_PER_MINUTE"`
+}
+
+// Badge configures the verifiable identity badge (亮身份).
+type Badge struct {
+	// Key signs badge verification tokens (HMAC-SHA256); at least 32
+	// characters, the same on every instance. Required in production.
+	Key string `yaml:"key" env:"APP_BADGE_KEY"`
+	// TokenTTL is how long a badge's verification token (and its QR code) is
+	// good for, so a screenshot goes stale.
+	TokenTTL time.Duration `yaml:"token_ttl" env:"APP_BADGE_TOKEN_TTL"`
+	// VerifyURL is the link a badge QR code opens; the token is appended as ?token=.
+	VerifyURL string `yaml:"verify_url" env:"APP_BADGE_VERIFY_URL"`
+	// VerifyPerMinute caps public verifications per client IP.
+	VerifyPerMinute int `yaml:"verify_per_minute" env:"APP_BADGE_VERIFY_PER_MINUTE"`
+}
+
+// DevBadgeKey signs badges in development when no key is configured. It is
+// public, so production refuses it.
+const DevBadgeKey = "xianfeng-development-badge-key-not-secret"
+
 // Log configures structured logging.
 type Log struct {
 	Level  string `yaml:"level" env:"APP_LOG_LEVEL"`
@@ -144,6 +172,12 @@ func Default() Config {
 		Session: Session{TTL: 7 * 24 * time.Hour},
 		Queue:   Queue{Concurrency: 10, Namespace: "xf"},
 		Log:     Log{Level: "info", Format: "json"},
+		Org:     Org{InviteTTL: 30 * 24 * time.Hour, SignupPerMinute: 10},
+		Badge: Badge{
+			TokenTTL:        10 * time.Minute,
+			VerifyURL:       "http://localhost:8080/api/v1/badges/verify",
+			VerifyPerMinute: 30,
+		},
 	}
 }
 
@@ -197,6 +231,15 @@ func (c Config) AutoMigrate() bool {
 		return *c.Database.AutoMigrate
 	}
 	return !c.Production()
+}
+
+// BadgeKey is the key that signs badge tokens: the configured one, or the
+// public development key.
+func (c Config) BadgeKey() string {
+	if c.Badge.Key == "" {
+		return DevBadgeKey
+	}
+	return c.Badge.Key
 }
 
 // EmbeddedRedis reports whether the server should start an in-process Redis.
@@ -275,7 +318,24 @@ func (c *Config) validate() error {
 	default:
 		bad("APP_LOG_FORMAT (log.format)", "must be json or text, got %q", c.Log.Format)
 	}
+	positive("APP_ORG_INVITE_TTL (org.invite_ttl)", c.Org.InviteTTL)
+	positive("APP_BADGE_TOKEN_TTL (badge.token_ttl)", c.Badge.TokenTTL)
+	if c.Org.SignupPerMinute < 1 {
+		bad("APP_ORG_SIGNUP_PER_MINUTE (org.signup_per_minute)", "must be at least 1, got %d", c.Org.SignupPerMinute)
+	}
+	if c.Badge.VerifyPerMinute < 1 {
+		bad("APP_BADGE_VERIFY_PER_MINUTE (badge.verify_per_minute)", "must be at least 1, got %d", c.Badge.VerifyPerMinute)
+	}
+	if u, err := url.Parse(c.Badge.VerifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("APP_BADGE_VERIFY_URL (badge.verify_url)", "must be an http(s) URL, got %q", c.Badge.VerifyURL)
+	}
+	if c.Badge.Key != "" && len(c.Badge.Key) < 32 {
+		bad("APP_BADGE_KEY (badge.key)", "must be at least 32 characters")
+	}
 	if c.Production() {
+		if c.Badge.Key == "" || c.Badge.Key == DevBadgeKey {
+			bad("APP_BADGE_KEY (badge.key)", "is required in production (at least 32 random characters, the same on every instance)")
+		}
 		if c.EmbeddedRedis() {
 			bad("APP_REDIS_URL (redis.url)", "production needs a real Redis; the embedded one keeps nothing across restarts")
 		}

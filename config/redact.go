@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -15,6 +16,9 @@ func (c Config) Redacted() string {
 	r := c
 	if r.WeChat.AppSecret != "" {
 		r.WeChat.AppSecret = mask
+	}
+	if r.Badge.Key != "" {
+		r.Badge.Key = mask
 	}
 	if r.Redis.Password != "" {
 		r.Redis.Password = mask
@@ -31,28 +35,33 @@ func (c Config) Redacted() string {
 }
 
 // redactURL masks the password of a URL and any query parameter that looks
-// like one, leaving the rest readable.
+// like one, leaving the rest readable. The user-info part is found by hand:
+// url.Parse misreads a password holding '#' or '?' as the start of a fragment
+// or query, which would leave the secret in the clear.
 func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
 		return raw
 	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), mask)
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		userinfo := rest[:at]
+		if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+			rest = user + ":" + mask + rest[at:]
 		}
 	}
-	q := u.Query()
-	changed := false
+	base, query, hasQuery := strings.Cut(rest, "?")
+	if !hasQuery {
+		return scheme + "://" + rest
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return scheme + "://" + base + "?" + mask
+	}
 	for k := range q {
-		switch k {
+		switch strings.ToLower(k) {
 		case "password", "pass", "sslpassword", "secret":
 			q.Set(k, mask)
-			changed = true
 		}
 	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
+	return scheme + "://" + base + "?" + q.Encode()
 }

@@ -56,13 +56,16 @@ func TestLoadValidatesTheEmbeddedDocument(t *testing.T) {
 		t.Errorf("securitySchemes.bearerAuth is not an http bearer scheme: %+v", s)
 	}
 	for _, name := range []string{"Error", "User", "Membership", "LoginRequest", "PhoneRequest",
-		"LoginResponse", "Me", "RecordedMessage", "RecordedMessageList", "Readiness"} {
+		"LoginResponse", "Me", "RecordedMessage", "RecordedMessageList", "Readiness",
+		"Org", "OrgDetail", "Counts", "Post", "Member", "MemberList", "Invite", "SecondmentRequest",
+		"SecondmentResult", "AuditEntry", "AuditList", "Badge", "BadgeVerdict", "ClaimRequest",
+		"SignupRequest", "ChildRequest", "ChangeMemberRequest", "RejectRequest"} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("components.schemas.%s is missing", name)
 		}
 	}
 	for _, name := range []string{"BadRequest", "Unauthenticated", "PayloadTooLarge", "RateLimited",
-		"Internal", "BadGateway", "Unavailable"} {
+		"Internal", "BadGateway", "Unavailable", "Forbidden", "NotFound", "Conflict", "Unprocessable"} {
 		if doc.Components.Responses[name] == nil {
 			t.Errorf("components.responses.%s is missing", name)
 		}
@@ -132,10 +135,11 @@ func TestEveryErrorAnswerIsASharedErrorResponse(t *testing.T) {
 	}
 }
 
-func TestOnlyProbesDocsAndLoginAreOpenWithoutAToken(t *testing.T) {
+func TestOnlyProbesDocsLoginAndBadgeVerificationAreOpenWithoutAToken(t *testing.T) {
 	doc := load(t)
 	public := []string{
 		"GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/openapi.yaml", "POST /api/v1/auth/login",
+		"GET /api/v1/badges/verify",
 	}
 	for _, o := range operations(t, doc) {
 		name := o.method + " " + o.path

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // Asia/Shanghai must work in a minimal image with no zoneinfo.
 
 	"golang.org/x/sync/errgroup"
@@ -21,6 +22,7 @@ import (
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
+	"xianfeng/server/internal/org"
 )
 
 const usage = `Usage: server [-config file.yaml] [command]
@@ -30,6 +32,9 @@ Commands:
   api       run only the HTTP API
   worker    run only the queue workers
   migrate   apply pending database migrations and exit
+  bootstrap -name <org name> [-kind committee|general_branch|branch]
+            create a root organisation and print a one-time claim code
+            (valid 24 h) that makes its redeemer the org's secretary
   config    print the effective configuration, secrets masked, and exit
 
 Settings come from built-in defaults, then the YAML file named by -config or
@@ -61,6 +66,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
+	var orgName, orgKind string
+	if cmd == "bootstrap" {
+		fs.StringVar(&orgName, "name", "", "name of the root organisation")
+		fs.StringVar(&orgKind, "kind", "committee", "kind of the root organisation")
+	}
 	if len(rest) > 0 {
 		// Allow flags after the command too: `server api -config x.yaml`.
 		if err := fs.Parse(rest); err != nil {
@@ -84,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	case "migrate":
 		return migrate(ctx, cfg, log)
+	case "bootstrap":
+		return bootstrap(ctx, cfg, log, orgName, orgKind, stdout)
 	case "serve", "api", "worker":
 		return serve(ctx, cfg, log, cmd)
 	default:
@@ -102,6 +114,36 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("database schema is up to date", "dialect", db.Dialect)
 	return nil
+}
+
+// bootstrap creates a root org straight in the database, so it works while a
+// server runs, and prints the claim code for its first secretary.
+func bootstrap(ctx context.Context, cfg config.Config, log *slog.Logger, name, kind string, stdout io.Writer) error {
+	if name == "" {
+		return fmt.Errorf("bootstrap needs -name \"<organisation name>\"\n\n%s", usage)
+	}
+	db, err := database.Open(ctx, database.Options{URL: cfg.Database.URL, MaxOpenConns: 2, ConnMaxLife: cfg.Database.ConnMaxLife, Log: log})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.AutoMigrate() {
+		if err := database.Migrate(ctx, db, database.Migrations, log); err != nil {
+			return err
+		}
+	}
+	svc := org.NewService(org.NewStore(db.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log})
+	o, code, exp, err := svc.Bootstrap(ctx, name, org.Kind(kind))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "Created organisation #%d %q (%s).\n"+
+		"One-time claim code: %s\n"+
+		"It expires at %s. Log in to the mini-program and send\n"+
+		"  POST /api/v1/orgs/claim {\"code\":\"%s\"}\n"+
+		"to become its secretary; the code then stops working.\n",
+		o.ID, o.Name, org.KindLabel(o.Kind), code, exp.In(cfg.Location()).Format(time.RFC3339), code)
+	return err
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, cmd string) error {

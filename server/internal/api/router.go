@@ -16,6 +16,8 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/auth"
+	"xianfeng/server/internal/badge"
+	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/web"
 	"xianfeng/server/internal/wechat"
 )
@@ -31,6 +33,8 @@ type Deps struct {
 	TrustedProxies []string
 	Spec           []byte
 	Auth           *auth.Handler
+	Org            *org.Handler
+	Badge          *badge.Handler
 	// Ready names the dependencies /readyz checks ("database", "redis").
 	Ready map[string]Pinger
 	// DevMessages, when set, serves the WeChat mock's recorded subscribe
@@ -62,6 +66,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.Spec) })
 	authed := v1.Group("", d.Auth.Require())
 	d.Auth.Register(v1, authed)
+	d.Org.Register(authed)
+	d.Badge.Register(v1, authed)
 	if d.DevMessages != nil {
 		authed.GET("/dev/wechat/messages", devMessages(d.DevMessages, d.Log))
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,10 +21,13 @@ import (
 	miniprogramapi "xianfeng/miniprogram-api"
 	"xianfeng/server/internal/api"
 	"xianfeng/server/internal/auth"
+	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/user"
+	"xianfeng/server/internal/web"
 	"xianfeng/server/internal/wechat"
 )
 
@@ -44,6 +48,8 @@ type App struct {
 	Queue   *queue.Queue
 	Router  *gin.Engine
 	Auth    *auth.Service
+	Org     *org.Service
+	Badge   *badge.Service
 	Mock    *wechat.Mock
 	closers []func() error
 }
@@ -100,12 +106,32 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	sessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix, cfg.Session.TTL)
 	a.Auth = auth.NewService(wx, users, sessions, log)
 
+	jobs := org.NewJobs(a.Queue)
+	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Ender: jobs})
+	jobs.Register(a.Org)
+	if cfg.Badge.Key == "" {
+		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
+	}
+	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL)
+	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log)
+	memberships := func(ctx context.Context, userID int64) (any, error) {
+		vs, err := a.Org.ForUser(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		return org.MembershipsJSON(vs), nil
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())
 	deps := api.Deps{
 		Log: log, Registry: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Spec: miniprogramapi.Spec,
-		Auth: auth.NewHandler(a.Auth, log),
+		Auth: auth.NewHandler(a.Auth, log, memberships),
+		Org: org.NewHandler(a.Org, log, auth.UserID,
+			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) })),
+		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
+			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() })),
 		Ready: map[string]api.Pinger{
 			"database": a.DB.Ping,
 			"redis":    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },

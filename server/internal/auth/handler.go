@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,12 +16,22 @@ import (
 
 // Handler serves the login, logout and "me" endpoints.
 type Handler struct {
-	svc *Service
-	log *slog.Logger
+	svc         *Service
+	log         *slog.Logger
+	memberships MembershipLister
 }
 
-// NewHandler returns the auth HTTP handler.
-func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+// MembershipLister returns a user's memberships as the response shows them.
+type MembershipLister func(ctx context.Context, userID int64) (any, error)
+
+// NewHandler returns the auth HTTP handler; memberships fills the
+// "memberships" of the login and /me answers.
+func NewHandler(svc *Service, log *slog.Logger, memberships MembershipLister) *Handler {
+	return &Handler{svc: svc, log: log, memberships: memberships}
+}
+
+// UserID returns the signed-in user of a request that passed Require.
+func UserID(c *gin.Context) int64 { return SessionOf(c).UserID }
 
 // Register adds the auth routes to the /api/v1 group; authed is the group
 // behind Require.
@@ -82,13 +93,13 @@ type loginResponse struct {
 	Token       string    `json:"token"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	User        UserJSON  `json:"user"`
-	Memberships []any     `json:"memberships"`
+	Memberships any       `json:"memberships"`
 	NewUser     bool      `json:"new_user"`
 }
 
 type meResponse struct {
 	User        UserJSON `json:"user"`
-	Memberships []any    `json:"memberships"`
+	Memberships any      `json:"memberships"`
 }
 
 func (h *Handler) login(c *gin.Context) {
@@ -102,10 +113,15 @@ func (h *Handler) login(c *gin.Context) {
 		web.Fail(c, h.log, err)
 		return
 	}
+	ms, err := h.memberships(c.Request.Context(), res.User.ID)
+	if err != nil {
+		web.Fail(c, h.log, err)
+		return
+	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, loginResponse{
 		Token: res.Token, ExpiresAt: res.ExpiresAt, User: NewUserJSON(res.User),
-		Memberships: []any{}, NewUser: res.NewUser,
+		Memberships: ms, NewUser: res.NewUser,
 	})
 }
 
@@ -131,7 +147,12 @@ func (h *Handler) me(c *gin.Context) {
 		web.Fail(c, h.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, meResponse{User: NewUserJSON(u), Memberships: []any{}})
+	ms, err := h.memberships(c.Request.Context(), u.ID)
+	if err != nil {
+		web.Fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, meResponse{User: NewUserJSON(u), Memberships: ms})
 }
 
 func (h *Handler) bindPhone(c *gin.Context) {

@@ -43,11 +43,6 @@ type LoginResult struct {
 	NewUser   bool
 }
 
-// Errors of this package beyond the shared ones.
-var (
-	ErrCodeInvalid = apperr.New(apperr.KindUnauthenticated, "wechat_code_invalid", "微信登录凭证无效或已使用，请重新进入小程序再试")
-)
-
 // Login exchanges a wx.login code for a session. The code is checked for shape
 // first; WeChat's answer decides whether it is valid.
 func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
@@ -56,7 +51,7 @@ func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
 	}
 	ws, err := s.wx.Code2Session(ctx, code)
 	if err != nil {
-		return LoginResult{}, wechatError(err)
+		return LoginResult{}, wechat.AppError(err)
 	}
 	u, created, err := s.users.FindOrCreate(ctx, ws.OpenID, ws.UnionID)
 	if err != nil {
@@ -94,7 +89,7 @@ func (s *Service) BindPhone(ctx context.Context, sess Session, code string) (use
 	}
 	phone, err := s.wx.PhoneNumber(ctx, code)
 	if err != nil {
-		return user.User{}, wechatError(err)
+		return user.User{}, wechat.AppError(err)
 	}
 	if !validPhone(phone) {
 		return user.User{}, apperr.Wrap(fmt.Errorf("wechat returned a malformed phone number"), apperr.KindBadGateway, "wechat_error", "微信返回的手机号无效，请稍后重试")
@@ -148,24 +143,4 @@ func validPhone(p string) bool {
 		}
 	}
 	return true
-}
-
-// wechatError maps the WeChat client's error kinds to answers for the member.
-func wechatError(err error) error {
-	switch {
-	case errors.Is(err, wechat.ErrCodeInvalid):
-		return apperr.Wrap(err, apperr.KindUnauthenticated, ErrCodeInvalid.Code, ErrCodeInvalid.Message)
-	case errors.Is(err, wechat.ErrBusy):
-		e := apperr.Wrap(err, apperr.KindUnavailable, "wechat_busy", "微信服务繁忙，请稍后重试")
-		e.RetryAfter = 2 * time.Second
-		return e
-	case errors.Is(err, wechat.ErrQuota):
-		e := apperr.Wrap(err, apperr.KindUnavailable, "wechat_quota_exceeded", "微信接口调用次数已达上限，请稍后重试")
-		e.RetryAfter = time.Minute
-		return e
-	case errors.Is(err, wechat.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return apperr.Wrap(err, apperr.KindBadGateway, "wechat_unavailable", "暂时无法连接微信服务，请稍后重试")
-	default:
-		return apperr.Wrap(err, apperr.KindBadGateway, "wechat_error", "微信服务返回错误，请稍后重试")
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -29,7 +30,8 @@ type Session struct {
 }
 
 // LogValue keeps the session_key out of any log line that prints a session.
-func (s Session) LogValue() any { return map[string]any{"user_id": s.UserID} }
+// It must return slog.Value to satisfy slog.LogValuer.
+func (s Session) LogValue() slog.Value { return slog.GroupValue(slog.Int64("user_id", s.UserID)) }
 
 // tokenBytes is the token's randomness: 256 bits.
 const tokenBytes = 32

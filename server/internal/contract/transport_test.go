@@ -73,8 +73,9 @@ func signedIn(c *gin.Context, code string) {
 			"id": 1, "name": "", "phone_bound": false, "phone_masked": "", "created_at": "2020-01-26T08:00:00+08:00",
 		},
 		"memberships": []gin.H{{
-			"org_id": 7, "org_name": "第一党支部", "org_kind": "branch", "role": "member",
-			"badge": "frontline", "badge_label": "战斗员", "status": "approved",
+			"id": 3, "org_id": 7, "org_name": "第一党支部", "org_kind": "branch", "role": "member",
+			"badge": "frontline", "badge_label": "战斗员", "status": "approved", "name": "张三", "reason": "",
+			"seconded_from": nil, "created_at": "2020-01-26T08:00:00+08:00", "approved_at": "2020-01-26T09:00:00+08:00",
 		}},
 		"new_user": true,
 	})

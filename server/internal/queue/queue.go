@@ -42,6 +42,15 @@ type Queue struct {
 	inspector *asynq.Inspector
 	mux       *asynq.ServeMux
 	server    *asynq.Server
+	scheduler *asynq.Scheduler
+	periodic  []periodic
+}
+
+type periodic struct {
+	spec     string
+	task     *asynq.Task
+	priority string
+	every    time.Duration
 }
 
 // New returns a queue on rdb. It does not start workers; Start does.
@@ -82,6 +91,14 @@ func (q *Queue) Enqueue(ctx context.Context, task *asynq.Task, priority string, 
 	return info, nil
 }
 
+// Every asks the workers to enqueue task every interval (at least a
+// minute). Each worker process runs the schedule, so the task carries a
+// uniqueness lock for the interval: with several worker processes it still
+// runs once per interval. Call it before Start.
+func (q *Queue) Every(interval time.Duration, task *asynq.Task, priority string) {
+	q.periodic = append(q.periodic, periodic{spec: "@every " + interval.String(), task: task, priority: priority, every: interval})
+}
+
 // Inspector gives read access to queue contents, for tests and operators.
 func (q *Queue) Inspector() *asynq.Inspector { return q.inspector }
 
@@ -106,20 +123,36 @@ func (q *Queue) Start() error {
 	if err := q.server.Start(q.mux); err != nil {
 		return fmt.Errorf("queue: start workers: %w", err)
 	}
+	if len(q.periodic) > 0 {
+		q.scheduler = asynq.NewSchedulerFromRedisClient(q.rdb, &asynq.SchedulerOpts{Logger: slogAdapter{q.opts.Log}, LogLevel: asynq.WarnLevel})
+		for _, p := range q.periodic {
+			if _, err := q.scheduler.Register(p.spec, p.task, asynq.Queue(q.Name(p.priority)), asynq.Unique(p.every-time.Second)); err != nil {
+				return fmt.Errorf("queue: schedule %s: %w", p.task.Type(), err)
+			}
+		}
+		if err := q.scheduler.Start(); err != nil {
+			return fmt.Errorf("queue: start scheduler: %w", err)
+		}
+	}
 	return nil
 }
 
 // Shutdown stops taking new jobs, waits up to ShutdownTimeout for running
 // ones, and returns unfinished jobs to their queue so none is lost.
 func (q *Queue) Shutdown() {
+	if q.scheduler != nil {
+		q.scheduler.Shutdown()
+	}
 	if q.server != nil {
 		q.server.Shutdown()
 	}
 }
 
-// Close releases the enqueueing client. The shared Redis client stays open.
+// Close releases the queue. The enqueueing client and the inspector run on
+// the shared Redis client, which stays open (asynq refuses to close a shared
+// connection), so there is nothing of their own to release.
 func (q *Queue) Close() error {
-	return q.inspector.Close()
+	return nil
 }
 
 // Collector exports the number of jobs per queue and state on /metrics.

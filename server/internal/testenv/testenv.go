@@ -68,6 +68,9 @@ func New(t testing.TB, opts Options) *Env {
 		opts.Configure(&cfg)
 	}
 	log := logging.Discard()
+	if os.Getenv("TEST_LOG") != "" && opts.Log == nil {
+		opts.Log = os.Stderr
+	}
 	if opts.Log != nil {
 		log = logging.New(opts.Log, "debug", "json")
 	}

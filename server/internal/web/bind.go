@@ -18,22 +18,28 @@ import (
 func BindJSON(c *gin.Context, dst any) error {
 	dec := json.NewDecoder(c.Request.Body)
 	err := dec.Decode(dst)
-	if err == nil {
-		if dec.More() {
-			return apperr.Invalid("请求内容格式错误", nil)
-		}
-		return nil
-	}
 	var (
 		maxErr    *http.MaxBytesError
 		syntaxErr *json.SyntaxError
 		typeErr   *json.UnmarshalTypeError
 	)
+	if err == nil {
+		// Only white space may follow the value: dec.More alone lets a
+		// stray '}' or ']' through.
+		switch _, err := dec.Token(); {
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.As(err, &maxErr):
+			return errTooLarge
+		default:
+			return apperr.Invalid("请求内容格式错误", nil)
+		}
+	}
 	switch {
 	case errors.As(err, &maxErr):
 		return errTooLarge
 	case errors.Is(err, io.EOF):
-		return apperr.Invalid("请求内容不能为空", nil)
+		return errEmpty
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
@@ -64,5 +70,17 @@ func jsonKind(goKind string) string {
 		return "数字"
 	}
 }
+
+// BindOptionalJSON is BindJSON for endpoints whose body may be left out: an
+// empty body leaves dst as it is.
+func BindOptionalJSON(c *gin.Context, dst any) error {
+	err := BindJSON(c, dst)
+	if e, ok := apperr.As(err); ok && e == errEmpty {
+		return nil
+	}
+	return err
+}
+
+var errEmpty = apperr.Invalid("请求内容不能为空", nil)
 
 var errTooLarge = apperr.New(apperr.KindTooLarge, "payload_too_large", "请求内容过大")

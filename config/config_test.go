@@ -1,0 +1,425 @@
+package config_test
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // the server embeds zone data; so do the tests.
+
+	"xianfeng/config"
+)
+
+// env returns a getenv func that reads only the given variables.
+func env(vars map[string]string) func(string) string {
+	return func(name string) string { return vars[name] }
+}
+
+// writeYAML writes content to a temporary YAML file and returns its path.
+func writeYAML(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "xianfeng.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDefaultsRunALaptopWithoutAnySettings(t *testing.T) {
+	cfg, err := config.Load("", env(nil))
+	if err != nil {
+		t.Fatalf("Load with no file and no environment: %v", err)
+	}
+	dialect, path, err := config.ParseDatabaseURL(cfg.Database.URL)
+	if err != nil {
+		t.Fatalf("default database URL %q does not parse: %v", cfg.Database.URL, err)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"the API listens on port 8080", cfg.HTTP.Addr, ":8080"},
+		{"the database is SQLite", dialect, config.DialectSQLite},
+		{"the SQLite file lives under data/", filepath.Dir(path), "data"},
+		{"calendar days are Shanghai days", cfg.Location().String(), "Asia/Shanghai"},
+		{"a session lasts seven days", cfg.Session.TTL, 7 * 24 * time.Hour},
+		{"the WeChat mock is on in development", cfg.WeChatMock(), true},
+		{"Redis is embedded", cfg.EmbeddedRedis(), true},
+		{"migrations run at start", cfg.AutoMigrate(), true},
+		{"the server is not in production", cfg.Production(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+// layered is the part of the configuration the precedence tests look at.
+type layered struct {
+	Addr    string
+	TTL     time.Duration
+	Level   string
+	Mock    bool
+	Proxies []string
+}
+
+func layeredOf(c config.Config) layered {
+	return layered{c.HTTP.Addr, c.Session.TTL, c.Log.Level, c.WeChatMock(), c.HTTP.TrustedProxies}
+}
+
+func TestLaterLayersOverrideEarlierOnes(t *testing.T) {
+	const file = `
+http:
+  addr: "127.0.0.1:9000"
+  trusted_proxies: ["10.0.0.1"]
+session:
+  ttl: 24h
+log:
+  level: debug
+wechat:
+  mock: false
+`
+	defaults := layered{":8080", 7 * 24 * time.Hour, "info", true, nil}
+	fromFile := layered{"127.0.0.1:9000", 24 * time.Hour, "debug", false, []string{"10.0.0.1"}}
+	tests := []struct {
+		name string
+		yaml string // "" means no file
+		env  map[string]string
+		want layered
+	}{
+		{
+			name: "without file or environment the defaults hold",
+			want: defaults,
+		},
+		{
+			name: "the YAML file overrides the defaults",
+			yaml: file,
+			want: fromFile,
+		},
+		{
+			name: "the environment overrides the defaults without a file",
+			env:  map[string]string{"APP_HTTP_ADDR": ":7000", "APP_SESSION_TTL": "1h"},
+			want: layered{":7000", time.Hour, "info", true, nil},
+		},
+		{
+			name: "the environment overrides the YAML file",
+			yaml: file,
+			env: map[string]string{
+				"APP_HTTP_ADDR": ":9100", "APP_SESSION_TTL": "2h", "APP_LOG_LEVEL": "warn",
+				"APP_WECHAT_MOCK": "true", "APP_HTTP_TRUSTED_PROXIES": "10.0.0.2, 192.168.0.0/16",
+			},
+			want: layered{":9100", 2 * time.Hour, "warn", true, []string{"10.0.0.2", "192.168.0.0/16"}},
+		},
+		{
+			name: "an empty or blank variable leaves the file's value in place",
+			yaml: file,
+			env:  map[string]string{"APP_HTTP_ADDR": "", "APP_LOG_LEVEL": "   "},
+			want: fromFile,
+		},
+		{
+			name: "a file of only comments keeps the defaults",
+			yaml: "# nothing set here\n",
+			want: defaults,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.yaml != "" {
+				path = writeYAML(t, tt.yaml)
+			}
+			cfg, err := config.Load(path, env(tt.env))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := layeredOf(cfg); !reflect.DeepEqual(tt.want, got) {
+				t.Errorf("(-want +got)\n-%+v\n+%+v", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestAFileThatCannotBeUsedStopsLoad(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		wantText []string
+	}{
+		{"an unknown top-level key is an error that names it", "htpp:\n  addr: \":9000\"\n", []string{"htpp"}},
+		{"an unknown nested key is an error that names it", "http:\n  adress: \":9000\"\n", []string{"adress"}},
+		{"a value of the wrong type is an error", "session:\n  ttl: soon\n", []string{"soon"}},
+		{"a bad value from the file names its YAML key", "log:\n  level: loud\n", []string{"log.level", "loud"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeYAML(t, tt.yaml)
+			_, err := config.Load(path, env(nil))
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, s := range tt.wantText {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+		})
+	}
+	t.Run("a missing file is an error that names its path", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "absent.yaml")
+		_, err := config.Load(path, env(nil))
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("Load(%q) error = %v, want one naming the path", path, err)
+		}
+	})
+}
+
+func TestEachBadSettingStopsLoadNamingIt(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		setting string
+	}{
+		{"an unknown environment name is refused", map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
+		{"an unknown time zone is refused", map[string]string{"APP_TIMEZONE": "Mars/Base"}, "APP_TIMEZONE"},
+		{"a listen address without a port is refused", map[string]string{"APP_HTTP_ADDR": "nonsense"}, "APP_HTTP_ADDR"},
+		{"a listen port out of range is refused", map[string]string{"APP_HTTP_ADDR": ":70000"}, "APP_HTTP_ADDR"},
+		{"a session TTL that is not a duration is refused", map[string]string{"APP_SESSION_TTL": "abc"}, "APP_SESSION_TTL"},
+		{"a session TTL under a minute is refused", map[string]string{"APP_SESSION_TTL": "10s"}, "APP_SESSION_TTL"},
+		{"an unsupported database is refused", map[string]string{"APP_DATABASE_URL": "oracle://x"}, "APP_DATABASE_URL"},
+		{"a Redis URL with another scheme is refused", map[string]string{"APP_REDIS_URL": "http://x"}, "APP_REDIS_URL"},
+		{"an unknown log level is refused", map[string]string{"APP_LOG_LEVEL": "loud"}, "APP_LOG_LEVEL"},
+		{"a mock switch that is not a boolean is refused", map[string]string{"APP_WECHAT_MOCK": "maybe"}, "APP_WECHAT_MOCK"},
+		{"a pool size that is not a number is refused", map[string]string{"APP_DATABASE_MAX_OPEN_CONNS": "many"}, "APP_DATABASE_MAX_OPEN_CONNS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load("", env(tt.env))
+			if err == nil {
+				t.Fatalf("Load(%v) succeeded, want an error naming %s", tt.env, tt.setting)
+			}
+			if !strings.Contains(err.Error(), tt.setting) {
+				t.Errorf("error %q does not name %s", err, tt.setting)
+			}
+		})
+	}
+	t.Run("several bad settings are all reported at once", func(t *testing.T) {
+		_, err := config.Load("", env(map[string]string{"APP_ENV": "staging", "APP_LOG_LEVEL": "loud", "APP_TIMEZONE": "Mars/Base"}))
+		if err == nil {
+			t.Fatal("Load succeeded, want an error")
+		}
+		for _, setting := range []string{"APP_ENV", "APP_LOG_LEVEL", "APP_TIMEZONE"} {
+			if !strings.Contains(err.Error(), setting) {
+				t.Errorf("error %q does not name %s", err, setting)
+			}
+		}
+	})
+}
+
+// production is a complete production environment.
+func production() map[string]string {
+	return map[string]string{
+		"APP_ENV":               "production",
+		"APP_DATABASE_URL":      "postgres://xf:db-secret@db:5432/xianfeng?sslmode=require",
+		"APP_REDIS_URL":         "redis://:redis-secret@redis:6379/0",
+		"APP_WECHAT_APP_ID":     "wx0123456789abcdef",
+		"APP_WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
+		"APP_BADGE_KEY":         "badge-key-badge-key-badge-key-badge-key",
+	}
+}
+
+func TestProductionRefusesTrialSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  map[string]string // "" deletes the variable
+		setting string            // "" means Load must succeed
+	}{
+		{"the embedded Redis is refused", map[string]string{"APP_REDIS_URL": ""}, "APP_REDIS_URL"},
+		{"the WeChat mock is refused", map[string]string{"APP_WECHAT_MOCK": "true"}, "APP_WECHAT_MOCK"},
+		{"a missing WeChat app id is refused", map[string]string{"APP_WECHAT_APP_ID": ""}, "APP_WECHAT_APP_ID"},
+		{"a missing WeChat app secret is refused", map[string]string{"APP_WECHAT_APP_SECRET": ""}, "APP_WECHAT_APP_SECRET"},
+		{"a missing badge signing key is refused", map[string]string{"APP_BADGE_KEY": ""}, "APP_BADGE_KEY"},
+		{"the public development badge key is refused", map[string]string{"APP_BADGE_KEY": config.DevBadgeKey}, "APP_BADGE_KEY"},
+		{"a complete production configuration is accepted", nil, ""},
+		{"Redis Sentinel counts as a real Redis", map[string]string{"APP_REDIS_URL": "", "APP_REDIS_ADDRS": "s1:26379,s2:26379", "APP_REDIS_MASTER_NAME": "mymaster"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := production()
+			for k, v := range tt.change {
+				vars[k] = v
+			}
+			cfg, err := config.Load("", env(vars))
+			if tt.setting != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.setting) {
+					t.Fatalf("Load error = %v, want one naming %s", err, tt.setting)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			got := []bool{cfg.Production(), cfg.WeChatMock(), cfg.EmbeddedRedis(), cfg.AutoMigrate()}
+			want := []bool{true, false, false, false}
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("[production mock embedded-redis auto-migrate] (-want +got)\n-%v\n+%v", want, got)
+			}
+		})
+	}
+}
+
+func TestRedactedMasksSecretsAndKeepsTheRestReadable(t *testing.T) {
+	vars := production()
+	vars["APP_REDIS_PASSWORD"] = "redis-field-secret"
+	vars["APP_HTTP_ADDR"] = ":9443"
+	tests := []struct {
+		name string
+		vars map[string]string
+		// hidden must not appear in the output; shown must.
+		hidden, shown []string
+	}{
+		{
+			name:   "production secrets are masked",
+			vars:   vars,
+			hidden: []string{"0123456789abcdef0123456789abcdef", "badge-key-badge-key", "db-secret", "redis-secret", "redis-field-secret"},
+			shown:  []string{"******", "wx0123456789abcdef", "db:5432/xianfeng", "sslmode=require", "redis:6379", ":9443", "production", "Asia/Shanghai"},
+		},
+		{
+			name:   "a password given as a database URL parameter is masked",
+			vars:   map[string]string{"APP_DATABASE_URL": "postgres://db:5432/xianfeng?user=xf&password=query-secret"},
+			hidden: []string{"query-secret"},
+			shown:  []string{"user=xf", "db:5432"},
+		},
+		{
+			name:   "a MySQL password is masked",
+			vars:   map[string]string{"APP_DATABASE_URL": "mysql://root:mysql-secret@db:3306/xianfeng"},
+			hidden: []string{"mysql-secret"},
+			shown:  []string{"root:", "db:3306/xianfeng"},
+		},
+		{
+			name:  "the defaults print as they are",
+			vars:  nil,
+			shown: []string{"sqlite:data/xianfeng.db", ":8080", "168h", "mock: true", "auto_migrate: true"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Load("", env(tt.vars))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			out := cfg.Redacted()
+			for _, s := range tt.hidden {
+				if strings.Contains(out, s) {
+					t.Errorf("secret %q appears in\n%s", s, out)
+				}
+			}
+			for _, s := range tt.shown {
+				if !strings.Contains(out, s) {
+					t.Errorf("%q is missing from\n%s", s, out)
+				}
+			}
+		})
+	}
+	t.Run("redacting leaves the configuration itself untouched", func(t *testing.T) {
+		cfg, err := config.Load("", env(vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = cfg.Redacted()
+		if cfg.WeChat.AppSecret != vars["APP_WECHAT_APP_SECRET"] || cfg.Redis.Password != "redis-field-secret" || cfg.Database.URL != vars["APP_DATABASE_URL"] {
+			t.Errorf("Redacted changed the configuration: secret=%q password=%q url=%q", cfg.WeChat.AppSecret, cfg.Redis.Password, cfg.Database.URL)
+		}
+	})
+}
+
+// mysqlDSN splits a go-sql-driver DSN user:pass@tcp(host)/db?params.
+func mysqlDSN(t *testing.T, dsn string) (auth, host, db string, params url.Values) {
+	t.Helper()
+	rest := dsn
+	if at := strings.LastIndex(dsn, "@tcp("); at >= 0 {
+		auth, rest = dsn[:at], dsn[at+1:]
+	}
+	addr, ok := strings.CutPrefix(rest, "tcp(")
+	host, rest, ok2 := strings.Cut(addr, ")/")
+	db, q, ok3 := strings.Cut(rest, "?")
+	if !ok || !ok2 || !ok3 {
+		t.Fatalf("DSN %q is not user:pass@tcp(host)/db?params", dsn)
+	}
+	params, err := url.ParseQuery(q)
+	if err != nil {
+		t.Fatalf("DSN %q params: %v", dsn, err)
+	}
+	return auth, host, db, params
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	tests := []struct {
+		name, raw, dialect, dsn string
+	}{
+		{"a relative SQLite path is a file path", "sqlite:data/xianfeng.db", config.DialectSQLite, "data/xianfeng.db"},
+		{"an absolute SQLite path keeps its leading slash", "sqlite:///var/lib/xianfeng.db", config.DialectSQLite, "/var/lib/xianfeng.db"},
+		{"SQLite can run in memory", "sqlite::memory:", config.DialectSQLite, ":memory:"},
+		{"a PostgreSQL URL is passed through", "postgres://xf:pw@db:5432/xianfeng?sslmode=disable", config.DialectPostgres, "postgres://xf:pw@db:5432/xianfeng?sslmode=disable"},
+		{"the postgresql scheme is PostgreSQL too", "postgresql://db/xianfeng", config.DialectPostgres, "postgresql://db/xianfeng"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dialect, dsn, err := config.ParseDatabaseURL(tt.raw)
+			if err != nil {
+				t.Fatalf("ParseDatabaseURL(%q): %v", tt.raw, err)
+			}
+			if dialect != tt.dialect || dsn != tt.dsn {
+				t.Errorf("ParseDatabaseURL(%q) (-want +got)\n-%s %s\n+%s %s", tt.raw, tt.dialect, tt.dsn, dialect, dsn)
+			}
+		})
+	}
+
+	mysqlTests := []struct {
+		name, raw        string
+		auth, host, db   string
+		parseTime, loc   string
+		charset, collate string
+	}{
+		{"a MySQL URL becomes a DSN with UTC times and utf8mb4", "mysql://root:p%40ss@db:3306/xianfeng",
+			"root:p@ss", "db:3306", "xianfeng", "true", "UTC", "utf8mb4", "utf8mb4_unicode_ci"},
+		{"a MySQL URL without password keeps the user", "mysql://root@127.0.0.1:3306/test",
+			"root", "127.0.0.1:3306", "test", "true", "UTC", "utf8mb4", "utf8mb4_unicode_ci"},
+		{"parameters given in the URL win over the added ones", "mysql://app:pw@db/xf?loc=Local&parseTime=false",
+			"app:pw", "db", "xf", "false", "Local", "utf8mb4", "utf8mb4_unicode_ci"},
+	}
+	for _, tt := range mysqlTests {
+		t.Run(tt.name, func(t *testing.T) {
+			dialect, dsn, err := config.ParseDatabaseURL(tt.raw)
+			if err != nil || dialect != config.DialectMySQL {
+				t.Fatalf("ParseDatabaseURL(%q) = %q, %v; want mysql", tt.raw, dialect, err)
+			}
+			auth, host, db, params := mysqlDSN(t, dsn)
+			want := []string{tt.auth, tt.host, tt.db, tt.parseTime, tt.loc, tt.charset, tt.collate}
+			got := []string{auth, host, db, params.Get("parseTime"), params.Get("loc"), params.Get("charset"), params.Get("collation")}
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("DSN %q [auth host db parseTime loc charset collation] (-want +got)\n-%q\n+%q", dsn, want, got)
+			}
+		})
+	}
+
+	bad := []struct{ name, raw string }{
+		{"an empty URL is refused", ""},
+		{"an unknown scheme is refused", "oracle://x"},
+		{"a SQLite URL without a path is refused", "sqlite:"},
+		{"a MySQL URL without a database is refused", "mysql://root@db:3306"},
+		{"a MySQL URL without a host is refused", "mysql:///xianfeng"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			if dialect, dsn, err := config.ParseDatabaseURL(tt.raw); err == nil {
+				t.Errorf("ParseDatabaseURL(%q) = %q, %q; want an error", tt.raw, dialect, dsn)
+			}
+		})
+	}
+}

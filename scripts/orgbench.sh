@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# scripts/orgbench.sh — seed a big organisation tree and measure the scope
+# check and GET /api/v1/orgs/{id} on it (goal: p99 under 20 ms).
+#
+# Usage: scripts/orgbench.sh [flags for server/cmd/orgbench, e.g. -orgs 50000 -members 500000 -n 3000 -c 8]
+#
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and Redis on
+# 127.0.0.1:6379. It (re)creates the database xianfeng_orgbench, builds
+# server/cmd/orgbench, runs it — it seeds 50,000 orgs and
+# 500,000 memberships by default, prints how long that took and the latency
+# figures — and then drops the database and deletes the orgbench: Redis keys.
+# Exits non-zero if the bench reports an error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DB=xianfeng_orgbench
+PSQL=(env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test)
+REDIS=(redis-cli -h 127.0.0.1 -p 6379)
+
+tmp=$(mktemp -d)
+
+cleanup() {
+	local rc=$?
+	set +e
+	"${REDIS[@]}" --scan --pattern 'orgbench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
+	"${REDIS[@]}" --scan --pattern 'asynq:{orgbench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
+	for q in critical default low; do
+		"${REDIS[@]}" srem asynq:queues "orgbench:$q" >/dev/null
+	done
+	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+echo "building server/cmd/orgbench..."
+go build -o "$tmp/orgbench" ./server/cmd/orgbench
+
+"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+"${PSQL[@]}" -c "CREATE DATABASE $DB"
+
+echo "machine: $(nproc) cores, $(go version | awk '{print $3, $4}'), $(date -Is)"
+"$tmp/orgbench" -db "postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" -redis redis://127.0.0.1:6379/0 "$@"
