@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Config struct {
 	Queue    Queue    `yaml:"queue"`
 	Log      Log      `yaml:"log"`
 	Org      Org      `yaml:"org"`
+	Checkin  Checkin  `yaml:"checkin"`
+	Notify   Notify   `yaml:"notify"`
+	Report   Report   `yaml:"report"`
 	Badge    Badge    `yaml:"badge"`
 
 	location *time.Location
@@ -135,6 +139,82 @@ type Badge struct {
 	VerifyPerMinute int `yaml:"verify_per_minute" env:"APP_BADGE_VERIFY_PER_MINUTE"`
 }
 
+// Checkin configures the daily duty check-in.
+type Checkin struct {
+	// OfflineWindow is how old a check-in queued offline on a phone may be
+	// (its client_time) and still count.
+	OfflineWindow time.Duration `yaml:"offline_window" env:"APP_CHECKIN_OFFLINE_WINDOW"`
+}
+
+// Report configures reports upward (上报).
+type Report struct {
+	// SLAUrgent and SLANormal are how long the secretaries at one level have
+	// to acknowledge a report before it escalates to the level above.
+	SLAUrgent time.Duration `yaml:"sla_urgent" env:"APP_REPORT_SLA_URGENT"`
+	SLANormal time.Duration `yaml:"sla_normal" env:"APP_REPORT_SLA_NORMAL"`
+}
+
+// Notify configures push notifications through WeChat subscribe messages.
+type Notify struct {
+	// RatePerMinute caps subscribe messages sent per minute by all instances
+	// together, to stay under WeChat's quota.
+	RatePerMinute int `yaml:"rate_per_minute" env:"APP_NOTIFY_RATE_PER_MINUTE"`
+	// MaxConsent bounds how many unused consents a user can bank per template.
+	MaxConsent int `yaml:"max_consent" env:"APP_NOTIFY_MAX_CONSENT"`
+	// MiniprogramState is the mini-program version a message opens:
+	// developer, trial or formal.
+	MiniprogramState string `yaml:"miniprogram_state" env:"APP_NOTIFY_MINIPROGRAM_STATE"`
+	// Templates maps each notification kind to its subscribe-message
+	// template. A kind without a template id is delivered to the inbox only.
+	// The id of a kind can also be set with APP_NOTIFY_TEMPLATE_<KIND>, e.g.
+	// APP_NOTIFY_TEMPLATE_TASK_ASSIGNED.
+	Templates map[string]Template `yaml:"templates"`
+}
+
+// Template is a WeChat subscribe-message template for one notification
+// kind: its id, the mini-program page it opens, and how its data fields are
+// filled from the notification ({{title}}, {{body}}, {{due}}, {{org}}, …).
+type Template struct {
+	ID     string            `yaml:"id"`
+	Page   string            `yaml:"page"`
+	Fields map[string]string `yaml:"fields"`
+}
+
+// NotificationKinds are the kinds that can carry a template.
+var NotificationKinds = []string{"task_assigned", "task_reminder", "task_overdue", "task_cancelled", "member_approved", "announcement", "report_received", "report_escalated", "deed_update"}
+
+// devTemplatePrefix marks the placeholder template ids of development.
+const devTemplatePrefix = "dev-"
+
+// NotifyTemplates returns the template of each kind. With the WeChat mock,
+// kinds without a template id get a placeholder one ("dev-task-assigned"),
+// so the whole push flow can be tried without a real AppID.
+func (c Config) NotifyTemplates() map[string]Template {
+	out := make(map[string]Template, len(c.Notify.Templates))
+	for kind, t := range c.Notify.Templates {
+		if t.ID == "" && c.WeChatMock() {
+			t.ID = devTemplatePrefix + strings.ReplaceAll(kind, "_", "-")
+		}
+		out[kind] = t
+	}
+	return out
+}
+
+func defaultTemplates() map[string]Template {
+	task := map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{due}}", "thing4": "{{body}}"}
+	return map[string]Template{
+		"task_assigned":    {ID: "", Page: "pages/task/detail?id={{ref_id}}", Fields: task},
+		"task_reminder":    {ID: "", Page: "pages/task/detail?id={{ref_id}}", Fields: task},
+		"task_overdue":     {ID: "", Page: "pages/task/detail?id={{ref_id}}", Fields: task},
+		"task_cancelled":   {ID: "", Page: "pages/task/detail?id={{ref_id}}", Fields: task},
+		"member_approved":  {ID: "", Page: "pages/me/badge", Fields: map[string]string{"thing1": "{{org}}", "phrase2": "审核通过", "thing3": "{{body}}"}},
+		"announcement":     {ID: "", Page: "pages/announcement/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{time}}"}},
+		"report_received":  {ID: "", Page: "pages/report/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{time}}"}},
+		"report_escalated": {ID: "", Page: "pages/report/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{time}}"}},
+		"deed_update":      {ID: "", Page: "pages/deed/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "phrase2": "{{status}}", "thing3": "{{org}}"}},
+	}
+}
+
 // DevBadgeKey signs badges in development when no key is configured. It is
 // public, so production refuses it.
 const DevBadgeKey = "xianfeng-development-badge-key-not-secret"
@@ -173,6 +253,9 @@ func Default() Config {
 		Queue:   Queue{Concurrency: 10, Namespace: "xf"},
 		Log:     Log{Level: "info", Format: "json"},
 		Org:     Org{InviteTTL: 30 * 24 * time.Hour, SignupPerMinute: 10},
+		Checkin: Checkin{OfflineWindow: 12 * time.Hour},
+		Report:  Report{SLAUrgent: 10 * time.Minute, SLANormal: 2 * time.Hour},
+		Notify:  Notify{RatePerMinute: 1000, MaxConsent: 20, MiniprogramState: "formal", Templates: defaultTemplates()},
 		Badge: Badge{
 			TokenTTL:        10 * time.Minute,
 			VerifyURL:       "http://localhost:8080/api/v1/badges/verify",
@@ -199,6 +282,13 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	}
 	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv); err != nil {
 		return Config{}, err
+	}
+	for _, kind := range NotificationKinds {
+		if id := strings.TrimSpace(getenv("APP_NOTIFY_TEMPLATE_" + strings.ToUpper(kind))); id != "" {
+			t := cfg.Notify.Templates[kind]
+			t.ID = id
+			cfg.Notify.Templates[kind] = t
+		}
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, err
@@ -320,6 +410,13 @@ func (c *Config) validate() error {
 	}
 	positive("APP_ORG_INVITE_TTL (org.invite_ttl)", c.Org.InviteTTL)
 	positive("APP_BADGE_TOKEN_TTL (badge.token_ttl)", c.Badge.TokenTTL)
+	positive("APP_CHECKIN_OFFLINE_WINDOW (checkin.offline_window)", c.Checkin.OfflineWindow)
+	if c.Report.SLAUrgent < 10*time.Second {
+		bad("APP_REPORT_SLA_URGENT (report.sla_urgent)", "must be at least 10s, got %s", c.Report.SLAUrgent)
+	}
+	if c.Report.SLANormal < 10*time.Second {
+		bad("APP_REPORT_SLA_NORMAL (report.sla_normal)", "must be at least 10s, got %s", c.Report.SLANormal)
+	}
 	if c.Org.SignupPerMinute < 1 {
 		bad("APP_ORG_SIGNUP_PER_MINUTE (org.signup_per_minute)", "must be at least 1, got %d", c.Org.SignupPerMinute)
 	}
@@ -331,6 +428,25 @@ func (c *Config) validate() error {
 	}
 	if c.Badge.Key != "" && len(c.Badge.Key) < 32 {
 		bad("APP_BADGE_KEY (badge.key)", "must be at least 32 characters")
+	}
+	if c.Notify.RatePerMinute < 1 {
+		bad("APP_NOTIFY_RATE_PER_MINUTE (notify.rate_per_minute)", "must be at least 1, got %d", c.Notify.RatePerMinute)
+	}
+	if c.Notify.MaxConsent < 1 || c.Notify.MaxConsent > 1000 {
+		bad("APP_NOTIFY_MAX_CONSENT (notify.max_consent)", "must be 1-1000, got %d", c.Notify.MaxConsent)
+	}
+	switch c.Notify.MiniprogramState {
+	case "developer", "trial", "formal":
+	default:
+		bad("APP_NOTIFY_MINIPROGRAM_STATE (notify.miniprogram_state)", "must be developer, trial or formal, got %q", c.Notify.MiniprogramState)
+	}
+	for kind, t := range c.Notify.Templates {
+		if !slices.Contains(NotificationKinds, kind) {
+			bad("notify.templates", "unknown notification kind %q (known: %s)", kind, strings.Join(NotificationKinds, ", "))
+		}
+		if c.Production() && strings.HasPrefix(t.ID, devTemplatePrefix) {
+			bad("APP_NOTIFY_TEMPLATE_"+strings.ToUpper(kind)+" (notify.templates."+kind+".id)", "is a development placeholder; set the real template id, or empty for inbox only")
+		}
 	}
 	if c.Production() {
 		if c.Badge.Key == "" || c.Badge.Key == DevBadgeKey {

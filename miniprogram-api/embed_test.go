@@ -59,7 +59,17 @@ func TestLoadValidatesTheEmbeddedDocument(t *testing.T) {
 		"LoginResponse", "Me", "RecordedMessage", "RecordedMessageList", "Readiness",
 		"Org", "OrgDetail", "Counts", "Post", "Member", "MemberList", "Invite", "SecondmentRequest",
 		"SecondmentResult", "AuditEntry", "AuditList", "Badge", "BadgeVerdict", "ClaimRequest",
-		"SignupRequest", "ChildRequest", "ChangeMemberRequest", "RejectRequest"} {
+		"SignupRequest", "ChildRequest", "ChangeMemberRequest", "RejectRequest",
+		"TaskKind", "TaskStatus", "AssignmentStatus", "TaskLocation", "TaskTarget", "TaskTargetRequest", "Task",
+		"TaskCheckin", "Assignment", "Assignee", "TaskProgress", "TaskDelivery", "TaskDetail", "TaskList", "TaskAssignment",
+		"MyTaskList", "RequestIDField", "CreateTaskRequest", "RescheduleTaskRequest", "DeclineTaskRequest",
+		"TaskCheckinRequest", "CompleteTaskRequest", "DailyCheckinRequest", "DailyCheckin", "DailyCheckinList",
+		"CheckinLine", "CheckinAbsent", "CheckinBoard",
+		"NotificationKind", "DeliveryStatus", "Notification", "NotificationList", "ReadAllResult", "Subscription",
+		"SubscriptionList", "SubscribeRequest", "AnnouncementStatus", "Announcement", "CreateAnnouncementRequest",
+		"AnnouncementList", "DeliveryStats", "UnreadRecipient", "AnnouncementReceipts", "ReportCategory", "ReportUrgency",
+		"ReportStatus", "Report", "CreateReportRequest", "ReportNoteRequest", "ReportEvent", "ReportDetail", "ReportList",
+		"DeedStatus", "Deed", "CreateDeedRequest", "DeedReasonRequest", "DeedEvent", "DeedDetail", "DeedList"} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("components.schemas.%s is missing", name)
 		}
@@ -191,5 +201,30 @@ func TestUserSchemaRejectsUnknownFields(t *testing.T) {
 	user["phone"] = "13800138000"
 	if err := schema.VisitJSON(user); err == nil {
 		t.Error("a user with an unmasked phone field was accepted")
+	}
+}
+
+func TestMemberRowsOfTasksAndCheckinsRejectUnknownFields(t *testing.T) {
+	schemas := load(t).Components.Schemas
+	rows := map[string]map[string]any{
+		"Assignee": {
+			"id": float64(1), "task_id": float64(1), "user_id": float64(2), "org_id": float64(3), "status": "assigned",
+			"status_label": "待接受", "overdue": false, "reason": "", "note": "", "checkin": nil, "accepted_at": nil,
+			"completed_at": nil, "created_at": "2020-01-26T08:00:00Z", "name": "张小明", "badge": "frontline", "badge_label": "战斗员",
+		},
+		"CheckinAbsent": {
+			"user_id": float64(2), "org_id": float64(3), "org_name": "第一党支部", "name": "张小明", "badge": "frontline",
+			"badge_label": "战斗员", "phone_masked": "139****5678",
+		},
+	}
+	for name, row := range rows {
+		schema := schemas[name].Value
+		if err := schema.VisitJSON(row); err != nil {
+			t.Fatalf("a well-formed %s was rejected: %v", name, err)
+		}
+		row["phone"] = "13912345678"
+		if err := schema.VisitJSON(row); err == nil {
+			t.Errorf("a %s with an unmasked phone field was accepted", name)
+		}
 	}
 }

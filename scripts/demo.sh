@@ -2,7 +2,8 @@
 # Walks a running Xianfeng server through what a newcomer should see, using the
 # development WeChat mock (no AppID needed).
 #
-#   go run ./server &          # in another terminal: embedded defaults
+#   APP_REPORT_SLA_URGENT=10s go run ./server &   # another terminal: embedded defaults,
+#                                                 # with a short SLA so a report escalates
 #   scripts/demo.sh            # or: XF_URL=http://host:port scripts/demo.sh
 #
 # Needs only bash and curl (and Go, for the bootstrap step: it runs
@@ -104,8 +105,11 @@ ROOT=$(sed -n 's/.*"org_id":\([0-9]*\).*/\1/p' <<<"$BODY")
 call POST /orgs/claim "$SEC" "{\"code\":\"$CLAIM\"}"
 expect 404
 
-step "The secretary sets up a branch (党支部) and gets its invite code"
-call POST "/orgs/$ROOT/children" "$SEC" '{"name":"第一党支部","kind":"branch"}'
+step "The secretary sets up a street committee (街道党工委) and under it a branch (党支部)"
+call POST "/orgs/$ROOT/children" "$SEC" '{"name":"八大峡街道党工委","kind":"committee"}'
+expect 201
+STREET=$(json_num id)
+call POST "/orgs/$STREET/children" "$SEC" '{"name":"第一党支部","kind":"branch"}'
 expect 201
 BRANCH=$(json_num id)
 call GET "/orgs/$BRANCH/invite" "$SEC"
@@ -145,6 +149,131 @@ expect 200
 grep -q '"valid":true' <<<"$BODY" || { echo "!! the badge did not verify" >&2; exit 1; }
 curl -fsS -o /tmp/xf-demo-badge.$$.png -H "Authorization: Bearer ${MEMBER_TOKEN[frontline]}" "$API/me/badge/qr.png"
 echo "badge QR code: $(wc -c </tmp/xf-demo-badge.$$.png) bytes of PNG"; rm -f /tmp/xf-demo-badge.$$.png
+
+step "The secretary assigns a duty task at a checkpoint to every 战斗员 (fan-out runs on the queue)"
+DUE=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+call POST "/orgs/$ROOT/tasks" "$SEC" "{\"title\":\"青岛站北广场卡口值守\",\"kind\":\"duty\",\"description\":\"测温、查验健康码\",\"target\":{\"badges\":[\"frontline\"],\"include_suborgs\":true},\"location\":{\"lat\":36.0644,\"lng\":120.3123,\"radius_m\":200,\"address\":\"青岛站北广场\"},\"due_at\":\"$DUE\",\"remind_before_minutes\":30,\"request_id\":\"demo-task-$RUN\"}"
+expect 201
+TASK=$(json_num id)
+for _ in $(seq 1 50); do
+  call GET "/tasks/$TASK" "$SEC" >/dev/null
+  grep -q '"status":"open"' <<<"$BODY" && break
+  sleep 0.2
+done
+grep -q '"status":"open"' <<<"$BODY" || { echo "!! the task was not dispatched" >&2; exit 1; }
+echo "dispatched: $(sed -n 's/.*"assigned_count":\([0-9]*\).*/\1/p' <<<"$BODY") assignment(s)"
+FW=${MEMBER_TOKEN[frontline]}
+call GET "/me/tasks?status=assigned" "$FW"
+expect 200
+
+step "The 战斗员 accepts, checks in — first from too far away, then at the post — and completes"
+call POST "/tasks/$TASK/accept" "$FW"
+expect 200
+call POST "/tasks/$TASK/accept" "$FW"
+expect 409
+call POST "/tasks/$TASK/checkin" "$FW" '{"lat":36.0700,"lng":120.3200,"accuracy_m":30,"request_id":"demo-far"}'
+expect 422
+call POST "/tasks/$TASK/checkin" "$FW" "{\"lat\":36.0645,\"lng\":120.3124,\"accuracy_m\":15,\"request_id\":\"demo-ck-$RUN\"}"
+expect 200
+call POST "/tasks/$TASK/checkin" "$FW" "{\"lat\":36.0645,\"lng\":120.3124,\"accuracy_m\":15,\"request_id\":\"demo-ck-$RUN\"}"
+expect 200
+call POST "/tasks/$TASK/complete" "$FW" "{\"note\":\"测温 126 人，无异常\",\"request_id\":\"demo-done-$RUN\"}"
+expect 200
+call GET "/tasks/$TASK" "$SEC"
+expect 200
+
+step "Daily duty check-in (打卡): the first is 201, a repeat the same day is 200 with the same record"
+for badge in publicity frontline; do
+  call POST /checkins "${MEMBER_TOKEN[$badge]}" "{\"lat\":36.06,\"lng\":120.31,\"accuracy_m\":20,\"request_id\":\"demo-day-$badge-$RUN\"}"
+  expect 201
+done
+call POST /checkins "$FW" "{\"request_id\":\"demo-day-again-$RUN\"}"
+expect 200
+
+step "The secretary's live board: who has checked in today, and who has not"
+call GET "/orgs/$BRANCH/checkins" "$SEC"
+expect 200
+
+step "Push notifications: the 宣传员 accepts one task_assigned subscription (wx.requestSubscribeMessage)"
+PUB=${MEMBER_TOKEN[publicity]}
+call GET /me/subscriptions "$PUB"
+expect 200
+TMPL=$(sed -n 's/.*"kind":"task_assigned","template_id":"\([^"]*\)".*/\1/p' <<<"$BODY")
+call POST /me/subscriptions "$PUB" "{\"accepted\":[\"$TMPL\"]}"
+expect 200
+
+step "Two tasks for all 宣传员: the first is pushed (consent 1 → 0), the second stays in the inbox"
+for n in 1 2; do
+  call POST "/orgs/$ROOT/tasks" "$SEC" "{\"title\":\"社区防疫宣传 第${n}轮\",\"kind\":\"publicity\",\"target\":{\"badges\":[\"publicity\"],\"include_suborgs\":true},\"request_id\":\"demo-pub-$n-$RUN\"}"
+  expect 201
+  PUBTASK=$(json_num id)
+  for _ in $(seq 1 50); do
+    call GET "/tasks/$PUBTASK" "$SEC" >/dev/null
+    grep -q '"queued":0' <<<"$BODY" && grep -q '"status":"open"' <<<"$BODY" && break
+    sleep 0.2
+  done
+  echo "task $PUBTASK delivery: $(sed -n 's/.*"delivery":\({[^}]*}\).*/\1/p' <<<"$BODY")"
+done
+call GET /me/subscriptions "$PUB"
+expect 200
+call GET "/me/notifications?unread=true&limit=5" "$PUB"
+expect 200
+call GET "/dev/wechat/messages?limit=3" "$PUB"
+expect 200
+
+step "An announcement (学习传达上级指示精神) to the whole tree, with read receipts"
+call POST "/orgs/$ROOT/announcements" "$SEC" '{"title":"关于做好疫情防控工作的通知","body":"各党支部要迅速行动，党员亮身份、当先锋、作表率。","include_suborgs":true}'
+expect 201
+ANN=$(json_num id)
+for _ in $(seq 1 50); do
+  call GET "/announcements/$ANN/receipts" "$SEC" >/dev/null
+  grep -q '"status":"sent"' <<<"$BODY" && break
+  sleep 0.2
+done
+call GET "/announcements/$ANN" "$PUB"
+expect 200
+call GET "/announcements/$ANN/receipts" "$SEC"
+expect 200
+
+step "An information officer reports an urgent clue upward at once (第一时间向上级报告)"
+INFO=${MEMBER_TOKEN[information]}
+call POST /reports "$INFO" "{\"category\":\"epidemic_clue\",\"urgency\":\"urgent\",\"content\":\"小区3号楼有从外地返回人员未登记\",\"address\":\"八大峡某小区3号楼\",\"request_id\":\"demo-report-$RUN\"}"
+expect 201
+REPORT=$(json_num id)
+echo "nobody in the branch acknowledges it… (waiting for the SLA; start the server with APP_REPORT_SLA_URGENT=10s)"
+for _ in $(seq 1 45); do
+  call GET "/reports/$REPORT" "$INFO" >/dev/null
+  grep -q '"escalation_level":1' <<<"$BODY" && break
+  sleep 1
+done
+grep -q '"escalation_level":1' <<<"$BODY" || { echo "!! the report did not escalate; is the server running with APP_REPORT_SLA_URGENT=10s?" >&2; exit 1; }
+call GET "/reports/$REPORT" "$SEC"
+expect 200
+
+step "It climbed to the street committee; a secretary there acknowledges it, and the escalation stops"
+call POST "/reports/$REPORT/ack" "$SEC"
+expect 200
+call POST "/reports/$REPORT/resolve" "$SEC" '{"note":"已联系社区完成登记和健康监测"}'
+expect 200
+call GET "/reports/$REPORT" "$INFO"
+expect 200
+
+step "An outstanding deed (典型事迹) goes up two levels and is commended"
+call POST /deeds "$SEC" "{\"title\":\"连续值守卡口七昼夜\",\"content\":\"在青岛站北广场卡口连续值守，测温登记 800 余人次。\",\"user_id\":${MEMBER_ID[publicity]}}"
+expect 201
+DEED=$(json_num id)
+for action in approve recommend recommend commend; do
+  call POST "/deeds/$DEED/$action" "$SEC"
+  expect 200
+done
+call GET "/deeds/$DEED" "$SEC"
+expect 200
+
+step "The organisation department downloads the assessment workbook (考核)"
+curl -fsS -o /tmp/xf-demo-export.$$.xlsx -H "Authorization: Bearer $SEC" "$API/orgs/$ROOT/export.xlsx"
+echo "export.xlsx: $(wc -c </tmp/xf-demo-export.$$.xlsx) bytes"; rm -f /tmp/xf-demo-export.$$.xlsx
+call GET "/orgs/$ROOT/stats" "$SEC"
+expect 200
 
 step "A removed member's badge is invalid at once"
 call DELETE "/orgs/$BRANCH/members/${MEMBER_ID[frontline]}" "$SEC"

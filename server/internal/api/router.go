@@ -14,10 +14,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"xianfeng/server/internal/announce"
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/badge"
+	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/report"
+	"xianfeng/server/internal/stats"
+	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/web"
 	"xianfeng/server/internal/wechat"
 )
@@ -35,6 +42,13 @@ type Deps struct {
 	Auth           *auth.Handler
 	Org            *org.Handler
 	Badge          *badge.Handler
+	Task           *task.Handler
+	Checkin        *checkin.Handler
+	Notify         *notify.Handler
+	Announce       *announce.Handler
+	Report         *report.Handler
+	Deed           *deed.Handler
+	Stats          *stats.Handler
 	// Ready names the dependencies /readyz checks ("database", "redis").
 	Ready map[string]Pinger
 	// DevMessages, when set, serves the WeChat mock's recorded subscribe
@@ -68,6 +82,13 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	d.Auth.Register(v1, authed)
 	d.Org.Register(authed)
 	d.Badge.Register(v1, authed)
+	d.Task.Register(authed)
+	d.Checkin.Register(authed)
+	d.Notify.Register(authed)
+	d.Announce.Register(authed)
+	d.Report.Register(authed)
+	d.Deed.Register(authed)
+	d.Stats.Register(authed)
 	if d.DevMessages != nil {
 		authed.GET("/dev/wechat/messages", devMessages(d.DevMessages, d.Log))
 	}

@@ -19,13 +19,20 @@ import (
 
 	"xianfeng/config"
 	miniprogramapi "xianfeng/miniprogram-api"
+	"xianfeng/server/internal/announce"
 	"xianfeng/server/internal/api"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/badge"
+	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/redisdb"
+	"xianfeng/server/internal/report"
+	"xianfeng/server/internal/stats"
+	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/web"
 	"xianfeng/server/internal/wechat"
@@ -41,17 +48,26 @@ type Options struct {
 
 // App is the assembled server.
 type App struct {
-	Config  config.Config
-	Log     *slog.Logger
-	DB      *database.DB
-	Redis   *redisdb.Client
-	Queue   *queue.Queue
-	Router  *gin.Engine
-	Auth    *auth.Service
-	Org     *org.Service
-	Badge   *badge.Service
-	Mock    *wechat.Mock
-	closers []func() error
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *database.DB
+	Redis    *redisdb.Client
+	Queue    *queue.Queue
+	Router   *gin.Engine
+	Auth     *auth.Service
+	Org      *org.Service
+	Badge    *badge.Service
+	Task     *task.Service
+	Checkin  *checkin.Service
+	Board    *checkin.Board
+	Inbox    *notify.Inbox
+	Announce *announce.Service
+	Report   *report.Service
+	Deed     *deed.Service
+	Stats    *stats.Service
+	Pusher   *notify.Pusher
+	Mock     *wechat.Mock
+	closers  []func() error
 }
 
 // New builds the app. Close releases what it opened, even after an error.
@@ -122,6 +138,35 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return org.MembershipsJSON(vs), nil
 	}
 
+	templates := cfg.NotifyTemplates()
+	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
+		Templates: templates, RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
+		KeyPrefix: cfg.Redis.KeyPrefix, Log: log,
+	})
+	pushJobs := notify.NewJobs(a.Queue)
+	inbox := notify.NewInbox(a.DB.DB).WithPush(a.Pusher, pushJobs, log)
+	pushJobs.Register(a.Pusher, inbox)
+	a.Inbox = inbox
+	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
+	orgStore := a.Org.Store()
+	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Log: log, Notifier: inbox, Deliveries: inbox})
+	a.Org.SetNotifier(inbox)
+	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, log)
+	annJobs := announce.NewJobs(a.Queue)
+	a.Announce.SetDispatcher(annJobs)
+	annJobs.Register(a.Announce)
+	a.Report = report.NewService(a.DB.DB, orgStore, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal, Notifier: inbox, Log: log})
+	reportJobs := report.NewJobs(a.Queue)
+	a.Report.SetScheduler(reportJobs)
+	reportJobs.Register(a.Report)
+	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, inbox, log)
+	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: cfg.Location(), Log: log})
+	taskJobs := task.NewJobs(a.Queue)
+	a.Task.SetScheduler(taskJobs)
+	taskJobs.Register(a.Task)
+	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
+	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: cfg.Location(), Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())
 	deps := api.Deps{
@@ -130,6 +175,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Auth: auth.NewHandler(a.Auth, log, memberships),
 		Org: org.NewHandler(a.Org, log, auth.UserID,
 			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) })),
+		Task:     task.NewHandler(a.Task, log, auth.UserID),
+		Announce: announce.NewHandler(a.Announce, log, auth.UserID),
+		Report:   report.NewHandler(a.Report, log, auth.UserID),
+		Deed:     deed.NewHandler(a.Deed, log, auth.UserID),
+		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
+		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),
+		Checkin:  checkin.NewHandler(a.Checkin, orgStore, log, auth.UserID),
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
 			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() })),
 		Ready: map[string]api.Pinger{

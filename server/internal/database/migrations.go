@@ -94,5 +94,196 @@ var Migrations = []Migration{
 			}
 		}
 		return nil
+	}}, {Version: 3, Name: "create tasks, assignments, checkins and notifications", Up: func(tx *gorm.DB) error {
+		type task struct {
+			ID                  int64   `gorm:"primaryKey;index:ix_task_org,priority:2"`
+			OrgID               int64   `gorm:"not null;index:ix_task_org,priority:1"`
+			CreatedBy           int64   `gorm:"not null;uniqueIndex:ux_task_request,priority:1"`
+			RequestID           *string `gorm:"size:64;uniqueIndex:ux_task_request,priority:2"`
+			Title               string  `gorm:"size:100;not null"`
+			Description         string  `gorm:"size:2000;not null;default:''"`
+			Kind                string  `gorm:"size:20;not null"`
+			TargetBadges        string  `gorm:"size:100;not null;default:''"`
+			TargetUserIDs       string  `gorm:"type:text"`
+			IncludeSuborgs      bool    `gorm:"not null"`
+			LocLat              *float64
+			LocLng              *float64
+			LocRadiusM          *int
+			LocAddress          string `gorm:"size:200;not null;default:''"`
+			StartsAt            *time.Time
+			DueAt               *time.Time
+			RemindBeforeMinutes int    `gorm:"not null;default:0"`
+			Status              string `gorm:"size:20;not null;index"`
+			AssignedCount       int    `gorm:"not null;default:0"`
+			RemindedAt          *time.Time
+			OverdueAt           *time.Time
+			CancelledAt         *time.Time
+			DispatchedAt        *time.Time
+			CreatedAt           time.Time `gorm:"index"`
+			UpdatedAt           time.Time
+		}
+		type assignment struct {
+			ID                int64  `gorm:"primaryKey"`
+			TaskID            int64  `gorm:"not null;uniqueIndex:ux_assignment_task_user,priority:1"`
+			UserID            int64  `gorm:"not null;uniqueIndex:ux_assignment_task_user,priority:2;index:ix_assignment_user,priority:1"`
+			OrgID             int64  `gorm:"not null"`
+			Status            string `gorm:"size:20;not null;index:ix_assignment_user,priority:2"`
+			Overdue           bool   `gorm:"not null;default:false"`
+			Reason            string `gorm:"size:200;not null;default:''"`
+			CheckinLat        *float64
+			CheckinLng        *float64
+			CheckinAccuracyM  *float64
+			CheckinDistanceM  *float64
+			CheckinRequestID  *string `gorm:"size:64"`
+			CompleteRequestID *string `gorm:"size:64"`
+			Note              string  `gorm:"size:1000;not null;default:''"`
+			AcceptedAt        *time.Time
+			CheckedInAt       *time.Time
+			CompletedAt       *time.Time
+			CreatedAt         time.Time
+			UpdatedAt         time.Time
+		}
+		type checkin struct {
+			ID         int64  `gorm:"primaryKey"`
+			UserID     int64  `gorm:"not null;uniqueIndex:ux_checkin_user_org_day,priority:1"`
+			OrgID      int64  `gorm:"not null;uniqueIndex:ux_checkin_user_org_day,priority:2;index:ix_checkin_org_day,priority:1"`
+			Day        string `gorm:"size:10;not null;uniqueIndex:ux_checkin_user_org_day,priority:3;index:ix_checkin_org_day,priority:2;index:ix_checkin_day"`
+			Badge      string `gorm:"size:20;not null"`
+			Seconded   bool   `gorm:"not null;default:false"`
+			Lat        *float64
+			Lng        *float64
+			AccuracyM  *float64
+			RequestID  string `gorm:"size:64;not null"`
+			ClientTime *time.Time
+			CreatedAt  time.Time
+		}
+		type notification struct {
+			ID        int64  `gorm:"primaryKey;index:ix_notification_user,priority:2"`
+			UserID    int64  `gorm:"not null;uniqueIndex:ux_notification_dedupe,priority:1;index:ix_notification_user,priority:1"`
+			Kind      string `gorm:"size:40;not null"`
+			Title     string `gorm:"size:100;not null"`
+			Body      string `gorm:"size:500;not null;default:''"`
+			RefType   string `gorm:"size:20;not null;default:''"`
+			RefID     int64  `gorm:"not null;default:0"`
+			DedupeKey string `gorm:"size:100;not null;uniqueIndex:ux_notification_dedupe,priority:2"`
+			ReadAt    *time.Time
+			CreatedAt time.Time
+		}
+		for name, model := range map[string]any{
+			"tasks": &task{}, "assignments": &assignment{}, "checkins": &checkin{}, "notifications": &notification{},
+		} {
+			if err := tx.Table(name).AutoMigrate(model); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}, {Version: 4, Name: "push delivery, consent ledger and announcements", Up: func(tx *gorm.DB) error {
+		type notification struct {
+			ID            int64  `gorm:"primaryKey;index:ix_notification_user,priority:2"`
+			UserID        int64  `gorm:"not null;uniqueIndex:ux_notification_dedupe,priority:1;index:ix_notification_user,priority:1"`
+			Kind          string `gorm:"size:40;not null;index:ix_notification_ref,priority:3"`
+			Title         string `gorm:"size:100;not null"`
+			Body          string `gorm:"size:500;not null;default:''"`
+			RefType       string `gorm:"size:20;not null;default:'';index:ix_notification_ref,priority:1"`
+			RefID         int64  `gorm:"not null;default:0;index:ix_notification_ref,priority:2"`
+			DedupeKey     string `gorm:"size:100;not null;uniqueIndex:ux_notification_dedupe,priority:2"`
+			Vars          string `gorm:"size:1000;not null;default:''"`
+			Delivery      string `gorm:"size:20;not null;default:'queued';index"`
+			DeliveryError string `gorm:"size:200;not null;default:''"`
+			AttemptedAt   *time.Time
+			SentAt        *time.Time
+			ReadAt        *time.Time
+			CreatedAt     time.Time
+		}
+		type subscription struct {
+			UserID     int64  `gorm:"primaryKey;autoIncrement:false"`
+			TemplateID string `gorm:"primaryKey;size:64"`
+			Count      int    `gorm:"not null;default:0"`
+			UpdatedAt  time.Time
+		}
+		type announcement struct {
+			ID             int64  `gorm:"primaryKey;index:ix_announcement_org,priority:2"`
+			OrgID          int64  `gorm:"not null;index:ix_announcement_org,priority:1"`
+			CreatedBy      int64  `gorm:"not null"`
+			Title          string `gorm:"size:100;not null"`
+			Body           string `gorm:"type:text"`
+			IncludeSuborgs bool   `gorm:"not null"`
+			Status         string `gorm:"size:20;not null"`
+			Recipients     int    `gorm:"not null;default:0"`
+			CreatedAt      time.Time
+		}
+		for name, model := range map[string]any{
+			"notifications": &notification{}, "subscriptions": &subscription{}, "announcements": &announcement{},
+		} {
+			if err := tx.Table(name).AutoMigrate(model); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}, {Version: 5, Name: "reports with escalation, deeds", Up: func(tx *gorm.DB) error {
+		type report struct {
+			ID              int64  `gorm:"primaryKey"`
+			OrgID           int64  `gorm:"not null;index:ix_report_org,priority:1"`
+			ReporterID      int64  `gorm:"not null;uniqueIndex:ux_report_request,priority:1;index"`
+			RequestID       string `gorm:"size:64;not null;uniqueIndex:ux_report_request,priority:2"`
+			Category        string `gorm:"size:20;not null"`
+			Urgency         string `gorm:"size:10;not null"`
+			Content         string `gorm:"type:text"`
+			Lat             *float64
+			Lng             *float64
+			Address         string `gorm:"size:200;not null;default:''"`
+			Status          string `gorm:"size:20;not null;index"`
+			CurrentOrgID    int64  `gorm:"not null;index"`
+			EscalationLevel int    `gorm:"not null;default:0"`
+			NextEscalateAt  *time.Time
+			AckedBy         *int64
+			AckedAt         *time.Time
+			ResolvedBy      *int64
+			ResolvedAt      *time.Time
+			ResolveNote     string    `gorm:"size:1000;not null;default:''"`
+			CreatedAt       time.Time `gorm:"index:ix_report_org,priority:2"`
+			UpdatedAt       time.Time
+		}
+		type reportEvent struct {
+			ID        int64  `gorm:"primaryKey"`
+			ReportID  int64  `gorm:"not null;index"`
+			Kind      string `gorm:"size:20;not null"`
+			OrgID     int64  `gorm:"not null;default:0"`
+			ActorID   int64  `gorm:"not null;default:0"`
+			Level     int    `gorm:"not null;default:0"`
+			Note      string `gorm:"size:1000;not null;default:''"`
+			CreatedAt time.Time
+		}
+		type deed struct {
+			ID           int64  `gorm:"primaryKey"`
+			OrgID        int64  `gorm:"not null;index"`
+			UserID       int64  `gorm:"not null;index"`
+			NominatedBy  int64  `gorm:"not null"`
+			Title        string `gorm:"size:100;not null"`
+			Content      string `gorm:"type:text"`
+			Links        string `gorm:"size:1000;not null;default:''"`
+			Status       string `gorm:"size:20;not null;index"`
+			CurrentOrgID int64  `gorm:"not null;index"`
+			Reason       string `gorm:"size:200;not null;default:''"`
+			CreatedAt    time.Time
+			UpdatedAt    time.Time
+		}
+		type deedEvent struct {
+			ID        int64  `gorm:"primaryKey"`
+			DeedID    int64  `gorm:"not null;index"`
+			Kind      string `gorm:"size:20;not null"`
+			OrgID     int64  `gorm:"not null;default:0"`
+			ActorID   int64  `gorm:"not null;default:0"`
+			Note      string `gorm:"size:1000;not null;default:''"`
+			CreatedAt time.Time
+		}
+		for name, model := range map[string]any{
+			"reports": &report{}, "report_events": &reportEvent{}, "deeds": &deed{}, "deed_events": &deedEvent{},
+		} {
+			if err := tx.Table(name).AutoMigrate(model); err != nil {
+				return err
+			}
+		}
+		return nil
 	}},
 }

@@ -2,11 +2,9 @@ package org
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -140,23 +138,23 @@ func (h *Handler) claim(c *gin.Context) {
 		Name  string `json:"name"`
 		Badge Badge  `json:"badge"`
 	}
-	if !h.bind(c, &req) {
+	if !web.Bind(c, h.log, &req) {
 		return
 	}
 	v, err := h.svc.Claim(c.Request.Context(), h.userID(c), req.Code, req.Name, req.Badge)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	c.JSON(http.StatusOK, NewMembershipJSON(v))
 }
 
 func (h *Handler) get(c *gin.Context) {
-	id, ok := h.id(c, "id")
+	id, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
 	d, err := h.svc.View(c.Request.Context(), h.userID(c), id)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	type child struct {
@@ -174,7 +172,7 @@ func (h *Handler) get(c *gin.Context) {
 }
 
 func (h *Handler) createChild(c *gin.Context) {
-	id, ok := h.id(c, "id")
+	id, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
@@ -189,7 +187,7 @@ func (h *Handler) createChild(c *gin.Context) {
 		} `json:"post"`
 		EndsAt *time.Time `json:"ends_at"`
 	}
-	if !h.bind(c, &req) {
+	if !web.Bind(c, h.log, &req) {
 		return
 	}
 	in := ChildInput{Name: req.Name, Kind: req.Kind, EndsAt: req.EndsAt}
@@ -201,7 +199,7 @@ func (h *Handler) createChild(c *gin.Context) {
 		in.Post = &Post{Lat: *p.Lat, Lng: *p.Lng, RadiusM: *p.RadiusM, Address: p.Address}
 	}
 	o, err := h.svc.CreateChild(c.Request.Context(), h.userID(c), id, in)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	c.JSON(http.StatusCreated, newOrgJSON(o))
@@ -216,40 +214,40 @@ func (h *Handler) rotate(c *gin.Context) {
 }
 
 func (h *Handler) inviteAnswer(c *gin.Context, fn func(ctx context.Context, userID, orgID int64) (string, time.Time, error)) {
-	id, ok := h.id(c, "id")
+	id, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
 	code, exp, err := fn(c.Request.Context(), h.userID(c), id)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"invite_code": code, "expires_at": exp.UTC()})
 }
 
 func (h *Handler) dissolve(c *gin.Context) {
-	id, ok := h.id(c, "id")
+	id, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
 	o, err := h.svc.Dissolve(c.Request.Context(), h.userID(c), id)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	c.JSON(http.StatusOK, newOrgJSON(o))
 }
 
 func (h *Handler) audit(c *gin.Context) {
-	id, ok := h.id(c, "id")
+	id, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
-	limit, after, ok := h.page(c)
+	limit, after, ok := web.Page(c, h.log)
 	if !ok {
 		return
 	}
 	p, err := h.svc.AuditPage(c.Request.Context(), h.userID(c), id, after, limit)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	type entry struct {
@@ -269,15 +267,15 @@ func (h *Handler) audit(c *gin.Context) {
 		}
 		items[i] = entry{ID: e.ID, OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action, TargetUserID: e.TargetUserID, Detail: d, CreatedAt: e.CreatedAt.UTC()}
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": cursor(p.Next)})
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(p.Next)})
 }
 
 func (h *Handler) members(c *gin.Context) {
-	id, ok := h.id(c, "id")
+	id, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
-	limit, after, ok := h.page(c)
+	limit, after, ok := web.Page(c, h.log)
 	if !ok {
 		return
 	}
@@ -291,7 +289,7 @@ func (h *Handler) members(c *gin.Context) {
 		return
 	}
 	rows, err := h.svc.Members(c.Request.Context(), h.userID(c), id, f)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	next := int64(0)
@@ -305,22 +303,22 @@ func (h *Handler) members(c *gin.Context) {
 			Badge: r.Badge, BadgeLabel: r.Badge.Label(), Role: r.Role, Status: r.Status, Reason: r.Reason,
 			SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: utc(r.ApprovedAt)}
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": cursor(next)})
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next)})
 }
 
 func (h *Handler) second(c *gin.Context) {
-	id, ok := h.id(c, "id")
+	id, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
 	var req struct {
 		UserIDs []int64 `json:"user_ids"`
 	}
-	if !h.bind(c, &req) {
+	if !web.Bind(c, h.log, &req) {
 		return
 	}
 	added, skipped, err := h.svc.Second(c.Request.Context(), h.userID(c), id, req.UserIDs)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	if skipped == nil {
@@ -353,7 +351,7 @@ func (h *Handler) change(c *gin.Context) {
 		Badge *Badge `json:"badge"`
 		Role  *Role  `json:"role"`
 	}
-	if !h.bind(c, &req) {
+	if !web.Bind(c, h.log, &req) {
 		return
 	}
 	h.memberAction(c, func(actor, org, target int64) (MembershipView, error) {
@@ -362,31 +360,31 @@ func (h *Handler) change(c *gin.Context) {
 }
 
 func (h *Handler) remove(c *gin.Context) {
-	orgID, ok := h.id(c, "id")
+	orgID, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
-	target, ok := h.id(c, "user_id")
+	target, ok := web.PathID(c, h.log, "user_id")
 	if !ok {
 		return
 	}
-	if h.fail(c, h.svc.Remove(c.Request.Context(), h.userID(c), orgID, target)) {
+	if web.Failed(c, h.log, h.svc.Remove(c.Request.Context(), h.userID(c), orgID, target)) {
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
 func (h *Handler) memberAction(c *gin.Context, fn func(actor, org, target int64) (MembershipView, error)) {
-	orgID, ok := h.id(c, "id")
+	orgID, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return
 	}
-	target, ok := h.id(c, "user_id")
+	target, ok := web.PathID(c, h.log, "user_id")
 	if !ok {
 		return
 	}
 	v, err := fn(h.userID(c), orgID, target)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	c.JSON(http.StatusOK, NewMembershipJSON(v))
@@ -398,69 +396,12 @@ func (h *Handler) signup(c *gin.Context) {
 		Name       string `json:"name"`
 		Badge      Badge  `json:"badge"`
 	}
-	if !h.bind(c, &req) {
+	if !web.Bind(c, h.log, &req) {
 		return
 	}
 	v, err := h.svc.Signup(c.Request.Context(), h.userID(c), req.InviteCode, req.Name, req.Badge)
-	if h.fail(c, err) {
+	if web.Failed(c, h.log, err) {
 		return
 	}
 	c.JSON(http.StatusCreated, NewMembershipJSON(v))
-}
-
-// id reads a positive integer path parameter; anything else is 400.
-func (h *Handler) id(c *gin.Context, name string) (int64, bool) {
-	n, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || n <= 0 {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{name: "应为正整数"}))
-		return 0, false
-	}
-	return n, true
-}
-
-// page reads ?limit= (1..200, default 50) and the opaque ?cursor=.
-func (h *Handler) page(c *gin.Context) (limit int, after int64, ok bool) {
-	limit = 50
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"limit": "应为 1 到 200 的整数"}))
-			return 0, 0, false
-		}
-		limit = n
-	}
-	if s := c.Query("cursor"); s != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(s)
-		n, err2 := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil || err2 != nil || n <= 0 {
-			web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"cursor": "无效的分页游标"}))
-			return 0, 0, false
-		}
-		after = n
-	}
-	return limit, after, true
-}
-
-// cursor encodes a position for next_cursor; "" means no more pages.
-func cursor(id int64) string {
-	if id == 0 {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
-}
-
-func (h *Handler) bind(c *gin.Context, dst any) bool {
-	if err := web.BindJSON(c, dst); err != nil {
-		web.Fail(c, h.log, err)
-		return false
-	}
-	return true
-}
-
-func (h *Handler) fail(c *gin.Context, err error) bool {
-	if err == nil {
-		return false
-	}
-	web.Fail(c, h.log, err)
-	return true
 }

@@ -3,6 +3,7 @@ package org
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -10,6 +11,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/notify"
 )
 
 // Signup applies to join the org behind an invite code with a badge; the
@@ -140,10 +142,21 @@ func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (
 	if m.Status != StatusPending {
 		return MembershipView{}, ErrTransition
 	}
-	if err := s.transition(ctx, actorID, m, StatusApproved, map[string]any{"approved_at": s.now()}, audit.ActionApprove, nil); err != nil {
+	now := s.now()
+	if err := s.transition(ctx, actorID, m, StatusApproved, map[string]any{"approved_at": now}, audit.ActionApprove, nil); err != nil {
 		return MembershipView{}, wrap("org.Approve", err)
 	}
-	return s.store.MembershipByID(ctx, m.ID)
+	v, err := s.store.MembershipByID(ctx, m.ID)
+	if err == nil && s.opts.Notifier != nil {
+		n := notify.Notification{UserID: m.UserID, Kind: notify.KindMemberApproved, Title: "入组申请已通过",
+			Body: "您已加入" + v.OrgName + "，身份：" + v.Badge.Label(), RefType: "membership", RefID: m.ID,
+			DedupeKey: "member_approved:" + strconv.FormatInt(m.ID, 10) + ":" + strconv.FormatInt(now.Unix(), 10),
+			Data:      map[string]string{"org": v.OrgName}}
+		if nerr := s.opts.Notifier.Notify(context.WithoutCancel(ctx), []notify.Notification{n}); nerr != nil {
+			s.opts.Log.WarnContext(ctx, "could not notify an approved member", "membership_id", m.ID, "err", nerr)
+		}
+	}
+	return v, err
 }
 
 // Reject turns down a pending application with an optional reason.

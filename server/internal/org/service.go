@@ -14,6 +14,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/notify"
 )
 
 // ClaimTTL is how long a bootstrap claim code stays valid.
@@ -31,6 +32,8 @@ type Options struct {
 	Log       *slog.Logger
 	// Ender, when set, is told about every temporary org with an end date.
 	Ender Ender
+	// Notifier, when set, tells members their membership was approved.
+	Notifier notify.Notifier
 }
 
 // Service holds the rules of orgs and memberships. Every method that takes
@@ -45,6 +48,9 @@ type Service struct {
 func NewService(store *Store, opts Options) *Service {
 	return &Service{store: store, opts: opts, now: func() time.Time { return time.Now().UTC() }}
 }
+
+// SetNotifier wires the notifier after construction.
+func (s *Service) SetNotifier(n notify.Notifier) { s.opts.Notifier = n }
 
 // Store returns the service's store, for read-only use by other packages.
 func (s *Service) Store() *Store { return s.store }

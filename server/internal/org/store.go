@@ -271,3 +271,32 @@ func (s *Store) Members(ctx context.Context, orgID int64, f MemberFilter) ([]Mem
 	}
 	return rows, nil
 }
+
+// SecondedByBadge counts the approved members lent to a temporary org, by badge.
+func (s *Store) SecondedByBadge(ctx context.Context, orgID int64) (map[Badge]int64, error) {
+	var rows []struct {
+		Badge Badge
+		N     int64
+	}
+	err := s.db.WithContext(ctx).Model(&Membership{}).Select("badge, COUNT(*) AS n").
+		Where("org_id = ? AND status = ? AND seconded_from IS NOT NULL", orgID, StatusApproved).Group("badge").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("org.SecondedByBadge(%d): %w", orgID, err)
+	}
+	out := map[Badge]int64{}
+	for _, r := range rows {
+		out[r.Badge] = r.N
+	}
+	return out, nil
+}
+
+// Secretaries returns the user ids of the approved secretaries of an org.
+func (s *Store) Secretaries(ctx context.Context, orgID int64) ([]int64, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Model(&Membership{}).Where("org_id = ? AND role = ? AND status = ?", orgID, RoleSecretary, StatusApproved).
+		Order("id").Pluck("user_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("org.Secretaries(%d): %w", orgID, err)
+	}
+	return ids, nil
+}

@@ -15,6 +15,13 @@
 //   - subscribe touser "refused" → 43101; "bad-template" → 47003; "busy" →
 //     -1; "5xx", "slow"; "expire-once:<x>" as for phone; anything else is
 //     delivered and recorded (Sent).
+//   - subscribe touser "<scenario>:<x>", or "o-<scenario>:<x>" (the openid of
+//     a user who logged in with "ok:<scenario>:<x>"), for these scenarios:
+//     "refused" → 43101; "bad-template" → 47003; "slow" → answers after 3 s;
+//     "expire-once" → 40001 the first time, as above; "quota-once" → 45011
+//     the first time, then delivered; "busy-twice" → -1 the first two times,
+//     then delivered. Each distinct touser counts on its own.
+//     SendAttempts counts every subscribe-send request, answered or not.
 //
 // The token endpoint issues a fresh token on every fetch and counts fetches;
 // it checks AppID and AppSecret (40013, 40125). Calls that need a token
@@ -59,13 +66,15 @@ type Server struct {
 	tokens       map[string]bool // issued token → still valid
 	issued       []string
 	seen         map[string]bool // expire-once inputs already answered with 40001
+	failed       map[string]int  // quota-once and busy-twice inputs: failures answered so far
 	sent         []wechat.SubscribeMessage
+	sendAttempts int
 }
 
 // NewServer starts a fake WeChat that is closed when the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{tokens: map[string]bool{}, seen: map[string]bool{}}
+	s := &Server{tokens: map[string]bool{}, seen: map[string]bool{}, failed: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cgi-bin/token", s.token)
 	mux.HandleFunc("GET /sns/jscode2session", s.code2Session)
@@ -119,6 +128,14 @@ func (s *Server) Sent() []wechat.SubscribeMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]wechat.SubscribeMessage(nil), s.sent...)
+}
+
+// SendAttempts is how many subscribe-send requests the fake has seen,
+// whatever it answered.
+func (s *Server) SendAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sendAttempts
 }
 
 type rewriteTransport struct {
@@ -219,6 +236,9 @@ func (s *Server) phoneNumber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.sendAttempts++
+	s.mu.Unlock()
 	if !s.checkToken(w, r) {
 		return
 	}
@@ -252,6 +272,9 @@ func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 47003, "argument invalid! data.thing1.value invalid")
 		return
 	}
+	if s.subscribeScenario(w, r, body.ToUser) {
+		return
+	}
 	msg := wechat.SubscribeMessage{
 		ToOpenID: body.ToUser, TemplateID: body.TemplateID, Page: body.Page,
 		Data: make(map[string]string, len(body.Data)), State: body.State,
@@ -263,6 +286,45 @@ func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
 	s.sent = append(s.sent, msg)
 	s.mu.Unlock()
 	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": time.Now().UnixNano()})
+}
+
+// subscribeScenario answers the "<scenario>:<x>" subscribe scenarios, with
+// or without the "o-" of a fake login's openid, and reports whether it did.
+func (s *Server) subscribeScenario(w http.ResponseWriter, r *http.Request, touser string) bool {
+	input := strings.TrimPrefix(touser, "o-")
+	name, _, ok := strings.Cut(input, ":")
+	if !ok {
+		return false
+	}
+	failFirst := func(times, code int, msg string) bool {
+		s.mu.Lock()
+		fail := s.failed[touser] < times
+		if fail {
+			s.failed[touser]++
+		}
+		s.mu.Unlock()
+		if fail {
+			writeErr(w, code, msg)
+		}
+		return fail
+	}
+	switch name {
+	case "refused":
+		writeErr(w, 43101, "user refuse to accept the msg")
+		return true
+	case "bad-template":
+		writeErr(w, 47003, "argument invalid! data.thing1.value invalid")
+		return true
+	case "slow":
+		return s.common(w, r, "slow")
+	case "expire-once":
+		return s.expireOnce(w, r, input)
+	case "quota-once":
+		return failFirst(1, 45011, "api minute-quota reach limit mustslower retry next minute")
+	case "busy-twice":
+		return failFirst(2, -1, "system error")
+	}
+	return false
 }
 
 // common answers the scenarios every endpoint shares and reports whether it

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# scripts/bench-stats.sh — seed a big tree with a month of activity and time
+# the assessment: GET /api/v1/orgs/{root}/stats over 30 days (goal: under
+# 2 s) and GET /api/v1/orgs/{root}/export.xlsx (time and peak RSS, goal:
+# under 300 MB), then check the workbook against the database.
+#
+# Usage: scripts/bench-stats.sh [flags for server/cmd/statsbench, e.g. -members 500000 -checkin-percent 20 -n 5]
+#
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and Redis on
+# 127.0.0.1:6379. It (re)creates the database xianfeng_statsbench, builds
+# server/cmd/statsbench, runs it — 50,000 orgs and 500,000 memberships with
+# org.Seed, then 30 days of tasks, assignments, check-ins, reports and deeds
+# (it prints what it made and how long that took) — and then drops the
+# database and deletes the statsbench: Redis keys. The export runs in a
+# child process so that its peak RSS is its own. Exits non-zero if the bench
+# reports an error or a figure that disagrees with the database; a missed
+# goal is printed, not an error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DB=xianfeng_statsbench
+PSQL=(env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test)
+REDIS=(redis-cli -h 127.0.0.1 -p 6379)
+
+tmp=$(mktemp -d)
+
+cleanup() {
+	local rc=$?
+	set +e
+	"${REDIS[@]}" --scan --pattern 'statsbench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
+	"${REDIS[@]}" --scan --pattern 'asynq:{statsbench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
+	for q in critical default low; do
+		"${REDIS[@]}" srem asynq:queues "statsbench:$q" >/dev/null
+	done
+	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+echo "building server/cmd/statsbench..."
+go build -o "$tmp/statsbench" ./server/cmd/statsbench
+
+"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+"${PSQL[@]}" -c "CREATE DATABASE $DB"
+
+echo "machine: $(nproc) cores, $(go version | awk '{print $3, $4}'), $(date -Is)"
+start=$(date +%s)
+TMPDIR="$tmp" "$tmp/statsbench" -db "postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" -redis redis://127.0.0.1:6379/0 "$@"
+echo "total run: $(($(date +%s) - start)) s"

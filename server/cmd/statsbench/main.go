@@ -1,0 +1,452 @@
+// Command statsbench measures the assessment endpoints at scale: it seeds a
+// tree of -orgs orgs and -members memberships into a fresh PostgreSQL
+// database with org.Seed, adds -days days of activity up to today (tasks
+// with assignments, daily check-ins, reports with escalations, deeds with
+// their events) with set-based SQL, then times
+//
+//	GET /api/v1/orgs/{root}/stats   over the whole period, in process over
+//	                                loopback HTTP (goal: under 2 s);
+//	GET /api/v1/orgs/{root}/export.xlsx
+//	                                in a child process of its own (this binary
+//	                                with -export-child), which prints the time
+//	                                and its peak RSS, VmHWM (goal: under 300 MB).
+//
+// The workbook is then opened with excelize and its rows counted against the
+// database. scripts/bench-stats.sh creates the scratch database, runs this
+// and cleans up. It lives under server/ because it uses the server's
+// internal packages.
+//
+// Usage:
+//
+//	go run ./server/cmd/statsbench -db postgres://postgres@127.0.0.1:5432/xianfeng_statsbench?sslmode=disable \
+//		[-redis redis://127.0.0.1:6379/0] [-orgs 50000] [-members 500000] [-days 30] [-tasks 200] \
+//		[-task-members 50000] [-checkin-percent 20] [-reports 20000] [-deeds 5000] [-n 5] [-export=true] [-verify=true]
+//
+// The activity, all within the period (days in Asia/Shanghai, as the server):
+//
+//	tasks        -tasks tasks of the root, evenly over the period, each due
+//	             48 hours after it was made;
+//	assignments  the first -task-members approved members, split in 20
+//	             groups; task k goes to group k mod 20, so each member has
+//	             -tasks/20 tasks: half completed (some after the due time),
+//	             some accepted, declined, checked in or untouched, some overdue;
+//	checkins     -checkin-percent % of the approved members each day;
+//	reports      -reports reports by those members, 70 % acknowledged, half
+//	             of the rest escalated once or twice by the job, some
+//	             acknowledged after one escalation;
+//	deeds        -deeds deeds, 80 % approved, a quarter of those commended.
+//
+// It exits 1 if a call fails or a figure disagrees with the database; a
+// missed goal is printed, not an error.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // Asia/Shanghai, as the server
+
+	"github.com/xuri/excelize/v2"
+
+	"xianfeng/config"
+	"xianfeng/server/internal/app"
+	"xianfeng/server/internal/auth"
+	"xianfeng/server/internal/logging"
+	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/stats"
+)
+
+// Goals of the issue.
+const (
+	goalStats = 2 * time.Second
+	goalRSSKB = 300 * 1024
+)
+
+type options struct {
+	db, redis        string
+	orgs, members    int
+	days, tasks      int
+	taskMembers      int
+	checkinPercent   int
+	reports, deeds   int
+	n                int
+	verify, export   bool
+	seed             bool
+	exportChild      bool
+	org, user        int64
+	from, to, output string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.db, "db", "", "PostgreSQL URL of the (scratch) database")
+	flag.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	flag.IntVar(&o.orgs, "orgs", 50000, "orgs to seed, root included")
+	flag.IntVar(&o.members, "members", 500000, "memberships to seed")
+	flag.IntVar(&o.days, "days", 30, "days of activity, up to today, and the period measured")
+	flag.IntVar(&o.tasks, "tasks", 200, "tasks")
+	flag.IntVar(&o.taskMembers, "task-members", 50000, "approved members who get tasks")
+	flag.IntVar(&o.checkinPercent, "checkin-percent", 20, "percentage of approved members who check in each day")
+	flag.IntVar(&o.reports, "reports", 20000, "reports")
+	flag.IntVar(&o.deeds, "deeds", 5000, "deeds")
+	flag.IntVar(&o.n, "n", 5, "measured GET stats calls (after one unmeasured)")
+	flag.BoolVar(&o.seed, "seed", true, "seed the tree and the activity (false: measure a database an earlier run seeded today and left)")
+	flag.BoolVar(&o.export, "export", true, "time the export")
+	flag.BoolVar(&o.verify, "verify", true, "open the exported workbook and count its rows")
+	flag.BoolVar(&o.exportChild, "export-child", false, "internal: export -org as -user for -from..-to into -out and print time and peak RSS")
+	flag.Int64Var(&o.org, "org", 0, "internal (-export-child): org to export")
+	flag.Int64Var(&o.user, "user", 0, "internal (-export-child): the secretary who exports")
+	flag.StringVar(&o.from, "from", "", "internal (-export-child): first day")
+	flag.StringVar(&o.to, "to", "", "internal (-export-child): last day")
+	flag.StringVar(&o.output, "out", "", "internal (-export-child): file to write the workbook to")
+	flag.Parse()
+	if o.db == "" || o.n < 1 || o.days < 1 || o.days > stats.MaxDays || o.tasks < 1 || o.checkinPercent < 0 || o.checkinPercent > 100 || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	run := run
+	if o.exportChild {
+		run = exportChild
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintf(os.Stderr, "statsbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// open builds the real app on the database, as the server would with the
+// same APP_* settings (time zone Asia/Shanghai).
+func open(ctx context.Context, o options, migrate bool) (*app.App, error) {
+	env := map[string]string{
+		"APP_ENV": "development", "APP_DATABASE_URL": o.db, "APP_REDIS_URL": o.redis,
+		"APP_REDIS_KEY_PREFIX": "statsbench:", "APP_QUEUE_NAMESPACE": "statsbench", "APP_LOG_LEVEL": "error",
+		"APP_WECHAT_MOCK": "true",
+	}
+	cfg, err := config.Load("", func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	if dialect, _, err := config.ParseDatabaseURL(o.db); err != nil {
+		return nil, err
+	} else if dialect != config.DialectPostgres {
+		return nil, fmt.Errorf("the activity is seeded with PostgreSQL SQL: -db must be postgres://, got %s", dialect)
+	}
+	a, err := app.New(ctx, cfg, logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format), app.Options{Migrate: migrate})
+	if err != nil {
+		return nil, fmt.Errorf("build app: %w", err)
+	}
+	return a, nil
+}
+
+// serve starts the app's router on loopback and returns a GET function
+// that signs in as userID.
+func serve(ctx context.Context, a *app.App, userID int64) (get func(path string, w io.Writer) (int64, error), stop func(), err error) {
+	token, _, err := auth.NewSessions(a.Redis, a.Config.Redis.KeyPrefix, time.Hour).
+		Create(ctx, auth.Session{UserID: userID, OpenID: "seed-" + strconv.FormatInt(userID, 10)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("create session: %w", err)
+	}
+	srv := httptest.NewServer(a.Router)
+	client := &http.Client{Timeout: 20 * time.Minute, Transport: &http.Transport{Proxy: nil, DisableCompression: true}}
+	get = func(path string, w io.Writer) (int64, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+			return 0, fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
+		}
+		return io.Copy(w, resp.Body)
+	}
+	return get, srv.Close, nil
+}
+
+func run(o options) error {
+	ctx := context.Background()
+	a, err := open(ctx, o, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	db := a.DB.DB
+	var version string
+	if err := db.Raw("SELECT version()").Scan(&version).Error; err != nil {
+		return fmt.Errorf("database version: %w", err)
+	}
+	fmt.Printf("machine: %d CPUs, %s %s/%s, GOMAXPROCS=%d\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+	fmt.Printf("database: %s (%s), pool %d; time zone %s\n", a.DB.Dialect, version, a.Config.Database.MaxOpenConns, a.Config.Location())
+
+	var res org.SeedResult
+	if o.seed {
+		fmt.Printf("seeding %d orgs and %d members...\n", o.orgs, o.members)
+		if res, err = org.Seed(ctx, db, org.SeedSpec{Orgs: o.orgs, Members: o.members}); err != nil {
+			return err
+		}
+		fmt.Printf("seeded the tree in %s: %d orgs (%d committees, %d general branches, %d branches), %d closure pairs, %d memberships (%d approved)\n",
+			res.Duration.Round(time.Millisecond), res.Orgs, res.Committees, res.GeneralBranches, res.Branches, res.Closure, res.Memberships, res.Approved)
+	} else {
+		err := db.Raw(`SELECT o.id AS root_id, m.user_id AS root_secretary_user_id,
+				(SELECT MAX(id) FROM orgs WHERE kind = 'branch') AS leaf_id,
+				(SELECT COUNT(*) FROM orgs WHERE parent_id = o.id) AS committees
+			FROM orgs o JOIN memberships m ON m.org_id = o.id AND m.role = 'secretary' AND m.status = 'approved'
+			WHERE o.parent_id IS NULL ORDER BY o.id LIMIT 1`).Scan(&res).Error
+		if err != nil || res.RootID == 0 {
+			return fmt.Errorf("find the seeded root: %v", err)
+		}
+		fmt.Printf("measuring the existing data: root %d, secretary user %d\n", res.RootID, res.RootSecretaryUserID)
+	}
+
+	p, err := a.Stats.Period("", "")
+	if err != nil {
+		return err
+	}
+	if o.days != stats.DefaultDays {
+		if p, err = a.Stats.Period(time.Now().In(a.Config.Location()).AddDate(0, 0, -(o.days-1)).Format(time.DateOnly), ""); err != nil {
+			return err
+		}
+	}
+	if o.seed {
+		fmt.Printf("seeding %d days of activity (%s..%s)...\n", p.Days, p.From, p.To)
+		if err := seedActivity(ctx, a, o, res, p); err != nil {
+			return err
+		}
+	}
+
+	get, stop, err := serve(ctx, a, res.RootSecretaryUserID)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	failed := false
+
+	// GET stats for the root, then a committee and a branch for comparison.
+	path := func(id int64, what string) string {
+		return fmt.Sprintf("/api/v1/orgs/%d/%s?from=%s&to=%s", id, what, p.From, p.To)
+	}
+	var body strings.Builder
+	t0 := time.Now()
+	if _, err := get(path(res.RootID, "stats"), &body); err != nil {
+		return err
+	}
+	first := time.Since(t0)
+	var lat []time.Duration
+	for range o.n {
+		t0 := time.Now()
+		if _, err := get(path(res.RootID, "stats"), io.Discard); err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	med := lat[len(lat)/2]
+	verdict := "goal met"
+	if med >= goalStats {
+		verdict = "GOAL MISSED"
+	}
+	fmt.Printf("GET /orgs/{root}/stats (%d days, %d children): first %s; then n=%d min=%s median=%s max=%s  [median < %s: %s]\n",
+		p.Days, res.Committees, ms(first), o.n, ms(lat[0]), ms(med), ms(lat[len(lat)-1]), goalStats, verdict)
+	var st stats.JSON
+	if err := json.Unmarshal([]byte(body.String()), &st); err != nil {
+		return fmt.Errorf("stats body: %w", err)
+	}
+	fmt.Printf("root figures: approved_members=%d tasks=%+v checkins=%+v reports={filed:%d acknowledged:%d median_ack_seconds:%s escalations:%d} deeds=%+v; %d bytes\n",
+		st.Org.ApprovedMembers, st.Org.Tasks, st.Org.Checkins, st.Org.Reports.Filed, st.Org.Reports.Acknowledged,
+		seconds(st.Org.Reports.MedianAckSeconds), st.Org.Reports.Escalations, st.Org.Deeds, body.Len())
+	if err := sane(ctx, a, st, p); err != nil {
+		failed = true
+		fmt.Fprintf(os.Stderr, "statsbench: %v\n", err)
+	}
+	for _, id := range []int64{st.Children[0].OrgID, res.LeafID} {
+		t0 := time.Now()
+		if _, err := get(path(id, "stats"), io.Discard); err != nil {
+			return err
+		}
+		fmt.Printf("GET /orgs/%d/stats: %s\n", id, ms(time.Since(t0)))
+	}
+
+	// The export, in a process of its own.
+	if !o.export {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "statsbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "export.xlsx")
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, self, "-export-child", "-db", o.db, "-redis", o.redis,
+		"-org", strconv.FormatInt(res.RootID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10),
+		"-from", p.From, "-to", p.To, "-out", out)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("export child: %w", err)
+	}
+	if o.verify {
+		if err := verifyWorkbook(ctx, a, out, res.RootID, p); err != nil {
+			failed = true
+			fmt.Fprintf(os.Stderr, "statsbench: %v\n", err)
+		}
+	}
+	if failed {
+		return errors.New("some figures disagree with the database")
+	}
+	return nil
+}
+
+// exportChild runs one export and prints its time and the process's peak RSS.
+func exportChild(o options) error {
+	ctx := context.Background()
+	a, err := open(ctx, o, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	get, stop, err := serve(ctx, a, o.user)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	f, err := os.Create(o.output)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	before := vm("VmHWM")
+	t0 := time.Now()
+	n, err := get(fmt.Sprintf("/api/v1/orgs/%d/export.xlsx?from=%s&to=%s", o.org, o.from, o.to), f)
+	if err != nil {
+		return err
+	}
+	took := time.Since(t0)
+	peak := vm("VmHWM")
+	verdict := "goal met"
+	if peak >= goalRSSKB {
+		verdict = "GOAL MISSED"
+	}
+	fmt.Printf("GET /orgs/{root}/export.xlsx (separate process): %s, %.1f MB written; peak RSS (VmHWM) %.1f MB, %.1f MB before the export  [peak < 300 MB: %s]\n",
+		took.Round(time.Millisecond), float64(n)/1e6, float64(peak)/1024, float64(before)/1024, verdict)
+	return f.Close()
+}
+
+// vm returns a field of /proc/self/status in kB, or 0.
+func vm(field string) int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// sane checks the root's figures against plain counts of the tables.
+func sane(ctx context.Context, a *app.App, st stats.JSON, p stats.Period) error {
+	db := a.DB.WithContext(ctx)
+	var want struct {
+		Assigned, Checkins, Reports, Approved int64
+	}
+	err := db.Raw(`SELECT
+			(SELECT COUNT(*) FROM assignments a JOIN tasks t ON t.id = a.task_id WHERE t.created_at >= ? AND t.created_at < ?) AS assigned,
+			(SELECT COUNT(*) FROM checkins WHERE day BETWEEN ? AND ?) AS checkins,
+			(SELECT COUNT(*) FROM reports WHERE created_at >= ? AND created_at < ?) AS reports,
+			(SELECT COUNT(*) FROM deed_events WHERE kind = 'approved' AND created_at >= ? AND created_at < ?) AS approved`,
+		p.Start, p.End, p.From, p.To, p.Start, p.End, p.Start, p.End).Scan(&want).Error
+	if err != nil {
+		return err
+	}
+	got := struct{ Assigned, Checkins, Reports, Approved int64 }{st.Org.Tasks.Assigned, st.Org.Checkins.Days, st.Org.Reports.Filed, st.Org.Deeds.Approved}
+	fmt.Printf("sanity: root figures vs table counts: assigned %d/%d, check-ins %d/%d, reports %d/%d, deeds approved %d/%d\n",
+		got.Assigned, want.Assigned, got.Checkins, want.Checkins, got.Reports, want.Reports, got.Approved, want.Approved)
+	if got != want {
+		return errors.New("the root's figures differ from the table counts")
+	}
+	return nil
+}
+
+// verifyWorkbook counts the rows of each sheet and compares them with the database.
+func verifyWorkbook(ctx context.Context, a *app.App, path string, root int64, p stats.Period) error {
+	t0 := time.Now()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		return fmt.Errorf("open the workbook: %w", err)
+	}
+	defer f.Close()
+	db := a.DB.WithContext(ctx)
+	want := map[string]int64{}
+	for sheet, q := range map[string]string{
+		stats.SheetOrgs:    `SELECT COUNT(*) FROM org_closure WHERE ancestor_id = @root`,
+		stats.SheetMembers: `SELECT COUNT(*) FROM memberships WHERE org_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = @root)`,
+		stats.SheetTasks: `SELECT COUNT(DISTINCT t.id) FROM tasks t JOIN assignments a ON a.task_id = t.id
+			WHERE t.created_at >= @start AND t.created_at < @end`,
+		stats.SheetReports: `SELECT COUNT(*) FROM reports WHERE created_at >= @start AND created_at < @end`,
+		stats.SheetDeeds: `SELECT COUNT(*) FROM deeds WHERE (created_at >= @start AND created_at < @end)
+			OR (updated_at >= @start AND updated_at < @end)`,
+	} {
+		var n int64
+		if err := db.Raw(q, map[string]any{"root": root, "start": p.Start, "end": p.End}).Scan(&n).Error; err != nil {
+			return err
+		}
+		want[sheet] = n
+	}
+	var lines []string
+	ok := true
+	for _, sheet := range f.GetSheetList() {
+		rows, err := f.Rows(sheet)
+		if err != nil {
+			return err
+		}
+		n := int64(-1) // the header
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		lines = append(lines, fmt.Sprintf("%s %d/%d", sheet, n, want[sheet]))
+		ok = ok && n == want[sheet]
+	}
+	fmt.Printf("workbook: sheets with data rows (got/database): %s; read back in %s\n", strings.Join(lines, ", "), time.Since(t0).Round(time.Millisecond))
+	if !ok || len(lines) != len(want) {
+		return errors.New("the workbook's rows differ from the database")
+	}
+	return nil
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+}
+
+func seconds(s *float64) string {
+	if s == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*s, 'f', 1, 64)
+}

@@ -1,0 +1,315 @@
+// Package announce passes on instructions from above (学习传达上级指示精神):
+// a secretary's announcement reaches every approved member in scope through
+// the notification pipeline, and read receipts show who has not read it.
+package announce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/org"
+)
+
+// Statuses of an announcement.
+const (
+	StatusSending = "sending" // notifications are being written
+	StatusSent    = "sent"
+)
+
+// Announcement is a message from a secretary to the members of an org.
+type Announcement struct {
+	ID             int64
+	OrgID          int64
+	CreatedBy      int64
+	Title          string
+	Body           string
+	IncludeSuborgs bool
+	Status         string
+	Recipients     int
+	CreatedAt      time.Time
+}
+
+// TableName is the announcements table.
+func (Announcement) TableName() string { return "announcements" }
+
+// Orgs is what announcements need from the org tree.
+type Orgs interface {
+	Get(ctx context.Context, id int64) (org.Org, error)
+	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	Membership(ctx context.Context, orgID, userID int64) (org.Membership, error)
+}
+
+var _ Orgs = (*org.Store)(nil)
+
+// Inbox is what announcements need from the notifications.
+type Inbox interface {
+	notify.Notifier
+	ReadRef(ctx context.Context, userID int64, refType string, refID int64) error
+	BatchStats(ctx context.Context, refType string, refID int64, kind string) (notify.Stats, error)
+}
+
+var _ Inbox = (*notify.Inbox)(nil)
+
+// Dispatcher queues an announcement's fan-out.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, id int64) error
+}
+
+// Service holds the rules of announcements.
+type Service struct {
+	db    *gorm.DB
+	orgs  Orgs
+	inbox Inbox
+	disp  Dispatcher
+	log   *slog.Logger
+}
+
+// NewService returns the announcement service.
+func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, log *slog.Logger) *Service {
+	return &Service{db: db, orgs: orgs, inbox: inbox, log: log}
+}
+
+// SetDispatcher wires the queue after construction.
+func (s *Service) SetDispatcher(d Dispatcher) { s.disp = d }
+
+// Errors of the service.
+var ErrNotFound = apperr.New(apperr.KindNotFound, "announcement_not_found", "通知不存在或无权查看")
+
+const refType = "announcement"
+
+func (s *Service) manage(ctx context.Context, userID, orgID int64) (org.Org, error) {
+	o, err := s.orgs.Get(ctx, orgID)
+	if err != nil {
+		return org.Org{}, err
+	}
+	ok, err := s.orgs.Manages(ctx, userID, orgID)
+	if err != nil {
+		return org.Org{}, err
+	}
+	if !ok {
+		return org.Org{}, org.ErrOrgNotFound
+	}
+	return o, nil
+}
+
+// Create records an announcement and queues its delivery; it answers at once
+// with status "sending".
+func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body string, includeSuborgs bool) (Announcement, error) {
+	f := map[string]string{}
+	title, body = strings.TrimSpace(title), strings.TrimSpace(body)
+	if n := utf8.RuneCountInString(title); n == 0 || n > 100 {
+		f["title"] = "应为 1 到 100 个字"
+	}
+	if n := utf8.RuneCountInString(body); n == 0 || n > 10000 {
+		f["body"] = "应为 1 到 10000 个字"
+	}
+	if len(f) > 0 {
+		return Announcement{}, apperr.Invalid("参数错误", f)
+	}
+	o, err := s.manage(ctx, userID, orgID)
+	if err != nil {
+		return Announcement{}, err
+	}
+	if o.Ended(time.Now()) {
+		return Announcement{}, org.ErrOrgEnded
+	}
+	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: time.Now().UTC()}
+	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
+		return Announcement{}, fmt.Errorf("announce.Create: %w", err)
+	}
+	if s.disp != nil {
+		if err := s.disp.Dispatch(context.WithoutCancel(ctx), a.ID); err != nil {
+			s.log.WarnContext(ctx, "could not enqueue an announcement; the sweeper will", "announcement_id", a.ID, "err", err)
+		}
+	}
+	return a, nil
+}
+
+func (s *Service) load(ctx context.Context, id int64) (Announcement, error) {
+	var a Announcement
+	err := s.db.WithContext(ctx).Take(&a, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Announcement{}, ErrNotFound
+	}
+	if err != nil {
+		return Announcement{}, fmt.Errorf("announce.load(%d): %w", id, err)
+	}
+	return a, nil
+}
+
+// FanOut writes one notification per approved member in scope, in batches,
+// and marks the announcement sent. It is safe to run again after a crash:
+// notifications are unique per announcement and user.
+func (s *Service) FanOut(ctx context.Context, id int64) error {
+	a, err := s.load(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil || a.Status != StatusSending {
+		return err
+	}
+	o, err := s.orgs.Get(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	db := s.db.WithContext(ctx)
+	dedupe := refType + ":" + strconv.FormatInt(a.ID, 10)
+	body := []rune(a.Body)
+	summary := string(body[:min(len(body), 120)])
+	after := int64(0)
+	for {
+		var rows []struct {
+			ID     int64
+			UserID int64
+		}
+		q := db.Table("memberships AS m").Select("m.id, m.user_id").Joins("JOIN orgs o ON o.id = m.org_id").
+			Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, time.Now().UTC())
+		if a.IncludeSuborgs {
+			q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", a.OrgID))
+		} else {
+			q = q.Where("m.org_id = ?", a.OrgID)
+		}
+		if err := q.Order("m.id").Limit(1000).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("announce.FanOut(%d): %w", a.ID, err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		after = rows[len(rows)-1].ID
+		ns := make([]notify.Notification, len(rows))
+		for i, r := range rows {
+			ns[i] = notify.Notification{UserID: r.UserID, Kind: notify.KindAnnouncement, Title: a.Title, Body: summary,
+				RefType: refType, RefID: a.ID, DedupeKey: dedupe, Data: map[string]string{"org": o.Name}}
+		}
+		if err := s.inbox.Notify(ctx, ns); err != nil {
+			return err
+		}
+	}
+	var n int64
+	if err := db.Model(&notify.Notification{}).Where("ref_type = ? AND ref_id = ? AND kind = ?", refType, a.ID, notify.KindAnnouncement).Count(&n).Error; err != nil {
+		return fmt.Errorf("announce.FanOut(%d): count: %w", a.ID, err)
+	}
+	return db.Model(&Announcement{}).Where("id = ? AND status = ?", a.ID, StatusSending).
+		Updates(map[string]any{"status": StatusSent, "recipients": n}).Error
+}
+
+// List returns an org's announcements, newest first, for its secretaries
+// and its approved members.
+func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit int) ([]Announcement, error) {
+	if _, err := s.orgs.Get(ctx, orgID); err != nil {
+		return nil, err
+	}
+	ok, err := s.orgs.Manages(ctx, userID, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		m, err := s.orgs.Membership(ctx, orgID, userID)
+		if errors.Is(err, org.ErrMembershipNotFound) || (err == nil && m.Status != org.StatusApproved) {
+			return nil, org.ErrOrgNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []Announcement
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("announce.List: %w", err)
+	}
+	return out, nil
+}
+
+// Read returns an announcement to one of its recipients, marking it read,
+// or to a secretary above its org.
+func (s *Service) Read(ctx context.Context, userID, id int64) (Announcement, bool, error) {
+	a, err := s.load(ctx, id)
+	if err != nil {
+		return Announcement{}, false, err
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&notify.Notification{}).
+		Where("user_id = ? AND ref_type = ? AND ref_id = ?", userID, refType, id).Count(&n).Error; err != nil {
+		return Announcement{}, false, fmt.Errorf("announce.Read: %w", err)
+	}
+	if n > 0 {
+		return a, false, s.inbox.ReadRef(ctx, userID, refType, id)
+	}
+	ok, err := s.orgs.Manages(ctx, userID, a.OrgID)
+	if err != nil {
+		return Announcement{}, false, err
+	}
+	if !ok {
+		return Announcement{}, false, ErrNotFound
+	}
+	return a, true, nil
+}
+
+// Unread is a recipient who has not read an announcement.
+type Unread struct {
+	NotificationID int64
+	UserID         int64
+	Name           string
+	Delivery       string
+}
+
+// Receipts returns how an announcement was delivered and read, and a page
+// of the recipients who have not read it, for the secretaries above its org.
+func (s *Service) Receipts(ctx context.Context, userID, id, after int64, limit int) (Announcement, notify.Stats, []Unread, error) {
+	a, err := s.load(ctx, id)
+	if err != nil {
+		return Announcement{}, notify.Stats{}, nil, err
+	}
+	ok, err := s.orgs.Manages(ctx, userID, a.OrgID)
+	if err != nil {
+		return Announcement{}, notify.Stats{}, nil, err
+	}
+	if !ok {
+		return Announcement{}, notify.Stats{}, nil, ErrNotFound
+	}
+	st, err := s.inbox.BatchStats(ctx, refType, a.ID, notify.KindAnnouncement)
+	if err != nil {
+		return Announcement{}, notify.Stats{}, nil, err
+	}
+	var unread []Unread
+	err = s.db.WithContext(ctx).Table("notifications AS n").
+		Select(`n.id AS notification_id, n.user_id, n.delivery,
+			(SELECT m.name FROM memberships m WHERE m.user_id = n.user_id AND m.status = 'approved' ORDER BY m.id LIMIT 1) AS name`).
+		Where("n.ref_type = ? AND n.ref_id = ? AND n.kind = ? AND n.read_at IS NULL AND n.id > ?", refType, a.ID, notify.KindAnnouncement, after).
+		Order("n.id").Limit(limit).Scan(&unread).Error
+	if err != nil {
+		return Announcement{}, notify.Stats{}, nil, fmt.Errorf("announce.Receipts: %w", err)
+	}
+	return a, st, unread, nil
+}
+
+// Sweep re-dispatches announcements left sending (the enqueue failed or the
+// job was lost).
+func (s *Service) Sweep(ctx context.Context) error {
+	var ids []int64
+	if err := s.db.WithContext(ctx).Model(&Announcement{}).Where("status = ? AND created_at < ?", StatusSending, time.Now().UTC().Add(-30*time.Second)).
+		Limit(100).Pluck("id", &ids).Error; err != nil {
+		return fmt.Errorf("announce.Sweep: %w", err)
+	}
+	for _, id := range ids {
+		if s.disp != nil {
+			if err := s.disp.Dispatch(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package announce_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"xianfeng/server/internal/testenv"
+)
+
+// world is a small tree for HTTP tests, as the org tests build it:
+//
+//	root (committee, secretary rootSec)
+//	├── A (branch, secretary secA; members memberA, pendingA)
+//	└── B (branch, secretary secB; member memberB)
+type world struct {
+	t   *testing.T
+	env *testenv.Env
+
+	root, a, b int64
+
+	rootSec, secA, secB, memberA, memberB, pendingA person
+}
+
+// person is a logged-in user.
+type person struct {
+	Name  string
+	Token string
+	ID    int64
+	Phone string
+}
+
+type orgJSON struct {
+	ID int64 `json:"id"`
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, env: testenv.New(t, testenv.Options{})}
+	root, code, _, err := w.env.App.Org.Bootstrap(context.Background(), "青岛市委", "committee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.root = root.ID
+	w.rootSec = w.login("rootsec", "13000000001")
+	w.rootSec.Name = "王书记"
+	w.expect(w.do("POST", "/api/v1/orgs/claim", w.rootSec, map[string]string{"code": code, "name": "王书记"}), 200)
+	w.a = w.child(w.rootSec, w.root, "第一党支部", "branch")
+	w.b = w.child(w.rootSec, w.root, "第二党支部", "branch")
+
+	w.secA = w.join("seca", "13000000002", w.a, "李红梅", "publicity", w.rootSec)
+	w.expect(w.do("PATCH", w.memberPath(w.a, w.secA), w.rootSec, map[string]string{"role": "secretary"}), 200)
+	w.secB = w.join("secb", "13000000003", w.b, "赵建国", "information", w.rootSec)
+	w.expect(w.do("PATCH", w.memberPath(w.b, w.secB), w.rootSec, map[string]string{"role": "secretary"}), 200)
+	w.memberA = w.join("membera", "13912345678", w.a, "张小明", "frontline", w.secA)
+	w.memberB = w.join("memberb", "13987654321", w.b, "陈晓东", "frontline", w.secB)
+	w.pendingA = w.login("pendinga", "13700000009")
+	w.pendingA.Name = "孙待审"
+	w.signup(w.pendingA, w.a, "孙待审", "publicity")
+	return w
+}
+
+// in returns the world for a subtest, so its helpers fail the subtest.
+func (w *world) in(t *testing.T) *world {
+	c := *w
+	c.t = t
+	return &c
+}
+
+func (w *world) do(method, path string, p person, body any) testenv.Response {
+	w.t.Helper()
+	return w.env.Do(method, path, p.Token, body)
+}
+
+func (w *world) expect(r testenv.Response, status int) testenv.Response {
+	w.t.Helper()
+	if r.Status != status {
+		w.t.Fatalf("got %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+func (w *world) login(name, phone string) person {
+	w.t.Helper()
+	p := person{Token: w.env.Login(name), Phone: phone}
+	var me struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	w.expect(w.do("POST", "/api/v1/me/phone", p, map[string]string{"code": "phone:" + phone}), 200).JSON(w.t, &me)
+	p.ID = me.User.ID
+	return p
+}
+
+func (w *world) child(by person, parent int64, name, kind string) int64 {
+	w.t.Helper()
+	var o orgJSON
+	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/children", parent), by, map[string]string{"name": name, "kind": kind}), 201).JSON(w.t, &o)
+	return o.ID
+}
+
+func (w *world) invite(org int64) string {
+	w.t.Helper()
+	var inv struct {
+		Code string `json:"invite_code"`
+	}
+	w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/invite", org), w.rootSec, nil), 200).JSON(w.t, &inv)
+	return inv.Code
+}
+
+func (w *world) signup(p person, org int64, name, badge string) {
+	w.t.Helper()
+	w.expect(w.do("POST", "/api/v1/members/signup", p, map[string]string{"invite_code": w.invite(org), "name": name, "badge": badge}), 201)
+}
+
+// join logs a new user in, signs them up to org and has approver approve them.
+func (w *world) join(login, phone string, org int64, name, badge string, approver person) person {
+	w.t.Helper()
+	p := w.login(login, phone)
+	p.Name = name
+	w.signup(p, org, name, badge)
+	w.expect(w.do("POST", w.memberPath(org, p)+"/approve", approver, nil), 200)
+	return p
+}
+
+func (w *world) memberPath(org int64, p person) string {
+	return fmt.Sprintf("/api/v1/orgs/%d/members/%d", org, p.ID)
+}

@@ -1,0 +1,177 @@
+package checkin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/org"
+)
+
+// Board keeps the live check-in counters of every org's subtree in Redis.
+//
+// For each day there is one set per org of the users who checked in there,
+// and one hash per org of subtree counters (total and per badge). A check-in
+// adds its user to its org's set and, only if the user was not in it yet,
+// bumps the counters of the org and every ancestor — in one Lua script, so
+// counting is idempotent. That makes a rebuild simple and race-free: after a
+// Redis restart lost the counters, replaying the day's check-ins from the
+// database through the same script (while live check-ins keep arriving)
+// ends with exactly the database's numbers.
+type Board struct {
+	rdb    redis.UniversalClient
+	db     *gorm.DB
+	prefix string
+	log    *slog.Logger
+
+	mu        sync.RWMutex
+	ancestors map[int64][]int64 // an org's ancestors never change
+}
+
+// NewBoard returns the board on rdb with keys under prefix.
+func NewBoard(rdb redis.UniversalClient, db *gorm.DB, prefix string, log *slog.Logger) *Board {
+	return &Board{rdb: rdb, db: db, prefix: prefix, log: log, ancestors: map[int64][]int64{}}
+}
+
+// keep is how long a day's board stays in Redis.
+const keep = 72 * time.Hour
+
+// Keys of one day share a hash tag, so the script works on Redis Cluster.
+func (b *Board) key(day, kind string, orgID int64) string {
+	return b.prefix + "board:{" + day + "}:" + kind + ":" + strconv.FormatInt(orgID, 10)
+}
+func (b *Board) readyKey(day string) string   { return b.prefix + "board:{" + day + "}:ready" }
+func (b *Board) rebuildKey(day string) string { return b.prefix + "board:{" + day + "}:rebuilding" }
+
+// count: KEYS[1] the org's set, KEYS[2..] the counter hashes of the org and
+// its ancestors; ARGV user id, badge field, ttl seconds.
+var count = redis.NewScript(`
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+for i = 2, #KEYS do
+  redis.call('HINCRBY', KEYS[i], 'total', 1)
+  redis.call('HINCRBY', KEYS[i], ARGV[2], 1)
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
+end
+return 1`)
+
+func (b *Board) orgAncestors(ctx context.Context, orgID int64) ([]int64, error) {
+	b.mu.RLock()
+	a, ok := b.ancestors[orgID]
+	b.mu.RUnlock()
+	if ok {
+		return a, nil
+	}
+	if err := b.db.WithContext(ctx).Table("org_closure").Where("descendant_id = ?", orgID).Pluck("ancestor_id", &a).Error; err != nil {
+		return nil, fmt.Errorf("board: ancestors of %d: %w", orgID, err)
+	}
+	b.mu.Lock()
+	b.ancestors[orgID] = a
+	b.mu.Unlock()
+	return a, nil
+}
+
+func (b *Board) apply(ctx context.Context, run redis.Scripter, c Checkin) error {
+	anc, err := b.orgAncestors(ctx, c.OrgID)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(anc)+1)
+	keys = append(keys, b.key(c.Day, "set", c.OrgID))
+	if c.Seconded {
+		anc = []int64{c.OrgID} // counted at the temporary org only; home counts it at home
+	}
+	for _, a := range anc {
+		keys = append(keys, b.key(c.Day, "cnt", a))
+	}
+	return count.Run(ctx, run, keys, c.UserID, "b:"+string(c.Badge), int(keep.Seconds())).Err()
+}
+
+// Count adds a new check-in to the board. The check-in is already safe in the
+// database; if Redis fails, the day's board is marked for a rebuild instead
+// of failing the member's request.
+func (b *Board) Count(ctx context.Context, c Checkin) {
+	if err := b.apply(ctx, b.rdb, c); err != nil {
+		b.log.WarnContext(ctx, "board counter not updated; the day's board will be rebuilt", "day", c.Day, "err", err)
+		_ = b.rdb.Del(ctx, b.readyKey(c.Day)).Err()
+	}
+}
+
+// Tally is a subtree's check-ins of a day.
+type Tally struct {
+	Total   int64
+	ByBadge map[org.Badge]int64
+}
+
+// Read returns the counters of an org's subtree for a day, rebuilding the
+// day's board from the database first if Redis lost it. ok is false when
+// another process is rebuilding; the caller then counts in the database.
+func (b *Board) Read(ctx context.Context, orgID int64, day string) (Tally, bool, error) {
+	ready, err := b.rdb.Exists(ctx, b.readyKey(day)).Result()
+	if err != nil {
+		return Tally{}, false, err
+	}
+	if ready == 0 {
+		done, err := b.Rebuild(ctx, day)
+		if err != nil || !done {
+			return Tally{}, false, err
+		}
+	}
+	vals, err := b.rdb.HGetAll(ctx, b.key(day, "cnt", orgID)).Result()
+	if err != nil {
+		return Tally{}, false, err
+	}
+	t := Tally{ByBadge: map[org.Badge]int64{}}
+	t.Total, _ = strconv.ParseInt(vals["total"], 10, 64)
+	for _, bd := range org.Badges {
+		t.ByBadge[bd], _ = strconv.ParseInt(vals["b:"+string(bd)], 10, 64)
+	}
+	return t, true, nil
+}
+
+// Rebuild replays a day's check-ins from the database into Redis and marks
+// the day ready. Only one process rebuilds a day at a time; done is false
+// when another one is at it.
+func (b *Board) Rebuild(ctx context.Context, day string) (done bool, err error) {
+	got, err := b.rdb.SetNX(ctx, b.rebuildKey(day), "1", 5*time.Minute).Result()
+	if err != nil || !got {
+		return false, err
+	}
+	defer b.rdb.Del(context.WithoutCancel(ctx), b.rebuildKey(day))
+	// Pipelined scripts go as EVALSHA, so the script must be loaded first.
+	if err := count.Load(ctx, b.rdb).Err(); err != nil {
+		return false, err
+	}
+	after := int64(0)
+	for {
+		var rows []Checkin
+		if err := b.db.WithContext(ctx).Select("id, user_id, org_id, day, badge, seconded").Where("day = ? AND id > ?", day, after).
+			Order("id").Limit(1000).Find(&rows).Error; err != nil {
+			return false, fmt.Errorf("board: rebuild %s: %w", day, err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		pipe := b.rdb.Pipeline()
+		for _, c := range rows {
+			if err := b.apply(ctx, pipe, c); err != nil {
+				return false, err
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return false, fmt.Errorf("board: rebuild %s: %w", day, err)
+		}
+		after = rows[len(rows)-1].ID
+	}
+	if err := b.rdb.Set(ctx, b.readyKey(day), "1", keep).Err(); err != nil {
+		return false, err
+	}
+	b.log.InfoContext(ctx, "check-in board rebuilt from the database", "day", day)
+	return true, nil
+}

@@ -1,0 +1,170 @@
+// Package checkin is the daily duty check-in (打卡): one per member per org
+// per calendar day, safe to retry from a phone on a bad network, with a live
+// board for secretaries kept in Redis.
+package checkin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/org"
+)
+
+// Checkin is one member's duty check-in for one org and day.
+type Checkin struct {
+	ID     int64
+	UserID int64
+	OrgID  int64
+	Day    string // YYYY-MM-DD in the configured time zone
+	Badge  org.Badge
+	// Seconded marks a check-in at a temporary org by a member lent to it:
+	// it counts on that org's board only, not again up the home tree.
+	Seconded   bool
+	Lat        *float64
+	Lng        *float64
+	AccuracyM  *float64
+	RequestID  string
+	ClientTime *time.Time
+	CreatedAt  time.Time
+}
+
+// TableName is the checkins table.
+func (Checkin) TableName() string { return "checkins" }
+
+// Members is what check-ins need from the org service.
+type Members interface {
+	// Badge returns the user's active approved membership in orgID, or their
+	// home membership when orgID is 0.
+	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
+}
+
+var _ Members = (*org.Service)(nil)
+
+// Options configure the service.
+type Options struct {
+	Location *time.Location
+	// Window is how old an offline check-in's client_time may be.
+	Window time.Duration
+	// Skew is how far in the future a client clock may run.
+	Skew  time.Duration
+	Board *Board
+	Log   *slog.Logger
+}
+
+// Service records check-ins.
+type Service struct {
+	db      *gorm.DB
+	members Members
+	opts    Options
+	now     func() time.Time
+}
+
+// NewService returns the check-in service.
+func NewService(db *gorm.DB, members Members, opts Options) *Service {
+	if opts.Skew == 0 {
+		opts.Skew = 2 * time.Minute
+	}
+	return &Service{db: db, members: members, opts: opts, now: time.Now}
+}
+
+// Input is a check-in from a phone.
+type Input struct {
+	OrgID      int64
+	Lat, Lng   *float64
+	AccuracyM  *float64
+	RequestID  string
+	ClientTime *time.Time
+}
+
+// Errors of the service.
+var (
+	ErrNotMember = apperr.New(apperr.KindNotFound, "not_member", "您还不是该组织已通过审核的党员，无法打卡")
+	ErrWindow    = apperr.New(apperr.KindRule, "client_time_out_of_window", "离线打卡时间超出允许范围")
+)
+
+// Day returns the calendar day of t in the configured time zone.
+func (s *Service) Day(t time.Time) string { return t.In(s.opts.Location).Format(time.DateOnly) }
+
+// Checkin records today's check-in, or returns the one already made today:
+// created tells which. Concurrent identical requests, from any number of
+// server instances, make one row and all get that row back.
+func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin, bool, error) {
+	f := map[string]string{}
+	if in.RequestID == "" || len(in.RequestID) > 64 {
+		f["request_id"] = "需要 1 到 64 个字符的请求编号"
+	}
+	if (in.Lat == nil) != (in.Lng == nil) {
+		f["lat"] = "lat 与 lng 需同时提供"
+	} else if in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180) {
+		f["lat"] = "经纬度超出范围"
+	}
+	if in.AccuracyM != nil && (*in.AccuracyM < 0 || *in.AccuracyM > 100000) {
+		f["accuracy_m"] = "应在 0 到 100000 之间"
+	}
+	if in.OrgID < 0 {
+		f["org_id"] = "应为正整数"
+	}
+	if len(f) > 0 {
+		return Checkin{}, false, apperr.Invalid("参数错误", f)
+	}
+	// Milliseconds are what every database keeps: the first answer and its
+	// retries then show the same times.
+	now := s.now().UTC().Truncate(time.Millisecond)
+	at := now
+	if in.ClientTime != nil {
+		ct := in.ClientTime.UTC().Truncate(time.Millisecond)
+		if ct.Before(now.Add(-s.opts.Window)) || ct.After(now.Add(s.opts.Skew)) {
+			e := *ErrWindow
+			e.Message = fmt.Sprintf("离线打卡只接受 %g 小时以内的记录", s.opts.Window.Hours())
+			return Checkin{}, false, &e
+		}
+		at = ct
+		in.ClientTime = &ct
+	}
+	m, err := s.members.Badge(ctx, userID, in.OrgID)
+	if errors.Is(err, org.ErrMembershipAbsent) {
+		return Checkin{}, false, ErrNotMember
+	}
+	if err != nil {
+		return Checkin{}, false, err
+	}
+	c := Checkin{UserID: userID, OrgID: m.OrgID, Day: s.Day(at), Badge: m.Badge, Seconded: m.SecondedFrom != nil, Lat: in.Lat, Lng: in.Lng,
+		AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime, CreatedAt: now}
+	db := s.db.WithContext(ctx)
+	// A plain INSERT, and the unique (user, org, day) index decides who was
+	// first: ON CONFLICT DO NOTHING cannot tell, as MariaDB's RETURNING
+	// reports the existing row as if it had been inserted.
+	err = db.Create(&c).Error
+	if err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
+		return Checkin{}, false, fmt.Errorf("checkin: insert: %w", err)
+	}
+	if err == nil {
+		if s.opts.Board != nil {
+			// The row is committed: count it even if the phone hangs up now.
+			s.opts.Board.Count(context.WithoutCancel(ctx), c)
+		}
+		return c, true, nil
+	}
+	var first Checkin
+	if err := db.Take(&first, "user_id = ? AND org_id = ? AND day = ?", userID, m.OrgID, c.Day).Error; err != nil {
+		return Checkin{}, false, fmt.Errorf("checkin: read the day's check-in: %w", err)
+	}
+	return first, false, nil
+}
+
+// Mine lists the user's check-ins between two days (inclusive), newest first.
+func (s *Service) Mine(ctx context.Context, userID int64, from, to string, limit int) ([]Checkin, error) {
+	var out []Checkin
+	err := s.db.WithContext(ctx).Where("user_id = ? AND day >= ? AND day <= ?", userID, from, to).
+		Order("day DESC, id DESC").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("checkin.Mine: %w", err)
+	}
+	return out, nil
+}

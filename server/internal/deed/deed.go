@@ -1,0 +1,402 @@
+// Package deed records outstanding deeds (典型事迹): nominated by a member
+// about themselves or by a secretary about a member, reviewed by the branch,
+// recommended up the tree, and commended by a committee, every step on a
+// timeline and told to the people concerned.
+package deed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/org"
+)
+
+// Statuses of a deed.
+const (
+	StatusPending     = "pending"     // waiting for the branch's review
+	StatusApproved    = "approved"    // approved by the branch
+	StatusRecommended = "recommended" // recommended to a higher org, waiting there
+	StatusCommended   = "commended"   // commended by a committee
+	StatusRejected    = "rejected"
+)
+
+var statusLabels = map[string]string{StatusPending: "待审核", StatusApproved: "已审核", StatusRecommended: "已推荐", StatusCommended: "已表彰", StatusRejected: "未通过"}
+
+// Deed is one nominated deed.
+type Deed struct {
+	ID           int64
+	OrgID        int64
+	UserID       int64
+	NominatedBy  int64
+	Title        string
+	Content      string
+	Links        string // "t:12,r:7": tasks and reports that back it
+	Status       string
+	CurrentOrgID int64
+	Reason       string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// TableName is the deeds table.
+func (Deed) TableName() string { return "deeds" }
+
+// Event is one step of a deed's path.
+type Event struct {
+	ID        int64
+	DeedID    int64
+	Kind      string
+	OrgID     int64
+	ActorID   int64
+	Note      string
+	CreatedAt time.Time
+}
+
+// TableName is the deed_events table.
+func (Event) TableName() string { return "deed_events" }
+
+// Orgs is what deeds need from the org tree.
+type Orgs interface {
+	Get(ctx context.Context, id int64) (org.Org, error)
+	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
+}
+
+// Members finds memberships.
+type Members interface {
+	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
+	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
+}
+
+// Service holds the rules of deeds.
+type Service struct {
+	db       *gorm.DB
+	orgs     Orgs
+	members  Members
+	notifier notify.Notifier
+	log      *slog.Logger
+}
+
+// NewService returns the deed service.
+func NewService(db *gorm.DB, orgs Orgs, members Members, notifier notify.Notifier, log *slog.Logger) *Service {
+	return &Service{db: db, orgs: orgs, members: members, notifier: notifier, log: log}
+}
+
+// Errors of the service.
+var (
+	ErrNotFound       = apperr.New(apperr.KindNotFound, "deed_not_found", "事迹不存在或无权查看")
+	ErrMemberNotFound = apperr.New(apperr.KindNotFound, "member_not_found", "该党员不在您管理的组织中")
+	ErrTransition     = apperr.New(apperr.KindConflict, "invalid_transition", "该事迹当前状态不允许此操作")
+	ErrAtRoot         = apperr.New(apperr.KindRule, "already_at_root", "已是最高一级组织，无法继续推荐")
+	ErrNotCommittee   = apperr.New(apperr.KindRule, "commend_needs_committee", "只有党委可以表彰，请继续向上推荐")
+)
+
+// Input is a new deed.
+type Input struct {
+	Title     string
+	Content   string
+	UserID    int64 // 0 = the caller, about themselves
+	TaskIDs   []int64
+	ReportIDs []int64
+}
+
+// Create nominates a deed: a member about themselves, or a secretary about
+// a member of an org they manage. Linked tasks must be ones the member was
+// assigned, linked reports ones they filed.
+func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, error) {
+	f := map[string]string{}
+	if n := utf8.RuneCountInString(strings.TrimSpace(in.Title)); n == 0 || n > 100 {
+		f["title"] = "应为 1 到 100 个字"
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(in.Content)); n == 0 || n > 10000 {
+		f["content"] = "应为 1 到 10000 个字"
+	}
+	if len(in.TaskIDs)+len(in.ReportIDs) > 40 {
+		f["task_ids"] = "任务与上报合计最多关联 40 项"
+	}
+	if len(f) > 0 {
+		return Deed{}, apperr.Invalid("参数错误", f)
+	}
+	subject := in.UserID
+	if subject == 0 {
+		subject = actorID
+	}
+	var orgID int64
+	if subject == actorID {
+		m, err := s.members.Badge(ctx, actorID, 0)
+		if errors.Is(err, org.ErrMembershipAbsent) {
+			return Deed{}, ErrMemberNotFound
+		}
+		if err != nil {
+			return Deed{}, err
+		}
+		orgID = m.OrgID
+	} else {
+		ms, err := s.members.ForUser(ctx, subject)
+		if err != nil {
+			return Deed{}, err
+		}
+		for _, m := range ms {
+			if m.Status != org.StatusApproved || m.SecondedFrom != nil {
+				continue
+			}
+			ok, err := s.orgs.Manages(ctx, actorID, m.OrgID)
+			if err != nil {
+				return Deed{}, err
+			}
+			if ok {
+				orgID = m.OrgID
+				break
+			}
+		}
+		if orgID == 0 {
+			return Deed{}, ErrMemberNotFound
+		}
+	}
+	db := s.db.WithContext(ctx)
+	var links []string
+	if len(in.TaskIDs) > 0 {
+		var n int64
+		if err := db.Table("assignments").Where("user_id = ? AND task_id IN ?", subject, in.TaskIDs).Count(&n).Error; err != nil {
+			return Deed{}, fmt.Errorf("deed.Create: tasks: %w", err)
+		}
+		if int(n) != len(dedupe(in.TaskIDs)) {
+			return Deed{}, apperr.Invalid("参数错误", map[string]string{"task_ids": "只能关联该党员承担的任务"})
+		}
+		for _, id := range dedupe(in.TaskIDs) {
+			links = append(links, "t:"+strconv.FormatInt(id, 10))
+		}
+	}
+	if len(in.ReportIDs) > 0 {
+		var n int64
+		if err := db.Table("reports").Where("reporter_id = ? AND id IN ?", subject, in.ReportIDs).Count(&n).Error; err != nil {
+			return Deed{}, fmt.Errorf("deed.Create: reports: %w", err)
+		}
+		if int(n) != len(dedupe(in.ReportIDs)) {
+			return Deed{}, apperr.Invalid("参数错误", map[string]string{"report_ids": "只能关联该党员的上报"})
+		}
+		for _, id := range dedupe(in.ReportIDs) {
+			links = append(links, "r:"+strconv.FormatInt(id, 10))
+		}
+	}
+	now := time.Now().UTC()
+	d := Deed{OrgID: orgID, UserID: subject, NominatedBy: actorID, Title: strings.TrimSpace(in.Title), Content: strings.TrimSpace(in.Content),
+		Links: strings.Join(links, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&d).Error; err != nil {
+			return err
+		}
+		return tx.Create(&Event{DeedID: d.ID, Kind: "nominated", OrgID: orgID, ActorID: actorID, CreatedAt: now}).Error
+	})
+	if err != nil {
+		return Deed{}, fmt.Errorf("deed.Create: %w", err)
+	}
+	s.tell(ctx, d, "新的典型事迹待审核", true)
+	return d, nil
+}
+
+func dedupe(ids []int64) []int64 {
+	seen := map[int64]bool{}
+	var out []int64
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// tell notifies the people concerned: the member, the nominator and, when
+// the deed waits for a decision, the secretaries where it waits.
+func (s *Service) tell(ctx context.Context, d Deed, title string, secretaries bool) {
+	if s.notifier == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	users := []int64{d.UserID}
+	if d.NominatedBy != d.UserID {
+		users = append(users, d.NominatedBy)
+	}
+	if secretaries {
+		secs, err := s.orgs.Secretaries(ctx, d.CurrentOrgID)
+		if err == nil {
+			users = append(users, secs...)
+		}
+	}
+	o, _ := s.orgs.Get(ctx, d.CurrentOrgID)
+	key := "deed:" + strconv.FormatInt(d.ID, 10) + ":" + d.Status + ":" + strconv.FormatInt(d.CurrentOrgID, 10)
+	seen := map[int64]bool{}
+	var ns []notify.Notification
+	for _, u := range users {
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		ns = append(ns, notify.Notification{UserID: u, Kind: notify.KindDeedUpdate, Title: title + "：" + d.Title,
+			Body: "状态：" + statusLabels[d.Status], RefType: "deed", RefID: d.ID, DedupeKey: key,
+			Data: map[string]string{"org": o.Name, "status": statusLabels[d.Status]}})
+	}
+	if err := s.notifier.Notify(ctx, ns); err != nil {
+		s.log.WarnContext(ctx, "could not notify about a deed", "deed_id", d.ID, "err", err)
+	}
+}
+
+func (s *Service) load(ctx context.Context, id int64) (Deed, error) {
+	var d Deed
+	err := s.db.WithContext(ctx).Take(&d, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Deed{}, ErrNotFound
+	}
+	if err != nil {
+		return Deed{}, fmt.Errorf("deed.load(%d): %w", id, err)
+	}
+	return d, nil
+}
+
+// Act is one review step by a secretary who manages the org where the deed
+// waits: approve, reject, recommend (to the parent org) or commend (a
+// committee only).
+func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason string) (Deed, error) {
+	if utf8.RuneCountInString(reason) > 200 {
+		return Deed{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
+	}
+	d, err := s.load(ctx, id)
+	if err != nil {
+		return Deed{}, err
+	}
+	ok, err := s.orgs.Manages(ctx, actorID, d.CurrentOrgID)
+	if err != nil {
+		return Deed{}, err
+	}
+	if !ok {
+		if seen, _ := s.orgs.Manages(ctx, actorID, d.OrgID); seen || d.UserID == actorID || d.NominatedBy == actorID {
+			return Deed{}, apperr.ErrForbidden
+		}
+		return Deed{}, ErrNotFound
+	}
+	cur, err := s.orgs.Get(ctx, d.CurrentOrgID)
+	if err != nil {
+		return Deed{}, err
+	}
+	to, toOrg := "", d.CurrentOrgID
+	var from []string
+	switch action {
+	case "approve":
+		from, to = []string{StatusPending}, StatusApproved
+	case "reject":
+		from, to = []string{StatusPending, StatusApproved, StatusRecommended}, StatusRejected
+	case "recommend":
+		from, to = []string{StatusApproved, StatusRecommended}, StatusRecommended
+	case "commend":
+		from, to = []string{StatusApproved, StatusRecommended}, StatusCommended
+	default:
+		return Deed{}, apperr.Invalid("参数错误", map[string]string{"action": "未知操作"})
+	}
+	okFrom := false
+	for _, f := range from {
+		okFrom = okFrom || d.Status == f
+	}
+	if !okFrom {
+		return Deed{}, ErrTransition
+	}
+	switch {
+	case action == "recommend" && cur.ParentID == nil:
+		return Deed{}, ErrAtRoot
+	case action == "recommend":
+		toOrg = *cur.ParentID
+	case action == "commend" && cur.Kind != org.KindCommittee:
+		return Deed{}, ErrNotCommittee
+	}
+	now := time.Now().UTC()
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		updates := map[string]any{"status": to, "current_org_id": toOrg, "updated_at": now}
+		if action == "reject" {
+			updates["reason"] = strings.TrimSpace(reason)
+		}
+		res := tx.Model(&Deed{}).Where("id = ? AND status = ? AND current_org_id = ?", d.ID, d.Status, d.CurrentOrgID).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrTransition
+		}
+		if err := tx.Create(&Event{DeedID: d.ID, Kind: to, OrgID: toOrg, ActorID: actorID, Note: strings.TrimSpace(reason), CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return audit.Write(tx, d.CurrentOrgID, actorID, "deed."+action, &d.UserID, map[string]any{"deed_id": d.ID, "to_org_id": toOrg})
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return Deed{}, err
+		}
+		return Deed{}, fmt.Errorf("deed.Act(%d, %s): %w", d.ID, action, err)
+	}
+	d, err = s.load(ctx, id)
+	if err != nil {
+		return Deed{}, err
+	}
+	s.tell(ctx, d, "典型事迹"+statusLabels[d.Status], to == StatusRecommended)
+	return d, nil
+}
+
+// Get returns a deed and its path, to the member, the nominator, or a
+// secretary above the member's org.
+func (s *Service) Get(ctx context.Context, userID, id int64) (Deed, []Event, error) {
+	d, err := s.load(ctx, id)
+	if err != nil {
+		return Deed{}, nil, err
+	}
+	if d.UserID != userID && d.NominatedBy != userID {
+		ok, err := s.orgs.Manages(ctx, userID, d.OrgID)
+		if err != nil {
+			return Deed{}, nil, err
+		}
+		if !ok {
+			return Deed{}, nil, ErrNotFound
+		}
+	}
+	var evs []Event
+	if err := s.db.WithContext(ctx).Where("deed_id = ?", id).Order("id").Find(&evs).Error; err != nil {
+		return Deed{}, nil, fmt.Errorf("deed.Get(%d): %w", id, err)
+	}
+	return d, evs, nil
+}
+
+// List returns the deeds of members in an org's subtree, newest first.
+func (s *Service) List(ctx context.Context, userID, orgID int64, status string, before int64, limit int) ([]Deed, error) {
+	if _, err := s.orgs.Get(ctx, orgID); err != nil {
+		return nil, err
+	}
+	ok, err := s.orgs.Manages(ctx, userID, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, org.ErrOrgNotFound
+	}
+	db := s.db.WithContext(ctx)
+	q := db.Where("org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", orgID))
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []Deed
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("deed.List: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,125 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+)
+
+// ErrNotFound is a notification that is not the caller's.
+var ErrNotFound = apperr.New(apperr.KindNotFound, "notification_not_found", "消息不存在")
+
+// List returns a user's notifications, newest first, optionally only unread.
+func (in *Inbox) List(ctx context.Context, userID int64, unreadOnly bool, before int64, limit int) ([]Notification, int64, error) {
+	db := in.db.WithContext(ctx)
+	q := db.Where("user_id = ?", userID)
+	if unreadOnly {
+		q = q.Where("read_at IS NULL")
+	}
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []Notification
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, 0, fmt.Errorf("notify.List: %w", err)
+	}
+	var unread int64
+	if err := db.Model(&Notification{}).Where("user_id = ? AND read_at IS NULL", userID).Count(&unread).Error; err != nil {
+		return nil, 0, fmt.Errorf("notify.List: unread: %w", err)
+	}
+	return out, unread, nil
+}
+
+// Read marks one of the user's notifications read and returns it.
+func (in *Inbox) Read(ctx context.Context, userID, id int64) (Notification, error) {
+	db := in.db.WithContext(ctx)
+	if err := db.Model(&Notification{}).Where("id = ? AND user_id = ? AND read_at IS NULL", id, userID).
+		Update("read_at", time.Now().UTC()).Error; err != nil {
+		return Notification{}, fmt.Errorf("notify.Read: %w", err)
+	}
+	var n Notification
+	err := db.Take(&n, "id = ? AND user_id = ?", id, userID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Notification{}, ErrNotFound
+	}
+	return n, err
+}
+
+// ReadRef marks the user's notifications about one thing read (opening an
+// announcement reads its notification).
+func (in *Inbox) ReadRef(ctx context.Context, userID int64, refType string, refID int64) error {
+	return in.db.WithContext(ctx).Model(&Notification{}).
+		Where("user_id = ? AND ref_type = ? AND ref_id = ? AND read_at IS NULL", userID, refType, refID).
+		Update("read_at", time.Now().UTC()).Error
+}
+
+// ReadAll marks all the user's notifications read.
+func (in *Inbox) ReadAll(ctx context.Context, userID int64) (int64, error) {
+	res := in.db.WithContext(ctx).Model(&Notification{}).Where("user_id = ? AND read_at IS NULL", userID).
+		Update("read_at", time.Now().UTC())
+	if res.Error != nil {
+		return 0, fmt.Errorf("notify.ReadAll: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// Stats is how a batch of notifications (a task's assignments, an
+// announcement) was delivered: pushed through WeChat, inbox only, failed,
+// still on its way, and read.
+type Stats struct {
+	Total     int64 `json:"total"`
+	Pushed    int64 `json:"pushed"`
+	InboxOnly int64 `json:"inbox_only"`
+	Failed    int64 `json:"failed"`
+	Queued    int64 `json:"queued"`
+	Read      int64 `json:"read"`
+}
+
+// BatchStats counts the delivery of the notifications of one kind about one thing.
+func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, kind string) (Stats, error) {
+	var rows []struct {
+		Delivery string
+		IsRead   bool
+		N        int64
+	}
+	err := in.db.WithContext(ctx).Model(&Notification{}).
+		Select("delivery, read_at IS NOT NULL AS is_read, COUNT(*) AS n").
+		Where("ref_type = ? AND ref_id = ? AND kind = ?", refType, refID, kind).
+		Group("delivery, read_at IS NOT NULL").Scan(&rows).Error
+	if err != nil {
+		return Stats{}, fmt.Errorf("notify.BatchStats: %w", err)
+	}
+	var s Stats
+	for _, r := range rows {
+		s.Total += r.N
+		if r.IsRead {
+			s.Read += r.N
+		}
+		switch r.Delivery {
+		case DeliverySent:
+			s.Pushed += r.N
+		case DeliveryNoConsent:
+			s.InboxOnly += r.N
+		case DeliveryFailed:
+			s.Failed += r.N
+		default:
+			s.Queued += r.N
+		}
+	}
+	return s, nil
+}
+
+// Unpushed returns notifications still queued after a minute: their push
+// job was never enqueued or was lost. The sweeper re-enqueues them.
+func (in *Inbox) Unpushed(ctx context.Context, limit int) ([]int64, error) {
+	var ids []int64
+	err := in.db.WithContext(ctx).Model(&Notification{}).
+		Where("delivery IN ? AND created_at < ?", []string{DeliveryQueued, DeliverySending}, time.Now().UTC().Add(-time.Minute)).
+		Order("id").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
+}

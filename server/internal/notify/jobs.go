@@ -1,0 +1,101 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"xianfeng/server/internal/queue"
+)
+
+// Task types of this package.
+const (
+	// TypeSend pushes one notification.
+	TypeSend = "notify:send"
+	// TypeFanOut enqueues one send job per notification of a batch, so the
+	// writer of a large batch (a task for 10,000 members) is not held up.
+	TypeFanOut = "notify:fanout"
+	// TypeSweep re-enqueues pushes whose jobs were never enqueued or lost.
+	TypeSweep = "notify:sweep"
+)
+
+// sendRetries is how often a push that failed in a retryable way is tried
+// again (with asynq's exponential backoff) before it is recorded as failed.
+const sendRetries = 8
+
+// Jobs runs the push jobs and implements Enqueuer.
+type Jobs struct{ q *queue.Queue }
+
+// NewJobs returns the push jobs on q.
+func NewJobs(q *queue.Queue) *Jobs { return &Jobs{q: q} }
+
+var _ Enqueuer = (*Jobs)(nil)
+
+type idsPayload struct {
+	IDs []int64 `json:"ids"`
+}
+
+// EnqueuePush queues the push of the given notifications, in batches.
+func (j *Jobs) EnqueuePush(ctx context.Context, ids []int64) error {
+	for start := 0; start < len(ids); start += 1000 {
+		chunk := ids[start:min(start+1000, len(ids))]
+		b, _ := json.Marshal(idsPayload{IDs: chunk})
+		id := "notify-fanout-" + strconv.FormatInt(chunk[0], 10) + "-" + strconv.FormatInt(chunk[len(chunk)-1], 10) + "-" + strconv.Itoa(len(chunk))
+		_, err := j.q.Enqueue(ctx, asynq.NewTask(TypeFanOut, b, asynq.MaxRetry(20)), queue.Critical, asynq.TaskID(id))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *Jobs) enqueueSends(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		b, _ := json.Marshal(map[string]int64{"id": id})
+		task := asynq.NewTask(TypeSend, b, asynq.MaxRetry(sendRetries), asynq.Timeout(time.Minute))
+		_, err := j.q.Enqueue(ctx, task, queue.Default, asynq.TaskID("notify-send-"+strconv.FormatInt(id, 10)))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Register adds the handlers and the periodic sweep to the queue.
+func (j *Jobs) Register(p *Pusher, in *Inbox) {
+	j.q.Handle(TypeFanOut, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		var pl idsPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil {
+			return fmt.Errorf("%s: bad payload: %w", TypeFanOut, asynq.SkipRetry)
+		}
+		return j.enqueueSends(ctx, pl.IDs)
+	}))
+	j.q.Handle(TypeSend, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		var pl struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID <= 0 {
+			return fmt.Errorf("%s: bad payload: %w", TypeSend, asynq.SkipRetry)
+		}
+		retried, _ := asynq.GetRetryCount(ctx)
+		maxRetry, _ := asynq.GetMaxRetry(ctx)
+		err := p.Deliver(ctx, pl.ID, retried >= maxRetry)
+		if errors.Is(err, ErrPermanent) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
+	}))
+	j.q.Handle(TypeSweep, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error {
+		ids, err := in.Unpushed(ctx, 5000)
+		if err != nil {
+			return err
+		}
+		return j.enqueueSends(ctx, ids)
+	}))
+	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+}

@@ -1,0 +1,150 @@
+// Package notify delivers notifications to members. Every notification is
+// written to the member's in-app inbox; push delivery through WeChat
+// subscribe messages comes behind the same Notifier.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Kinds of notification; each can map to a subscribe-message template.
+const (
+	KindTaskAssigned    = "task_assigned"
+	KindTaskReminder    = "task_reminder"
+	KindTaskOverdue     = "task_overdue"
+	KindTaskCancelled   = "task_cancelled"
+	KindMemberApproved  = "member_approved"
+	KindAnnouncement    = "announcement"
+	KindReportReceived  = "report_received"
+	KindReportEscalated = "report_escalated"
+	KindDeedUpdate      = "deed_update"
+)
+
+// Notification is one message for one member. DedupeKey makes sending
+// idempotent: the same key for the same user is stored once, so a job that
+// is retried after a crash does not notify twice.
+type Notification struct {
+	ID        int64
+	UserID    int64
+	Kind      string
+	Title     string
+	Body      string
+	RefType   string
+	RefID     int64
+	DedupeKey string
+	// Data fills template fields ({{org}}, {{due}}, …) beside title and body.
+	Data          map[string]string `gorm:"-"`
+	Vars          string            // Data as stored
+	Delivery      string
+	DeliveryError string
+	AttemptedAt   *time.Time
+	SentAt        *time.Time
+	ReadAt        *time.Time
+	CreatedAt     time.Time
+}
+
+// TableName is the notifications table.
+func (Notification) TableName() string { return "notifications" }
+
+// Notifier sends notifications. Implementations must be idempotent per
+// (UserID, DedupeKey) and safe for concurrent use.
+type Notifier interface {
+	Notify(ctx context.Context, ns []Notification) error
+}
+
+// Enqueuer hands stored notifications to the push workers.
+type Enqueuer interface {
+	EnqueuePush(ctx context.Context, ids []int64) error
+}
+
+// Inbox is the Notifier: it writes every notification to the in-app inbox
+// and, when a pusher and enqueuer are set, queues the pushable ones for
+// WeChat delivery.
+type Inbox struct {
+	db     *gorm.DB
+	pusher *Pusher
+	queue  Enqueuer
+	log    *slog.Logger
+}
+
+// NewInbox returns the in-app inbox on db.
+func NewInbox(db *gorm.DB) *Inbox { return &Inbox{db: db, log: slog.Default()} }
+
+// WithPush makes the inbox queue pushable notifications for delivery.
+func (in *Inbox) WithPush(p *Pusher, q Enqueuer, log *slog.Logger) *Inbox {
+	in.pusher, in.queue, in.log = p, q, log
+	return in
+}
+
+var _ Notifier = (*Inbox)(nil)
+
+// Notify writes the notifications in batches, skipping any the user already
+// has under the same dedupe key.
+func (in *Inbox) Notify(ctx context.Context, ns []Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	keys := map[string]bool{}
+	var users []int64
+	for i := range ns {
+		ns[i].ID = 0
+		ns[i].CreatedAt = now
+		ns[i].Title = clip(ns[i].Title, 100)
+		ns[i].Body = clip(ns[i].Body, 500)
+		ns[i].Vars = ""
+		if len(ns[i].Data) > 0 {
+			b, _ := json.Marshal(ns[i].Data)
+			if len(b) <= 1000 {
+				ns[i].Vars = string(b)
+			}
+		}
+		ns[i].Delivery = DeliveryNoConsent
+		if in.pusher.Pushable(ns[i].Kind) {
+			ns[i].Delivery = DeliveryQueued
+			keys[ns[i].DedupeKey] = true
+			users = append(users, ns[i].UserID)
+		}
+	}
+	db := in.db.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(ns, 500).Error; err != nil {
+		return fmt.Errorf("notify.Inbox: %w", err)
+	}
+	if in.queue == nil || len(users) == 0 {
+		return nil
+	}
+	var ids []int64
+	dedupe := make([]string, 0, len(keys))
+	for k := range keys {
+		dedupe = append(dedupe, k)
+	}
+	for start := 0; start < len(users); start += 1000 {
+		chunk := users[start:min(start+1000, len(users))]
+		var part []int64
+		if err := db.Model(&Notification{}).Where("dedupe_key IN ? AND user_id IN ? AND delivery = ?", dedupe, chunk, DeliveryQueued).
+			Pluck("id", &part).Error; err != nil {
+			return fmt.Errorf("notify.Inbox: queued ids: %w", err)
+		}
+		ids = append(ids, part...)
+	}
+	if err := in.queue.EnqueuePush(context.WithoutCancel(ctx), ids); err != nil {
+		// Stored and queued in the database: the sweeper enqueues them later.
+		in.log.WarnContext(ctx, "could not enqueue pushes; the sweeper will", "count", len(ids), "err", err)
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

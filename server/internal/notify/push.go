@@ -1,0 +1,304 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"xianfeng/config"
+	"xianfeng/server/internal/wechat"
+)
+
+// Delivery states of a notification's push. Read is not a delivery state:
+// a notification read in the inbox has read_at set, whatever its push did.
+const (
+	DeliveryQueued    = "queued"     // waiting for a worker
+	DeliverySending   = "sending"    // consent taken, WeChat being asked
+	DeliverySent      = "sent"       // WeChat accepted the message
+	DeliveryNoConsent = "no_consent" // no consent (or no template): inbox only
+	DeliveryFailed    = "failed"     // WeChat refused it for good
+)
+
+// PushOptions configure the pusher.
+type PushOptions struct {
+	Templates        map[string]config.Template
+	RatePerMinute    int
+	MiniprogramState string
+	KeyPrefix        string
+	Log              *slog.Logger
+	// AfterSend, when set, runs after WeChat accepted a message and before
+	// the result is recorded. Tests make it fail to stand for a crash there.
+	AfterSend func(notificationID int64) error
+}
+
+// Pusher sends notifications as WeChat subscribe messages, one consent each.
+type Pusher struct {
+	db     *gorm.DB
+	rdb    redis.UniversalClient
+	sender wechat.Client
+	opts   PushOptions
+	now    func() time.Time
+}
+
+// NewPusher returns the pusher.
+func NewPusher(db *gorm.DB, rdb redis.UniversalClient, sender wechat.Client, opts PushOptions) *Pusher {
+	return &Pusher{db: db, rdb: rdb, sender: sender, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Pushable reports whether a kind has a template, i.e. can be pushed at all.
+func (p *Pusher) Pushable(kind string) bool { return p != nil && p.opts.Templates[kind].ID != "" }
+
+// TemplateOf returns the template id of a kind, or "".
+func (p *Pusher) TemplateOf(kind string) string { return p.opts.Templates[kind].ID }
+
+// ErrPermanent wraps failures that retrying cannot fix; the job goes to the
+// archive with the reason.
+var ErrPermanent = errors.New("permanent push failure")
+
+// staleSending is how long a "sending" mark may stand before a retry
+// treats it as a crash after WeChat answered.
+const staleSending = 30 * time.Second
+
+// Deliver pushes one notification. It is the body of the per-notification
+// job, and safe to run again at any point:
+//
+//   - the consent is taken and the notification marked "sending" in one
+//     transaction before WeChat is asked, so a retry after a crash between
+//     WeChat's answer and our record finds "sending" and does not send twice
+//     (the message counts as sent, the consent as used);
+//   - a send that failed in a way retrying can fix gives the consent back and
+//     returns to "queued" before returning its error for a retry;
+//   - 43101 (the user withdrew consent) zeroes that consent and ends in
+//     no_consent; other refusals end in failed and are not retried.
+func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error {
+	var n Notification
+	db := p.db.WithContext(ctx)
+	if err := db.Take(&n, "id = ?", id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		return fmt.Errorf("notify: load %d: %w", id, err)
+	}
+	switch n.Delivery {
+	case DeliverySent, DeliveryNoConsent, DeliveryFailed:
+		return nil
+	case DeliverySending:
+		if n.AttemptedAt != nil && p.now().Sub(*n.AttemptedAt) < staleSending {
+			return fmt.Errorf("notify %d: another attempt is in flight", id)
+		}
+		p.opts.Log.WarnContext(ctx, "push outcome unknown after a crash; counting it as sent rather than sending twice", "notification_id", id)
+		return p.finish(ctx, n.ID, DeliverySending, DeliverySent, "unconfirmed: the worker stopped after sending")
+	}
+	tmpl := p.opts.Templates[n.Kind]
+	if tmpl.ID == "" {
+		return p.finish(ctx, n.ID, DeliveryQueued, DeliveryNoConsent, "no template for "+n.Kind)
+	}
+	var openID string
+	if err := db.Table("users").Select("open_id").Where("id = ?", n.UserID).Scan(&openID).Error; err != nil {
+		return fmt.Errorf("notify %d: user: %w", id, err)
+	}
+	// Only messages that go to WeChat count against the send rate: without
+	// a consent the notification is inbox-only at once, not after a wait.
+	consented, cerr := hasConsent(db, n.UserID, tmpl.ID)
+	if cerr != nil {
+		return fmt.Errorf("notify %d: consent: %w", id, cerr)
+	}
+	if !consented {
+		return p.finish(ctx, n.ID, DeliveryQueued, DeliveryNoConsent, "")
+	}
+	if err := p.waitForSlot(ctx, n.ID); err != nil {
+		return err
+	}
+	taken := false
+	err := db.Transaction(func(tx *gorm.DB) error {
+		ok, err := take(tx, n.UserID, tmpl.ID)
+		if err != nil || !ok {
+			return err
+		}
+		res := tx.Model(&Notification{}).Where("id = ? AND delivery = ?", n.ID, DeliveryQueued).
+			Updates(map[string]any{"delivery": DeliverySending, "attempted_at": p.now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("notify %d: changed under us", n.ID)
+		}
+		taken = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("notify %d: take consent: %w", id, err)
+	}
+	if !taken {
+		return p.finish(ctx, n.ID, DeliveryQueued, DeliveryNoConsent, "")
+	}
+	sendErr := p.sender.SendSubscribe(ctx, p.message(n, openID, tmpl))
+	// WeChat's answer is recorded even if the job's context ended during
+	// the call: left "sending", the message would later count as sent and
+	// its consent as used, whatever WeChat said.
+	ctx = context.WithoutCancel(ctx)
+	db = p.db.WithContext(ctx)
+	if sendErr == nil {
+		if p.opts.AfterSend != nil {
+			if err := p.opts.AfterSend(n.ID); err != nil {
+				return err
+			}
+		}
+		return p.finish(ctx, n.ID, DeliverySending, DeliverySent, "")
+	}
+	reason := sendErr.Error()
+	switch {
+	case errors.Is(sendErr, wechat.ErrConsentRefused):
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := revoke(tx, n.UserID, tmpl.ID); err != nil {
+				return err
+			}
+			return setDelivery(tx, n.ID, DeliverySending, DeliveryNoConsent, "user refused (43101)", p.now())
+		})
+		return err
+	case errors.Is(sendErr, wechat.ErrBusy), errors.Is(sendErr, wechat.ErrQuota),
+		errors.Is(sendErr, wechat.ErrUnavailable), errors.Is(sendErr, wechat.ErrTokenInvalid):
+		final := DeliveryQueued
+		if lastAttempt {
+			final = DeliveryFailed
+		}
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := refund(tx, n.UserID, tmpl.ID); err != nil {
+				return err
+			}
+			return setDelivery(tx, n.ID, DeliverySending, final, clipReason(reason), p.now())
+		})
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("notify %d: %w", n.ID, sendErr)
+	default:
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := refund(tx, n.UserID, tmpl.ID); err != nil {
+				return err
+			}
+			return setDelivery(tx, n.ID, DeliverySending, DeliveryFailed, clipReason(reason), p.now())
+		})
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("notify %d: %s: %w", n.ID, reason, ErrPermanent)
+	}
+}
+
+func clipReason(s string) string {
+	if utf8.RuneCountInString(s) > 200 {
+		return string([]rune(s)[:199]) + "…"
+	}
+	return s
+}
+
+func setDelivery(tx *gorm.DB, id int64, from, to, reason string, now time.Time) error {
+	updates := map[string]any{"delivery": to, "delivery_error": reason}
+	if to == DeliverySent {
+		updates["sent_at"] = now
+	}
+	return tx.Model(&Notification{}).Where("id = ? AND delivery = ?", id, from).Updates(updates).Error
+}
+
+func (p *Pusher) finish(ctx context.Context, id int64, from, to, reason string) error {
+	if err := setDelivery(p.db.WithContext(ctx), id, from, to, reason, p.now()); err != nil {
+		return fmt.Errorf("notify %d: record %s: %w", id, to, err)
+	}
+	return nil
+}
+
+// message fills the template's fields from the notification.
+func (p *Pusher) message(n Notification, openID string, t config.Template) wechat.SubscribeMessage {
+	vars := map[string]string{}
+	_ = json.Unmarshal([]byte(n.Vars), &vars)
+	vars["title"], vars["body"], vars["ref_id"] = n.Title, n.Body, strconv.FormatInt(n.RefID, 10)
+	if vars["time"] == "" {
+		vars["time"] = n.CreatedAt.In(shanghai).Format("2006-01-02 15:04")
+	}
+	fill := func(s string) string {
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, "{{"+k+"}}", v)
+		}
+		return unfilled.ReplaceAllString(s, "")
+	}
+	data := make(map[string]string, len(t.Fields))
+	for field, tmpl := range t.Fields {
+		v := fill(tmpl)
+		if v == "" && strings.HasPrefix(field, "time") {
+			v = vars["time"] // a time field must hold a time
+		}
+		data[field] = fieldValue(field, v)
+	}
+	return wechat.SubscribeMessage{ToOpenID: openID, TemplateID: t.ID, Page: fill(t.Page), Data: data, State: p.opts.MiniprogramState}
+}
+
+// fieldValue cuts a value to what WeChat accepts for the field's type.
+func fieldValue(field, v string) string {
+	limit := 0
+	switch {
+	case strings.HasPrefix(field, "thing"):
+		limit = 20
+	case strings.HasPrefix(field, "phrase"):
+		limit = 5
+	case strings.HasPrefix(field, "name"):
+		limit = 10
+	case strings.HasPrefix(field, "character_string"):
+		limit = 32
+	}
+	if v == "" {
+		v = "-"
+	}
+	if limit > 0 && utf8.RuneCountInString(v) > limit {
+		v = string([]rune(v)[:limit-1]) + "…"
+	}
+	return v
+}
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// unfilled matches a placeholder the notification had no value for.
+var unfilled = regexp.MustCompile(`{{[a-z_]+}}`)
+
+// slot takes a send slot in a sliding one-minute window shared by every
+// instance; it returns 0, or how long to wait for the next free slot.
+var slot = redis.NewScript(`
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)`)
+
+// waitForSlot blocks until the global send rate allows one more message.
+func (p *Pusher) waitForSlot(ctx context.Context, id int64) error {
+	key := p.opts.KeyPrefix + "push:rate"
+	member := strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for {
+		wait, err := slot.Run(ctx, p.rdb, []string{key}, time.Now().UnixMilli(), 60000, p.opts.RatePerMinute, member).Int64()
+		if err != nil {
+			return fmt.Errorf("notify: rate limit: %w", err)
+		}
+		if wait == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(wait) * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package notify_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"xianfeng/config"
+	"xianfeng/server/internal/app"
+	"xianfeng/server/internal/notify"
+)
+
+// runWorkers runs the queue workers of a until the test ends.
+func runWorkers(t *testing.T, a *app.App) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.RunWorkers(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("RunWorkers: %v", err)
+		}
+	})
+}
+
+// secondProcess builds another app on the same database, Redis and fake
+// WeChat, standing for a second worker process; it is closed when the test ends.
+func (w *pushWorld) secondProcess() *app.App {
+	w.t.Helper()
+	cfg := w.env.App.Config
+	if mr := w.env.App.Redis.Embedded(); mr != nil {
+		cfg.Redis.URL = "redis://" + mr.Addr()
+	}
+	a, err := app.New(context.Background(), cfg, w.env.App.Log, app.Options{WeChatTransport: w.env.WeChat.Transport()})
+	if err != nil {
+		w.t.Fatalf("second process: %v", err)
+	}
+	w.t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+// TestRateLimitAcrossWorkerProcesses checks that notify.rate_per_minute
+// caps the sends of all worker processes together.
+func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
+	const perMinute, total = 5, 12
+	const kind = notify.KindTaskAssigned
+	w := newPushWorld(t, func(c *config.Config) {
+		c.Notify.RatePerMinute = perMinute
+		c.Queue.Concurrency = 4
+		c.HTTP.ShutdownTimeout = time.Second
+	})
+	users := make([]int64, total)
+	for i := range users {
+		users[i] = w.user(fmt.Sprintf("rate%02d", i))
+		w.consent(users[i], kind, 1)
+	}
+	second := w.secondProcess()
+	runWorkers(t, w.env.App)
+	runWorkers(t, second)
+
+	start := time.Now()
+	ids := w.notifyMany(users, kind, "rate:1")
+	eventually(t, 20*time.Second, fmt.Sprintf("%d messages sent", perMinute), func() bool { return len(w.env.WeChat.Sent()) >= perMinute })
+	// Give the two processes time to send more if the limit did not hold:
+	// well inside the minute, nothing more may go out.
+	time.Sleep(max(5*time.Second, 15*time.Second-time.Since(start)))
+
+	if got := len(w.env.WeChat.Sent()); got != perMinute {
+		t.Errorf("WeChat delivered %d messages within the first minute, want %d", got, perMinute)
+	}
+	if got := w.env.WeChat.SendAttempts(); got != perMinute {
+		t.Errorf("WeChat was asked %d times within the first minute, want %d", got, perMinute)
+	}
+	states := map[string]int{}
+	for i, id := range ids {
+		state := w.delivery(id)
+		states[state]++
+		left := w.consentsLeft(users[i], kind)
+		if (state == notify.DeliverySent) != (left == 0) {
+			t.Errorf("user %d: delivery %s with %d consents left", users[i], state, left)
+		}
+	}
+	if states[notify.DeliverySent] != perMinute || states[notify.DeliveryQueued] != total-perMinute {
+		t.Errorf("deliveries %v, want %d sent and %d still queued", states, perMinute, total-perMinute)
+	}
+}
+
+// TestPushEndToEnd runs the queue workers and follows notifications from
+// the API to the fake WeChat.
+func TestPushEndToEnd(t *testing.T) {
+	w := newPushWorld(t, func(c *config.Config) { c.HTTP.ShutdownTimeout = time.Second })
+	o := newOrgWorld(w)
+	runWorkers(t, w.env.App)
+	member := o.join("quinn", "13900000021", "刘先锋", "frontline")
+
+	t.Run("approving a membership tells the member in the inbox", func(t *testing.T) {
+		r := w.env.Do("GET", "/api/v1/me/notifications", member.Token, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("inbox: %d %s", r.Status, r.Body)
+		}
+		var p inboxJSON
+		r.JSON(t, &p)
+		if len(p.Items) != 1 || p.Items[0].Kind != notify.KindMemberApproved {
+			t.Fatalf("inbox %+v, want one member_approved notification", p.Items)
+		}
+		// No consent was given for it: it is not pushed.
+		eventually(t, 20*time.Second, "member_approved ends inbox-only", func() bool {
+			return w.in(t).delivery(p.Items[0].ID) == notify.DeliveryNoConsent
+		})
+	})
+
+	r := w.env.Do("POST", "/api/v1/me/subscriptions", member.Token, map[string]any{"accepted": []string{templateID(notify.KindTaskAssigned)}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("consent: %d %s", r.Status, r.Body)
+	}
+
+	t.Run("the first task uses the one consent and is pushed", func(t *testing.T) {
+		w, o := w.in(t), o.in(t)
+		id := o.createTask("核酸检测点值守", member)
+		eventually(t, 20*time.Second, "the task pushed to the member", func() bool { return w.sentTo("o-quinn") == 1 })
+		msg := w.env.WeChat.Sent()[0]
+		if msg.TemplateID != templateID(notify.KindTaskAssigned) || msg.Page != fmt.Sprintf("pages/task/detail?id=%d", id) {
+			t.Errorf("message %+v", msg)
+		}
+		eventually(t, 20*time.Second, "the delivery recorded as pushed", func() bool { return o.delivery(id).Pushed == 1 })
+		if d := o.delivery(id); d.Total != 1 || d.InboxOnly != 0 || d.Queued != 0 {
+			t.Errorf("delivery %+v, want 1 of 1 pushed", d)
+		}
+		if got := w.consentsLeft(member.ID, notify.KindTaskAssigned); got != 0 {
+			t.Errorf("%d consents left, want 0", got)
+		}
+	})
+
+	t.Run("the second task finds no consent left and stays in the inbox", func(t *testing.T) {
+		w, o := w.in(t), o.in(t)
+		id := o.createTask("物资配送", member)
+		eventually(t, 20*time.Second, "the second task inbox-only", func() bool { return o.delivery(id).InboxOnly == 1 })
+		if d := o.delivery(id); d.Total != 1 || d.Pushed != 0 {
+			t.Errorf("delivery %+v, want 1 of 1 inbox-only", d)
+		}
+		if got := w.sentTo("o-quinn"); got != 1 {
+			t.Errorf("WeChat delivered %d messages to the member, want still 1", got)
+		}
+		var n int64
+		if err := w.env.App.DB.Table("notifications").Where("user_id = ? AND kind = ? AND ref_type = 'task' AND ref_id = ?", member.ID, notify.KindTaskAssigned, id).
+			Count(&n).Error; err != nil || n != 1 {
+			t.Errorf("%d notifications of the second task for the member (%v), want 1", n, err)
+		}
+	})
+}

@@ -1,0 +1,550 @@
+// Package report carries what members see upward at once (第一时间向上级报告):
+// a report goes to the secretaries of the reporter's org and, if nobody
+// acknowledges it within its SLA, climbs one level at a time to the root, so
+// an unanswered report (漏报、瞒报) always shows somewhere.
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/org"
+)
+
+// Categories of report.
+var Categories = map[string]string{
+	"epidemic_clue": "疫情线索", "help_needed": "群众求助", "supplies": "物资短缺", "rumor": "谣言", "other": "其他",
+}
+
+// Urgencies of report.
+const (
+	Urgent = "urgent"
+	Normal = "normal"
+)
+
+// Statuses of a report.
+const (
+	StatusOpen         = "open"
+	StatusAcknowledged = "acknowledged"
+	StatusResolved     = "resolved"
+)
+
+// Event kinds of a report's timeline.
+const (
+	EventCreated      = "created"
+	EventNotified     = "notified"
+	EventEscalated    = "escalated"
+	EventAcknowledged = "acknowledged"
+	EventResolved     = "resolved"
+)
+
+// Report is one report upward.
+type Report struct {
+	ID              int64
+	OrgID           int64
+	ReporterID      int64
+	RequestID       string
+	Category        string
+	Urgency         string
+	Content         string
+	Lat             *float64
+	Lng             *float64
+	Address         string
+	Status          string
+	CurrentOrgID    int64
+	EscalationLevel int
+	NextEscalateAt  *time.Time
+	AckedBy         *int64
+	AckedAt         *time.Time
+	ResolvedBy      *int64
+	ResolvedAt      *time.Time
+	ResolveNote     string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// TableName is the reports table.
+func (Report) TableName() string { return "reports" }
+
+// Event is one line of a report's timeline.
+type Event struct {
+	ID        int64
+	ReportID  int64
+	Kind      string
+	OrgID     int64
+	ActorID   int64
+	Level     int
+	Note      string
+	CreatedAt time.Time
+}
+
+// TableName is the report_events table.
+func (Event) TableName() string { return "report_events" }
+
+// Orgs is what reports need from the org tree.
+type Orgs interface {
+	Get(ctx context.Context, id int64) (org.Org, error)
+	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
+}
+
+var _ Orgs = (*org.Store)(nil)
+
+// Members finds a reporter's membership.
+type Members interface {
+	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
+}
+
+// Scheduler queues escalation steps.
+type Scheduler interface {
+	// ScheduleEscalation runs the step from level to level+1 at the given time.
+	ScheduleEscalation(ctx context.Context, reportID int64, level int, at time.Time) error
+	// CancelEscalation removes the pending step from level, if any.
+	CancelEscalation(ctx context.Context, reportID int64, level int) error
+}
+
+// Options configure the service.
+type Options struct {
+	SLAUrgent, SLANormal time.Duration
+	Notifier             notify.Notifier
+	Log                  *slog.Logger
+}
+
+// Service holds the rules of reports.
+type Service struct {
+	db      *gorm.DB
+	orgs    Orgs
+	members Members
+	sched   Scheduler
+	opts    Options
+	now     func() time.Time
+}
+
+// NewService returns the report service.
+func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
+	return &Service{db: db, orgs: orgs, members: members, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// SetScheduler wires the queue after construction.
+func (s *Service) SetScheduler(sch Scheduler) { s.sched = sch }
+
+// Errors of the service.
+var (
+	ErrNotFound   = apperr.New(apperr.KindNotFound, "report_not_found", "上报不存在或无权查看")
+	ErrTransition = apperr.New(apperr.KindConflict, "invalid_transition", "该上报当前状态不允许此操作")
+	ErrAtRoot     = apperr.New(apperr.KindRule, "already_at_root", "已上报至最高一级组织")
+	ErrNotMember  = apperr.New(apperr.KindNotFound, "not_member", "您还不是该组织已通过审核的党员，无法上报")
+)
+
+func (s *Service) sla(urgency string) time.Duration {
+	if urgency == Urgent {
+		return s.opts.SLAUrgent
+	}
+	return s.opts.SLANormal
+}
+
+// Input is a new report.
+type Input struct {
+	OrgID     int64
+	Category  string
+	Urgency   string
+	Content   string
+	Lat, Lng  *float64
+	Address   string
+	RequestID string
+}
+
+// Create files a report with the secretaries of the reporter's org and
+// starts its escalation clock. The same request_id returns the first report.
+func (s *Service) Create(ctx context.Context, userID int64, in Input) (Report, bool, error) {
+	f := map[string]string{}
+	if Categories[in.Category] == "" {
+		f["category"] = "应为 epidemic_clue、help_needed、supplies、rumor 或 other"
+	}
+	if in.Urgency != Urgent && in.Urgency != Normal {
+		f["urgency"] = "应为 urgent 或 normal"
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(in.Content)); n == 0 || n > 5000 {
+		f["content"] = "应为 1 到 5000 个字"
+	}
+	if (in.Lat == nil) != (in.Lng == nil) || (in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180)) {
+		f["lat"] = "经纬度无效"
+	}
+	if utf8.RuneCountInString(in.Address) > 200 {
+		f["address"] = "不能超过 200 字"
+	}
+	if in.RequestID == "" || len(in.RequestID) > 64 {
+		f["request_id"] = "需要 1 到 64 个字符的请求编号"
+	}
+	if len(f) > 0 {
+		return Report{}, false, apperr.Invalid("参数错误", f)
+	}
+	db := s.db.WithContext(ctx)
+	var prior Report
+	if err := db.Where("reporter_id = ? AND request_id = ?", userID, in.RequestID).Take(&prior).Error; err == nil {
+		return prior, false, nil
+	}
+	m, err := s.members.Badge(ctx, userID, in.OrgID)
+	if errors.Is(err, org.ErrMembershipAbsent) {
+		return Report{}, false, ErrNotMember
+	}
+	if err != nil {
+		return Report{}, false, err
+	}
+	now := s.now()
+	next := now.Add(s.sla(in.Urgency))
+	r := Report{OrgID: m.OrgID, ReporterID: userID, RequestID: in.RequestID, Category: in.Category, Urgency: in.Urgency,
+		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address),
+		Status: StatusOpen, CurrentOrgID: m.OrgID, NextEscalateAt: &next}
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&r).Error; err != nil {
+			return err
+		}
+		return tx.Create(&Event{ReportID: r.ID, Kind: EventCreated, OrgID: r.OrgID, ActorID: userID, CreatedAt: now}).Error
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		if err := db.Where("reporter_id = ? AND request_id = ?", userID, in.RequestID).Take(&prior).Error; err != nil {
+			return Report{}, false, fmt.Errorf("report.Create: replay: %w", err)
+		}
+		return prior, false, nil
+	}
+	if err != nil {
+		return Report{}, false, fmt.Errorf("report.Create: %w", err)
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := s.tell(ctx, r, r.OrgID, 0, notify.KindReportReceived); err != nil {
+		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of a report", "report_id", r.ID, "err", err)
+	}
+	if s.sched != nil {
+		if err := s.sched.ScheduleEscalation(ctx, r.ID, 0, next); err != nil {
+			s.opts.Log.WarnContext(ctx, "could not schedule a report's escalation; the sweeper will", "report_id", r.ID, "err", err)
+		}
+	}
+	return r, true, nil
+}
+
+// tell notifies the secretaries of orgID about the report and records it
+// on the timeline.
+func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, kind string) error {
+	secs, err := s.orgs.Secretaries(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	o, err := s.orgs.Get(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	if s.opts.Notifier != nil && len(secs) > 0 {
+		title := "【" + Categories[r.Category] + "】"
+		if r.Urgency == Urgent {
+			title = "【紧急】" + title
+		}
+		if kind == notify.KindReportEscalated {
+			title = "【逐级上报】" + title
+		}
+		content := []rune(r.Content)
+		ns := make([]notify.Notification, len(secs))
+		for i, u := range secs {
+			ns[i] = notify.Notification{UserID: u, Kind: kind, Title: title + string(content[:min(len(content), 30)]),
+				Body: string(content[:min(len(content), 200)]), RefType: "report", RefID: r.ID,
+				DedupeKey: "report:" + strconv.FormatInt(r.ID, 10) + ":" + strconv.Itoa(level), Data: map[string]string{"org": o.Name}}
+		}
+		if err := s.opts.Notifier.Notify(ctx, ns); err != nil {
+			return err
+		}
+	}
+	return s.db.WithContext(ctx).Create(&Event{ReportID: r.ID, Kind: EventNotified, OrgID: orgID, Level: level,
+		Note: strconv.Itoa(len(secs)) + " 位书记", CreatedAt: s.now()}).Error
+}
+
+func (s *Service) load(ctx context.Context, id int64) (Report, error) {
+	var r Report
+	err := s.db.WithContext(ctx).Take(&r, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Report{}, ErrNotFound
+	}
+	if err != nil {
+		return Report{}, fmt.Errorf("report.load(%d): %w", id, err)
+	}
+	return r, nil
+}
+
+// inScope loads a report a secretary may act on: one filed in an org they manage.
+func (s *Service) inScope(ctx context.Context, userID, id int64) (Report, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return Report{}, err
+	}
+	ok, err := s.orgs.Manages(ctx, userID, r.OrgID)
+	if err != nil {
+		return Report{}, err
+	}
+	if !ok {
+		return Report{}, ErrNotFound
+	}
+	return r, nil
+}
+
+// Escalate moves an open report from level to level+1 (the parent of its
+// current org): the job at the end of each SLA, or a secretary by hand
+// (actorID set). A report acknowledged or moved on since is left alone, so
+// an acknowledgement racing an escalation leaves one consistent timeline.
+func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int64, note string) (Report, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return Report{}, err
+	}
+	if r.Status != StatusOpen || r.EscalationLevel != level {
+		if actorID == 0 {
+			return r, nil // stale job
+		}
+		return Report{}, ErrTransition
+	}
+	cur, err := s.orgs.Get(ctx, r.CurrentOrgID)
+	if err != nil {
+		return Report{}, err
+	}
+	if cur.ParentID == nil {
+		if actorID != 0 {
+			return Report{}, ErrAtRoot
+		}
+		// At the root nobody is above: stop the clock, the report stays open there.
+		return r, s.db.WithContext(ctx).Model(&Report{}).Where("id = ? AND escalation_level = ?", r.ID, level).Update("next_escalate_at", nil).Error
+	}
+	now := s.now()
+	next := now.Add(s.sla(r.Urgency))
+	moved := false
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Report{}).Where("id = ? AND status = ? AND escalation_level = ?", r.ID, StatusOpen, level).
+			Updates(map[string]any{"current_org_id": *cur.ParentID, "escalation_level": level + 1, "next_escalate_at": next, "updated_at": now})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		moved = true
+		if err := tx.Create(&Event{ReportID: r.ID, Kind: EventEscalated, OrgID: *cur.ParentID, ActorID: actorID, Level: level + 1, Note: note, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		if actorID != 0 {
+			return audit.Write(tx, r.CurrentOrgID, actorID, "report.escalate", &r.ReporterID, map[string]any{"report_id": r.ID, "to_org_id": *cur.ParentID})
+		}
+		return nil
+	})
+	if err != nil {
+		return Report{}, fmt.Errorf("report.Escalate(%d): %w", r.ID, err)
+	}
+	if !moved {
+		if actorID == 0 {
+			return s.load(ctx, id)
+		}
+		return Report{}, ErrTransition
+	}
+	r, err = s.load(ctx, id)
+	if err != nil {
+		return Report{}, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := s.tell(ctx, r, r.CurrentOrgID, r.EscalationLevel, notify.KindReportEscalated); err != nil {
+		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of an escalated report", "report_id", r.ID, "err", err)
+	}
+	if s.sched != nil {
+		if actorID != 0 {
+			_ = s.sched.CancelEscalation(ctx, r.ID, level)
+		}
+		if err := s.sched.ScheduleEscalation(ctx, r.ID, r.EscalationLevel, next); err != nil {
+			s.opts.Log.WarnContext(ctx, "could not schedule a report's next escalation; the sweeper will", "report_id", r.ID, "err", err)
+		}
+	}
+	return r, nil
+}
+
+// EscalateByHand is a secretary sending a report one level up with a note.
+func (s *Service) EscalateByHand(ctx context.Context, userID, id int64, note string) (Report, error) {
+	if utf8.RuneCountInString(note) > 1000 {
+		return Report{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
+	}
+	r, err := s.inScope(ctx, userID, id)
+	if err != nil {
+		return Report{}, err
+	}
+	return s.Escalate(ctx, r.ID, r.EscalationLevel, userID, strings.TrimSpace(note))
+}
+
+// Ack acknowledges an open report: its escalation stops.
+func (s *Service) Ack(ctx context.Context, userID, id int64) (Report, error) {
+	r, err := s.inScope(ctx, userID, id)
+	if err != nil {
+		return Report{}, err
+	}
+	if r.Status != StatusOpen {
+		return Report{}, ErrTransition
+	}
+	now := s.now()
+	var level int
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Update first, then read the level reached: an escalation that
+		// commits meanwhile is waited for and acknowledged at its new level,
+		// not refused as a conflict.
+		res := tx.Model(&Report{}).Where("id = ? AND status = ?", id, StatusOpen).
+			Updates(map[string]any{"status": StatusAcknowledged, "acked_by": userID, "acked_at": now, "next_escalate_at": nil, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrTransition
+		}
+		var cur Report
+		if err := tx.Take(&cur, "id = ?", id).Error; err != nil {
+			return err
+		}
+		level = cur.EscalationLevel
+		if err := tx.Create(&Event{ReportID: id, Kind: EventAcknowledged, OrgID: cur.CurrentOrgID, ActorID: userID, Level: level, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return audit.Write(tx, cur.CurrentOrgID, userID, "report.ack", &cur.ReporterID, map[string]any{"report_id": id})
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return Report{}, err
+		}
+		return Report{}, fmt.Errorf("report.Ack(%d): %w", id, err)
+	}
+	if s.sched != nil {
+		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, level)
+	}
+	return s.load(ctx, id)
+}
+
+// Resolve closes a report with a note.
+func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (Report, error) {
+	note = strings.TrimSpace(note)
+	if utf8.RuneCountInString(note) > 1000 {
+		return Report{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
+	}
+	r, err := s.inScope(ctx, userID, id)
+	if err != nil {
+		return Report{}, err
+	}
+	if r.Status == StatusResolved {
+		return Report{}, ErrTransition
+	}
+	now := s.now()
+	var cur Report
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// As in Ack: update first, then record the level the report has
+		// reached, which an escalation may have moved since it was read.
+		updates := map[string]any{"status": StatusResolved, "resolved_by": userID, "resolved_at": now, "resolve_note": note, "next_escalate_at": nil, "updated_at": now,
+			"acked_by": gorm.Expr("COALESCE(acked_by, ?)", userID), "acked_at": gorm.Expr("COALESCE(acked_at, ?)", now)}
+		res := tx.Model(&Report{}).Where("id = ? AND status <> ?", id, StatusResolved).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrTransition
+		}
+		if err := tx.Take(&cur, "id = ?", id).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&Event{ReportID: id, Kind: EventResolved, OrgID: cur.CurrentOrgID, ActorID: userID, Level: cur.EscalationLevel, Note: note, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return audit.Write(tx, cur.CurrentOrgID, userID, "report.resolve", &r.ReporterID, map[string]any{"report_id": id})
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return Report{}, err
+		}
+		return Report{}, fmt.Errorf("report.Resolve(%d): %w", id, err)
+	}
+	if s.sched != nil && r.Status == StatusOpen {
+		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, cur.EscalationLevel)
+	}
+	return s.load(ctx, id)
+}
+
+// Timeline returns a report with its events, to its reporter or a secretary in scope.
+func (s *Service) Timeline(ctx context.Context, userID, id int64) (Report, []Event, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return Report{}, nil, err
+	}
+	if r.ReporterID != userID {
+		if r, err = s.inScope(ctx, userID, id); err != nil {
+			return Report{}, nil, err
+		}
+	}
+	var evs []Event
+	if err := s.db.WithContext(ctx).Where("report_id = ?", id).Order("id").Find(&evs).Error; err != nil {
+		return Report{}, nil, fmt.Errorf("report.Timeline(%d): %w", id, err)
+	}
+	return r, evs, nil
+}
+
+// List returns the reports filed in an org's subtree, newest first, for
+// its secretaries; escalated ones show where they now wait.
+func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) ([]Report, error) {
+	if _, err := s.orgs.Get(ctx, orgID); err != nil {
+		return nil, err
+	}
+	ok, err := s.orgs.Manages(ctx, userID, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, org.ErrOrgNotFound
+	}
+	db := s.db.WithContext(ctx)
+	q := db.Where("org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", orgID))
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	if urgency != "" {
+		q = q.Where("urgency = ?", urgency)
+	}
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []Report
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("report.List: %w", err)
+	}
+	return out, nil
+}
+
+// Mine returns the reporter's own reports, newest first.
+func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) ([]Report, error) {
+	q := s.db.WithContext(ctx).Where("reporter_id = ?", userID)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []Report
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("report.Mine: %w", err)
+	}
+	return out, nil
+}
+
+// Sweep escalates open reports whose SLA passed but whose job never ran.
+func (s *Service) Sweep(ctx context.Context) error {
+	var due []Report
+	if err := s.db.WithContext(ctx).Where("status = ? AND next_escalate_at IS NOT NULL AND next_escalate_at < ?", StatusOpen, s.now().Add(-30*time.Second)).
+		Order("next_escalate_at").Limit(200).Find(&due).Error; err != nil {
+		return fmt.Errorf("report.Sweep: %w", err)
+	}
+	for _, r := range due {
+		if _, err := s.Escalate(ctx, r.ID, r.EscalationLevel, 0, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}

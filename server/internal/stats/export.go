@@ -1,0 +1,488 @@
+package stats
+
+import (
+	"archive/zip"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/report"
+	"xianfeng/server/internal/task"
+	"xianfeng/server/internal/user"
+)
+
+// Sheets of the export, in order, with their header rows.
+var (
+	SheetOrgs    = "组织"
+	SheetMembers = "党员"
+	SheetTasks   = "任务"
+	SheetReports = "上报"
+	SheetDeeds   = "事迹"
+
+	OrgHeaders    = []string{"编号", "名称", "类型", "上级", "层级", "成员数"}
+	MemberHeaders = []string{"姓名", "所属组织", "身份", "角色", "状态", "手机号", "加入时间"}
+	TaskHeaders   = []string{"编号", "标题", "类型", "发布组织", "状态", "发布时间", "截止时间", "指派人数", "已接受", "按时完成", "逾期", "已拒绝"}
+	ReportHeaders = []string{"编号", "上报组织", "上报人", "类别", "紧急程度", "状态", "当前所在组织", "上报层级", "上报时间", "签收时间", "签收用时（秒）", "办结时间", "内容"}
+	DeedHeaders   = []string{"编号", "标题", "党员", "所属组织", "状态", "当前所在组织", "提名时间", "更新时间"}
+)
+
+// pageSize is how many rows the export reads from the database at a time.
+const pageSize = 2000
+
+// maxSheetRows is the most rows a worksheet holds (Excel's limit); a longer
+// list continues on a sheet named like "党员 (2)".
+var maxSheetRows = excelize.TotalRows
+
+// Workbook is a finished export waiting to be written: its sheets sit in
+// temporary files, not in memory. Close removes them.
+type Workbook struct {
+	// Filename is the suggested file name, e.g. "考核数据_青岛市委_2020-01-01_2020-01-30.xlsx".
+	Filename string
+	// Rows counts the data rows of each sheet (headers not included).
+	Rows map[string]int
+	f    *excelize.File
+}
+
+// WriteTo writes the .xlsx file to w as it compresses it, without holding
+// the file in memory.
+func (wb *Workbook) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	// excelize builds the zip in a bytes.Buffer unless it is given a zip
+	// writer of its own: this one writes straight through, so the buffer
+	// stays empty.
+	wb.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+		zw := zip.NewWriter(cw)
+		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(out, flate.BestSpeed)
+		})
+		return zw
+	})
+	buf, err := wb.f.WriteToBuffer()
+	if err == nil && buf.Len() > 0 {
+		err = errors.New("stats: workbook buffered in memory")
+	}
+	return cw.n, err
+}
+
+// Close removes the workbook's temporary files.
+func (wb *Workbook) Close() error { return wb.f.Close() }
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Export builds the workbook of an org's subtree over a period for a
+// secretary of the org or an ancestor (anyone else gets
+// org.ErrOrgNotFound), and records in the audit trail who exported which
+// org, the period and the rows of each sheet, once the workbook is built.
+// Sheets:
+//
+//   - 组织: every org of the subtree, with its approved members counted over
+//     its own subtree (as on the org's page);
+//   - 党员: every membership in the subtree, whatever its status, org by
+//     org, phone numbers masked;
+//   - 任务: the tasks created in the period that assigned members of the
+//     subtree, with the figures of those assignments (the columns add up to
+//     the org's task statistics);
+//   - 上报: the reports filed in the subtree in the period;
+//   - 事迹: the deeds of the subtree nominated or updated in the period.
+//
+// Rows are read pageSize at a time, each page after the last key of the
+// previous one (id; org and id for members), and streamed to temporary
+// files, so memory stays flat whatever the size of the subtree.
+func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (*Workbook, error) {
+	o, err := s.inScope(ctx, userID, orgID)
+	if err != nil {
+		return nil, err
+	}
+	f := excelize.NewFile(excelize.Options{TmpDir: s.opts.TmpDir})
+	wb := &Workbook{f: f, Rows: map[string]int{},
+		Filename: "考核数据_" + o.Name + "_" + p.From + "_" + p.To + ".xlsx"}
+	err = s.fill(ctx, wb, o, p)
+	if err == nil {
+		err = audit.Write(s.db.WithContext(ctx), orgID, userID, ActionExport, nil,
+			map[string]any{"from": p.From, "to": p.To, "org_name": o.Name, "rows": wb.Rows})
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("stats.Export(%d): %w", orgID, err)
+	}
+	return wb, nil
+}
+
+func (s *Service) fill(ctx context.Context, wb *Workbook, o org.Org, p Period) error {
+	f := wb.f
+	if err := f.SetSheetName("Sheet1", SheetOrgs); err != nil {
+		return err
+	}
+	for _, name := range []string{SheetMembers, SheetTasks, SheetReports, SheetDeeds} {
+		if _, err := f.NewSheet(name); err != nil {
+			return err
+		}
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	for _, sh := range []struct {
+		name    string
+		headers []string
+		widths  []float64
+		rows    func(ctx context.Context, add func(...any) error) error
+	}{
+		{SheetOrgs, OrgHeaders, []float64{10, 24, 12, 24, 8, 10}, func(ctx context.Context, add func(...any) error) error {
+			return s.orgRows(ctx, o.ID, add)
+		}},
+		{SheetMembers, MemberHeaders, []float64{12, 24, 10, 8, 10, 16, 20}, func(ctx context.Context, add func(...any) error) error {
+			return s.memberRows(ctx, o.ID, add)
+		}},
+		{SheetTasks, TaskHeaders, []float64{10, 30, 10, 24, 10, 20, 20, 10, 10, 10, 10, 10}, func(ctx context.Context, add func(...any) error) error {
+			return s.taskRows(ctx, o.ID, p, add)
+		}},
+		{SheetReports, ReportHeaders, []float64{10, 24, 12, 12, 10, 10, 24, 10, 20, 20, 14, 20, 60}, func(ctx context.Context, add func(...any) error) error {
+			return s.reportRows(ctx, o.ID, p, add)
+		}},
+		{SheetDeeds, DeedHeaders, []float64{10, 30, 12, 24, 10, 24, 20, 20}, func(ctx context.Context, add func(...any) error) error {
+			return s.deedRows(ctx, o.ID, p, add)
+		}},
+	} {
+		w := &sheetWriter{f: f, name: sh.name, headers: sh.headers, widths: sh.widths, style: bold}
+		if err := sh.rows(ctx, w.add); err != nil {
+			return fmt.Errorf("sheet %s: %w", sh.name, err)
+		}
+		if err := w.flush(); err != nil {
+			return fmt.Errorf("sheet %s: %w", sh.name, err)
+		}
+		wb.Rows[sh.name] = w.total
+	}
+	return nil
+}
+
+// sheetWriter streams rows to a sheet, after a header row, and continues on
+// a new sheet when one is full.
+type sheetWriter struct {
+	f       *excelize.File
+	name    string
+	headers []string
+	widths  []float64
+	style   int
+
+	part  int                    // 1 for the first sheet
+	sw    *excelize.StreamWriter // the current sheet
+	row   int                    // rows written to it, header included
+	total int                    // data rows written
+}
+
+func (w *sheetWriter) start() error {
+	w.part++
+	name := w.name
+	if w.part > 1 {
+		if err := w.sw.Flush(); err != nil {
+			return err
+		}
+		name = w.name + " (" + strconv.Itoa(w.part) + ")"
+		if _, err := w.f.NewSheet(name); err != nil {
+			return err
+		}
+	}
+	sw, err := w.f.NewStreamWriter(name)
+	if err != nil {
+		return err
+	}
+	for i, width := range w.widths {
+		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	header := make([]any, len(w.headers))
+	for i, h := range w.headers {
+		header[i] = h
+	}
+	if err := sw.SetRow("A1", header, excelize.RowOpts{StyleID: w.style}); err != nil {
+		return err
+	}
+	w.sw, w.row = sw, 1
+	return nil
+}
+
+func (w *sheetWriter) add(values ...any) error {
+	if w.sw == nil || w.row >= maxSheetRows {
+		if err := w.start(); err != nil {
+			return err
+		}
+	}
+	w.row++
+	w.total++
+	cell, err := excelize.CoordinatesToCellName(1, w.row)
+	if err != nil {
+		return err
+	}
+	return w.sw.SetRow(cell, values)
+}
+
+func (w *sheetWriter) flush() error {
+	if w.sw == nil {
+		if err := w.start(); err != nil { // the header alone
+			return err
+		}
+	}
+	return w.sw.Flush()
+}
+
+// eachPage calls page until a page reads fewer than pageSize rows; page
+// keeps its own position and returns how many rows it read.
+func eachPage(ctx context.Context, page func() (n int, err error)) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := page()
+		if err != nil || n < pageSize {
+			return err
+		}
+	}
+}
+
+var kindLabels = map[org.Kind]string{org.KindCommittee: "党委", org.KindGeneralBranch: "党总支", org.KindBranch: "党支部", org.KindTemporary: "临时党组织"}
+
+var roleLabels = map[org.Role]string{org.RoleMember: "党员", org.RoleSecretary: "书记"}
+
+var memberStatusLabels = map[org.Status]string{org.StatusPending: "待审核", org.StatusApproved: "已通过", org.StatusRejected: "未通过", org.StatusRemoved: "已移除"}
+
+var taskStatusLabels = map[task.Status]string{task.StatusDispatching: "派发中", task.StatusOpen: "进行中", task.StatusCancelled: "已取消"}
+
+var reportStatusLabels = map[string]string{report.StatusOpen: "待签收", report.StatusAcknowledged: "已签收", report.StatusResolved: "已办结"}
+
+var urgencyLabels = map[string]string{report.Urgent: "紧急", report.Normal: "一般"}
+
+var deedStatusLabels = map[string]string{deed.StatusPending: "待审核", deed.StatusApproved: "已审核", deed.StatusRecommended: "已推荐",
+	deed.StatusCommended: "已表彰", deed.StatusRejected: "未通过"}
+
+// label is labels[k], or k itself when it has none.
+func label[K ~string](labels map[K]string, k K) string {
+	if l, ok := labels[k]; ok {
+		return l
+	}
+	return string(k)
+}
+
+// when formats a time in the configured zone; "" for none.
+func (s *Service) when(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.In(s.opts.Location).Format(time.DateTime)
+}
+
+func (s *Service) orgRows(ctx context.Context, root int64, add func(...any) error) error {
+	type row struct {
+		ID         int64
+		Name       string
+		Kind       org.Kind
+		Depth      int
+		ParentName *string
+		Members    *int64
+	}
+	after := int64(0)
+	return eachPage(ctx, func() (int, error) {
+		var rows []row
+		err := s.scan(ctx, &rows, `SELECT o.id, o.name, o.kind, o.depth, p.name AS parent_name,
+				(SELECT SUM(k.n) FROM org_counts k WHERE k.org_id = o.id AND k.status = ?) AS members
+			FROM org_closure c JOIN orgs o ON o.id = c.descendant_id LEFT JOIN orgs p ON p.id = o.parent_id
+			WHERE c.ancestor_id = ? AND c.descendant_id > ? ORDER BY c.descendant_id LIMIT ?`,
+			org.StatusApproved, root, after, pageSize)
+		for _, r := range rows {
+			if err := add(r.ID, r.Name, label(kindLabels, r.Kind), deref(r.ParentName), r.Depth, deref(r.Members)); err != nil {
+				return 0, err
+			}
+			after = r.ID
+		}
+		return len(rows), err
+	})
+}
+
+// memberRows lists the memberships org by org, in the closure table's
+// order, and by id within an org: driven by the closure's primary key, a
+// page costs the same whether the subtree is the whole tree or one branch,
+// and whatever plan the database caches for the statement.
+func (s *Service) memberRows(ctx context.Context, root int64, add func(...any) error) error {
+	type row struct {
+		ID         int64
+		OrgID      int64
+		Name       string
+		OrgName    string
+		Badge      org.Badge
+		Role       org.Role
+		Status     org.Status
+		Phone      string
+		CreatedAt  time.Time
+		ApprovedAt *time.Time
+	}
+	var afterOrg, afterID int64
+	return eachPage(ctx, func() (int, error) {
+		var rows []row
+		err := s.scan(ctx, &rows, `SELECT m.id, m.org_id, m.name, o.name AS org_name, m.badge, m.role, m.status, u.phone, m.created_at, m.approved_at
+			FROM org_closure c JOIN memberships m ON m.org_id = c.descendant_id JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
+			WHERE c.ancestor_id = ? AND c.descendant_id >= ? AND (c.descendant_id > ? OR m.id > ?)
+			ORDER BY c.descendant_id, m.id LIMIT ?`, root, afterOrg, afterOrg, afterID, pageSize)
+		for _, r := range rows {
+			joined := r.ApprovedAt
+			if joined == nil {
+				joined = &r.CreatedAt
+			}
+			err := add(r.Name, r.OrgName, r.Badge.Label(), label(roleLabels, r.Role), label(memberStatusLabels, r.Status),
+				user.MaskPhone(r.Phone), s.when(joined))
+			if err != nil {
+				return 0, err
+			}
+			afterOrg, afterID = r.OrgID, r.ID
+		}
+		return len(rows), err
+	})
+}
+
+func (s *Service) taskRows(ctx context.Context, root int64, p Period, add func(...any) error) error {
+	type row struct {
+		ID                                                int64
+		Assigned, Accepted, DoneOnTime, Overdue, Declined int64
+		Title                                             string
+		Kind                                              task.Kind
+		Status                                            task.Status
+		OrgName                                           string
+		CreatedAt                                         time.Time
+		DueAt                                             *time.Time
+	}
+	after := int64(0)
+	return eachPage(ctx, func() (int, error) {
+		// A page of the period's tasks, then the figures of those of them
+		// that assigned members of the subtree.
+		var ids []int64
+		err := s.scan(ctx, &ids, `SELECT id FROM tasks WHERE created_at >= ? AND created_at < ? AND id > ? ORDER BY id LIMIT ?`,
+			p.Start, p.End, after, pageSize)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		after = ids[len(ids)-1]
+		var rows []row
+		err = s.scan(ctx, &rows, `SELECT x.*, t.title, t.kind, t.status, o.name AS org_name, t.created_at, t.due_at
+			FROM (SELECT a.task_id AS id, `+taskFiguresSQL+` FROM tasks t JOIN assignments a ON a.task_id = t.id
+				WHERE t.id IN ? AND a.org_id IN (`+subtreeSQL+`) GROUP BY a.task_id) x
+			JOIN tasks t ON t.id = x.id JOIN orgs o ON o.id = t.org_id ORDER BY t.id`,
+			append(taskArgs(), ids, root)...)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range rows {
+			err := add(r.ID, r.Title, r.Kind.Label(), r.OrgName, label(taskStatusLabels, r.Status), s.when(&r.CreatedAt), s.when(r.DueAt),
+				r.Assigned, r.Accepted, r.DoneOnTime, r.Overdue, r.Declined)
+			if err != nil {
+				return 0, err
+			}
+		}
+		return len(ids), nil
+	})
+}
+
+func (s *Service) reportRows(ctx context.Context, root int64, p Period, add func(...any) error) error {
+	type row struct {
+		ID              int64
+		OrgName         string
+		ReporterName    *string
+		Category        string
+		Urgency         string
+		Status          string
+		CurrentOrgName  string
+		EscalationLevel int
+		CreatedAt       time.Time
+		AckedAt         *time.Time
+		ResolvedAt      *time.Time
+		Content         string
+	}
+	after := int64(0)
+	return eachPage(ctx, func() (int, error) {
+		var rows []row
+		err := s.scan(ctx, &rows, `SELECT r.id, o.name AS org_name, m.name AS reporter_name, r.category, r.urgency, r.status,
+				co.name AS current_org_name, r.escalation_level, r.created_at, r.acked_at, r.resolved_at, r.content
+			FROM reports r JOIN orgs o ON o.id = r.org_id JOIN orgs co ON co.id = r.current_org_id
+			LEFT JOIN memberships m ON m.org_id = r.org_id AND m.user_id = r.reporter_id
+			WHERE r.org_id IN (`+subtreeSQL+`) AND r.created_at >= ? AND r.created_at < ? AND r.id > ?
+			ORDER BY r.id LIMIT ?`, root, p.Start, p.End, after, pageSize)
+		for _, r := range rows {
+			var ackSecs any
+			if r.AckedAt != nil {
+				ackSecs = int64(r.AckedAt.Sub(r.CreatedAt).Seconds())
+			}
+			category := report.Categories[r.Category]
+			if category == "" {
+				category = r.Category
+			}
+			err := add(r.ID, r.OrgName, deref(r.ReporterName), category, label(urgencyLabels, r.Urgency), label(reportStatusLabels, r.Status),
+				r.CurrentOrgName, r.EscalationLevel, s.when(&r.CreatedAt), s.when(r.AckedAt), ackSecs, s.when(r.ResolvedAt), r.Content)
+			if err != nil {
+				return 0, err
+			}
+			after = r.ID
+		}
+		return len(rows), err
+	})
+}
+
+func (s *Service) deedRows(ctx context.Context, root int64, p Period, add func(...any) error) error {
+	type row struct {
+		ID             int64
+		Title          string
+		MemberName     *string
+		OrgName        string
+		Status         string
+		CurrentOrgName string
+		CreatedAt      time.Time
+		UpdatedAt      time.Time
+	}
+	after := int64(0)
+	return eachPage(ctx, func() (int, error) {
+		var rows []row
+		err := s.scan(ctx, &rows, `SELECT d.id, d.title, m.name AS member_name, o.name AS org_name, d.status,
+				co.name AS current_org_name, d.created_at, d.updated_at
+			FROM deeds d JOIN orgs o ON o.id = d.org_id JOIN orgs co ON co.id = d.current_org_id
+			LEFT JOIN memberships m ON m.org_id = d.org_id AND m.user_id = d.user_id
+			WHERE d.org_id IN (`+subtreeSQL+`) AND ((d.created_at >= ? AND d.created_at < ?) OR (d.updated_at >= ? AND d.updated_at < ?))
+				AND d.id > ? ORDER BY d.id LIMIT ?`, root, p.Start, p.End, p.Start, p.End, after, pageSize)
+		for _, r := range rows {
+			err := add(r.ID, r.Title, deref(r.MemberName), r.OrgName, label(deedStatusLabels, r.Status), r.CurrentOrgName,
+				s.when(&r.CreatedAt), s.when(&r.UpdatedAt))
+			if err != nil {
+				return 0, err
+			}
+			after = r.ID
+		}
+		return len(rows), err
+	})
+}
+
+// deref is *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

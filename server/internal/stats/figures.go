@@ -1,0 +1,328 @@
+package stats
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/report"
+	"xianfeng/server/internal/task"
+)
+
+// The figures of an org and its children take one query per family,
+// whatever the size of the tree: each family is first counted per org
+// within the subtree (GROUP BY org_id, where the indexes on org_id help a
+// small subtree) and then rolled up through the closure table to the org and
+// each child (GROUP BY ancestor_id), so the join with the closure sees one
+// row per org rather than one per check-in. The families run concurrently.
+
+// subtreeSQL selects the orgs of a subtree; its parameter is the root.
+const subtreeSQL = "SELECT descendant_id FROM org_closure WHERE ancestor_id = ?"
+
+// rollup sums the columns of inner, which yields one row per org_id, over
+// the subtree of each org in the list that is its last parameter; the org
+// is the column id.
+func rollup(inner string, cols ...string) string {
+	var b strings.Builder
+	b.WriteString("SELECT c.ancestor_id AS id")
+	for _, col := range cols {
+		b.WriteString(", SUM(x." + col + ") AS " + col)
+	}
+	b.WriteString(" FROM (" + inner + ") x JOIN org_closure c ON c.descendant_id = x.org_id WHERE c.ancestor_id IN ? GROUP BY c.ancestor_id")
+	return b.String()
+}
+
+// taskFiguresSQL counts assignments (a) of tasks (t); taskArgs are its parameters.
+const taskFiguresSQL = `COUNT(*) AS assigned,
+	SUM(CASE WHEN a.accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS accepted,
+	SUM(CASE WHEN a.status = ? AND (t.due_at IS NULL OR a.completed_at <= t.due_at) THEN 1 ELSE 0 END) AS done_on_time,
+	SUM(CASE WHEN a.overdue = ? THEN 1 ELSE 0 END) AS overdue,
+	SUM(CASE WHEN a.status = ? THEN 1 ELSE 0 END) AS declined`
+
+func taskArgs() []any { return []any{task.ACompleted, true, task.ADeclined} }
+
+// deedFiguresSQL counts the deed events (e); deedArgs are its parameters.
+const deedFiguresSQL = `SUM(CASE WHEN e.kind = ? THEN 1 ELSE 0 END) AS approved,
+	SUM(CASE WHEN e.kind = ? THEN 1 ELSE 0 END) AS commended`
+
+func deedArgs() []any { return []any{deed.StatusApproved, deed.StatusCommended} }
+
+var deedKinds = []string{deed.StatusApproved, deed.StatusCommended}
+
+// failedOrgSQL is the org whose level failed to acknowledge before the
+// escalated event e: the org of the previous escalated event p, or the
+// report's own org for the first step.
+const failedOrgSQL = "CASE WHEN e.level = 1 THEN r.org_id ELSE p.org_id END"
+
+// taskRow, deedRow and count are figures of an org or a user (ID).
+type taskRow struct {
+	ID                                                int64
+	Assigned, Accepted, DoneOnTime, Overdue, Declined int64
+}
+
+func (r taskRow) tasks() Tasks {
+	return Tasks{Assigned: r.Assigned, Accepted: r.Accepted, DoneOnTime: r.DoneOnTime, Overdue: r.Overdue, Declined: r.Declined}
+}
+
+type deedRow struct {
+	ID                  int64
+	Approved, Commended int64
+}
+
+type count struct{ ID, N int64 }
+
+// orgFigures computes the figures of o's subtree and of each child's.
+func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats, []OrgStats, error) {
+	db := s.db.WithContext(ctx)
+	var children []org.Org
+	if err := db.Select("id, name, kind").Where("parent_id = ?", o.ID).Order("id").Find(&children).Error; err != nil {
+		return OrgStats{}, nil, fmt.Errorf("children: %w", err)
+	}
+	ids := make([]int64, 0, len(children)+1)
+	ids = append(ids, o.ID)
+	for _, c := range children {
+		ids = append(ids, c.ID)
+	}
+
+	var (
+		members   []count
+		tasks     []taskRow
+		checkins  []count
+		reports   []struct{ ID, Filed, Acknowledged int64 }
+		acks      map[int64][]float64
+		escalated []count
+		deeds     []deedRow
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	q := func(dst any, sql string, args ...any) func() error {
+		return func() error { return s.scan(gctx, dst, sql, args...) }
+	}
+	g.Go(q(&members, "SELECT org_id AS id, SUM(n) AS n FROM org_counts WHERE status = ? AND org_id IN ? GROUP BY org_id",
+		org.StatusApproved, ids))
+	g.Go(q(&tasks, rollup(`SELECT a.org_id AS org_id, `+taskFiguresSQL+`
+		FROM tasks t JOIN assignments a ON a.task_id = t.id
+		WHERE t.created_at >= ? AND t.created_at < ? AND a.org_id IN (`+subtreeSQL+`)
+		GROUP BY a.org_id`, "assigned", "accepted", "done_on_time", "overdue", "declined"),
+		append(taskArgs(), p.Start, p.End, o.ID, ids)...))
+	g.Go(q(&checkins, rollup(`SELECT org_id, COUNT(*) AS n FROM checkins
+		WHERE day >= ? AND day <= ? AND org_id IN (`+subtreeSQL+`) GROUP BY org_id`, "n"),
+		p.From, p.To, o.ID, ids))
+	g.Go(q(&reports, rollup(`SELECT org_id, COUNT(*) AS filed, SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END) AS acknowledged
+		FROM reports WHERE created_at >= ? AND created_at < ? AND org_id IN (`+subtreeSQL+`) GROUP BY org_id`, "filed", "acknowledged"),
+		p.Start, p.End, o.ID, ids))
+	g.Go(func() (err error) {
+		acks, err = s.ackSeconds(gctx, p, ids)
+		return err
+	})
+	g.Go(q(&escalated, rollup(`SELECT `+failedOrgSQL+` AS org_id, COUNT(*) AS n
+		FROM report_events e JOIN reports r ON r.id = e.report_id
+		LEFT JOIN report_events p ON p.report_id = e.report_id AND p.kind = ? AND p.level = e.level - 1
+		WHERE e.kind = ? AND e.actor_id = 0 AND e.created_at >= ? AND e.created_at < ? AND r.org_id IN (`+subtreeSQL+`)
+		GROUP BY `+failedOrgSQL, "n"),
+		report.EventEscalated, report.EventEscalated, p.Start, p.End, o.ID, ids))
+	g.Go(q(&deeds, rollup(`SELECT d.org_id AS org_id, `+deedFiguresSQL+`
+		FROM deed_events e JOIN deeds d ON d.id = e.deed_id
+		WHERE e.kind IN ? AND e.created_at >= ? AND e.created_at < ? AND d.org_id IN (`+subtreeSQL+`)
+		GROUP BY d.org_id`, "approved", "commended"),
+		append(deedArgs(), deedKinds, p.Start, p.End, o.ID, ids)...))
+	if err := g.Wait(); err != nil {
+		return OrgStats{}, nil, err
+	}
+
+	out := make(map[int64]*OrgStats, len(ids))
+	newStats := func(x org.Org) *OrgStats {
+		st := &OrgStats{OrgID: x.ID, Name: x.Name, Kind: x.Kind}
+		out[x.ID] = st
+		return st
+	}
+	self := newStats(o)
+	for _, c := range children {
+		newStats(c)
+	}
+	for _, r := range members {
+		out[r.ID].ApprovedMembers = r.N
+	}
+	for _, r := range tasks {
+		out[r.ID].Tasks = r.tasks()
+	}
+	for _, r := range checkins {
+		out[r.ID].Checkins.Days = r.N
+	}
+	for _, r := range reports {
+		out[r.ID].Reports.Filed, out[r.ID].Reports.Acknowledged = r.Filed, r.Acknowledged
+	}
+	for id, secs := range acks {
+		out[id].Reports.MedianAckSeconds = median(secs)
+	}
+	for _, r := range escalated {
+		out[r.ID].Reports.Escalations = r.N
+	}
+	for _, r := range deeds {
+		out[r.ID].Deeds = Deeds{Approved: r.Approved, Commended: r.Commended}
+	}
+	for _, st := range out {
+		st.Checkins.Rate = rate(st.Checkins.Days, st.ApprovedMembers*int64(p.Days))
+	}
+	kids := make([]OrgStats, len(children))
+	for i, c := range children {
+		kids[i] = *out[c.ID]
+	}
+	return *self, kids, nil
+}
+
+// ackSeconds returns, for each org of ids, the time to acknowledge each
+// acknowledged report of its subtree filed in the period, in seconds.
+func (s *Service) ackSeconds(ctx context.Context, p Period, ids []int64) (map[int64][]float64, error) {
+	out := map[int64][]float64{}
+	err := s.read(ctx, func(db *gorm.DB) error {
+		rows, err := db.Raw(`SELECT c.ancestor_id, r.created_at, r.acked_at
+			FROM reports r JOIN org_closure c ON c.descendant_id = r.org_id
+			WHERE r.created_at >= ? AND r.created_at < ? AND r.acked_at IS NOT NULL AND c.ancestor_id IN ?`,
+			p.Start, p.End, ids).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var created, acked time.Time
+			if err := rows.Scan(&id, &created, &acked); err != nil {
+				return err
+			}
+			out[id] = append(out[id], acked.Sub(created).Seconds())
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// read runs fn with a handle for read-only statements. On PostgreSQL they
+// run in a transaction that asks for plans made for their parameter values
+// (plan_cache_mode = force_custom_plan): pgx prepares and caches every
+// statement, and after five runs PostgreSQL may settle on one generic plan,
+// made without knowing whose subtree or which days it counts, that suits a
+// branch and not the root, or the reverse.
+func (s *Service) read(ctx context.Context, fn func(db *gorm.DB) error) error {
+	db := s.db.WithContext(ctx)
+	if db.Dialector.Name() != "postgres" {
+		return fn(db)
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// scan runs a read-only query into dst (see read).
+func (s *Service) scan(ctx context.Context, dst any, sql string, args ...any) error {
+	return s.read(ctx, func(db *gorm.DB) error { return db.Raw(sql, args...).Scan(dst).Error })
+}
+
+// memberFigures computes the figures of a page of the org's approved
+// direct members, in membership id order after the given id.
+func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, after int64, limit int) ([]MemberStats, int64, error) {
+	var ms []org.Membership
+	err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Where("org_id = ? AND status = ? AND id > ?", orgID, org.StatusApproved, after).Order("id").Limit(limit + 1).Find(&ms).Error
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	next := int64(0)
+	if len(ms) > limit {
+		ms = ms[:limit]
+		next = ms[limit-1].ID
+	}
+	if len(ms) == 0 {
+		return []MemberStats{}, 0, nil
+	}
+	users := make([]int64, len(ms))
+	for i, m := range ms {
+		users[i] = m.UserID
+	}
+
+	var (
+		tasks    []taskRow
+		checkins []count
+		reports  []count
+		deeds    []deedRow
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	q := func(dst any, sql string, args ...any) func() error {
+		return func() error { return s.scan(gctx, dst, sql, args...) }
+	}
+	g.Go(q(&tasks, `SELECT a.user_id AS id, `+taskFiguresSQL+`
+		FROM tasks t JOIN assignments a ON a.task_id = t.id
+		WHERE t.created_at >= ? AND t.created_at < ? AND a.org_id = ? AND a.user_id IN ?
+		GROUP BY a.user_id`, append(taskArgs(), p.Start, p.End, orgID, users)...))
+	g.Go(q(&checkins, `SELECT user_id AS id, COUNT(DISTINCT day) AS n FROM checkins
+		WHERE org_id = ? AND user_id IN ? AND day >= ? AND day <= ? GROUP BY user_id`, orgID, users, p.From, p.To))
+	g.Go(q(&reports, `SELECT reporter_id AS id, COUNT(*) AS n FROM reports
+		WHERE org_id = ? AND reporter_id IN ? AND created_at >= ? AND created_at < ? GROUP BY reporter_id`,
+		orgID, users, p.Start, p.End))
+	g.Go(q(&deeds, `SELECT d.user_id AS id, `+deedFiguresSQL+`
+		FROM deed_events e JOIN deeds d ON d.id = e.deed_id
+		WHERE d.org_id = ? AND d.user_id IN ? AND e.kind IN ? AND e.created_at >= ? AND e.created_at < ?
+		GROUP BY d.user_id`, append(deedArgs(), orgID, users, deedKinds, p.Start, p.End)...))
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+
+	out := make([]MemberStats, len(ms))
+	at := make(map[int64]*MemberStats, len(ms))
+	for i, m := range ms {
+		out[i] = MemberStats{MembershipID: m.ID, UserID: m.UserID, Name: m.Name, Badge: m.Badge, BadgeLabel: m.Badge.Label(), Role: m.Role}
+		at[m.UserID] = &out[i]
+	}
+	for _, r := range tasks {
+		at[r.ID].Tasks = r.tasks()
+	}
+	for _, r := range checkins {
+		at[r.ID].Checkins.Days = r.N
+	}
+	for _, r := range reports {
+		at[r.ID].Reports.Filed = r.N
+	}
+	for _, r := range deeds {
+		at[r.ID].Deeds = Deeds{Approved: r.Approved, Commended: r.Commended}
+	}
+	for i := range out {
+		out[i].Checkins.Rate = rate(out[i].Checkins.Days, int64(p.Days))
+	}
+	return out, next, nil
+}
+
+// rate is n ÷ of to four decimals, 0 when of is 0.
+func rate(n, of int64) float64 {
+	if of <= 0 {
+		return 0
+	}
+	return math.Round(float64(n)/float64(of)*1e4) / 1e4
+}
+
+// median is the middle value of xs (the mean of the two middle ones for an
+// even count) to the millisecond, or nil when xs is empty. It sorts xs.
+func median(xs []float64) *float64 {
+	if len(xs) == 0 {
+		return nil
+	}
+	slices.Sort(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + m) / 2
+	}
+	m = math.Round(m*1000) / 1000
+	return &m
+}

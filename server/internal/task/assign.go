@@ -1,0 +1,271 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+)
+
+// mine loads the user's assignment in a task with the task.
+func (s *Service) mine(ctx context.Context, userID, taskID int64) (Task, Assignment, error) {
+	t, err := s.get(ctx, taskID)
+	if errors.Is(err, ErrTaskNotFound) {
+		return Task{}, Assignment{}, ErrNotAssigned
+	}
+	if err != nil {
+		return Task{}, Assignment{}, err
+	}
+	var a Assignment
+	err = s.db.WithContext(ctx).Take(&a, "task_id = ? AND user_id = ?", taskID, userID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Task{}, Assignment{}, ErrNotAssigned
+	}
+	if err != nil {
+		return Task{}, Assignment{}, fmt.Errorf("task.mine: %w", err)
+	}
+	if t.Status == StatusCancelled || a.Status == ACancelled {
+		return t, a, ErrCancelled
+	}
+	return t, a, nil
+}
+
+// move changes an assignment's status if it is still in one of from; a
+// concurrent change makes it ErrTransition.
+func (s *Service) move(ctx context.Context, a Assignment, from []AStatus, updates map[string]any) (Assignment, error) {
+	updates["updated_at"] = s.now()
+	res := s.db.WithContext(ctx).Model(&Assignment{}).Where("id = ? AND status IN ?", a.ID, from).Updates(updates)
+	if res.Error != nil {
+		return Assignment{}, fmt.Errorf("task: update assignment %d: %w", a.ID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return Assignment{}, ErrTransition
+	}
+	var out Assignment
+	if err := s.db.WithContext(ctx).Take(&out, "id = ?", a.ID).Error; err != nil {
+		return Assignment{}, fmt.Errorf("task: reload assignment %d: %w", a.ID, err)
+	}
+	return out, nil
+}
+
+func transitionError(a Assignment, action string) error {
+	return apperr.New(apperr.KindConflict, "invalid_transition",
+		fmt.Sprintf("任务当前状态为「%s」，不能%s", statusLabel(a.Status), action))
+}
+
+func statusLabel(st AStatus) string {
+	return map[AStatus]string{AAssigned: "待接受", AAccepted: "已接受", ADeclined: "已拒绝", ACheckedIn: "已到岗",
+		ACompleted: "已完成", ACancelled: "已取消"}[st]
+}
+
+// Accept takes on an assigned task.
+func (s *Service) Accept(ctx context.Context, userID, taskID int64) (Task, Assignment, error) {
+	t, a, err := s.mine(ctx, userID, taskID)
+	if err != nil {
+		return Task{}, Assignment{}, err
+	}
+	if a.Status != AAssigned {
+		return Task{}, Assignment{}, transitionError(a, "接受")
+	}
+	a, err = s.move(ctx, a, []AStatus{AAssigned}, map[string]any{"status": AAccepted, "accepted_at": s.now()})
+	return t, a, err
+}
+
+// Decline turns down a task not yet done, with an optional reason.
+func (s *Service) Decline(ctx context.Context, userID, taskID int64, reason string) (Task, Assignment, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > 200 {
+		return Task{}, Assignment{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
+	}
+	t, a, err := s.mine(ctx, userID, taskID)
+	if err != nil {
+		return Task{}, Assignment{}, err
+	}
+	if a.Status != AAssigned && a.Status != AAccepted {
+		return Task{}, Assignment{}, transitionError(a, "拒绝")
+	}
+	a, err = s.move(ctx, a, []AStatus{AAssigned, AAccepted}, map[string]any{"status": ADeclined, "reason": reason})
+	return t, a, err
+}
+
+// CheckinInput is a check-in at a task's post.
+type CheckinInput struct {
+	Lat, Lng  *float64
+	AccuracyM *float64
+	RequestID string
+}
+
+func checkRequestID(id string) error {
+	if id == "" || len(id) > 64 {
+		return apperr.Invalid("参数错误", map[string]string{"request_id": "需要 1 到 64 个字符的请求编号"})
+	}
+	return nil
+}
+
+// Checkin records that the member is at the task's post. A task with a
+// location accepts only a position within its radius, widened by the
+// phone's reported accuracy up to 100 m. The same request_id again
+// returns the first answer.
+func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinInput) (Task, Assignment, error) {
+	if err := checkRequestID(in.RequestID); err != nil {
+		return Task{}, Assignment{}, err
+	}
+	f := map[string]string{}
+	if (in.Lat == nil) != (in.Lng == nil) {
+		f["lat"] = "lat 与 lng 需同时提供"
+	}
+	if in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180) {
+		f["lat"] = "经纬度超出范围"
+	}
+	if in.AccuracyM != nil && (*in.AccuracyM < 0 || *in.AccuracyM > 100000) {
+		f["accuracy_m"] = "应在 0 到 100000 之间"
+	}
+	if len(f) > 0 {
+		return Task{}, Assignment{}, apperr.Invalid("参数错误", f)
+	}
+	t, a, err := s.mine(ctx, userID, taskID)
+	if err != nil {
+		return Task{}, Assignment{}, err
+	}
+	if a.CheckinRequestID != nil && *a.CheckinRequestID == in.RequestID {
+		return t, asCheckedIn(a), nil // a retry of a check-in that went through
+	}
+	if a.Status != AAssigned && a.Status != AAccepted {
+		return Task{}, Assignment{}, transitionError(a, "到岗打卡")
+	}
+	if t.StartsAt != nil && s.now().Before(*t.StartsAt) {
+		return Task{}, Assignment{}, ErrNotStarted
+	}
+	updates := map[string]any{"status": ACheckedIn, "checked_in_at": s.now(), "checkin_request_id": in.RequestID}
+	if in.Lat != nil {
+		updates["checkin_lat"], updates["checkin_lng"] = *in.Lat, *in.Lng
+	}
+	if in.AccuracyM != nil {
+		updates["checkin_accuracy_m"] = *in.AccuracyM
+	}
+	if loc := t.Location(); loc != nil {
+		if in.Lat == nil {
+			return Task{}, Assignment{}, apperr.Invalid("该任务需要定位打卡", map[string]string{"lat": "需要位置信息"})
+		}
+		d := distanceM(loc.Lat, loc.Lng, *in.Lat, *in.Lng)
+		slack := 0.0
+		if in.AccuracyM != nil {
+			slack = math.Min(*in.AccuracyM, accuracyCap)
+		}
+		if d > float64(loc.RadiusM)+slack {
+			e := apperr.New(apperr.KindRule, "outside_area", fmt.Sprintf("您不在任务区域内：距离任务地点约 %.0f 米，需在 %d 米以内", d, loc.RadiusM))
+			e.Fields = map[string]string{"distance_m": strconv.FormatFloat(math.Round(d), 'f', 0, 64), "radius_m": strconv.Itoa(loc.RadiusM)}
+			return Task{}, Assignment{}, e
+		}
+		updates["checkin_distance_m"] = math.Round(d*10) / 10
+	}
+	if a.Status == AAssigned {
+		updates["accepted_at"] = s.now()
+	}
+	a, err = s.move(ctx, a, []AStatus{AAssigned, AAccepted}, updates)
+	if errors.Is(err, ErrTransition) {
+		// A concurrent retry may have won: answer it the same way.
+		if _, cur, err2 := s.mine(ctx, userID, taskID); err2 == nil && cur.CheckinRequestID != nil && *cur.CheckinRequestID == in.RequestID {
+			return t, asCheckedIn(cur), nil
+		}
+	}
+	return t, a, err
+}
+
+// asCheckedIn shows an assignment as its check-in left it, so that a retried
+// check-in gets the first answer even after the member completed the task.
+func asCheckedIn(a Assignment) Assignment {
+	if a.Status == ACompleted {
+		a.Status, a.CompletedAt, a.Note, a.CompleteRequestID = ACheckedIn, nil, "", nil
+	}
+	return a
+}
+
+// Complete finishes the task with an optional note. A task with a location
+// needs a check-in first; an overdue task can still be completed.
+func (s *Service) Complete(ctx context.Context, userID, taskID int64, note, requestID string) (Task, Assignment, error) {
+	if err := checkRequestID(requestID); err != nil {
+		return Task{}, Assignment{}, err
+	}
+	note = strings.TrimSpace(note)
+	if utf8.RuneCountInString(note) > 1000 {
+		return Task{}, Assignment{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
+	}
+	t, a, err := s.mine(ctx, userID, taskID)
+	if err != nil {
+		return Task{}, Assignment{}, err
+	}
+	if a.CompleteRequestID != nil && *a.CompleteRequestID == requestID {
+		return t, a, nil
+	}
+	from := []AStatus{ACheckedIn}
+	if t.Location() == nil {
+		from = []AStatus{AAssigned, AAccepted, ACheckedIn}
+	}
+	if t.StartsAt != nil && s.now().Before(*t.StartsAt) {
+		return Task{}, Assignment{}, ErrNotStarted
+	}
+	switch {
+	case a.Status == AAssigned || a.Status == AAccepted:
+		if t.Location() != nil {
+			return Task{}, Assignment{}, ErrCheckinFirst
+		}
+	case a.Status != ACheckedIn:
+		return Task{}, Assignment{}, transitionError(a, "完成")
+	}
+	a, err = s.move(ctx, a, from, map[string]any{"status": ACompleted, "completed_at": s.now(), "note": note, "complete_request_id": requestID})
+	if errors.Is(err, ErrTransition) {
+		if _, cur, err2 := s.mine(ctx, userID, taskID); err2 == nil && cur.CompleteRequestID != nil && *cur.CompleteRequestID == requestID {
+			return t, cur, nil
+		}
+	}
+	return t, a, err
+}
+
+// MyTask is an assignment with its task, for the member's list.
+type MyTask struct {
+	Assignment Assignment
+	Task       Task
+}
+
+// Mine lists the user's assignments, newest first, optionally by status.
+func (s *Service) Mine(ctx context.Context, userID int64, status AStatus, before int64, limit int) ([]MyTask, error) {
+	q := s.db.WithContext(ctx).Where("user_id = ?", userID)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var as []Assignment
+	if err := q.Order("id DESC").Limit(limit).Find(&as).Error; err != nil {
+		return nil, fmt.Errorf("task.Mine: %w", err)
+	}
+	if len(as) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(as))
+	for i, a := range as {
+		ids[i] = a.TaskID
+	}
+	var ts []Task
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&ts).Error; err != nil {
+		return nil, fmt.Errorf("task.Mine: tasks: %w", err)
+	}
+	byID := make(map[int64]Task, len(ts))
+	for _, t := range ts {
+		byID[t.ID] = t
+	}
+	out := make([]MyTask, len(as))
+	for i, a := range as {
+		out[i] = MyTask{Assignment: a, Task: byID[a.TaskID]}
+	}
+	return out, nil
+}

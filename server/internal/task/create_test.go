@@ -1,0 +1,415 @@
+package task_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"xianfeng/server/internal/queue"
+	"xianfeng/server/internal/task"
+)
+
+type progressJSON struct {
+	Assigned  int64 `json:"assigned"`
+	Accepted  int64 `json:"accepted"`
+	Declined  int64 `json:"declined"`
+	CheckedIn int64 `json:"checked_in"`
+	Completed int64 `json:"completed"`
+	Cancelled int64 `json:"cancelled"`
+	Overdue   int64 `json:"overdue"`
+	Total     int64 `json:"total"`
+}
+
+type detailJSON struct {
+	Task      taskJSON      `json:"task"`
+	Progress  *progressJSON `json:"progress"`
+	Assignees []struct {
+		assignmentJSON
+		Name  string `json:"name"`
+		Badge string `json:"badge"`
+	} `json:"assignees"`
+	AssigneesNext string          `json:"assignees_next_cursor"`
+	MyAssignment  *assignmentJSON `json:"my_assignment"`
+}
+
+func TestTaskCreation(t *testing.T) {
+	w := newWorld(t)
+	due := time.Now().Add(6 * time.Hour).UTC().Truncate(time.Second)
+	path := fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a)
+
+	t.Run("a secretary creates a task that starts dispatching", func(t *testing.T) {
+		var got taskJSON
+		w.expect(w.do("POST", path, w.secA, newTask("社区排查", map[string]any{
+			"kind": "screening", "due_at": due, "remind_before_minutes": 30,
+			"target":   map[string]any{"badges": []string{"frontline", "information"}, "include_suborgs": true},
+			"location": map[string]any{"lat": postLat, "lng": postLng, "radius_m": 500, "address": "某小区"},
+		})), 201).JSON(t, &got)
+		if got.ID == 0 || got.Status != "dispatching" || got.OrgID != w.a || got.Kind != "screening" ||
+			got.DueAt == nil || !got.DueAt.Equal(due) || got.Location == nil || got.Location.RadiusM != 500 ||
+			strings.Join(got.Target.Badges, ",") != "frontline,information" || !got.Target.IncludeSuborgs {
+			t.Errorf("created %+v", got)
+		}
+		var n int64
+		w.env.App.DB.Table("assignments").Where("task_id = ?", got.ID).Count(&n)
+		if n != 0 {
+			t.Errorf("the task has %d assignments before its fan-out ran", n)
+		}
+	})
+
+	long := strings.Repeat("长", 101)
+	past := time.Now().Add(-time.Hour).UTC()
+	tests := []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"an empty title", newTask(" ", nil), "title"},
+		{"a title over 100 characters", newTask(long, nil), "title"},
+		{"an unknown kind", newTask("任务", map[string]any{"kind": "party"}), "kind"},
+		{"an unknown badge", newTask("任务", map[string]any{"target": map[string]any{"badges": []string{"captain"}}}), "target.badges"},
+		{"a user id that is not positive", newTask("任务", map[string]any{"target": map[string]any{"user_ids": []int64{0}}}), "target.user_ids"},
+		{"a latitude out of range", newTask("任务", map[string]any{"location": map[string]any{"lat": 91, "lng": 120, "radius_m": 100}}), "location"},
+		{"a radius under 10 m", newTask("任务", map[string]any{"location": map[string]any{"lat": 36, "lng": 120, "radius_m": 5}}), "location.radius_m"},
+		{"a location without a radius", newTask("任务", map[string]any{"location": map[string]any{"lat": 36, "lng": 120}}), "location"},
+		{"a due time in the past", newTask("任务", map[string]any{"due_at": past}), "due_at"},
+		{"a due time before the start", newTask("任务", map[string]any{"starts_at": due, "due_at": due.Add(-time.Minute)}), "due_at"},
+		{"a reminder without a due time", newTask("任务", map[string]any{"remind_before_minutes": 30}), "remind_before_minutes"},
+		{"a negative reminder", newTask("任务", map[string]any{"due_at": due, "remind_before_minutes": -1}), "remind_before_minutes"},
+		{"a request id over 64 characters", newTask("任务", map[string]any{"request_id": strings.Repeat("r", 65)}), "request_id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" is refused with 400 naming "+tc.field, func(t *testing.T) {
+			r := w.do("POST", path, w.secA, tc.body)
+			var e struct {
+				Error struct {
+					Code   string            `json:"code"`
+					Fields map[string]string `json:"fields"`
+				} `json:"error"`
+			}
+			r.JSON(t, &e)
+			if r.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields[tc.field] == "" {
+				t.Errorf("got %d %s", r.Status, r.Body)
+			}
+		})
+	}
+
+	t.Run("a replayed request_id returns the same task and makes one row", func(t *testing.T) {
+		body := newTask("重复提交的任务", map[string]any{"request_id": "req-0001", "due_at": due})
+		var first, other taskJSON
+		r1 := w.expect(w.do("POST", path, w.secA, body), 201)
+		r1.JSON(t, &first)
+		r := w.do("POST", path, w.secA, body)
+		if (r.Status != 201 && r.Status != 200) || !bytes.Equal(r.Body, r1.Body) {
+			t.Errorf("the replay answered %d\n%s\nwant\n%s", r.Status, r.Body, r1.Body)
+		}
+		var n int64
+		w.env.App.DB.Table("tasks").Where("request_id = ?", "req-0001").Count(&n)
+		if n != 1 {
+			t.Errorf("%d rows for one request_id", n)
+		}
+		// Request ids belong to their secretary: another one's is a new task.
+		w.expect(w.do("POST", path, w.rootSec, body), 201).JSON(t, &other)
+		if other.ID == first.ID {
+			t.Error("another secretary's request with the same request_id got the first task")
+		}
+	})
+
+	t.Run("only secretaries of the org or above may create tasks there", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			p      person
+			status int
+		}{
+			{"the secretary of the root", w.rootSec, 201},
+			{"the secretary of another branch", w.secB, 404},
+			{"a member of the branch", w.memberA, 404},
+			{"a pending applicant of the branch", w.pendingA, 404},
+			{"a member of another branch", w.memberB, 404},
+		} {
+			r := w.do("POST", path, tc.p, newTask("越权任务", nil))
+			if r.Status != tc.status {
+				t.Errorf("%s: got %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+			}
+		}
+		if r := w.do("POST", "/api/v1/orgs/99999/tasks", w.rootSec, newTask("任务", nil)); r.Status != 404 {
+			t.Errorf("a task on an org that does not exist answered %d", r.Status)
+		}
+	})
+}
+
+func TestTaskDetailShowsEachCallerTheirPart(t *testing.T) {
+	w := newWorld(t)
+	a1 := w.newMember(w.a, "frontline")
+	a2 := w.newMember(w.a, "publicity")
+	tk := w.createTask(w.secA, w.a, newTask("入户排查", map[string]any{"target": map[string]any{"badges": []string{"frontline"}}}))
+	w.expect(w.do("POST", taskPath(tk.ID, "accept"), w.memberA, nil), 200)
+	w.expect(w.do("POST", taskPath(tk.ID, "decline"), a1, map[string]any{"reason": "外地未返"}), 200)
+
+	for _, sec := range []struct {
+		name string
+		p    person
+	}{{"the branch secretary", w.secA}, {"the root secretary", w.rootSec}} {
+		t.Run(sec.name+" sees progress and assignees", func(t *testing.T) {
+			var d detailJSON
+			w.expect(w.do("GET", taskPath(tk.ID, ""), sec.p, nil), 200).JSON(t, &d)
+			want := progressJSON{Accepted: 1, Declined: 1, Total: 2}
+			if d.Progress == nil || *d.Progress != want {
+				t.Errorf("progress = %+v, want %+v", d.Progress, want)
+			}
+			if d.Task.Status != "open" || d.Task.AssignedCount != 2 || len(d.Assignees) != 2 || d.MyAssignment != nil {
+				t.Fatalf("detail = %+v", d)
+			}
+			names := map[int64]string{}
+			for _, a := range d.Assignees {
+				names[a.UserID] = a.Name + "/" + a.Badge + "/" + a.Status
+			}
+			if names[w.memberA.ID] != "张小明/frontline/accepted" || names[a1.ID] != a1.Name+"/frontline/declined" {
+				t.Errorf("assignees = %v", names)
+			}
+		})
+	}
+	t.Run("the assignee list pages", func(t *testing.T) {
+		var d detailJSON
+		w.expect(w.do("GET", taskPath(tk.ID, "")+"?limit=1", w.secA, nil), 200).JSON(t, &d)
+		if len(d.Assignees) != 1 || d.AssigneesNext == "" {
+			t.Fatalf("first page = %+v", d)
+		}
+		first := d.Assignees[0].UserID
+		w.expect(w.do("GET", taskPath(tk.ID, "")+"?limit=1&cursor="+d.AssigneesNext, w.secA, nil), 200).JSON(t, &d)
+		if len(d.Assignees) != 1 || d.Assignees[0].UserID == first {
+			t.Errorf("second page = %+v", d.Assignees)
+		}
+	})
+	t.Run("an assignee sees only their own assignment", func(t *testing.T) {
+		var d detailJSON
+		w.expect(w.do("GET", taskPath(tk.ID, ""), w.memberA, nil), 200).JSON(t, &d)
+		if d.Progress != nil || d.Assignees != nil || d.MyAssignment == nil || d.MyAssignment.UserID != w.memberA.ID || d.MyAssignment.Status != "accepted" {
+			t.Errorf("detail = %+v", d)
+		}
+	})
+	t.Run("a secretary who is also assigned sees their own assignment too", func(t *testing.T) {
+		all := w.createTask(w.secA, w.a, newTask("全员值守", nil))
+		var d detailJSON
+		w.expect(w.do("GET", taskPath(all.ID, ""), w.secA, nil), 200).JSON(t, &d)
+		if d.Progress == nil || d.MyAssignment == nil || d.MyAssignment.UserID != w.secA.ID {
+			t.Errorf("detail = %+v", d)
+		}
+	})
+	t.Run("everyone else is told the task is not found", func(t *testing.T) {
+		for _, who := range []struct {
+			name string
+			p    person
+		}{
+			{"a member of the branch who is not assigned", a2},
+			{"a pending applicant", w.pendingA},
+			{"a member of another branch", w.memberB},
+			{"the secretary of another branch", w.secB},
+		} {
+			if r := w.do("GET", taskPath(tk.ID, ""), who.p, nil); r.Status != 404 || r.ErrorCode() != "task_not_found" {
+				t.Errorf("%s: got %d %s", who.name, r.Status, r.Body)
+			}
+		}
+	})
+	t.Run("the org's task list is for its secretaries", func(t *testing.T) {
+		var page struct {
+			Items []taskJSON `json:"items"`
+		}
+		w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/tasks?status=open", w.a), w.rootSec, nil), 200).JSON(t, &page)
+		if len(page.Items) != 2 {
+			t.Errorf("open tasks of A = %+v", page.Items)
+		}
+		if r := w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a), w.memberA, nil); r.Status != 404 {
+			t.Errorf("a member listed the tasks: %d", r.Status)
+		}
+	})
+}
+
+// scheduled returns the due times of the task's reminder and overdue jobs
+// waiting in the queue, by job type.
+func (w *world) scheduled(taskID int64) map[string][]int64 {
+	w.t.Helper()
+	out := map[string][]int64{}
+	infos, err := w.env.App.Queue.Inspector().ListScheduledTasks(w.env.App.Queue.Name(queue.Default))
+	if err != nil && !strings.Contains(err.Error(), "not found") {
+		w.t.Fatalf("list scheduled jobs: %v", err)
+	}
+	for _, info := range infos {
+		var p struct {
+			TaskID  int64 `json:"task_id"`
+			DueUnix int64 `json:"due_unix"`
+		}
+		if json.Unmarshal(info.Payload, &p) == nil && p.TaskID == taskID {
+			out[info.Type] = append(out[info.Type], p.DueUnix)
+		}
+	}
+	return out
+}
+
+func TestCancellingATask(t *testing.T) {
+	w := newWorld(t)
+	a1 := w.newMember(w.a, "frontline")
+	a2 := w.newMember(w.a, "frontline")
+	due := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Second)
+	tk := w.createTask(w.secA, w.a, newTask("夜间值守", map[string]any{
+		"due_at": due, "remind_before_minutes": 60, "target": map[string]any{"badges": []string{"frontline"}},
+	}))
+	if got := w.scheduled(tk.ID); len(got[task.TypeOverdue]) != 1 || len(got[task.TypeRemind]) != 1 {
+		t.Fatalf("before the cancel the scheduled jobs are %v", got)
+	}
+	w.expect(w.do("POST", taskPath(tk.ID, "accept"), w.memberA, nil), 200)
+	w.expect(w.do("POST", taskPath(tk.ID, "complete"), a1, map[string]any{"request_id": "done"}), 200)
+
+	t.Run("nobody but its secretaries may cancel it", func(t *testing.T) {
+		for _, p := range []person{w.memberA, w.secB, w.memberB} {
+			if r := w.do("POST", taskPath(tk.ID, "cancel"), p, nil); r.Status != 404 {
+				t.Errorf("user %d cancelled: %d %s", p.ID, r.Status, r.Body)
+			}
+		}
+	})
+	var got taskJSON
+	w.expect(w.do("POST", taskPath(tk.ID, "cancel"), w.rootSec, nil), 200).JSON(t, &got)
+	t.Run("the task is cancelled with its open assignments", func(t *testing.T) {
+		if got.Status != "cancelled" || got.CancelledAt == nil {
+			t.Errorf("cancel answered %+v", got)
+		}
+		for _, tc := range []struct {
+			p    person
+			want string
+		}{{w.memberA, "cancelled"}, {a2, "cancelled"}, {a1, "completed"}} {
+			if st, _ := w.assignmentStatus(tk.ID, tc.p.ID); st != tc.want {
+				t.Errorf("the assignment of user %d is %s, want %s", tc.p.ID, st, tc.want)
+			}
+		}
+	})
+	t.Run("cancelling again changes nothing and notifies nobody twice", func(t *testing.T) {
+		w.expect(w.do("POST", taskPath(tk.ID, "cancel"), w.secA, nil), 200)
+		for _, tc := range []struct {
+			p    person
+			want int64
+		}{{w.memberA, 1}, {a2, 1}, {a1, 0}} {
+			if n := w.notifications("task_cancelled", tk.ID, tc.p.ID); n != tc.want {
+				t.Errorf("user %d has %d cancellation notices, want %d", tc.p.ID, n, tc.want)
+			}
+		}
+	})
+	t.Run("the reminder and overdue jobs are gone and would do nothing", func(t *testing.T) {
+		if got := w.scheduled(tk.ID); len(got) != 0 {
+			t.Errorf("after the cancel the scheduled jobs are %v", got)
+		}
+		ctx := context.Background()
+		if err := w.env.App.Task.Remind(ctx, tk.ID, due.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, due.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if n := w.notifications("task_reminder", tk.ID, 0) + w.notifications("task_overdue", tk.ID, 0); n != 0 {
+			t.Errorf("a cancelled task sent %d reminders or overdue notices", n)
+		}
+	})
+}
+
+func TestReschedulingMovesTheDueJobs(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	oldDue := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	tk := w.createTask(w.secA, w.a, newTask("物资配送", map[string]any{
+		"due_at": oldDue, "remind_before_minutes": 10, "target": map[string]any{"user_ids": []int64{w.memberA.ID}},
+	}))
+	if r := w.do("PATCH", taskPath(tk.ID, ""), w.secB, map[string]any{"due_at": oldDue.Add(time.Hour)}); r.Status != 404 {
+		t.Errorf("another branch's secretary rescheduled: %d %s", r.Status, r.Body)
+	}
+	if r := w.do("PATCH", taskPath(tk.ID, ""), w.secA, map[string]any{"due_at": time.Now().Add(-time.Minute)}); r.Status != 400 {
+		t.Errorf("a due time in the past answered %d %s", r.Status, r.Body)
+	}
+
+	newDue := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	var moved taskJSON
+	w.expect(w.do("PATCH", taskPath(tk.ID, ""), w.secA, map[string]any{"due_at": newDue, "remind_before_minutes": 0}), 200).JSON(t, &moved)
+	if moved.DueAt == nil || !moved.DueAt.Equal(newDue) {
+		t.Fatalf("rescheduled to %v, want %v", moved.DueAt, newDue)
+	}
+	t.Run("the jobs of the old due time are replaced by one of the new", func(t *testing.T) {
+		got := w.scheduled(tk.ID)
+		if len(got[task.TypeRemind]) != 0 || len(got[task.TypeOverdue]) != 1 || got[task.TypeOverdue][0] != newDue.Unix() {
+			t.Errorf("scheduled jobs %v, want one overdue job at %d", got, newDue.Unix())
+		}
+	})
+	time.Sleep(time.Until(newDue.Add(-time.Second)))
+	t.Run("a job of the old due time does nothing", func(t *testing.T) {
+		if err := w.env.App.Task.Remind(ctx, tk.ID, oldDue.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, oldDue.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if _, overdue := w.assignmentStatus(tk.ID, w.memberA.ID); overdue || w.notifications("task_overdue", tk.ID, 0)+w.notifications("task_reminder", tk.ID, 0) != 0 {
+			t.Error("the old due time's jobs acted")
+		}
+	})
+	t.Run("the job of the new due time marks the assignment overdue once", func(t *testing.T) {
+		for range 2 {
+			if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, newDue.Unix()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, overdue := w.assignmentStatus(tk.ID, w.memberA.ID); !overdue || w.notifications("task_overdue", tk.ID, w.memberA.ID) != 1 {
+			t.Error("the new due time's job did not mark the assignment overdue once")
+		}
+		var d detailJSON
+		w.expect(w.do("GET", taskPath(tk.ID, ""), w.secA, nil), 200).JSON(t, &d)
+		if !d.Task.Overdue || d.Progress.Overdue != 1 {
+			t.Errorf("the task shows overdue=%v with %d overdue assignments", d.Task.Overdue, d.Progress.Overdue)
+		}
+	})
+	t.Run("moving a passed due time later clears the flag and the passed job stays quiet", func(t *testing.T) {
+		later := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+		w.expect(w.do("PATCH", taskPath(tk.ID, ""), w.secA, map[string]any{"due_at": later}), 200)
+		if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, newDue.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if _, overdue := w.assignmentStatus(tk.ID, w.memberA.ID); overdue {
+			t.Error("the assignment is still overdue after the due time moved later")
+		}
+		if got := w.scheduled(tk.ID); len(got[task.TypeOverdue]) != 1 || got[task.TypeOverdue][0] != later.Unix() {
+			t.Errorf("scheduled jobs %v, want one overdue job at %d", got, later.Unix())
+		}
+	})
+	t.Run("the assignee still completes the rescheduled task", func(t *testing.T) {
+		w.expect(w.do("POST", taskPath(tk.ID, "complete"), w.memberA, map[string]any{"request_id": "late"}), 200)
+	})
+}
+
+func TestDueJobsCarryTheStoredDueTime(t *testing.T) {
+	w := newWorld(t)
+	// Just under a whole second, with more digits than any database keeps:
+	// MySQL would round it up to the next second.
+	due := time.Now().Add(time.Hour).UTC().Truncate(time.Second).Add(999_999_600 * time.Nanosecond)
+	var created taskJSON
+	w.expect(w.do("POST", taskPathOrg(w.a), w.secA, newTask("精确到秒", map[string]any{"due_at": due, "remind_before_minutes": 5})), 201).JSON(t, &created)
+	check := func(t *testing.T, answered *time.Time) {
+		t.Helper()
+		var d detailJSON
+		w.expect(w.do("GET", taskPath(created.ID, ""), w.secA, nil), 200).JSON(t, &d)
+		stored := d.Task.DueAt
+		if stored == nil || answered == nil || !stored.Equal(*answered) {
+			t.Errorf("the write answered due_at %v, GET shows %v", answered, stored)
+			return
+		}
+		got := w.scheduled(created.ID)
+		want := map[string][]int64{task.TypeRemind: {stored.Unix()}, task.TypeOverdue: {stored.Unix()}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the jobs are due %v, the task %v (%d)", got, stored, stored.Unix())
+		}
+	}
+	t.Run("the jobs of a new task are due when the stored task is", func(t *testing.T) { check(t, created.DueAt) })
+	t.Run("the jobs of a rescheduled task are due when the stored task is", func(t *testing.T) {
+		var moved taskJSON
+		w.expect(w.do("PATCH", taskPath(created.ID, ""), w.secA, map[string]any{"due_at": due.Add(time.Hour)}), 200).JSON(t, &moved)
+		check(t, moved.DueAt)
+	})
+}

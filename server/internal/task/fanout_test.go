@@ -1,0 +1,258 @@
+package task_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/task"
+)
+
+// assignees returns the users assigned a task, sorted, failing the test if
+// anyone is assigned twice.
+func (w *world) assignees(taskID int64) []int64 {
+	w.t.Helper()
+	var users []int64
+	if err := w.env.App.DB.Table("assignments").Where("task_id = ?", taskID).Order("user_id").Pluck("user_id", &users).Error; err != nil {
+		w.t.Fatal(err)
+	}
+	if c := slices.Compact(slices.Clone(users)); len(c) != len(users) {
+		w.t.Errorf("task %d assigns someone twice: %d assignments for %d users", taskID, len(users), len(c))
+	}
+	return users
+}
+
+// approvedIn lists the distinct users with an approved membership in org
+// (and its subtree when deep) whose badge is one of badges (any when none).
+func (w *world) approvedIn(orgID int64, deep bool, badges ...string) []int64 {
+	w.t.Helper()
+	q := w.env.App.DB.Table("memberships AS m").Distinct("m.user_id").Where("m.status = 'approved'")
+	if deep {
+		q = q.Joins("JOIN org_closure c ON c.descendant_id = m.org_id").Where("c.ancestor_id = ?", orgID)
+	} else {
+		q = q.Where("m.org_id = ?", orgID)
+	}
+	if len(badges) > 0 {
+		q = q.Where("m.badge IN ?", badges)
+	}
+	var users []int64
+	if err := q.Order("m.user_id").Pluck("m.user_id", &users).Error; err != nil {
+		w.t.Fatal(err)
+	}
+	return users
+}
+
+// checkFanOut asserts that a task is open with exactly the users want
+// assigned, and that each of them was told once.
+func (w *world) checkFanOut(taskID int64, want []int64) {
+	w.t.Helper()
+	got := w.assignees(taskID)
+	if !slices.Equal(got, want) {
+		missing, extra := diff(want, got), diff(got, want)
+		w.t.Errorf("task %d assigns %d users, want %d (missing %v, extra %v)", taskID, len(got), len(want), head(missing), head(extra))
+	}
+	var notified []int64
+	w.env.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", notify.KindTaskAssigned, taskID).
+		Order("user_id").Pluck("user_id", &notified)
+	if !slices.Equal(notified, want) {
+		w.t.Errorf("task %d sent %d assignment notices, want one to each of %d assignees", taskID, len(notified), len(want))
+	}
+	var tk struct {
+		Status        string
+		AssignedCount int
+	}
+	w.env.App.DB.Table("tasks").Select("status, assigned_count").Where("id = ?", taskID).Take(&tk)
+	if tk.Status != "open" || tk.AssignedCount != len(want) {
+		w.t.Errorf("task %d is %s with assigned_count %d, want open with %d", taskID, tk.Status, tk.AssignedCount, len(want))
+	}
+}
+
+// diff returns the elements of a that are not in b.
+func diff(a, b []int64) []int64 {
+	var out []int64
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func head(s []int64) []int64 { return s[:min(len(s), 5)] }
+
+func TestFanOutOverALargeSubtree(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	seeded, err := org.Seed(ctx, w.env.App.DB.DB, org.SeedSpec{Orgs: 30, Committees: 2, GeneralBranches: 2, Members: 4440})
+	if err != nil {
+		t.Fatal(err)
+	}
+	committee := seeded.RootID + 1 // the first committee: half the tree
+	if n := len(w.approvedIn(committee, true)); n < 1900 || n > 2100 {
+		t.Fatalf("the committee's subtree has %d approved members, want about 2,000", n)
+	}
+	// A frontline member of the committee's subtree and one of the other committee.
+	var inside, outside int64
+	w.env.App.DB.Raw(`SELECT m.user_id FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
+		WHERE c.ancestor_id = ? AND m.status = 'approved' AND m.badge = 'frontline' ORDER BY m.id LIMIT 1`, committee).Scan(&inside)
+	w.env.App.DB.Raw(`SELECT m.user_id FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
+		WHERE c.ancestor_id = ? AND m.status = 'approved' ORDER BY m.id LIMIT 1`, seeded.RootID+2).Scan(&outside)
+
+	tests := []struct {
+		name   string
+		org    int64
+		target task.Target
+		want   []int64
+	}{
+		{"a badge filter assigns exactly the approved members with that badge in the subtree",
+			committee, task.Target{Badges: []org.Badge{org.BadgeFrontline}, IncludeSuborgs: true},
+			w.approvedIn(committee, true, "frontline")},
+		{"badges and named users together assign either, over several batches, and never anyone outside the subtree",
+			committee, task.Target{Badges: []org.Badge{org.BadgePublicity, org.BadgeInformation}, UserIDs: []int64{inside, outside}, IncludeSuborgs: true},
+			sorted(append(w.approvedIn(committee, true, "publicity", "information"), inside))},
+		{"include_suborgs=false assigns only the org's own members",
+			seeded.RootID, task.Target{}, []int64{seeded.RootSecretaryUserID}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tk, created, err := w.env.App.Task.Create(ctx, seeded.RootSecretaryUserID, tc.org, task.Input{
+				Title: "全面排查", Kind: task.KindScreening, Target: tc.target,
+			})
+			if err != nil || !created || tk.Status != task.StatusDispatching {
+				t.Fatalf("Create = %+v, %v, %v", tk, created, err)
+			}
+			start := time.Now()
+			if err := w.env.App.Task.FanOut(ctx, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("fan-out to %d members took %s (%s)", len(tc.want), time.Since(start), w.env)
+			w.checkFanOut(tk.ID, tc.want)
+			if err := w.env.App.Task.FanOut(ctx, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			w.checkFanOut(tk.ID, tc.want)
+		})
+	}
+}
+
+func sorted(s []int64) []int64 { slices.Sort(s); return s }
+
+func TestFanOutTargets(t *testing.T) {
+	w := newWorld(t)
+	outsider := w.login("outsider", "13400000001")
+	c := w.child(w.rootSec, w.a, "卡口临时党支部", "temporary")
+	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/members", c), w.rootSec, map[string][]int64{"user_ids": {w.memberA.ID, w.secA.ID}}), 200)
+
+	tests := []struct {
+		name   string
+		org    int64
+		target map[string]any
+		want   []int64
+	}{
+		{"named users are assigned when they are approved members of the subtree", w.root,
+			map[string]any{"user_ids": []int64{w.memberA.ID, w.memberB.ID, w.pendingA.ID, outsider.ID}, "include_suborgs": true},
+			sorted([]int64{w.memberA.ID, w.memberB.ID})},
+		{"include_suborgs=false keeps to the org itself", w.a, map[string]any{"include_suborgs": false},
+			sorted([]int64{w.secA.ID, w.memberA.ID})},
+		{"include_suborgs=true on the root reaches every branch once per member", w.root,
+			map[string]any{"badges": []string{"frontline"}, "include_suborgs": true},
+			w.approvedIn(w.root, true, "frontline")},
+		{"members seconded to a temporary org are assigned there", c, map[string]any{},
+			sorted([]int64{w.memberA.ID, w.secA.ID})},
+	}
+	if frontline := w.approvedIn(w.root, true, "frontline"); !slices.Contains(frontline, w.memberA.ID) || len(frontline) != 3 {
+		t.Fatalf("the frontline members of the tree are %v, want the root secretary, memberA and memberB", frontline)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := w.createTask(w.rootSec, tc.org, newTask("定向任务", map[string]any{"target": tc.target}))
+			w.checkFanOut(tk.ID, tc.want)
+		})
+	}
+	t.Run("a seconded member's assignment on the temporary org's task belongs to it", func(t *testing.T) {
+		tk := w.createTask(w.rootSec, c, newTask("卡口值守", nil))
+		var orgs []int64
+		w.env.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Distinct().Pluck("org_id", &orgs)
+		if !slices.Equal(orgs, []int64{c}) {
+			t.Errorf("the assignments belong to orgs %v, want only %d", orgs, c)
+		}
+		var d detailJSON
+		w.expect(w.do("GET", taskPath(tk.ID, ""), w.memberA, nil), 200).JSON(t, &d)
+		if d.MyAssignment == nil || d.MyAssignment.OrgID != c {
+			t.Errorf("the seconded member sees %+v", d.MyAssignment)
+		}
+	})
+}
+
+var errCrash = errors.New("the worker died")
+
+func TestFanOutResumesAfterACrash(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	seeded, err := org.Seed(ctx, w.env.App.DB.DB, org.SeedSpec{Orgs: 12, Members: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := w.approvedIn(seeded.RootID, true, "frontline", "publicity")
+	if len(want) <= 300 {
+		t.Fatalf("only %d members to assign: the fan-out must take more than one batch", len(want))
+	}
+	tests := []struct {
+		name string
+		// stop makes the AfterBatch hook of the crashing service; cancel
+		// cancels the context the fan-out runs in.
+		stop   func(cancel context.CancelFunc) func(int64, int) error
+		before int // assignments made before the crash
+	}{
+		{"a fan-out that fails after its first batch is completed by a rerun", func(context.CancelFunc) func(int64, int) error {
+			return func(_ int64, batch int) error {
+				if batch == 0 {
+					return errCrash
+				}
+				return nil
+			}
+		}, 300},
+		{"a fan-out whose context is cancelled after its first batch is completed by a rerun", func(cancel context.CancelFunc) func(int64, int) error {
+			return func(_ int64, batch int) error {
+				if batch == 0 {
+					cancel()
+				}
+				return nil
+			}
+		}, 300},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tk, _, err := w.env.App.Task.Create(ctx, seeded.RootSecretaryUserID, seeded.RootID, task.Input{
+				Title: "物资发放", Kind: task.KindDuty, Target: task.Target{Badges: []org.Badge{"frontline", "publicity"}, IncludeSuborgs: true},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			crashing := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{
+				Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB), BatchSize: 300, AfterBatch: tc.stop(cancel),
+			})
+			if err := crashing.FanOut(runCtx, tk.ID); err == nil {
+				t.Fatal("the crashing fan-out returned no error")
+			}
+			var n int64
+			w.env.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Count(&n)
+			var status string
+			w.env.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status)
+			if n != int64(tc.before) || status != "dispatching" {
+				t.Fatalf("after the crash %d assignments and the task %s, want %d and dispatching", n, status, tc.before)
+			}
+			if err := w.env.App.Task.FanOut(ctx, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			w.checkFanOut(tk.ID, want)
+		})
+	}
+}

@@ -1,0 +1,652 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/org"
+)
+
+// Orgs is what tasks need from the org tree.
+type Orgs interface {
+	Get(ctx context.Context, id int64) (org.Org, error)
+	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+}
+
+var _ Orgs = (*org.Store)(nil)
+
+// Scheduler puts a task's background work on the queue.
+type Scheduler interface {
+	// Dispatch enqueues the fan-out of a task.
+	Dispatch(ctx context.Context, taskID int64) error
+	// ScheduleDue enqueues the reminder and overdue jobs for the task's due time.
+	ScheduleDue(ctx context.Context, t Task) error
+	// Unschedule removes the reminder and overdue jobs for the task's due time.
+	Unschedule(ctx context.Context, t Task) error
+}
+
+// Options configure the service.
+type Options struct {
+	Log      *slog.Logger
+	Notifier notify.Notifier
+	// Scheduler may be nil until the jobs are wired; SetScheduler sets it.
+	Scheduler Scheduler
+	// BatchSize is how many assignments the fan-out writes per statement.
+	BatchSize int
+	// Deliveries, when set, reports how the task's notifications were delivered.
+	Deliveries interface {
+		BatchStats(ctx context.Context, refType string, refID int64, kind string) (notify.Stats, error)
+	}
+	// AfterBatch, when set, runs after each fan-out batch is committed
+	// (tests use it to stop a fan-out half-way, as a crash would).
+	AfterBatch func(taskID int64, batch int) error
+}
+
+// Service holds the rules of tasks and assignments.
+type Service struct {
+	db   *gorm.DB
+	orgs Orgs
+	opts Options
+	now  func() time.Time
+}
+
+// NewService returns the task service.
+func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// SetScheduler wires the queue after construction (the jobs need the service too).
+func (s *Service) SetScheduler(sch Scheduler) { s.opts.Scheduler = sch }
+
+// Errors of the service.
+var (
+	ErrTaskNotFound = apperr.New(apperr.KindNotFound, "task_not_found", "任务不存在或无权查看")
+	ErrCancelled    = apperr.New(apperr.KindConflict, "task_cancelled", "任务已取消")
+	ErrTransition   = apperr.New(apperr.KindConflict, "invalid_transition", "当前状态不允许此操作")
+	ErrNotAssigned  = apperr.New(apperr.KindNotFound, "task_not_found", "任务不存在或未分配给您")
+	ErrCheckinFirst = apperr.New(apperr.KindConflict, "checkin_required", "请先到岗打卡再完成任务")
+	ErrNotStarted   = apperr.New(apperr.KindConflict, "task_not_started", "任务尚未开始")
+)
+
+// Target says who a task is for: members with one of Badges, or the listed
+// users; neither means every approved member. IncludeSuborgs widens the
+// scope from the org to everything below it.
+type Target struct {
+	Badges         []org.Badge `json:"badges"`
+	UserIDs        []int64     `json:"user_ids"`
+	IncludeSuborgs bool        `json:"include_suborgs"`
+}
+
+// Input is a new task.
+type Input struct {
+	RequestID           string
+	Title               string
+	Description         string
+	Kind                Kind
+	Target              Target
+	Location            *Location
+	StartsAt            *time.Time
+	DueAt               *time.Time
+	RemindBeforeMinutes int
+}
+
+// maxTargetUsers bounds a task's list of named assignees.
+const maxTargetUsers = 1000
+
+func (s *Service) validate(in Input) error {
+	f := map[string]string{}
+	if msg := text(in.Title, 1, 100); msg != "" {
+		f["title"] = msg
+	}
+	if msg := text(in.Description, 0, 2000); msg != "" {
+		f["description"] = msg
+	}
+	if in.Kind.Label() == "" {
+		f["kind"] = "应为 duty、screening、publicity、report 或 other"
+	}
+	for _, b := range in.Target.Badges {
+		if !b.Valid() {
+			f["target.badges"] = "应为 publicity、information 或 frontline"
+		}
+	}
+	if len(in.Target.UserIDs) > maxTargetUsers {
+		f["target.user_ids"] = "一次最多指定 1000 人"
+	}
+	for _, id := range in.Target.UserIDs {
+		if id <= 0 {
+			f["target.user_ids"] = "应为正整数"
+		}
+	}
+	if l := in.Location; l != nil {
+		switch {
+		case l.Lat < -90 || l.Lat > 90 || l.Lng < -180 || l.Lng > 180:
+			f["location"] = "经纬度超出范围"
+		case l.RadiusM < 10 || l.RadiusM > 50000:
+			f["location.radius_m"] = "应在 10 到 50000 米之间"
+		case utf8.RuneCountInString(l.Address) > 200:
+			f["location.address"] = "不能超过 200 字"
+		}
+	}
+	now := s.now()
+	if in.DueAt != nil && !in.DueAt.After(now) {
+		f["due_at"] = "截止时间应晚于现在"
+	}
+	if in.DueAt != nil && in.StartsAt != nil && !in.DueAt.After(*in.StartsAt) {
+		f["due_at"] = "截止时间应晚于开始时间"
+	}
+	if in.RemindBeforeMinutes < 0 || in.RemindBeforeMinutes > 7*24*60 {
+		f["remind_before_minutes"] = "应在 0 到 10080 分钟之间"
+	} else if in.RemindBeforeMinutes > 0 && in.DueAt == nil {
+		f["remind_before_minutes"] = "设置提醒需要截止时间"
+	}
+	if len(in.RequestID) > 64 {
+		f["request_id"] = "不能超过 64 个字符"
+	}
+	if len(f) > 0 {
+		return apperr.Invalid("参数错误", f)
+	}
+	return nil
+}
+
+func text(s string, min, max int) string {
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
+	switch {
+	case n < min:
+		return "不能为空"
+	case n > max:
+		return fmt.Sprintf("不能超过 %d 个字", max)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+			return "包含非法字符"
+		}
+	}
+	return ""
+}
+
+// manage checks that the user is a secretary of the org or above it.
+func (s *Service) manage(ctx context.Context, userID, orgID int64) (org.Org, error) {
+	o, err := s.orgs.Get(ctx, orgID)
+	if err != nil {
+		return org.Org{}, err
+	}
+	ok, err := s.orgs.Manages(ctx, userID, orgID)
+	if err != nil {
+		return org.Org{}, err
+	}
+	if !ok {
+		return org.Org{}, org.ErrOrgNotFound
+	}
+	return o, nil
+}
+
+// Create records a task and hands its fan-out to the queue; it answers at
+// once with the task "dispatching". The same request_id from the same
+// secretary returns the task made the first time.
+func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (Task, bool, error) {
+	if in.RequestID != "" {
+		var first Task
+		err := s.db.WithContext(ctx).Take(&first, "created_by = ? AND request_id = ?", userID, in.RequestID).Error
+		if err == nil && first.OrgID == orgID {
+			return first, false, nil // a retry: the first answer again
+		}
+		if err == nil {
+			return Task{}, false, apperr.Invalid("参数错误", map[string]string{"request_id": "该请求编号已用于另一个组织的任务"})
+		}
+	}
+	if err := s.validate(in); err != nil {
+		return Task{}, false, err
+	}
+	o, err := s.manage(ctx, userID, orgID)
+	if err != nil {
+		return Task{}, false, err
+	}
+	if o.Ended(s.now()) {
+		return Task{}, false, org.ErrOrgEnded
+	}
+	badges := make([]string, 0, len(in.Target.Badges))
+	for _, b := range in.Target.Badges {
+		if !slices.Contains(badges, string(b)) {
+			badges = append(badges, string(b))
+		}
+	}
+	ids := make([]string, 0, len(in.Target.UserIDs))
+	for _, id := range in.Target.UserIDs {
+		ids = append(ids, strconv.FormatInt(id, 10))
+	}
+	t := Task{
+		OrgID: orgID, CreatedBy: userID, Title: strings.TrimSpace(in.Title), Description: strings.TrimSpace(in.Description),
+		Kind: in.Kind, TargetBadges: strings.Join(badges, ","), TargetUserIDs: strings.Join(ids, ","),
+		IncludeSuborgs: in.Target.IncludeSuborgs, StartsAt: toMillis(in.StartsAt), DueAt: toMillis(in.DueAt),
+		RemindBeforeMinutes: in.RemindBeforeMinutes, Status: StatusDispatching,
+	}
+	t.CreatedAt = s.now().Truncate(time.Millisecond) // as stored, so a replay answers the same
+	t.UpdatedAt = t.CreatedAt
+	if in.RequestID != "" {
+		rid := in.RequestID
+		t.RequestID = &rid
+	}
+	if l := in.Location; l != nil {
+		t.LocLat, t.LocLng, t.LocRadiusM, t.LocAddress = &l.Lat, &l.Lng, &l.RadiusM, strings.TrimSpace(l.Address)
+	}
+	err = s.db.WithContext(ctx).Create(&t).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) && t.RequestID != nil {
+		var first Task
+		if err := s.db.WithContext(ctx).Take(&first, "created_by = ? AND request_id = ?", userID, *t.RequestID).Error; err != nil {
+			return Task{}, false, fmt.Errorf("task.Create: replay: %w", err)
+		}
+		return first, false, nil
+	}
+	if err != nil {
+		return Task{}, false, fmt.Errorf("task.Create: %w", err)
+	}
+	s.schedule(ctx, t)
+	return t, true, nil
+}
+
+// schedule enqueues the fan-out and the due-time jobs. A failure here loses
+// nothing: the sweeper finds tasks still dispatching or past their times.
+func (s *Service) schedule(ctx context.Context, t Task) {
+	if s.opts.Scheduler == nil {
+		return
+	}
+	// The task is committed: enqueue even if the client hangs up now.
+	ctx = context.WithoutCancel(ctx)
+	if t.Status == StatusDispatching {
+		if err := s.opts.Scheduler.Dispatch(ctx, t.ID); err != nil {
+			s.opts.Log.WarnContext(ctx, "could not enqueue a task's fan-out; the sweeper will", "task_id", t.ID, "err", err)
+		}
+	}
+	if t.DueAt != nil {
+		if err := s.opts.Scheduler.ScheduleDue(ctx, t); err != nil {
+			s.opts.Log.WarnContext(ctx, "could not schedule a task's reminder and overdue jobs; the sweeper will", "task_id", t.ID, "err", err)
+		}
+	}
+}
+
+// Get returns a task the user manages or is assigned to.
+func (s *Service) get(ctx context.Context, taskID int64) (Task, error) {
+	var t Task
+	err := s.db.WithContext(ctx).Take(&t, "id = ?", taskID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Task{}, ErrTaskNotFound
+	}
+	if err != nil {
+		return Task{}, fmt.Errorf("task.get(%d): %w", taskID, err)
+	}
+	return t, nil
+}
+
+// List returns an org's tasks, newest first.
+func (s *Service) List(ctx context.Context, userID, orgID int64, status Status, before int64, limit int) ([]Task, error) {
+	if _, err := s.manage(ctx, userID, orgID); err != nil {
+		return nil, err
+	}
+	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []Task
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("task.List: %w", err)
+	}
+	return out, nil
+}
+
+// Progress counts a task's assignments by status.
+type Progress struct {
+	Assigned  int64 `json:"assigned"`
+	Accepted  int64 `json:"accepted"`
+	Declined  int64 `json:"declined"`
+	CheckedIn int64 `json:"checked_in"`
+	Completed int64 `json:"completed"`
+	Cancelled int64 `json:"cancelled"`
+	Overdue   int64 `json:"overdue"`
+	Total     int64 `json:"total"`
+}
+
+// Assignee is a row of a task's assignee list for its secretaries.
+type Assignee struct {
+	Assignment
+	Name  string
+	Badge org.Badge
+}
+
+// Detail is a task as GET /tasks/{id} shows it: secretaries get progress
+// and assignees; an assignee gets the task and their own assignment (a
+// secretary who is assigned gets both).
+type Detail struct {
+	Task      Task
+	Manager   bool
+	Progress  *Progress
+	Delivery  *notify.Stats
+	Assignees []Assignee
+	Mine      *Assignment
+}
+
+// Detail returns the task for a secretary above its org or one of its assignees.
+func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStatus, after int64, limit int) (Detail, error) {
+	t, err := s.get(ctx, taskID)
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Task: t}
+	manages, err := s.orgs.Manages(ctx, userID, t.OrgID)
+	if err != nil {
+		return Detail{}, err
+	}
+	db := s.db.WithContext(ctx)
+	// A secretary may be assigned too, and needs their own part as well.
+	var a Assignment
+	err = db.Take(&a, "task_id = ? AND user_id = ?", taskID, userID).Error
+	switch {
+	case err == nil:
+		d.Mine = &a
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return Detail{}, fmt.Errorf("task.Detail: %w", err)
+	case !manages:
+		return Detail{}, ErrTaskNotFound
+	}
+	if !manages {
+		return d, nil
+	}
+	d.Manager = true
+	var rows []struct {
+		Status  AStatus
+		Overdue bool
+		N       int64
+	}
+	if err := db.Model(&Assignment{}).Select("status, overdue, COUNT(*) AS n").Where("task_id = ?", taskID).
+		Group("status, overdue").Scan(&rows).Error; err != nil {
+		return Detail{}, fmt.Errorf("task.Detail: progress: %w", err)
+	}
+	p := &Progress{}
+	for _, r := range rows {
+		p.Total += r.N
+		if r.Overdue {
+			p.Overdue += r.N
+		}
+		switch r.Status {
+		case AAssigned:
+			p.Assigned += r.N
+		case AAccepted:
+			p.Accepted += r.N
+		case ADeclined:
+			p.Declined += r.N
+		case ACheckedIn:
+			p.CheckedIn += r.N
+		case ACompleted:
+			p.Completed += r.N
+		case ACancelled:
+			p.Cancelled += r.N
+		}
+	}
+	d.Progress = p
+	if s.opts.Deliveries != nil {
+		st, err := s.opts.Deliveries.BatchStats(ctx, "task", taskID, notify.KindTaskAssigned)
+		if err != nil {
+			return Detail{}, err
+		}
+		d.Delivery = &st
+	}
+	q := db.Table("assignments AS a").Select("a.*, m.name AS name, m.badge AS badge").
+		Joins("LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = a.user_id").
+		Where("a.task_id = ? AND a.id > ?", taskID, after)
+	if status != "" {
+		q = q.Where("a.status = ?", status)
+	}
+	if err := q.Order("a.id").Limit(limit).Find(&d.Assignees).Error; err != nil {
+		return Detail{}, fmt.Errorf("task.Detail: assignees: %w", err)
+	}
+	return d, nil
+}
+
+// Cancel cancels a task: its open assignments are cancelled, its assignees
+// told, and its scheduled jobs removed.
+func (s *Service) Cancel(ctx context.Context, userID, taskID int64) (Task, error) {
+	t, err := s.get(ctx, taskID)
+	if err != nil {
+		return Task{}, err
+	}
+	if _, err := s.manage(ctx, userID, t.OrgID); err != nil {
+		if errors.Is(err, org.ErrOrgNotFound) {
+			return Task{}, ErrTaskNotFound
+		}
+		return Task{}, err
+	}
+	if t.Status == StatusCancelled {
+		return t, nil
+	}
+	now := s.now()
+	res := s.db.WithContext(ctx).Model(&Task{}).Where("id = ? AND status <> ?", taskID, StatusCancelled).
+		Updates(map[string]any{"status": StatusCancelled, "cancelled_at": now})
+	if res.Error != nil {
+		return Task{}, fmt.Errorf("task.Cancel: %w", res.Error)
+	}
+	if err := s.cancelAssignments(ctx, t); err != nil {
+		return Task{}, err
+	}
+	if s.opts.Scheduler != nil && t.DueAt != nil {
+		if err := s.opts.Scheduler.Unschedule(ctx, t); err != nil {
+			s.opts.Log.WarnContext(ctx, "could not remove a cancelled task's jobs; they will find it cancelled", "task_id", t.ID, "err", err)
+		}
+	}
+	return s.get(ctx, taskID)
+}
+
+// cancelAssignments cancels the open assignments of a cancelled task and
+// tells their members, idempotently.
+func (s *Service) cancelAssignments(ctx context.Context, t Task) error {
+	db := s.db.WithContext(ctx)
+	var users []int64
+	if err := db.Model(&Assignment{}).Where("task_id = ? AND status IN ?", t.ID, activeStatuses).Pluck("user_id", &users).Error; err != nil {
+		return fmt.Errorf("task.Cancel: %w", err)
+	}
+	if err := s.notify(ctx, t, users, notify.KindTaskCancelled, "任务已取消："+t.Title, "该任务已由书记取消，无需继续执行。", "task_cancelled:"+strconv.FormatInt(t.ID, 10)); err != nil {
+		return err
+	}
+	err := db.Model(&Assignment{}).Where("task_id = ? AND status IN ?", t.ID, activeStatuses).
+		Updates(map[string]any{"status": ACancelled, "updated_at": s.now()}).Error
+	if err != nil {
+		return fmt.Errorf("task.Cancel: assignments: %w", err)
+	}
+	return nil
+}
+
+// Reschedule changes a task's due time and reminder; the jobs move with it.
+func (s *Service) Reschedule(ctx context.Context, userID, taskID int64, dueAt *time.Time, remind *int) (Task, error) {
+	dueAt = toMillis(dueAt)
+	t, err := s.get(ctx, taskID)
+	if err != nil {
+		return Task{}, err
+	}
+	if _, err := s.manage(ctx, userID, t.OrgID); err != nil {
+		if errors.Is(err, org.ErrOrgNotFound) {
+			return Task{}, ErrTaskNotFound
+		}
+		return Task{}, err
+	}
+	if t.Status == StatusCancelled {
+		return Task{}, ErrCancelled
+	}
+	in := Input{Title: t.Title, Description: t.Description, Kind: t.Kind, StartsAt: t.StartsAt, DueAt: dueAt, RemindBeforeMinutes: t.RemindBeforeMinutes}
+	if remind != nil {
+		in.RemindBeforeMinutes = *remind
+	}
+	if err := s.validate(in); err != nil {
+		return Task{}, err
+	}
+	if s.opts.Scheduler != nil && t.DueAt != nil {
+		if err := s.opts.Scheduler.Unschedule(ctx, t); err != nil {
+			// The old jobs carry the old due time and do nothing when they run.
+			s.opts.Log.WarnContext(ctx, "could not remove a task's old jobs", "task_id", t.ID, "err", err)
+		}
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&Task{}).Where("id = ?", t.ID).Updates(map[string]any{
+			"due_at": dueAt, "remind_before_minutes": in.RemindBeforeMinutes, "reminded_at": nil, "overdue_at": nil, "updated_at": s.now(),
+		}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&Assignment{}).Where("task_id = ? AND overdue = ?", t.ID, true).Update("overdue", false).Error
+	})
+	if err != nil {
+		return Task{}, fmt.Errorf("task.Reschedule: %w", err)
+	}
+	t, err = s.get(ctx, taskID)
+	if err != nil {
+		return Task{}, err
+	}
+	if s.opts.Scheduler != nil && t.DueAt != nil {
+		if err := s.opts.Scheduler.ScheduleDue(ctx, t); err != nil {
+			s.opts.Log.WarnContext(ctx, "could not schedule a task's new jobs; the sweeper will", "task_id", t.ID, "err", err)
+		}
+	}
+	return t, nil
+}
+
+// notify sends one notification about a task to each user.
+func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title, body, dedupe string) error {
+	if s.opts.Notifier == nil || len(users) == 0 {
+		return nil
+	}
+	data := map[string]string{}
+	if o, err := s.orgs.Get(ctx, t.OrgID); err == nil {
+		data["org"] = o.Name
+	}
+	if t.DueAt != nil {
+		data["due"] = t.DueAt.In(shanghai).Format("2006-01-02 15:04")
+	}
+	ns := make([]notify.Notification, len(users))
+	for i, u := range users {
+		ns[i] = notify.Notification{UserID: u, Kind: kind, Title: title, Body: body, RefType: "task", RefID: t.ID, DedupeKey: dedupe, Data: data}
+	}
+	return s.opts.Notifier.Notify(ctx, ns)
+}
+
+// FanOut creates one assignment per approved member matching the task's
+// target and notifies each, in batches, then opens the task. It is safe to
+// run again after a crash at any point: assignments and notifications are
+// unique per task and user, so a rerun completes the work without duplicates.
+func (s *Service) FanOut(ctx context.Context, taskID int64) error {
+	t, err := s.get(ctx, taskID)
+	if errors.Is(err, ErrTaskNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.Status != StatusDispatching {
+		return nil
+	}
+	db := s.db.WithContext(ctx)
+	after := int64(0)
+	dedupe := "task_assigned:" + strconv.FormatInt(t.ID, 10)
+	title := "新任务：" + t.Title
+	body := t.Kind.Label() + "任务"
+	if t.DueAt != nil {
+		body += "，截止 " + t.DueAt.In(shanghai).Format("01-02 15:04")
+	}
+	for batch := 0; ; batch++ {
+		var rows []struct {
+			ID     int64
+			UserID int64
+			OrgID  int64
+		}
+		if err := s.targets(db, t, after).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("task.FanOut(%d): select: %w", t.ID, err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		after = rows[len(rows)-1].ID
+		now := s.now()
+		as := make([]Assignment, len(rows))
+		users := make([]int64, len(rows))
+		for i, r := range rows {
+			as[i] = Assignment{TaskID: t.ID, UserID: r.UserID, OrgID: r.OrgID, Status: AAssigned, CreatedAt: now, UpdatedAt: now}
+			users[i] = r.UserID
+		}
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(as, s.opts.BatchSize).Error; err != nil {
+			return fmt.Errorf("task.FanOut(%d): insert: %w", t.ID, err)
+		}
+		if err := s.notify(ctx, t, users, notify.KindTaskAssigned, title, body, dedupe); err != nil {
+			return err
+		}
+		if s.opts.AfterBatch != nil {
+			if err := s.opts.AfterBatch(t.ID, batch); err != nil {
+				return err
+			}
+		}
+		if len(rows) < s.opts.BatchSize {
+			break
+		}
+	}
+	var n int64
+	if err := db.Model(&Assignment{}).Where("task_id = ?", t.ID).Count(&n).Error; err != nil {
+		return fmt.Errorf("task.FanOut(%d): count: %w", t.ID, err)
+	}
+	res := db.Model(&Task{}).Where("id = ? AND status = ?", t.ID, StatusDispatching).
+		Updates(map[string]any{"status": StatusOpen, "assigned_count": n, "dispatched_at": s.now()})
+	if res.Error != nil {
+		return fmt.Errorf("task.FanOut(%d): open: %w", t.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		// Cancelled while dispatching: cancel what this run assigned too.
+		if cur, err := s.get(ctx, t.ID); err == nil && cur.Status == StatusCancelled {
+			return s.cancelAssignments(ctx, cur)
+		}
+	}
+	return nil
+}
+
+// shanghai formats times in notifications; the product's users are in China.
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// targets selects the next page of approved memberships the task is for,
+// in orgs that have not ended, after membership id after.
+func (s *Service) targets(db *gorm.DB, t Task, after int64) *gorm.DB {
+	q := db.Table("memberships AS m").Select("m.id, m.user_id, m.org_id").
+		Joins("JOIN orgs o ON o.id = m.org_id").
+		Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, s.now())
+	if t.IncludeSuborgs {
+		q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", t.OrgID))
+	} else {
+		q = q.Where("m.org_id = ?", t.OrgID)
+	}
+	badges := t.Badges()
+	var users []int64
+	for _, s := range strings.Split(t.TargetUserIDs, ",") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			users = append(users, id)
+		}
+	}
+	switch {
+	case len(badges) > 0 && len(users) > 0:
+		q = q.Where("(m.badge IN ? OR m.user_id IN ?)", badges, users)
+	case len(badges) > 0:
+		q = q.Where("m.badge IN ?", badges)
+	case len(users) > 0:
+		q = q.Where("m.user_id IN ?", users)
+	}
+	return q.Order("m.id").Limit(s.opts.BatchSize)
+}

@@ -1,0 +1,230 @@
+package task_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"xianfeng/config"
+	"xianfeng/server/internal/testenv"
+)
+
+// world is a small tree for HTTP tests:
+//
+//	root (committee, secretary rootSec)
+//	├── A (branch, secretary secA; members memberA, pendingA)
+//	└── B (branch, secretary secB; member memberB)
+type world struct {
+	t   *testing.T
+	env *testenv.Env
+
+	root, a, b int64
+
+	rootSec, secA, secB, memberA, memberB, pendingA person
+	logins                                          int
+}
+
+// person is a logged-in user.
+type person struct {
+	Name  string
+	Token string
+	ID    int64
+	Phone string
+}
+
+type orgJSON struct {
+	ID int64 `json:"id"`
+}
+
+func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
+	t.Helper()
+	opts := testenv.Options{}
+	if len(configure) > 0 {
+		opts.Configure = configure[0]
+	}
+	w := &world{t: t, env: testenv.New(t, opts)}
+	root, code, _, err := w.env.App.Org.Bootstrap(context.Background(), "青岛市委", "committee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.root = root.ID
+	w.rootSec = w.login("rootsec", "13000000001")
+	w.expect(w.do("POST", "/api/v1/orgs/claim", w.rootSec, map[string]string{"code": code, "name": "王书记"}), 200)
+	w.a = w.child(w.rootSec, w.root, "第一党支部", "branch")
+	w.b = w.child(w.rootSec, w.root, "第二党支部", "branch")
+
+	w.secA = w.join("seca", "13000000002", w.a, "李红梅", "publicity", w.rootSec)
+	w.expect(w.do("PATCH", w.memberPath(w.a, w.secA), w.rootSec, map[string]string{"role": "secretary"}), 200)
+	w.secB = w.join("secb", "13000000003", w.b, "赵建国", "information", w.rootSec)
+	w.expect(w.do("PATCH", w.memberPath(w.b, w.secB), w.rootSec, map[string]string{"role": "secretary"}), 200)
+	w.memberA = w.join("membera", "13912345678", w.a, "张小明", "frontline", w.secA)
+	w.memberB = w.join("memberb", "13987654321", w.b, "陈晓东", "frontline", w.secB)
+	w.pendingA = w.login("pendinga", "13700000009")
+	w.pendingA.Name = "孙待审"
+	w.signup(w.pendingA, w.a, "孙待审", "publicity")
+	return w
+}
+
+func (w *world) do(method, path string, p person, body any) testenv.Response {
+	w.t.Helper()
+	return w.env.Do(method, path, p.Token, body)
+}
+
+func (w *world) expect(r testenv.Response, status int) testenv.Response {
+	w.t.Helper()
+	if r.Status != status {
+		w.t.Fatalf("got %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+func (w *world) login(name, phone string) person {
+	w.t.Helper()
+	p := person{Token: w.env.Login(name), Phone: phone}
+	var me struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	w.expect(w.do("POST", "/api/v1/me/phone", p, map[string]string{"code": "phone:" + phone}), 200).JSON(w.t, &me)
+	p.ID = me.User.ID
+	return p
+}
+
+func (w *world) child(by person, parent int64, name, kind string) int64 {
+	w.t.Helper()
+	var o orgJSON
+	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/children", parent), by, map[string]string{"name": name, "kind": kind}), 201).JSON(w.t, &o)
+	return o.ID
+}
+
+func (w *world) invite(org int64) string {
+	w.t.Helper()
+	var inv struct {
+		Code string `json:"invite_code"`
+	}
+	w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/invite", org), w.rootSec, nil), 200).JSON(w.t, &inv)
+	return inv.Code
+}
+
+func (w *world) signup(p person, org int64, name, badge string) {
+	w.t.Helper()
+	w.expect(w.do("POST", "/api/v1/members/signup", p, map[string]string{"invite_code": w.invite(org), "name": name, "badge": badge}), 201)
+}
+
+// join logs a new user in, signs them up to org and has approver approve them.
+func (w *world) join(login, phone string, org int64, name, badge string, approver person) person {
+	w.t.Helper()
+	p := w.login(login, phone)
+	p.Name = name
+	w.signup(p, org, name, badge)
+	w.expect(w.do("POST", w.memberPath(org, p)+"/approve", approver, nil), 200)
+	return p
+}
+
+// newMember adds a fresh approved member with badge to org.
+func (w *world) newMember(org int64, badge string) person {
+	w.t.Helper()
+	w.logins++
+	return w.join(fmt.Sprintf("m%d", w.logins), fmt.Sprintf("135%08d", w.logins), org, fmt.Sprintf("队员%d", w.logins), badge, w.rootSec)
+}
+
+func (w *world) memberPath(org int64, p person) string {
+	return fmt.Sprintf("/api/v1/orgs/%d/members/%d", org, p.ID)
+}
+
+// taskJSON is a task as the API answers it.
+type taskJSON struct {
+	ID            int64  `json:"id"`
+	OrgID         int64  `json:"org_id"`
+	Title         string `json:"title"`
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	AssignedCount int    `json:"assigned_count"`
+	Overdue       bool   `json:"overdue"`
+	Target        struct {
+		Badges         []string `json:"badges"`
+		UserIDs        []int64  `json:"user_ids"`
+		IncludeSuborgs bool     `json:"include_suborgs"`
+	} `json:"target"`
+	Location *struct {
+		Lat     float64 `json:"lat"`
+		Lng     float64 `json:"lng"`
+		RadiusM int     `json:"radius_m"`
+	} `json:"location"`
+	StartsAt    *time.Time `json:"starts_at"`
+	DueAt       *time.Time `json:"due_at"`
+	CancelledAt *time.Time `json:"cancelled_at"`
+}
+
+// assignmentJSON is an assignment as the API answers it.
+type assignmentJSON struct {
+	ID      int64  `json:"id"`
+	TaskID  int64  `json:"task_id"`
+	UserID  int64  `json:"user_id"`
+	OrgID   int64  `json:"org_id"`
+	Status  string `json:"status"`
+	Overdue bool   `json:"overdue"`
+	Reason  string `json:"reason"`
+	Note    string `json:"note"`
+	Checkin *struct {
+		DistanceM *float64 `json:"distance_m"`
+	} `json:"checkin"`
+}
+
+// newTask is the body of POST /orgs/{id}/tasks with sensible defaults.
+func newTask(title string, extra map[string]any) map[string]any {
+	body := map[string]any{"title": title, "kind": "duty", "description": "请按时到岗"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return body
+}
+
+// createTask creates a task on org as by and runs its fan-out, as the
+// queue worker would.
+func (w *world) createTask(by person, org int64, body map[string]any) taskJSON {
+	w.t.Helper()
+	var t taskJSON
+	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", org), by, body), 201).JSON(w.t, &t)
+	if err := w.env.App.Task.FanOut(context.Background(), t.ID); err != nil {
+		w.t.Fatalf("fan-out of task %d: %v", t.ID, err)
+	}
+	return t
+}
+
+// notifications counts the notifications of a kind about a task, for one
+// user or (user 0) for everyone.
+func (w *world) notifications(kind string, taskID, userID int64) int64 {
+	w.t.Helper()
+	q := w.env.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", kind, taskID)
+	if userID != 0 {
+		q = q.Where("user_id = ?", userID)
+	}
+	var n int64
+	if err := q.Count(&n).Error; err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+// assignmentStatus reads a user's assignment straight from the database.
+func (w *world) assignmentStatus(taskID, userID int64) (status string, overdue bool) {
+	w.t.Helper()
+	var row struct {
+		Status  string
+		Overdue bool
+	}
+	if err := w.env.App.DB.Table("assignments").Select("status, overdue").Where("task_id = ? AND user_id = ?", taskID, userID).Take(&row).Error; err != nil {
+		w.t.Fatalf("assignment of user %d in task %d: %v", userID, taskID, err)
+	}
+	return row.Status, row.Overdue
+}
+
+func taskPath(id int64, action string) string {
+	if action == "" {
+		return fmt.Sprintf("/api/v1/tasks/%d", id)
+	}
+	return fmt.Sprintf("/api/v1/tasks/%d/%s", id, action)
+}
