@@ -113,8 +113,11 @@ func (q *Queue) Start() error {
 			q.Name(Low):      1,
 		},
 		ShutdownTimeout: q.opts.ShutdownTimeout,
-		Logger:          slogAdapter{q.opts.Log},
-		LogLevel:        asynq.WarnLevel,
+		// Idle workers look for new jobs every 100 ms instead of every second,
+		// so a push or fan-out starts at once after a quiet spell.
+		TaskCheckInterval: 100 * time.Millisecond,
+		Logger:            slogAdapter{q.opts.Log},
+		LogLevel:          asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, task *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)

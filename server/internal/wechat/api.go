@@ -68,7 +68,11 @@ func New(cfg Config, rdb redis.UniversalClient, keyPrefix string, log *slog.Logg
 	transport := cfg.Transport
 	if transport == nil {
 		if t, ok := http.DefaultTransport.(*http.Transport); ok {
-			transport = t.Clone()
+			c := t.Clone()
+			// Workers send in parallel: keep a warm connection per worker
+			// instead of a new TLS handshake with WeChat for most sends.
+			c.MaxIdleConnsPerHost = 64
+			transport = c
 		} else {
 			transport = http.DefaultTransport
 		}
