@@ -25,17 +25,7 @@ type world struct {
 }
 
 // person is a logged-in user.
-type person struct {
-	Login string
-	Name  string
-	Token string
-	ID    int64
-	Phone string
-}
-
-type orgJSON struct {
-	ID int64 `json:"id"`
-}
+type person = testenv.Person
 
 func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 	t.Helper()
@@ -68,59 +58,38 @@ func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 
 func (w *world) do(method, path string, p person, body any) testenv.Response {
 	w.t.Helper()
-	return w.env.Do(method, path, p.Token, body)
+	return w.env.DoAs(method, path, p, body)
 }
 
 func (w *world) expect(r testenv.Response, status int) testenv.Response {
 	w.t.Helper()
-	if r.Status != status {
-		w.t.Fatalf("got %d, want %d: %s", r.Status, status, r.Body)
-	}
-	return r
+	return w.env.Expect(r, status)
 }
 
 func (w *world) login(name, phone string) person {
 	w.t.Helper()
-	p := person{Login: name, Token: w.env.Login(name), Phone: phone}
-	var me struct {
-		User struct {
-			ID int64 `json:"id"`
-		} `json:"user"`
-	}
-	w.expect(w.do("POST", "/api/v1/me/phone", p, map[string]string{"code": "phone:" + phone}), 200).JSON(w.t, &me)
-	p.ID = me.User.ID
-	return p
+	return w.env.LoginAs(name, phone)
 }
 
 func (w *world) child(by person, parent int64, name, kind string) int64 {
 	w.t.Helper()
-	var o orgJSON
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/children", parent), by, map[string]string{"name": name, "kind": kind}), 201).JSON(w.t, &o)
-	return o.ID
+	return w.env.Child(by, parent, name, kind)
 }
 
 func (w *world) invite(org int64) string {
 	w.t.Helper()
-	var inv struct {
-		Code string `json:"invite_code"`
-	}
-	w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/invite", org), w.rootSec, nil), 200).JSON(w.t, &inv)
-	return inv.Code
+	return w.env.Invite(w.rootSec, org)
 }
 
 func (w *world) signup(p person, org int64, name, badge string) {
 	w.t.Helper()
-	w.expect(w.do("POST", "/api/v1/members/signup", p, map[string]string{"invite_code": w.invite(org), "name": name, "badge": badge}), 201)
+	w.env.Signup(p, org, w.rootSec, name, badge, 201)
 }
 
 // join logs a new user in, signs them up to org and has approver approve them.
 func (w *world) join(login, phone string, org int64, name, badge string, approver person) person {
 	w.t.Helper()
-	p := w.login(login, phone)
-	p.Name = name
-	w.signup(p, org, name, badge)
-	w.expect(w.do("POST", w.memberPath(org, p)+"/approve", approver, nil), 200)
-	return p
+	return w.env.Join(w.login(login, phone), org, w.rootSec, name, badge, approver)
 }
 
 // newMember adds a fresh approved member with badge to org.
@@ -131,5 +100,5 @@ func (w *world) newMember(org int64, badge string) person {
 }
 
 func (w *world) memberPath(org int64, p person) string {
-	return fmt.Sprintf("/api/v1/orgs/%d/members/%d", org, p.ID)
+	return w.env.MemberPath(org, p)
 }

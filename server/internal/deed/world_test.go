@@ -28,15 +28,7 @@ type world struct {
 }
 
 // person is a logged-in user.
-type person struct {
-	Name  string
-	Token string
-	ID    int64
-}
-
-type orgJSON struct {
-	ID int64 `json:"id"`
-}
+type person = testenv.Person
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
@@ -69,58 +61,39 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) do(method, path string, p person, body any) testenv.Response {
 	w.t.Helper()
-	return w.env.Do(method, path, p.Token, body)
+	return w.env.DoAs(method, path, p, body)
 }
 
 func (w *world) expect(r testenv.Response, status int) testenv.Response {
 	w.t.Helper()
-	if r.Status != status {
-		w.t.Fatalf("got %d, want %d: %s", r.Status, status, r.Body)
-	}
-	return r
+	return w.env.Expect(r, status)
 }
 
 func (w *world) login(name string) person {
 	w.t.Helper()
 	w.logins++
-	p := person{Name: name, Token: w.env.Login(name)}
-	var me struct {
-		User struct {
-			ID int64 `json:"id"`
-		} `json:"user"`
-	}
-	w.expect(w.do("POST", "/api/v1/me/phone", p, map[string]string{"code": fmt.Sprintf("phone:138%08d", w.logins)}), 200).JSON(w.t, &me)
-	p.ID = me.User.ID
+	p := w.env.LoginAs(name, fmt.Sprintf("138%08d", w.logins))
+	p.Name = name
 	return p
 }
 
 func (w *world) child(parent int64, name, kind string) int64 {
 	w.t.Helper()
-	var o orgJSON
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/children", parent), w.rootSec, map[string]string{"name": name, "kind": kind}), 201).JSON(w.t, &o)
-	return o.ID
+	return w.env.Child(w.rootSec, parent, name, kind)
 }
 
 // newMember logs a new user in, signs them up to org and has the root
 // secretary approve them.
 func (w *world) newMember(org int64, name string) person {
 	w.t.Helper()
-	p := w.login(fmt.Sprintf("u%d", w.logins+1))
-	p.Name = name
-	var inv struct {
-		Code string `json:"invite_code"`
-	}
-	w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/invite", org), w.rootSec, nil), 200).JSON(w.t, &inv)
-	w.expect(w.do("POST", "/api/v1/members/signup", p, map[string]string{"invite_code": inv.Code, "name": name, "badge": "frontline"}), 201)
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/members/%d/approve", org, p.ID), w.rootSec, nil), 200)
-	return p
+	return w.env.Join(w.login(fmt.Sprintf("u%d", w.logins+1)), org, w.rootSec, name, "frontline", w.rootSec)
 }
 
 // secretary adds a new member to org and makes them its secretary.
 func (w *world) secretary(org int64, name string) person {
 	w.t.Helper()
 	p := w.newMember(org, name)
-	w.expect(w.do("PATCH", fmt.Sprintf("/api/v1/orgs/%d/members/%d", org, p.ID), w.rootSec, map[string]string{"role": "secretary"}), 200)
+	w.expect(w.do("PATCH", w.env.MemberPath(org, p), w.rootSec, map[string]string{"role": "secretary"}), 200)
 	return p
 }
 

@@ -21,10 +21,7 @@ type orgWorld struct {
 }
 
 // person is a signed-in user.
-type person struct {
-	Token string
-	ID    int64
-}
+type person = testenv.Person
 
 func newOrgWorld(w *pushWorld) *orgWorld {
 	w.t.Helper()
@@ -36,12 +33,7 @@ func newOrgWorld(w *pushWorld) *orgWorld {
 	o.root = root.ID
 	o.rootSec = o.login("rootsec", "13000000001")
 	o.expect(w.env.Do("POST", "/api/v1/orgs/claim", o.rootSec.Token, map[string]string{"code": code, "name": "王书记"}), 200)
-	var b struct {
-		ID int64 `json:"id"`
-	}
-	o.expect(w.env.Do("POST", fmt.Sprintf("/api/v1/orgs/%d/children", o.root), o.rootSec.Token,
-		map[string]string{"name": "第一党支部", "kind": "branch"}), 201).JSON(w.t, &b)
-	o.branch = b.ID
+	o.branch = w.env.Child(o.rootSec, o.root, "第一党支部", "branch")
 	return o
 }
 
@@ -54,37 +46,19 @@ func (o *orgWorld) in(t *testing.T) *orgWorld {
 
 func (o *orgWorld) expect(r testenv.Response, status int) testenv.Response {
 	o.w.t.Helper()
-	if r.Status != status {
-		o.w.t.Fatalf("got %d, want %d: %s", r.Status, status, r.Body)
-	}
-	return r
+	return o.w.env.Expect(r, status)
 }
 
 // login signs name in and binds a phone number.
 func (o *orgWorld) login(name, phone string) person {
 	o.w.t.Helper()
-	p := person{Token: o.w.env.Login(name)}
-	var me struct {
-		User struct {
-			ID int64 `json:"id"`
-		} `json:"user"`
-	}
-	o.expect(o.w.env.Do("POST", "/api/v1/me/phone", p.Token, map[string]string{"code": "phone:" + phone}), 200).JSON(o.w.t, &me)
-	p.ID = me.User.ID
-	return p
+	return o.w.env.LoginAs(name, phone)
 }
 
 // join signs a new user up to the branch and has the root secretary approve them.
 func (o *orgWorld) join(login, phone, name, badge string) person {
 	o.w.t.Helper()
-	p := o.login(login, phone)
-	var inv struct {
-		Code string `json:"invite_code"`
-	}
-	o.expect(o.w.env.Do("GET", fmt.Sprintf("/api/v1/orgs/%d/invite", o.branch), o.rootSec.Token, nil), 200).JSON(o.w.t, &inv)
-	o.expect(o.w.env.Do("POST", "/api/v1/members/signup", p.Token, map[string]string{"invite_code": inv.Code, "name": name, "badge": badge}), 201)
-	o.expect(o.w.env.Do("POST", fmt.Sprintf("/api/v1/orgs/%d/members/%d/approve", o.branch, p.ID), o.rootSec.Token, nil), 200)
-	return p
+	return o.w.env.Join(o.login(login, phone), o.branch, o.rootSec, name, badge, o.rootSec)
 }
 
 // createTask has the root secretary assign a task on the branch to one

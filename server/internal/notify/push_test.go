@@ -15,6 +15,7 @@ import (
 func (w *pushWorld) in(t *testing.T) *pushWorld {
 	c := *w
 	c.t = t
+	c.env = w.env.In(t)
 	return &c
 }
 

@@ -25,12 +25,7 @@ type world struct {
 }
 
 // person is a logged-in user.
-type person struct {
-	Name  string
-	Token string
-	ID    int64
-	Phone string
-}
+type person = testenv.Person
 
 type membership struct {
 	ID         int64  `json:"id"`
@@ -76,50 +71,33 @@ func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 
 func (w *world) do(method, path string, p person, body any) testenv.Response {
 	w.t.Helper()
-	return w.env.Do(method, path, p.Token, body)
+	return w.env.DoAs(method, path, p, body)
 }
 
 func (w *world) expect(r testenv.Response, status int) testenv.Response {
 	w.t.Helper()
-	if r.Status != status {
-		w.t.Fatalf("got %d, want %d: %s", r.Status, status, r.Body)
-	}
-	return r
+	return w.env.Expect(r, status)
 }
 
 func (w *world) login(name, phone string) person {
 	w.t.Helper()
-	p := person{Token: w.env.Login(name), Phone: phone}
-	var me struct {
-		User struct {
-			ID int64 `json:"id"`
-		} `json:"user"`
-	}
-	w.expect(w.do("POST", "/api/v1/me/phone", p, map[string]string{"code": "phone:" + phone}), 200).JSON(w.t, &me)
-	p.ID = me.User.ID
-	return p
+	return w.env.LoginAs(name, phone)
 }
 
 func (w *world) child(by person, parent int64, name, kind string) int64 {
 	w.t.Helper()
-	var o orgJSON
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/children", parent), by, map[string]string{"name": name, "kind": kind}), 201).JSON(w.t, &o)
-	return o.ID
+	return w.env.Child(by, parent, name, kind)
 }
 
 func (w *world) invite(org int64) string {
 	w.t.Helper()
-	var inv struct {
-		Code string `json:"invite_code"`
-	}
-	w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/invite", org), w.rootSec, nil), 200).JSON(w.t, &inv)
-	return inv.Code
+	return w.env.Invite(w.rootSec, org)
 }
 
 func (w *world) signup(p person, org int64, name, badge string, status int) membership {
 	w.t.Helper()
 	var m membership
-	r := w.expect(w.do("POST", "/api/v1/members/signup", p, map[string]string{"invite_code": w.invite(org), "name": name, "badge": badge}), status)
+	r := w.env.Signup(p, org, w.rootSec, name, badge, status)
 	if status == 201 {
 		r.JSON(w.t, &m)
 	}
@@ -129,15 +107,11 @@ func (w *world) signup(p person, org int64, name, badge string, status int) memb
 // join logs a new user in, signs them up to org and has approver approve them.
 func (w *world) join(login, phone string, org int64, name, badge string, approver person) person {
 	w.t.Helper()
-	p := w.login(login, phone)
-	p.Name = name
-	w.signup(p, org, name, badge, 201)
-	w.expect(w.do("POST", w.memberPath(org, p)+"/approve", approver, nil), 200)
-	return p
+	return w.env.Join(w.login(login, phone), org, w.rootSec, name, badge, approver)
 }
 
 func (w *world) memberPath(org int64, p person) string {
-	return fmt.Sprintf("/api/v1/orgs/%d/members/%d", org, p.ID)
+	return w.env.MemberPath(org, p)
 }
 
 var anonymous = person{Name: "anonymous"}

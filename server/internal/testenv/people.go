@@ -1,0 +1,99 @@
+package testenv
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// Person is a logged-in user, as the HTTP tests handle one.
+type Person struct {
+	Login string // the login name, openid o-<Login> (mock-<Login> with the mock)
+	Name  string
+	Token string
+	ID    int64
+	Phone string
+}
+
+// In returns a copy of the environment whose helpers fail t, for subtests.
+func (e *Env) In(t testing.TB) *Env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// DoAs sends a request as p (anonymously if p has no token).
+func (e *Env) DoAs(method, path string, p Person, body any) Response {
+	e.t.Helper()
+	return e.Do(method, path, p.Token, body)
+}
+
+// Expect fails the test unless r has the status, and returns r.
+func (e *Env) Expect(r Response, status int) Response {
+	e.t.Helper()
+	if r.Status != status {
+		e.t.Fatalf("got %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// LoginAs signs login in (see Login) and binds the phone number, returning
+// the user with their id.
+func (e *Env) LoginAs(login, phone string) Person {
+	e.t.Helper()
+	p := Person{Login: login, Token: e.Login(login), Phone: phone}
+	code := "phone:" + phone
+	if e.App.Mock != nil {
+		code = "mock:" + phone
+	}
+	var me struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	e.Expect(e.DoAs("POST", "/api/v1/me/phone", p, map[string]string{"code": code}), http.StatusOK).JSON(e.t, &me)
+	p.ID = me.User.ID
+	return p
+}
+
+// Child has by create an org of kind under parent and returns its id.
+func (e *Env) Child(by Person, parent int64, name, kind string) int64 {
+	e.t.Helper()
+	var o struct {
+		ID int64 `json:"id"`
+	}
+	e.Expect(e.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/children", parent), by, map[string]string{"name": name, "kind": kind}), http.StatusCreated).JSON(e.t, &o)
+	return o.ID
+}
+
+// Invite returns the org's invite code, as by sees it.
+func (e *Env) Invite(by Person, org int64) string {
+	e.t.Helper()
+	var inv struct {
+		Code string `json:"invite_code"`
+	}
+	e.Expect(e.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/invite", org), by, nil), http.StatusOK).JSON(e.t, &inv)
+	return inv.Code
+}
+
+// Signup signs p up to org with the invite code inviteBy sees, expecting
+// status, and returns the answer.
+func (e *Env) Signup(p Person, org int64, inviteBy Person, name, badge string, status int) Response {
+	e.t.Helper()
+	return e.Expect(e.DoAs("POST", "/api/v1/members/signup", p, map[string]string{"invite_code": e.Invite(inviteBy, org), "name": name, "badge": badge}), status)
+}
+
+// Join signs p up to org (invited by inviteBy) and has approver approve
+// them; p.Name becomes name.
+func (e *Env) Join(p Person, org int64, inviteBy Person, name, badge string, approver Person) Person {
+	e.t.Helper()
+	p.Name = name
+	e.Signup(p, org, inviteBy, name, badge, http.StatusCreated)
+	e.Expect(e.DoAs("POST", e.MemberPath(org, p)+"/approve", approver, nil), http.StatusOK)
+	return p
+}
+
+// MemberPath is the API path of p's membership of org.
+func (e *Env) MemberPath(org int64, p Person) string {
+	return fmt.Sprintf("/api/v1/orgs/%d/members/%d", org, p.ID)
+}
