@@ -228,12 +228,16 @@ func (s *Store) MembershipByID(ctx context.Context, id int64) (MembershipView, e
 
 // ForUser returns every membership of a user with its org, oldest first.
 func (s *Store) ForUser(ctx context.Context, userID int64) ([]MembershipView, error) {
+	// A plain statement: this runs on every login and GET /me.
 	var v []MembershipView
-	if err := s.views(ctx).Where("m.user_id = ?", userID).Order("m.id").Limit(200).Find(&v).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(forUserSQL, userID).Scan(&v).Error; err != nil {
 		return nil, fmt.Errorf("org.ForUser(%d): %w", userID, err)
 	}
 	return v, nil
 }
+
+const forUserSQL = `SELECT m.*, o.name AS org_name, o.kind AS org_kind, o.ends_at AS org_ends_at, o.dissolved_at AS org_dissolve
+	FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY m.id LIMIT 200`
 
 func (s *Store) views(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("memberships AS m").
