@@ -58,9 +58,6 @@ func NewPusher(db *gorm.DB, rdb redis.UniversalClient, sender wechat.Client, opt
 // Pushable reports whether a kind has a template, i.e. can be pushed at all.
 func (p *Pusher) Pushable(kind string) bool { return p != nil && p.opts.Templates[kind].ID != "" }
 
-// TemplateOf returns the template id of a kind, or "".
-func (p *Pusher) TemplateOf(kind string) string { return p.opts.Templates[kind].ID }
-
 // ErrPermanent wraps failures that retrying cannot fix; the job goes to the
 // archive with the reason.
 var ErrPermanent = errors.New("permanent push failure")

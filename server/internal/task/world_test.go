@@ -35,25 +35,9 @@ func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 		opts.Configure = configure[0]
 	}
 	w := &world{t: t, env: testenv.New(t, opts)}
-	root, code, _, err := w.env.App.Org.Bootstrap(context.Background(), "青岛市委", "committee")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.root = root.ID
-	w.rootSec = w.login("rootsec", "13000000001")
-	w.expect(w.do("POST", "/api/v1/orgs/claim", w.rootSec, map[string]string{"code": code, "name": "王书记"}), 200)
-	w.a = w.child(w.rootSec, w.root, "第一党支部", "branch")
-	w.b = w.child(w.rootSec, w.root, "第二党支部", "branch")
-
-	w.secA = w.join("seca", "13000000002", w.a, "李红梅", "publicity", w.rootSec)
-	w.expect(w.do("PATCH", w.memberPath(w.a, w.secA), w.rootSec, map[string]string{"role": "secretary"}), 200)
-	w.secB = w.join("secb", "13000000003", w.b, "赵建国", "information", w.rootSec)
-	w.expect(w.do("PATCH", w.memberPath(w.b, w.secB), w.rootSec, map[string]string{"role": "secretary"}), 200)
-	w.memberA = w.join("membera", "13912345678", w.a, "张小明", "frontline", w.secA)
-	w.memberB = w.join("memberb", "13987654321", w.b, "陈晓东", "frontline", w.secB)
-	w.pendingA = w.login("pendinga", "13700000009")
-	w.pendingA.Name = "孙待审"
-	w.signup(w.pendingA, w.a, "孙待审", "publicity")
+	tree := w.env.BuildTree()
+	w.root, w.a, w.b = tree.Root, tree.A, tree.B
+	w.rootSec, w.secA, w.secB, w.memberA, w.memberB, w.pendingA = tree.RootSec, tree.SecA, tree.SecB, tree.MemberA, tree.MemberB, tree.PendingA
 	return w
 }
 

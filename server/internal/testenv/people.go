@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -96,4 +97,43 @@ func (e *Env) Join(p Person, org int64, inviteBy Person, name, badge string, app
 // MemberPath is the API path of p's membership of org.
 func (e *Env) MemberPath(org int64, p Person) string {
 	return fmt.Sprintf("/api/v1/orgs/%d/members/%d", org, p.ID)
+}
+
+// Tree is the small org tree most HTTP tests start from:
+//
+//	root (committee 青岛市委, secretary RootSec 王书记)
+//	├── A (branch 第一党支部, secretary SecA; members MemberA, PendingA)
+//	└── B (branch 第二党支部, secretary SecB; member MemberB)
+type Tree struct {
+	Root, A, B                                      int64
+	RootSec, SecA, SecB, MemberA, MemberB, PendingA Person
+}
+
+// BuildTree bootstraps and fills the Tree over HTTP.
+func (e *Env) BuildTree() Tree {
+	e.t.Helper()
+	root, code, _, err := e.App.Org.Bootstrap(context.Background(), "青岛市委", "committee")
+	if err != nil {
+		e.t.Fatalf("testenv: bootstrap: %v", err)
+	}
+	var w Tree
+	w.Root = root.ID
+	w.RootSec = e.LoginAs("rootsec", "13000000001")
+	w.RootSec.Name = "王书记"
+	e.Expect(e.DoAs("POST", "/api/v1/orgs/claim", w.RootSec, map[string]string{"code": code, "name": "王书记"}), http.StatusOK)
+	w.A = e.Child(w.RootSec, w.Root, "第一党支部", "branch")
+	w.B = e.Child(w.RootSec, w.Root, "第二党支部", "branch")
+	secretary := func(login, phone string, org int64, name, badge string) Person {
+		p := e.Join(e.LoginAs(login, phone), org, w.RootSec, name, badge, w.RootSec)
+		e.Expect(e.DoAs("PATCH", e.MemberPath(org, p), w.RootSec, map[string]string{"role": "secretary"}), http.StatusOK)
+		return p
+	}
+	w.SecA = secretary("seca", "13000000002", w.A, "李红梅", "publicity")
+	w.SecB = secretary("secb", "13000000003", w.B, "赵建国", "information")
+	w.MemberA = e.Join(e.LoginAs("membera", "13912345678"), w.A, w.RootSec, "张小明", "frontline", w.SecA)
+	w.MemberB = e.Join(e.LoginAs("memberb", "13987654321"), w.B, w.RootSec, "陈晓东", "frontline", w.SecB)
+	w.PendingA = e.LoginAs("pendinga", "13700000009")
+	w.PendingA.Name = "孙待审"
+	e.Signup(w.PendingA, w.A, w.RootSec, "孙待审", "publicity", http.StatusCreated)
+	return w
 }

@@ -91,12 +91,3 @@ func NotFound(c *gin.Context) {
 func MethodNotAllowed(c *gin.Context) {
 	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "不支持的请求方法"}})
 }
-
-// IsStatus reports whether err maps to the given HTTP status.
-func IsStatus(err error, status int) bool {
-	var e *apperr.Error
-	if !errors.As(err, &e) {
-		return status == http.StatusInternalServerError
-	}
-	return statusOf[e.Kind] == status
-}
