@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -173,4 +175,32 @@ func (l *gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (stri
 		sql, rows := fc()
 		l.log.WarnContext(ctx, "slow database query", "sql", sql, "rows", rows, "duration_ms", elapsed.Milliseconds())
 	}
+}
+
+// Retryable reports whether err is a deadlock or serialization failure that
+// the database resolved by aborting this transaction: running the same
+// transaction again is the fix (MySQL/MariaDB 1213 and 1205, PostgreSQL
+// 40P01 and 40001).
+func Retryable(err error) bool {
+	var my *mysqldriver.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1213 || my.Number == 1205
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40P01" || pg.Code == "40001"
+	}
+	return false
+}
+
+// Transact runs fn in a transaction, again (up to three times in all) when
+// the database aborted it to break a deadlock between concurrent writers.
+func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = db.WithContext(ctx).Transaction(fn); err == nil || !Retryable(err) {
+			return err
+		}
+	}
+	return err
 }

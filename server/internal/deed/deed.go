@@ -18,6 +18,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 )
@@ -320,7 +321,7 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 		return Deed{}, ErrNotCommittee
 	}
 	now := time.Now().UTC()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		updates := map[string]any{"status": to, "current_org_id": toOrg, "updated_at": now}
 		if action == "reject" {
 			updates["reason"] = strings.TrimSpace(reason)

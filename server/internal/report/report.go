@@ -18,6 +18,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 )
@@ -325,7 +326,8 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 	now := s.now()
 	next := now.Add(s.sla(r.Urgency))
 	moved := false
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		moved = false
 		res := tx.Model(&Report{}).Where("id = ? AND status = ? AND escalation_level = ?", r.ID, StatusOpen, level).
 			Updates(map[string]any{"current_org_id": *cur.ParentID, "escalation_level": level + 1, "next_escalate_at": next, "updated_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -391,7 +393,7 @@ func (s *Service) Ack(ctx context.Context, userID, id int64) (Report, error) {
 	}
 	now := s.now()
 	var level int
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		// Update first, then read the level reached: an escalation that
 		// commits meanwhile is waited for and acknowledged at its new level,
 		// not refused as a conflict.
@@ -440,7 +442,7 @@ func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (R
 	}
 	now := s.now()
 	var cur Report
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		// As in Ack: update first, then record the level the report has
 		// reached, which an escalation may have moved since it was read.
 		updates := map[string]any{"status": StatusResolved, "resolved_by": userID, "resolved_at": now, "resolve_note": note, "next_escalate_at": nil, "updated_at": now,
