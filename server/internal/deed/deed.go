@@ -101,6 +101,7 @@ var (
 	ErrTransition     = apperr.New(apperr.KindConflict, "invalid_transition", "该事迹当前状态不允许此操作")
 	ErrAtRoot         = apperr.New(apperr.KindRule, "already_at_root", "已是最高一级组织，无法继续推荐")
 	ErrNotCommittee   = apperr.New(apperr.KindRule, "commend_needs_committee", "只有党委可以表彰，请继续向上推荐")
+	ErrSelf           = apperr.New(apperr.KindForbidden, "cannot_act_on_self", "不能审核、推荐或表彰本人的事迹或本人提名的事迹，请由其他书记处理")
 )
 
 // Input is a new deed.
@@ -268,7 +269,9 @@ func (s *Service) load(ctx context.Context, id int64) (Deed, error) {
 
 // Act is one review step by a secretary who manages the org where the deed
 // waits: approve, reject, recommend (to the parent org) or commend (a
-// committee only).
+// committee only). Nobody acts on a deed they are the member of or
+// nominated, at any level (ErrSelf): another secretary who manages the org
+// where it waits does, and where there is none the deed waits.
 func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason string) (Deed, error) {
 	if utf8.RuneCountInString(reason) > 200 {
 		return Deed{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
@@ -277,12 +280,15 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	if err != nil {
 		return Deed{}, err
 	}
+	if d.UserID == actorID || d.NominatedBy == actorID {
+		return Deed{}, ErrSelf // they see the deed anyway: the refusal reveals nothing
+	}
 	ok, err := s.orgs.Manages(ctx, actorID, d.CurrentOrgID)
 	if err != nil {
 		return Deed{}, err
 	}
 	if !ok {
-		if seen, _ := s.orgs.Manages(ctx, actorID, d.OrgID); seen || d.UserID == actorID || d.NominatedBy == actorID {
+		if seen, _ := s.orgs.Manages(ctx, actorID, d.OrgID); seen {
 			return Deed{}, apperr.ErrForbidden
 		}
 		return Deed{}, ErrNotFound
