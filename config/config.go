@@ -152,6 +152,9 @@ type Report struct {
 	// to acknowledge a report before it escalates to the level above.
 	SLAUrgent time.Duration `yaml:"sla_urgent" env:"APP_REPORT_SLA_URGENT"`
 	SLANormal time.Duration `yaml:"sla_normal" env:"APP_REPORT_SLA_NORMAL"`
+	// PerMinute caps the reports one member may file per minute, so a
+	// member cannot flood their secretaries.
+	PerMinute int `yaml:"per_minute" env:"APP_REPORT_PER_MINUTE"`
 }
 
 // Notify configures push notifications through WeChat subscribe messages.
@@ -161,6 +164,11 @@ type Notify struct {
 	RatePerMinute int `yaml:"rate_per_minute" env:"APP_NOTIFY_RATE_PER_MINUTE"`
 	// MaxConsent bounds how many unused consents a user can bank per template.
 	MaxConsent int `yaml:"max_consent" env:"APP_NOTIFY_MAX_CONSENT"`
+	// ReportCoalesce is how long after a report_received push to a
+	// secretary the next reports from the same reporter reach that
+	// secretary's inbox only, so a flood of reports cannot use up their
+	// consents; 0 pushes every one. Escalations are never held back.
+	ReportCoalesce time.Duration `yaml:"report_coalesce" env:"APP_NOTIFY_REPORT_COALESCE"`
 	// MiniprogramState is the mini-program version a message opens:
 	// developer, trial or formal.
 	MiniprogramState string `yaml:"miniprogram_state" env:"APP_NOTIFY_MINIPROGRAM_STATE"`
@@ -254,8 +262,8 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "json"},
 		Org:     Org{InviteTTL: 30 * 24 * time.Hour, SignupPerMinute: 10},
 		Checkin: Checkin{OfflineWindow: 12 * time.Hour},
-		Report:  Report{SLAUrgent: 10 * time.Minute, SLANormal: 2 * time.Hour},
-		Notify:  Notify{RatePerMinute: 1000, MaxConsent: 20, MiniprogramState: "formal", Templates: defaultTemplates()},
+		Report:  Report{SLAUrgent: 10 * time.Minute, SLANormal: 2 * time.Hour, PerMinute: 10},
+		Notify:  Notify{RatePerMinute: 1000, MaxConsent: 20, ReportCoalesce: 10 * time.Minute, MiniprogramState: "formal", Templates: defaultTemplates()},
 		Badge: Badge{
 			TokenTTL:        10 * time.Minute,
 			VerifyURL:       "http://localhost:8080/api/v1/badges/verify",
@@ -417,6 +425,9 @@ func (c *Config) validate() error {
 	if c.Report.SLANormal < 10*time.Second {
 		bad("APP_REPORT_SLA_NORMAL (report.sla_normal)", "must be at least 10s, got %s", c.Report.SLANormal)
 	}
+	if c.Report.PerMinute < 1 {
+		bad("APP_REPORT_PER_MINUTE (report.per_minute)", "must be at least 1, got %d", c.Report.PerMinute)
+	}
 	if c.Org.SignupPerMinute < 1 {
 		bad("APP_ORG_SIGNUP_PER_MINUTE (org.signup_per_minute)", "must be at least 1, got %d", c.Org.SignupPerMinute)
 	}
@@ -434,6 +445,9 @@ func (c *Config) validate() error {
 	}
 	if c.Notify.MaxConsent < 1 || c.Notify.MaxConsent > 1000 {
 		bad("APP_NOTIFY_MAX_CONSENT (notify.max_consent)", "must be 1-1000, got %d", c.Notify.MaxConsent)
+	}
+	if c.Notify.ReportCoalesce < 0 {
+		bad("APP_NOTIFY_REPORT_COALESCE (notify.report_coalesce)", "must not be negative (0 pushes every report), got %s", c.Notify.ReportCoalesce)
 	}
 	switch c.Notify.MiniprogramState {
 	case "developer", "trial", "formal":

@@ -44,6 +44,9 @@ type Options struct {
 	WeChatTransport http.RoundTripper
 	// Migrate forces migrations at start, whatever the configuration says.
 	Migrate bool
+	// Now, when set, is the clock of the rate limiter and the pusher (tests
+	// move it instead of waiting); time.Now by default.
+	Now func() time.Time
 }
 
 // App is the assembled server.
@@ -73,6 +76,9 @@ type App struct {
 // New builds the app. Close releases what it opened, even after an error.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (a *App, err error) {
 	a = &App{Config: cfg, Log: log}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -129,7 +135,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
 	}
 	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL)
-	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log)
+	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, opts.Now)
+	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
 	memberships := func(ctx context.Context, userID int64) (any, error) {
 		vs, err := a.Org.ForUser(ctx, userID)
 		if err != nil {
@@ -141,7 +148,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	templates := cfg.NotifyTemplates()
 	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
 		Templates: templates, RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-		KeyPrefix: cfg.Redis.KeyPrefix, Log: log,
+		KeyPrefix: cfg.Redis.KeyPrefix, Log: log, Now: opts.Now,
+		Coalesce: map[string]time.Duration{notify.KindReportReceived: cfg.Notify.ReportCoalesce},
 	})
 	pushJobs := notify.NewJobs(a.Queue)
 	inbox := notify.NewInbox(a.DB.DB).WithPush(a.Pusher, pushJobs, log)
@@ -175,10 +183,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Spec: miniprogramapi.Spec,
 		Auth: auth.NewHandler(a.Auth, log, memberships),
 		Org: org.NewHandler(a.Org, log, auth.UserID,
-			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) })),
+			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser)),
 		Task:     task.NewHandler(a.Task, log, auth.UserID),
 		Announce: announce.NewHandler(a.Announce, log, auth.UserID),
-		Report:   report.NewHandler(a.Report, log, auth.UserID),
+		Report:   report.NewHandler(a.Report, log, auth.UserID, limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser)),
 		Deed:     deed.NewHandler(a.Deed, log, auth.UserID),
 		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
 		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),

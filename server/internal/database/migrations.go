@@ -285,5 +285,11 @@ var Migrations = []Migration{
 			}
 		}
 		return nil
+	}}, {Version: 6, Name: "push groups: coalesced report pushes", Up: func(tx *gorm.DB) error {
+		// Plain statements that read the same on SQLite, PostgreSQL and MySQL.
+		if err := tx.Exec("ALTER TABLE notifications ADD COLUMN push_group VARCHAR(60) NOT NULL DEFAULT ''").Error; err != nil {
+			return err
+		}
+		return tx.Exec("CREATE INDEX ix_notification_push_group ON notifications (user_id, push_group)").Error
 	}},
 }
