@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Auth = auth.NewService(wx, users, sessions, log)
 
 	jobs := org.NewJobs(a.Queue)
-	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Ender: jobs})
+	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Ender: jobs, OnEnd: task.CloseEnded})
 	jobs.Register(a.Org)
 	if cfg.Badge.Key == "" {
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")

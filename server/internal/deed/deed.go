@@ -149,8 +149,9 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 		if err != nil {
 			return Deed{}, err
 		}
+		now := time.Now().UTC()
 		for _, m := range ms {
-			if m.Status != org.StatusApproved || m.SecondedFrom != nil {
+			if !m.Live(now) || m.SecondedFrom != nil {
 				continue
 			}
 			ok, err := s.orgs.Manages(ctx, actorID, m.OrgID)

@@ -114,6 +114,21 @@ func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, ki
 	return s, nil
 }
 
+// Withdraw stops the pushes still queued for a user about some things (the
+// tasks of a membership that ended): they stay in the inbox, inbox only,
+// with the reason. It runs in the caller's transaction.
+func Withdraw(tx *gorm.DB, userID int64, refType string, refIDs []int64, reason string) error {
+	for start := 0; start < len(refIDs); start += 500 {
+		chunk := refIDs[start:min(start+500, len(refIDs))]
+		err := tx.Model(&Notification{}).Where("user_id = ? AND ref_type = ? AND ref_id IN ? AND delivery = ?", userID, refType, chunk, DeliveryQueued).
+			Updates(map[string]any{"delivery": DeliveryNoConsent, "delivery_error": clipReason("withdrawn: " + reason)}).Error
+		if err != nil {
+			return fmt.Errorf("notify.Withdraw: %w", err)
+		}
+	}
+	return nil
+}
+
 // Unpushed returns notifications still queued after a minute: their push
 // job was never enqueued or was lost. The sweeper re-enqueues them.
 func (in *Inbox) Unpushed(ctx context.Context, limit int) ([]int64, error) {

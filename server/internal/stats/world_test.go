@@ -152,7 +152,7 @@ func (w *world) activity(r *rand.Rand) {
 	for len(created) < 24 {
 		created = append(created, at(r, activityFrom, activityTo))
 	}
-	aStatuses := []task.AStatus{task.AAssigned, task.AAccepted, task.ADeclined, task.ACheckedIn, task.ACompleted, task.ACompleted, task.ACancelled}
+	aStatuses := []task.AStatus{task.AAssigned, task.AAccepted, task.ADeclined, task.ACheckedIn, task.ACompleted, task.ACompleted, task.ACancelled, task.ARemoved}
 	for i, c := range created {
 		t := task.Task{OrgID: allOrgs[r.IntN(len(allOrgs))], CreatedBy: w.seed.RootSecretaryUserID, Title: fmt.Sprintf("任务%d", i),
 			Kind: task.KindDuty, Status: task.StatusOpen, CreatedAt: c, UpdatedAt: c}
@@ -167,7 +167,7 @@ func (w *world) activity(r *rand.Rand) {
 				continue
 			}
 			a := task.Assignment{TaskID: t.ID, UserID: m.UserID, OrgID: m.OrgID, Status: aStatuses[r.IntN(len(aStatuses))], CreatedAt: c, UpdatedAt: c}
-			if a.Status == task.AAccepted || a.Status == task.ACheckedIn || a.Status == task.ACompleted {
+			if a.Status == task.AAccepted || a.Status == task.ACheckedIn || a.Status == task.ACompleted || a.Status == task.ARemoved {
 				acc := c.Add(time.Duration(r.IntN(600)) * time.Minute)
 				a.AcceptedAt = &acc
 			}
