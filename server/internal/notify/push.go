@@ -35,7 +35,9 @@ type PushOptions struct {
 	RatePerMinute    int
 	MiniprogramState string
 	KeyPrefix        string
-	Log              *slog.Logger
+	// Location is the zone of the times written in messages; it is required.
+	Location *time.Location
+	Log      *slog.Logger
 	// AfterSend, when set, runs after WeChat accepted a message and before
 	// the result is recorded. Tests make it fail to stand for a crash there.
 	AfterSend func(notificationID int64) error
@@ -52,6 +54,9 @@ type Pusher struct {
 
 // NewPusher returns the pusher.
 func NewPusher(db *gorm.DB, rdb redis.UniversalClient, sender wechat.Client, opts PushOptions) *Pusher {
+	if opts.Location == nil {
+		panic("notify.NewPusher: PushOptions.Location is required")
+	}
 	return &Pusher{db: db, rdb: rdb, sender: sender, opts: opts, now: func() time.Time { return time.Now().UTC() }}
 }
 

@@ -40,6 +40,11 @@ type Scheduler interface {
 
 // Options configure the service.
 type Options struct {
+	// Location is the zone of the due times written in notifications; it
+	// is required.
+	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now      func() time.Time
 	Log      *slog.Logger
 	Notifier notify.Notifier
 	// Scheduler may be nil until the jobs are wired; SetScheduler sets it.
@@ -65,10 +70,17 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
+	if opts.Location == nil {
+		panic("task.NewService: Options.Location is required")
+	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
 
 // SetScheduler wires the queue after construction (the jobs need the service too).
