@@ -226,7 +226,7 @@ func (p *Pusher) message(n Notification, openID string, t config.Template) wecha
 	_ = json.Unmarshal([]byte(n.Vars), &vars)
 	vars["title"], vars["body"], vars["ref_id"] = n.Title, n.Body, strconv.FormatInt(n.RefID, 10)
 	if vars["time"] == "" {
-		vars["time"] = n.CreatedAt.In(shanghai).Format("2006-01-02 15:04")
+		vars["time"] = n.CreatedAt.In(p.opts.Location).Format("2006-01-02 15:04")
 	}
 	fill := func(s string) string {
 		for k, v := range vars {
@@ -266,8 +266,6 @@ func fieldValue(field, v string) string {
 	}
 	return v
 }
-
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // unfilled matches a placeholder the notification had no value for.
 var unfilled = regexp.MustCompile(`{{[a-z_]+}}`)

@@ -546,7 +546,7 @@ func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title
 		data["org"] = o.Name
 	}
 	if t.DueAt != nil {
-		data["due"] = t.DueAt.In(shanghai).Format("2006-01-02 15:04")
+		data["due"] = t.DueAt.In(s.opts.Location).Format("2006-01-02 15:04")
 	}
 	ns := make([]notify.Notification, len(users))
 	for i, u := range users {
@@ -576,7 +576,7 @@ func (s *Service) FanOut(ctx context.Context, taskID int64) error {
 	title := "新任务：" + t.Title
 	body := t.Kind.Label() + "任务"
 	if t.DueAt != nil {
-		body += "，截止 " + t.DueAt.In(shanghai).Format("01-02 15:04")
+		body += "，截止 " + t.DueAt.In(s.opts.Location).Format("01-02 15:04")
 	}
 	for batch := 0; ; batch++ {
 		var rows []struct {
@@ -630,9 +630,6 @@ func (s *Service) FanOut(ctx context.Context, taskID int64) error {
 	}
 	return nil
 }
-
-// shanghai formats times in notifications; the product's users are in China.
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // targets selects the next page of approved memberships the task is for,
 // in orgs that have not ended, after membership id after.
