@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // every zone loads, even on a machine without zoneinfo
 
 	"gopkg.in/yaml.v3"
 )
@@ -299,12 +300,34 @@ func Load(path string, getenv func(string) string) (Config, error) {
 // Production reports whether the server runs in production mode.
 func (c Config) Production() bool { return c.Env == EnvProduction }
 
-// Location is the time zone that decides calendar days.
+// Location is the time zone that decides calendar days: the zone that
+// Timezone names, whether or not the configuration went through Load (tests
+// and tools start from Default()). A zone that cannot be loaded is a
+// programming error here, since Load refuses it: Location panics rather
+// than fall back to UTC, which would move every day boundary by hours.
 func (c Config) Location() *time.Location {
-	if c.location == nil {
-		return time.UTC
+	if c.location != nil && c.location.String() == c.Timezone {
+		return c.location
 	}
-	return c.location
+	loc, err := loadZone(c.Timezone)
+	if err != nil {
+		panic("config: APP_TIMEZONE (timezone): " + err.Error())
+	}
+	return loc
+}
+
+// loadZone loads a named zone. The empty name and "Local" are refused:
+// time.LoadLocation takes them as UTC and as the machine's zone, so days
+// would depend on where the server happens to run.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("name a zone such as Asia/Shanghai, got %q", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return loc, nil
 }
 
 // WeChatMock reports whether the WeChat mock answers instead of WeChat.
@@ -347,9 +370,9 @@ func (c *Config) validate() error {
 	default:
 		bad("APP_ENV (env)", "must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.Env)
 	}
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil || c.Timezone == "" {
-		bad("APP_TIMEZONE (timezone)", "unknown time zone %q", c.Timezone)
+	loc, err := loadZone(c.Timezone)
+	if err != nil {
+		bad("APP_TIMEZONE (timezone)", "%v", err)
 	} else {
 		c.location = loc
 	}

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -419,6 +420,61 @@ func TestParseDatabaseURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if dialect, dsn, err := config.ParseDatabaseURL(tt.raw); err == nil {
 				t.Errorf("ParseDatabaseURL(%q) = %q, %q; want an error", tt.raw, dialect, dsn)
+			}
+		})
+	}
+}
+
+// TestLocationIsTheConfiguredZoneEvenWithoutLoad: tests and tools build their
+// configuration from Default() and never call Load; their calendar days must
+// still be the configured zone's, never a silent UTC.
+func TestLocationIsTheConfiguredZoneEvenWithoutLoad(t *testing.T) {
+	changed := config.Default()
+	changed.Timezone = "America/Los_Angeles"
+	loaded, err := config.Load("", env(map[string]string{"APP_TIMEZONE": "Europe/Berlin"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded := loaded
+	reloaded.Timezone = "Asia/Tokyo"
+	for _, tt := range []struct {
+		name string
+		cfg  config.Config
+		want string
+	}{
+		{"Default() without Load is Asia/Shanghai", config.Default(), "Asia/Shanghai"},
+		{"a zone set after Default() is that zone", changed, "America/Los_Angeles"},
+		{"a loaded zone is that zone", loaded, "Europe/Berlin"},
+		{"a zone changed after Load is the new zone", reloaded, "Asia/Tokyo"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.cfg.Location().String(); got != tt.want {
+				t.Errorf("Location() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("midnight in Shanghai is 16:00 UTC the day before", func(t *testing.T) {
+		at := time.Date(2026, 3, 1, 16, 0, 1, 0, time.UTC)
+		if got := at.In(config.Default().Location()).Format(time.DateTime); got != "2026-03-02 00:00:01" {
+			t.Errorf("16:00:01 UTC is %s in the default zone, want 2026-03-02 00:00:01", got)
+		}
+	})
+	for _, zone := range []string{"", "Local", "Mars/Olympus"} {
+		t.Run("a zone that cannot be loaded ("+zone+") panics, never falls back to UTC", func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Timezone = zone
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "APP_TIMEZONE") {
+					t.Errorf("Location() with timezone %q recovered %v, want a panic naming APP_TIMEZONE", zone, r)
+				}
+			}()
+			t.Errorf("Location() with timezone %q returned %v", zone, cfg.Location())
+		})
+	}
+	for _, zone := range []string{"Local", "Mars/Olympus"} {
+		t.Run("Load refuses the zone "+zone, func(t *testing.T) {
+			if _, err := config.Load("", env(map[string]string{"APP_TIMEZONE": zone})); err == nil || !strings.Contains(err.Error(), "APP_TIMEZONE") {
+				t.Errorf("Load with APP_TIMEZONE=%s: %v, want an error naming APP_TIMEZONE", zone, err)
 			}
 		})
 	}

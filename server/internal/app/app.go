@@ -44,6 +44,10 @@ type Options struct {
 	WeChatTransport http.RoundTripper
 	// Migrate forces migrations at start, whatever the configuration says.
 	Migrate bool
+	// Now is the clock of the services that decide calendar days and due
+	// times (check-ins, statistics, tasks); nil means time.Now. The queue's
+	// scheduler, Redis expiry and sessions keep real time.
+	Now func() time.Time
 }
 
 // App is the assembled server.
@@ -73,6 +77,11 @@ type App struct {
 // New builds the app. Close releases what it opened, even after an error.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (a *App, err error) {
 	a = &App{Config: cfg, Log: log}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	loc := cfg.Location()
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -141,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	templates := cfg.NotifyTemplates()
 	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
 		Templates: templates, RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-		KeyPrefix: cfg.Redis.KeyPrefix, Log: log,
+		KeyPrefix: cfg.Redis.KeyPrefix, Location: loc, Log: log,
 	})
 	pushJobs := notify.NewJobs(a.Queue)
 	inbox := notify.NewInbox(a.DB.DB).WithPush(a.Pusher, pushJobs, log)
@@ -149,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Inbox = inbox
 	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
 	orgStore := a.Org.Store()
-	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Log: log, Notifier: inbox, Deliveries: inbox})
+	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Deliveries: inbox})
 	a.Org.SetNotifier(inbox)
 	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, log)
 	annJobs := announce.NewJobs(a.Queue)
@@ -160,12 +169,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Report.SetScheduler(reportJobs)
 	reportJobs.Register(a.Report)
 	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, inbox, log)
-	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: cfg.Location(), Log: log})
+	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: loc, Now: now, Log: log})
 	taskJobs := task.NewJobs(a.Queue)
 	a.Task.SetScheduler(taskJobs)
 	taskJobs.Register(a.Task)
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
-	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: cfg.Location(), Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log,
+	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log,
 		Postgres: a.DB.Dialect == config.DialectPostgres})
 
 	reg := prometheus.NewRegistry()
