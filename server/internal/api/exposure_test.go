@@ -1,0 +1,112 @@
+package api_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"xianfeng/server/internal/testenv"
+)
+
+// send makes a request outside the contract-checking client: these tests
+// probe with methods and paths the contract does not know.
+func send(t *testing.T, method, url, token string, header map[string]string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func TestMadeUpMethodsDoNotAddMetricSeries(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	for i := range 20 {
+		method := fmt.Sprintf("MADEUP%d%s", i, strings.Repeat("X", 100))
+		send(t, method, env.Server.URL+"/api/v1/me", "", nil)
+		send(t, method, env.Server.URL+fmt.Sprintf("/no/such/path/%d", i), "", nil)
+	}
+	send(t, "GET", env.Server.URL+"/api/v1/me", "", nil)
+	m := env.Do("GET", "/metrics", "", nil)
+	tests := []struct {
+		name string
+		text string
+		want bool
+	}{
+		{"no series names a made-up method", "MADEUP", false},
+		{"no series names a path that has no route", "/no/such/path", false},
+		{"made-up methods are counted as other", `method="other"`, true},
+		{"a path without a route is counted as unmatched", `route="unmatched"`, true},
+		{"known methods keep their name", `xianfeng_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := bytes.Contains(m.Body, []byte(tt.text)); got != tt.want {
+				t.Errorf("/metrics contains %q = %v, want %v", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	token := env.Login("headers")
+	tests := []struct {
+		name    string
+		method  string
+		path    string
+		token   string
+		noStore bool
+	}{
+		{"an authenticated API answer", "GET", "/api/v1/me", token, true},
+		{"an API answer refusing a missing session", "GET", "/api/v1/me", "", true},
+		{"the public badge verification", "GET", "/api/v1/badges/verify?token=x", "", true},
+		{"an API path with no route", "GET", "/api/v1/nothing-here", token, true},
+		{"an API path with the wrong method", "DELETE", "/api/v1/auth/login", "", true},
+		{"the liveness probe", "GET", "/healthz", "", false},
+		{"the readiness probe", "GET", "/readyz", "", false},
+		{"a path outside the API with no route", "GET", "/nothing-here", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := send(t, tt.method, env.Server.URL+tt.path, tt.token, map[string]string{"Origin": "https://evil.example"})
+			want := map[string]string{
+				"X-Content-Type-Options":      "nosniff",
+				"Referrer-Policy":             "no-referrer",
+				"X-Frame-Options":             "DENY",
+				"Access-Control-Allow-Origin": "",
+			}
+			if tt.noStore {
+				want["Cache-Control"] = "no-store"
+			}
+			for k, v := range want {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s %s (%d): %s = %q, want %q", tt.method, tt.path, resp.StatusCode, k, got, v)
+				}
+			}
+		})
+	}
+	t.Run("a CORS preflight is not answered with CORS headers", func(t *testing.T) {
+		resp := send(t, "OPTIONS", env.Server.URL+"/api/v1/me", "", map[string]string{
+			"Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
+		})
+		for _, k := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers"} {
+			if got := resp.Header.Get(k); got != "" {
+				t.Errorf("preflight answered %s: %q", k, got)
+			}
+		}
+	})
+}
