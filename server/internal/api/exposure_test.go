@@ -2,11 +2,19 @@ package api_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
+	"xianfeng/server/internal/app"
+	"xianfeng/server/internal/contract"
+	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/testenv"
 )
 
@@ -109,4 +117,71 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestReadinessWaitsForTheSchema(t *testing.T) {
+	cfg := testenv.Config(t)
+	off := false
+	cfg.Database.AutoMigrate = &off // as in production: `server migrate` does it
+	var log logLines
+	a, err := app.New(context.Background(), cfg, logging.New(&log, "info", "json"), app.Options{})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	srv := httptest.NewServer(a.Router)
+	t.Cleanup(srv.Close)
+	client := &http.Client{Transport: contract.NewTransport(t, nil)}
+	ready := func() (int, map[string]string) {
+		t.Helper()
+		resp, err := client.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Checks map[string]string `json:"checks"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body.Checks
+	}
+
+	t.Run("an unmigrated database is not ready and the log says to run server migrate once", func(t *testing.T) {
+		for range 3 {
+			if status, checks := ready(); status != 503 || checks["database"] != "unavailable" || checks["redis"] != "ok" {
+				t.Fatalf("/readyz = %d %v, want 503 with the database unavailable", status, checks)
+			}
+		}
+		if n := strings.Count(log.String(), "server migrate"); n != 1 {
+			t.Errorf("the log says `server migrate` %d times, want once:\n%s", n, log.String())
+		}
+	})
+	t.Run("once migrated the same process is ready", func(t *testing.T) {
+		if err := database.Migrate(context.Background(), a.DB, database.Migrations, logging.Discard()); err != nil {
+			t.Fatal(err)
+		}
+		if status, checks := ready(); status != 200 || checks["database"] != "ok" {
+			t.Fatalf("/readyz = %d %v, want 200", status, checks)
+		}
+	})
+}
+
+// logLines collects a server's log from its goroutines.
+type logLines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }

@@ -93,6 +93,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, err
 		}
 	}
+	schema := database.NewSchemaCheck(a.DB, database.Migrations, log)
+	_ = schema.Check(ctx) // says at start, not only at the first probe, when `server migrate` is due
 
 	a.Redis, err = redisdb.Open(ctx, cfg.Redis, log)
 	if err != nil {
@@ -186,8 +188,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
 			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() })),
 		Ready: map[string]api.Pinger{
-			"database": a.DB.Ping,
-			"redis":    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+			"database": func(ctx context.Context) error {
+				if err := a.DB.Ping(ctx); err != nil {
+					return err
+				}
+				return schema.Check(ctx)
+			},
+			"redis": func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		},
 	}
 	if a.Mock != nil && !cfg.Production() {
