@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"xianfeng/config"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/contract"
 	"xianfeng/server/internal/database"
@@ -184,4 +185,59 @@ func (l *logLines) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+func TestMetricsAndProfilesAreServedOnTheAdminHandler(t *testing.T) {
+	tests := []struct {
+		name          string
+		env           string
+		apiHasMetrics bool
+	}{
+		{"in production the API port has no /metrics", config.EnvProduction, false},
+		{"in development the API port keeps /metrics", config.EnvDevelopment, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := testenv.New(t, testenv.Options{Configure: func(c *config.Config) { c.Env = tt.env }})
+			send(t, "GET", env.Server.URL+"/api/v1/me", "", nil)
+			for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
+				resp := send(t, "GET", env.Server.URL+path, "", nil)
+				if got := resp.StatusCode == 200; got != (tt.apiHasMetrics && path == "/metrics") {
+					t.Errorf("API port %s = %d", path, resp.StatusCode)
+				}
+			}
+
+			admin := httptest.NewServer(env.App.Admin)
+			t.Cleanup(admin.Close)
+			get := func(path string) (int, string) {
+				t.Helper()
+				resp, err := http.Get(admin.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var b bytes.Buffer
+				_, _ = b.ReadFrom(resp.Body)
+				return resp.StatusCode, b.String()
+			}
+			for _, c := range []struct{ path, want string }{
+				{"/metrics", `xianfeng_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1`},
+				{"/metrics", "xianfeng_queue_jobs"},
+				{"/debug/pprof/", "mutex"},
+				{"/debug/pprof/heap?debug=1", "heap profile"},
+				{"/debug/pprof/mutex?debug=1", "--- mutex"},
+				{"/debug/pprof/block?debug=1", "--- contention"},
+				{"/debug/pprof/goroutine?debug=1", "goroutine profile"},
+				{"/healthz", `"status":"ok"`},
+				{"/readyz", `"database":"ok"`},
+			} {
+				if status, body := get(c.path); status != 200 || !strings.Contains(body, c.want) {
+					t.Errorf("admin %s = %d %.200q, want 200 with %q", c.path, status, body, c.want)
+				}
+			}
+			if status, _ := get("/debug/pprof/profile?seconds=1"); status != 200 {
+				t.Errorf("admin CPU profile = %d, want 200", status)
+			}
+		})
+	}
 }
