@@ -52,12 +52,15 @@ type Options struct {
 
 // App is the assembled server.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *database.DB
-	Redis    *redisdb.Client
-	Queue    *queue.Queue
-	Router   *gin.Engine
+	Config config.Config
+	Log    *slog.Logger
+	DB     *database.DB
+	Redis  *redisdb.Client
+	Queue  *queue.Queue
+	Router *gin.Engine
+	// Admin serves the operators' listener (APP_ADMIN_ADDR): metrics,
+	// pprof and the health checks.
+	Admin    http.Handler
 	Auth     *auth.Service
 	Org      *org.Service
 	Badge    *badge.Service
@@ -102,6 +105,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, err
 		}
 	}
+	schema := database.NewSchemaCheck(a.DB, database.Migrations, log)
+	_ = schema.Check(ctx) // says at start, not only at the first probe, when `server migrate` is due
 
 	a.Redis, err = redisdb.Open(ctx, cfg.Redis, log)
 	if err != nil {
@@ -180,7 +185,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())
 	deps := api.Deps{
-		Log: log, Registry: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
+		Log: log, Registry: reg, MetricsOnAPI: !cfg.Production(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Spec: miniprogramapi.Spec,
 		Auth: auth.NewHandler(a.Auth, log, memberships),
 		Org: org.NewHandler(a.Org, log, auth.UserID,
@@ -195,8 +200,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
 			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() })),
 		Ready: map[string]api.Pinger{
-			"database": a.DB.Ping,
-			"redis":    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+			"database": func(ctx context.Context) error {
+				if err := a.DB.Ping(ctx); err != nil {
+					return err
+				}
+				return schema.Check(ctx)
+			},
+			"redis": func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		},
 	}
 	if a.Mock != nil && !cfg.Production() {
@@ -206,6 +216,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
+	a.Admin = api.NewAdmin(reg, deps.Ready)
 	return a, nil
 }
 
@@ -213,11 +224,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 // connections and waits up to the shutdown timeout for requests in flight.
 // ready, if not nil, receives the listening address once the port is open.
 func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
-	ln, err := net.Listen("tcp", a.Config.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", a.Config.HTTP.Addr, err)
-	}
-	srv := &http.Server{
+	return a.serve(ctx, "HTTP API", "APP_HTTP_ADDR", a.Config.HTTP.Addr, ready, &http.Server{
 		Handler:           a.Router,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       a.Config.HTTP.ReadTimeout,
@@ -225,8 +232,36 @@ func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	})
+}
+
+// ServeAdmin serves the admin handler on APP_ADMIN_ADDR until ctx is
+// cancelled; with the listener off it returns nil at once. ready, if not
+// nil, receives the listening address once the port is open.
+func (a *App) ServeAdmin(ctx context.Context, ready chan<- string) error {
+	if !a.Config.AdminEnabled() {
+		a.Log.Info("admin listener is off (APP_ADMIN_ADDR=off)")
+		return nil
 	}
-	a.Log.Info("HTTP API listening", "addr", ln.Addr().String())
+	// No write timeout: a CPU profile or trace streams for as long as asked.
+	return a.serve(ctx, "admin listener", "APP_ADMIN_ADDR", a.Config.Admin.Addr, ready, &http.Server{
+		Handler:           a.Admin,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       a.Config.HTTP.ReadTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	})
+}
+
+// serve runs srv on addr (the value of setting) until ctx is cancelled,
+// then drains it for up to the shutdown timeout.
+func (a *App) serve(ctx context.Context, name, setting, addr string, ready chan<- string, srv *http.Server) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen %s (%s): %w", name, addr, setting, err)
+	}
+	a.Log.Info(name+" listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -237,16 +272,16 @@ func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.Log.Info("HTTP API draining", "timeout", a.Config.HTTP.ShutdownTimeout.String())
+	a.Log.Info(name+" draining", "timeout", a.Config.HTTP.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.HTTP.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+		return fmt.Errorf("%s shutdown: %w", name, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	a.Log.Info("HTTP API stopped")
+	a.Log.Info(name + " stopped")
 	return nil
 }
 
