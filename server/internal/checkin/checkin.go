@@ -48,7 +48,10 @@ var _ Members = (*org.Service)(nil)
 
 // Options configure the service.
 type Options struct {
+	// Location decides what a calendar day is; it is required.
 	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// Window is how old an offline check-in's client_time may be.
 	Window time.Duration
 	// Skew is how far in the future a client clock may run.
@@ -69,10 +72,16 @@ type Service struct {
 
 // NewService returns the check-in service.
 func NewService(db *gorm.DB, members Members, opts Options) *Service {
+	if opts.Location == nil {
+		panic("checkin.NewService: Options.Location is required")
+	}
 	if opts.Skew == 0 {
 		opts.Skew = 2 * time.Minute
 	}
-	return &Service{db: db, members: members, opts: opts, now: time.Now}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{db: db, members: members, opts: opts, now: opts.Now}
 }
 
 // Input is a check-in from a phone.
@@ -92,6 +101,13 @@ var (
 
 // Day returns the calendar day of t in the configured time zone.
 func (s *Service) Day(t time.Time) string { return t.In(s.opts.Location).Format(time.DateOnly) }
+
+// Today returns the calendar day that is days days from today on the
+// service's clock (0 is today, -30 thirty days ago).
+func (s *Service) Today(days int) string {
+	n := s.now().In(s.opts.Location)
+	return time.Date(n.Year(), n.Month(), n.Day()+days, 12, 0, 0, 0, s.opts.Location).Format(time.DateOnly)
+}
 
 // Checkin records today's check-in, or returns the one already made today:
 // created tells which. Concurrent identical requests, from any number of

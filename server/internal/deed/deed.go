@@ -104,6 +104,11 @@ var (
 	ErrSelf           = apperr.New(apperr.KindForbidden, "cannot_act_on_self", "不能审核、推荐或表彰本人的事迹或本人提名的事迹，请由其他书记处理")
 )
 
+// MaxLinks caps the tasks and reports one deed links, together; openapi.yaml
+// gives the same limit. 40 links of the longest ids fit the links column
+// (1000 characters).
+const MaxLinks = 40
+
 // Input is a new deed.
 type Input struct {
 	Title     string
@@ -124,8 +129,8 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 	if n := utf8.RuneCountInString(strings.TrimSpace(in.Content)); n == 0 || n > 10000 {
 		f["content"] = "应为 1 到 10000 个字"
 	}
-	if len(in.TaskIDs)+len(in.ReportIDs) > 40 {
-		f["task_ids"] = "任务与上报合计最多关联 40 项"
+	if len(in.TaskIDs)+len(in.ReportIDs) > MaxLinks {
+		f["task_ids"] = fmt.Sprintf("任务与上报合计最多关联 %d 项", MaxLinks)
 	}
 	if len(f) > 0 {
 		return Deed{}, apperr.Invalid("参数错误", f)

@@ -35,7 +35,9 @@ type PushOptions struct {
 	RatePerMinute    int
 	MiniprogramState string
 	KeyPrefix        string
-	Log              *slog.Logger
+	// Location is the zone of the times written in messages; it is required.
+	Location *time.Location
+	Log      *slog.Logger
 	// AfterSend, when set, runs after WeChat accepted a message and before
 	// the result is recorded. Tests make it fail to stand for a crash there.
 	AfterSend func(notificationID int64) error
@@ -59,6 +61,9 @@ type Pusher struct {
 
 // NewPusher returns the pusher.
 func NewPusher(db *gorm.DB, rdb redis.UniversalClient, sender wechat.Client, opts PushOptions) *Pusher {
+	if opts.Location == nil {
+		panic("notify.NewPusher: PushOptions.Location is required")
+	}
 	clock := opts.Now
 	if clock == nil {
 		clock = time.Now
@@ -272,7 +277,7 @@ func (p *Pusher) message(n Notification, openID string, t config.Template) wecha
 	_ = json.Unmarshal([]byte(n.Vars), &vars)
 	vars["title"], vars["body"], vars["ref_id"] = n.Title, n.Body, strconv.FormatInt(n.RefID, 10)
 	if vars["time"] == "" {
-		vars["time"] = n.CreatedAt.In(shanghai).Format("2006-01-02 15:04")
+		vars["time"] = n.CreatedAt.In(p.opts.Location).Format("2006-01-02 15:04")
 	}
 	fill := func(s string) string {
 		for k, v := range vars {
@@ -312,8 +317,6 @@ func fieldValue(field, v string) string {
 	}
 	return v
 }
-
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // unfilled matches a placeholder the notification had no value for.
 var unfilled = regexp.MustCompile(`{{[a-z_]+}}`)

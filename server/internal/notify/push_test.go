@@ -159,7 +159,7 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 	wx := wechat.New(w.env.WeChat.Config(cfg.WeChat.Timeout), w.env.App.Redis, cfg.Redis.KeyPrefix, nil)
 	crashing := notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, wx, notify.PushOptions{
 		Templates: cfg.NotifyTemplates(), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-		KeyPrefix: cfg.Redis.KeyPrefix, Log: w.env.App.Log,
+		KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
 		AfterSend: func(int64) error { return errCrash },
 	})
 
@@ -268,7 +268,7 @@ func TestJobEndsWhileWeChatAnswers(t *testing.T) {
 			defer cancel()
 			p := notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, cancellingSender{Client: wx, cancel: cancel}, notify.PushOptions{
 				Templates: cfg.NotifyTemplates(), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-				KeyPrefix: cfg.Redis.KeyPrefix, Log: w.env.App.Log,
+				KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
 			})
 			_ = p.Deliver(ctx, id, false)
 			if got := w.delivery(id); got != tc.wantState {

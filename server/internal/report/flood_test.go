@@ -3,7 +3,6 @@ package report_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,16 +11,6 @@ import (
 	"xianfeng/server/internal/testenv"
 )
 
-// clock is a clock the test moves by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
-
 // reportBody is the body of POST /reports with request id rid.
 func reportBody(rid string) map[string]any {
 	return map[string]any{"category": "epidemic_clue", "urgency": "normal", "content": "小区门口有人聚集", "request_id": rid}
@@ -29,7 +18,7 @@ func reportBody(rid string) map[string]any {
 
 func TestFilingReportsIsRateLimitedPerMember(t *testing.T) {
 	// Half-way through a minute: the limit's window has 30 s left.
-	clk := &clock{now: time.Date(2026, 1, 26, 2, 0, 30, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 1, 26, 2, 0, 30, 0, time.UTC))
 	w := newWorldWith(t, testenv.Options{Now: clk.Now})
 	filed := func(t *testing.T, p person) int64 {
 		t.Helper()
@@ -66,7 +55,7 @@ func TestFilingReportsIsRateLimitedPerMember(t *testing.T) {
 }
 
 func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 1, 26, 2, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 1, 26, 2, 0, 0, 0, time.UTC))
 	w := newWorldWith(t, testenv.Options{Now: clk.Now, Configure: func(c *config.Config) {
 		for _, kind := range []string{notify.KindReportReceived, notify.KindReportEscalated} {
 			tpl := c.Notify.Templates[kind]

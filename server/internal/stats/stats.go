@@ -73,8 +73,10 @@ var _ Orgs = (*org.Store)(nil)
 
 // Options configure the service.
 type Options struct {
-	// Location decides what a calendar day is.
+	// Location decides what a calendar day is; it is required.
 	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// TmpDir is where the export keeps its sheets while it builds them
 	// ("" means the system's temporary directory).
 	TmpDir string
@@ -92,12 +94,15 @@ type Service struct {
 // NewService returns the statistics service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	if opts.Location == nil {
-		opts.Location = time.UTC
+		panic("stats.NewService: Options.Location is required")
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: time.Now}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{db: db, orgs: orgs, opts: opts, now: opts.Now}
 }
 
 // Period is a range of whole calendar days in the configured time zone.

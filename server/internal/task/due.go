@@ -42,7 +42,7 @@ func (s *Service) Remind(ctx context.Context, taskID, dueUnix int64) error {
 	if err != nil {
 		return err
 	}
-	due := t.DueAt.In(shanghai).Format("01-02 15:04")
+	due := t.DueAt.In(s.opts.Location).Format("01-02 15:04")
 	key := "task_reminder:" + strconv.FormatInt(t.ID, 10) + ":" + strconv.FormatInt(dueUnix, 10)
 	if err := s.notify(ctx, t, users, notify.KindTaskReminder, "任务即将截止："+t.Title, "请在 "+due+" 前完成。", key); err != nil {
 		return err

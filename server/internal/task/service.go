@@ -42,6 +42,11 @@ type Scheduler interface {
 
 // Options configure the service.
 type Options struct {
+	// Location is the zone of the due times written in notifications; it
+	// is required.
+	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now      func() time.Time
 	Log      *slog.Logger
 	Notifier notify.Notifier
 	// Scheduler may be nil until the jobs are wired; SetScheduler sets it.
@@ -67,10 +72,17 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
+	if opts.Location == nil {
+		panic("task.NewService: Options.Location is required")
+	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
 
 // SetScheduler wires the queue after construction (the jobs need the service too).
@@ -547,7 +559,7 @@ func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title
 		data["org"] = o.Name
 	}
 	if t.DueAt != nil {
-		data["due"] = t.DueAt.In(shanghai).Format("2006-01-02 15:04")
+		data["due"] = t.DueAt.In(s.opts.Location).Format("2006-01-02 15:04")
 	}
 	ns := make([]notify.Notification, len(users))
 	for i, u := range users {
@@ -577,7 +589,7 @@ func (s *Service) FanOut(ctx context.Context, taskID int64) error {
 	title := "新任务：" + t.Title
 	body := t.Kind.Label() + "任务"
 	if t.DueAt != nil {
-		body += "，截止 " + t.DueAt.In(shanghai).Format("01-02 15:04")
+		body += "，截止 " + t.DueAt.In(s.opts.Location).Format("01-02 15:04")
 	}
 	for batch := 0; ; batch++ {
 		var rows []struct {
@@ -631,9 +643,6 @@ func (s *Service) FanOut(ctx context.Context, taskID int64) error {
 	}
 	return nil
 }
-
-// shanghai formats times in notifications; the product's users are in China.
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // targets selects the next page of live memberships the task is for, after
 // membership id after.

@@ -53,7 +53,9 @@ type Options struct {
 	Configure func(*config.Config)
 	// Log, if set, receives the server's JSON log lines at debug level.
 	Log io.Writer
-	// Now, if set, is the clock of the rate limiter and the pusher.
+	// Now, if set, is the clock of the services that decide calendar days
+	// (a Clock's Now), of the report rate limit and of push coalescing; by
+	// default they run on time.Now.
 	Now func() time.Time
 }
 
