@@ -8,8 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/gin-gonic/gin"
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 
