@@ -77,7 +77,10 @@ type Stats struct {
 	InboxOnly int64 `json:"inbox_only"`
 	Failed    int64 `json:"failed"`
 	Queued    int64 `json:"queued"`
-	Read      int64 `json:"read"`
+	// Unconfirmed counts messages whose worker stopped after asking WeChat:
+	// not sent again, and not known to have arrived.
+	Unconfirmed int64 `json:"unconfirmed"`
+	Read        int64 `json:"read"`
 }
 
 // BatchStats counts the delivery of the notifications of one kind about one thing.
@@ -107,6 +110,8 @@ func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, ki
 			s.InboxOnly += r.N
 		case DeliveryFailed:
 			s.Failed += r.N
+		case DeliveryUnconfirmed:
+			s.Unconfirmed += r.N
 		default:
 			s.Queued += r.N
 		}
