@@ -16,6 +16,19 @@ import (
 // may be used twice, i.e. nothing is sent twice.
 func TestPushResumesAfterKill9(t *testing.T) {
 	gate(t)
+	tests := []struct {
+		name      string
+		loseQueue bool // Redis lost the queue's jobs too (see TestFanOutResumesAfterKill9)
+	}{
+		{"after the worker was killed, a new worker takes up every queued push within 30 s", false},
+		{"after the worker was killed and Redis lost the queue, a new worker takes up every queued push from the database within 30 s", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { pushResumes(t, tc.loseQueue) })
+	}
+}
+
+func pushResumes(t *testing.T, loseQueue bool) {
 	ctx := context.Background()
 	env := testenv.New(t, testenv.Options{Mock: true})
 	db := env.App.DB.DB
@@ -49,6 +62,9 @@ func TestPushResumesAfterKill9(t *testing.T) {
 	sent, queued, sending := count("sent"), count("queued"), count("sending")
 	if queued == 0 {
 		t.Fatalf("all pushes were done (%d sent) before the kill; it must come in the middle", sent)
+	}
+	if loseQueue {
+		dropQueue(t, env.App.Redis, env.App.Config.Queue.Namespace)
 	}
 
 	second := startWorker(t, env.App.Config, "worker-2", fast)

@@ -122,9 +122,15 @@ func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, ki
 // Unpushed returns notifications still queued after a minute: their push
 // job was never enqueued or was lost. The sweeper re-enqueues them.
 func (in *Inbox) Unpushed(ctx context.Context, limit int) ([]int64, error) {
+	return in.Waiting(ctx, time.Minute, limit)
+}
+
+// Waiting returns notifications queued or being sent for at least minAge,
+// oldest first.
+func (in *Inbox) Waiting(ctx context.Context, minAge time.Duration, limit int) ([]int64, error) {
 	var ids []int64
 	err := in.db.WithContext(ctx).Model(&Notification{}).
-		Where("delivery IN ? AND created_at < ?", []string{DeliveryQueued, DeliverySending}, time.Now().UTC().Add(-time.Minute)).
+		Where("delivery IN ? AND created_at <= ?", []string{DeliveryQueued, DeliverySending}, time.Now().UTC().Add(-minAge)).
 		Order("id").Limit(limit).Pluck("id", &ids).Error
 	return ids, err
 }

@@ -48,6 +48,7 @@ type Queue struct {
 	server    *asynq.Server
 	scheduler *asynq.Scheduler
 	periodic  []periodic
+	atStart   []func(context.Context) error
 	resumer   *resumer
 }
 
@@ -104,6 +105,11 @@ func (q *Queue) Every(interval time.Duration, task *asynq.Task, priority string)
 	q.periodic = append(q.periodic, periodic{spec: "@every " + interval.String(), task: task, priority: priority, every: interval})
 }
 
+// AtStart registers fn to run once the workers have started: a sweep that
+// re-enqueues the work the database says is unfinished, whose jobs Redis
+// may have lost. Call it before Start.
+func (q *Queue) AtStart(fn func(ctx context.Context) error) { q.atStart = append(q.atStart, fn) }
+
 // Inspector gives read access to queue contents, for tests and operators.
 func (q *Queue) Inspector() *asynq.Inspector { return q.inspector }
 
@@ -147,6 +153,17 @@ func (q *Queue) Start() error {
 		return fmt.Errorf("queue: start workers: %w", err)
 	}
 	q.resumer.start(q.opts.ResumeEvery)
+	if len(q.atStart) > 0 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, fn := range q.atStart {
+				if err := fn(ctx); err != nil {
+					q.opts.Log.Warn("queue: start-up sweep failed; the periodic sweep will retry", "err", err)
+				}
+			}
+		}()
+	}
 	if len(q.periodic) > 0 {
 		q.scheduler = asynq.NewSchedulerFromRedisClient(q.rdb, &asynq.SchedulerOpts{Logger: slogAdapter{q.opts.Log}, LogLevel: asynq.WarnLevel})
 		for _, p := range q.periodic {
