@@ -45,6 +45,15 @@ func TestDatabaseOutage(t *testing.T) {
 		unavailable(t, checkin("outage-starting"))
 	})
 
+	t.Run("a check-in while MySQL is shutting down (1053) is 503 with Retry-After", func(t *testing.T) {
+		if postgres() {
+			t.Skip("1053 is MySQL's")
+		}
+		proxy.Set(testenv.ShuttingDown)
+		defer proxy.Set(testenv.Pass)
+		unavailable(t, checkin("outage-shutdown"))
+	})
+
 	t.Run("a check-in committed before the connection dropped is 503, and its retry gets the saved record", func(t *testing.T) {
 		if !postgres() {
 			t.Skip("the cut is found by PostgreSQL's INSERT command tag")

@@ -25,6 +25,9 @@ const (
 	// StartingUp closes every open connection and answers new ones as a
 	// PostgreSQL that is starting up (SQLSTATE 57P03).
 	StartingUp
+	// ShuttingDown closes every open connection and greets new ones as a
+	// MySQL that is shutting down (error 1053).
+	ShuttingDown
 )
 
 // Proxy is a TCP proxy in front of a database or Redis through which a test
@@ -62,7 +65,8 @@ func NewProxy(t testing.TB, target string) *Proxy {
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Set changes the fault; Refuse and StartingUp close open connections.
+// Set changes the fault; Refuse, StartingUp and ShuttingDown close open
+// connections.
 func (p *Proxy) Set(f Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -73,7 +77,7 @@ func (p *Proxy) Set(f Fault) {
 		p.resume = make(chan struct{})
 	}
 	p.fault = f
-	if f == Refuse || f == StartingUp {
+	if f == Refuse || f == StartingUp || f == ShuttingDown {
 		for c := range p.conns {
 			_ = c.Close()
 		}
@@ -112,6 +116,9 @@ func (p *Proxy) serve(client net.Conn) {
 		return
 	case StartingUp:
 		answerStartingUp(client)
+		return
+	case ShuttingDown:
+		greetShuttingDown(client)
 		return
 	}
 	server, err := net.Dial("tcp", p.target)
@@ -197,4 +204,14 @@ func answerStartingUp(c net.Conn) {
 	msg := []byte{'E', 0, 0, 0, 0}
 	binary.BigEndian.PutUint32(msg[1:], uint32(body.Len()+4))
 	_, _ = c.Write(append(msg, body.Bytes()...))
+}
+
+// greetShuttingDown sends, in place of MySQL's handshake, the error packet
+// of a server that is shutting down: 1053 (08S01).
+func greetShuttingDown(c net.Conn) {
+	defer func() { _ = c.Close() }()
+	payload := []byte{0xff, 0x1d, 0x04, '#'}
+	payload = append(payload, "08S01Server shutdown in progress"...)
+	hdr := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), 0}
+	_, _ = c.Write(append(hdr, payload...))
 }
