@@ -1,7 +1,10 @@
 package faulttest
 
 import (
+	"bytes"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +19,8 @@ func TestFrozenRedis(t *testing.T) {
 	gate(t)
 	const timeout = 500 * time.Millisecond
 	var proxy *testenv.Proxy
-	env := testenv.New(t, testenv.Options{Configure: func(cfg *config.Config) {
+	var logs syncBuffer
+	env := testenv.New(t, testenv.Options{Log: &logs, Configure: func(cfg *config.Config) {
 		cfg.Redis.URL, proxy = throughProxy(t, cfg.Redis.URL)
 		cfg.Redis.Timeout = timeout
 	}})
@@ -51,8 +55,42 @@ func TestFrozenRedis(t *testing.T) {
 		})
 	}
 
+	t.Run("the identical failures of the outage are logged once, not once per request", func(t *testing.T) {
+		n := 0
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"msg":"http request"`) && strings.Contains(line, `"route":"/api/v1/me"`) &&
+				strings.Contains(line, `"status":503`) {
+				n++
+			}
+		}
+		// Three 503s of GET /me within seconds: one line (two if the
+		// machine took longer than logging.RepeatInterval).
+		if n < 1 || n > 2 {
+			t.Errorf("%d access lines for the three 503s of GET /me, want 1", n)
+		}
+	})
+
 	t.Run("once Redis thaws, requests succeed again", func(t *testing.T) {
 		proxy.Set(testenv.Pass)
 		env.In(t).Expect(env.DoAs("GET", "/api/v1/me", tree.MemberA, nil), http.StatusOK)
 	})
+}
+
+// syncBuffer is a bytes.Buffer that the server's goroutines may write to
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
