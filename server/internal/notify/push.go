@@ -27,6 +27,10 @@ const (
 	DeliverySent      = "sent"       // WeChat accepted the message
 	DeliveryNoConsent = "no_consent" // inbox only: no consent, no template, or coalesced (see PushOptions.Coalesce)
 	DeliveryFailed    = "failed"     // WeChat refused it for good
+	// DeliveryUnconfirmed: the worker stopped between asking WeChat and
+	// recording its answer. The message is not sent again (the consent
+	// counts as used), but whether it arrived is unknown.
+	DeliveryUnconfirmed = "unconfirmed"
 )
 
 // PushOptions configure the pusher.
@@ -87,8 +91,9 @@ const staleSending = 30 * time.Second
 //
 //   - the consent is taken and the notification marked "sending" in one
 //     transaction before WeChat is asked, so a retry after a crash between
-//     WeChat's answer and our record finds "sending" and does not send twice
-//     (the message counts as sent, the consent as used);
+//     WeChat's answer and our record finds "sending" and does not send twice:
+//     it records "unconfirmed" (the consent counts as used, the message as
+//     neither sent nor failed, since nobody knows whether WeChat got it);
 //   - a send that failed in a way retrying can fix gives the consent back and
 //     returns to "queued" before returning its error for a retry;
 //   - 43101 (the user withdrew consent) zeroes that consent and ends in
@@ -106,14 +111,14 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		return fmt.Errorf("notify: load %d: %w", id, err)
 	}
 	switch n.Delivery {
-	case DeliverySent, DeliveryNoConsent, DeliveryFailed:
+	case DeliverySent, DeliveryNoConsent, DeliveryFailed, DeliveryUnconfirmed:
 		return nil
 	case DeliverySending:
 		if n.AttemptedAt != nil && p.now().Sub(*n.AttemptedAt) < staleSending {
 			return fmt.Errorf("notify %d: another attempt is in flight", id)
 		}
-		p.opts.Log.WarnContext(ctx, "push outcome unknown after a crash; counting it as sent rather than sending twice", "notification_id", id)
-		return p.finish(ctx, n.ID, DeliverySending, DeliverySent, "unconfirmed: the worker stopped after sending")
+		p.opts.Log.WarnContext(ctx, "push outcome unknown after a crash; recording it unconfirmed rather than sending twice", "notification_id", id)
+		return p.finish(ctx, n.ID, DeliverySending, DeliveryUnconfirmed, "the worker stopped after asking WeChat, before its answer was recorded")
 	}
 	tmpl := p.opts.Templates[n.Kind]
 	if tmpl.ID == "" {
