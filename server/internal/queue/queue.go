@@ -34,7 +34,7 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
 	// ResumeEvery is how often a running worker looks for jobs orphaned by
-	// a worker that died (their lease ran out); 0 means 5 s. See Start.
+	// a worker that died; 0 means 2 s. See Start.
 	ResumeEvery time.Duration
 }
 
@@ -117,15 +117,15 @@ func (q *Queue) Inspector() *asynq.Inspector { return q.inspector }
 //
 // A worker killed with SIGKILL leaves its jobs "active" in Redis; asynq
 // gives them back only after their lease ran out, its recoverer's next
-// round and a retry back-off: about two minutes. So, before taking jobs,
-// Start re-enqueues a copy of every job found active (their workers are
-// gone, or, with several worker processes, still busy: every job here is
-// safe to run twice), and while it runs it copies jobs whose lease ran out
-// every ResumeEvery. A job that asynq itself recovers from a lost lease is
-// retried without back-off.
+// round and a retry back-off: about two minutes. So Start, and then every
+// ResumeEvery, re-enqueues a copy of each active job that no live worker
+// process holds (see resumer): a restarted worker resumes a killed one's
+// jobs within about 20 s, and never copies a job another worker still runs.
+// A job that asynq itself recovers from a lost lease is retried without
+// back-off.
 func (q *Queue) Start() error {
 	q.resumer = newResumer(q)
-	q.resumer.resumeActive(context.Background(), false)
+	q.resumer.resumeOrphans(context.Background())
 	q.server = asynq.NewServerFromRedisClient(q.rdb, asynq.Config{
 		Concurrency: q.opts.Concurrency,
 		Queues: map[string]int{

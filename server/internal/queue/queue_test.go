@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -303,5 +304,44 @@ func TestClosingTheQueueLeavesTheSharedRedisOpen(t *testing.T) {
 				t.Errorf("the shared Redis client no longer answers: %v", err)
 			}
 		})
+	}
+}
+
+// TestAStartingWorkerLeavesAnotherWorkersJobAlone: a second worker process
+// (a rolling deploy, a scaled-out worker) must not run again a job that a
+// live worker is running, while a killed worker's jobs are resumed (see the
+// fault tests). It waits on asynq's real heartbeat, so it runs in .ci/run.
+func TestAStartingWorkerLeavesAnotherWorkersJobAlone(t *testing.T) {
+	if os.Getenv("XF_FAULT_TESTS") == "" {
+		t.Skip("waits on asynq's heartbeat in real time; .ci/run sets XF_FAULT_TESTS=1")
+	}
+	cfg, rdb := redisFor(t)
+	var runs atomic.Int32
+	started := make(chan struct{}, 4)
+	release := make(chan struct{})
+	handler := asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
+		runs.Add(1)
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	first := newQueue(cfg, rdb, time.Second)
+	first.Handle("test:long", handler)
+	start(t, first)
+	if _, err := first.Enqueue(context.Background(), asynq.NewTask("test:long", nil), "", asynq.TaskID("long-1")); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	waitFor(t, started, "the first worker to take the job")
+
+	second := newQueue(cfg, rdb, time.Second)
+	second.Handle("test:long", handler)
+	start(t, second)
+	time.Sleep(12 * time.Second) // two heartbeats and the grace period
+	close(release)
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the job ran %d times while its first worker was alive, want 1", n)
 	}
 }

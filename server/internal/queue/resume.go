@@ -26,27 +26,45 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 const resumeMark = "~resume-"
 
 // resumer re-enqueues copies of jobs that a dead worker left active.
+//
+// A job is orphaned when its lease ran out (asynq's own test, up to 30 s
+// after the worker died) or when no live worker process holds it: asynq's
+// heartbeat lists each process's running jobs every 5 s and forgets a dead
+// process 10 s after its last beat. A job just taken by a live process is
+// not listed until that process's next beat, so "held by nobody" must be
+// seen twice, at least holdGrace apart, before the job counts as orphaned.
+// A restarted worker thus resumes a killed worker's jobs within about
+// 10 s + holdGrace + one round, and never copies a job that another live
+// worker is running.
 type resumer struct {
 	q    *Queue
 	boot string // this process's suffix for the ids of its copies
+	now  func() time.Time
 
-	mu   sync.Mutex
-	done map[string]bool // ids of active jobs already copied
+	mu       sync.Mutex
+	done     map[string]bool      // ids of active jobs already copied
+	unheld   map[string]time.Time // active jobs no live worker held, since when
+	holdWait time.Duration
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
+// holdGrace is longer than asynq's heartbeat interval (5 s), so a job that
+// a live worker runs is listed by it before the second look.
+const holdGrace = 6 * time.Second
+
 func newResumer(q *Queue) *resumer {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return &resumer{q: q, boot: hex.EncodeToString(b[:]), done: map[string]bool{}}
+	return &resumer{q: q, boot: hex.EncodeToString(b[:]), now: time.Now, done: map[string]bool{},
+		unheld: map[string]time.Time{}, holdWait: holdGrace}
 }
 
-// start looks for orphans every interval (5 s when 0) until stop.
+// start looks for orphans every interval (2 s when 0) until stop.
 func (r *resumer) start(every time.Duration) {
 	if every <= 0 {
-		every = 5 * time.Second
+		every = 2 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -58,7 +76,7 @@ func (r *resumer) start(every time.Duration) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				r.resumeActive(ctx, true)
+				r.resumeOrphans(ctx)
 			}
 		}
 	})
@@ -71,11 +89,33 @@ func (r *resumer) stop() {
 	}
 }
 
-// resumeActive enqueues a copy of each active job (only those whose lease
-// ran out when orphansOnly), once per job and process. Errors are logged:
-// asynq's own recoverer is still there behind this.
-func (r *resumer) resumeActive(ctx context.Context, orphansOnly bool) {
+// held returns the ids of the jobs that live worker processes say they run.
+func (r *resumer) held() (map[string]bool, error) {
+	servers, err := r.q.inspector.Servers()
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	for _, s := range servers {
+		for _, w := range s.ActiveWorkers {
+			ids[w.TaskID] = true
+		}
+	}
+	return ids, nil
+}
+
+// resumeOrphans enqueues a copy of each orphaned active job (see resumer),
+// once per job and process. Errors are logged: asynq's own recoverer is
+// still there behind this.
+func (r *resumer) resumeOrphans(ctx context.Context) {
 	log := r.q.opts.Log
+	held, err := r.held()
+	if err != nil {
+		log.Warn("queue: list live workers to resume orphaned jobs", "err", err)
+		return
+	}
+	now := r.now()
+	seen := map[string]bool{}
 	for _, name := range r.q.Names() {
 		for page := 1; ctx.Err() == nil; page++ {
 			infos, err := r.q.inspector.ListActiveTasks(name, asynq.PageSize(500), asynq.Page(page))
@@ -87,16 +127,42 @@ func (r *resumer) resumeActive(ctx context.Context, orphansOnly bool) {
 				break
 			}
 			for _, info := range infos {
-				if orphansOnly && !info.IsOrphaned {
-					continue
+				seen[info.ID] = true
+				if r.orphaned(info, held, now) {
+					r.resume(ctx, info)
 				}
-				r.resume(ctx, info)
 			}
 			if len(infos) < 500 {
 				break
 			}
 		}
 	}
+	r.mu.Lock()
+	for id := range r.unheld {
+		if !seen[id] {
+			delete(r.unheld, id)
+		}
+	}
+	r.mu.Unlock()
+}
+
+// orphaned applies the rule of resumer to one active job at now.
+func (r *resumer) orphaned(info *asynq.TaskInfo, held map[string]bool, now time.Time) bool {
+	if info.IsOrphaned {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if held[info.ID] {
+		delete(r.unheld, info.ID)
+		return false
+	}
+	since, ok := r.unheld[info.ID]
+	if !ok {
+		r.unheld[info.ID] = now
+		return false
+	}
+	return now.Sub(since) >= r.holdWait
 }
 
 func (r *resumer) resume(ctx context.Context, info *asynq.TaskInfo) {
