@@ -45,6 +45,15 @@ bench_header() {
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); runs per measurement: $XF_BENCH_RUNS"
 }
 
+# bench_summary_row FIGURE MEDIAN GOAL RESULT: appends a one-run figure that
+# a script measured itself to XF_BENCH_SUMMARY (if set), in the table form of
+# scripts/benchfig.
+bench_summary_row() {
+	if [[ -n ${XF_BENCH_SUMMARY:-} ]]; then
+		printf '| %s (1 run) | %s | %s – %s | — | — | %s | %s |\n' "$1" "$2" "$2" "$2" "$3" "$4" >>"$XF_BENCH_SUMMARY"
+	fi
+}
+
 # bench_psql runs psql against the maintenance database test.
 bench_psql() {
 	env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test "$@"
