@@ -31,7 +31,7 @@ source scripts/bench-lib.sh
 
 if [[ ${1:-} == --quick ]]; then
 	export XF_BENCH_RUNS=${XF_BENCH_RUNS_QUICK:-2}
-	export XF_BENCH_MEMBERS=20000 XF_BENCH_BASELINE_USERS=40000
+	export XF_BENCH_MEMBERS=40000 XF_BENCH_BASELINE_USERS=80000
 	XF_BENCH_ARGS="-d 2s -warmup 1s -idle-sessions 3000 -idle-age 5s"
 	XF_BENCH_CHECKIN_ARGS="-d 2s -warmup 1s"
 	XF_BENCH_PUSH_ARGS="-n 1000"

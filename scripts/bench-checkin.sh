@@ -10,11 +10,12 @@
 # ../shared/baseline; see scripts/bench-lib.sh). It prints commit, date,
 # machine and load average, builds the server, server/cmd/checkinbench and
 # the baseline, (re)creates the database xianfeng_bench_checkin, seeds
-# XF_BENCH_MEMBERS memberships (default 200,000) and one session per approved
+# XF_BENCH_MEMBERS memberships (default 300,000: enough for 3 runs of new
+# check-ins and 3 of the mix at up to 5,000/s) and one session per approved
 # member (key prefix bcheck:), starts the server on 127.0.0.1:18082 and the
 # baseline on 127.0.0.1:18182 (database xfbase_checkin, Redis database
 # XF_BENCH_CHECKIN_BASELINE_REDIS_DB, default 15, which it empties, with
-# XF_BENCH_BASELINE_USERS sessions, default 400,000), then drives POST
+# XF_BENCH_BASELINE_USERS sessions, default 500,000), then drives POST
 # /api/v1/checkins with 64 keep-alive clients (2 s warm-up, 10 s measured),
 # XF_BENCH_RUNS times (default 3) for new check-ins and then for a mix where
 # every second request repeats a check-in already made today, each run
@@ -39,11 +40,11 @@ ADDR=127.0.0.1:18082
 PREFIX=bcheck:
 NS=bcheck
 RSS_GOAL_KB=$((150 * 1024))
-MEMBERS=${XF_BENCH_MEMBERS:-200000}
+MEMBERS=${XF_BENCH_MEMBERS:-300000}
 BASE_DB=xfbase_checkin
 BASE_ADDR=127.0.0.1:18182
 BASE_REDIS_DB=${XF_BENCH_CHECKIN_BASELINE_REDIS_DB:-15}
-BASE_USERS=${XF_BENCH_BASELINE_USERS:-400000}
+BASE_USERS=${XF_BENCH_BASELINE_USERS:-500000}
 PSQL=(bench_psql)
 REDIS=(redis-cli -h 127.0.0.1 -p 6379 -n 0)
 dburl() { echo "postgres://postgres@127.0.0.1:5432/$1?sslmode=disable"; }

@@ -35,14 +35,19 @@ bench_commit() {
 	echo "$c"
 }
 
-# bench_header prints what a figure needs to be read later: commit, date,
-# machine and the load average at the start.
+# bench_header [--no-runs] prints what a figure needs to be read later:
+# commit, date, machine, the load average at the start and (unless
+# --no-runs, for a benchmark that does not repeat its runs) the runs per
+# measurement.
 bench_header() {
-	local model
+	local model runs="; runs per measurement: $XF_BENCH_RUNS"
+	if [[ ${1:-} == --no-runs ]]; then
+		runs=""
+	fi
 	model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
 	echo "commit: $(bench_commit); date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "machine: $(nproc) cores (${model:-unknown CPU}), $(awk '/^MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo), $(go version | awk '{print $3, $4}')"
-	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); runs per measurement: $XF_BENCH_RUNS"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)$runs"
 }
 
 # bench_summary_row FIGURE MEDIAN GOAL RESULT: appends a one-run figure that

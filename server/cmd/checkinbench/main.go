@@ -6,8 +6,8 @@
 //
 // Usage:
 //
-//	checkinbench -mode seed   -db URL [-redis URL] [-prefix bcheck:] [-members 200000] [-orgs 1000] -tokens FILE
-//	checkinbench -mode load   -url http://127.0.0.1:18082 [-baseline http://127.0.0.1:18182] [-baseline-users 400000]
+//	checkinbench -mode seed   -db URL [-redis URL] [-prefix bcheck:] [-members 300000] [-orgs 1000] -tokens FILE
+//	checkinbench -mode load   -url http://127.0.0.1:18082 [-baseline http://127.0.0.1:18182] [-baseline-users 500000]
 //	                          -tokens FILE -counts FILE [-c 64] [-d 10s] [-warmup 2s] [-runs 3] [-scenario new,mix]
 //	checkinbench -mode verify -db URL [-redis URL] [-prefix bcheck:] -counts FILE
 //	checkinbench -mode fanout -db URL [-redis URL] [-prefix bcheck:] [-namespace bcheck] [-targets 10000] [-runs 3]
@@ -122,7 +122,7 @@ func main() {
 	flag.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL (seed, verify, fanout)")
 	flag.StringVar(&o.prefix, "prefix", "bcheck:", "Redis key prefix; must be the server's APP_REDIS_KEY_PREFIX")
 	flag.StringVar(&o.namespace, "namespace", "bcheck", "asynq namespace (fanout enqueues its job there; nothing runs it)")
-	flag.IntVar(&o.members, "members", 200000, "memberships to seed (seed)")
+	flag.IntVar(&o.members, "members", 300000, "memberships to seed (seed)")
 	flag.IntVar(&o.orgs, "orgs", 1000, "orgs to seed, root included (seed)")
 	flag.IntVar(&o.targets, "targets", 10000, "approved members under the root to fan a task out to (fanout)")
 	flag.IntVar(&o.fanoutOrgs, "fanout-orgs", 200, "orgs of the fan-out tree (fanout)")
@@ -130,7 +130,7 @@ func main() {
 	flag.StringVar(&o.counts, "counts", "", "file of the load's 201 counts (load writes, verify reads)")
 	flag.StringVar(&o.url, "url", "http://127.0.0.1:18082", "base URL of the server (load)")
 	flag.StringVar(&o.baseline, "baseline", "", "base URL of the bare-stack baseline, measured after each run with the same load (load; empty: none)")
-	flag.IntVar(&o.baseUsers, "baseline-users", 400000, "sessions the baseline seeded, sess:1..N (its SEED_SESSIONS) (load)")
+	flag.IntVar(&o.baseUsers, "baseline-users", 500000, "sessions the baseline seeded, sess:1..N (its SEED_SESSIONS) (load)")
 	flag.IntVar(&o.runs, "runs", benchfig.Runs(), "runs of each measurement (load, fanout; default XF_BENCH_RUNS or 3)")
 	flag.StringVar(&o.scenario, "scenario", "new,mix", "new (every request a member's first check-in of the day), mix (every second one a repeat), or both (load)")
 	flag.IntVar(&o.c, "c", 64, "concurrent keep-alive clients (load)")
@@ -532,20 +532,20 @@ func load(o options) error {
 	start := time.Now()
 	type series struct{ rps, p99 []float64 }
 	figures := map[string]map[string]*series{} // scenario → target → series
+	var errs []error
 	for _, sc := range scen {
-		figures[sc] = map[string]*series{}
+		figures[sc] = map[string]*series{"xianfeng": {}, "baseline": {}}
+	runs:
 		for run := 1; run <= o.runs; run++ {
 			for _, tg := range targets {
 				r, err := tg.run(o, sc == "mix")
 				if err != nil {
-					return err
+					fmt.Printf("run %d/%d %-3s %s: %v: the remaining runs of %s are skipped\n", run, o.runs, sc, tg.name, err, sc)
+					errs = append(errs, err)
+					break runs
 				}
 				fmt.Printf("run %d/%d %-3s %s\n", run, o.runs, sc, r.line(tg))
 				s := figures[sc][tg.name]
-				if s == nil {
-					s = &series{}
-					figures[sc][tg.name] = s
-				}
 				s.rps = append(s.rps, r.rate())
 				s.p99 = append(s.p99, benchfig.Ms(percentile(r.all, 0.99)))
 			}
@@ -557,9 +557,6 @@ func load(o options) error {
 	var figs []benchfig.Figure
 	for _, sc := range scen {
 		x, b := figures[sc]["xianfeng"], figures[sc]["baseline"]
-		if b == nil {
-			b = &series{}
-		}
 		thr := benchfig.Figure{Name: label[sc] + ": throughput", Unit: benchfig.PerSecond, Values: x.rps, Base: b.rps, Goal: benchfig.Goal{MinRatio: goalRatio}}
 		lat := benchfig.Figure{Name: label[sc] + ": p99", Unit: benchfig.Millis, Values: x.p99, Base: b.p99, Goal: benchfig.Goal{MaxRatio: goalP99Ratio}}
 		figs = append(figs, thr, lat)
@@ -590,7 +587,6 @@ func load(o options) error {
 		return err
 	}
 	fmt.Printf("load: %d members got a 201 (%d 201 answers in all, warm-up included), %d left unused\n", c.Distinct, c.Created, max(0, int64(len(mem))-xf.next.Load()))
-	var errs []error
 	for _, tg := range targets {
 		if n := tg.errors.Load(); n > 0 {
 			errs = append(errs, fmt.Errorf("%s: %d of %d requests failed, e.g. %s", tg.name, n, tg.requests.Load(), *tg.firstErr.Load()))
