@@ -172,7 +172,7 @@ stop_server
 grep -iE '"level":"(ERROR|WARN)"' "$tmp/server.log" | grep -v 'WeChat MOCK is on\|APP_BADGE_KEY is not set' >"$tmp/server.warn" || true
 if [[ -s $tmp/server.warn ]]; then
 	echo "server log: $(wc -l <"$tmp/server.warn") warning/error lines, e.g.:"
-	head -n 3 "$tmp/server.warn"
+	head -n 3 "$tmp/server.warn" | cut -c1-400
 fi
 
 "$tmp/checkinbench" -mode fanout -db "$(dburl $FANOUT_DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS" -targets 10000 -runs "$XF_BENCH_RUNS" || rc=1
