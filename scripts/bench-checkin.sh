@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
-# scripts/bench-checkin.sh — measure the daily check-in at scale and the
-# fan-out of one task to 10,000 members.
+# scripts/bench-checkin.sh — measure the daily check-in at scale beside the
+# bare-stack baseline's check-in of the same run, and the fan-out of one task
+# to 10,000 members.
 #
-# Usage: scripts/bench-checkin.sh [extra flags for the load, e.g. -d 20s -c 64]
+# Usage: scripts/bench-checkin.sh [extra flags for the load, e.g. -d 20s -c 64 -runs 5 -scenario new]
 #
-# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and Redis on
-# 127.0.0.1:6379. It builds the server and server/cmd/checkinbench,
-# (re)creates the database xianfeng_bench_checkin, seeds 100,000 members and
-# one session per approved member (key prefix bcheck:), starts the server on
-# 127.0.0.1:18082, drives POST /api/v1/checkins with 64 keep-alive clients
-# (2 s warm-up, 10 s measured) while sampling the server's RSS every 100 ms,
-# verifies the checkins table, stops the server, then times the fan-out of
-# one task to 10,000 members on a fresh database xianfeng_bench_fanout. It
-# prints "goal met"/"goal missed" per figure, then drops both databases and
-# deletes the bcheck: and asynq:{bcheck:...} Redis keys. Exits non-zero only
-# on an error or a failed verification, not on a missed goal.
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), Redis on
+# 127.0.0.1:6379 and the baseline's source in XF_BASELINE_DIR (default
+# ../shared/baseline; see scripts/bench-lib.sh). It prints commit, date,
+# machine and load average, builds the server, server/cmd/checkinbench and
+# the baseline, (re)creates the database xianfeng_bench_checkin, seeds
+# XF_BENCH_MEMBERS memberships (default 300,000: enough for 3 runs of new
+# check-ins and 3 of the mix at up to 5,000/s) and one session per approved
+# member (key prefix bcheck:), starts the server on 127.0.0.1:18082 and the
+# baseline on 127.0.0.1:18182 (database xfbase_checkin, Redis database
+# XF_BENCH_CHECKIN_BASELINE_REDIS_DB, default 15, which it empties, with
+# XF_BENCH_BASELINE_USERS sessions, default 500,000), then drives POST
+# /api/v1/checkins with 64 keep-alive clients (2 s warm-up, 10 s measured),
+# XF_BENCH_RUNS times (default 3) for new check-ins and then for a mix where
+# every second request repeats a check-in already made today, each run
+# followed by the same load on the baseline's POST /checkin, while sampling
+# the server's RSS every 100 ms. It prints each run, a table of medians,
+# spreads and ratios to the baseline with "goal met"/"goal missed" (goal:
+# ≥ 0.6 × the baseline's throughput, p99 ≤ 2 × its p99), verifies the
+# checkins table, stops both servers, then times the fan-out of one task to
+# 10,000 members XF_BENCH_RUNS times on a fresh database
+# xianfeng_bench_fanout beside the bare write of the same rows (goal: under
+# 1 s). It drops the databases and deletes the bcheck: and asynq:{bcheck:...}
+# Redis keys and the baseline's Redis database, also on failure. Exits
+# non-zero only on an error or a failed verification, not on a missed goal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 DB=xianfeng_bench_checkin
 FANOUT_DB=xianfeng_bench_fanout
@@ -24,8 +40,13 @@ ADDR=127.0.0.1:18082
 PREFIX=bcheck:
 NS=bcheck
 RSS_GOAL_KB=$((150 * 1024))
-PSQL=(env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test)
-REDIS=(redis-cli -h 127.0.0.1 -p 6379)
+MEMBERS=${XF_BENCH_MEMBERS:-300000}
+BASE_DB=xfbase_checkin
+BASE_ADDR=127.0.0.1:18182
+BASE_REDIS_DB=${XF_BENCH_CHECKIN_BASELINE_REDIS_DB:-15}
+BASE_USERS=${XF_BENCH_BASELINE_USERS:-500000}
+PSQL=(bench_psql)
+REDIS=(redis-cli -h 127.0.0.1 -p 6379 -n 0)
 dburl() { echo "postgres://postgres@127.0.0.1:5432/$1?sslmode=disable"; }
 
 tmp=$(mktemp -d)
@@ -43,6 +64,7 @@ stop_server() {
 		wait "$server_pid" 2>/dev/null || true
 	fi
 	server_pid=""
+	baseline_stop
 }
 
 cleanup() {
@@ -56,19 +78,24 @@ cleanup() {
 	done
 	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FANOUT_DB WITH (FORCE)" >/dev/null
-	if [[ $rc -ne 0 && -s $tmp/server.log ]]; then
-		echo "--- last lines of the server log:" >&2
-		tail -n 20 "$tmp/server.log" >&2
+	if [[ $rc -ne 0 ]]; then
+		for f in server baseline; do
+			if [[ -s $tmp/$f.log ]]; then
+				echo "--- last lines of the $f log:" >&2
+				tail -n 20 "$tmp/$f.log" >&2
+			fi
+		done
 	fi
 	rm -rf "$tmp"
 	exit "$rc"
 }
 trap cleanup EXIT
 
-echo "machine: $(nproc) cores, $(go version | awk '{print $3, $4}'), $(date -Is)"
+bench_header
 echo "building server and server/cmd/checkinbench..."
 go build -o "$tmp/server" ./server
 go build -o "$tmp/checkinbench" ./server/cmd/checkinbench
+baseline_build "$tmp/xfbase"
 
 for db in $DB $FANOUT_DB; do
 	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
@@ -78,7 +105,7 @@ done
 "${REDIS[@]}" --scan --pattern "$PREFIX*" | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
 
 common=(-db "$(dburl $DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS")
-"$tmp/checkinbench" -mode seed "${common[@]}" -members 100000 -tokens "$tmp/tokens"
+"$tmp/checkinbench" -mode seed "${common[@]}" -members "$MEMBERS" -tokens "$tmp/tokens"
 
 (
 	cd "$tmp"
@@ -90,22 +117,8 @@ common=(-db "$(dburl $DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -na
 ) >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
-ready=""
-for _ in $(seq 1 120); do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "server exited during start-up" >&2
-		exit 1
-	fi
-	if curl -sf "http://$ADDR/readyz" >/dev/null 2>&1; then
-		ready=1
-		break
-	fi
-	sleep 0.25
-done
-if [[ -z $ready ]]; then
-	echo "server not ready on $ADDR after 30s" >&2
-	exit 1
-fi
+wait_ready "$server_pid" "http://$ADDR/readyz" server
+baseline_start "$tmp/xfbase" "$BASE_DB" "$BASE_ADDR" "$BASE_REDIS_DB" "$BASE_USERS" "$tmp/baseline.log"
 echo "server ready on $ADDR (pid $server_pid), RSS $(awk '/^VmRSS/ {print $2, $3}' /proc/$server_pid/status)"
 
 # Sample the server's resident memory every 100 ms; the peak goes to a file.
@@ -129,7 +142,8 @@ s0=$(server_ticks)
 read -r m0 idle0 < <(machine_ticks)
 
 rc=0
-"$tmp/checkinbench" -mode load -url "http://$ADDR" -tokens "$tmp/tokens" -counts "$tmp/counts" -c 64 -d 10s -warmup 2s "$@" || rc=1
+"$tmp/checkinbench" -mode load -url "http://$ADDR" -baseline "http://$BASE_ADDR" -baseline-users "$BASE_USERS" \
+	-tokens "$tmp/tokens" -counts "$tmp/counts" -c 64 -d 10s -warmup 2s -runs "$XF_BENCH_RUNS" "$@" || rc=1
 
 s1=$(server_ticks)
 read -r m1 idle1 < <(machine_ticks)
@@ -139,7 +153,7 @@ wait "$sampler_pid" 2>/dev/null || true
 sampler_pid=""
 peak=$(cat "$tmp/rss.peak" 2>/dev/null || echo 0)
 total=$((m1 - m0))
-printf 'CPU during the load (warm-up included, 2 cores = 200%%): server %d%%, whole machine busy %d%% (the rest: PostgreSQL, Redis, load generator, kernel, anything else running)\n' \
+printf 'CPU during the load (all runs of both servers, warm-ups included, 2 cores = 200%%): server %d%%, whole machine busy %d%% (the rest: PostgreSQL, Redis, load generator, kernel, anything else running)\n' \
 	$(((s1 - s0) * 200 / total)) $(((total - (idle1 - idle0)) * 200 / total))
 top=$((hwm > peak ? hwm : peak))
 rss_verdict="goal missed"
@@ -149,6 +163,7 @@ fi
 mb() { awk -v kb="$1" 'BEGIN {printf "%.1f MB", kb / 1024}'; }
 echo "server RSS: peak sampled VmRSS $(mb "$peak"), VmHWM $(mb "$hwm")"
 echo "goal RSS < 150 MB (peak): $(mb "$top"): $rss_verdict"
+bench_summary_row "server RSS peak during the check-in load" "$(mb "$top")" "< 150 MB" "$rss_verdict"
 
 "$tmp/checkinbench" -mode verify "${common[@]}" -counts "$tmp/counts" || rc=1
 
@@ -157,8 +172,8 @@ stop_server
 grep -iE '"level":"(ERROR|WARN)"' "$tmp/server.log" | grep -v 'WeChat MOCK is on\|APP_BADGE_KEY is not set' >"$tmp/server.warn" || true
 if [[ -s $tmp/server.warn ]]; then
 	echo "server log: $(wc -l <"$tmp/server.warn") warning/error lines, e.g.:"
-	head -n 3 "$tmp/server.warn"
+	head -n 3 "$tmp/server.warn" | cut -c1-400
 fi
 
-"$tmp/checkinbench" -mode fanout -db "$(dburl $FANOUT_DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS" -targets 10000 || rc=1
+"$tmp/checkinbench" -mode fanout -db "$(dburl $FANOUT_DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS" -targets 10000 -runs "$XF_BENCH_RUNS" || rc=1
 exit "$rc"

@@ -17,6 +17,8 @@
 # goal is printed, not an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 DB=xianfeng_statsbench
 PSQL=(env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test)
@@ -44,7 +46,7 @@ go build -o "$tmp/statsbench" ./server/cmd/statsbench
 "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 "${PSQL[@]}" -c "CREATE DATABASE $DB"
 
-echo "machine: $(nproc) cores, $(go version | awk '{print $3, $4}'), $(date -Is)"
+bench_header --no-runs
 start=$(date +%s)
 TMPDIR="$tmp" "$tmp/statsbench" -db "postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" -redis redis://127.0.0.1:6379/0 "$@"
 echo "total run: $(($(date +%s) - start)) s"

@@ -1,21 +1,36 @@
 #!/usr/bin/env bash
-# scripts/bench.sh — measure the API's hot paths on this machine.
+# scripts/bench.sh — measure login and GET /api/v1/me on this machine, beside
+# the bare-stack baseline's GET /r1 (gin and one Redis GET) in the same run.
 #
-# Usage: scripts/bench.sh [extra flags for scripts/bench, e.g. -d 30s -c 128]
+# Usage: scripts/bench.sh [extra flags for scripts/bench, e.g. -d 30s -c 128 -runs 5 -scenario me]
 #
-# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and Redis on
-# 127.0.0.1:6379. It builds the server and the load generator, (re)creates
-# the database xianfeng_bench, starts the server on 127.0.0.1:18081 with the
-# WeChat mock and the key prefix bench:, runs `scripts/bench -scenario all`
-# (login, then GET /api/v1/me), prints the figures and the machine, then stops
-# the server, deletes the bench: Redis keys and drops the database.
-# Exits non-zero if the server does not start or the error rate is above 1%.
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), Redis on
+# 127.0.0.1:6379 and the baseline's source in XF_BASELINE_DIR (default
+# ../shared/baseline; see scripts/bench-lib.sh). It prints commit, date,
+# machine and load average, builds the server, the load generator and the
+# baseline, (re)creates the databases xianfeng_bench and xfbase_bench, starts
+# the server on 127.0.0.1:18081 with the WeChat mock and the key prefix
+# bench:, and the baseline on 127.0.0.1:18181 with Redis database
+# XF_BENCH_BASELINE_REDIS_DB (default 14; it empties it), then runs
+# `scripts/bench -scenario all` (login, GET /me with a busy session, GET /me
+# with sessions idle for more than a minute; each XF_BENCH_RUNS times,
+# default 3, with 64 clients for 2 s + 10 s, the baseline's /r1 after each
+# round) and prints the per-run lines and a table of medians, spreads and
+# ratios with "goal met"/"goal missed". Then it stops both servers, deletes
+# the bench: Redis keys and the baseline's Redis database, and drops both
+# databases, also on failure. Exits non-zero if a server does not start or
+# the error rate of a run is above 1%; a missed goal is printed, not an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 DB=xianfeng_bench
 ADDR=127.0.0.1:18081
-PSQL=(env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test)
+BASE_DB=xfbase_bench
+BASE_ADDR=127.0.0.1:18181
+BASE_REDIS_DB=${XF_BENCH_BASELINE_REDIS_DB:-14}
+REDIS=(redis-cli -h 127.0.0.1 -p 6379 -n 0)
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -27,27 +42,34 @@ cleanup() {
 		kill -TERM "$server_pid"
 		wait "$server_pid" 2>/dev/null
 	fi
-	redis-cli -h 127.0.0.1 -p 6379 --scan --pattern 'bench:*' | xargs -r -n 500 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
-	redis-cli -h 127.0.0.1 -p 6379 --scan --pattern 'asynq:{bench:*' | xargs -r -n 500 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
+	baseline_stop
+	"${REDIS[@]}" --scan --pattern 'bench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
+	"${REDIS[@]}" --scan --pattern 'asynq:{bench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
 	for q in critical default low; do
-		redis-cli -h 127.0.0.1 -p 6379 srem asynq:queues "bench:$q" >/dev/null
+		"${REDIS[@]}" srem asynq:queues "bench:$q" >/dev/null
 	done
-	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-	if [[ $rc -ne 0 && -s $tmp/server.log ]]; then
-		echo "--- last lines of the server log:" >&2
-		tail -n 20 "$tmp/server.log" >&2
+	bench_psql -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+	if [[ $rc -ne 0 ]]; then
+		for f in server baseline; do
+			if [[ -s $tmp/$f.log ]]; then
+				echo "--- last lines of the $f log:" >&2
+				tail -n 20 "$tmp/$f.log" >&2
+			fi
+		done
 	fi
 	rm -rf "$tmp"
 	exit "$rc"
 }
 trap cleanup EXIT
 
+bench_header
 echo "building server and load generator..."
 go build -o "$tmp/server" ./server
 go build -o "$tmp/bench" ./scripts/bench
+baseline_build "$tmp/xfbase"
 
-"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-"${PSQL[@]}" -c "CREATE DATABASE $DB"
+bench_psql -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+bench_psql -c "CREATE DATABASE $DB"
 
 (
 	cd "$tmp"
@@ -58,26 +80,9 @@ go build -o "$tmp/bench" ./scripts/bench
 		./server
 ) >"$tmp/server.log" 2>&1 &
 server_pid=$!
+wait_ready "$server_pid" "http://$ADDR/readyz" server
+# GET /r1 needs no seeded session.
+baseline_start "$tmp/xfbase" "$BASE_DB" "$BASE_ADDR" "$BASE_REDIS_DB" 0 "$tmp/baseline.log"
 
-ready=""
-for _ in $(seq 1 120); do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "server exited during start-up" >&2
-		exit 1
-	fi
-	if curl -sf "http://$ADDR/readyz" >/dev/null 2>&1; then
-		ready=1
-		break
-	fi
-	sleep 0.25
-done
-if [[ -z $ready ]]; then
-	echo "server not ready on $ADDR after 30s" >&2
-	exit 1
-fi
-
-echo "server ready on $ADDR; running load (scenario all)..."
-rc=0
-"$tmp/bench" -url "http://$ADDR" -c 64 -d 10s -scenario all "$@" || rc=$?
-echo "machine: $(nproc) cores, $(go version | awk '{print $3, $4}'), $(date -Is)"
-exit "$rc"
+echo "server ready on $ADDR; running load (scenario all, baseline GET /r1 on $BASE_ADDR)..."
+"$tmp/bench" -url "http://$ADDR" -baseline "http://$BASE_ADDR" -c 64 -d 10s -runs "$XF_BENCH_RUNS" -scenario all "$@"

@@ -12,6 +12,8 @@
 # Exits non-zero if the bench reports an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 DB=xianfeng_orgbench
 PSQL=(env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test)
@@ -39,5 +41,5 @@ go build -o "$tmp/orgbench" ./server/cmd/orgbench
 "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 "${PSQL[@]}" -c "CREATE DATABASE $DB"
 
-echo "machine: $(nproc) cores, $(go version | awk '{print $3, $4}'), $(date -Is)"
+bench_header --no-runs
 "$tmp/orgbench" -db "postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" -redis redis://127.0.0.1:6379/0 "$@"

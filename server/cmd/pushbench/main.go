@@ -2,20 +2,24 @@
 // notifications, each backed by one banked consent, written with
 // Inbox.Notify and pushed by the app's own asynq workers through the real
 // WeChat client (silenceper) to an in-process fake WeChat (wechattest) with
-// no rate limit. It prints the time to write the notifications, the time
-// until the last one is "sent", messages per second, the messages the fake
+// no rate limit, answering after -wx-latency (± -wx-jitter; real WeChat takes
+// about 100 ms). It prints the time to write the notifications, the time
+// until the last one is "sent", messages per second, the peak number of
+// sends the fake held at once (sends in flight), the messages the fake
 // received and the consents left. The goal is all 10,000 sent within 10 s
-// on the 2-core machine of DESIGN.md. It then times the same 10,000 written
-// for a kind without a template (inbox only: delivery no_consent, no WeChat
-// call). scripts/bench-push.sh creates a scratch database, runs this
-// against it and cleans up. It lives under server/ because it uses the
-// server's internal packages.
+// on the 2-core machine of DESIGN.md, at 100 ms per call too. It then times
+// the same 10,000 written for a kind without a template (inbox only:
+// delivery no_consent, no WeChat call). Each measurement runs -runs times
+// (consents renewed between runs) and ends with a table of medians and
+// spreads (scripts/benchfig). scripts/bench-push.sh creates a scratch
+// database, runs this against it and cleans up. It lives under server/
+// because it uses the server's internal packages.
 //
 // Usage:
 //
 //	go run ./server/cmd/pushbench -db postgres://postgres@127.0.0.1:5432/xianfeng_bench_push?sslmode=disable \
-//		[-redis redis://127.0.0.1:6379/0] [-n 10000] [-concurrency 20] [-pool 0] [-timeout 60s] \
-//		[-diagnose 1000] [-wx-idle 0] [-trace=true]
+//		[-redis redis://127.0.0.1:6379/0] [-n 10000] [-runs 3] [-wx-latency 100ms] [-wx-jitter 20ms]
+//		[-concurrency 20] [-pool 0] [-timeout 120s] [-diagnose 1000] [-wx-idle 0] [-trace=true]
 //
 // The app is the real one (app.New with migrations, Redis key prefix
 // pushbench:, asynq namespace pushbench, log level warn) with the WeChat
@@ -27,12 +31,14 @@
 // Runs:
 //
 //	push        workers started (and left idle for 2 s, as in production),
-//	            then Inbox.Notify of -n task_assigned notifications with one
-//	            dedupe key; the notifications table is polled until none is
-//	            queued or sending. "last sent" is the largest sent_at minus the
-//	            moment Notify was called.
-//	inbox-only  Inbox.Notify of -n task_cancelled notifications (no template):
-//	            all must be no_consent, with no WeChat call and no job.
+//	            then, -runs times, Inbox.Notify of -n task_assigned
+//	            notifications with one dedupe key per run; the notifications
+//	            table is polled until none is queued or sending. "last sent"
+//	            is the largest sent_at minus the moment Notify was called.
+//	            Before each run but the first every consent is renewed.
+//	inbox-only  -runs times, Inbox.Notify of -n task_cancelled notifications
+//	            (no template): all must be no_consent, with no WeChat call
+//	            and no job.
 //	diagnose    (-diagnose N > 0) with the workers stopped: N queued
 //	            notifications inserted directly are delivered by calling
 //	            Pusher.Deliver, a quarter one at a time (latency and the SQL,
@@ -58,6 +64,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -78,6 +85,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/config"
+	"xianfeng/scripts/benchfig"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/notify"
@@ -101,6 +109,9 @@ type options struct {
 	diagnose    int
 	wxIdle      int
 	trace       bool
+	runs        int
+	wxLatency   time.Duration
+	wxJitter    time.Duration
 }
 
 func main() {
@@ -110,13 +121,16 @@ func main() {
 	flag.IntVar(&o.n, "n", 10000, "users, and notifications per run")
 	flag.IntVar(&o.concurrency, "concurrency", 20, "asynq worker concurrency (queue.concurrency)")
 	flag.IntVar(&o.pool, "pool", 0, "database pool size (0: the configuration default)")
-	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for the pushes")
+	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "how long to wait for the pushes of one run")
+	flag.IntVar(&o.runs, "runs", benchfig.Runs(), "runs of each measurement (default XF_BENCH_RUNS or 3)")
+	flag.DurationVar(&o.wxLatency, "wx-latency", 0, "how long the fake WeChat takes to answer each request (real WeChat: about 100ms)")
+	flag.DurationVar(&o.wxJitter, "wx-jitter", 0, "the fake's answers take -wx-latency give or take up to this, uniformly")
 	flag.DurationVar(&o.poll, "poll", 50*time.Millisecond, "how often to poll the notifications table")
 	flag.IntVar(&o.diagnose, "diagnose", 1000, "notifications delivered by calling Pusher.Deliver directly after the runs (0: skip the diagnosis)")
 	flag.IntVar(&o.wxIdle, "wx-idle", 0, "idle HTTP connections kept to WeChat (0: the fake's transport as is, 2 per host)")
 	flag.BoolVar(&o.trace, "trace", true, "count and time SQL statements, Redis commands and WeChat requests")
 	flag.Parse()
-	if o.db == "" || o.n < 1 || o.concurrency < 1 || o.pool < 0 || o.poll <= 0 || o.diagnose < 0 || o.wxIdle < 0 || flag.NArg() > 0 {
+	if o.db == "" || o.n < 1 || o.concurrency < 1 || o.pool < 0 || o.poll <= 0 || o.diagnose < 0 || o.wxIdle < 0 || o.runs < 1 || o.wxLatency < 0 || o.wxJitter < 0 || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -161,6 +175,7 @@ func run(o options) error {
 	tb := &benchTB{}
 	defer tb.cleanup()
 	fake := wechattest.NewServer(tb)
+	fake.SetLatency(o.wxLatency, o.wxJitter)
 	var base = fake.Transport()
 	if o.wxIdle > 0 {
 		target, err := url.Parse(fake.URL())
@@ -197,8 +212,8 @@ func run(o options) error {
 	if o.wxIdle > 0 {
 		idle = strconv.Itoa(o.wxIdle)
 	}
-	fmt.Printf("config: queue concurrency %d (namespace %s), rate limit %d/min, template %s, WeChat mock off, fake WeChat at %s, idle conns to WeChat per host %s, trace %v\n",
-		cfg.Queue.Concurrency, cfg.Queue.Namespace, cfg.Notify.RatePerMinute, templateID, fake.URL(), idle, o.trace)
+	fmt.Printf("config: queue concurrency %d (namespace %s), rate limit %d/min, template %s, WeChat mock off, fake WeChat at %s answering after %s ± %s, idle conns to WeChat per host %s, trace %v, %d runs\n",
+		cfg.Queue.Concurrency, cfg.Queue.Namespace, cfg.Notify.RatePerMinute, templateID, fake.URL(), o.wxLatency, o.wxJitter, idle, o.trace, o.runs)
 
 	var pending int64
 	if err := a.DB.Raw("SELECT COUNT(*) FROM notifications").Scan(&pending).Error; err != nil {
@@ -247,103 +262,151 @@ func run(o options) error {
 		}
 	}
 
-	// ---- push run
-	fmt.Printf("\n== push: %d task_assigned notifications with consent, workers running\n", o.n)
-	ns := make([]notify.Notification, len(userIDs))
-	for i, uid := range userIDs {
-		ns[i] = notify.Notification{
-			UserID: uid, Kind: notify.KindTaskAssigned, Title: "压测任务：全员值守", Body: "请按时到岗签到",
-			RefType: "task", RefID: 1, DedupeKey: "pushbench-assigned",
-			Data: map[string]string{"org": "压测支部", "due": "2030-01-01 18:00"},
+	// ---- push runs
+	var toLastMs, rates, peaks, inboxMs []float64
+	for run := 1; run <= o.runs; run++ {
+		key := fmt.Sprintf("pushbench-assigned-%d", run)
+		if run > 1 {
+			// A fresh consent for everyone, as after the members' next visit.
+			if err := a.DB.WithContext(untraced(ctx)).Model(&notify.Subscription{}).Where("template_id = ?", templateID).
+				Update("count", 1).Error; err != nil {
+				return fmt.Errorf("renew consents: %w", err)
+			}
 		}
-	}
-	before, cpu0 := st.snapshot(), readCPU()
-	start := time.Now()
-	if err := a.Inbox.Notify(ctx, ns); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	wrote := time.Since(start)
-	notified := st.snapshot()
-	fmt.Printf("Inbox.Notify wrote %d notifications (and enqueued their pushes) in %s\n", o.n, ms(wrote))
-	if o.trace {
-		fmt.Print(notified.minus(before).report(1, "per Notify call"))
-	}
-	counts, waited, err := waitDelivered(ctx, a.DB.DB, "pushbench-assigned", o.n, o.poll, o.timeout)
-	if err != nil {
-		return err
-	}
-	observed := time.Since(start)
-	cpu1, after := readCPU(), st.snapshot()
-	var first, last sql.NullTime
-	if err := a.DB.WithContext(untraced(ctx)).Raw("SELECT MIN(sent_at), MAX(sent_at) FROM notifications WHERE dedupe_key = ?", "pushbench-assigned").
-		Row().Scan(&first, &last); err != nil {
-		return err
-	}
-	sent := counts[notify.DeliverySent]
-	timedOut := ""
-	if counts.open() > 0 {
-		timedOut = fmt.Sprintf(" (TIMED OUT after %s)", waited.Round(time.Millisecond))
-	}
-	fmt.Printf("deliveries: %s%s\n", fmtCounts(counts), timedOut)
-	if last.Valid {
-		toLast := last.Time.Sub(start)
-		fmt.Printf("first sent %s after Notify was called, last sent %s after (observed by polling every %s: %s)\n",
-			ms(first.Time.Sub(start)), ms(toLast), o.poll, ms(observed))
-		fmt.Printf("rate: %.0f messages/s over Notify→last sent; %.0f messages/s first→last sent\n",
-			float64(sent)/toLast.Seconds(), float64(sent-1)/max(last.Time.Sub(first.Time).Seconds(), 1e-9))
+		fmt.Printf("\n== push run %d/%d: %d task_assigned notifications with consent, workers running, WeChat answering after %s ± %s\n",
+			run, o.runs, o.n, o.wxLatency, o.wxJitter)
+		ns := make([]notify.Notification, len(userIDs))
+		for i, uid := range userIDs {
+			ns[i] = notify.Notification{
+				UserID: uid, Kind: notify.KindTaskAssigned, Title: "压测任务：全员值守", Body: "请按时到岗签到",
+				RefType: "task", RefID: int64(run), DedupeKey: key,
+				Data: map[string]string{"org": "压测支部", "due": "2030-01-01 18:00"},
+			}
+		}
+		seenBefore := len(fake.Sent())
+		fake.ResetMaxInFlight()
+		before, cpu0 := st.snapshot(), readCPU()
+		start := time.Now()
+		if err := a.Inbox.Notify(ctx, ns); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		wrote := time.Since(start)
+		notified := st.snapshot()
+		fmt.Printf("Inbox.Notify wrote %d notifications (and enqueued their pushes) in %s\n", o.n, ms(wrote))
+		if o.trace && run == 1 {
+			fmt.Print(notified.minus(before).report(1, "per Notify call"))
+		}
+		counts, waited, err := waitDelivered(ctx, a.DB.DB, key, o.n, o.poll, o.timeout)
+		if err != nil {
+			return err
+		}
+		observed := time.Since(start)
+		cpu1, after := readCPU(), st.snapshot()
+		peak := fake.MaxInFlight()
+		var first, last sql.NullTime
+		if err := a.DB.WithContext(untraced(ctx)).Raw("SELECT MIN(sent_at), MAX(sent_at) FROM notifications WHERE dedupe_key = ?", key).
+			Row().Scan(&first, &last); err != nil {
+			return err
+		}
+		sent := counts[notify.DeliverySent]
+		timedOut := ""
+		if counts.open() > 0 {
+			timedOut = fmt.Sprintf(" (TIMED OUT after %s)", waited.Round(time.Millisecond))
+		}
+		fmt.Printf("deliveries: %s%s\n", fmtCounts(counts), timedOut)
+		toLast := observed // when none was sent, or the run timed out: at least this long
+		if last.Valid && counts.open() == 0 {
+			toLast = last.Time.Sub(start)
+		}
+		rate := float64(sent) / toLast.Seconds()
+		if last.Valid {
+			fmt.Printf("first sent %s after Notify was called, last sent %s after (observed by polling every %s: %s)\n",
+				ms(first.Time.Sub(start)), ms(last.Time.Sub(start)), o.poll, ms(observed))
+			fmt.Printf("rate: %.0f messages/s over Notify→last sent; %.0f messages/s first→last sent\n",
+				rate, float64(sent-1)/max(last.Time.Sub(first.Time).Seconds(), 1e-9))
+		}
 		ok := sent == int64(o.n) && toLast <= goal
-		fmt.Printf("goal all %d sent within %s: %d sent, last after %s: %s\n", o.n, goal, sent, ms(toLast), verdict(ok))
-	} else {
-		fmt.Printf("goal all %d sent within %s: none sent: goal missed\n", o.n, goal)
-	}
-	seen := len(fake.Sent())
-	var left int64
-	if err := a.DB.WithContext(untraced(ctx)).Raw("SELECT COALESCE(SUM(count), 0) FROM subscriptions WHERE template_id = ?", templateID).Scan(&left).Error; err != nil {
-		return err
-	}
-	fmt.Printf("fake WeChat: %d messages received, %d token fetches; consents left: %d (want %d and 0)\n", seen, fake.TokenFetches(), left, o.n)
-	qs := queueState(a.Queue)
-	fmt.Printf("asynq after the run: %s\n", qs)
-	check(sent == int64(o.n), "%d of %d sent", sent, o.n)
-	check(seen == o.n, "the fake received %d messages, want %d", seen, o.n)
-	check(left == 0, "%d consents left, want 0", left)
-	if o.trace {
-		fmt.Print(after.minus(before).report(o.n, "per message"))
-	}
-	fmt.Print(cpu1.minus(cpu0))
-
-	// ---- inbox-only run
-	fmt.Printf("\n== inbox only: %d task_cancelled notifications (no template), workers running\n", o.n)
-	for i, uid := range userIDs {
-		ns[i] = notify.Notification{
-			UserID: uid, Kind: notify.KindTaskCancelled, Title: "压测任务已取消", Body: "无需到岗",
-			RefType: "task", RefID: 1, DedupeKey: "pushbench-cancelled",
-			Data: map[string]string{"org": "压测支部"},
+		fmt.Printf("goal all %d sent within %s: %d sent, last after %s: %s; peak sends in flight at the fake WeChat: %d\n",
+			o.n, goal, sent, ms(toLast), verdict(ok), peak)
+		seen := len(fake.Sent()) - seenBefore
+		var left int64
+		if err := a.DB.WithContext(untraced(ctx)).Raw("SELECT COALESCE(SUM(count), 0) FROM subscriptions WHERE template_id = ?", templateID).Scan(&left).Error; err != nil {
+			return err
 		}
+		fmt.Printf("fake WeChat: %d messages received, %d token fetches so far; consents left: %d (want %d and 0)\n", seen, fake.TokenFetches(), left, o.n)
+		fmt.Printf("asynq after the run: %s\n", queueState(a.Queue))
+		check(sent == int64(o.n), "run %d: %d of %d sent", run, sent, o.n)
+		check(seen == o.n, "run %d: the fake received %d messages, want %d", run, seen, o.n)
+		check(left == 0, "run %d: %d consents left, want 0", run, left)
+		if o.trace {
+			fmt.Print(after.minus(before).report(o.n, "per message"))
+		}
+		fmt.Print(cpu1.minus(cpu0))
+		toLastMs = append(toLastMs, benchfig.Ms(toLast))
+		rates = append(rates, rate)
+		peaks = append(peaks, float64(peak))
 	}
-	seenBefore := len(fake.Sent())
-	before, cpu0 = st.snapshot(), readCPU()
-	start = time.Now()
-	if err := a.Inbox.Notify(ctx, ns); err != nil {
-		return fmt.Errorf("notify inbox-only: %w", err)
+
+	// ---- inbox-only runs
+	inboxSeen := len(fake.Sent())
+	for run := 1; run <= o.runs; run++ {
+		key := fmt.Sprintf("pushbench-cancelled-%d", run)
+		fmt.Printf("\n== inbox only, run %d/%d: %d task_cancelled notifications (no template), workers running\n", run, o.runs, o.n)
+		ns := make([]notify.Notification, len(userIDs))
+		for i, uid := range userIDs {
+			ns[i] = notify.Notification{
+				UserID: uid, Kind: notify.KindTaskCancelled, Title: "压测任务已取消", Body: "无需到岗",
+				RefType: "task", RefID: int64(run), DedupeKey: key,
+				Data: map[string]string{"org": "压测支部"},
+			}
+		}
+		before, cpu0 := st.snapshot(), readCPU()
+		start := time.Now()
+		if err := a.Inbox.Notify(ctx, ns); err != nil {
+			return fmt.Errorf("notify inbox-only: %w", err)
+		}
+		wrote := time.Since(start)
+		cpu1, after := readCPU(), st.snapshot()
+		d := after.minus(before)
+		fmt.Printf("Inbox.Notify wrote %d notifications in %s (%.0f/s); WeChat calls during it: %d; Redis commands during it: %d\n",
+			o.n, ms(wrote), float64(o.n)/wrote.Seconds(), d.http, d.redisTotal())
+		if o.trace && run == 1 {
+			fmt.Print(d.report(o.n, "per notification"))
+		}
+		fmt.Print(cpu1.minus(cpu0))
+		inboxMs = append(inboxMs, benchfig.Ms(wrote))
 	}
-	wrote = time.Since(start)
-	cpu1, after = readCPU(), st.snapshot()
-	fmt.Printf("Inbox.Notify wrote %d notifications in %s (%.0f/s)\n", o.n, ms(wrote), float64(o.n)/wrote.Seconds())
 	time.Sleep(2 * time.Second) // give a wrongly enqueued push the time to show
-	counts, _, err = waitDelivered(ctx, a.DB.DB, "pushbench-cancelled", o.n, o.poll, time.Second)
-	if err != nil {
+	for run := 1; run <= o.runs; run++ {
+		counts, _, err := waitDelivered(ctx, a.DB.DB, fmt.Sprintf("pushbench-cancelled-%d", run), o.n, o.poll, time.Second)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("inbox-only run %d deliveries: %s\n", run, fmtCounts(counts))
+		check(counts[notify.DeliveryNoConsent] == int64(o.n), "inbox-only run %d: %d of %d no_consent", run, counts[notify.DeliveryNoConsent], o.n)
+	}
+	check(len(fake.Sent()) == inboxSeen, "the fake received %d messages for inbox-only notifications", len(fake.Sent())-inboxSeen)
+
+	at := "WeChat answering at once"
+	need := "—"
+	if o.wxLatency > 0 {
+		at = fmt.Sprintf("WeChat answering in %s", o.wxLatency)
+		if o.wxJitter > 0 {
+			at += fmt.Sprintf(" ± %s", o.wxJitter)
+		}
+		need = fmt.Sprintf("≥ %s needed for %s in %g s", benchfig.Format(benchfig.Count, math.Ceil(float64(o.n)*o.wxLatency.Seconds()/goal.Seconds())),
+			benchfig.Format(benchfig.Count, float64(o.n)), goal.Seconds())
+	}
+	n := benchfig.Format(benchfig.Count, float64(o.n))
+	figs := []benchfig.Figure{
+		{Name: fmt.Sprintf("push, %s: time until the last of %s sent", at, n), Unit: benchfig.Millis, Values: toLastMs, Goal: benchfig.Goal{Max: benchfig.Ms(goal)}},
+		{Name: fmt.Sprintf("push, %s: messages/s", at), Unit: benchfig.PerSecond, Values: rates, Note: "no bare-stack equivalent"},
+		{Name: fmt.Sprintf("push, %s: peak sends in flight", at), Unit: benchfig.Count, Values: peaks, Note: need},
+		{Name: fmt.Sprintf("Inbox.Notify of %s inbox-only notifications (%s)", n, at), Unit: benchfig.Millis, Values: inboxMs, Note: "no bare-stack equivalent"},
+	}
+	if err := benchfig.Table(os.Stdout, fmt.Sprintf("summary of pushbench (%d runs, %s, queue concurrency %d, rate limit off; the goal is absolute: no bare-stack equivalent)", o.runs, at, o.concurrency), figs); err != nil {
 		return err
 	}
-	d := after.minus(before)
-	fmt.Printf("deliveries: %s; WeChat calls during the run: %d; fake received %d more; Redis commands during Notify: %d\n",
-		fmtCounts(counts), d.http, len(fake.Sent())-seenBefore, d.redisTotal())
-	check(counts[notify.DeliveryNoConsent] == int64(o.n), "%d of %d no_consent", counts[notify.DeliveryNoConsent], o.n)
-	check(len(fake.Sent()) == seenBefore, "the fake received %d messages for inbox-only notifications", len(fake.Sent())-seenBefore)
-	if o.trace {
-		fmt.Print(d.report(o.n, "per notification"))
-	}
-	fmt.Print(cpu1.minus(cpu0))
 
 	if err := stop(); err != nil {
 		return fmt.Errorf("workers: %w", err)

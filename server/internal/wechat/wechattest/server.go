@@ -26,6 +26,11 @@
 // The token endpoint issues a fresh token on every fetch and counts fetches;
 // it checks AppID and AppSecret (40013, 40125). Calls that need a token
 // reject tokens it did not issue or has revoked with 40001.
+//
+// SetLatency makes every answer wait, as the real WeChat does (about 100 ms
+// from a server in China), and MaxInFlight tells how many subscribe-send
+// requests the fake held at once at most: how many sends a pusher really
+// keeps in flight.
 package wechattest
 
 import (
@@ -34,12 +39,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,20 +76,81 @@ type Server struct {
 	failed       map[string]int  // quota-once and busy-twice inputs: failures answered so far
 	sent         []wechat.SubscribeMessage
 	sendAttempts int
+
+	latency, jitter atomic.Int64 // nanoseconds
+	inFlight        atomic.Int64 // subscribe-send requests being answered
+	maxInFlight     atomic.Int64
+	// sleep waits d before r is answered and reports whether to answer (not
+	// if the client went away); tests replace it.
+	sleep func(r *http.Request, d time.Duration) bool
 }
+
+// sendPath is the subscribe-send endpoint, whose requests in flight are
+// counted.
+const sendPath = "/cgi-bin/message/subscribe/send"
 
 // NewServer starts a fake WeChat that is closed when the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{tokens: map[string]bool{}, seen: map[string]bool{}, failed: map[string]int{}}
+	s := &Server{tokens: map[string]bool{}, seen: map[string]bool{}, failed: map[string]int{}, sleep: sleepCtx}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cgi-bin/token", s.token)
 	mux.HandleFunc("GET /sns/jscode2session", s.code2Session)
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.phoneNumber)
-	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.subscribeSend)
-	s.srv = httptest.NewServer(mux)
+	mux.HandleFunc("POST "+sendPath, s.subscribeSend)
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == sendPath {
+			n := s.inFlight.Add(1)
+			defer s.inFlight.Add(-1)
+			for {
+				m := s.maxInFlight.Load()
+				if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
+					break
+				}
+			}
+		}
+		if d := s.delay(); d > 0 && !s.sleep(r, d) {
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// SetLatency makes every later answer wait latency, give or take up to
+// jitter (uniformly; never less than zero). Zero for both, the default,
+// answers at once.
+func (s *Server) SetLatency(latency, jitter time.Duration) {
+	s.latency.Store(int64(max(latency, 0)))
+	s.jitter.Store(int64(max(jitter, 0)))
+}
+
+// delay is how long the next answer waits.
+func (s *Server) delay() time.Duration {
+	l, j := s.latency.Load(), s.jitter.Load()
+	if j > 0 {
+		l += int64((2*mrand.Float64() - 1) * float64(j))
+	}
+	return time.Duration(max(l, 0))
+}
+
+// MaxInFlight is the largest number of subscribe-send requests the fake was
+// answering at once since it started or since ResetMaxInFlight.
+func (s *Server) MaxInFlight() int { return int(s.maxInFlight.Load()) }
+
+// ResetMaxInFlight starts a new peak from the requests in flight now.
+func (s *Server) ResetMaxInFlight() { s.maxInFlight.Store(s.inFlight.Load()) }
+
+func sleepCtx(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // URL is the fake's base URL.
