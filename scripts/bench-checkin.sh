@@ -29,6 +29,11 @@
 # 1 s). It drops the databases and deletes the bcheck: and asynq:{bcheck:...}
 # Redis keys and the baseline's Redis database, also on failure. Exits
 # non-zero only on an error or a failed verification, not on a missed goal.
+#
+# Profiles: the server's admin listener is 127.0.0.1:19082 (XF_BENCH_ADMIN_ADDR),
+# so during a run, in another terminal:
+#   go tool pprof -top http://127.0.0.1:19082/debug/pprof/profile?seconds=10
+# (or /debug/pprof/mutex, /block, /heap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
@@ -113,6 +118,7 @@ common=(-db "$(dburl $DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -na
 		APP_DATABASE_URL="$(dburl $DB)" \
 		APP_REDIS_URL=redis://127.0.0.1:6379/0 APP_REDIS_KEY_PREFIX=$PREFIX \
 		APP_QUEUE_NAMESPACE=$NS APP_HTTP_ADDR=$ADDR APP_LOG_LEVEL=warn \
+		APP_ADMIN_ADDR="${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19082}" \
 		./server
 ) >"$tmp/server.log" 2>&1 &
 server_pid=$!

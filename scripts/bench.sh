@@ -20,6 +20,11 @@
 # the bench: Redis keys and the baseline's Redis database, and drops both
 # databases, also on failure. Exits non-zero if a server does not start or
 # the error rate of a run is above 1%; a missed goal is printed, not an error.
+#
+# Profiles: the server's admin listener is 127.0.0.1:19081 (XF_BENCH_ADMIN_ADDR),
+# so during a run, in another terminal:
+#   go tool pprof -top http://127.0.0.1:19081/debug/pprof/profile?seconds=10
+# (or /debug/pprof/mutex, /block, /heap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
@@ -77,6 +82,7 @@ bench_psql -c "CREATE DATABASE $DB"
 		APP_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" \
 		APP_REDIS_URL=redis://127.0.0.1:6379/0 APP_REDIS_KEY_PREFIX=bench: \
 		APP_QUEUE_NAMESPACE=bench APP_HTTP_ADDR=$ADDR APP_LOG_LEVEL=warn \
+		APP_ADMIN_ADDR="${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19081}" \
 		./server
 ) >"$tmp/server.log" 2>&1 &
 server_pid=$!
