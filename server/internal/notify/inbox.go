@@ -134,6 +134,21 @@ func Withdraw(tx *gorm.DB, userID int64, refType string, refIDs []int64, reason 
 	return nil
 }
 
+// WithdrawAll stops every push still queued for the users (members left
+// with no live membership anywhere): their notifications stay in the inbox,
+// inbox only, with the reason. It runs in the caller's transaction.
+func WithdrawAll(tx *gorm.DB, userIDs []int64, reason string) error {
+	for start := 0; start < len(userIDs); start += 500 {
+		chunk := userIDs[start:min(start+500, len(userIDs))]
+		err := tx.Model(&Notification{}).Where("user_id IN ? AND delivery = ?", chunk, DeliveryQueued).
+			Updates(map[string]any{"delivery": DeliveryNoConsent, "delivery_error": clipReason("withdrawn: " + reason)}).Error
+		if err != nil {
+			return fmt.Errorf("notify.WithdrawAll: %w", err)
+		}
+	}
+	return nil
+}
+
 // Unpushed returns notifications still queued after a minute: their push
 // job was never enqueued or was lost. The sweeper re-enqueues them.
 func (in *Inbox) Unpushed(ctx context.Context, limit int) ([]int64, error) {

@@ -440,12 +440,38 @@ func endMemberships(tx *gorm.DB, now time.Time, cond string, args ...any) ([]Mem
 	return ended, nil
 }
 
-// ended runs the end hook, if any, on memberships that ended in tx.
+// ended runs the end hook, if any, on memberships that ended in tx, and
+// stops every queued push of a member left with no live membership: from
+// the removal on, nothing more reaches them as a member.
 func (s *Service) ended(tx *gorm.DB, ms []Membership, now time.Time) error {
-	if s.opts.OnEnd == nil || len(ms) == 0 {
+	if len(ms) == 0 {
 		return nil
 	}
-	return s.opts.OnEnd(tx, ms, now)
+	if s.opts.OnEnd != nil {
+		if err := s.opts.OnEnd(tx, ms, now); err != nil {
+			return err
+		}
+	}
+	users := make([]int64, 0, len(ms))
+	for _, m := range ms {
+		users = append(users, m.UserID)
+	}
+	var still []int64
+	if err := tx.Scopes(LiveMemberships(now)).Where("m.user_id IN ?", users).Distinct().Pluck("m.user_id", &still).Error; err != nil {
+		return fmt.Errorf("org.ended: %w", err)
+	}
+	live := make(map[int64]bool, len(still))
+	for _, id := range still {
+		live[id] = true
+	}
+	gone := users[:0]
+	for _, id := range users {
+		if !live[id] {
+			gone = append(gone, id)
+			live[id] = true // once
+		}
+	}
+	return notify.WithdrawAll(tx, gone, "membership ended")
 }
 
 // EndDue dissolves every temporary org whose end date has passed: the safety

@@ -1,0 +1,60 @@
+package task_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"xianfeng/config"
+	"xianfeng/server/internal/notify"
+)
+
+// TestARemovedMembersQueuedPushesStop: a member removed from their only
+// organisation gets no more pushes of any kind from the next moment on —
+// an announcement posted before the removal whose push still waits is not
+// sent; it stays in the inbox, which they can no longer reach through the
+// org anyway. A member who keeps another membership keeps those pushes.
+func TestARemovedMembersQueuedPushesStop(t *testing.T) {
+	withAnnouncementTemplate := func(c *config.Config) {
+		tpl := c.Notify.Templates[notify.KindAnnouncement]
+		tpl.ID = "tmpl-" + notify.KindAnnouncement
+		c.Notify.Templates[notify.KindAnnouncement] = tpl
+	}
+	w := newWorld(t, withAnnouncementTemplate)
+	ctx := context.Background()
+	stay := w.newMember(w.a, "frontline")
+	consents := notify.NewConsents(w.env.App.DB.DB, 20)
+	for _, p := range []person{w.memberA, stay} {
+		if err := consents.Add(ctx, p.ID, []string{"tmpl-" + notify.KindAnnouncement}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a struct{ ID int64 }
+	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/announcements", w.a), w.secA,
+		map[string]any{"title": "防控通知", "body": "请立即传达。", "include_suborgs": false}), 201).JSON(t, &a)
+	if err := w.env.App.Announce.FanOut(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	w.expect(w.do("DELETE", w.memberPath(w.a, w.memberA), w.secA, nil), 204)
+
+	var queued []int64
+	if err := w.env.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Pluck("id", &queued).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range queued {
+		if err := w.env.App.Pusher.Deliver(ctx, id, false); err != nil {
+			t.Fatalf("deliver %d: %v", id, err)
+		}
+	}
+	got := map[string]int{}
+	for _, m := range w.env.WeChat.Sent() {
+		got[m.ToOpenID]++
+	}
+	if n := got["o-"+w.memberA.Login]; n != 0 {
+		t.Errorf("the removed member got %d pushes after the removal, want 0", n)
+	}
+	if n := got["o-"+stay.Login]; n != 1 {
+		t.Errorf("the member who stayed got %d pushes, want 1 (the announcement)", n)
+	}
+}
