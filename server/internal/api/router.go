@@ -76,7 +76,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/readyz", readyz(d.Ready))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 
-	v1 := r.Group("/api/v1")
+	v1 := r.Group("/api/v1", web.CheckQuery(d.Log))
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.Spec) })
 	authed := v1.Group("", d.Auth.Require())
 	d.Auth.Register(v1, authed)
