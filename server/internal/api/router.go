@@ -63,6 +63,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// No redirects: a client of a JSON API gets a JSON 404 for a path that
+	// is not quite right, never an HTML 301 whose Location echoes its query.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, err
