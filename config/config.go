@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // every zone loads, even on a machine without zoneinfo
 
 	"gopkg.in/yaml.v3"
 )
@@ -35,6 +36,7 @@ type Config struct {
 	Timezone string `yaml:"timezone" env:"APP_TIMEZONE"`
 
 	HTTP     HTTP     `yaml:"http"`
+	Admin    Admin    `yaml:"admin"`
 	Database Database `yaml:"database"`
 	Redis    Redis    `yaml:"redis"`
 	WeChat   WeChat   `yaml:"wechat"`
@@ -61,6 +63,25 @@ type HTTP struct {
 	// X-Forwarded-For is believed when deciding a client's IP.
 	TrustedProxies []string `yaml:"trusted_proxies" env:"APP_HTTP_TRUSTED_PROXIES"`
 }
+
+// Admin configures the operators' listener: /metrics, pprof under
+// /debug/pprof/, /healthz and /readyz, apart from the API port so that none
+// of it is open to the public. A process that runs only workers answers its
+// health checks there too.
+type Admin struct {
+	// Addr is host:port of the admin listener, or "off". Several processes
+	// on one machine each need their own port.
+	Addr string `yaml:"addr" env:"APP_ADMIN_ADDR"`
+	// MutexProfileFraction samples one in this many contended mutex events
+	// for /debug/pprof/mutex; 0 records none.
+	MutexProfileFraction int `yaml:"mutex_profile_fraction" env:"APP_ADMIN_MUTEX_PROFILE_FRACTION"`
+	// BlockProfileRate samples, for /debug/pprof/block, about one blocking
+	// event per this much time spent blocked (longer events always); 0 records none.
+	BlockProfileRate time.Duration `yaml:"block_profile_rate" env:"APP_ADMIN_BLOCK_PROFILE_RATE"`
+}
+
+// AdminOff is the Admin.Addr that turns the admin listener off.
+const AdminOff = "off"
 
 // Database configures the relational store.
 type Database struct {
@@ -152,6 +173,9 @@ type Report struct {
 	// to acknowledge a report before it escalates to the level above.
 	SLAUrgent time.Duration `yaml:"sla_urgent" env:"APP_REPORT_SLA_URGENT"`
 	SLANormal time.Duration `yaml:"sla_normal" env:"APP_REPORT_SLA_NORMAL"`
+	// PerMinute caps the reports one member may file per minute, so a
+	// member cannot flood their secretaries.
+	PerMinute int `yaml:"per_minute" env:"APP_REPORT_PER_MINUTE"`
 }
 
 // Notify configures push notifications through WeChat subscribe messages.
@@ -161,6 +185,11 @@ type Notify struct {
 	RatePerMinute int `yaml:"rate_per_minute" env:"APP_NOTIFY_RATE_PER_MINUTE"`
 	// MaxConsent bounds how many unused consents a user can bank per template.
 	MaxConsent int `yaml:"max_consent" env:"APP_NOTIFY_MAX_CONSENT"`
+	// ReportCoalesce is how long after a report_received push to a
+	// secretary the next reports from the same reporter reach that
+	// secretary's inbox only, so a flood of reports cannot use up their
+	// consents; 0 pushes every one. Escalations are never held back.
+	ReportCoalesce time.Duration `yaml:"report_coalesce" env:"APP_NOTIFY_REPORT_COALESCE"`
 	// MiniprogramState is the mini-program version a message opens:
 	// developer, trial or formal.
 	MiniprogramState string `yaml:"miniprogram_state" env:"APP_NOTIFY_MINIPROGRAM_STATE"`
@@ -238,6 +267,11 @@ func Default() Config {
 			ShutdownTimeout: 20 * time.Second,
 			MaxBodyBytes:    1 << 20,
 		},
+		Admin: Admin{
+			Addr:                 "127.0.0.1:9090",
+			MutexProfileFraction: 100,
+			BlockProfileRate:     100 * time.Microsecond,
+		},
 		Database: Database{
 			URL:          "sqlite:data/xianfeng.db",
 			MaxOpenConns: 16,
@@ -254,8 +288,8 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "json"},
 		Org:     Org{InviteTTL: 30 * 24 * time.Hour, SignupPerMinute: 10},
 		Checkin: Checkin{OfflineWindow: 12 * time.Hour},
-		Report:  Report{SLAUrgent: 10 * time.Minute, SLANormal: 2 * time.Hour},
-		Notify:  Notify{RatePerMinute: 1000, MaxConsent: 20, MiniprogramState: "formal", Templates: defaultTemplates()},
+		Report:  Report{SLAUrgent: 10 * time.Minute, SLANormal: 2 * time.Hour, PerMinute: 10},
+		Notify:  Notify{RatePerMinute: 1000, MaxConsent: 20, ReportCoalesce: 10 * time.Minute, MiniprogramState: "formal", Templates: defaultTemplates()},
 		Badge: Badge{
 			TokenTTL:        10 * time.Minute,
 			VerifyURL:       "http://localhost:8080/api/v1/badges/verify",
@@ -299,13 +333,38 @@ func Load(path string, getenv func(string) string) (Config, error) {
 // Production reports whether the server runs in production mode.
 func (c Config) Production() bool { return c.Env == EnvProduction }
 
-// Location is the time zone that decides calendar days.
+// Location is the time zone that decides calendar days: the zone that
+// Timezone names, whether or not the configuration went through Load (tests
+// and tools start from Default()). A zone that cannot be loaded is a
+// programming error here, since Load refuses it: Location panics rather
+// than fall back to UTC, which would move every day boundary by hours.
 func (c Config) Location() *time.Location {
-	if c.location == nil {
-		return time.UTC
+	if c.location != nil && c.location.String() == c.Timezone {
+		return c.location
 	}
-	return c.location
+	loc, err := loadZone(c.Timezone)
+	if err != nil {
+		panic("config: APP_TIMEZONE (timezone): " + err.Error())
+	}
+	return loc
 }
+
+// loadZone loads a named zone. The empty name and "Local" are refused:
+// time.LoadLocation takes them as UTC and as the machine's zone, so days
+// would depend on where the server happens to run.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("name a zone such as Asia/Shanghai, got %q", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return loc, nil
+}
+
+// AdminEnabled reports whether the admin listener runs.
+func (c Config) AdminEnabled() bool { return c.Admin.Addr != AdminOff }
 
 // WeChatMock reports whether the WeChat mock answers instead of WeChat.
 func (c Config) WeChatMock() bool {
@@ -347,9 +406,9 @@ func (c *Config) validate() error {
 	default:
 		bad("APP_ENV (env)", "must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.Env)
 	}
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil || c.Timezone == "" {
-		bad("APP_TIMEZONE (timezone)", "unknown time zone %q", c.Timezone)
+	loc, err := loadZone(c.Timezone)
+	if err != nil {
+		bad("APP_TIMEZONE (timezone)", "%v", err)
 	} else {
 		c.location = loc
 	}
@@ -357,6 +416,21 @@ func (c *Config) validate() error {
 		bad("APP_HTTP_ADDR (http.addr)", "must be host:port or :port, got %q", c.HTTP.Addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("APP_HTTP_ADDR (http.addr)", "port must be 0-65535, got %q", port)
+	}
+	if c.AdminEnabled() {
+		if _, port, err := net.SplitHostPort(c.Admin.Addr); err != nil {
+			bad("APP_ADMIN_ADDR (admin.addr)", "must be host:port, :port or %q, got %q", AdminOff, c.Admin.Addr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("APP_ADMIN_ADDR (admin.addr)", "port must be 0-65535, got %q", port)
+		} else if _, apiPort, err := net.SplitHostPort(c.HTTP.Addr); err == nil && port == apiPort && port != "0" {
+			bad("APP_ADMIN_ADDR (admin.addr)", "must not use the API's port %s (APP_HTTP_ADDR)", port)
+		}
+	}
+	if c.Admin.MutexProfileFraction < 0 {
+		bad("APP_ADMIN_MUTEX_PROFILE_FRACTION (admin.mutex_profile_fraction)", "must be 0 (off) or more, got %d", c.Admin.MutexProfileFraction)
+	}
+	if c.Admin.BlockProfileRate < 0 {
+		bad("APP_ADMIN_BLOCK_PROFILE_RATE (admin.block_profile_rate)", "must be 0 (off) or a positive duration such as 100us, got %s", c.Admin.BlockProfileRate)
 	}
 	positive := func(setting string, d time.Duration) {
 		if d <= 0 {
@@ -417,6 +491,9 @@ func (c *Config) validate() error {
 	if c.Report.SLANormal < 10*time.Second {
 		bad("APP_REPORT_SLA_NORMAL (report.sla_normal)", "must be at least 10s, got %s", c.Report.SLANormal)
 	}
+	if c.Report.PerMinute < 1 {
+		bad("APP_REPORT_PER_MINUTE (report.per_minute)", "must be at least 1, got %d", c.Report.PerMinute)
+	}
 	if c.Org.SignupPerMinute < 1 {
 		bad("APP_ORG_SIGNUP_PER_MINUTE (org.signup_per_minute)", "must be at least 1, got %d", c.Org.SignupPerMinute)
 	}
@@ -435,6 +512,9 @@ func (c *Config) validate() error {
 	if c.Notify.MaxConsent < 1 || c.Notify.MaxConsent > 1000 {
 		bad("APP_NOTIFY_MAX_CONSENT (notify.max_consent)", "must be 1-1000, got %d", c.Notify.MaxConsent)
 	}
+	if c.Notify.ReportCoalesce < 0 {
+		bad("APP_NOTIFY_REPORT_COALESCE (notify.report_coalesce)", "must not be negative (0 pushes every report), got %s", c.Notify.ReportCoalesce)
+	}
 	switch c.Notify.MiniprogramState {
 	case "developer", "trial", "formal":
 	default:
@@ -451,6 +531,9 @@ func (c *Config) validate() error {
 	if c.Production() {
 		if c.Badge.Key == "" || c.Badge.Key == DevBadgeKey {
 			bad("APP_BADGE_KEY (badge.key)", "is required in production (at least 32 random characters, the same on every instance)")
+		}
+		if u, err := url.Parse(c.Badge.VerifyURL); err == nil && loopback(u.Hostname()) {
+			bad("APP_BADGE_VERIFY_URL (badge.verify_url)", "points to %s, which a phone scanning a badge cannot reach; set the public https URL of /api/v1/badges/verify", u.Host)
 		}
 		if c.EmbeddedRedis() {
 			bad("APP_REDIS_URL (redis.url)", "production needs a real Redis; the embedded one keeps nothing across restarts")
@@ -469,6 +552,17 @@ func (c *Config) validate() error {
 		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
 	}
 	return nil
+}
+
+// loopback reports whether host names this machine only: localhost, a
+// loopback address or the unspecified address.
+func loopback(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 func joinLines(errs []error) error {

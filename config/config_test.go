@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,6 +51,8 @@ func TestDefaultsRunALaptopWithoutAnySettings(t *testing.T) {
 		{"Redis is embedded", cfg.EmbeddedRedis(), true},
 		{"migrations run at start", cfg.AutoMigrate(), true},
 		{"the server is not in production", cfg.Production(), false},
+		{"the admin listener is on the loopback port 9090", cfg.Admin.Addr, "127.0.0.1:9090"},
+		{"the admin listener is on", cfg.AdminEnabled(), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,6 +199,10 @@ func TestEachBadSettingStopsLoadNamingIt(t *testing.T) {
 		{"an unknown log level is refused", map[string]string{"APP_LOG_LEVEL": "loud"}, "APP_LOG_LEVEL"},
 		{"a mock switch that is not a boolean is refused", map[string]string{"APP_WECHAT_MOCK": "maybe"}, "APP_WECHAT_MOCK"},
 		{"a pool size that is not a number is refused", map[string]string{"APP_DATABASE_MAX_OPEN_CONNS": "many"}, "APP_DATABASE_MAX_OPEN_CONNS"},
+		{"an admin address without a port is refused", map[string]string{"APP_ADMIN_ADDR": "localhost"}, "APP_ADMIN_ADDR"},
+		{"an admin address on the API's port is refused", map[string]string{"APP_ADMIN_ADDR": "127.0.0.1:8080"}, "APP_ADMIN_ADDR"},
+		{"a negative mutex profile fraction is refused", map[string]string{"APP_ADMIN_MUTEX_PROFILE_FRACTION": "-1"}, "APP_ADMIN_MUTEX_PROFILE_FRACTION"},
+		{"a negative block profile rate is refused", map[string]string{"APP_ADMIN_BLOCK_PROFILE_RATE": "-1ms"}, "APP_ADMIN_BLOCK_PROFILE_RATE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,6 +237,7 @@ func production() map[string]string {
 		"APP_WECHAT_APP_ID":     "wx0123456789abcdef",
 		"APP_WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
 		"APP_BADGE_KEY":         "badge-key-badge-key-badge-key-badge-key",
+		"APP_BADGE_VERIFY_URL":  "https://xf.example.cn/api/v1/badges/verify",
 	}
 }
 
@@ -245,6 +253,8 @@ func TestProductionRefusesTrialSettings(t *testing.T) {
 		{"a missing WeChat app secret is refused", map[string]string{"APP_WECHAT_APP_SECRET": ""}, "APP_WECHAT_APP_SECRET"},
 		{"a missing badge signing key is refused", map[string]string{"APP_BADGE_KEY": ""}, "APP_BADGE_KEY"},
 		{"the public development badge key is refused", map[string]string{"APP_BADGE_KEY": config.DevBadgeKey}, "APP_BADGE_KEY"},
+		{"the default badge verify URL on localhost is refused", map[string]string{"APP_BADGE_VERIFY_URL": ""}, "APP_BADGE_VERIFY_URL"},
+		{"a badge verify URL on a loopback address is refused", map[string]string{"APP_BADGE_VERIFY_URL": "http://127.0.0.1:8080/api/v1/badges/verify"}, "APP_BADGE_VERIFY_URL"},
 		{"a complete production configuration is accepted", nil, ""},
 		{"Redis Sentinel counts as a real Redis", map[string]string{"APP_REDIS_URL": "", "APP_REDIS_ADDRS": "s1:26379,s2:26379", "APP_REDIS_MASTER_NAME": "mymaster"}, ""},
 	}
@@ -419,6 +429,84 @@ func TestParseDatabaseURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if dialect, dsn, err := config.ParseDatabaseURL(tt.raw); err == nil {
 				t.Errorf("ParseDatabaseURL(%q) = %q, %q; want an error", tt.raw, dialect, dsn)
+			}
+		})
+	}
+}
+
+// TestLocationIsTheConfiguredZoneEvenWithoutLoad: tests and tools build their
+// configuration from Default() and never call Load; their calendar days must
+// still be the configured zone's, never a silent UTC.
+func TestLocationIsTheConfiguredZoneEvenWithoutLoad(t *testing.T) {
+	changed := config.Default()
+	changed.Timezone = "America/Los_Angeles"
+	loaded, err := config.Load("", env(map[string]string{"APP_TIMEZONE": "Europe/Berlin"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded := loaded
+	reloaded.Timezone = "Asia/Tokyo"
+	for _, tt := range []struct {
+		name string
+		cfg  config.Config
+		want string
+	}{
+		{"Default() without Load is Asia/Shanghai", config.Default(), "Asia/Shanghai"},
+		{"a zone set after Default() is that zone", changed, "America/Los_Angeles"},
+		{"a loaded zone is that zone", loaded, "Europe/Berlin"},
+		{"a zone changed after Load is the new zone", reloaded, "Asia/Tokyo"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.cfg.Location().String(); got != tt.want {
+				t.Errorf("Location() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("midnight in Shanghai is 16:00 UTC the day before", func(t *testing.T) {
+		at := time.Date(2026, 3, 1, 16, 0, 1, 0, time.UTC)
+		if got := at.In(config.Default().Location()).Format(time.DateTime); got != "2026-03-02 00:00:01" {
+			t.Errorf("16:00:01 UTC is %s in the default zone, want 2026-03-02 00:00:01", got)
+		}
+	})
+	for _, zone := range []string{"", "Local", "Mars/Olympus"} {
+		t.Run("a zone that cannot be loaded ("+zone+") panics, never falls back to UTC", func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Timezone = zone
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "APP_TIMEZONE") {
+					t.Errorf("Location() with timezone %q recovered %v, want a panic naming APP_TIMEZONE", zone, r)
+				}
+			}()
+			t.Errorf("Location() with timezone %q returned %v", zone, cfg.Location())
+		})
+	}
+	for _, zone := range []string{"Local", "Mars/Olympus"} {
+		t.Run("Load refuses the zone "+zone, func(t *testing.T) {
+			if _, err := config.Load("", env(map[string]string{"APP_TIMEZONE": zone})); err == nil || !strings.Contains(err.Error(), "APP_TIMEZONE") {
+				t.Errorf("Load with APP_TIMEZONE=%s: %v, want an error naming APP_TIMEZONE", zone, err)
+			}
+		})
+	}
+}
+
+func TestTheAdminListenerCanBeTurnedOff(t *testing.T) {
+	tests := []struct {
+		name string
+		addr string
+		want bool
+	}{
+		{"off turns the admin listener off", "off", false},
+		{"an address of its own keeps it on", "127.0.0.1:9191", true},
+		{"any interface on a port of its own keeps it on", ":9091", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Load("", env(map[string]string{"APP_ADMIN_ADDR": tt.addr}))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if cfg.AdminEnabled() != tt.want {
+				t.Errorf("AdminEnabled() = %v, want %v", cfg.AdminEnabled(), tt.want)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 	_ "time/tzdata" // Asia/Shanghai must work in a minimal image with no zoneinfo.
@@ -36,6 +37,13 @@ Commands:
             create a root organisation and print a one-time claim code
             (valid 24 h) that makes its redeemer the org's secretary
   config    print the effective configuration, secrets masked, and exit
+
+A leading "server" word is skipped, so the container image's entrypoint
+takes both "docker run IMAGE api" and "docker run IMAGE server api".
+
+Every serving command also runs the admin listener (APP_ADMIN_ADDR, default
+127.0.0.1:9090, "off" to disable): /metrics, /debug/pprof/, /healthz and
+/readyz, for operators only.
 
 Settings come from built-in defaults, then the YAML file named by -config or
 APP_CONFIG, then APP_* environment variables (see config/config.example.yaml).
@@ -63,6 +71,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cmd, rest := "serve", fs.Args()
+	if len(rest) > 0 && rest[0] == "server" {
+		// The container's entrypoint already is the server, so
+		// `docker run IMAGE server api` arrives as `server api`.
+		rest = rest[1:]
+	}
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
@@ -154,6 +167,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, cmd string)
 	}
 	defer a.Close()
 	g, gctx := errgroup.WithContext(ctx)
+	if cfg.AdminEnabled() {
+		// Sampled, so cheap enough to leave on: /debug/pprof/mutex and
+		// /debug/pprof/block then have something to show under load.
+		runtime.SetMutexProfileFraction(cfg.Admin.MutexProfileFraction)
+		runtime.SetBlockProfileRate(int(cfg.Admin.BlockProfileRate.Nanoseconds()))
+	}
+	g.Go(func() error { return a.ServeAdmin(gctx, nil) })
 	if cmd != "worker" {
 		g.Go(func() error { return a.ServeHTTP(gctx, nil) })
 	}

@@ -85,6 +85,8 @@ func TestConfigCommandPrintsTheEffectiveConfiguration(t *testing.T) {
 			map[string]string{"APP_CONFIG": filepath.Join(t.TempDir(), "absent.yaml")}, "127.0.0.1:9321", ""},
 		{"the environment wins over the file", []string{"config"},
 			map[string]string{"APP_CONFIG": file, "APP_HTTP_ADDR": ":9400"}, ":9400", ""},
+		{"a leading server word, as `docker run IMAGE server config` passes it, is skipped", []string{"server", "config"}, nil, ":8080", ""},
+		{"flags may come before the server word", []string{"-config", file, "server", "config"}, nil, "127.0.0.1:9321", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,16 +225,19 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 	tests := []struct {
 		name string
 		cmd  string
+		api  bool // the API port answers
 	}{
-		{"the api command answers /healthz and returns when cancelled", "api"},
-		{"the serve command answers /healthz, runs workers and returns when cancelled", "serve"},
+		{"the api command answers /healthz on both ports and returns when cancelled", "api", true},
+		{"the serve command answers /healthz on both ports, runs workers and returns when cancelled", "serve", true},
+		{"the worker command answers /healthz on the admin port only and returns when cancelled", "worker", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testenv.Config(t)
-			addr := freePort(t)
+			addr, adminAddr := freePort(t), freePort(t)
 			vars := map[string]string{
 				"APP_HTTP_ADDR":             addr,
+				"APP_ADMIN_ADDR":            adminAddr,
 				"APP_HTTP_SHUTDOWN_TIMEOUT": "2s",
 				"APP_DATABASE_URL":          cfg.Database.URL,
 				"APP_REDIS_URL":             cfg.Redis.URL,
@@ -246,6 +251,14 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 			go func() { done <- run(ctx, []string{tt.cmd}, env(vars), &stdout, &stderr) }()
 
 			client := &http.Client{Timeout: time.Second}
+			get := func(url string) int {
+				resp, err := client.Get(url)
+				if err != nil {
+					return 0
+				}
+				_ = resp.Body.Close()
+				return resp.StatusCode
+			}
 			healthy := false
 			for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 				select {
@@ -253,18 +266,22 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 					t.Fatalf("run returned before serving: %v\nstderr: %s", err, stderr.String())
 				default:
 				}
-				resp, err := client.Get("http://" + addr + "/healthz")
-				if err != nil {
-					continue
-				}
-				_ = resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
+				if get("http://"+adminAddr+"/healthz") == http.StatusOK {
 					healthy = true
 					break
 				}
 			}
 			if !healthy {
-				t.Fatalf("/healthz never answered 200\nstderr: %s", stderr.String())
+				t.Fatalf("the admin listener's /healthz never answered 200\nstderr: %s", stderr.String())
+			}
+			if got := get("http://" + adminAddr + "/readyz"); got != http.StatusOK {
+				t.Errorf("admin /readyz = %d, want 200", got)
+			}
+			if got := get("http://" + adminAddr + "/metrics"); got != http.StatusOK {
+				t.Errorf("admin /metrics = %d, want 200", got)
+			}
+			if got, want := get("http://"+addr+"/healthz"), map[bool]int{true: 200, false: 0}[tt.api]; got != want {
+				t.Errorf("API port /healthz = %d, want %d (0: nothing listens)", got, want)
 			}
 
 			cancel()
@@ -276,10 +293,62 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatalf("run did not return within 10s of cancel\nstderr: %s", stderr.String())
 			}
-			if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
-				_ = resp.Body.Close()
-				t.Errorf("the server still answers after run returned")
+			for _, a := range []string{addr, adminAddr} {
+				if get("http://"+a+"/healthz") != 0 {
+					t.Errorf("%s still answers after run returned", a)
+				}
 			}
 		})
+	}
+}
+
+func TestTheAdminListenerIsOffWhenSaid(t *testing.T) {
+	cfg := testenv.Config(t)
+	vars := map[string]string{
+		"APP_HTTP_ADDR":        freePort(t),
+		"APP_ADMIN_ADDR":       "off",
+		"APP_DATABASE_URL":     cfg.Database.URL,
+		"APP_REDIS_URL":        cfg.Redis.URL,
+		"APP_REDIS_KEY_PREFIX": cfg.Redis.KeyPrefix,
+		"APP_QUEUE_NAMESPACE":  cfg.Queue.Namespace,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"api"}, env(vars), &stdout, &stderr) }()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(stderr.String(), "HTTP API listening"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the API never listened\nstderr: %s", stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "admin listener is off") || strings.Contains(stderr.String(), "admin listener listening") {
+		t.Errorf("with APP_ADMIN_ADDR=off the log does not say the admin listener is off:\n%s", stderr.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run returned %v after cancel", err)
+	}
+}
+
+func TestAnAdminPortInUseStopsTheServerNamingTheSetting(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := testenv.Config(t)
+	vars := map[string]string{
+		"APP_HTTP_ADDR":        freePort(t),
+		"APP_ADMIN_ADDR":       busy.Addr().String(),
+		"APP_DATABASE_URL":     cfg.Database.URL,
+		"APP_REDIS_URL":        cfg.Redis.URL,
+		"APP_REDIS_KEY_PREFIX": cfg.Redis.KeyPrefix,
+		"APP_QUEUE_NAMESPACE":  cfg.Queue.Namespace,
+	}
+	var stdout, stderr syncBuffer
+	err = run(context.Background(), []string{"worker"}, env(vars), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "APP_ADMIN_ADDR") {
+		t.Fatalf("run with a busy admin port = %v, want an error naming APP_ADMIN_ADDR", err)
 	}
 }

@@ -1,8 +1,12 @@
 // Command healthcheck is the container HEALTHCHECK of the Xianfeng image: the
 // final image has no shell or curl, so this tiny static binary asks the server
-// on the loopback interface for /healthz and exits 0 when it answers 200 OK,
-// 1 otherwise. The port is the one in APP_HTTP_ADDR (":8080" or "host:port"),
-// 8080 when that is unset.
+// for /healthz and exits 0 when it answers 200 OK, 1 otherwise.
+//
+// It asks the admin listener (APP_ADMIN_ADDR, default 127.0.0.1:9090), which
+// every serving command runs, so a `worker` container is checked too; with
+// APP_ADMIN_ADDR=off it asks the API port (APP_HTTP_ADDR, default :8080),
+// which only `serve` and `api` have. An address without a host, or on all
+// interfaces, is asked on the loopback interface.
 package main
 
 import (
@@ -15,7 +19,7 @@ import (
 )
 
 func main() {
-	url := "http://" + net.JoinHostPort("127.0.0.1", port(os.Getenv("APP_HTTP_ADDR"))) + "/healthz"
+	url := target(os.Getenv)
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get(url)
 	if err != nil {
@@ -30,13 +34,21 @@ func main() {
 	}
 }
 
-// port returns the port of an APP_HTTP_ADDR value, or 8080.
-func port(addr string) string {
+// target returns the /healthz URL to ask, from the server's settings.
+func target(getenv func(string) string) string {
+	addr, fallback := getenv("APP_ADMIN_ADDR"), "127.0.0.1:9090"
+	if addr == "off" {
+		addr, fallback = getenv("APP_HTTP_ADDR"), ":8080"
+	}
 	if addr == "" {
-		return "8080"
+		addr = fallback
 	}
-	if _, p, err := net.SplitHostPort(addr); err == nil && p != "" && p != "0" {
-		return p
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		host, port, _ = net.SplitHostPort(fallback)
 	}
-	return "8080"
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz"
 }

@@ -405,7 +405,7 @@ func (c deliveries) open() int64 { return c[notify.DeliveryQueued] + c[notify.De
 
 func fmtCounts(c deliveries) string {
 	var parts []string
-	for _, k := range []string{notify.DeliverySent, notify.DeliveryNoConsent, notify.DeliveryFailed, notify.DeliveryQueued, notify.DeliverySending} {
+	for _, k := range []string{notify.DeliverySent, notify.DeliveryUnconfirmed, notify.DeliveryNoConsent, notify.DeliveryFailed, notify.DeliveryQueued, notify.DeliverySending} {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, c[k]))
 	}
 	return strings.Join(parts, " ")

@@ -56,9 +56,9 @@ func seedActivity(ctx context.Context, a *app.App, o options, res org.SeedResult
 			CROSS JOIN LATERAL (SELECT (m.rk * 31 + t.id * 17) % 100 AS h) x`, []any{o.taskMembers}},
 		{"checkins", `INSERT INTO checkins (user_id, org_id, day, badge, request_id, created_at)
 			SELECT m.user_id, m.org_id, to_char(?::date + d, 'YYYY-MM-DD'), m.badge, 'bench-' || m.id || '-' || d,
-				((?::date + d)::timestamp + interval '8 hours') AT TIME ZONE 'Asia/Shanghai'
+				((?::date + d)::timestamp + interval '8 hours') AT TIME ZONE ?::text
 			FROM memberships m CROSS JOIN generate_series(0, ?::int - 1) d
-			WHERE m.status = 'approved' AND (m.id * 7 + d * 13) % 100 < ?::int`, []any{p.From, p.From, p.Days, o.checkinPercent}},
+			WHERE m.status = 'approved' AND (m.id * 7 + d * 13) % 100 < ?::int`, []any{p.From, p.From, a.Config.Location().String(), p.Days, o.checkinPercent}},
 		// g mod 10 decides each report's fate: 0-4 acknowledged where filed,
 		// 5-6 escalated once and acknowledged there, 7-8 escalated once and
 		// open, 9 escalated twice and open.

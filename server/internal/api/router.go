@@ -1,11 +1,14 @@
 // Package api assembles the HTTP router: the shared middleware, the health
-// and metrics endpoints, the API contract and every domain's handlers.
+// and metrics endpoints, the API contract and every domain's handlers; and
+// the admin handler for the operators' listener.
 package api
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -34,8 +37,11 @@ type Pinger func(ctx context.Context) error
 
 // Deps are what the router needs.
 type Deps struct {
-	Log            *slog.Logger
-	Registry       *prometheus.Registry
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	// MetricsOnAPI serves /metrics on the API port too (development); the
+	// admin handler always serves it.
+	MetricsOnAPI   bool
 	MaxBodyBytes   int64
 	TrustedProxies []string
 	Spec           []byte
@@ -72,13 +78,15 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		return nil, err
 	}
 	metrics := web.NewMetrics(d.Registry)
-	r.Use(web.RequestID(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.LimitBody(d.MaxBodyBytes))
+	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.LimitBody(d.MaxBodyBytes))
 	r.NoRoute(web.NotFound)
 	r.NoMethod(web.MethodNotAllowed)
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", readyz(d.Ready))
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	r.GET("/readyz", gin.WrapF(readyz(d.Ready)))
+	if d.MetricsOnAPI {
+		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	}
 
 	v1 := r.Group("/api/v1", web.CheckQuery(d.Log))
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.Spec) })
@@ -99,9 +107,30 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	return r, nil
 }
 
-func readyz(checks map[string]Pinger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+// NewAdmin returns the handler of the operators' listener: /metrics,
+// net/http/pprof under /debug/pprof/ (CPU, heap, goroutine, mutex, block,
+// trace), and /healthz and /readyz, so that a process running only workers
+// can be health-checked too. It must never be reachable from the public.
+func NewAdmin(reg *prometheus.Registry, ready map[string]Pinger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", readyz(ready))
+	return mux
+}
+
+// readyz answers whether every check passes, naming each check ok or
+// unavailable and nothing more: no error text reaches the caller.
+func readyz(checks map[string]Pinger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		status, results := http.StatusOK, map[string]string{}
 		var mu sync.Mutex
@@ -125,8 +154,14 @@ func readyz(checks map[string]Pinger) gin.HandlerFunc {
 		if status != http.StatusOK {
 			overall = "unavailable"
 		}
-		c.JSON(status, gin.H{"status": overall, "checks": results})
+		writeJSON(w, status, map[string]any{"status": overall, "checks": results})
 	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func devMessages(mock *wechat.Mock, log *slog.Logger) gin.HandlerFunc {

@@ -44,16 +44,24 @@ type Options struct {
 	WeChatTransport http.RoundTripper
 	// Migrate forces migrations at start, whatever the configuration says.
 	Migrate bool
+	// Now is the clock of the services that decide calendar days and due
+	// times (check-ins, statistics, tasks), of the report rate limit and of
+	// push coalescing; nil means time.Now. The queue's scheduler, Redis
+	// expiry and sessions keep real time.
+	Now func() time.Time
 }
 
 // App is the assembled server.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *database.DB
-	Redis    *redisdb.Client
-	Queue    *queue.Queue
-	Router   *gin.Engine
+	Config config.Config
+	Log    *slog.Logger
+	DB     *database.DB
+	Redis  *redisdb.Client
+	Queue  *queue.Queue
+	Router *gin.Engine
+	// Admin serves the operators' listener (APP_ADMIN_ADDR): metrics,
+	// pprof and the health checks.
+	Admin    http.Handler
 	Auth     *auth.Service
 	Org      *org.Service
 	Badge    *badge.Service
@@ -73,6 +81,11 @@ type App struct {
 // New builds the app. Close releases what it opened, even after an error.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (a *App, err error) {
 	a = &App{Config: cfg, Log: log}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	loc := cfg.Location()
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -93,6 +106,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, err
 		}
 	}
+	schema := database.NewSchemaCheck(a.DB, database.Migrations, log)
+	_ = schema.Check(ctx) // says at start, not only at the first probe, when `server migrate` is due
 
 	a.Redis, err = redisdb.Open(ctx, cfg.Redis, log)
 	if err != nil {
@@ -123,13 +138,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Auth = auth.NewService(wx, users, sessions, log)
 
 	jobs := org.NewJobs(a.Queue)
-	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Ender: jobs})
+	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Ender: jobs, OnEnd: task.CloseEnded})
 	jobs.Register(a.Org)
 	if cfg.Badge.Key == "" {
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
 	}
 	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL)
-	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log)
+	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
+	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
 	memberships := func(ctx context.Context, userID int64) (any, error) {
 		vs, err := a.Org.ForUser(ctx, userID)
 		if err != nil {
@@ -141,7 +157,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	templates := cfg.NotifyTemplates()
 	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
 		Templates: templates, RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-		KeyPrefix: cfg.Redis.KeyPrefix, Log: log,
+		KeyPrefix: cfg.Redis.KeyPrefix, Location: loc, Log: log, Now: now,
+		Coalesce: map[string]time.Duration{notify.KindReportReceived: cfg.Notify.ReportCoalesce},
 	})
 	pushJobs := notify.NewJobs(a.Queue)
 	inbox := notify.NewInbox(a.DB.DB).WithPush(a.Pusher, pushJobs, log)
@@ -149,7 +166,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Inbox = inbox
 	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
 	orgStore := a.Org.Store()
-	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Log: log, Notifier: inbox, Deliveries: inbox})
+	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Deliveries: inbox})
 	a.Org.SetNotifier(inbox)
 	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, log)
 	annJobs := announce.NewJobs(a.Queue)
@@ -160,25 +177,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Report.SetScheduler(reportJobs)
 	reportJobs.Register(a.Report)
 	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, inbox, log)
-	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: cfg.Location(), Log: log})
+	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: loc, Now: now, Log: log})
 	taskJobs := task.NewJobs(a.Queue)
 	a.Task.SetScheduler(taskJobs)
 	taskJobs.Register(a.Task)
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
-	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: cfg.Location(), Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log,
+	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log,
 		Postgres: a.DB.Dialect == config.DialectPostgres})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())
 	deps := api.Deps{
-		Log: log, Registry: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
+		Log: log, Registry: reg, MetricsOnAPI: !cfg.Production(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Spec: miniprogramapi.Spec,
 		Auth: auth.NewHandler(a.Auth, log, memberships),
 		Org: org.NewHandler(a.Org, log, auth.UserID,
-			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) })),
+			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser)),
 		Task:     task.NewHandler(a.Task, log, auth.UserID),
 		Announce: announce.NewHandler(a.Announce, log, auth.UserID),
-		Report:   report.NewHandler(a.Report, log, auth.UserID),
+		Report:   report.NewHandler(a.Report, log, auth.UserID, limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser)),
 		Deed:     deed.NewHandler(a.Deed, log, auth.UserID),
 		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
 		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),
@@ -186,8 +203,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
 			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() })),
 		Ready: map[string]api.Pinger{
-			"database": a.DB.Ping,
-			"redis":    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+			"database": func(ctx context.Context) error {
+				if err := a.DB.Ping(ctx); err != nil {
+					return err
+				}
+				return schema.Check(ctx)
+			},
+			"redis": func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		},
 	}
 	if a.Mock != nil && !cfg.Production() {
@@ -197,6 +219,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
+	a.Admin = api.NewAdmin(reg, deps.Ready)
 	return a, nil
 }
 
@@ -204,11 +227,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 // connections and waits up to the shutdown timeout for requests in flight.
 // ready, if not nil, receives the listening address once the port is open.
 func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
-	ln, err := net.Listen("tcp", a.Config.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", a.Config.HTTP.Addr, err)
-	}
-	srv := &http.Server{
+	return a.serve(ctx, "HTTP API", "APP_HTTP_ADDR", a.Config.HTTP.Addr, ready, &http.Server{
 		Handler:           a.Router,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       a.Config.HTTP.ReadTimeout,
@@ -216,8 +235,36 @@ func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	})
+}
+
+// ServeAdmin serves the admin handler on APP_ADMIN_ADDR until ctx is
+// cancelled; with the listener off it returns nil at once. ready, if not
+// nil, receives the listening address once the port is open.
+func (a *App) ServeAdmin(ctx context.Context, ready chan<- string) error {
+	if !a.Config.AdminEnabled() {
+		a.Log.Info("admin listener is off (APP_ADMIN_ADDR=off)")
+		return nil
 	}
-	a.Log.Info("HTTP API listening", "addr", ln.Addr().String())
+	// No write timeout: a CPU profile or trace streams for as long as asked.
+	return a.serve(ctx, "admin listener", "APP_ADMIN_ADDR", a.Config.Admin.Addr, ready, &http.Server{
+		Handler:           a.Admin,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       a.Config.HTTP.ReadTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	})
+}
+
+// serve runs srv on addr (the value of setting) until ctx is cancelled,
+// then drains it for up to the shutdown timeout.
+func (a *App) serve(ctx context.Context, name, setting, addr string, ready chan<- string, srv *http.Server) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen %s (%s): %w", name, addr, setting, err)
+	}
+	a.Log.Info(name+" listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -228,16 +275,16 @@ func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.Log.Info("HTTP API draining", "timeout", a.Config.HTTP.ShutdownTimeout.String())
+	a.Log.Info(name+" draining", "timeout", a.Config.HTTP.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.HTTP.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+		return fmt.Errorf("%s shutdown: %w", name, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	a.Log.Info("HTTP API stopped")
+	a.Log.Info(name + " stopped")
 	return nil
 }
 

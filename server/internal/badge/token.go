@@ -54,13 +54,16 @@ var (
 
 // Parse checks a token's signature and expiry and returns its claims. A
 // token that is not ours or was altered is ErrInvalid; a genuine one past
-// its expiry is ErrExpired (with its claims).
+// its expiry is ErrExpired (with its claims). A token has one spelling, the
+// one Sign writes (base64url, no padding, zero trailing bits): any other
+// spelling of the same bytes is ErrInvalid, so a token can be compared,
+// logged or rate-limited as the string it is.
 func (s *Signer) Parse(token string, now time.Time) (Claims, error) {
 	if len(token) != base64.RawURLEncoding.EncodedLen(tokenLen) {
 		return Claims{}, ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) != tokenLen || raw[0] != tokenVersion {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || len(raw) != tokenLen || raw[0] != tokenVersion || base64.RawURLEncoding.EncodeToString(raw) != token {
 		return Claims{}, ErrInvalid
 	}
 	if !hmac.Equal(raw[payloadLen:], s.mac(raw[:payloadLen])) {

@@ -48,7 +48,10 @@ var _ Members = (*org.Service)(nil)
 
 // Options configure the service.
 type Options struct {
+	// Location decides what a calendar day is; it is required.
 	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// Window is how old an offline check-in's client_time may be.
 	Window time.Duration
 	// Skew is how far in the future a client clock may run.
@@ -69,10 +72,16 @@ type Service struct {
 
 // NewService returns the check-in service.
 func NewService(db *gorm.DB, members Members, opts Options) *Service {
+	if opts.Location == nil {
+		panic("checkin.NewService: Options.Location is required")
+	}
 	if opts.Skew == 0 {
 		opts.Skew = 2 * time.Minute
 	}
-	return &Service{db: db, members: members, opts: opts, now: time.Now}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{db: db, members: members, opts: opts, now: opts.Now}
 }
 
 // Input is a check-in from a phone.
@@ -92,6 +101,13 @@ var (
 
 // Day returns the calendar day of t in the configured time zone.
 func (s *Service) Day(t time.Time) string { return t.In(s.opts.Location).Format(time.DateOnly) }
+
+// Today returns the calendar day that is days days from today on the
+// service's clock (0 is today, -30 thirty days ago).
+func (s *Service) Today(days int) string {
+	n := s.now().In(s.opts.Location)
+	return time.Date(n.Year(), n.Month(), n.Day()+days, 12, 0, 0, 0, s.opts.Location).Format(time.DateOnly)
+}
 
 // Checkin records today's check-in, or returns the one already made today:
 // created tells which. Concurrent identical requests, from any number of
@@ -188,14 +204,14 @@ func (s *Service) insertForMember(ctx context.Context, userID int64, in Input, d
 	err := s.db.WithContext(ctx).Raw(`WITH m AS (
 			SELECT m.org_id, m.badge, m.seconded_from IS NOT NULL AS seconded
 			FROM memberships m JOIN orgs o ON o.id = m.org_id
-			WHERE m.user_id = ? AND m.status = 'approved' AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)
+			WHERE m.user_id = ? AND `+org.LiveSQL+`
 			  AND (m.org_id = ? OR (? AND m.seconded_from IS NULL))
 			ORDER BY m.id LIMIT 1)
 		INSERT INTO checkins (user_id, org_id, day, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at)
 		SELECT ?, m.org_id, ?, m.badge, m.seconded, ?, ?, ?, ?, ?, ? FROM m
 		ON CONFLICT (user_id, org_id, day) DO NOTHING
 		RETURNING id, org_id, badge, seconded`,
-		userID, now, in.OrgID, in.OrgID == 0, userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now).Scan(&rows).Error
+		append(append([]any{userID}, org.LiveArgs(now)...), in.OrgID, in.OrgID == 0, userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now)...).Scan(&rows).Error
 	if err != nil {
 		return Checkin{}, false, fmt.Errorf("checkin: insert: %w", err)
 	}

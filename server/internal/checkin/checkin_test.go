@@ -100,7 +100,7 @@ func TestDailyCheckin(t *testing.T) {
 		if rows := w.rows(w.memberA.ID); rows != 1 {
 			t.Errorf("%d rows, want 1", rows)
 		}
-		if err := json.Unmarshal(first, &today); err != nil || today.ID == 0 || today.OrgID != w.a || today.Badge != "frontline" || today.Day != day(time.Now()) {
+		if err := json.Unmarshal(first, &today); err != nil || today.ID == 0 || today.OrgID != w.a || today.Badge != "frontline" || today.Day != day(w.clock.Now()) {
 			t.Errorf("the check-in is %+v (%v)", today, err)
 		}
 	})
@@ -112,9 +112,8 @@ func TestDailyCheckin(t *testing.T) {
 		}
 	})
 
-	// Just before midnight of the previous day in Shanghai: within the window
-	// whatever time it is now.
-	now := time.Now().In(shanghai)
+	// Just before midnight of the previous day in Shanghai: within the window.
+	now := w.clock.Now().In(shanghai)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, shanghai)
 	lastNight := midnight.Add(-time.Minute)
 	var yesterday checkinJSON
@@ -138,8 +137,8 @@ func TestDailyCheckin(t *testing.T) {
 			name string
 			at   time.Time
 		}{
-			{"older than the window", time.Now().Add(-window - time.Minute)},
-			{"ten minutes in the future", time.Now().Add(10 * time.Minute)},
+			{"older than the window", w.clock.Now().Add(-window - time.Minute)},
+			{"ten minutes in the future", w.clock.Now().Add(10 * time.Minute)},
 		} {
 			r := w.do("POST", "/api/v1/checkins", w.memberB, map[string]any{"request_id": "skewed", "client_time": tc.at})
 			if r.Status != 422 || r.ErrorCode() != "client_time_out_of_window" {
@@ -184,7 +183,7 @@ func TestDailyCheckin(t *testing.T) {
 	})
 
 	t.Run("my check-ins can be listed by day range", func(t *testing.T) {
-		tomorrow := day(time.Now().In(shanghai).AddDate(0, 0, 1))
+		tomorrow := day(w.clock.Now().In(shanghai).AddDate(0, 0, 1))
 		for _, tc := range []struct {
 			name  string
 			query string

@@ -82,11 +82,10 @@ func (h *Handler) checkin(c *gin.Context) {
 }
 
 func (h *Handler) mine(c *gin.Context) {
-	today := h.svc.Day(time.Now())
-	from, to := c.DefaultQuery("from", ""), c.DefaultQuery("to", today)
+	from, to := c.DefaultQuery("from", ""), c.DefaultQuery("to", h.svc.Today(0))
 	var ok bool
 	if from == "" {
-		from = h.svc.Day(time.Now().AddDate(0, 0, -30))
+		from = h.svc.Today(-30)
 	} else if from, ok = ParseDay(from); !ok {
 		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"from": "日期格式应为 YYYY-MM-DD"}))
 		return
@@ -115,7 +114,7 @@ func (h *Handler) board(c *gin.Context) {
 	if !ok {
 		return
 	}
-	day := h.svc.Day(time.Now())
+	day := h.svc.Today(0)
 	if s := c.Query("date"); s != "" {
 		if day, ok = ParseDay(s); !ok {
 			web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"date": "日期格式应为 YYYY-MM-DD"}))

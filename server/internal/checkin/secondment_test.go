@@ -3,14 +3,13 @@ package checkin_test
 import (
 	"fmt"
 	"testing"
-	"time"
 )
 
 func TestASecondedMemberCountsOnceOnEachBoard(t *testing.T) {
 	w := newWorld(t)
 	temp := w.child(w.secA, w.a, "卡口临时党支部", "temporary")
 	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/members", temp), w.secA, map[string][]int64{"user_ids": {w.memberA.ID}}), 200)
-	today := day(time.Now())
+	today := day(w.clock.Now())
 
 	w.expect(w.do("POST", "/api/v1/checkins", w.memberA, map[string]any{"org_id": temp, "request_id": "at-the-post"}), 201)
 	t.Run("a check-in at the temporary org counts there and not again up the home tree", func(t *testing.T) {

@@ -124,16 +124,15 @@ func (s *Service) countInDB(ctx context.Context, orgID int64, day string) (Tally
 	return t, nil
 }
 
-// absent lists approved members of the subtree with no check-in that day,
+// absent lists live members of the subtree with no check-in that day,
 // in membership order. Members lent to a temporary org appear on its board.
 func (s *Service) absent(ctx context.Context, o org.Org, day string, after int64, limit int) ([]Absent, error) {
 	var out []Absent
-	err := s.db.WithContext(ctx).Table("memberships AS m").
+	err := s.db.WithContext(ctx).Scopes(org.LiveMemberships(s.now().UTC())).
 		Select("m.id AS membership_id, m.user_id, m.org_id, o.name AS org_name, m.name, m.badge, u.phone").
 		Joins("JOIN org_closure cl ON cl.descendant_id = m.org_id AND cl.ancestor_id = ?", o.ID).
-		Joins("JOIN orgs o ON o.id = m.org_id").
 		Joins("JOIN users u ON u.id = m.user_id").
-		Where("m.status = ? AND (m.seconded_from IS NULL OR m.org_id = ?) AND m.id > ?", org.StatusApproved, o.ID, after).
+		Where("(m.seconded_from IS NULL OR m.org_id = ?) AND m.id > ?", o.ID, after).
 		Where("NOT EXISTS (SELECT 1 FROM checkins c WHERE c.user_id = m.user_id AND c.org_id = m.org_id AND c.day = ?)", day).
 		Order("m.id").Limit(limit).Scan(&out).Error
 	if err != nil {

@@ -3,6 +3,7 @@ package checkin_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"xianfeng/config"
 	"xianfeng/server/internal/testenv"
@@ -16,6 +17,8 @@ import (
 type world struct {
 	t   *testing.T
 	env *testenv.Env
+	// clock is the server's clock: it stands at start until a test moves it.
+	clock *testenv.Clock
 
 	root, a, b int64
 
@@ -26,13 +29,19 @@ type world struct {
 // person is a logged-in user.
 type person = testenv.Person
 
+// start is where the server's clock stands in these tests: one second after
+// midnight in Shanghai, when the UTC calendar still says the day before, the
+// hardest instant for calendar days. No test depends on the hour it runs at.
+var start = time.Date(2026, 3, 1, 16, 0, 1, 0, time.UTC)
+
 func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 	t.Helper()
-	opts := testenv.Options{}
+	clock := testenv.NewClock(start)
+	opts := testenv.Options{Now: clock.Now}
 	if len(configure) > 0 {
 		opts.Configure = configure[0]
 	}
-	w := &world{t: t, env: testenv.New(t, opts)}
+	w := &world{t: t, env: testenv.New(t, opts), clock: clock}
 	tree := w.env.BuildTree()
 	w.root, w.a, w.b = tree.Root, tree.A, tree.B
 	w.rootSec, w.secA, w.secB, w.memberA, w.memberB, w.pendingA = tree.RootSec, tree.SecA, tree.SecB, tree.MemberA, tree.MemberB, tree.PendingA

@@ -3,8 +3,10 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -89,6 +91,78 @@ func apply(db *gorm.DB, list []Migration, log *slog.Logger, txDDL bool) error {
 			return err
 		}
 		log.Info("migration applied", "version", m.Version, "name", m.Name)
+	}
+	return nil
+}
+
+// ErrSchemaBehind says the database lacks migrations that this binary has.
+var ErrSchemaBehind = errors.New("database schema is behind this binary's migrations")
+
+// Pending returns the versions in list that the database has not applied,
+// in order: all of them when it was never migrated.
+func Pending(ctx context.Context, db *DB, list []Migration) ([]int, error) {
+	tx := db.WithContext(ctx)
+	var pending []int
+	if !tx.Migrator().HasTable(&schemaMigration{}) {
+		for _, m := range list {
+			pending = append(pending, m.Version)
+		}
+		return pending, nil
+	}
+	var done []int
+	if err := tx.Model(&schemaMigration{}).Pluck("version", &done).Error; err != nil {
+		return nil, fmt.Errorf("database.Pending: %w", err)
+	}
+	applied := make(map[int]bool, len(done))
+	for _, v := range done {
+		applied[v] = true
+	}
+	for _, m := range list {
+		if !applied[m.Version] {
+			pending = append(pending, m.Version)
+		}
+	}
+	return pending, nil
+}
+
+// SchemaCheck is the readiness check of the schema: a process whose
+// database lacks some of its migrations must not take traffic, since
+// production does not migrate at start. The migrations an older binary does
+// not know are no concern (a rollout runs `server migrate` first).
+type SchemaCheck struct {
+	db      *DB
+	list    []Migration
+	log     *slog.Logger
+	current atomic.Bool // set once every migration is applied; stays set
+	warned  atomic.Bool // the operator was told to migrate
+}
+
+// NewSchemaCheck returns the check of db against the migrations in list.
+func NewSchemaCheck(db *DB, list []Migration, log *slog.Logger) *SchemaCheck {
+	return &SchemaCheck{db: db, list: list, log: log}
+}
+
+// Check returns nil when every migration in the list is applied, and
+// ErrSchemaBehind when some are not; the first time, it logs which and that
+// `server migrate` applies them. Once current it stays current without
+// asking the database again.
+func (s *SchemaCheck) Check(ctx context.Context) error {
+	if s.current.Load() {
+		return nil
+	}
+	pending, err := Pending(ctx, s.db, s.list)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		if s.warned.CompareAndSwap(false, true) {
+			s.log.ErrorContext(ctx, "the database schema is behind this binary: not ready until `server migrate` has run",
+				"pending", pending, "dialect", s.db.Dialect)
+		}
+		return fmt.Errorf("%w: %d pending", ErrSchemaBehind, len(pending))
+	}
+	if s.current.CompareAndSwap(false, true) && s.warned.Load() {
+		s.log.InfoContext(ctx, "the database schema is now current")
 	}
 	return nil
 }

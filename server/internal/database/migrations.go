@@ -285,5 +285,18 @@ var Migrations = []Migration{
 			}
 		}
 		return nil
+	}}, {Version: 6, Name: "push groups: coalesced report pushes", Up: func(tx *gorm.DB) error {
+		// Plain statements that read the same on SQLite, PostgreSQL and MySQL.
+		if err := tx.Exec("ALTER TABLE notifications ADD COLUMN push_group VARCHAR(60) NOT NULL DEFAULT ''").Error; err != nil {
+			return err
+		}
+		return tx.Exec("CREATE INDEX ix_notification_push_group ON notifications (user_id, push_group)").Error
+	}}, {Version: 7, Name: "close the open assignments of memberships that ended", Up: func(tx *gorm.DB) error {
+		// From this version on, ending a membership closes its open
+		// assignments as removed; this closes those of memberships that
+		// ended before (removed, rejected, or pending again after a removal).
+		return tx.Exec(`UPDATE assignments SET status = 'removed'
+			WHERE status IN ('assigned', 'accepted', 'checked_in') AND NOT EXISTS (
+				SELECT 1 FROM memberships m WHERE m.org_id = assignments.org_id AND m.user_id = assignments.user_id AND m.status = 'approved')`).Error
 	}},
 }

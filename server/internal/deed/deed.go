@@ -101,7 +101,13 @@ var (
 	ErrTransition     = apperr.New(apperr.KindConflict, "invalid_transition", "该事迹当前状态不允许此操作")
 	ErrAtRoot         = apperr.New(apperr.KindRule, "already_at_root", "已是最高一级组织，无法继续推荐")
 	ErrNotCommittee   = apperr.New(apperr.KindRule, "commend_needs_committee", "只有党委可以表彰，请继续向上推荐")
+	ErrSelf           = apperr.New(apperr.KindForbidden, "cannot_act_on_self", "不能审核、推荐或表彰本人的事迹或本人提名的事迹，请由其他书记处理")
 )
+
+// MaxLinks caps the tasks and reports one deed links, together; openapi.yaml
+// gives the same limit. 40 links of the longest ids fit the links column
+// (1000 characters).
+const MaxLinks = 40
 
 // Input is a new deed.
 type Input struct {
@@ -123,8 +129,8 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 	if n := utf8.RuneCountInString(strings.TrimSpace(in.Content)); n == 0 || n > 10000 {
 		f["content"] = "应为 1 到 10000 个字"
 	}
-	if len(in.TaskIDs)+len(in.ReportIDs) > 40 {
-		f["task_ids"] = "任务与上报合计最多关联 40 项"
+	if len(in.TaskIDs)+len(in.ReportIDs) > MaxLinks {
+		f["task_ids"] = fmt.Sprintf("任务与上报合计最多关联 %d 项", MaxLinks)
 	}
 	if len(f) > 0 {
 		return Deed{}, apperr.Invalid("参数错误", f)
@@ -148,8 +154,9 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 		if err != nil {
 			return Deed{}, err
 		}
+		now := time.Now().UTC()
 		for _, m := range ms {
-			if m.Status != org.StatusApproved || m.SecondedFrom != nil {
+			if !m.Live(now) || m.SecondedFrom != nil {
 				continue
 			}
 			ok, err := s.orgs.Manages(ctx, actorID, m.OrgID)
@@ -268,7 +275,9 @@ func (s *Service) load(ctx context.Context, id int64) (Deed, error) {
 
 // Act is one review step by a secretary who manages the org where the deed
 // waits: approve, reject, recommend (to the parent org) or commend (a
-// committee only).
+// committee only). Nobody acts on a deed they are the member of or
+// nominated, at any level (ErrSelf): another secretary who manages the org
+// where it waits does, and where there is none the deed waits.
 func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason string) (Deed, error) {
 	if utf8.RuneCountInString(reason) > 200 {
 		return Deed{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
@@ -277,12 +286,15 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	if err != nil {
 		return Deed{}, err
 	}
+	if d.UserID == actorID || d.NominatedBy == actorID {
+		return Deed{}, ErrSelf // they see the deed anyway: the refusal reveals nothing
+	}
 	ok, err := s.orgs.Manages(ctx, actorID, d.CurrentOrgID)
 	if err != nil {
 		return Deed{}, err
 	}
 	if !ok {
-		if seen, _ := s.orgs.Manages(ctx, actorID, d.OrgID); seen || d.UserID == actorID || d.NominatedBy == actorID {
+		if seen, _ := s.orgs.Manages(ctx, actorID, d.OrgID); seen {
 			return Deed{}, apperr.ErrForbidden
 		}
 		return Deed{}, ErrNotFound

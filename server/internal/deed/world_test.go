@@ -24,7 +24,9 @@ type world struct {
 	root, gb, a, b, other, c int64
 
 	rootSec, gbSec, secA, secB, otherSec, secC, memberA, memberA2, memberB, memberC person
-	logins                                                                          int
+	// extra are the secretaries a test added (see secretary), named in trails and timelines.
+	extra  []person
+	logins int
 }
 
 // person is a logged-in user.
@@ -94,6 +96,7 @@ func (w *world) secretary(org int64, name string) person {
 	w.t.Helper()
 	p := w.newMember(org, name)
 	w.expect(w.do("PATCH", w.env.MemberPath(org, p), w.rootSec, map[string]string{"role": "secretary"}), 200)
+	w.extra = append(w.extra, p)
 	return p
 }
 
@@ -185,7 +188,7 @@ func (w *world) notifications(deedID, userID int64) int64 {
 func (w *world) steps(evs []eventJSON) string {
 	orgs := map[int64]string{w.root: "root", w.gb: "gb", w.a: "A", w.b: "B", w.other: "other", w.c: "C"}
 	people := map[int64]string{}
-	for _, p := range []person{w.rootSec, w.gbSec, w.secA, w.secB, w.otherSec, w.secC, w.memberA, w.memberA2, w.memberB, w.memberC} {
+	for _, p := range append([]person{w.rootSec, w.gbSec, w.secA, w.secB, w.otherSec, w.secC, w.memberA, w.memberA2, w.memberB, w.memberC}, w.extra...) {
 		people[p.ID] = p.Name
 	}
 	parts := make([]string, len(evs))

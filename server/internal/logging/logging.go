@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 )
 
 type ctxKey struct{}
@@ -23,7 +24,9 @@ func RequestID(ctx context.Context) string {
 
 // New returns a logger writing JSON or text lines at the given level
 // ("debug", "info", "warn" or "error") to w. Lines logged with a context
-// that holds a request id get a request_id attribute.
+// that holds a request id get a request_id attribute. A warning or error
+// repeated identically is written once per RepeatInterval with a count
+// (see NewRepeatHandler), so an outage does not flood the log.
 func New(w io.Writer, level, format string) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(level))
@@ -34,7 +37,7 @@ func New(w io.Writer, level, format string) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(contextHandler{h})
+	return slog.New(NewRepeatHandler(contextHandler{h}, RepeatInterval, time.Now))
 }
 
 // Discard returns a logger that drops everything, for tests.

@@ -77,7 +77,10 @@ type Stats struct {
 	InboxOnly int64 `json:"inbox_only"`
 	Failed    int64 `json:"failed"`
 	Queued    int64 `json:"queued"`
-	Read      int64 `json:"read"`
+	// Unconfirmed counts messages whose worker stopped after asking WeChat:
+	// not sent again, and not known to have arrived.
+	Unconfirmed int64 `json:"unconfirmed"`
+	Read        int64 `json:"read"`
 }
 
 // BatchStats counts the delivery of the notifications of one kind about one thing.
@@ -107,6 +110,8 @@ func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, ki
 			s.InboxOnly += r.N
 		case DeliveryFailed:
 			s.Failed += r.N
+		case DeliveryUnconfirmed:
+			s.Unconfirmed += r.N
 		default:
 			s.Queued += r.N
 		}
@@ -114,12 +119,33 @@ func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, ki
 	return s, nil
 }
 
+// Withdraw stops the pushes still queued for a user about some things (the
+// tasks of a membership that ended): they stay in the inbox, inbox only,
+// with the reason. It runs in the caller's transaction.
+func Withdraw(tx *gorm.DB, userID int64, refType string, refIDs []int64, reason string) error {
+	for start := 0; start < len(refIDs); start += 500 {
+		chunk := refIDs[start:min(start+500, len(refIDs))]
+		err := tx.Model(&Notification{}).Where("user_id = ? AND ref_type = ? AND ref_id IN ? AND delivery = ?", userID, refType, chunk, DeliveryQueued).
+			Updates(map[string]any{"delivery": DeliveryNoConsent, "delivery_error": clipReason("withdrawn: " + reason)}).Error
+		if err != nil {
+			return fmt.Errorf("notify.Withdraw: %w", err)
+		}
+	}
+	return nil
+}
+
 // Unpushed returns notifications still queued after a minute: their push
 // job was never enqueued or was lost. The sweeper re-enqueues them.
 func (in *Inbox) Unpushed(ctx context.Context, limit int) ([]int64, error) {
+	return in.Waiting(ctx, time.Minute, limit)
+}
+
+// Waiting returns notifications queued or being sent for at least minAge,
+// oldest first.
+func (in *Inbox) Waiting(ctx context.Context, minAge time.Duration, limit int) ([]int64, error) {
 	var ids []int64
 	err := in.db.WithContext(ctx).Model(&Notification{}).
-		Where("delivery IN ? AND created_at < ?", []string{DeliveryQueued, DeliverySending}, time.Now().UTC().Add(-time.Minute)).
+		Where("delivery IN ? AND created_at <= ?", []string{DeliveryQueued, DeliverySending}, time.Now().UTC().Add(-minAge)).
 		Order("id").Limit(limit).Pluck("id", &ids).Error
 	return ids, err
 }

@@ -98,4 +98,14 @@ func (j *Jobs) Register(p *Pusher, in *Inbox) {
 		return j.enqueueSends(ctx, ids)
 	}))
 	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+	// At start, every push still waiting is queued again whatever its age
+	// (a push whose job is still queued is not queued twice), so pushes
+	// whose jobs Redis lost go on at once instead of at the next sweep.
+	j.q.AtStart(func(ctx context.Context) error {
+		ids, err := in.Waiting(ctx, 0, 20000)
+		if err != nil {
+			return err
+		}
+		return j.enqueueSends(ctx, ids)
+	})
 }

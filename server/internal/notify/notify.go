@@ -40,6 +40,10 @@ type Notification struct {
 	RefType   string
 	RefID     int64
 	DedupeKey string
+	// PushGroup, when set, groups notifications whose pushes coalesce (see
+	// PushOptions.Coalesce), e.g. the reports of one reporter to one
+	// secretary.
+	PushGroup string
 	// Data fills template fields ({{org}}, {{due}}, …) beside title and body.
 	Data          map[string]string `gorm:"-"`
 	Vars          string            // Data as stored

@@ -25,8 +25,12 @@ const (
 	DeliveryQueued    = "queued"     // waiting for a worker
 	DeliverySending   = "sending"    // consent taken, WeChat being asked
 	DeliverySent      = "sent"       // WeChat accepted the message
-	DeliveryNoConsent = "no_consent" // no consent (or no template): inbox only
+	DeliveryNoConsent = "no_consent" // inbox only: no consent, no template, or coalesced (see PushOptions.Coalesce)
 	DeliveryFailed    = "failed"     // WeChat refused it for good
+	// DeliveryUnconfirmed: the worker stopped between asking WeChat and
+	// recording its answer. The message is not sent again (the consent
+	// counts as used), but whether it arrived is unknown.
+	DeliveryUnconfirmed = "unconfirmed"
 )
 
 // PushOptions configure the pusher.
@@ -35,10 +39,19 @@ type PushOptions struct {
 	RatePerMinute    int
 	MiniprogramState string
 	KeyPrefix        string
-	Log              *slog.Logger
+	// Location is the zone of the times written in messages; it is required.
+	Location *time.Location
+	Log      *slog.Logger
 	// AfterSend, when set, runs after WeChat accepted a message and before
 	// the result is recorded. Tests make it fail to stand for a crash there.
 	AfterSend func(notificationID int64) error
+	// Coalesce maps a kind to an interval: a notification of that kind with
+	// a PushGroup is not pushed (inbox only) while another of the same
+	// group went out to the same user within the interval, so that one
+	// sender cannot use up a recipient's consents (a flood of reports).
+	Coalesce map[string]time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Pusher sends notifications as WeChat subscribe messages, one consent each.
@@ -52,7 +65,14 @@ type Pusher struct {
 
 // NewPusher returns the pusher.
 func NewPusher(db *gorm.DB, rdb redis.UniversalClient, sender wechat.Client, opts PushOptions) *Pusher {
-	return &Pusher{db: db, rdb: rdb, sender: sender, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.Location == nil {
+		panic("notify.NewPusher: PushOptions.Location is required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Pusher{db: db, rdb: rdb, sender: sender, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
 
 // Pushable reports whether a kind has a template, i.e. can be pushed at all.
@@ -71,12 +91,16 @@ const staleSending = 30 * time.Second
 //
 //   - the consent is taken and the notification marked "sending" in one
 //     transaction before WeChat is asked, so a retry after a crash between
-//     WeChat's answer and our record finds "sending" and does not send twice
-//     (the message counts as sent, the consent as used);
+//     WeChat's answer and our record finds "sending" and does not send twice:
+//     it records "unconfirmed" (the consent counts as used, the message as
+//     neither sent nor failed, since nobody knows whether WeChat got it);
 //   - a send that failed in a way retrying can fix gives the consent back and
 //     returns to "queued" before returning its error for a retry;
 //   - 43101 (the user withdrew consent) zeroes that consent and ends in
-//     no_consent; other refusals end in failed and are not retried.
+//     no_consent; other refusals end in failed and are not retried;
+//   - a notification coalesced with one of its group that went out within
+//     the kind's interval (PushOptions.Coalesce) ends in no_consent without
+//     a consent taken: the inbox has it.
 func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error {
 	var n Notification
 	db := p.db.WithContext(ctx)
@@ -87,14 +111,14 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		return fmt.Errorf("notify: load %d: %w", id, err)
 	}
 	switch n.Delivery {
-	case DeliverySent, DeliveryNoConsent, DeliveryFailed:
+	case DeliverySent, DeliveryNoConsent, DeliveryFailed, DeliveryUnconfirmed:
 		return nil
 	case DeliverySending:
 		if n.AttemptedAt != nil && p.now().Sub(*n.AttemptedAt) < staleSending {
 			return fmt.Errorf("notify %d: another attempt is in flight", id)
 		}
-		p.opts.Log.WarnContext(ctx, "push outcome unknown after a crash; counting it as sent rather than sending twice", "notification_id", id)
-		return p.finish(ctx, n.ID, DeliverySending, DeliverySent, "unconfirmed: the worker stopped after sending")
+		p.opts.Log.WarnContext(ctx, "push outcome unknown after a crash; recording it unconfirmed rather than sending twice", "notification_id", id)
+		return p.finish(ctx, n.ID, DeliverySending, DeliveryUnconfirmed, "the worker stopped after asking WeChat, before its answer was recorded")
 	}
 	tmpl := p.opts.Templates[n.Kind]
 	if tmpl.ID == "" {
@@ -113,14 +137,25 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 	if !consented {
 		return p.finish(ctx, n.ID, DeliveryQueued, DeliveryNoConsent, "")
 	}
+	if held, err := p.coalesced(db, n); err != nil || held {
+		if err != nil {
+			return fmt.Errorf("notify %d: coalesce: %w", id, err)
+		}
+		return p.finish(ctx, n.ID, DeliveryQueued, DeliveryNoConsent, coalescedReason)
+	}
 	if err := p.waitForSlot(ctx, n.ID); err != nil {
 		return err
 	}
-	taken := false
+	taken, held := false, false
 	err := db.Transaction(func(tx *gorm.DB) error {
 		ok, err := take(tx, n.UserID, tmpl.ID)
 		if err != nil || !ok {
 			return err
+		}
+		// Asked again now that the consent row is locked: of two pushes of
+		// one group racing here, the second sees the first one sending.
+		if held, err = p.coalesced(tx, n); err != nil || held {
+			return errors.Join(err, errHeld) // roll the consent back
 		}
 		res := tx.Model(&Notification{}).Where("id = ? AND delivery = ?", n.ID, DeliveryQueued).
 			Updates(map[string]any{"delivery": DeliverySending, "attempted_at": p.now()})
@@ -133,6 +168,9 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		taken = true
 		return nil
 	})
+	if held {
+		return p.finish(ctx, n.ID, DeliveryQueued, DeliveryNoConsent, coalescedReason)
+	}
 	if err != nil {
 		return fmt.Errorf("notify %d: take consent: %w", id, err)
 	}
@@ -193,6 +231,29 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 	}
 }
 
+// errHeld rolls back the consent taken for a push that is coalesced.
+var errHeld = errors.New("coalesced")
+
+// coalescedReason is the delivery_error of a notification held back.
+const coalescedReason = "coalesced: another of its group was pushed recently"
+
+// coalesced reports whether n is held back: its kind coalesces, it has a
+// group, and another notification of that group went out (or may have: it
+// is being sent, or its outcome is unknown) to the same user within the
+// kind's interval.
+func (p *Pusher) coalesced(db *gorm.DB, n Notification) (bool, error) {
+	every := p.opts.Coalesce[n.Kind]
+	if n.PushGroup == "" || every <= 0 {
+		return false, nil
+	}
+	var hits int64
+	err := db.Model(&Notification{}).
+		Where("user_id = ? AND push_group = ? AND id <> ? AND delivery NOT IN ? AND attempted_at > ?",
+			n.UserID, n.PushGroup, n.ID, []string{DeliveryQueued, DeliveryNoConsent, DeliveryFailed}, p.now().Add(-every)).
+		Count(&hits).Error
+	return hits > 0, err
+}
+
 func clipReason(s string) string {
 	if utf8.RuneCountInString(s) > 200 {
 		return string([]rune(s)[:199]) + "…"
@@ -221,7 +282,7 @@ func (p *Pusher) message(n Notification, openID string, t config.Template) wecha
 	_ = json.Unmarshal([]byte(n.Vars), &vars)
 	vars["title"], vars["body"], vars["ref_id"] = n.Title, n.Body, strconv.FormatInt(n.RefID, 10)
 	if vars["time"] == "" {
-		vars["time"] = n.CreatedAt.In(shanghai).Format("2006-01-02 15:04")
+		vars["time"] = n.CreatedAt.In(p.opts.Location).Format("2006-01-02 15:04")
 	}
 	fill := func(s string) string {
 		for k, v := range vars {
@@ -261,8 +322,6 @@ func fieldValue(field, v string) string {
 	}
 	return v
 }
-
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // unfilled matches a placeholder the notification had no value for.
 var unfilled = regexp.MustCompile(`{{[a-z_]+}}`)

@@ -159,7 +159,7 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 	wx := wechat.New(w.env.WeChat.Config(cfg.WeChat.Timeout), w.env.App.Redis, cfg.Redis.KeyPrefix, nil)
 	crashing := notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, wx, notify.PushOptions{
 		Templates: cfg.NotifyTemplates(), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-		KeyPrefix: cfg.Redis.KeyPrefix, Log: w.env.App.Log,
+		KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
 		AfterSend: func(int64) error { return errCrash },
 	})
 
@@ -179,7 +179,7 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 		}
 	})
 
-	t.Run("a retry after the sending mark went stale records it sent without sending again", func(t *testing.T) {
+	t.Run("a retry after the sending mark went stale records it unconfirmed without sending again", func(t *testing.T) {
 		w := w.in(t)
 		if err := w.env.App.DB.Table("notifications").Where("id = ?", id).
 			Update("attempted_at", time.Now().UTC().Add(-time.Minute)).Error; err != nil {
@@ -189,8 +189,15 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 		if err := w.env.App.Pusher.Deliver(ctx, id, false); err != nil {
 			t.Fatalf("Deliver after the crash: %v", err)
 		}
-		if got := w.delivery(id); got != notify.DeliverySent {
-			t.Errorf("delivery %q, want sent", got)
+		if got := w.delivery(id); got != notify.DeliveryUnconfirmed {
+			t.Errorf("delivery %q, want unconfirmed: nobody knows whether WeChat got it", got)
+		}
+		st, err := w.env.App.Inbox.BatchStats(ctx, "test", 7, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Unconfirmed != 1 || st.Pushed != 0 || st.Queued != 0 || st.Total != 1 {
+			t.Errorf("delivery stats %+v, want the one message unconfirmed, not pushed", st)
 		}
 		if got := w.env.WeChat.SendAttempts() - attempts; got != 0 {
 			t.Errorf("WeChat was asked %d more times, want 0", got)
@@ -268,7 +275,7 @@ func TestJobEndsWhileWeChatAnswers(t *testing.T) {
 			defer cancel()
 			p := notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, cancellingSender{Client: wx, cancel: cancel}, notify.PushOptions{
 				Templates: cfg.NotifyTemplates(), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-				KeyPrefix: cfg.Redis.KeyPrefix, Log: w.env.App.Log,
+				KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
 			})
 			_ = p.Deliver(ctx, id, false)
 			if got := w.delivery(id); got != tc.wantState {

@@ -129,6 +129,11 @@ func (s *Service) transition(ctx context.Context, actorID int64, m Membership, t
 		if err := moveCount(tx, m, to, m.Badge); err != nil {
 			return err
 		}
+		if to == StatusRejected || to == StatusRemoved {
+			if err := s.ended(tx, []Membership{m}, s.now()); err != nil {
+				return err
+			}
+		}
 		return audit.Write(tx, m.OrgID, actorID, action, &m.UserID, detail)
 	})
 }
@@ -261,7 +266,11 @@ func (s *Service) Remove(ctx context.Context, actorID, orgID, targetID int64) er
 		if err := moveCount(tx, m, StatusRemoved, m.Badge); err != nil {
 			return err
 		}
-		if err := endMemberships(tx, now, "user_id = ? AND seconded_from = ?", m.UserID, m.OrgID); err != nil {
+		lent, err := endMemberships(tx, now, "user_id = ? AND seconded_from = ?", m.UserID, m.OrgID)
+		if err != nil {
+			return err
+		}
+		if err := s.ended(tx, append([]Membership{m}, lent...), now); err != nil {
 			return err
 		}
 		return audit.Write(tx, m.OrgID, actorID, audit.ActionRemove, &m.UserID, nil)
@@ -383,8 +392,7 @@ func (s *Service) Badge(ctx context.Context, userID, orgID int64) (MembershipVie
 	}
 	now := s.now()
 	for _, m := range ms {
-		active := m.Status == StatusApproved && m.OrgDissolve == nil && (m.OrgEndsAt == nil || m.OrgEndsAt.After(now))
-		if !active {
+		if !m.Live(now) {
 			continue
 		}
 		if orgID != 0 && m.OrgID == orgID || orgID == 0 && m.SecondedFrom == nil {
@@ -405,7 +413,5 @@ func (s *Service) Active(ctx context.Context, membershipID int64, version int) (
 		return MembershipView{}, false, err
 	}
 	now := s.now()
-	ok := v.Status == StatusApproved && v.BadgeVersion == version && v.OrgDissolve == nil &&
-		(v.OrgEndsAt == nil || v.OrgEndsAt.After(now))
-	return v, ok, nil
+	return v, v.Live(now) && v.BadgeVersion == version, nil
 }

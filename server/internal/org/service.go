@@ -34,6 +34,9 @@ type Options struct {
 	Ender Ender
 	// Notifier, when set, tells members their membership was approved.
 	Notifier notify.Notifier
+	// OnEnd, when set, closes what ended memberships held open, in the
+	// transaction that ends them (see EndHook).
+	OnEnd EndHook
 }
 
 // Service holds the rules of orgs and memberships. Every method that takes
@@ -98,7 +101,7 @@ func (s *Service) require(ctx context.Context, userID, orgID int64, want level) 
 		case errors.Is(err, ErrMembershipNotFound):
 		case err != nil:
 			return Org{}, err
-		case m.Status == StatusApproved && !o.Ended(s.now()):
+		case Live(m, o, s.now()):
 			have = levelMember
 		case m.Status == StatusApproved, m.Status == StatusPending:
 			have = levelPending
@@ -398,7 +401,11 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (Org, error
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		if err := endMemberships(tx, now, "org_id = ?", o.ID); err != nil {
+		ended, err := endMemberships(tx, now, "org_id = ?", o.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.ended(tx, ended, now); err != nil {
 			return err
 		}
 		return audit.Write(tx, o.ID, userID, audit.ActionDissolve, nil, map[string]any{"by_end_date": userID == 0})
@@ -410,25 +417,35 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (Org, error
 }
 
 // endMemberships marks the active memberships that the condition selects
-// removed and takes them off the counters.
-func endMemberships(tx *gorm.DB, now time.Time, cond string, args ...any) error {
+// removed and takes them off the counters; it returns those it ended.
+func endMemberships(tx *gorm.DB, now time.Time, cond string, args ...any) ([]Membership, error) {
 	var ms []Membership
 	if err := tx.Where(cond, args...).Where("status IN ?", []Status{StatusPending, StatusApproved}).Find(&ms).Error; err != nil {
-		return err
+		return nil, err
 	}
+	ended := ms[:0]
 	for _, m := range ms {
 		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, m.Status).
 			Updates(map[string]any{"status": StatusRemoved, "ended_at": now, "role": RoleMember})
 		if res.Error != nil {
-			return res.Error
+			return nil, res.Error
 		}
 		if res.RowsAffected == 1 {
 			if err := moveCount(tx, m, StatusRemoved, m.Badge); err != nil {
-				return err
+				return nil, err
 			}
+			ended = append(ended, m)
 		}
 	}
-	return nil
+	return ended, nil
+}
+
+// ended runs the end hook, if any, on memberships that ended in tx.
+func (s *Service) ended(tx *gorm.DB, ms []Membership, now time.Time) error {
+	if s.opts.OnEnd == nil || len(ms) == 0 {
+		return nil
+	}
+	return s.opts.OnEnd(tx, ms, now)
 }
 
 // EndDue dissolves every temporary org whose end date has passed: the safety

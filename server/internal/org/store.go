@@ -158,9 +158,6 @@ func (s *Store) DirectCounts(ctx context.Context, id int64) (Counts, int64, erro
 	return c, seconded, nil
 }
 
-// activeOrgSQL is true for orgs that have not been dissolved or passed their end.
-const activeOrgSQL = "o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)"
-
 // Manages reports whether the user is an approved secretary of the org or
 // of one of its ancestors (in an org that has not ended). It is two indexed
 // lookups whatever the size or depth of the tree: the org's ancestors from
@@ -179,8 +176,8 @@ func (s *Store) Manages(ctx context.Context, userID, orgID int64) (bool, error) 
 	}
 	var n int64
 	err := db.Raw(`SELECT COUNT(*) FROM memberships m JOIN orgs o ON o.id = m.org_id
-		WHERE m.org_id IN ? AND m.user_id = ? AND m.role = ? AND m.status = ? AND `+activeOrgSQL,
-		ancestors, userID, RoleSecretary, StatusApproved, time.Now().UTC()).Scan(&n).Error
+		WHERE m.org_id IN ? AND m.user_id = ? AND m.role = ? AND `+LiveSQL,
+		append([]any{ancestors, userID, RoleSecretary}, LiveArgs(time.Now().UTC())...)...).Scan(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("org.Manages(%d, %d): %w", userID, orgID, err)
 	}

@@ -33,6 +33,9 @@ type Options struct {
 	// hands them back to the queue for another worker.
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
+	// ResumeEvery is how often a running worker looks for jobs orphaned by
+	// a worker that died (their lease ran out); 0 means 5 s. See Start.
+	ResumeEvery time.Duration
 }
 
 // Queue enqueues and processes background jobs.
@@ -45,6 +48,8 @@ type Queue struct {
 	server    *asynq.Server
 	scheduler *asynq.Scheduler
 	periodic  []periodic
+	atStart   []func(context.Context) error
+	resumer   *resumer
 }
 
 type periodic struct {
@@ -100,11 +105,27 @@ func (q *Queue) Every(interval time.Duration, task *asynq.Task, priority string)
 	q.periodic = append(q.periodic, periodic{spec: "@every " + interval.String(), task: task, priority: priority, every: interval})
 }
 
+// AtStart registers fn to run once the workers have started: a sweep that
+// re-enqueues the work the database says is unfinished, whose jobs Redis
+// may have lost. Call it before Start.
+func (q *Queue) AtStart(fn func(ctx context.Context) error) { q.atStart = append(q.atStart, fn) }
+
 // Inspector gives read access to queue contents, for tests and operators.
 func (q *Queue) Inspector() *asynq.Inspector { return q.inspector }
 
 // Start runs the workers in the background until Shutdown.
+//
+// A worker killed with SIGKILL leaves its jobs "active" in Redis; asynq
+// gives them back only after their lease ran out, its recoverer's next
+// round and a retry back-off: about two minutes. So, before taking jobs,
+// Start re-enqueues a copy of every job found active (their workers are
+// gone, or, with several worker processes, still busy: every job here is
+// safe to run twice), and while it runs it copies jobs whose lease ran out
+// every ResumeEvery. A job that asynq itself recovers from a lost lease is
+// retried without back-off.
 func (q *Queue) Start() error {
+	q.resumer = newResumer(q)
+	q.resumer.resumeActive(context.Background(), false)
 	q.server = asynq.NewServerFromRedisClient(q.rdb, asynq.Config{
 		Concurrency: q.opts.Concurrency,
 		Queues: map[string]int{
@@ -116,8 +137,12 @@ func (q *Queue) Start() error {
 		// Idle workers look for new jobs every 100 ms instead of every second,
 		// so a push or fan-out starts at once after a quiet spell.
 		TaskCheckInterval: 100 * time.Millisecond,
-		Logger:            slogAdapter{q.opts.Log},
-		LogLevel:          asynq.WarnLevel,
+		// Retries (a recovered job among them) are due at once or soon:
+		// move them to their queue every second instead of every five.
+		DelayedTaskCheckInterval: time.Second,
+		RetryDelayFunc:           retryDelay,
+		Logger:                   slogAdapter{q.opts.Log},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, task *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -126,6 +151,18 @@ func (q *Queue) Start() error {
 	})
 	if err := q.server.Start(q.mux); err != nil {
 		return fmt.Errorf("queue: start workers: %w", err)
+	}
+	q.resumer.start(q.opts.ResumeEvery)
+	if len(q.atStart) > 0 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, fn := range q.atStart {
+				if err := fn(ctx); err != nil {
+					q.opts.Log.Warn("queue: start-up sweep failed; the periodic sweep will retry", "err", err)
+				}
+			}
+		}()
 	}
 	if len(q.periodic) > 0 {
 		q.scheduler = asynq.NewSchedulerFromRedisClient(q.rdb, &asynq.SchedulerOpts{Logger: slogAdapter{q.opts.Log}, LogLevel: asynq.WarnLevel})
@@ -144,6 +181,9 @@ func (q *Queue) Start() error {
 // Shutdown stops taking new jobs, waits up to ShutdownTimeout for running
 // ones, and returns unfinished jobs to their queue so none is lost.
 func (q *Queue) Shutdown() {
+	if q.resumer != nil {
+		q.resumer.stop()
+	}
 	if q.scheduler != nil {
 		q.scheduler.Shutdown()
 	}

@@ -44,6 +44,9 @@ func Open(ctx context.Context, cfg config.Redis, log *slog.Logger) (*Client, err
 		MaxRetries:      1,
 		MinRetryBackoff: 8 * time.Millisecond,
 		MaxRetryBackoff: 64 * time.Millisecond,
+		// The socket deadlines follow the context's, so that the per-call
+		// deadline below bounds a call and its retry together.
+		ContextTimeoutEnabled: true,
 	}
 	c := &Client{}
 	switch {
@@ -68,6 +71,7 @@ func Open(ctx context.Context, cfg config.Redis, log *slog.Logger) (*Client, err
 		log.Warn("using the EMBEDDED in-process Redis: sessions and queued jobs are lost when the process stops; set APP_REDIS_URL for anything but a trial run", "addr", m.Addr())
 	}
 	c.UniversalClient = redis.NewUniversalClient(opts)
+	c.AddHook(deadlineHook{timeout: cfg.Timeout})
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.Ping(pingCtx).Err(); err != nil {
@@ -109,4 +113,56 @@ func isConnError(err error) bool {
 		}
 	}
 	return false
+}
+
+// deadlineHook bounds each call, its retry included, by the configured
+// timeout. Without it a Redis that accepts connections but does not answer
+// (frozen, or a network that drops packets) costs a read timeout, then the
+// same again for the client's retry: twice the timeout before a 503.
+type deadlineHook struct{ timeout time.Duration }
+
+func (h deadlineHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h deadlineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.timeout <= 0 || blocking[cmd.Name()] {
+			return next(ctx, cmd)
+		}
+		ctx, cancel := h.bound(ctx)
+		defer cancel()
+		return next(ctx, cmd)
+	}
+}
+
+func (h deadlineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.timeout <= 0 {
+			return next(ctx, cmds)
+		}
+		for _, cmd := range cmds {
+			if blocking[cmd.Name()] {
+				return next(ctx, cmds)
+			}
+		}
+		ctx, cancel := h.bound(ctx)
+		defer cancel()
+		return next(ctx, cmds)
+	}
+}
+
+// bound returns ctx with the timeout as its deadline, unless it already
+// has an earlier one.
+func (h deadlineHook) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= h.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, h.timeout)
+}
+
+// blocking names the commands that wait on the server by design; they keep
+// their own timeouts.
+var blocking = map[string]bool{
+	"blpop": true, "brpop": true, "brpoplpush": true, "blmove": true, "blmpop": true,
+	"bzpopmin": true, "bzpopmax": true, "bzmpop": true, "xread": true, "xreadgroup": true,
+	"wait": true, "waitaof": true, "subscribe": true, "psubscribe": true, "ssubscribe": true,
 }

@@ -14,19 +14,25 @@ import (
 
 // Handler serves the report endpoints.
 type Handler struct {
-	svc    *Service
-	log    *slog.Logger
-	userID func(*gin.Context) int64
+	svc         *Service
+	log         *slog.Logger
+	userID      func(*gin.Context) int64
+	createLimit gin.HandlerFunc
 }
 
-// NewHandler returns the report HTTP handler.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID}
+// NewHandler returns the report HTTP handler. createLimit, if not nil,
+// guards filing reports (a per-member rate limit, so that nobody floods
+// their secretaries).
+func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, createLimit gin.HandlerFunc) *Handler {
+	if createLimit == nil {
+		createLimit = func(c *gin.Context) { c.Next() }
+	}
+	return &Handler{svc: svc, log: log, userID: userID, createLimit: createLimit}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/reports", h.create)
+	authed.POST("/reports", h.createLimit, h.create)
 	authed.GET("/reports/:id", h.get)
 	authed.POST("/reports/:id/ack", h.ack)
 	authed.POST("/reports/:id/resolve", h.resolve)

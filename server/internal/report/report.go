@@ -255,11 +255,19 @@ func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, ki
 			title = "【逐级上报】" + title
 		}
 		content := []rune(r.Content)
+		// The pushes of one reporter's reports to a secretary coalesce (the
+		// pusher holds back those that follow one that went out recently);
+		// escalations are never held back.
+		group := ""
+		if kind == notify.KindReportReceived {
+			group = "report:" + strconv.FormatInt(r.ReporterID, 10)
+		}
 		ns := make([]notify.Notification, len(secs))
 		for i, u := range secs {
 			ns[i] = notify.Notification{UserID: u, Kind: kind, Title: title + string(content[:min(len(content), 30)]),
 				Body: string(content[:min(len(content), 200)]), RefType: "report", RefID: r.ID,
-				DedupeKey: "report:" + strconv.FormatInt(r.ID, 10) + ":" + strconv.Itoa(level), Data: map[string]string{"org": o.Name}}
+				DedupeKey: "report:" + strconv.FormatInt(r.ID, 10) + ":" + strconv.Itoa(level), PushGroup: group,
+				Data: map[string]string{"org": o.Name}}
 		}
 		if err := s.opts.Notifier.Notify(ctx, ns); err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"xianfeng/config"
 )
 
 type errorJSON struct {
@@ -195,7 +197,8 @@ func TestReportListsFilterByStatusAndUrgency(t *testing.T) {
 }
 
 func TestFilingAReport(t *testing.T) {
-	w := newWorld(t)
+	// Member A sends more than the default ten reports a minute here.
+	w := newWorld(t, func(c *config.Config) { c.Report.PerMinute = 100 })
 
 	t.Run("a replayed request_id returns the same report and stores one row", func(t *testing.T) {
 		body := map[string]any{"category": "supplies", "urgency": "normal", "content": "消毒液不足", "request_id": "phone-retry-1"}

@@ -38,6 +38,12 @@ func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 	if len(configure) > 0 {
 		opts.Configure = configure[0]
 	}
+	return newWorldWith(t, opts)
+}
+
+// newWorldWith builds the world on a server made with opts.
+func newWorldWith(t *testing.T, opts testenv.Options) *world {
+	t.Helper()
 	w := &world{t: t, env: testenv.New(t, opts)}
 	root, code, _, err := w.env.App.Org.Bootstrap(context.Background(), "青岛市委", "committee")
 	if err != nil {

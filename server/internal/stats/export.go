@@ -14,6 +14,7 @@ import (
 
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/task"
@@ -30,7 +31,7 @@ var (
 
 	OrgHeaders    = []string{"编号", "名称", "类型", "上级", "层级", "成员数"}
 	MemberHeaders = []string{"姓名", "所属组织", "身份", "角色", "状态", "手机号", "加入时间"}
-	TaskHeaders   = []string{"编号", "标题", "类型", "发布组织", "状态", "发布时间", "截止时间", "指派人数", "已接受", "按时完成", "逾期", "已拒绝"}
+	TaskHeaders   = []string{"编号", "标题", "类型", "发布组织", "状态", "发布时间", "截止时间", "指派人数", "已接受", "按时完成", "逾期", "已拒绝", "微信已推送", "推送未确认", "推送失败"}
 	ReportHeaders = []string{"编号", "上报组织", "上报人", "类别", "紧急程度", "状态", "当前所在组织", "上报层级", "上报时间", "签收时间", "签收用时（秒）", "办结时间", "内容"}
 	DeedHeaders   = []string{"编号", "标题", "党员", "所属组织", "状态", "当前所在组织", "提名时间", "更新时间"}
 )
@@ -99,7 +100,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 //     org, phone numbers masked;
 //   - 任务: the tasks created in the period that assigned members of the
 //     subtree, with the figures of those assignments (the columns add up to
-//     the org's task statistics);
+//     the org's task statistics) and how their "new task" pushes went: sent,
+//     unconfirmed (the worker died mid-send; never counted as sent), failed;
 //   - 上报: the reports filed in the subtree in the period;
 //   - 事迹: the deeds of the subtree nominated or updated in the period.
 //
@@ -152,7 +154,7 @@ func (s *Service) fill(ctx context.Context, wb *Workbook, o org.Org, p Period) e
 		{SheetMembers, MemberHeaders, []float64{12, 24, 10, 8, 10, 16, 20}, func(ctx context.Context, add func(...any) error) error {
 			return s.memberRows(ctx, o.ID, add)
 		}},
-		{SheetTasks, TaskHeaders, []float64{10, 30, 10, 24, 10, 20, 20, 10, 10, 10, 10, 10}, func(ctx context.Context, add func(...any) error) error {
+		{SheetTasks, TaskHeaders, []float64{10, 30, 10, 24, 10, 20, 20, 10, 10, 10, 10, 10, 12, 12, 10}, func(ctx context.Context, add func(...any) error) error {
 			return s.taskRows(ctx, o.ID, p, add)
 		}},
 		{SheetReports, ReportHeaders, []float64{10, 24, 12, 12, 10, 10, 24, 10, 20, 20, 14, 20, 60}, func(ctx context.Context, add func(...any) error) error {
@@ -391,9 +393,33 @@ func (s *Service) taskRows(ctx context.Context, root int64, p Period, add func(.
 		if err != nil {
 			return 0, err
 		}
+		var pushes []struct {
+			ID                          int64
+			Pushed, Unconfirmed, Failed int64
+		}
+		err = s.scan(ctx, &pushes, `SELECT n.ref_id AS id,
+				SUM(CASE WHEN n.delivery = ? THEN 1 ELSE 0 END) AS pushed,
+				SUM(CASE WHEN n.delivery = ? THEN 1 ELSE 0 END) AS unconfirmed,
+				SUM(CASE WHEN n.delivery = ? THEN 1 ELSE 0 END) AS failed
+			FROM notifications n JOIN assignments a ON a.task_id = n.ref_id AND a.user_id = n.user_id
+			WHERE n.ref_type = 'task' AND n.kind = ? AND n.ref_id IN ? AND a.org_id IN (`+subtreeSQL+`)
+			GROUP BY n.ref_id`,
+			notify.DeliverySent, notify.DeliveryUnconfirmed, notify.DeliveryFailed, notify.KindTaskAssigned, ids, root)
+		if err != nil {
+			return 0, err
+		}
+		pushed := make(map[int64]int, len(pushes))
+		for i, x := range pushes {
+			pushed[x.ID] = i
+		}
 		for _, r := range rows {
+			var sent, unconfirmed, failed int64
+			if i, ok := pushed[r.ID]; ok {
+				sent, unconfirmed, failed = pushes[i].Pushed, pushes[i].Unconfirmed, pushes[i].Failed
+			}
+			// A push whose worker died mid-send is "unconfirmed", never counted as sent.
 			err := add(r.ID, r.Title, r.Kind.Label(), r.OrgName, label(taskStatusLabels, r.Status), s.when(&r.CreatedAt), s.when(r.DueAt),
-				r.Assigned, r.Accepted, r.DoneOnTime, r.Overdue, r.Declined)
+				r.Assigned, r.Accepted, r.DoneOnTime, r.Overdue, r.Declined, sent, unconfirmed, failed)
 			if err != nil {
 				return 0, err
 			}

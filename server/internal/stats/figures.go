@@ -40,14 +40,17 @@ func rollup(inner string, cols ...string) string {
 	return b.String()
 }
 
-// taskFiguresSQL counts assignments (a) of tasks (t); taskArgs are its parameters.
-const taskFiguresSQL = `COUNT(*) AS assigned,
-	SUM(CASE WHEN a.accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS accepted,
+// taskFiguresSQL counts assignments (a) of tasks (t); taskArgs are its
+// parameters. Removed assignments (their membership ended) count nowhere.
+const taskFiguresSQL = `SUM(CASE WHEN a.status <> ? THEN 1 ELSE 0 END) AS assigned,
+	SUM(CASE WHEN a.status <> ? AND a.accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS accepted,
 	SUM(CASE WHEN a.status = ? AND (t.due_at IS NULL OR a.completed_at <= t.due_at) THEN 1 ELSE 0 END) AS done_on_time,
-	SUM(CASE WHEN a.overdue = ? THEN 1 ELSE 0 END) AS overdue,
+	SUM(CASE WHEN a.status <> ? AND a.overdue = ? THEN 1 ELSE 0 END) AS overdue,
 	SUM(CASE WHEN a.status = ? THEN 1 ELSE 0 END) AS declined`
 
-func taskArgs() []any { return []any{task.ACompleted, true, task.ADeclined} }
+func taskArgs() []any {
+	return []any{task.ARemoved, task.ARemoved, task.ACompleted, task.ARemoved, true, task.ADeclined}
+}
 
 // deedFiguresSQL counts the deed events (e); deedArgs are its parameters.
 const deedFiguresSQL = `SUM(CASE WHEN e.kind = ? THEN 1 ELSE 0 END) AS approved,
@@ -229,12 +232,13 @@ func (s *Service) scan(ctx context.Context, dst any, sql string, args ...any) er
 	return s.read(ctx, func(db *gorm.DB) error { return db.Raw(sql, args...).Scan(dst).Error })
 }
 
-// memberFigures computes the figures of a page of the org's approved
-// direct members, in membership id order after the given id.
+// memberFigures computes the figures of a page of the org's direct members
+// with a live membership (org.Live), in membership id order after the given id.
 func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, after int64, limit int) ([]MemberStats, int64, error) {
 	var ms []org.Membership
 	err := s.read(ctx, func(db *gorm.DB) error {
-		return db.Where("org_id = ? AND status = ? AND id > ?", orgID, org.StatusApproved, after).Order("id").Limit(limit + 1).Find(&ms).Error
+		return db.Scopes(org.LiveMemberships(s.now().UTC())).Select("m.*").Where("m.org_id = ? AND m.id > ?", orgID, after).
+			Order("m.id").Limit(limit + 1).Find(&ms).Error
 	})
 	if err != nil {
 		return nil, 0, err

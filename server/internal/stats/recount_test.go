@@ -130,7 +130,7 @@ func (w *world) recountTasks(p period, f filter) tasksJSON {
 	w.must(q.Scan(&rows).Error)
 	var out tasksJSON
 	for _, r := range rows {
-		if r.CreatedAt.Before(p.start) || !r.CreatedAt.Before(p.end) {
+		if r.CreatedAt.Before(p.start) || !r.CreatedAt.Before(p.end) || r.Status == "removed" {
 			continue
 		}
 		out.Assigned++

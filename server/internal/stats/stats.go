@@ -15,7 +15,8 @@
 //     status completed and (the task has no due_at or completed_at ≤ due_at);
 //     overdue = the overdue flag set; declined = status declined. An
 //     assignment belongs to the org it records (the member's org when it was
-//     made).
+//     made). Removed assignments (closed when their membership ended) count
+//     in none of these.
 //   - Check-ins: days = daily check-ins (one per member, org and day) on days
 //     in range. For a member, rate = days ÷ days in range; for an org, rate =
 //     its check-ins ÷ (approved members × days in range), where approved
@@ -36,8 +37,9 @@
 //     deeds in the org).
 //
 // Org figures aggregate the whole subtree (the org included); each child
-// org's row its own subtree; member rows are the approved direct members of
-// the org, paged, each with their own figures in that org.
+// org's row its own subtree; member rows are the direct members of the org
+// with a live membership (approved, the org not ended: org.Live), paged,
+// each with their own figures in that org.
 package stats
 
 import (
@@ -71,8 +73,10 @@ var _ Orgs = (*org.Store)(nil)
 
 // Options configure the service.
 type Options struct {
-	// Location decides what a calendar day is.
+	// Location decides what a calendar day is; it is required.
 	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// TmpDir is where the export keeps its sheets while it builds them
 	// ("" means the system's temporary directory).
 	TmpDir string
@@ -90,12 +94,15 @@ type Service struct {
 // NewService returns the statistics service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	if opts.Location == nil {
-		opts.Location = time.UTC
+		panic("stats.NewService: Options.Location is required")
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: time.Now}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{db: db, orgs: orgs, opts: opts, now: opts.Now}
 }
 
 // Period is a range of whole calendar days in the configured time zone.

@@ -36,6 +36,8 @@ type world struct {
 	t   *testing.T
 	env *testenv.Env
 	db  *gorm.DB
+	// clock is the server's clock: it stands at start until a test moves it.
+	clock *testenv.Clock
 	// loc is the app's time zone; the activity is laid out in Asia/Shanghai.
 	loc, shanghai *time.Location
 
@@ -57,6 +59,10 @@ const (
 	to   = "2020-02-05"
 )
 
+// start is where the server's clock stands until a test moves it: one
+// second after midnight in Shanghai, when UTC still says the day before.
+var start = time.Date(2026, 3, 1, 16, 0, 1, 0, time.UTC)
+
 var (
 	activityFrom = time.Date(2020, 1, 14, 0, 0, 0, 0, time.UTC)
 	activityTo   = time.Date(2020, 2, 11, 0, 0, 0, 0, time.UTC)
@@ -64,9 +70,10 @@ var (
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	env := testenv.New(t, testenv.Options{})
+	clock := testenv.NewClock(start)
+	env := testenv.New(t, testenv.Options{Now: clock.Now})
 	ctx := context.Background()
-	w := &world{t: t, env: env, db: env.App.DB.DB, loc: env.App.Config.Location(), parent: map[int64]int64{}, depth: map[int64]int{}}
+	w := &world{t: t, env: env, db: env.App.DB.DB, clock: clock, loc: env.App.Config.Location(), parent: map[int64]int64{}, depth: map[int64]int{}}
 	var err error
 	if w.shanghai, err = time.LoadLocation("Asia/Shanghai"); err != nil {
 		t.Fatal(err)
@@ -152,7 +159,7 @@ func (w *world) activity(r *rand.Rand) {
 	for len(created) < 24 {
 		created = append(created, at(r, activityFrom, activityTo))
 	}
-	aStatuses := []task.AStatus{task.AAssigned, task.AAccepted, task.ADeclined, task.ACheckedIn, task.ACompleted, task.ACompleted, task.ACancelled}
+	aStatuses := []task.AStatus{task.AAssigned, task.AAccepted, task.ADeclined, task.ACheckedIn, task.ACompleted, task.ACompleted, task.ACancelled, task.ARemoved}
 	for i, c := range created {
 		t := task.Task{OrgID: allOrgs[r.IntN(len(allOrgs))], CreatedBy: w.seed.RootSecretaryUserID, Title: fmt.Sprintf("任务%d", i),
 			Kind: task.KindDuty, Status: task.StatusOpen, CreatedAt: c, UpdatedAt: c}
@@ -167,7 +174,7 @@ func (w *world) activity(r *rand.Rand) {
 				continue
 			}
 			a := task.Assignment{TaskID: t.ID, UserID: m.UserID, OrgID: m.OrgID, Status: aStatuses[r.IntN(len(aStatuses))], CreatedAt: c, UpdatedAt: c}
-			if a.Status == task.AAccepted || a.Status == task.ACheckedIn || a.Status == task.ACompleted {
+			if a.Status == task.AAccepted || a.Status == task.ACheckedIn || a.Status == task.ACompleted || a.Status == task.ARemoved {
 				acc := c.Add(time.Duration(r.IntN(600)) * time.Minute)
 				a.AcceptedAt = &acc
 			}

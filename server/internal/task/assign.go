@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/org"
 )
 
 // mine loads the user's assignment in a task with the task.
@@ -31,10 +32,27 @@ func (s *Service) mine(ctx context.Context, userID, taskID int64) (Task, Assignm
 	if err != nil {
 		return Task{}, Assignment{}, fmt.Errorf("task.mine: %w", err)
 	}
+	ok, err := s.standing(ctx, a)
+	if err != nil {
+		return Task{}, Assignment{}, err
+	}
+	if !ok {
+		return Task{}, Assignment{}, ErrNotAssigned
+	}
 	if t.Status == StatusCancelled || a.Status == ACancelled {
 		return t, a, ErrCancelled
 	}
 	return t, a, nil
+}
+
+// standing reports whether an assignment is still its member's: not
+// removed, and their membership of its org live (org.Live). From the
+// request after a membership ends, its tasks are not found.
+func (s *Service) standing(ctx context.Context, a Assignment) (bool, error) {
+	if a.Status == ARemoved {
+		return false, nil
+	}
+	return s.orgs.LiveMember(ctx, a.OrgID, a.UserID, s.now())
 }
 
 // move changes an assignment's status if it is still in one of from; a
@@ -62,7 +80,7 @@ func transitionError(a Assignment, action string) error {
 
 func statusLabel(st AStatus) string {
 	return map[AStatus]string{AAssigned: "待接受", AAccepted: "已接受", ADeclined: "已拒绝", ACheckedIn: "已到岗",
-		ACompleted: "已完成", ACancelled: "已取消"}[st]
+		ACompleted: "已完成", ACancelled: "已取消", ARemoved: "已移除"}[st]
 }
 
 // Accept takes on an assigned task.
@@ -234,9 +252,12 @@ type MyTask struct {
 	Task       Task
 }
 
-// Mine lists the user's assignments, newest first, optionally by status.
+// Mine lists the user's assignments, newest first, optionally by status:
+// those they still have standing on (see standing).
 func (s *Service) Mine(ctx context.Context, userID int64, status AStatus, before int64, limit int) ([]MyTask, error) {
-	q := s.db.WithContext(ctx).Where("user_id = ?", userID)
+	db := s.db.WithContext(ctx)
+	q := db.Where("user_id = ? AND status <> ?", userID, ARemoved).
+		Where("EXISTS (?)", org.LiveMembershipOf(db, "assignments.org_id", "assignments.user_id", s.now()))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}

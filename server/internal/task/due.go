@@ -42,7 +42,7 @@ func (s *Service) Remind(ctx context.Context, taskID, dueUnix int64) error {
 	if err != nil {
 		return err
 	}
-	due := t.DueAt.In(shanghai).Format("01-02 15:04")
+	due := t.DueAt.In(s.opts.Location).Format("01-02 15:04")
 	key := "task_reminder:" + strconv.FormatInt(t.ID, 10) + ":" + strconv.FormatInt(dueUnix, 10)
 	if err := s.notify(ctx, t, users, notify.KindTaskReminder, "任务即将截止："+t.Title, "请在 "+due+" 前完成。", key); err != nil {
 		return err
@@ -111,17 +111,8 @@ func ignoreMissing(err error) error {
 func (s *Service) Sweep(ctx context.Context) error {
 	db := s.db.WithContext(ctx)
 	now := s.now()
-	var stuck []int64
-	if err := db.Model(&Task{}).Where("status = ? AND created_at < ?", StatusDispatching, now.Add(-30*time.Second)).
-		Limit(100).Pluck("id", &stuck).Error; err != nil {
+	if err := s.redispatch(ctx, now.Add(-30*time.Second)); err != nil {
 		return fmt.Errorf("task.Sweep: %w", err)
-	}
-	for _, id := range stuck {
-		if s.opts.Scheduler != nil {
-			if err := s.opts.Scheduler.Dispatch(ctx, id); err != nil {
-				return err
-			}
-		}
 	}
 	var due []Task
 	if err := db.Where("status = ? AND due_at IS NOT NULL AND due_at <= ? AND overdue_at IS NULL", StatusOpen, now).
@@ -143,6 +134,37 @@ func (s *Service) Sweep(ctx context.Context) error {
 			if err := s.Remind(ctx, t.ID, t.DueAt.Unix()); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// ResumeFanOuts dispatches again the fan-out of every task still
+// dispatching, whatever its age. Workers run it when they start: after a
+// crash that took the queue's jobs with it (Redis restarted without
+// persistence), the fan-outs go on at once instead of at the next sweep. A
+// fan-out whose job is still queued is not queued twice.
+func (s *Service) ResumeFanOuts(ctx context.Context) error {
+	if err := s.redispatch(ctx, s.now()); err != nil {
+		return fmt.Errorf("task.ResumeFanOuts: %w", err)
+	}
+	return nil
+}
+
+// redispatch enqueues the fan-out of the tasks still dispatching that were
+// created before the given time.
+func (s *Service) redispatch(ctx context.Context, before time.Time) error {
+	if s.opts.Scheduler == nil {
+		return nil
+	}
+	var stuck []int64
+	if err := s.db.WithContext(ctx).Model(&Task{}).Where("status = ? AND created_at < ?", StatusDispatching, before).
+		Order("id").Limit(1000).Pluck("id", &stuck).Error; err != nil {
+		return err
+	}
+	for _, id := range stuck {
+		if err := s.opts.Scheduler.Dispatch(ctx, id); err != nil {
+			return err
 		}
 	}
 	return nil

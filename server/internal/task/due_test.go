@@ -192,7 +192,7 @@ func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 	a1 := w.newMember(w.a, "frontline")
 	want := sorted([]int64{w.memberA.ID, a1.ID})
 	// A service without a scheduler: as if Redis was down when the tasks were created.
-	lost := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB)})
+	lost := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{Location: w.env.App.Config.Location(), Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB)})
 	create := func(title string, due time.Time) int64 {
 		t.Helper()
 		tk, created, err := lost.Create(ctx, w.secA.ID, w.a, task.Input{Title: title, Kind: task.KindDuty, DueAt: &due,

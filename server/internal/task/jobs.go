@@ -142,4 +142,5 @@ func (j *Jobs) Register(svc *Service) {
 		return svc.Sweep(ctx)
 	}))
 	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+	j.q.AtStart(svc.ResumeFanOuts)
 }

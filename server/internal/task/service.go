@@ -24,6 +24,8 @@ import (
 type Orgs interface {
 	Get(ctx context.Context, id int64) (org.Org, error)
 	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	// LiveMember reports whether the user has standing in the org at now.
+	LiveMember(ctx context.Context, orgID, userID int64, now time.Time) (bool, error)
 }
 
 var _ Orgs = (*org.Store)(nil)
@@ -40,6 +42,11 @@ type Scheduler interface {
 
 // Options configure the service.
 type Options struct {
+	// Location is the zone of the due times written in notifications; it
+	// is required.
+	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now      func() time.Time
 	Log      *slog.Logger
 	Notifier notify.Notifier
 	// Scheduler may be nil until the jobs are wired; SetScheduler sets it.
@@ -65,10 +72,17 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
+	if opts.Location == nil {
+		panic("task.NewService: Options.Location is required")
+	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
 
 // SetScheduler wires the queue after construction (the jobs need the service too).
@@ -320,8 +334,10 @@ type Progress struct {
 	CheckedIn int64 `json:"checked_in"`
 	Completed int64 `json:"completed"`
 	Cancelled int64 `json:"cancelled"`
-	Overdue   int64 `json:"overdue"`
-	Total     int64 `json:"total"`
+	Removed   int64 `json:"removed"`
+	// Overdue counts the overdue assignments that were not removed.
+	Overdue int64 `json:"overdue"`
+	Total   int64 `json:"total"`
 }
 
 // Assignee is a row of a task's assignee list for its secretaries.
@@ -358,12 +374,19 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 	// A secretary may be assigned too, and needs their own part as well.
 	var a Assignment
 	err = db.Take(&a, "task_id = ? AND user_id = ?", taskID, userID).Error
-	switch {
-	case err == nil:
-		d.Mine = &a
-	case !errors.Is(err, gorm.ErrRecordNotFound):
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return Detail{}, fmt.Errorf("task.Detail: %w", err)
-	case !manages:
+	}
+	if err == nil {
+		ok, err := s.standing(ctx, a)
+		if err != nil {
+			return Detail{}, err
+		}
+		if ok {
+			d.Mine = &a
+		}
+	}
+	if d.Mine == nil && !manages {
 		return Detail{}, ErrTaskNotFound
 	}
 	if !manages {
@@ -382,7 +405,7 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 	p := &Progress{}
 	for _, r := range rows {
 		p.Total += r.N
-		if r.Overdue {
+		if r.Overdue && r.Status != ARemoved {
 			p.Overdue += r.N
 		}
 		switch r.Status {
@@ -398,6 +421,8 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 			p.Completed += r.N
 		case ACancelled:
 			p.Cancelled += r.N
+		case ARemoved:
+			p.Removed += r.N
 		}
 	}
 	d.Progress = p
@@ -534,7 +559,7 @@ func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title
 		data["org"] = o.Name
 	}
 	if t.DueAt != nil {
-		data["due"] = t.DueAt.In(shanghai).Format("2006-01-02 15:04")
+		data["due"] = t.DueAt.In(s.opts.Location).Format("2006-01-02 15:04")
 	}
 	ns := make([]notify.Notification, len(users))
 	for i, u := range users {
@@ -564,7 +589,7 @@ func (s *Service) FanOut(ctx context.Context, taskID int64) error {
 	title := "新任务：" + t.Title
 	body := t.Kind.Label() + "任务"
 	if t.DueAt != nil {
-		body += "，截止 " + t.DueAt.In(shanghai).Format("01-02 15:04")
+		body += "，截止 " + t.DueAt.In(s.opts.Location).Format("01-02 15:04")
 	}
 	for batch := 0; ; batch++ {
 		var rows []struct {
@@ -619,15 +644,10 @@ func (s *Service) FanOut(ctx context.Context, taskID int64) error {
 	return nil
 }
 
-// shanghai formats times in notifications; the product's users are in China.
-var shanghai = time.FixedZone("CST", 8*3600)
-
-// targets selects the next page of approved memberships the task is for,
-// in orgs that have not ended, after membership id after.
+// targets selects the next page of live memberships the task is for, after
+// membership id after.
 func (s *Service) targets(db *gorm.DB, t Task, after int64) *gorm.DB {
-	q := db.Table("memberships AS m").Select("m.id, m.user_id, m.org_id").
-		Joins("JOIN orgs o ON o.id = m.org_id").
-		Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, s.now())
+	q := db.Scopes(org.LiveMemberships(s.now())).Select("m.id, m.user_id, m.org_id").Where("m.id > ?", after)
 	if t.IncludeSuborgs {
 		q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", t.OrgID))
 	} else {

@@ -50,6 +50,10 @@ const (
 	ACheckedIn AStatus = "checked_in"
 	ACompleted AStatus = "completed"
 	ACancelled AStatus = "cancelled"
+	// ARemoved closes an assignment left open when its membership ended
+	// (the member was removed, or their temporary org dissolved): it counts
+	// as neither done nor missed.
+	ARemoved AStatus = "removed"
 )
 
 // activeStatuses are the assignments still to be done.

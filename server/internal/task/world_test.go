@@ -30,7 +30,16 @@ type person = testenv.Person
 
 func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 	t.Helper()
+	return newWorldAt(t, nil, configure...)
+}
+
+// newWorldAt is newWorld on a clock that the test moves (nil: real time).
+func newWorldAt(t *testing.T, clock *testenv.Clock, configure ...func(*config.Config)) *world {
+	t.Helper()
 	opts := testenv.Options{}
+	if clock != nil {
+		opts.Now = clock.Now
+	}
 	if len(configure) > 0 {
 		opts.Configure = configure[0]
 	}

@@ -53,6 +53,10 @@ type Options struct {
 	Configure func(*config.Config)
 	// Log, if set, receives the server's JSON log lines at debug level.
 	Log io.Writer
+	// Now, if set, is the clock of the services that decide calendar days
+	// (a Clock's Now), of the report rate limit and of push coalescing; by
+	// default they run on time.Now.
+	Now func() time.Time
 }
 
 // New starts the server for t and stops it when t ends.
@@ -74,7 +78,7 @@ func New(t testing.TB, opts Options) *Env {
 	if opts.Log != nil {
 		log = logging.New(opts.Log, "debug", "json")
 	}
-	a, err := app.New(context.Background(), cfg, log, app.Options{WeChatTransport: wx.Transport(), Migrate: true})
+	a, err := app.New(context.Background(), cfg, log, app.Options{WeChatTransport: wx.Transport(), Migrate: true, Now: opts.Now})
 	if err != nil {
 		t.Fatalf("testenv: build app: %v", err)
 	}

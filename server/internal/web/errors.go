@@ -3,18 +3,15 @@
 package web
 
 import (
-	"context"
-	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/redisdb"
 )
 
 // statusOf is the one table from error kinds to HTTP statuses.
@@ -75,11 +72,10 @@ func Fail(c *gin.Context, log *slog.Logger, err error) {
 }
 
 // unreachable reports whether err means a dependency (database, Redis) did
-// not answer, which is a 503 rather than a bug.
+// not answer, is starting up or dropped the connection, which is a 503 with
+// Retry-After rather than a bug.
 func unreachable(err error) bool {
-	var netErr net.Error
-	return errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone)
+	return database.Unavailable(err) || redisdb.IsUnavailable(err)
 }
 
 // NotFound answers routes that do not exist.

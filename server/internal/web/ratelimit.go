@@ -20,9 +20,13 @@ type Limiter struct {
 	now    func() time.Time
 }
 
-// NewLimiter returns a limiter whose keys start with prefix.
-func NewLimiter(rdb redis.UniversalClient, prefix string, log *slog.Logger) *Limiter {
-	return &Limiter{rdb: rdb, prefix: prefix + "rl:", log: log, now: time.Now}
+// NewLimiter returns a limiter whose keys start with prefix, on the clock
+// now (time.Now when nil).
+func NewLimiter(rdb redis.UniversalClient, prefix string, log *slog.Logger, now func() time.Time) *Limiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{rdb: rdb, prefix: prefix + "rl:", log: log, now: now}
 }
 
 // Limit allows limit requests per window for each value of key (the client
