@@ -85,7 +85,7 @@ func freeTextFields(w *world) []textField {
 }
 
 func TestControlCharactersInFreeTextAreRefusedNamingTheField(t *testing.T) {
-	w := newWorld(t, testenv.Options{})
+	w := newWorld(t, testenv.Options{Configure: roomy})
 	bad := []struct{ name, s string }{
 		{"NUL", "\x00"},
 		{"a bell", "\a"},
@@ -110,7 +110,7 @@ func TestControlCharactersInFreeTextAreRefusedNamingTheField(t *testing.T) {
 }
 
 func TestCRLFInFreeTextIsStoredAsLF(t *testing.T) {
-	w := newWorld(t, testenv.Options{})
+	w := newWorld(t, testenv.Options{Configure: roomy})
 	var rep struct {
 		ID      int64  `json:"id"`
 		Content string `json:"content"`
@@ -132,7 +132,7 @@ func TestCRLFInFreeTextIsStoredAsLF(t *testing.T) {
 }
 
 func TestNamesRefuseBidiControlsAndInvisibleNames(t *testing.T) {
-	w := newWorld(t, testenv.Options{})
+	w := newWorld(t, testenv.Options{Configure: roomy})
 	bad := []struct{ name, s string }{
 		{"a right-to-left override", "张\u202e明"},
 		{"a left-to-right embedding", "\u202a张明"},
@@ -175,7 +175,7 @@ func TestNamesRefuseBidiControlsAndInvisibleNames(t *testing.T) {
 }
 
 func TestQueryTextIsRefusedNamingTheParameter(t *testing.T) {
-	w := newWorld(t, testenv.Options{})
+	w := newWorld(t, testenv.Options{Configure: roomy})
 	tests := []struct{ name, path, param string }{
 		{"a NUL in a report status filter", fmt.Sprintf("/api/v1/orgs/%d/reports?status=open%%00", w.A), "status"},
 		{"a NUL in a member badge filter", fmt.Sprintf("/api/v1/orgs/%d/members?badge=a%%00", w.A), "badge"},
@@ -194,7 +194,7 @@ func TestQueryTextIsRefusedNamingTheParameter(t *testing.T) {
 }
 
 func TestIDsOutOfRange(t *testing.T) {
-	w := newWorld(t, testenv.Options{})
+	w := newWorld(t, testenv.Options{Configure: roomy})
 	tests := []struct {
 		name   string
 		method string
@@ -240,7 +240,7 @@ func TestIDsOutOfRange(t *testing.T) {
 }
 
 func TestPathIDsHaveOneSpelling(t *testing.T) {
-	w := newWorld(t, testenv.Options{})
+	w := newWorld(t, testenv.Options{Configure: roomy})
 	id := fmt.Sprint(w.A)
 	tests := []struct {
 		name   string

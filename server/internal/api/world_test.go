@@ -7,8 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"xianfeng/config"
 	"xianfeng/server/internal/testenv"
 )
+
+// roomy lifts the per-user and per-IP rate limits, for tests that send one
+// user's requests by the hundred and are about what comes after the limiter.
+func roomy(c *config.Config) {
+	c.Report.PerMinute = 1 << 20
+	c.Org.SignupPerMinute = 1 << 20
+	c.Badge.VerifyPerMinute = 1 << 20
+}
 
 // world is the Tree with something of every kind in branch A: a task
 // assigned to MemberA, a report MemberA filed, a deed SecA nominated for
