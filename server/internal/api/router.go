@@ -69,6 +69,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// No redirects: a client of a JSON API gets a JSON 404 for a path that
+	// is not quite right, never an HTML 301 whose Location echoes its query.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, err
@@ -84,7 +88,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	}
 
-	v1 := r.Group("/api/v1")
+	v1 := r.Group("/api/v1", web.CheckQuery(d.Log))
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.Spec) })
 	authed := v1.Group("", d.Auth.Require())
 	d.Auth.Register(v1, authed)

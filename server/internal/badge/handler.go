@@ -3,7 +3,6 @@ package badge
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,16 +33,7 @@ func (h *Handler) Register(public, authed *gin.RouterGroup) {
 }
 
 func (h *Handler) orgID(c *gin.Context) (int64, bool) {
-	s := c.Query("org_id")
-	if s == "" {
-		return 0, true
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"org_id": "应为正整数"}))
-		return 0, false
-	}
-	return n, true
+	return web.QueryID(c, h.log, "org_id")
 }
 
 func (h *Handler) mine(c *gin.Context) {

@@ -205,13 +205,13 @@ func (s *Service) insertForMember(ctx context.Context, userID int64, in Input, d
 			SELECT m.org_id, m.badge, m.seconded_from IS NOT NULL AS seconded
 			FROM memberships m JOIN orgs o ON o.id = m.org_id
 			WHERE m.user_id = ? AND `+org.LiveSQL+`
-			  AND (m.org_id = ? OR (? = 0 AND m.seconded_from IS NULL))
+			  AND (m.org_id = ? OR (? AND m.seconded_from IS NULL))
 			ORDER BY m.id LIMIT 1)
 		INSERT INTO checkins (user_id, org_id, day, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at)
 		SELECT ?, m.org_id, ?, m.badge, m.seconded, ?, ?, ?, ?, ?, ? FROM m
 		ON CONFLICT (user_id, org_id, day) DO NOTHING
 		RETURNING id, org_id, badge, seconded`,
-		append(append([]any{userID}, org.LiveArgs(now)...), in.OrgID, in.OrgID, userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now)...).Scan(&rows).Error
+		append(append([]any{userID}, org.LiveArgs(now)...), in.OrgID, in.OrgID == 0, userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now)...).Scan(&rows).Error
 	if err != nil {
 		return Checkin{}, false, fmt.Errorf("checkin: insert: %w", err)
 	}

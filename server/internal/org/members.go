@@ -329,8 +329,16 @@ func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []i
 			h := home[0]
 			m := Membership{OrgID: o.ID, UserID: uid, Name: h.Name, Badge: h.Badge, Role: RoleMember,
 				Status: StatusApproved, SecondedFrom: &h.OrgID, BadgeVersion: 1, ApprovedAt: &now}
+			// PostgreSQL aborts the whole transaction when the insert hits an
+			// earlier membership: the savepoint lets it go on to read that one.
+			if err := tx.SavePoint("second").Error; err != nil {
+				return err
+			}
 			err = tx.Create(&m).Error
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				if err := tx.RollbackTo("second").Error; err != nil {
+					return err
+				}
 				old, err := getMembership(tx, o.ID, uid)
 				if err != nil {
 					return err

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -15,6 +14,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/text"
 )
 
 // ClaimTTL is how long a bootstrap claim code stays valid.
@@ -530,15 +530,8 @@ func checkName(field, name string, max int) error {
 		msg = "不能为空"
 	case n > max:
 		msg = fmt.Sprintf("不能超过 %d 个字", max)
-	case !utf8.ValidString(name):
-		msg = "包含非法字符"
 	default:
-		for _, r := range name {
-			if unicode.IsControl(r) {
-				msg = "包含非法字符"
-				break
-			}
-		}
+		_, msg = text.Name(name)
 	}
 	if msg != "" {
 		return apperr.Invalid("参数错误", map[string]string{field: msg})

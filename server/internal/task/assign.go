@@ -138,8 +138,7 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	f := map[string]string{}
 	if (in.Lat == nil) != (in.Lng == nil) {
 		f["lat"] = "lat 与 lng 需同时提供"
-	}
-	if in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180) {
+	} else if in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180) {
 		f["lat"] = "经纬度超出范围"
 	}
 	if in.AccuracyM != nil && (*in.AccuracyM < 0 || *in.AccuracyM > 100000) {

@@ -14,7 +14,10 @@ import (
 
 // BindJSON decodes the request body into dst. An empty, oversized, malformed
 // or wrongly typed body becomes an *apperr.Error (400 or 413) that names the
-// offending field where it can; it never becomes a 500.
+// offending field where it can; it never becomes a 500. Every string of the
+// body must then pass text.Free (CR LF pairs come back as LF), and every id
+// field (id, …_id, …_ids) must lie in 0..MaxID, or the answer is 400 naming
+// the field.
 func BindJSON(c *gin.Context, dst any) error {
 	dec := json.NewDecoder(c.Request.Body)
 	err := dec.Decode(dst)
@@ -28,7 +31,7 @@ func BindJSON(c *gin.Context, dst any) error {
 		// stray '}' or ']' through.
 		switch _, err := dec.Token(); {
 		case errors.Is(err, io.EOF):
-			return nil
+			return checkInput(dst)
 		case errors.As(err, &maxErr):
 			return errTooLarge
 		default:

@@ -10,15 +10,56 @@ import (
 	"xianfeng/server/internal/apperr"
 )
 
-// PathID reads a positive integer path parameter. Anything else is answered
-// with 400 and ok is false.
+// PathID reads a path id: a positive integer in canonical decimal (no sign,
+// no leading zeros, no spaces), so that /tasks/+2 and /tasks/00002 are not
+// /tasks/2. Anything else is answered with 400; a canonical number above
+// MaxID names nothing that can exist and is answered with 404. ok is false
+// when it answered.
 func PathID(c *gin.Context, log *slog.Logger, name string) (id int64, ok bool) {
-	n, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || n <= 0 {
+	id, malformed := parseID(c.Param(name))
+	switch {
+	case malformed:
+		Fail(c, log, apperr.Invalid("参数错误", map[string]string{name: "应为正整数"}))
+		return 0, false
+	case id == 0:
+		Fail(c, log, apperr.ErrNotFound)
+		return 0, false
+	}
+	return id, true
+}
+
+// QueryID reads an optional id from the query string: 0 when it is absent,
+// else a positive integer in canonical decimal up to MaxID; anything else is
+// answered with 400 and ok is false.
+func QueryID(c *gin.Context, log *slog.Logger, name string) (id int64, ok bool) {
+	s := c.Query(name)
+	if s == "" {
+		return 0, true
+	}
+	id, malformed := parseID(s)
+	if malformed || id == 0 {
 		Fail(c, log, apperr.Invalid("参数错误", map[string]string{name: "应为正整数"}))
 		return 0, false
 	}
-	return n, true
+	return id, true
+}
+
+// parseID reads a positive integer in canonical decimal. malformed is true
+// for anything else; a well-formed number above MaxID gives id 0.
+func parseID(s string) (id int64, malformed bool) {
+	if s == "" || s[0] == '0' {
+		return 0, true
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, true
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > MaxID {
+		return 0, false
+	}
+	return n, false
 }
 
 // Page reads the list parameters ?limit= (1..200, default 50) and the
@@ -36,8 +77,8 @@ func Page(c *gin.Context, log *slog.Logger) (limit int, after int64, ok bool) {
 	}
 	if s := c.Query("cursor"); s != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(s)
-		n, err2 := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil || err2 != nil || n <= 0 {
+		n, malformed := parseID(string(raw))
+		if err != nil || malformed || n == 0 {
 			Fail(c, log, apperr.Invalid("参数错误", map[string]string{"cursor": "无效的分页游标"}))
 			return 0, 0, false
 		}
