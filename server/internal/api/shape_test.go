@@ -38,7 +38,8 @@ func TestEveryAPIErrorIsTheJSONErrorShape(t *testing.T) {
 		status  int
 	}{
 		{"a path with a trailing slash is 404, not a redirect", "GET", "/api/v1/me/", "", false, http.StatusNotFound},
-		{"a trailing slash with a 70 KB query is 404 without echoing it", "GET", "/api/v1/me/" + longQuery, "", false, http.StatusNotFound},
+		{"a trailing slash with a 70 KB query is 414 without echoing it", "GET", "/api/v1/me/" + longQuery, "", false, http.StatusRequestURITooLong},
+		{"a trailing slash with a short query is 404", "GET", "/api/v1/me/?q=x", "", false, http.StatusNotFound},
 		{"a POST to a path with a trailing slash is 404", "POST", "/api/v1/auth/logout/", "", false, http.StatusNotFound},
 		{"a path in the wrong case is 404, not a redirect", "GET", "/api/v1/ME", "", false, http.StatusNotFound},
 		{"a path with a double slash is 404, not a redirect", "GET", "/api/v1//me", "", false, http.StatusNotFound},

@@ -233,8 +233,10 @@ func (a *App) ServeHTTP(ctx context.Context, ready chan<- string) error {
 		ReadTimeout:       a.Config.HTTP.ReadTimeout,
 		WriteTimeout:      a.Config.HTTP.WriteTimeout,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		// Go's default (1 MB): a longer request target than web.MaxURIBytes
+		// then reaches the router and gets the JSON 414, not a plain 431.
+		MaxHeaderBytes: http.DefaultMaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	})
 }
 
