@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +24,6 @@ import (
 // env returns a getenv func that sees only vars.
 func env(vars map[string]string) func(string) string {
 	return func(name string) string { return vars[name] }
-}
-
-// syncBuffer is an io.Writer that goroutines of a running server may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func writeFile(t *testing.T, content string) string {
@@ -246,7 +227,7 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var stdout, stderr syncBuffer
+			var stdout, stderr testenv.LogBuffer
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, []string{tt.cmd}, env(vars), &stdout, &stderr) }()
 
@@ -314,7 +295,7 @@ func TestTheAdminListenerIsOffWhenSaid(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"api"}, env(vars), &stdout, &stderr) }()
 	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(stderr.String(), "HTTP API listening"); time.Sleep(20 * time.Millisecond) {
@@ -346,7 +327,7 @@ func TestAnAdminPortInUseStopsTheServerNamingTheSetting(t *testing.T) {
 		"APP_REDIS_KEY_PREFIX": cfg.Redis.KeyPrefix,
 		"APP_QUEUE_NAMESPACE":  cfg.Queue.Namespace,
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.LogBuffer
 	err = run(context.Background(), []string{"worker"}, env(vars), &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "APP_ADMIN_ADDR") {
 		t.Fatalf("run with a busy admin port = %v, want an error naming APP_ADMIN_ADDR", err)

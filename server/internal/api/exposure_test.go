@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"xianfeng/config"
@@ -124,7 +123,7 @@ func TestReadinessWaitsForTheSchema(t *testing.T) {
 	cfg := testenv.Config(t)
 	off := false
 	cfg.Database.AutoMigrate = &off // as in production: `server migrate` does it
-	var log logLines
+	var log testenv.LogBuffer
 	a, err := app.New(context.Background(), cfg, logging.New(&log, "info", "json"), app.Options{})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -167,24 +166,6 @@ func TestReadinessWaitsForTheSchema(t *testing.T) {
 			t.Fatalf("/readyz = %d %v, want 200", status, checks)
 		}
 	})
-}
-
-// logLines collects a server's log from its goroutines.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 func TestMetricsAndProfilesAreServedOnTheAdminHandler(t *testing.T) {

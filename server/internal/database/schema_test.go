@@ -1,34 +1,15 @@
 package database_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
+	"xianfeng/server/internal/testenv"
 )
-
-// logBuffer collects log lines from goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestTheSchemaCheckSaysWhenTheSchemaIsBehind(t *testing.T) {
 	all := database.Migrations
@@ -49,7 +30,7 @@ func TestTheSchemaCheckSaysWhenTheSchemaIsBehind(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var log logBuffer
+			var log testenv.LogBuffer
 			check := database.NewSchemaCheck(db, all, logging.New(&log, "debug", "json"))
 			for range 3 {
 				if err := check.Check(context.Background()); !errors.Is(err, tt.want) {

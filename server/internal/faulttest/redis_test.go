@@ -1,10 +1,8 @@
 package faulttest
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +17,7 @@ func TestFrozenRedis(t *testing.T) {
 	gate(t)
 	const timeout = 500 * time.Millisecond
 	var proxy *testenv.Proxy
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	env := testenv.New(t, testenv.Options{Log: &logs, Configure: func(cfg *config.Config) {
 		cfg.Redis.URL, proxy = throughProxy(t, cfg.Redis.URL)
 		cfg.Redis.Timeout = timeout
@@ -74,23 +72,4 @@ func TestFrozenRedis(t *testing.T) {
 		proxy.Set(testenv.Pass)
 		env.In(t).Expect(env.DoAs("GET", "/api/v1/me", tree.MemberA, nil), http.StatusOK)
 	})
-}
-
-// syncBuffer is a bytes.Buffer that the server's goroutines may write to
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
