@@ -106,12 +106,16 @@ func ignoreMissing(err error) error {
 }
 
 // Sweep is the safety net behind the queue: it re-dispatches tasks left
-// dispatching (the enqueue failed, or the job was lost with Redis), and
+// dispatching (the enqueue failed, or the job was lost with Redis), closes
+// assignments that a fan-out wrote just after their membership ended, and
 // runs reminders and overdue marking whose jobs never ran.
 func (s *Service) Sweep(ctx context.Context) error {
 	db := s.db.WithContext(ctx)
 	now := s.now()
 	if err := s.redispatch(ctx, now.Add(-30*time.Second)); err != nil {
+		return fmt.Errorf("task.Sweep: %w", err)
+	}
+	if err := s.closeRaced(ctx, now); err != nil {
 		return fmt.Errorf("task.Sweep: %w", err)
 	}
 	var due []Task

@@ -1,6 +1,7 @@
 package task
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -52,3 +53,28 @@ func CloseEnded(tx *gorm.DB, ended []org.Membership, now time.Time) error {
 }
 
 var _ org.EndHook = CloseEnded
+
+// racedWindow is how far back the sweep looks for assignments that raced a
+// removal (see closeRaced): a fan-out writes its batches within seconds.
+const racedWindow = 15 * time.Minute
+
+// closeRaced closes, as CloseEnded would have, the open assignments made in
+// the last racedWindow whose membership is not live: a fan-out that read
+// its members just before a removal committed writes them after the
+// removal closed the rest.
+func (s *Service) closeRaced(ctx context.Context, now time.Time) error {
+	db := s.db.WithContext(ctx)
+	var rows []struct{ OrgID, UserID int64 }
+	err := db.Model(&Assignment{}).Distinct("assignments.org_id", "assignments.user_id").
+		Where("assignments.status IN ? AND assignments.created_at >= ?", activeStatuses, now.Add(-racedWindow)).
+		Where("NOT EXISTS (?)", org.LiveMembershipOf(db, "assignments.org_id", "assignments.user_id", now)).
+		Limit(1000).Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	ended := make([]org.Membership, len(rows))
+	for i, r := range rows {
+		ended[i] = org.Membership{OrgID: r.OrgID, UserID: r.UserID}
+	}
+	return db.Transaction(func(tx *gorm.DB) error { return CloseEnded(tx, ended, now) })
+}
