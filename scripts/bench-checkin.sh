@@ -84,12 +84,7 @@ cleanup() {
 	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FANOUT_DB WITH (FORCE)" >/dev/null
 	if [[ $rc -ne 0 ]]; then
-		for f in server baseline; do
-			if [[ -s $tmp/$f.log ]]; then
-				echo "--- last lines of the $f log:" >&2
-				tail -n 20 "$tmp/$f.log" >&2
-			fi
-		done
+		bench_show_logs "$tmp" server baseline
 	fi
 	rm -rf "$tmp"
 	exit "$rc"

@@ -60,6 +60,19 @@ bench_summary_row() {
 }
 
 # bench_psql runs psql against the maintenance database test.
+# bench_show_logs DIR NAME...: after a failure, the last lines of each
+# DIR/NAME.log that is not empty, on stderr.
+bench_show_logs() {
+	local dir=$1 f
+	shift
+	for f in "$@"; do
+		if [[ -s $dir/$f.log ]]; then
+			echo "--- last lines of the $f log:" >&2
+			tail -n 20 "$dir/$f.log" >&2
+		fi
+	done
+}
+
 bench_psql() {
 	env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test "$@"
 }

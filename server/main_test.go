@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"xianfeng/config"
 
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
@@ -191,6 +194,19 @@ func TestMigrateCommandCreatesTheSchema(t *testing.T) {
 }
 
 // freePort returns a local address nothing listens on right now.
+// serverVars are the settings that point a server started by run at this
+// test's database, Redis and queue namespace, with extra on top.
+func serverVars(cfg config.Config, extra map[string]string) map[string]string {
+	vars := map[string]string{
+		"APP_DATABASE_URL":     cfg.Database.URL,
+		"APP_REDIS_URL":        cfg.Redis.URL,
+		"APP_REDIS_KEY_PREFIX": cfg.Redis.KeyPrefix,
+		"APP_QUEUE_NAMESPACE":  cfg.Queue.Namespace,
+	}
+	maps.Copy(vars, extra)
+	return vars
+}
+
 func freePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -216,15 +232,11 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testenv.Config(t)
 			addr, adminAddr := freePort(t), freePort(t)
-			vars := map[string]string{
+			vars := serverVars(cfg, map[string]string{
 				"APP_HTTP_ADDR":             addr,
 				"APP_ADMIN_ADDR":            adminAddr,
 				"APP_HTTP_SHUTDOWN_TIMEOUT": "2s",
-				"APP_DATABASE_URL":          cfg.Database.URL,
-				"APP_REDIS_URL":             cfg.Redis.URL,
-				"APP_REDIS_KEY_PREFIX":      cfg.Redis.KeyPrefix,
-				"APP_QUEUE_NAMESPACE":       cfg.Queue.Namespace,
-			}
+			})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var stdout, stderr testenv.LogBuffer
@@ -285,14 +297,10 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 
 func TestTheAdminListenerIsOffWhenSaid(t *testing.T) {
 	cfg := testenv.Config(t)
-	vars := map[string]string{
-		"APP_HTTP_ADDR":        freePort(t),
-		"APP_ADMIN_ADDR":       "off",
-		"APP_DATABASE_URL":     cfg.Database.URL,
-		"APP_REDIS_URL":        cfg.Redis.URL,
-		"APP_REDIS_KEY_PREFIX": cfg.Redis.KeyPrefix,
-		"APP_QUEUE_NAMESPACE":  cfg.Queue.Namespace,
-	}
+	vars := serverVars(cfg, map[string]string{
+		"APP_HTTP_ADDR":  freePort(t),
+		"APP_ADMIN_ADDR": "off",
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr testenv.LogBuffer
@@ -319,14 +327,10 @@ func TestAnAdminPortInUseStopsTheServerNamingTheSetting(t *testing.T) {
 	}
 	defer busy.Close()
 	cfg := testenv.Config(t)
-	vars := map[string]string{
-		"APP_HTTP_ADDR":        freePort(t),
-		"APP_ADMIN_ADDR":       busy.Addr().String(),
-		"APP_DATABASE_URL":     cfg.Database.URL,
-		"APP_REDIS_URL":        cfg.Redis.URL,
-		"APP_REDIS_KEY_PREFIX": cfg.Redis.KeyPrefix,
-		"APP_QUEUE_NAMESPACE":  cfg.Queue.Namespace,
-	}
+	vars := serverVars(cfg, map[string]string{
+		"APP_HTTP_ADDR":  freePort(t),
+		"APP_ADMIN_ADDR": busy.Addr().String(),
+	})
 	var stdout, stderr testenv.LogBuffer
 	err = run(context.Background(), []string{"worker"}, env(vars), &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "APP_ADMIN_ADDR") {

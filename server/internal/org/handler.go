@@ -23,12 +23,9 @@ type Handler struct {
 }
 
 // NewHandler returns the org HTTP handler. userID reads the signed-in user
-// from a request that passed authentication; signupLimit, if not nil, guards
-// signups against invite-code guessing.
+// from a request that passed authentication; signupLimit guards signups
+// against invite-code guessing.
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, signupLimit gin.HandlerFunc) *Handler {
-	if signupLimit == nil {
-		signupLimit = func(c *gin.Context) { c.Next() }
-	}
 	return &Handler{svc: svc, log: log, userID: userID, limiter: signupLimit}
 }
 

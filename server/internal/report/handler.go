@@ -20,13 +20,10 @@ type Handler struct {
 	createLimit gin.HandlerFunc
 }
 
-// NewHandler returns the report HTTP handler. createLimit, if not nil,
-// guards filing reports (a per-member rate limit, so that nobody floods
-// their secretaries).
+// NewHandler returns the report HTTP handler. createLimit guards filing
+// reports (a per-member rate limit, so that nobody floods their
+// secretaries).
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, createLimit gin.HandlerFunc) *Handler {
-	if createLimit == nil {
-		createLimit = func(c *gin.Context) { c.Next() }
-	}
 	return &Handler{svc: svc, log: log, userID: userID, createLimit: createLimit}
 }
 

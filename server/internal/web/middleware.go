@@ -178,7 +178,7 @@ const MaxURIBytes = 8 << 10
 // LimitURI answers 414 uri_too_long for a request target over MaxURIBytes.
 func LimitURI() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if len(c.Request.RequestURI) > MaxURIBytes || len(c.Request.URL.RawQuery) > MaxURIBytes {
+		if len(c.Request.URL.Path)+len(c.Request.URL.RawQuery) > MaxURIBytes {
 			c.AbortWithStatusJSON(http.StatusRequestURITooLong, ErrorBody{Error: ErrorDetail{Code: "uri_too_long", Message: "请求地址过长"}})
 			return
 		}
