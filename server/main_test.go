@@ -18,7 +18,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"xianfeng/config"
-
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/testenv"
