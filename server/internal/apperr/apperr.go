@@ -91,3 +91,19 @@ func As(err error) (*Error, bool) {
 	}
 	return nil, false
 }
+
+// Annotate adds the operation's name to *errp, in the style of pkgsite's
+// derrors.Wrap: call it as `defer apperr.Annotate(&err, "task.Cancel(%d)", id)`
+// in a function with a named error result. A nil error and an *Error (which
+// already says what the caller may know) are left as they are, so the
+// error→status table and errors.Is keep working; anything else becomes
+// "op: cause", still unwrappable.
+func Annotate(errp *error, format string, args ...any) {
+	if *errp == nil {
+		return
+	}
+	if _, ok := (*errp).(*Error); ok {
+		return
+	}
+	*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
+}
