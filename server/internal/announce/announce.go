@@ -18,6 +18,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // Statuses of an announcement.
@@ -203,9 +204,16 @@ func (s *Service) FanOut(ctx context.Context, id int64) error {
 		Updates(map[string]any{"status": StatusSent, "recipients": n}).Error
 }
 
-// List returns an org's announcements, newest first, for its secretaries
-// and its approved members.
-func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit int) ([]Announcement, error) {
+// List returns a page of an org's announcements, newest first, before the
+// announcement id before (0: from the newest), for its secretaries and its
+// approved members.
+func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit int) (paging.Page[Announcement], error) {
+	rows, err := s.list(ctx, userID, orgID, before, limit+1)
+	return paging.Trim(rows, limit, func(a Announcement) int64 { return a.ID }), err
+}
+
+// list returns up to limit of an org's announcements for List.
+func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit int) ([]Announcement, error) {
 	if _, err := s.orgs.Get(ctx, orgID); err != nil {
 		return nil, err
 	}
@@ -267,8 +275,15 @@ type Unread struct {
 }
 
 // Receipts returns how an announcement was delivered and read, and a page
-// of the recipients who have not read it, for the secretaries above its org.
-func (s *Service) Receipts(ctx context.Context, userID, id, after int64, limit int) (Announcement, notify.Stats, []Unread, error) {
+// of at most limit of the recipients who have not read it (after the
+// notification id after), for the secretaries above its org.
+func (s *Service) Receipts(ctx context.Context, userID, id, after int64, limit int) (Announcement, notify.Stats, paging.Page[Unread], error) {
+	a, st, unread, err := s.receipts(ctx, userID, id, after, limit+1)
+	return a, st, paging.Trim(unread, limit, func(u Unread) int64 { return u.NotificationID }), err
+}
+
+// receipts is Receipts with up to limit unread recipients.
+func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit int) (Announcement, notify.Stats, []Unread, error) {
 	a, err := s.load(ctx, id)
 	if err != nil {
 		return Announcement{}, notify.Stats{}, nil, err

@@ -1,33 +1,33 @@
 package announce
 
 import (
+	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
 
 // Handler serves the announcement endpoints.
 type Handler struct {
-	svc    *Service
-	log    *slog.Logger
-	userID func(*gin.Context) int64
+	svc *Service
+	api web.Adapter[int64]
 }
 
 // NewHandler returns the announcement HTTP handler.
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID}
+	return &Handler{svc: svc, api: web.NewAdapter(log, userID)}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/orgs/:id/announcements", h.create)
-	authed.GET("/orgs/:id/announcements", h.list)
-	authed.GET("/announcements/:id", h.get)
-	authed.GET("/announcements/:id/receipts", h.receipts)
+	authed.POST("/orgs/:id/announcements", web.Created(h.api, h.create))
+	authed.GET("/orgs/:id/announcements", web.OK(h.api, h.list))
+	authed.GET("/announcements/:id", web.OK(h.api, h.get))
+	authed.GET("/announcements/:id/receipts", web.OK(h.api, h.receipts))
 }
 
 // JSON is an announcement in responses.
@@ -48,92 +48,47 @@ func newJSON(a Announcement) JSON {
 		Status: a.Status, Recipients: a.Recipients, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt.UTC()}
 }
 
-func (h *Handler) create(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		Title          string `json:"title"`
-		Body           string `json:"body"`
-		IncludeSuborgs bool   `json:"include_suborgs"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	a, err := h.svc.Create(c.Request.Context(), h.userID(c), orgID, req.Title, req.Body, req.IncludeSuborgs)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusCreated, newJSON(a))
+type createInput struct {
+	OrgID          int64  `path:"id"`
+	Title          string `json:"title"`
+	Body           string `json:"body"`
+	IncludeSuborgs bool   `json:"include_suborgs"`
 }
 
-func (h *Handler) list(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	limit, before, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	as, err := h.svc.List(c.Request.Context(), h.userID(c), orgID, before, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	next := int64(0)
-	if len(as) > limit {
-		as = as[:limit]
-		next = as[limit-1].ID
-	}
-	items := make([]JSON, len(as))
-	for i, a := range as {
-		items[i] = newJSON(a)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next)})
+func (h *Handler) create(ctx context.Context, userID int64, in createInput) (JSON, error) {
+	a, err := h.svc.Create(ctx, userID, in.OrgID, in.Title, in.Body, in.IncludeSuborgs)
+	return newJSON(a), err
 }
 
-func (h *Handler) get(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	a, _, err := h.svc.Read(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, newJSON(a))
+type pageInput struct {
+	ID   int64 `path:"id"`
+	Page web.PageQuery
 }
 
-func (h *Handler) receipts(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+func (h *Handler) list(ctx context.Context, userID int64, in pageInput) (paging.Page[JSON], error) {
+	p, err := h.svc.List(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, newJSON), err
+}
+
+func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (JSON, error) {
+	a, _, err := h.svc.Read(ctx, userID, in.ID)
+	return newJSON(a), err
+}
+
+type unreadJSON struct {
+	UserID   int64  `json:"user_id"`
+	Name     string `json:"name"`
+	Delivery string `json:"delivery"`
+}
+
+func (h *Handler) receipts(ctx context.Context, userID int64, in pageInput) (gin.H, error) {
+	a, st, unread, err := h.svc.Receipts(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
+	if err != nil {
+		return nil, err
 	}
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	a, st, unread, err := h.svc.Receipts(c.Request.Context(), h.userID(c), id, after, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	next := int64(0)
-	if len(unread) > limit {
-		unread = unread[:limit]
-		next = unread[limit-1].NotificationID
-	}
-	type unreadJSON struct {
-		UserID   int64  `json:"user_id"`
-		Name     string `json:"name"`
-		Delivery string `json:"delivery"`
-	}
-	items := make([]unreadJSON, len(unread))
-	for i, u := range unread {
-		items[i] = unreadJSON{UserID: u.UserID, Name: u.Name, Delivery: u.Delivery}
-	}
-	c.JSON(http.StatusOK, gin.H{
+	p := paging.Map(unread, func(u Unread) unreadJSON { return unreadJSON{UserID: u.UserID, Name: u.Name, Delivery: u.Delivery} })
+	return gin.H{
 		"announcement": newJSON(a), "total": st.Total, "read": st.Read, "unread": st.Total - st.Read,
-		"delivery": st, "unread_members": items, "next_cursor": web.Cursor(next),
-	})
+		"delivery": st, "unread_members": p.Items, "next_cursor": p.Next,
+	}, nil
 }

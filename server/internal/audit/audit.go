@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"xianfeng/server/internal/paging"
 )
 
 // Actions recorded in the trail.
@@ -60,28 +62,17 @@ func Write(tx *gorm.DB, orgID, actorID int64, action string, target *int64, deta
 	return nil
 }
 
-// Page is a page of entries, newest first.
-type Page struct {
-	Items []Entry
-	// Next is the id to pass as before for the next page; 0 when there is none.
-	Next int64
-}
-
-// List returns the entries of the orgs that orgIDs selects (a list of ids or a
-// subquery) older than before (0 = newest), newest first, at most limit.
-func List(ctx context.Context, db *gorm.DB, orgIDs any, before int64, limit int) (Page, error) {
+// List returns a page of the entries of the orgs that orgIDs selects (a
+// list of ids or a subquery) older than the entry id before (0 = newest),
+// newest first, at most limit.
+func List(ctx context.Context, db *gorm.DB, orgIDs any, before int64, limit int) (paging.Page[Entry], error) {
 	q := db.WithContext(ctx).Where("org_id IN (?)", orgIDs)
 	if before > 0 {
 		q = q.Where("id < ?", before)
 	}
 	var items []Entry
 	if err := q.Order("id DESC").Limit(limit + 1).Find(&items).Error; err != nil {
-		return Page{}, fmt.Errorf("audit.List: %w", err)
+		return paging.Page[Entry]{}, fmt.Errorf("audit.List: %w", err)
 	}
-	p := Page{Items: items}
-	if len(items) > limit {
-		p.Items = items[:limit]
-		p.Next = p.Items[limit-1].ID
-	}
-	return p, nil
+	return paging.Trim(items, limit, func(e Entry) int64 { return e.ID }), nil
 }

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 type Handler struct {
 	svc         *Service
 	log         *slog.Logger
+	api         web.Adapter[Session]
 	memberships MembershipLister
 }
 
@@ -27,7 +27,7 @@ type MembershipLister func(ctx context.Context, userID int64) (any, error)
 // NewHandler returns the auth HTTP handler; memberships fills the
 // "memberships" of the login and /me answers.
 func NewHandler(svc *Service, log *slog.Logger, memberships MembershipLister) *Handler {
-	return &Handler{svc: svc, log: log, memberships: memberships}
+	return &Handler{svc: svc, log: log, api: web.NewAdapter(log, SessionOf), memberships: memberships}
 }
 
 // UserID returns the signed-in user of a request that passed Require.
@@ -36,11 +36,11 @@ func UserID(c *gin.Context) int64 { return SessionOf(c).UserID }
 // Register adds the auth routes to the /api/v1 group; authed is the group
 // behind Require.
 func (h *Handler) Register(public, authed *gin.RouterGroup) {
-	public.POST("/auth/login", h.login)
-	authed.POST("/auth/logout", h.logout)
-	authed.POST("/auth/logout-all", h.logoutAll)
-	authed.GET("/me", h.me)
-	authed.POST("/me/phone", h.bindPhone)
+	public.POST("/auth/login", web.OK(h.api.Public(), h.login))
+	authed.POST("/auth/logout", web.NoContent(h.api, h.logout))
+	authed.POST("/auth/logout-all", web.NoContent(h.api, h.logoutAll))
+	authed.GET("/me", web.OK(h.api, h.me))
+	authed.POST("/me/phone", web.OK(h.api, h.bindPhone))
 }
 
 const sessionKey = "xianfeng.session"
@@ -102,69 +102,39 @@ type meResponse struct {
 	Memberships any      `json:"memberships"`
 }
 
-func (h *Handler) login(c *gin.Context) {
-	var req codeRequest
-	if err := web.BindJSON(c, &req); err != nil {
-		web.Fail(c, h.log, err)
-		return
-	}
-	res, err := h.svc.Login(c.Request.Context(), req.Code)
+func (h *Handler) login(ctx context.Context, _ Session, in codeRequest) (loginResponse, error) {
+	res, err := h.svc.Login(ctx, in.Code)
 	if err != nil {
-		web.Fail(c, h.log, err)
-		return
+		return loginResponse{}, err
 	}
-	ms, err := h.memberships(c.Request.Context(), res.User.ID)
+	ms, err := h.memberships(ctx, res.User.ID)
 	if err != nil {
-		web.Fail(c, h.log, err)
-		return
+		return loginResponse{}, err
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, loginResponse{
+	return loginResponse{
 		Token: res.Token, ExpiresAt: res.ExpiresAt, User: NewUserJSON(res.User),
 		Memberships: ms, NewUser: res.NewUser,
-	})
+	}, nil
 }
 
-func (h *Handler) logout(c *gin.Context) {
-	if err := h.svc.Logout(c.Request.Context(), SessionOf(c)); err != nil {
-		web.Fail(c, h.log, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+func (h *Handler) logout(ctx context.Context, sess Session, _ struct{}) error {
+	return h.svc.Logout(ctx, sess)
 }
 
-func (h *Handler) logoutAll(c *gin.Context) {
-	if err := h.svc.LogoutAll(c.Request.Context(), SessionOf(c).UserID); err != nil {
-		web.Fail(c, h.log, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+func (h *Handler) logoutAll(ctx context.Context, sess Session, _ struct{}) error {
+	return h.svc.LogoutAll(ctx, sess.UserID)
 }
 
-func (h *Handler) me(c *gin.Context) {
-	u, err := h.svc.Me(c.Request.Context(), SessionOf(c))
+func (h *Handler) me(ctx context.Context, sess Session, _ struct{}) (meResponse, error) {
+	u, err := h.svc.Me(ctx, sess)
 	if err != nil {
-		web.Fail(c, h.log, err)
-		return
+		return meResponse{}, err
 	}
-	ms, err := h.memberships(c.Request.Context(), u.ID)
-	if err != nil {
-		web.Fail(c, h.log, err)
-		return
-	}
-	c.JSON(http.StatusOK, meResponse{User: NewUserJSON(u), Memberships: ms})
+	ms, err := h.memberships(ctx, u.ID)
+	return meResponse{User: NewUserJSON(u), Memberships: ms}, err
 }
 
-func (h *Handler) bindPhone(c *gin.Context) {
-	var req codeRequest
-	if err := web.BindJSON(c, &req); err != nil {
-		web.Fail(c, h.log, err)
-		return
-	}
-	u, err := h.svc.BindPhone(c.Request.Context(), SessionOf(c), req.Code)
-	if err != nil {
-		web.Fail(c, h.log, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"user": NewUserJSON(u)})
+func (h *Handler) bindPhone(ctx context.Context, sess Session, in codeRequest) (gin.H, error) {
+	u, err := h.svc.BindPhone(ctx, sess, in.Code)
+	return gin.H{"user": NewUserJSON(u)}, err
 }

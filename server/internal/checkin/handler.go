@@ -1,6 +1,7 @@
 package checkin
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -9,28 +10,28 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/web"
 )
 
 // Handler serves the check-in endpoints.
 type Handler struct {
-	svc    *Service
-	orgs   Orgs
-	log    *slog.Logger
-	userID func(*gin.Context) int64
+	svc  *Service
+	orgs Orgs
+	api  web.Adapter[int64]
 }
 
 // NewHandler returns the check-in HTTP handler.
 func NewHandler(svc *Service, orgs Orgs, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, orgs: orgs, log: log, userID: userID}
+	return &Handler{svc: svc, orgs: orgs, api: web.NewAdapter(log, userID)}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/checkins", h.checkin)
-	authed.GET("/me/checkins", h.mine)
-	authed.GET("/orgs/:id/checkins", h.board)
+	authed.POST("/checkins", web.OK(h.api, h.checkin))
+	authed.GET("/me/checkins", web.OK(h.api, h.mine))
+	authed.GET("/orgs/:id/checkins", web.OK(h.api, h.board))
 }
 
 // JSON is a check-in in responses.
@@ -57,96 +58,87 @@ func newJSON(c Checkin) JSON {
 		RequestID: c.RequestID, ClientTime: ct, ServerTime: c.CreatedAt.UTC()}
 }
 
-func (h *Handler) checkin(c *gin.Context) {
-	var req struct {
-		OrgID      int64      `json:"org_id"`
-		Lat        *float64   `json:"lat"`
-		Lng        *float64   `json:"lng"`
-		AccuracyM  *float64   `json:"accuracy_m"`
-		RequestID  string     `json:"request_id"`
-		ClientTime *time.Time `json:"client_time"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	ck, created, err := h.svc.Checkin(c.Request.Context(), h.userID(c), Input{OrgID: req.OrgID, Lat: req.Lat, Lng: req.Lng,
-		AccuracyM: req.AccuracyM, RequestID: req.RequestID, ClientTime: req.ClientTime})
-	if web.Failed(c, h.log, err) {
-		return
-	}
+type checkinInput struct {
+	OrgID      int64      `json:"org_id"`
+	Lat        *float64   `json:"lat"`
+	Lng        *float64   `json:"lng"`
+	AccuracyM  *float64   `json:"accuracy_m"`
+	RequestID  string     `json:"request_id"`
+	ClientTime *time.Time `json:"client_time"`
+}
+
+// checkin answers 201 for a new check-in and 200 for a retry of one.
+func (h *Handler) checkin(ctx context.Context, userID int64, in checkinInput) (web.Status[JSON], error) {
+	ck, created, err := h.svc.Checkin(ctx, userID, Input{OrgID: in.OrgID, Lat: in.Lat, Lng: in.Lng,
+		AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, newJSON(ck))
+	return web.Status[JSON]{Code: status, Body: newJSON(ck)}, err
 }
 
-func (h *Handler) mine(c *gin.Context) {
-	from, to := c.DefaultQuery("from", ""), c.DefaultQuery("to", h.svc.Today(0))
+type mineInput struct {
+	From string  `query:"from"`
+	To   *string `query:"to"`
+}
+
+// mine lists the check-ins of the days from (30 days ago when absent or
+// empty) to (today when absent; an empty to= is not a day).
+func (h *Handler) mine(ctx context.Context, userID int64, in mineInput) (paging.Page[JSON], error) {
+	from, to := h.svc.Today(-30), h.svc.Today(0)
 	var ok bool
-	if from == "" {
-		from = h.svc.Today(-30)
-	} else if from, ok = ParseDay(from); !ok {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"from": "日期格式应为 YYYY-MM-DD"}))
-		return
-	}
-	if to, ok = ParseDay(to); !ok {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"to": "日期格式应为 YYYY-MM-DD"}))
-		return
-	}
-	rows, err := h.svc.Mine(c.Request.Context(), h.userID(c), from, to, 400)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	items := make([]JSON, len(rows))
-	for i, r := range rows {
-		items[i] = newJSON(r)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": ""})
-}
-
-func (h *Handler) board(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	day := h.svc.Today(0)
-	if s := c.Query("date"); s != "" {
-		if day, ok = ParseDay(s); !ok {
-			web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"date": "日期格式应为 YYYY-MM-DD"}))
-			return
+	if in.From != "" {
+		if from, ok = ParseDay(in.From); !ok {
+			return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"from": "日期格式应为 YYYY-MM-DD"})
 		}
 	}
-	v, absent, err := h.svc.Board(c.Request.Context(), h.orgs, h.userID(c), orgID, day, after, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
+	if in.To != nil {
+		if to, ok = ParseDay(*in.To); !ok {
+			return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"to": "日期格式应为 YYYY-MM-DD"})
+		}
 	}
-	next := int64(0)
-	if len(absent) > limit {
-		absent = absent[:limit]
-		next = absent[limit-1].MembershipID
+	rows, err := h.svc.Mine(ctx, userID, from, to, 400)
+	return paging.Map(paging.Page[Checkin]{Items: rows}, newJSON), err
+}
+
+type boardInput struct {
+	OrgID int64 `path:"id"`
+	Page  web.PageQuery
+	Date  string `query:"date"`
+}
+
+type absentJSON struct {
+	UserID      int64     `json:"user_id"`
+	OrgID       int64     `json:"org_id"`
+	OrgName     string    `json:"org_name"`
+	Name        string    `json:"name"`
+	Badge       org.Badge `json:"badge"`
+	BadgeLabel  string    `json:"badge_label"`
+	PhoneMasked string    `json:"phone_masked"`
+}
+
+func newAbsentJSON(a Absent) absentJSON {
+	return absentJSON{UserID: a.UserID, OrgID: a.OrgID, OrgName: a.OrgName, Name: a.Name, Badge: a.Badge,
+		BadgeLabel: a.Badge.Label(), PhoneMasked: user.MaskPhone(a.Phone)}
+}
+
+func (h *Handler) board(ctx context.Context, userID int64, in boardInput) (gin.H, error) {
+	day := h.svc.Today(0)
+	if in.Date != "" {
+		var ok bool
+		if day, ok = ParseDay(in.Date); !ok {
+			return nil, apperr.Invalid("参数错误", map[string]string{"date": "日期格式应为 YYYY-MM-DD"})
+		}
 	}
-	type absentJSON struct {
-		UserID      int64     `json:"user_id"`
-		OrgID       int64     `json:"org_id"`
-		OrgName     string    `json:"org_name"`
-		Name        string    `json:"name"`
-		Badge       org.Badge `json:"badge"`
-		BadgeLabel  string    `json:"badge_label"`
-		PhoneMasked string    `json:"phone_masked"`
+	v, absent, err := h.svc.Board(ctx, h.orgs, userID, in.OrgID, day, in.Page.Cursor, in.Page.Limit)
+	if err != nil {
+		return nil, err
 	}
-	items := make([]absentJSON, len(absent))
-	for i, a := range absent {
-		items[i] = absentJSON{UserID: a.UserID, OrgID: a.OrgID, OrgName: a.OrgName, Name: a.Name, Badge: a.Badge,
-			BadgeLabel: a.Badge.Label(), PhoneMasked: user.MaskPhone(a.Phone)}
-	}
-	c.JSON(http.StatusOK, gin.H{
-		"org_id": orgID, "date": v.Day, "source": v.Source,
+	p := paging.Map(absent, newAbsentJSON)
+	return gin.H{
+		"org_id": in.OrgID, "date": v.Day, "source": v.Source,
 		"members": v.All.Members, "checked_in": v.All.CheckedIn, "not_yet": v.All.NotYet,
-		"by_badge": v.ByBadge, "not_checked_in": items, "next_cursor": web.Cursor(next),
-	})
+		"by_badge": v.ByBadge, "not_checked_in": p.Items, "next_cursor": p.Next,
+	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // Orgs is what the board needs from the org tree.
@@ -47,8 +48,15 @@ type Absent struct {
 }
 
 // Board returns the check-in board of an org's subtree for a day and a page
-// of the members who have not checked in, for the secretaries above it.
-func (s *Service) Board(ctx context.Context, orgs Orgs, userID, orgID int64, day string, after int64, limit int) (View, []Absent, error) {
+// of at most limit of the members who have not checked in (after the
+// membership id after), for the secretaries above it.
+func (s *Service) Board(ctx context.Context, orgs Orgs, userID, orgID int64, day string, after int64, limit int) (View, paging.Page[Absent], error) {
+	v, absent, err := s.board(ctx, orgs, userID, orgID, day, after, limit+1)
+	return v, paging.Trim(absent, limit, func(a Absent) int64 { return a.MembershipID }), err
+}
+
+// board is Board with up to limit absent members.
+func (s *Service) board(ctx context.Context, orgs Orgs, userID, orgID int64, day string, after int64, limit int) (View, []Absent, error) {
 	o, err := orgs.Get(ctx, orgID)
 	if err != nil {
 		return View{}, nil, err

@@ -21,6 +21,7 @@ import (
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // Statuses of a deed.
@@ -387,8 +388,15 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (Deed, []Event, err
 	return d, evs, nil
 }
 
-// List returns the deeds of members in an org's subtree, newest first.
-func (s *Service) List(ctx context.Context, userID, orgID int64, status string, before int64, limit int) ([]Deed, error) {
+// List returns a page of the deeds of members in an org's subtree, newest
+// first, before the deed id before (0: from the newest).
+func (s *Service) List(ctx context.Context, userID, orgID int64, status string, before int64, limit int) (paging.Page[Deed], error) {
+	rows, err := s.list(ctx, userID, orgID, status, before, limit+1)
+	return paging.Trim(rows, limit, func(d Deed) int64 { return d.ID }), err
+}
+
+// list returns up to limit deeds for List.
+func (s *Service) list(ctx context.Context, userID, orgID int64, status string, before int64, limit int) ([]Deed, error) {
 	if _, err := s.orgs.Get(ctx, orgID); err != nil {
 		return nil, err
 	}

@@ -1,8 +1,8 @@
 package deed
 
 import (
+	"context"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -10,29 +10,29 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
 
 // Handler serves the deed endpoints.
 type Handler struct {
-	svc    *Service
-	log    *slog.Logger
-	userID func(*gin.Context) int64
+	svc *Service
+	api web.Adapter[int64]
 }
 
 // NewHandler returns the deed HTTP handler.
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID}
+	return &Handler{svc: svc, api: web.NewAdapter(log, userID)}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/deeds", h.create)
-	authed.GET("/deeds/:id", h.get)
+	authed.POST("/deeds", web.Created(h.api, h.create))
+	authed.GET("/deeds/:id", web.OK(h.api, h.get))
 	for _, action := range []string{"approve", "reject", "recommend", "commend"} {
-		authed.POST("/deeds/:id/"+action, h.act(action))
+		authed.POST("/deeds/:id/"+action, web.OK(h.api, h.act(action)))
 	}
-	authed.GET("/orgs/:id/deeds", h.list)
+	authed.GET("/orgs/:id/deeds", web.OK(h.api, h.list))
 }
 
 // JSON is a deed in responses.
@@ -71,93 +71,62 @@ func newJSON(d Deed) JSON {
 	return out
 }
 
-func (h *Handler) create(c *gin.Context) {
-	var req struct {
-		Title     string  `json:"title"`
-		Content   string  `json:"content"`
-		UserID    int64   `json:"user_id"`
-		TaskIDs   []int64 `json:"task_ids"`
-		ReportIDs []int64 `json:"report_ids"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	d, err := h.svc.Create(c.Request.Context(), h.userID(c), Input{Title: req.Title, Content: req.Content, UserID: req.UserID, TaskIDs: req.TaskIDs, ReportIDs: req.ReportIDs})
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusCreated, newJSON(d))
+type createInput struct {
+	Title     string  `json:"title"`
+	Content   string  `json:"content"`
+	UserID    int64   `json:"user_id"`
+	TaskIDs   []int64 `json:"task_ids"`
+	ReportIDs []int64 `json:"report_ids"`
 }
 
-func (h *Handler) get(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+func (h *Handler) create(ctx context.Context, userID int64, in createInput) (JSON, error) {
+	d, err := h.svc.Create(ctx, userID, Input{Title: in.Title, Content: in.Content, UserID: in.UserID, TaskIDs: in.TaskIDs, ReportIDs: in.ReportIDs})
+	return newJSON(d), err
+}
+
+type eventJSON struct {
+	Kind      string    `json:"kind"`
+	OrgID     int64     `json:"org_id"`
+	ActorID   int64     `json:"actor_id"`
+	Note      string    `json:"note"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+	d, evs, err := h.svc.Get(ctx, userID, in.ID)
+	if err != nil {
+		return nil, err
 	}
-	d, evs, err := h.svc.Get(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	type event struct {
-		Kind      string    `json:"kind"`
-		OrgID     int64     `json:"org_id"`
-		ActorID   int64     `json:"actor_id"`
-		Note      string    `json:"note"`
-		CreatedAt time.Time `json:"created_at"`
-	}
-	timeline := make([]event, len(evs))
+	timeline := make([]eventJSON, len(evs))
 	for i, e := range evs {
-		timeline[i] = event{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
+		timeline[i] = eventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	c.JSON(http.StatusOK, gin.H{"deed": newJSON(d), "timeline": timeline})
+	return gin.H{"deed": newJSON(d), "timeline": timeline}, nil
 }
 
-func (h *Handler) act(action string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := web.PathID(c, h.log, "id")
-		if !ok {
-			return
-		}
-		var req struct {
-			Reason string `json:"reason"`
-		}
-		if web.Failed(c, h.log, web.BindOptionalJSON(c, &req)) {
-			return
-		}
-		d, err := h.svc.Act(c.Request.Context(), h.userID(c), id, action, req.Reason)
-		if web.Failed(c, h.log, err) {
-			return
-		}
-		c.JSON(http.StatusOK, newJSON(d))
+type actInput struct {
+	web.OptionalBody
+	ID     int64  `path:"id"`
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) act(action string) func(context.Context, int64, actInput) (JSON, error) {
+	return func(ctx context.Context, userID int64, in actInput) (JSON, error) {
+		d, err := h.svc.Act(ctx, userID, in.ID, action, in.Reason)
+		return newJSON(d), err
 	}
 }
 
-func (h *Handler) list(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+type listInput struct {
+	OrgID  int64 `path:"id"`
+	Page   web.PageQuery
+	Status string `query:"status"`
+}
+
+func (h *Handler) list(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
+	if in.Status != "" && statusLabels[in.Status] == "" {
+		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、recommended、commended 或 rejected"})
 	}
-	limit, before, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	status := c.Query("status")
-	if status != "" && statusLabels[status] == "" {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、recommended、commended 或 rejected"}))
-		return
-	}
-	ds, err := h.svc.List(c.Request.Context(), h.userID(c), orgID, status, before, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	next := int64(0)
-	if len(ds) > limit {
-		ds = ds[:limit]
-		next = ds[limit-1].ID
-	}
-	items := make([]JSON, len(ds))
-	for i, d := range ds {
-		items[i] = newJSON(d)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next)})
+	p, err := h.svc.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, newJSON), err
 }

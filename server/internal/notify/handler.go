@@ -1,8 +1,8 @@
 package notify
 
 import (
+	"context"
 	"log/slog"
-	"net/http"
 	"slices"
 	"time"
 
@@ -10,6 +10,7 @@ import (
 
 	"xianfeng/config"
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
 
@@ -18,22 +19,21 @@ type Handler struct {
 	inbox     *Inbox
 	consents  *Consents
 	templates map[string]config.Template
-	log       *slog.Logger
-	userID    func(*gin.Context) int64
+	api       web.Adapter[int64]
 }
 
 // NewHandler returns the notification HTTP handler.
 func NewHandler(inbox *Inbox, consents *Consents, templates map[string]config.Template, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{inbox: inbox, consents: consents, templates: templates, log: log, userID: userID}
+	return &Handler{inbox: inbox, consents: consents, templates: templates, api: web.NewAdapter(log, userID)}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.GET("/me/notifications", h.list)
-	authed.POST("/me/notifications/read-all", h.readAll)
-	authed.POST("/me/notifications/:id/read", h.read)
-	authed.GET("/me/subscriptions", h.subscriptions)
-	authed.POST("/me/subscriptions", h.subscribe)
+	authed.GET("/me/notifications", web.OK(h.api, h.list))
+	authed.POST("/me/notifications/read-all", web.OK(h.api, h.readAll))
+	authed.POST("/me/notifications/:id/read", web.OK(h.api, h.read))
+	authed.GET("/me/subscriptions", web.OK(h.api, h.subscriptions))
+	authed.POST("/me/subscriptions", web.OK(h.api, h.subscribe))
 }
 
 // JSON is a notification in the inbox.
@@ -60,54 +60,38 @@ func newJSON(n Notification) JSON {
 		Delivery: n.Delivery, Read: n.ReadAt != nil, ReadAt: readAt, CreatedAt: n.CreatedAt.UTC()}
 }
 
-func (h *Handler) list(c *gin.Context) {
-	limit, before, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
+type listInput struct {
+	Page   web.PageQuery
+	Unread string `query:"unread"`
+}
+
+// inboxJSON is a page of the inbox with the count of unread notifications.
+type inboxJSON struct {
+	paging.Page[JSON]
+	UnreadCount int64 `json:"unread_count"`
+}
+
+func (h *Handler) list(ctx context.Context, userID int64, in listInput) (inboxJSON, error) {
 	unread := false
-	switch c.Query("unread") {
+	switch in.Unread {
 	case "", "false", "0":
 	case "true", "1":
 		unread = true
 	default:
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"unread": "应为 true 或 false"}))
-		return
+		return inboxJSON{}, apperr.Invalid("参数错误", map[string]string{"unread": "应为 true 或 false"})
 	}
-	ns, count, err := h.inbox.List(c.Request.Context(), h.userID(c), unread, before, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	next := int64(0)
-	if len(ns) > limit {
-		ns = ns[:limit]
-		next = ns[limit-1].ID
-	}
-	items := make([]JSON, len(ns))
-	for i, n := range ns {
-		items[i] = newJSON(n)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next), "unread_count": count})
+	p, count, err := h.inbox.List(ctx, userID, unread, in.Page.Cursor, in.Page.Limit)
+	return inboxJSON{Page: paging.Map(p, newJSON), UnreadCount: count}, err
 }
 
-func (h *Handler) read(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	n, err := h.inbox.Read(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, newJSON(n))
+func (h *Handler) read(ctx context.Context, userID int64, in web.ID) (JSON, error) {
+	n, err := h.inbox.Read(ctx, userID, in.ID)
+	return newJSON(n), err
 }
 
-func (h *Handler) readAll(c *gin.Context) {
-	n, err := h.inbox.ReadAll(c.Request.Context(), h.userID(c))
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"updated": n})
+func (h *Handler) readAll(ctx context.Context, userID int64, _ struct{}) (gin.H, error) {
+	n, err := h.inbox.ReadAll(ctx, userID)
+	return gin.H{"updated": n}, err
 }
 
 type subscriptionJSON struct {
@@ -116,10 +100,10 @@ type subscriptionJSON struct {
 	Count      int    `json:"count"`
 }
 
-func (h *Handler) answerSubscriptions(c *gin.Context) {
-	counts, err := h.consents.Counts(c.Request.Context(), h.userID(c))
-	if web.Failed(c, h.log, err) {
-		return
+func (h *Handler) subscriptions(ctx context.Context, userID int64, _ struct{}) (gin.H, error) {
+	counts, err := h.consents.Counts(ctx, userID)
+	if err != nil {
+		return nil, err
 	}
 	items := []subscriptionJSON{}
 	for _, kind := range config.NotificationKinds {
@@ -129,36 +113,30 @@ func (h *Handler) answerSubscriptions(c *gin.Context) {
 		}
 		items = append(items, subscriptionJSON{Kind: kind, TemplateID: t.ID, Count: counts[t.ID]})
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items})
+	return gin.H{"items": items}, nil
 }
 
-func (h *Handler) subscriptions(c *gin.Context) { h.answerSubscriptions(c) }
+type subscribeInput struct {
+	Accepted []string `json:"accepted"`
+}
 
-func (h *Handler) subscribe(c *gin.Context) {
-	var req struct {
-		Accepted []string `json:"accepted"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
+func (h *Handler) subscribe(ctx context.Context, userID int64, in subscribeInput) (gin.H, error) {
 	known := make([]string, 0, len(h.templates))
 	for _, t := range h.templates {
 		if t.ID != "" {
 			known = append(known, t.ID)
 		}
 	}
-	if len(req.Accepted) == 0 || len(req.Accepted) > 20 {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"accepted": "应为 1 到 20 个模板编号"}))
-		return
+	if len(in.Accepted) == 0 || len(in.Accepted) > 20 {
+		return nil, apperr.Invalid("参数错误", map[string]string{"accepted": "应为 1 到 20 个模板编号"})
 	}
-	for _, id := range req.Accepted {
+	for _, id := range in.Accepted {
 		if !slices.Contains(known, id) {
-			web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"accepted": "未知的模板编号：" + id}))
-			return
+			return nil, apperr.Invalid("参数错误", map[string]string{"accepted": "未知的模板编号：" + id})
 		}
 	}
-	if web.Failed(c, h.log, h.consents.Add(c.Request.Context(), h.userID(c), req.Accepted)) {
-		return
+	if err := h.consents.Add(ctx, userID, in.Accepted); err != nil {
+		return nil, err
 	}
-	h.answerSubscriptions(c)
+	return h.subscriptions(ctx, userID, struct{}{})
 }

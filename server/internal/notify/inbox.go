@@ -9,13 +9,16 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/paging"
 )
 
 // ErrNotFound is a notification that is not the caller's.
 var ErrNotFound = apperr.New(apperr.KindNotFound, "notification_not_found", "消息不存在")
 
-// List returns a user's notifications, newest first, optionally only unread.
-func (in *Inbox) List(ctx context.Context, userID int64, unreadOnly bool, before int64, limit int) ([]Notification, int64, error) {
+// List returns a page of a user's notifications, newest first, before the
+// notification id before (0: from the newest), optionally only unread; and
+// how many of them are unread.
+func (in *Inbox) List(ctx context.Context, userID int64, unreadOnly bool, before int64, limit int) (paging.Page[Notification], int64, error) {
 	db := in.db.WithContext(ctx)
 	q := db.Where("user_id = ?", userID)
 	if unreadOnly {
@@ -25,14 +28,14 @@ func (in *Inbox) List(ctx context.Context, userID int64, unreadOnly bool, before
 		q = q.Where("id < ?", before)
 	}
 	var out []Notification
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
-		return nil, 0, fmt.Errorf("notify.List: %w", err)
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
+		return paging.Page[Notification]{}, 0, fmt.Errorf("notify.List: %w", err)
 	}
 	var unread int64
 	if err := db.Model(&Notification{}).Where("user_id = ? AND read_at IS NULL", userID).Count(&unread).Error; err != nil {
-		return nil, 0, fmt.Errorf("notify.List: unread: %w", err)
+		return paging.Page[Notification]{}, 0, fmt.Errorf("notify.List: unread: %w", err)
 	}
-	return out, unread, nil
+	return paging.Trim(out, limit, func(n Notification) int64 { return n.ID }), unread, nil
 }
 
 // Read marks one of the user's notifications read and returns it.

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/web"
 )
@@ -17,8 +18,7 @@ import (
 // Handler serves the org and membership endpoints.
 type Handler struct {
 	svc     *Service
-	log     *slog.Logger
-	userID  func(*gin.Context) int64
+	api     web.Adapter[int64]
 	limiter gin.HandlerFunc
 }
 
@@ -26,25 +26,25 @@ type Handler struct {
 // from a request that passed authentication; signupLimit guards signups
 // against invite-code guessing.
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, signupLimit gin.HandlerFunc) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID, limiter: signupLimit}
+	return &Handler{svc: svc, api: web.NewAdapter(log, userID), limiter: signupLimit}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/orgs/claim", h.claim)
-	authed.GET("/orgs/:id", h.get)
-	authed.POST("/orgs/:id/children", h.createChild)
-	authed.GET("/orgs/:id/invite", h.invite)
-	authed.POST("/orgs/:id/invite/rotate", h.rotate)
-	authed.POST("/orgs/:id/dissolve", h.dissolve)
-	authed.GET("/orgs/:id/audit", h.audit)
-	authed.GET("/orgs/:id/members", h.members)
-	authed.POST("/orgs/:id/members", h.second)
-	authed.POST("/orgs/:id/members/:user_id/approve", h.approve)
-	authed.POST("/orgs/:id/members/:user_id/reject", h.reject)
-	authed.PATCH("/orgs/:id/members/:user_id", h.change)
-	authed.DELETE("/orgs/:id/members/:user_id", h.remove)
-	authed.POST("/members/signup", h.limiter, h.signup)
+	authed.POST("/orgs/claim", web.OK(h.api, h.claim))
+	authed.GET("/orgs/:id", web.OK(h.api, h.get))
+	authed.POST("/orgs/:id/children", web.Created(h.api, h.createChild))
+	authed.GET("/orgs/:id/invite", web.OK(h.api, h.invite))
+	authed.POST("/orgs/:id/invite/rotate", web.OK(h.api, h.rotate))
+	authed.POST("/orgs/:id/dissolve", web.OK(h.api, h.dissolve))
+	authed.GET("/orgs/:id/audit", web.OK(h.api, h.audit))
+	authed.GET("/orgs/:id/members", web.OK(h.api, h.members))
+	authed.POST("/orgs/:id/members", web.OK(h.api, h.second))
+	authed.POST("/orgs/:id/members/:user_id/approve", web.OK(h.api, h.approve))
+	authed.POST("/orgs/:id/members/:user_id/reject", web.OK(h.api, h.reject))
+	authed.PATCH("/orgs/:id/members/:user_id", web.OK(h.api, h.change))
+	authed.DELETE("/orgs/:id/members/:user_id", web.NoContent(h.api, h.remove))
+	authed.POST("/members/signup", h.limiter, web.Created(h.api, h.signup))
 }
 
 // OrgJSON is an org in responses.
@@ -129,30 +129,21 @@ type memberJSON struct {
 	ApprovedAt   *time.Time `json:"approved_at"`
 }
 
-func (h *Handler) claim(c *gin.Context) {
-	var req struct {
-		Code  string `json:"code"`
-		Name  string `json:"name"`
-		Badge Badge  `json:"badge"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	v, err := h.svc.Claim(c.Request.Context(), h.userID(c), req.Code, req.Name, req.Badge)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, NewMembershipJSON(v))
+type claimInput struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Badge Badge  `json:"badge"`
 }
 
-func (h *Handler) get(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	d, err := h.svc.View(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
+func (h *Handler) claim(ctx context.Context, userID int64, in claimInput) (MembershipJSON, error) {
+	v, err := h.svc.Claim(ctx, userID, in.Code, in.Name, in.Badge)
+	return NewMembershipJSON(v), err
+}
+
+func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+	d, err := h.svc.View(ctx, userID, in.ID)
+	if err != nil {
+		return nil, err
 	}
 	type child struct {
 		OrgJSON
@@ -162,243 +153,170 @@ func (h *Handler) get(c *gin.Context) {
 	for i, ch := range d.Children {
 		children[i] = child{OrgJSON: newOrgJSON(ch), Subtree: d.ChildCounts[ch.ID]}
 	}
-	c.JSON(http.StatusOK, gin.H{
+	return gin.H{
 		"org": newOrgJSON(d.Org), "children": children, "members": d.Members, "seconded": d.Seconded,
 		"subtree": d.Subtree, "can_manage": d.Manages,
-	})
+	}, nil
 }
 
-func (h *Handler) createChild(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		Name string `json:"name"`
-		Kind Kind   `json:"kind"`
-		Post *struct {
-			Lat     *float64 `json:"lat"`
-			Lng     *float64 `json:"lng"`
-			RadiusM *int     `json:"radius_m"`
-			Address string   `json:"address"`
-		} `json:"post"`
-		EndsAt *time.Time `json:"ends_at"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
+type childInput struct {
+	ID   int64  `path:"id"`
+	Name string `json:"name"`
+	Kind Kind   `json:"kind"`
+	Post *struct {
+		Lat     *float64 `json:"lat"`
+		Lng     *float64 `json:"lng"`
+		RadiusM *int     `json:"radius_m"`
+		Address string   `json:"address"`
+	} `json:"post"`
+	EndsAt *time.Time `json:"ends_at"`
+}
+
+func (h *Handler) createChild(ctx context.Context, userID int64, req childInput) (OrgJSON, error) {
 	in := ChildInput{Name: req.Name, Kind: req.Kind, EndsAt: req.EndsAt}
 	if p := req.Post; p != nil {
 		if p.Lat == nil || p.Lng == nil || p.RadiusM == nil {
-			web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"post": "需要 lat、lng 和 radius_m"}))
-			return
+			return OrgJSON{}, apperr.Invalid("参数错误", map[string]string{"post": "需要 lat、lng 和 radius_m"})
 		}
 		in.Post = &Post{Lat: *p.Lat, Lng: *p.Lng, RadiusM: *p.RadiusM, Address: p.Address}
 	}
-	o, err := h.svc.CreateChild(c.Request.Context(), h.userID(c), id, in)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusCreated, newOrgJSON(o))
+	o, err := h.svc.CreateChild(ctx, userID, req.ID, in)
+	return newOrgJSON(o), err
 }
 
-func (h *Handler) invite(c *gin.Context) {
-	h.inviteAnswer(c, h.svc.Invite)
+func (h *Handler) invite(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+	return inviteJSON(h.svc.Invite(ctx, userID, in.ID))
 }
 
-func (h *Handler) rotate(c *gin.Context) {
-	h.inviteAnswer(c, h.svc.RotateInvite)
+func (h *Handler) rotate(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+	return inviteJSON(h.svc.RotateInvite(ctx, userID, in.ID))
 }
 
-func (h *Handler) inviteAnswer(c *gin.Context, fn func(ctx context.Context, userID, orgID int64) (string, time.Time, error)) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	code, exp, err := fn(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"invite_code": code, "expires_at": exp.UTC()})
+func inviteJSON(code string, exp time.Time, err error) (gin.H, error) {
+	return gin.H{"invite_code": code, "expires_at": exp.UTC()}, err
 }
 
-func (h *Handler) dissolve(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	o, err := h.svc.Dissolve(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, newOrgJSON(o))
+func (h *Handler) dissolve(ctx context.Context, userID int64, in web.ID) (OrgJSON, error) {
+	o, err := h.svc.Dissolve(ctx, userID, in.ID)
+	return newOrgJSON(o), err
 }
 
-func (h *Handler) audit(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	p, err := h.svc.AuditPage(c.Request.Context(), h.userID(c), id, after, limit)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	type entry struct {
-		ID           int64          `json:"id"`
-		OrgID        int64          `json:"org_id"`
-		ActorID      int64          `json:"actor_id"`
-		Action       string         `json:"action"`
-		TargetUserID *int64         `json:"target_user_id"`
-		Detail       map[string]any `json:"detail"`
-		CreatedAt    time.Time      `json:"created_at"`
-	}
-	items := make([]entry, len(p.Items))
-	for i, e := range p.Items {
-		d := map[string]any{}
-		if e.Detail != "" {
-			_ = json.Unmarshal([]byte(e.Detail), &d)
-		}
-		items[i] = entry{ID: e.ID, OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action, TargetUserID: e.TargetUserID, Detail: d, CreatedAt: e.CreatedAt.UTC()}
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(p.Next)})
+type pageInput struct {
+	ID   int64 `path:"id"`
+	Page web.PageQuery
 }
 
-func (h *Handler) members(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	f := MemberFilter{Status: Status(c.Query("status")), Badge: Badge(c.Query("badge")), After: after, Limit: limit + 1}
-	if f.Status != "" && !f.Status.Valid() {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、rejected 或 removed"}))
-		return
-	}
-	if f.Badge != "" && !f.Badge.Valid() {
-		web.Fail(c, h.log, badgeInvalid())
-		return
-	}
-	rows, err := h.svc.Members(c.Request.Context(), h.userID(c), id, f)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	next := int64(0)
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
-	}
-	items := make([]memberJSON, len(rows))
-	for i, r := range rows {
-		items[i] = memberJSON{UserID: r.UserID, MembershipID: r.ID, Name: r.Name, PhoneMasked: user.MaskPhone(r.Phone),
-			Badge: r.Badge, BadgeLabel: r.Badge.Label(), Role: r.Role, Status: r.Status, Reason: r.Reason,
-			SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: utc(r.ApprovedAt)}
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next)})
+// entryJSON is an entry of the audit trail.
+type entryJSON struct {
+	ID           int64          `json:"id"`
+	OrgID        int64          `json:"org_id"`
+	ActorID      int64          `json:"actor_id"`
+	Action       string         `json:"action"`
+	TargetUserID *int64         `json:"target_user_id"`
+	Detail       map[string]any `json:"detail"`
+	CreatedAt    time.Time      `json:"created_at"`
 }
 
-func (h *Handler) second(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+func newEntryJSON(e audit.Entry) entryJSON {
+	d := map[string]any{}
+	if e.Detail != "" {
+		_ = json.Unmarshal([]byte(e.Detail), &d)
 	}
-	var req struct {
-		UserIDs []int64 `json:"user_ids"`
+	return entryJSON{ID: e.ID, OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action, TargetUserID: e.TargetUserID, Detail: d, CreatedAt: e.CreatedAt.UTC()}
+}
+
+func (h *Handler) audit(ctx context.Context, userID int64, in pageInput) (paging.Page[entryJSON], error) {
+	p, err := h.svc.AuditPage(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, newEntryJSON), err
+}
+
+type membersInput struct {
+	ID     int64 `path:"id"`
+	Page   web.PageQuery
+	Status Status `query:"status"`
+	Badge  Badge  `query:"badge"`
+}
+
+func newMemberJSON(r MemberRow) memberJSON {
+	return memberJSON{UserID: r.UserID, MembershipID: r.ID, Name: r.Name, PhoneMasked: user.MaskPhone(r.Phone),
+		Badge: r.Badge, BadgeLabel: r.Badge.Label(), Role: r.Role, Status: r.Status, Reason: r.Reason,
+		SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: utc(r.ApprovedAt)}
+}
+
+func (h *Handler) members(ctx context.Context, userID int64, in membersInput) (paging.Page[memberJSON], error) {
+	if in.Status != "" && !in.Status.Valid() {
+		return paging.Page[memberJSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、rejected 或 removed"})
 	}
-	if !web.Bind(c, h.log, &req) {
-		return
+	if in.Badge != "" && !in.Badge.Valid() {
+		return paging.Page[memberJSON]{}, badgeInvalid()
 	}
-	added, skipped, err := h.svc.Second(c.Request.Context(), h.userID(c), id, req.UserIDs)
-	if web.Failed(c, h.log, err) {
-		return
+	f := MemberFilter{Status: in.Status, Badge: in.Badge, After: in.Page.Cursor, Limit: in.Page.Limit}
+	p, err := h.svc.Members(ctx, userID, in.ID, f)
+	return paging.Map(p, newMemberJSON), err
+}
+
+type secondInput struct {
+	ID      int64   `path:"id"`
+	UserIDs []int64 `json:"user_ids"`
+}
+
+func (h *Handler) second(ctx context.Context, userID int64, in secondInput) (gin.H, error) {
+	added, skipped, err := h.svc.Second(ctx, userID, in.ID, in.UserIDs)
+	if err != nil {
+		return nil, err
 	}
 	if skipped == nil {
 		skipped = []Skipped{}
 	}
-	c.JSON(http.StatusOK, gin.H{"added": MembershipsJSON(added), "skipped": skipped})
+	return gin.H{"added": MembershipsJSON(added), "skipped": skipped}, nil
 }
 
-func (h *Handler) approve(c *gin.Context) {
-	h.memberAction(c, func(actor, org, target int64) (MembershipView, error) {
-		return h.svc.Approve(c.Request.Context(), actor, org, target)
-	})
+// memberInput names a member of an org: /orgs/:id/members/:user_id.
+type memberInput struct {
+	OrgID  int64 `path:"id"`
+	UserID int64 `path:"user_id"`
 }
 
-func (h *Handler) reject(c *gin.Context) {
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := web.BindOptionalJSON(c, &req); err != nil {
-		web.Fail(c, h.log, err)
-		return
-	}
-	h.memberAction(c, func(actor, org, target int64) (MembershipView, error) {
-		return h.svc.Reject(c.Request.Context(), actor, org, target, req.Reason)
-	})
+func (h *Handler) approve(ctx context.Context, userID int64, in memberInput) (MembershipJSON, error) {
+	v, err := h.svc.Approve(ctx, userID, in.OrgID, in.UserID)
+	return NewMembershipJSON(v), err
 }
 
-func (h *Handler) change(c *gin.Context) {
-	var req struct {
-		Badge *Badge `json:"badge"`
-		Role  *Role  `json:"role"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	h.memberAction(c, func(actor, org, target int64) (MembershipView, error) {
-		return h.svc.Change(c.Request.Context(), actor, org, target, req.Badge, req.Role)
-	})
+type rejectInput struct {
+	web.OptionalBody
+	OrgID  int64  `path:"id"`
+	UserID int64  `path:"user_id"`
+	Reason string `json:"reason"`
 }
 
-func (h *Handler) remove(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	target, ok := web.PathID(c, h.log, "user_id")
-	if !ok {
-		return
-	}
-	if web.Failed(c, h.log, h.svc.Remove(c.Request.Context(), h.userID(c), orgID, target)) {
-		return
-	}
-	c.Status(http.StatusNoContent)
+func (h *Handler) reject(ctx context.Context, userID int64, in rejectInput) (MembershipJSON, error) {
+	v, err := h.svc.Reject(ctx, userID, in.OrgID, in.UserID, in.Reason)
+	return NewMembershipJSON(v), err
 }
 
-func (h *Handler) memberAction(c *gin.Context, fn func(actor, org, target int64) (MembershipView, error)) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	target, ok := web.PathID(c, h.log, "user_id")
-	if !ok {
-		return
-	}
-	v, err := fn(h.userID(c), orgID, target)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, NewMembershipJSON(v))
+type changeInput struct {
+	OrgID  int64  `path:"id"`
+	UserID int64  `path:"user_id"`
+	Badge  *Badge `json:"badge"`
+	Role   *Role  `json:"role"`
 }
 
-func (h *Handler) signup(c *gin.Context) {
-	var req struct {
-		InviteCode string `json:"invite_code"`
-		Name       string `json:"name"`
-		Badge      Badge  `json:"badge"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	v, err := h.svc.Signup(c.Request.Context(), h.userID(c), req.InviteCode, req.Name, req.Badge)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusCreated, NewMembershipJSON(v))
+func (h *Handler) change(ctx context.Context, userID int64, in changeInput) (MembershipJSON, error) {
+	v, err := h.svc.Change(ctx, userID, in.OrgID, in.UserID, in.Badge, in.Role)
+	return NewMembershipJSON(v), err
+}
+
+func (h *Handler) remove(ctx context.Context, userID int64, in memberInput) error {
+	return h.svc.Remove(ctx, userID, in.OrgID, in.UserID)
+}
+
+type signupInput struct {
+	InviteCode string `json:"invite_code"`
+	Name       string `json:"name"`
+	Badge      Badge  `json:"badge"`
+}
+
+func (h *Handler) signup(ctx context.Context, userID int64, in signupInput) (MembershipJSON, error) {
+	v, err := h.svc.Signup(ctx, userID, in.InviteCode, in.Name, in.Badge)
+	return NewMembershipJSON(v), err
 }

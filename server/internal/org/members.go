@@ -12,6 +12,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/paging"
 )
 
 // Signup applies to join the org behind an invite code with a badge; the
@@ -88,12 +89,16 @@ func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name str
 	return s.store.MembershipByID(ctx, mid)
 }
 
-// Members lists an org's memberships for its secretaries.
-func (s *Service) Members(ctx context.Context, userID, orgID int64, f MemberFilter) ([]MemberRow, error) {
+// Members returns a page of at most f.Limit of an org's memberships, after
+// the membership id f.After, for its secretaries.
+func (s *Service) Members(ctx context.Context, userID, orgID int64, f MemberFilter) (paging.Page[MemberRow], error) {
 	if _, err := s.require(ctx, userID, orgID, levelManager); err != nil {
-		return nil, err
+		return paging.Page[MemberRow]{}, err
 	}
-	return s.store.Members(ctx, orgID, f)
+	limit := f.Limit
+	f.Limit++
+	rows, err := s.store.Members(ctx, orgID, f)
+	return paging.Trim(rows, limit, func(r MemberRow) int64 { return r.ID }), err
 }
 
 // target loads the membership of targetID in the org after checking that the

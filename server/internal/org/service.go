@@ -14,6 +14,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/text"
 )
 
@@ -509,9 +510,9 @@ func (s *Service) EndOne(ctx context.Context, orgID int64) error {
 }
 
 // AuditPage lists the audit trail of an org and everything below it.
-func (s *Service) AuditPage(ctx context.Context, userID, orgID, before int64, limit int) (audit.Page, error) {
+func (s *Service) AuditPage(ctx context.Context, userID, orgID, before int64, limit int) (paging.Page[audit.Entry], error) {
 	if _, err := s.require(ctx, userID, orgID, levelManager); err != nil {
-		return audit.Page{}, err
+		return paging.Page[audit.Entry]{}, err
 	}
 	sub := s.store.db.Model(&closure{}).Select("descendant_id").Where("ancestor_id = ?", orgID)
 	return audit.List(ctx, s.store.db, sub, before, limit)

@@ -3,20 +3,19 @@ package report
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
 
 // Handler serves the report endpoints.
 type Handler struct {
 	svc         *Service
-	log         *slog.Logger
-	userID      func(*gin.Context) int64
+	api         web.Adapter[int64]
 	createLimit gin.HandlerFunc
 }
 
@@ -24,18 +23,18 @@ type Handler struct {
 // reports (a per-member rate limit, so that nobody floods their
 // secretaries).
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, createLimit gin.HandlerFunc) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID, createLimit: createLimit}
+	return &Handler{svc: svc, api: web.NewAdapter(log, userID), createLimit: createLimit}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/reports", h.createLimit, h.create)
-	authed.GET("/reports/:id", h.get)
-	authed.POST("/reports/:id/ack", h.ack)
-	authed.POST("/reports/:id/resolve", h.resolve)
-	authed.POST("/reports/:id/escalate", h.escalate)
-	authed.GET("/orgs/:id/reports", h.list)
-	authed.GET("/me/reports", h.mine)
+	authed.POST("/reports", h.createLimit, web.Created(h.api, h.create))
+	authed.GET("/reports/:id", web.OK(h.api, h.get))
+	authed.POST("/reports/:id/ack", web.OK(h.api, h.ack))
+	authed.POST("/reports/:id/resolve", web.OK(h.api, h.withNote(h.svc.Resolve)))
+	authed.POST("/reports/:id/escalate", web.OK(h.api, h.withNote(h.svc.EscalateByHand)))
+	authed.GET("/orgs/:id/reports", web.OK(h.api, h.list))
+	authed.GET("/me/reports", web.OK(h.api, h.mine))
 }
 
 // JSON is a report in responses.
@@ -76,136 +75,85 @@ func newJSON(r Report) JSON {
 		AckedBy: r.AckedBy, AckedAt: utc(r.AckedAt), ResolvedAt: utc(r.ResolvedAt), ResolveNote: r.ResolveNote, CreatedAt: r.CreatedAt.UTC()}
 }
 
-func (h *Handler) create(c *gin.Context) {
-	var req struct {
-		OrgID     int64    `json:"org_id"`
-		Category  string   `json:"category"`
-		Urgency   string   `json:"urgency"`
-		Content   string   `json:"content"`
-		Lat       *float64 `json:"lat"`
-		Lng       *float64 `json:"lng"`
-		Address   string   `json:"address"`
-		RequestID string   `json:"request_id"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	r, _, err := h.svc.Create(c.Request.Context(), h.userID(c), Input{OrgID: req.OrgID, Category: req.Category, Urgency: req.Urgency,
-		Content: req.Content, Lat: req.Lat, Lng: req.Lng, Address: req.Address, RequestID: req.RequestID})
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusCreated, newJSON(r))
+type createInput struct {
+	OrgID     int64    `json:"org_id"`
+	Category  string   `json:"category"`
+	Urgency   string   `json:"urgency"`
+	Content   string   `json:"content"`
+	Lat       *float64 `json:"lat"`
+	Lng       *float64 `json:"lng"`
+	Address   string   `json:"address"`
+	RequestID string   `json:"request_id"`
 }
 
-func (h *Handler) get(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+func (h *Handler) create(ctx context.Context, userID int64, in createInput) (JSON, error) {
+	r, _, err := h.svc.Create(ctx, userID, Input{OrgID: in.OrgID, Category: in.Category, Urgency: in.Urgency,
+		Content: in.Content, Lat: in.Lat, Lng: in.Lng, Address: in.Address, RequestID: in.RequestID})
+	return newJSON(r), err
+}
+
+type eventJSON struct {
+	Kind      string    `json:"kind"`
+	OrgID     int64     `json:"org_id"`
+	ActorID   int64     `json:"actor_id"`
+	Level     int       `json:"level"`
+	Note      string    `json:"note"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+	r, evs, err := h.svc.Timeline(ctx, userID, in.ID)
+	if err != nil {
+		return nil, err
 	}
-	r, evs, err := h.svc.Timeline(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	type event struct {
-		Kind      string    `json:"kind"`
-		OrgID     int64     `json:"org_id"`
-		ActorID   int64     `json:"actor_id"`
-		Level     int       `json:"level"`
-		Note      string    `json:"note"`
-		CreatedAt time.Time `json:"created_at"`
-	}
-	timeline := make([]event, len(evs))
+	timeline := make([]eventJSON, len(evs))
 	for i, e := range evs {
-		timeline[i] = event{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Level: e.Level, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
+		timeline[i] = eventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Level: e.Level, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	c.JSON(http.StatusOK, gin.H{"report": newJSON(r), "timeline": timeline})
+	return gin.H{"report": newJSON(r), "timeline": timeline}, nil
 }
 
-func (h *Handler) ack(c *gin.Context) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	r, err := h.svc.Ack(c.Request.Context(), h.userID(c), id)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, newJSON(r))
+func (h *Handler) ack(ctx context.Context, userID int64, in web.ID) (JSON, error) {
+	r, err := h.svc.Ack(ctx, userID, in.ID)
+	return newJSON(r), err
 }
 
-func (h *Handler) resolve(c *gin.Context) {
-	h.withNote(c, h.svc.Resolve)
+type noteInput struct {
+	web.OptionalBody
+	ID   int64  `path:"id"`
+	Note string `json:"note"`
 }
 
-func (h *Handler) escalate(c *gin.Context) {
-	h.withNote(c, h.svc.EscalateByHand)
+func (h *Handler) withNote(fn func(ctx context.Context, userID, id int64, note string) (Report, error)) func(context.Context, int64, noteInput) (JSON, error) {
+	return func(ctx context.Context, userID int64, in noteInput) (JSON, error) {
+		r, err := fn(ctx, userID, in.ID, in.Note)
+		return newJSON(r), err
+	}
 }
 
-func (h *Handler) withNote(c *gin.Context, fn func(ctx context.Context, userID, id int64, note string) (Report, error)) {
-	id, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		Note string `json:"note"`
-	}
-	if web.Failed(c, h.log, web.BindOptionalJSON(c, &req)) {
-		return
-	}
-	r, err := fn(c.Request.Context(), h.userID(c), id, req.Note)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, newJSON(r))
+type listInput struct {
+	OrgID   int64 `path:"id"`
+	Page    web.PageQuery
+	Status  string `query:"status"`
+	Urgency string `query:"urgency"`
 }
 
-func (h *Handler) list(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+func (h *Handler) list(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
+	if in.Status != "" && in.Status != StatusOpen && in.Status != StatusAcknowledged && in.Status != StatusResolved {
+		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 open、acknowledged 或 resolved"})
 	}
-	limit, before, ok := web.Page(c, h.log)
-	if !ok {
-		return
+	if in.Urgency != "" && in.Urgency != Urgent && in.Urgency != Normal {
+		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"urgency": "应为 urgent 或 normal"})
 	}
-	status, urgency := c.Query("status"), c.Query("urgency")
-	if status != "" && status != StatusOpen && status != StatusAcknowledged && status != StatusResolved {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"status": "应为 open、acknowledged 或 resolved"}))
-		return
-	}
-	if urgency != "" && urgency != Urgent && urgency != Normal {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"urgency": "应为 urgent 或 normal"}))
-		return
-	}
-	rs, err := h.svc.List(c.Request.Context(), h.userID(c), orgID, status, urgency, before, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	h.page(c, rs, limit)
+	p, err := h.svc.List(ctx, userID, in.OrgID, in.Status, in.Urgency, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, newJSON), err
 }
 
-func (h *Handler) mine(c *gin.Context) {
-	limit, before, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	rs, err := h.svc.Mine(c.Request.Context(), h.userID(c), before, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	h.page(c, rs, limit)
+type mineInput struct {
+	Page web.PageQuery
 }
 
-func (h *Handler) page(c *gin.Context, rs []Report, limit int) {
-	next := int64(0)
-	if len(rs) > limit {
-		rs = rs[:limit]
-		next = rs[limit-1].ID
-	}
-	items := make([]JSON, len(rs))
-	for i, r := range rs {
-		items[i] = newJSON(r)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next)})
+func (h *Handler) mine(ctx context.Context, userID int64, in mineInput) (paging.Page[JSON], error) {
+	p, err := h.svc.Mine(ctx, userID, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, newJSON), err
 }

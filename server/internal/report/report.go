@@ -21,6 +21,7 @@ import (
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // Categories of report.
@@ -500,9 +501,18 @@ func (s *Service) Timeline(ctx context.Context, userID, id int64) (Report, []Eve
 	return r, evs, nil
 }
 
-// List returns the reports filed in an org's subtree, newest first, for
-// its secretaries; escalated ones show where they now wait.
-func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) ([]Report, error) {
+// List returns a page of the reports filed in an org's subtree, newest
+// first, before the report id before (0: from the newest), for its
+// secretaries; escalated ones show where they now wait.
+func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) (paging.Page[Report], error) {
+	rows, err := s.list(ctx, userID, orgID, status, urgency, before, limit+1)
+	return paging.Trim(rows, limit, reportID), err
+}
+
+func reportID(r Report) int64 { return r.ID }
+
+// list returns up to limit reports for List.
+func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) ([]Report, error) {
 	if _, err := s.orgs.Get(ctx, orgID); err != nil {
 		return nil, err
 	}
@@ -531,17 +541,18 @@ func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency
 	return out, nil
 }
 
-// Mine returns the reporter's own reports, newest first.
-func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) ([]Report, error) {
+// Mine returns a page of the reporter's own reports, newest first, before
+// the report id before (0: from the newest).
+func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) (paging.Page[Report], error) {
 	q := s.db.WithContext(ctx).Where("reporter_id = ?", userID)
 	if before > 0 {
 		q = q.Where("id < ?", before)
 	}
 	var out []Report
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("report.Mine: %w", err)
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
+		return paging.Page[Report]{}, fmt.Errorf("report.Mine: %w", err)
 	}
-	return out, nil
+	return paging.Trim(out, limit, reportID), nil
 }
 
 // Sweep escalates open reports whose SLA passed but whose job never ran.

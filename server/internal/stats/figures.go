@@ -13,6 +13,7 @@ import (
 
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/task"
 )
@@ -234,22 +235,19 @@ func (s *Service) scan(ctx context.Context, dst any, sql string, args ...any) er
 
 // memberFigures computes the figures of a page of the org's direct members
 // with a live membership (org.Live), in membership id order after the given id.
-func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, after int64, limit int) ([]MemberStats, int64, error) {
+func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, after int64, limit int) (paging.Page[MemberStats], error) {
 	var ms []org.Membership
 	err := s.read(ctx, func(db *gorm.DB) error {
 		return db.Scopes(org.LiveMemberships(s.now().UTC())).Select("m.*").Where("m.org_id = ? AND m.id > ?", orgID, after).
 			Order("m.id").Limit(limit + 1).Find(&ms).Error
 	})
 	if err != nil {
-		return nil, 0, err
+		return paging.Page[MemberStats]{}, err
 	}
-	next := int64(0)
-	if len(ms) > limit {
-		ms = ms[:limit]
-		next = ms[limit-1].ID
-	}
+	page := paging.Trim(ms, limit, func(m org.Membership) int64 { return m.ID })
+	ms = page.Items
 	if len(ms) == 0 {
-		return []MemberStats{}, 0, nil
+		return paging.Page[MemberStats]{Items: []MemberStats{}}, nil
 	}
 	users := make([]int64, len(ms))
 	for i, m := range ms {
@@ -281,7 +279,7 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 		WHERE d.org_id = ? AND d.user_id IN ? AND e.kind IN ? AND e.created_at >= ? AND e.created_at < ?
 		GROUP BY d.user_id`, append(deedArgs(), orgID, users, deedKinds, p.Start, p.End)...))
 	if err := g.Wait(); err != nil {
-		return nil, 0, err
+		return paging.Page[MemberStats]{}, err
 	}
 
 	out := make([]MemberStats, len(ms))
@@ -305,7 +303,7 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 	for i := range out {
 		out[i].Checkins.Rate = rate(out[i].Checkins.Days, int64(p.Days))
 	}
-	return out, next, nil
+	return paging.Page[MemberStats]{Items: out, Next: page.Next}, nil
 }
 
 // rate is n ÷ of to four decimals, 0 when of is 0.

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
 
@@ -20,58 +22,51 @@ const XLSXContentType = "application/vnd.openxmlformats-officedocument.spreadshe
 
 // Handler serves the statistics endpoints.
 type Handler struct {
-	svc    *Service
-	log    *slog.Logger
+	svc *Service
+	api web.Adapter[int64]
+	log *slog.Logger
+	// userID reads the caller of the export, which streams its answer
+	// itself.
 	userID func(*gin.Context) int64
 }
 
 // NewHandler returns the statistics HTTP handler.
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID}
+	return &Handler{svc: svc, api: web.NewAdapter(log, userID), log: log, userID: userID}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.GET("/orgs/:id/stats", h.stats)
+	authed.GET("/orgs/:id/stats", web.OK(h.api, h.stats))
 	authed.GET("/orgs/:id/export.xlsx", h.export)
-}
-
-// membersJSON is the page of member rows.
-type membersJSON struct {
-	Items      []MemberStats `json:"items"`
-	NextCursor string        `json:"next_cursor"`
 }
 
 // JSON is the body of GET /orgs/{id}/stats.
 type JSON struct {
-	From     string      `json:"from"`
-	To       string      `json:"to"`
-	Days     int         `json:"days"`
-	Timezone string      `json:"timezone"`
-	Org      OrgStats    `json:"org"`
-	Children []OrgStats  `json:"children"`
-	Members  membersJSON `json:"members"`
+	From     string                   `json:"from"`
+	To       string                   `json:"to"`
+	Days     int                      `json:"days"`
+	Timezone string                   `json:"timezone"`
+	Org      OrgStats                 `json:"org"`
+	Children []OrgStats               `json:"children"`
+	Members  paging.Page[MemberStats] `json:"members"`
 }
 
-func (h *Handler) stats(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+type statsInput struct {
+	OrgID int64 `path:"id"`
+	Page  web.PageQuery
+	From  string `query:"from"`
+	To    string `query:"to"`
+}
+
+func (h *Handler) stats(ctx context.Context, userID int64, in statsInput) (JSON, error) {
+	p, err := h.svc.Period(in.From, in.To)
+	if err != nil {
+		return JSON{}, err
 	}
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	p, err := h.svc.Period(c.Query("from"), c.Query("to"))
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	r, err := h.svc.Stats(c.Request.Context(), h.userID(c), orgID, p, after, limit)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, JSON{From: p.From, To: p.To, Days: p.Days, Timezone: h.svc.opts.Location.String(),
-		Org: r.Org, Children: r.Children, Members: membersJSON{Items: r.Members, NextCursor: web.Cursor(r.Next)}})
+	r, err := h.svc.Stats(ctx, userID, in.OrgID, p, in.Page.Cursor, in.Page.Limit)
+	return JSON{From: p.From, To: p.To, Days: p.Days, Timezone: h.svc.opts.Location.String(),
+		Org: r.Org, Children: r.Children, Members: r.Members}, err
 }
 
 func (h *Handler) export(c *gin.Context) {

@@ -52,6 +52,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // MaxDays is the longest range a request may ask for.
@@ -240,10 +241,9 @@ type Report struct {
 	Period   Period
 	Org      OrgStats
 	Children []OrgStats
-	Members  []MemberStats
-	// Next is the membership id to continue the member list after; 0 when
-	// this was the last page.
-	Next int64
+	// Members is a page of the org's direct members, in membership id
+	// order.
+	Members paging.Page[MemberStats]
 }
 
 // Stats returns the assessment of an org, its children and one page of its
@@ -260,7 +260,7 @@ func (s *Service) Stats(ctx context.Context, userID, orgID int64, p Period, afte
 	if err != nil {
 		return Report{}, fmt.Errorf("stats.Stats(%d): %w", orgID, err)
 	}
-	r.Members, r.Next, err = s.memberFigures(ctx, orgID, p, after, limit)
+	r.Members, err = s.memberFigures(ctx, orgID, p, after, limit)
 	if err != nil {
 		return Report{}, fmt.Errorf("stats.Stats(%d): members: %w", orgID, err)
 	}

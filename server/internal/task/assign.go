@@ -13,6 +13,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // mine loads the user's assignment in a task with the task.
@@ -252,9 +253,16 @@ type MyTask struct {
 	Task       Task
 }
 
-// Mine lists the user's assignments, newest first, optionally by status:
-// those they still have standing on (see standing).
-func (s *Service) Mine(ctx context.Context, userID int64, status AStatus, before int64, limit int) ([]MyTask, error) {
+// Mine returns a page of the user's assignments, newest first, before the
+// assignment id before (0: from the newest), optionally by status: those
+// they still have standing on (see standing).
+func (s *Service) Mine(ctx context.Context, userID int64, status AStatus, before int64, limit int) (paging.Page[MyTask], error) {
+	rows, err := s.myTasks(ctx, userID, status, before, limit+1)
+	return paging.Trim(rows, limit, func(t MyTask) int64 { return t.Assignment.ID }), err
+}
+
+// myTasks returns up to limit of the user's assignments for Mine.
+func (s *Service) myTasks(ctx context.Context, userID int64, status AStatus, before int64, limit int) ([]MyTask, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Where("user_id = ? AND status <> ?", userID, ARemoved).
 		Where("EXISTS (?)", org.LiveMembershipOf(db, "assignments.org_id", "assignments.user_id", s.now()))

@@ -1,8 +1,8 @@
 package task
 
 import (
+	"context"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -11,33 +11,33 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
 
 // Handler serves the task endpoints.
 type Handler struct {
-	svc    *Service
-	log    *slog.Logger
-	userID func(*gin.Context) int64
+	svc *Service
+	api web.Adapter[int64]
 }
 
 // NewHandler returns the task HTTP handler.
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID}
+	return &Handler{svc: svc, api: web.NewAdapter(log, userID)}
 }
 
 // Register adds the routes to the authenticated /api/v1 group.
 func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/orgs/:id/tasks", h.create)
-	authed.GET("/orgs/:id/tasks", h.list)
-	authed.GET("/tasks/:id", h.get)
-	authed.PATCH("/tasks/:id", h.reschedule)
-	authed.POST("/tasks/:id/cancel", h.cancel)
-	authed.POST("/tasks/:id/accept", h.accept)
-	authed.POST("/tasks/:id/decline", h.decline)
-	authed.POST("/tasks/:id/checkin", h.checkin)
-	authed.POST("/tasks/:id/complete", h.complete)
-	authed.GET("/me/tasks", h.mine)
+	authed.POST("/orgs/:id/tasks", web.Created(h.api, h.create))
+	authed.GET("/orgs/:id/tasks", web.OK(h.api, h.list))
+	authed.GET("/tasks/:id", web.OK(h.api, h.get))
+	authed.PATCH("/tasks/:id", web.OK(h.api, h.reschedule))
+	authed.POST("/tasks/:id/cancel", web.OK(h.api, h.cancel))
+	authed.POST("/tasks/:id/accept", web.OK(h.api, h.accept))
+	authed.POST("/tasks/:id/decline", web.OK(h.api, h.decline))
+	authed.POST("/tasks/:id/checkin", web.OK(h.api, h.checkin))
+	authed.POST("/tasks/:id/complete", web.OK(h.api, h.complete))
+	authed.GET("/me/tasks", web.OK(h.api, h.mine))
 }
 
 // TaskJSON is a task in responses.
@@ -122,25 +122,20 @@ func NewAssignmentJSON(a Assignment) AssignmentJSON {
 	return out
 }
 
-func (h *Handler) create(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		RequestID           string     `json:"request_id"`
-		Title               string     `json:"title"`
-		Description         string     `json:"description"`
-		Kind                Kind       `json:"kind"`
-		Target              *Target    `json:"target"`
-		Location            *locInput  `json:"location"`
-		StartsAt            *time.Time `json:"starts_at"`
-		DueAt               *time.Time `json:"due_at"`
-		RemindBeforeMinutes int        `json:"remind_before_minutes"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
+type createInput struct {
+	OrgID               int64      `path:"id"`
+	RequestID           string     `json:"request_id"`
+	Title               string     `json:"title"`
+	Description         string     `json:"description"`
+	Kind                Kind       `json:"kind"`
+	Target              *Target    `json:"target"`
+	Location            *locInput  `json:"location"`
+	StartsAt            *time.Time `json:"starts_at"`
+	DueAt               *time.Time `json:"due_at"`
+	RemindBeforeMinutes int        `json:"remind_before_minutes"`
+}
+
+func (h *Handler) create(ctx context.Context, userID int64, req createInput) (TaskJSON, error) {
 	in := Input{RequestID: req.RequestID, Title: req.Title, Description: req.Description, Kind: req.Kind,
 		StartsAt: req.StartsAt, DueAt: req.DueAt, RemindBeforeMinutes: req.RemindBeforeMinutes}
 	if req.Target != nil {
@@ -148,16 +143,13 @@ func (h *Handler) create(c *gin.Context) {
 	}
 	if req.Location != nil {
 		loc, err := req.Location.location()
-		if web.Failed(c, h.log, err) {
-			return
+		if err != nil {
+			return TaskJSON{}, err
 		}
 		in.Location = loc
 	}
-	t, _, err := h.svc.Create(c.Request.Context(), h.userID(c), orgID, in)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusCreated, NewTaskJSON(t))
+	t, _, err := h.svc.Create(ctx, userID, req.OrgID, in)
+	return NewTaskJSON(t), err
 }
 
 type locInput struct {
@@ -174,53 +166,40 @@ func (l locInput) location() (*Location, error) {
 	return &Location{Lat: *l.Lat, Lng: *l.Lng, RadiusM: *l.RadiusM, Address: l.Address}, nil
 }
 
-func (h *Handler) list(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
-	}
-	status := Status(c.Query("status"))
-	if status != "" && status != StatusDispatching && status != StatusOpen && status != StatusCancelled {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"status": "应为 dispatching、open 或 cancelled"}))
-		return
-	}
-	ts, err := h.svc.List(c.Request.Context(), h.userID(c), orgID, status, after, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	next := int64(0)
-	if len(ts) > limit {
-		ts = ts[:limit]
-		next = ts[limit-1].ID
-	}
-	items := make([]TaskJSON, len(ts))
-	for i, t := range ts {
-		items[i] = NewTaskJSON(t)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next)})
+type listInput struct {
+	OrgID  int64 `path:"id"`
+	Page   web.PageQuery
+	Status Status `query:"status"`
 }
 
-func (h *Handler) get(c *gin.Context) {
-	taskID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+func (h *Handler) list(ctx context.Context, userID int64, in listInput) (paging.Page[TaskJSON], error) {
+	if in.Status != "" && in.Status != StatusDispatching && in.Status != StatusOpen && in.Status != StatusCancelled {
+		return paging.Page[TaskJSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 dispatching、open 或 cancelled"})
 	}
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
+	p, err := h.svc.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, NewTaskJSON), err
+}
+
+type detailInput struct {
+	ID     int64 `path:"id"`
+	Page   web.PageQuery
+	Status AStatus `query:"status"`
+}
+
+func checkAStatus(s AStatus) error {
+	if s != "" && statusLabel(s) == "" {
+		return apperr.Invalid("参数错误", map[string]string{"status": "未知的任务状态"})
 	}
-	status := AStatus(c.Query("status"))
-	if status != "" && statusLabel(status) == "" {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"status": "未知的任务状态"}))
-		return
+	return nil
+}
+
+func (h *Handler) get(ctx context.Context, userID int64, in detailInput) (gin.H, error) {
+	if err := checkAStatus(in.Status); err != nil {
+		return nil, err
 	}
-	d, err := h.svc.Detail(c.Request.Context(), h.userID(c), taskID, status, after, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
+	d, err := h.svc.Detail(ctx, userID, in.ID, in.Status, in.Page.Cursor, in.Page.Limit)
+	if err != nil {
+		return nil, err
 	}
 	out := gin.H{"task": NewTaskJSON(d.Task), "progress": d.Progress, "delivery": d.Delivery, "assignees": nil, "assignees_next_cursor": "", "my_assignment": nil}
 	if d.Mine != nil {
@@ -233,147 +212,91 @@ func (h *Handler) get(c *gin.Context) {
 			Badge      org.Badge `json:"badge"`
 			BadgeLabel string    `json:"badge_label"`
 		}
-		rows := d.Assignees
-		next := int64(0)
-		if len(rows) > limit {
-			rows = rows[:limit]
-			next = rows[limit-1].ID
-		}
-		list := make([]assignee, len(rows))
-		for i, a := range rows {
-			list[i] = assignee{AssignmentJSON: NewAssignmentJSON(a.Assignment), Name: a.Name, Badge: a.Badge, BadgeLabel: a.Badge.Label()}
-		}
-		out["assignees"], out["assignees_next_cursor"] = list, web.Cursor(next)
+		p := paging.Map(d.Assignees, func(a Assignee) assignee {
+			return assignee{AssignmentJSON: NewAssignmentJSON(a.Assignment), Name: a.Name, Badge: a.Badge, BadgeLabel: a.Badge.Label()}
+		})
+		out["assignees"], out["assignees_next_cursor"] = p.Items, p.Next
 	}
-	c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
-func (h *Handler) reschedule(c *gin.Context) {
-	taskID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		DueAt               *time.Time `json:"due_at"`
-		RemindBeforeMinutes *int       `json:"remind_before_minutes"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	if req.DueAt == nil {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"due_at": "需要新的截止时间"}))
-		return
-	}
-	t, err := h.svc.Reschedule(c.Request.Context(), h.userID(c), taskID, req.DueAt, req.RemindBeforeMinutes)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, NewTaskJSON(t))
+type rescheduleInput struct {
+	ID                  int64      `path:"id"`
+	DueAt               *time.Time `json:"due_at"`
+	RemindBeforeMinutes *int       `json:"remind_before_minutes"`
 }
 
-func (h *Handler) cancel(c *gin.Context) {
-	taskID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+func (h *Handler) reschedule(ctx context.Context, userID int64, in rescheduleInput) (TaskJSON, error) {
+	if in.DueAt == nil {
+		return TaskJSON{}, apperr.Invalid("参数错误", map[string]string{"due_at": "需要新的截止时间"})
 	}
-	t, err := h.svc.Cancel(c.Request.Context(), h.userID(c), taskID)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, NewTaskJSON(t))
+	t, err := h.svc.Reschedule(ctx, userID, in.ID, in.DueAt, in.RemindBeforeMinutes)
+	return NewTaskJSON(t), err
 }
 
-func (h *Handler) answer(c *gin.Context, t Task, a Assignment, err error) {
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"task": NewTaskJSON(t), "assignment": NewAssignmentJSON(a)})
+func (h *Handler) cancel(ctx context.Context, userID int64, in web.ID) (TaskJSON, error) {
+	t, err := h.svc.Cancel(ctx, userID, in.ID)
+	return NewTaskJSON(t), err
 }
 
-func (h *Handler) accept(c *gin.Context) {
-	taskID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	t, a, err := h.svc.Accept(c.Request.Context(), h.userID(c), taskID)
-	h.answer(c, t, a, err)
+// progressJSON is the answer of an assignee's step: the task and their
+// assignment after it.
+type progressJSON struct {
+	Task       TaskJSON       `json:"task"`
+	Assignment AssignmentJSON `json:"assignment"`
 }
 
-func (h *Handler) decline(c *gin.Context) {
-	taskID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := web.BindOptionalJSON(c, &req); web.Failed(c, h.log, err) {
-		return
-	}
-	t, a, err := h.svc.Decline(c.Request.Context(), h.userID(c), taskID, req.Reason)
-	h.answer(c, t, a, err)
+func progress(t Task, a Assignment, err error) (progressJSON, error) {
+	return progressJSON{Task: NewTaskJSON(t), Assignment: NewAssignmentJSON(a)}, err
 }
 
-func (h *Handler) checkin(c *gin.Context) {
-	taskID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		Lat       *float64 `json:"lat"`
-		Lng       *float64 `json:"lng"`
-		AccuracyM *float64 `json:"accuracy_m"`
-		RequestID string   `json:"request_id"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	t, a, err := h.svc.Checkin(c.Request.Context(), h.userID(c), taskID, CheckinInput{Lat: req.Lat, Lng: req.Lng, AccuracyM: req.AccuracyM, RequestID: req.RequestID})
-	h.answer(c, t, a, err)
+func (h *Handler) accept(ctx context.Context, userID int64, in web.ID) (progressJSON, error) {
+	return progress(h.svc.Accept(ctx, userID, in.ID))
 }
 
-func (h *Handler) complete(c *gin.Context) {
-	taskID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
-	}
-	var req struct {
-		Note      string `json:"note"`
-		RequestID string `json:"request_id"`
-	}
-	if !web.Bind(c, h.log, &req) {
-		return
-	}
-	t, a, err := h.svc.Complete(c.Request.Context(), h.userID(c), taskID, req.Note, req.RequestID)
-	h.answer(c, t, a, err)
+type declineInput struct {
+	web.OptionalBody
+	ID     int64  `path:"id"`
+	Reason string `json:"reason"`
 }
 
-func (h *Handler) mine(c *gin.Context) {
-	limit, after, ok := web.Page(c, h.log)
-	if !ok {
-		return
+func (h *Handler) decline(ctx context.Context, userID int64, in declineInput) (progressJSON, error) {
+	return progress(h.svc.Decline(ctx, userID, in.ID, in.Reason))
+}
+
+type checkinInput struct {
+	ID        int64    `path:"id"`
+	Lat       *float64 `json:"lat"`
+	Lng       *float64 `json:"lng"`
+	AccuracyM *float64 `json:"accuracy_m"`
+	RequestID string   `json:"request_id"`
+}
+
+func (h *Handler) checkin(ctx context.Context, userID int64, in checkinInput) (progressJSON, error) {
+	return progress(h.svc.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID}))
+}
+
+type completeInput struct {
+	ID        int64  `path:"id"`
+	Note      string `json:"note"`
+	RequestID string `json:"request_id"`
+}
+
+func (h *Handler) complete(ctx context.Context, userID int64, in completeInput) (progressJSON, error) {
+	return progress(h.svc.Complete(ctx, userID, in.ID, in.Note, in.RequestID))
+}
+
+type mineInput struct {
+	Page   web.PageQuery
+	Status AStatus `query:"status"`
+}
+
+func (h *Handler) mine(ctx context.Context, userID int64, in mineInput) (paging.Page[progressJSON], error) {
+	if err := checkAStatus(in.Status); err != nil {
+		return paging.Page[progressJSON]{}, err
 	}
-	status := AStatus(c.Query("status"))
-	if status != "" && statusLabel(status) == "" {
-		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"status": "未知的任务状态"}))
-		return
-	}
-	rows, err := h.svc.Mine(c.Request.Context(), h.userID(c), status, after, limit+1)
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	next := int64(0)
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].Assignment.ID
-	}
-	type item struct {
-		Task       TaskJSON       `json:"task"`
-		Assignment AssignmentJSON `json:"assignment"`
-	}
-	items := make([]item, len(rows))
-	for i, r := range rows {
-		items[i] = item{Task: NewTaskJSON(r.Task), Assignment: NewAssignmentJSON(r.Assignment)}
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": web.Cursor(next)})
+	p, err := h.svc.Mine(ctx, userID, in.Status, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, func(r MyTask) progressJSON {
+		return progressJSON{Task: NewTaskJSON(r.Task), Assignment: NewAssignmentJSON(r.Assignment)}
+	}), err
 }

@@ -18,6 +18,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // Orgs is what tasks need from the org tree.
@@ -307,8 +308,15 @@ func (s *Service) get(ctx context.Context, taskID int64) (Task, error) {
 	return t, nil
 }
 
-// List returns an org's tasks, newest first.
-func (s *Service) List(ctx context.Context, userID, orgID int64, status Status, before int64, limit int) ([]Task, error) {
+// List returns a page of an org's tasks, newest first, before the task id
+// before (0: from the newest).
+func (s *Service) List(ctx context.Context, userID, orgID int64, status Status, before int64, limit int) (paging.Page[Task], error) {
+	rows, err := s.list(ctx, userID, orgID, status, before, limit+1)
+	return paging.Trim(rows, limit, func(t Task) int64 { return t.ID }), err
+}
+
+// list returns up to limit of an org's tasks for List.
+func (s *Service) list(ctx context.Context, userID, orgID int64, status Status, before int64, limit int) ([]Task, error) {
 	if _, err := s.manage(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
@@ -355,11 +363,13 @@ type Detail struct {
 	Manager   bool
 	Progress  *Progress
 	Delivery  *notify.Stats
-	Assignees []Assignee
+	Assignees paging.Page[Assignee]
 	Mine      *Assignment
 }
 
-// Detail returns the task for a secretary above its org or one of its assignees.
+// Detail returns the task for a secretary above its org or one of its
+// assignees; a secretary gets a page of at most limit assignees after the
+// assignment id after.
 func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStatus, after int64, limit int) (Detail, error) {
 	t, err := s.get(ctx, taskID)
 	if err != nil {
@@ -439,9 +449,11 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 	if status != "" {
 		q = q.Where("a.status = ?", status)
 	}
-	if err := q.Order("a.id").Limit(limit).Find(&d.Assignees).Error; err != nil {
+	var assignees []Assignee
+	if err := q.Order("a.id").Limit(limit + 1).Find(&assignees).Error; err != nil {
 		return Detail{}, fmt.Errorf("task.Detail: assignees: %w", err)
 	}
+	d.Assignees = paging.Trim(assignees, limit, func(a Assignee) int64 { return a.ID })
 	return d, nil
 }
 

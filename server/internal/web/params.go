@@ -14,34 +14,41 @@ import (
 // no leading zeros, no spaces), so that /tasks/+2 and /tasks/00002 are not
 // /tasks/2. Anything else is answered with 400; a canonical number above
 // MaxID names nothing that can exist and is answered with 404. ok is false
-// when it answered.
+// when it answered. Endpoints read their path ids through their input's
+// path fields; this is for the handlers that stream their answer.
 func PathID(c *gin.Context, log *slog.Logger, name string) (id int64, ok bool) {
-	id, malformed := parseID(c.Param(name))
-	switch {
-	case malformed:
-		Fail(c, log, apperr.Invalid("参数错误", map[string]string{name: "应为正整数"}))
-		return 0, false
-	case id == 0:
-		Fail(c, log, apperr.ErrNotFound)
+	id, err := pathID(c, name)
+	if err != nil {
+		Fail(c, log, err)
 		return 0, false
 	}
 	return id, true
 }
 
-// QueryID reads an optional id from the query string: 0 when it is absent,
-// else a positive integer in canonical decimal up to MaxID; anything else is
-// answered with 400 and ok is false.
-func QueryID(c *gin.Context, log *slog.Logger, name string) (id int64, ok bool) {
+// pathID reads a path id by PathID's rules, returning the error to answer.
+func pathID(c *gin.Context, name string) (int64, error) {
+	id, malformed := parseID(c.Param(name))
+	switch {
+	case malformed:
+		return 0, apperr.Invalid("参数错误", map[string]string{name: "应为正整数"})
+	case id == 0:
+		return 0, apperr.ErrNotFound
+	}
+	return id, nil
+}
+
+// queryID reads an optional id from the query string: 0 when it is absent,
+// else a positive integer in canonical decimal up to MaxID.
+func queryID(c *gin.Context, name string) (int64, error) {
 	s := c.Query(name)
 	if s == "" {
-		return 0, true
+		return 0, nil
 	}
 	id, malformed := parseID(s)
 	if malformed || id == 0 {
-		Fail(c, log, apperr.Invalid("参数错误", map[string]string{name: "应为正整数"}))
-		return 0, false
+		return 0, apperr.Invalid("参数错误", map[string]string{name: "应为正整数"})
 	}
-	return id, true
+	return id, nil
 }
 
 // parseID reads a positive integer in canonical decimal. malformed is true
@@ -62,48 +69,27 @@ func parseID(s string) (id int64, malformed bool) {
 	return n, false
 }
 
-// Page reads the list parameters ?limit= (1..200, default 50) and the
-// opaque ?cursor= that a previous page's next_cursor gave. Bad values are
-// answered with 400 and ok is false.
-func Page(c *gin.Context, log *slog.Logger) (limit int, after int64, ok bool) {
-	limit = 50
+// pageQuery reads the list parameters ?limit= (1..200, default 50) and the
+// opaque ?cursor= that a previous page's next_cursor gave (the encoding of
+// paging.Cursor).
+func pageQuery(c *gin.Context) (PageQuery, error) {
+	q := PageQuery{Limit: 50}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 200 {
-			Fail(c, log, apperr.Invalid("参数错误", map[string]string{"limit": "应为 1 到 200 的整数"}))
-			return 0, 0, false
+			return PageQuery{}, apperr.Invalid("参数错误", map[string]string{"limit": "应为 1 到 200 的整数"})
 		}
-		limit = n
+		q.Limit = n
 	}
 	if s := c.Query("cursor"); s != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(s)
 		n, malformed := parseID(string(raw))
 		if err != nil || malformed || n == 0 {
-			Fail(c, log, apperr.Invalid("参数错误", map[string]string{"cursor": "无效的分页游标"}))
-			return 0, 0, false
+			return PageQuery{}, apperr.Invalid("参数错误", map[string]string{"cursor": "无效的分页游标"})
 		}
-		after = n
+		q.Cursor = n
 	}
-	return limit, after, true
-}
-
-// Cursor encodes a list position (the last id of a page) as next_cursor;
-// 0 means there is no next page and gives "".
-func Cursor(id int64) string {
-	if id == 0 {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
-}
-
-// Bind decodes the JSON body into dst, answering a bad body itself; ok is
-// false when it did.
-func Bind(c *gin.Context, log *slog.Logger, dst any) (ok bool) {
-	if err := BindJSON(c, dst); err != nil {
-		Fail(c, log, err)
-		return false
-	}
-	return true
+	return q, nil
 }
 
 // Failed answers err when it is not nil and reports whether it did.
