@@ -1,5 +1,7 @@
-// Package web is the HTTP plumbing shared by every handler: the error body,
-// request ids, access logs, metrics, panics, body limits and JSON binding.
+// Package web is the HTTP plumbing shared by every handler: the endpoint
+// adapter that turns a service call into a handler (OK, Created,
+// NoContent), the error body, request ids, access logs, metrics, panics,
+// body limits and JSON binding.
 package web
 
 import (
