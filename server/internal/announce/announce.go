@@ -65,6 +65,15 @@ type Dispatcher interface {
 	Dispatch(ctx context.Context, id int64) error
 }
 
+// Options configure the service.
+type Options struct {
+	// Dispatcher and Log are required.
+	Dispatcher Dispatcher
+	Log        *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
 // Service holds the rules of announcements.
 type Service struct {
 	db    *gorm.DB
@@ -72,15 +81,20 @@ type Service struct {
 	inbox Inbox
 	disp  Dispatcher
 	log   *slog.Logger
+	now   func() time.Time
 }
 
 // NewService returns the announcement service.
-func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, log *slog.Logger) *Service {
-	return &Service{db: db, orgs: orgs, inbox: inbox, log: log}
+func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, opts Options) *Service {
+	if inbox == nil || opts.Dispatcher == nil || opts.Log == nil {
+		panic("announce.NewService: the inbox, Options.Dispatcher and Log are required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, inbox: inbox, disp: opts.Dispatcher, log: opts.Log, now: func() time.Time { return clock().UTC() }}
 }
-
-// SetDispatcher wires the queue after construction.
-func (s *Service) SetDispatcher(d Dispatcher) { s.disp = d }
 
 // Errors of the service.
 var ErrNotFound = apperr.New(apperr.KindNotFound, "announcement_not_found", "通知不存在或无权查看")
@@ -120,17 +134,15 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body s
 	if err != nil {
 		return Announcement{}, err
 	}
-	if o.Ended(time.Now()) {
+	if o.Ended(s.now()) {
 		return Announcement{}, org.ErrOrgEnded
 	}
-	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: time.Now().UTC()}
+	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: s.now()}
 	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
 		return Announcement{}, fmt.Errorf("announce.Create: %w", err)
 	}
-	if s.disp != nil {
-		if err := s.disp.Dispatch(context.WithoutCancel(ctx), a.ID); err != nil {
-			s.log.WarnContext(ctx, "could not enqueue an announcement; the sweeper will", "announcement_id", a.ID, "err", err)
-		}
+	if err := s.disp.Dispatch(context.WithoutCancel(ctx), a.ID); err != nil {
+		s.log.WarnContext(ctx, "could not enqueue an announcement; the sweeper will", "announcement_id", a.ID, "err", err)
 	}
 	return a, nil
 }
@@ -173,7 +185,7 @@ func (s *Service) FanOut(ctx context.Context, id int64) error {
 			UserID int64
 		}
 		q := db.Table("memberships AS m").Select("m.id, m.user_id").Joins("JOIN orgs o ON o.id = m.org_id").
-			Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, time.Now().UTC())
+			Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, s.now())
 		if a.IncludeSuborgs {
 			q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", a.OrgID))
 		} else {
@@ -300,15 +312,13 @@ func (s *Service) Receipts(ctx context.Context, userID, id, after int64, limit i
 // job was lost).
 func (s *Service) Sweep(ctx context.Context) error {
 	var ids []int64
-	if err := s.db.WithContext(ctx).Model(&Announcement{}).Where("status = ? AND created_at < ?", StatusSending, time.Now().UTC().Add(-30*time.Second)).
+	if err := s.db.WithContext(ctx).Model(&Announcement{}).Where("status = ? AND created_at < ?", StatusSending, s.now().Add(-30*time.Second)).
 		Limit(100).Pluck("id", &ids).Error; err != nil {
 		return fmt.Errorf("announce.Sweep: %w", err)
 	}
 	for _, id := range ids {
-		if s.disp != nil {
-			if err := s.disp.Dispatch(ctx, id); err != nil {
-				return err
-			}
+		if err := s.disp.Dispatch(ctx, id); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
 )
 
 // Actions recorded in the trail.
@@ -41,19 +43,21 @@ func (Entry) TableName() string { return "audit_logs" }
 
 // Write records an action using tx, the handle of the action's transaction.
 // detail is stored as JSON (at most 1000 bytes); it must hold no secrets.
-func Write(tx *gorm.DB, orgID, actorID int64, action string, target *int64, detail map[string]any) error {
+// The entry's time is tx's clock (gorm's NowFunc, the app's clock).
+func Write(tx *gorm.DB, orgID, actorID int64, action string, target *int64, detail map[string]any) (err error) {
+	defer apperr.Annotate(&err, "audit.Write(%s)", action)
 	raw := ""
 	if len(detail) > 0 {
 		b, err := json.Marshal(detail)
 		if err != nil {
-			return fmt.Errorf("audit: detail: %w", err)
+			return err
 		}
 		if len(b) > 1000 {
 			b = []byte(`{"truncated":true}`)
 		}
 		raw = string(b)
 	}
-	e := Entry{OrgID: orgID, ActorID: actorID, Action: action, TargetUserID: target, Detail: raw, CreatedAt: time.Now().UTC()}
+	e := Entry{OrgID: orgID, ActorID: actorID, Action: action, TargetUserID: target, Detail: raw, CreatedAt: tx.NowFunc()}
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("audit: write %s: %w", action, err)
 	}
@@ -69,14 +73,15 @@ type Page struct {
 
 // List returns the entries of the orgs that orgIDs selects (a list of ids or a
 // subquery) older than before (0 = newest), newest first, at most limit.
-func List(ctx context.Context, db *gorm.DB, orgIDs any, before int64, limit int) (Page, error) {
+func List(ctx context.Context, db *gorm.DB, orgIDs any, before int64, limit int) (_ Page, err error) {
+	defer apperr.Annotate(&err, "audit.List")
 	q := db.WithContext(ctx).Where("org_id IN (?)", orgIDs)
 	if before > 0 {
 		q = q.Where("id < ?", before)
 	}
 	var items []Entry
 	if err := q.Order("id DESC").Limit(limit + 1).Find(&items).Error; err != nil {
-		return Page{}, fmt.Errorf("audit.List: %w", err)
+		return Page{}, err
 	}
 	p := Page{Items: items}
 	if len(items) > limit {

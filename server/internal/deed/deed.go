@@ -80,6 +80,15 @@ type Members interface {
 	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
 }
 
+// Options configure the service.
+type Options struct {
+	// Notifier and Log are required.
+	Notifier notify.Notifier
+	Log      *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
 // Service holds the rules of deeds.
 type Service struct {
 	db       *gorm.DB
@@ -87,11 +96,19 @@ type Service struct {
 	members  Members
 	notifier notify.Notifier
 	log      *slog.Logger
+	now      func() time.Time
 }
 
 // NewService returns the deed service.
-func NewService(db *gorm.DB, orgs Orgs, members Members, notifier notify.Notifier, log *slog.Logger) *Service {
-	return &Service{db: db, orgs: orgs, members: members, notifier: notifier, log: log}
+func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
+	if opts.Notifier == nil || opts.Log == nil {
+		panic("deed.NewService: Options.Notifier and Log are required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, members: members, notifier: opts.Notifier, log: opts.Log, now: func() time.Time { return clock().UTC() }}
 }
 
 // Errors of the service.
@@ -154,7 +171,7 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 		if err != nil {
 			return Deed{}, err
 		}
-		now := time.Now().UTC()
+		now := s.now()
 		for _, m := range ms {
 			if !m.Live(now) || m.SecondedFrom != nil {
 				continue
@@ -198,7 +215,7 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 			links = append(links, "r:"+strconv.FormatInt(id, 10))
 		}
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	d := Deed{OrgID: orgID, UserID: subject, NominatedBy: actorID, Title: strings.TrimSpace(in.Title), Content: strings.TrimSpace(in.Content),
 		Links: strings.Join(links, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
 	err := db.Transaction(func(tx *gorm.DB) error {
@@ -229,9 +246,6 @@ func dedupe(ids []int64) []int64 {
 // tell notifies the people concerned: the member, the nominator and, when
 // the deed waits for a decision, the secretaries where it waits.
 func (s *Service) tell(ctx context.Context, d Deed, title string, secretaries bool) {
-	if s.notifier == nil {
-		return
-	}
 	ctx = context.WithoutCancel(ctx)
 	users := []int64{d.UserID}
 	if d.NominatedBy != d.UserID {
@@ -332,7 +346,7 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	case action == "commend" && cur.Kind != org.KindCommittee:
 		return Deed{}, ErrNotCommittee
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		updates := map[string]any{"status": to, "current_org_id": toOrg, "updated_at": now}
 		if action == "reject" {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"xianfeng/config"
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/web"
 )
@@ -17,13 +16,13 @@ import (
 type Handler struct {
 	inbox     *Inbox
 	consents  *Consents
-	templates map[string]config.Template
+	templates map[string]Template
 	log       *slog.Logger
 	userID    func(*gin.Context) int64
 }
 
 // NewHandler returns the notification HTTP handler.
-func NewHandler(inbox *Inbox, consents *Consents, templates map[string]config.Template, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
+func NewHandler(inbox *Inbox, consents *Consents, templates map[string]Template, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
 	return &Handler{inbox: inbox, consents: consents, templates: templates, log: log, userID: userID}
 }
 
@@ -122,7 +121,7 @@ func (h *Handler) answerSubscriptions(c *gin.Context) {
 		return
 	}
 	items := []subscriptionJSON{}
-	for _, kind := range config.NotificationKinds {
+	for _, kind := range Kinds() {
 		t := h.templates[kind]
 		if t.ID == "" {
 			continue

@@ -118,8 +118,12 @@ type Scheduler interface {
 // Options configure the service.
 type Options struct {
 	SLAUrgent, SLANormal time.Duration
-	Notifier             notify.Notifier
-	Log                  *slog.Logger
+	// Notifier, Scheduler and Log are required.
+	Notifier  notify.Notifier
+	Scheduler Scheduler
+	Log       *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Service holds the rules of reports.
@@ -134,11 +138,15 @@ type Service struct {
 
 // NewService returns the report service.
 func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
-	return &Service{db: db, orgs: orgs, members: members, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.Notifier == nil || opts.Scheduler == nil || opts.Log == nil {
+		panic("report.NewService: Options.Notifier, Scheduler and Log are required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, members: members, sched: opts.Scheduler, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
-
-// SetScheduler wires the queue after construction.
-func (s *Service) SetScheduler(sch Scheduler) { s.sched = sch }
 
 // Errors of the service.
 var (
@@ -227,10 +235,8 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (Report, b
 	if err := s.tell(ctx, r, r.OrgID, 0, notify.KindReportReceived); err != nil {
 		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of a report", "report_id", r.ID, "err", err)
 	}
-	if s.sched != nil {
-		if err := s.sched.ScheduleEscalation(ctx, r.ID, 0, next); err != nil {
-			s.opts.Log.WarnContext(ctx, "could not schedule a report's escalation; the sweeper will", "report_id", r.ID, "err", err)
-		}
+	if err := s.sched.ScheduleEscalation(ctx, r.ID, 0, next); err != nil {
+		s.opts.Log.WarnContext(ctx, "could not schedule a report's escalation; the sweeper will", "report_id", r.ID, "err", err)
 	}
 	return r, true, nil
 }
@@ -246,7 +252,7 @@ func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, ki
 	if err != nil {
 		return err
 	}
-	if s.opts.Notifier != nil && len(secs) > 0 {
+	if len(secs) > 0 {
 		title := "【" + Categories[r.Category] + "】"
 		if r.Urgency == Urgent {
 			title = "【紧急】" + title
@@ -367,13 +373,11 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 	if err := s.tell(ctx, r, r.CurrentOrgID, r.EscalationLevel, notify.KindReportEscalated); err != nil {
 		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of an escalated report", "report_id", r.ID, "err", err)
 	}
-	if s.sched != nil {
-		if actorID != 0 {
-			_ = s.sched.CancelEscalation(ctx, r.ID, level)
-		}
-		if err := s.sched.ScheduleEscalation(ctx, r.ID, r.EscalationLevel, next); err != nil {
-			s.opts.Log.WarnContext(ctx, "could not schedule a report's next escalation; the sweeper will", "report_id", r.ID, "err", err)
-		}
+	if actorID != 0 {
+		_ = s.sched.CancelEscalation(ctx, r.ID, level)
+	}
+	if err := s.sched.ScheduleEscalation(ctx, r.ID, r.EscalationLevel, next); err != nil {
+		s.opts.Log.WarnContext(ctx, "could not schedule a report's next escalation; the sweeper will", "report_id", r.ID, "err", err)
 	}
 	return r, nil
 }
@@ -429,9 +433,7 @@ func (s *Service) Ack(ctx context.Context, userID, id int64) (Report, error) {
 		}
 		return Report{}, fmt.Errorf("report.Ack(%d): %w", id, err)
 	}
-	if s.sched != nil {
-		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, level)
-	}
+	_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, level)
 	return s.load(ctx, id)
 }
 
@@ -476,7 +478,7 @@ func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (R
 		}
 		return Report{}, fmt.Errorf("report.Resolve(%d): %w", id, err)
 	}
-	if s.sched != nil && r.Status == StatusOpen {
+	if r.Status == StatusOpen {
 		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, cur.EscalationLevel)
 	}
 	return s.load(ctx, id)
