@@ -7,7 +7,6 @@ package report
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -176,7 +175,8 @@ type Input struct {
 
 // Create files a report with the secretaries of the reporter's org and
 // starts its escalation clock. The same request_id returns the first report.
-func (s *Service) Create(ctx context.Context, userID int64, in Input) (Report, bool, error) {
+func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report, _ bool, err error) {
+	defer apperr.Annotate(&err, "report.Create")
 	f := map[string]string{}
 	if Categories[in.Category] == "" {
 		f["category"] = "应为 epidemic_clue、help_needed、supplies、rumor 或 other"
@@ -224,12 +224,12 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (Report, b
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		if err := db.Where("reporter_id = ? AND request_id = ?", userID, in.RequestID).Take(&prior).Error; err != nil {
-			return Report{}, false, fmt.Errorf("report.Create: replay: %w", err)
+			return Report{}, false, err
 		}
 		return prior, false, nil
 	}
 	if err != nil {
-		return Report{}, false, fmt.Errorf("report.Create: %w", err)
+		return Report{}, false, err
 	}
 	ctx = context.WithoutCancel(ctx)
 	if err := s.tell(ctx, r, r.OrgID, 0, notify.KindReportReceived); err != nil {
@@ -283,14 +283,15 @@ func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, ki
 		Note: strconv.Itoa(len(secs)) + " 位书记", CreatedAt: s.now()}).Error
 }
 
-func (s *Service) load(ctx context.Context, id int64) (Report, error) {
+func (s *Service) load(ctx context.Context, id int64) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.load(%d)", id)
 	var r Report
-	err := s.db.WithContext(ctx).Take(&r, "id = ?", id).Error
+	err = s.db.WithContext(ctx).Take(&r, "id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Report{}, ErrNotFound
 	}
 	if err != nil {
-		return Report{}, fmt.Errorf("report.load(%d): %w", id, err)
+		return Report{}, err
 	}
 	return r, nil
 }
@@ -315,7 +316,8 @@ func (s *Service) inScope(ctx context.Context, userID, id int64) (Report, error)
 // current org): the job at the end of each SLA, or a secretary by hand
 // (actorID set). A report acknowledged or moved on since is left alone, so
 // an acknowledgement racing an escalation leaves one consistent timeline.
-func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int64, note string) (Report, error) {
+func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int64, note string) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.Escalate(%d)", id)
 	r, err := s.load(ctx, id)
 	if err != nil {
 		return Report{}, err
@@ -357,7 +359,7 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 		return nil
 	})
 	if err != nil {
-		return Report{}, fmt.Errorf("report.Escalate(%d): %w", r.ID, err)
+		return Report{}, err
 	}
 	if !moved {
 		if actorID == 0 {
@@ -395,7 +397,8 @@ func (s *Service) EscalateByHand(ctx context.Context, userID, id int64, note str
 }
 
 // Ack acknowledges an open report: its escalation stops.
-func (s *Service) Ack(ctx context.Context, userID, id int64) (Report, error) {
+func (s *Service) Ack(ctx context.Context, userID, id int64) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.Ack(%d)", id)
 	r, err := s.inScope(ctx, userID, id)
 	if err != nil {
 		return Report{}, err
@@ -431,14 +434,15 @@ func (s *Service) Ack(ctx context.Context, userID, id int64) (Report, error) {
 		if _, ok := apperr.As(err); ok {
 			return Report{}, err
 		}
-		return Report{}, fmt.Errorf("report.Ack(%d): %w", id, err)
+		return Report{}, err
 	}
 	_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, level)
 	return s.load(ctx, id)
 }
 
 // Resolve closes a report with a note.
-func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (Report, error) {
+func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.Resolve(%d)", id)
 	note = strings.TrimSpace(note)
 	if utf8.RuneCountInString(note) > 1000 {
 		return Report{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
@@ -476,7 +480,7 @@ func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (R
 		if _, ok := apperr.As(err); ok {
 			return Report{}, err
 		}
-		return Report{}, fmt.Errorf("report.Resolve(%d): %w", id, err)
+		return Report{}, err
 	}
 	if r.Status == StatusOpen {
 		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, cur.EscalationLevel)
@@ -485,7 +489,8 @@ func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (R
 }
 
 // Timeline returns a report with its events, to its reporter or a secretary in scope.
-func (s *Service) Timeline(ctx context.Context, userID, id int64) (Report, []Event, error) {
+func (s *Service) Timeline(ctx context.Context, userID, id int64) (_ Report, _ []Event, err error) {
+	defer apperr.Annotate(&err, "report.Timeline(%d)", id)
 	r, err := s.load(ctx, id)
 	if err != nil {
 		return Report{}, nil, err
@@ -497,14 +502,15 @@ func (s *Service) Timeline(ctx context.Context, userID, id int64) (Report, []Eve
 	}
 	var evs []Event
 	if err := s.db.WithContext(ctx).Where("report_id = ?", id).Order("id").Find(&evs).Error; err != nil {
-		return Report{}, nil, fmt.Errorf("report.Timeline(%d): %w", id, err)
+		return Report{}, nil, err
 	}
 	return r, evs, nil
 }
 
 // List returns the reports filed in an org's subtree, newest first, for
 // its secretaries; escalated ones show where they now wait.
-func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) ([]Report, error) {
+func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) (_ []Report, err error) {
+	defer apperr.Annotate(&err, "report.List(%d)", orgID)
 	if _, err := s.orgs.Get(ctx, orgID); err != nil {
 		return nil, err
 	}
@@ -528,30 +534,32 @@ func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency
 	}
 	var out []Report
 	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("report.List: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // Mine returns the reporter's own reports, newest first.
-func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) ([]Report, error) {
+func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) (_ []Report, err error) {
+	defer apperr.Annotate(&err, "report.Mine(%d)", userID)
 	q := s.db.WithContext(ctx).Where("reporter_id = ?", userID)
 	if before > 0 {
 		q = q.Where("id < ?", before)
 	}
 	var out []Report
 	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("report.Mine: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // Sweep escalates open reports whose SLA passed but whose job never ran.
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Service) Sweep(ctx context.Context) (err error) {
+	defer apperr.Annotate(&err, "report.Sweep")
 	var due []Report
 	if err := s.db.WithContext(ctx).Where("status = ? AND next_escalate_at IS NOT NULL AND next_escalate_at < ?", StatusOpen, s.now().Add(-30*time.Second)).
 		Order("next_escalate_at").Limit(200).Find(&due).Error; err != nil {
-		return fmt.Errorf("report.Sweep: %w", err)
+		return err
 	}
 	for _, r := range due {
 		if _, err := s.Escalate(ctx, r.ID, r.EscalationLevel, 0, ""); err != nil {
