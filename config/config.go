@@ -209,9 +209,6 @@ type Template struct {
 	Fields map[string]string `yaml:"fields"`
 }
 
-// NotificationKinds are the kinds that can carry a template.
-var NotificationKinds = []string{"task_assigned", "task_reminder", "task_overdue", "task_cancelled", "member_approved", "announcement", "report_received", "report_escalated", "deed_update"}
-
 // devTemplatePrefix marks the placeholder template ids of development.
 const devTemplatePrefix = "dev-"
 
@@ -317,7 +314,10 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv); err != nil {
 		return Config{}, err
 	}
-	for _, kind := range NotificationKinds {
+	// Every kind has a default template (CheckNotifyKinds holds the list to
+	// the notification kinds), so this reaches APP_NOTIFY_TEMPLATE_<KIND>
+	// of each.
+	for kind := range cfg.Notify.Templates {
 		if id := strings.TrimSpace(getenv("APP_NOTIFY_TEMPLATE_" + strings.ToUpper(kind))); id != "" {
 			t := cfg.Notify.Templates[kind]
 			t.ID = id
@@ -521,9 +521,6 @@ func (c *Config) validate() error {
 		bad("APP_NOTIFY_MINIPROGRAM_STATE (notify.miniprogram_state)", "must be developer, trial or formal, got %q", c.Notify.MiniprogramState)
 	}
 	for kind, t := range c.Notify.Templates {
-		if !slices.Contains(NotificationKinds, kind) {
-			bad("notify.templates", "unknown notification kind %q (known: %s)", kind, strings.Join(NotificationKinds, ", "))
-		}
 		if c.Production() && strings.HasPrefix(t.ID, devTemplatePrefix) {
 			bad("APP_NOTIFY_TEMPLATE_"+strings.ToUpper(kind)+" (notify.templates."+kind+".id)", "is a development placeholder; set the real template id, or empty for inbox only")
 		}
@@ -546,6 +543,33 @@ func (c *Config) validate() error {
 		}
 		if c.WeChat.AppSecret == "" {
 			bad("APP_WECHAT_APP_SECRET (wechat.app_secret)", "is required in production")
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return nil
+}
+
+// CheckNotifyKinds checks the templates against the notification kinds the
+// server knows (notify.Kinds, which config cannot import): a template of an
+// unknown kind is a mistake in the YAML file, and a kind without a default
+// template could not be set with APP_NOTIFY_TEMPLATE_<KIND>.
+func (c Config) CheckNotifyKinds(known []string) error {
+	var errs []error
+	kinds := make([]string, 0, len(c.Notify.Templates))
+	for kind := range c.Notify.Templates {
+		kinds = append(kinds, kind)
+	}
+	slices.Sort(kinds)
+	for _, kind := range kinds {
+		if !slices.Contains(known, kind) {
+			errs = append(errs, fmt.Errorf("notify.templates: unknown notification kind %q (known: %s)", kind, strings.Join(known, ", ")))
+		}
+	}
+	for _, kind := range known {
+		if _, ok := defaultTemplates()[kind]; !ok {
+			errs = append(errs, fmt.Errorf("notify.templates: kind %q has no default template in package config", kind))
 		}
 	}
 	if len(errs) > 0 {

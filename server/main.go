@@ -23,6 +23,7 @@ import (
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 )
 
@@ -98,6 +99,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if err := cfg.CheckNotifyKinds(notify.Kinds()); err != nil {
+		return err
+	}
 	log := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
 	slog.SetDefault(log)
 
@@ -145,7 +149,8 @@ func bootstrap(ctx context.Context, cfg config.Config, log *slog.Logger, name, k
 			return err
 		}
 	}
-	svc := org.NewService(org.NewStore(db.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log})
+	svc := org.NewService(org.NewStore(db.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log,
+		Notifier: notify.NewInbox(db.DB, notify.InboxOptions{Log: log})})
 	o, code, exp, err := svc.Bootstrap(ctx, name, org.Kind(kind))
 	if err != nil {
 		return err

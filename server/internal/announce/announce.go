@@ -6,7 +6,6 @@ package announce
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -66,6 +65,15 @@ type Dispatcher interface {
 	Dispatch(ctx context.Context, id int64) error
 }
 
+// Options configure the service.
+type Options struct {
+	// Dispatcher and Log are required.
+	Dispatcher Dispatcher
+	Log        *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
 // Service holds the rules of announcements.
 type Service struct {
 	db    *gorm.DB
@@ -73,15 +81,20 @@ type Service struct {
 	inbox Inbox
 	disp  Dispatcher
 	log   *slog.Logger
+	now   func() time.Time
 }
 
 // NewService returns the announcement service.
-func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, log *slog.Logger) *Service {
-	return &Service{db: db, orgs: orgs, inbox: inbox, log: log}
+func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, opts Options) *Service {
+	if inbox == nil || opts.Dispatcher == nil || opts.Log == nil {
+		panic("announce.NewService: the inbox, Options.Dispatcher and Log are required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, inbox: inbox, disp: opts.Dispatcher, log: opts.Log, now: func() time.Time { return clock().UTC() }}
 }
-
-// SetDispatcher wires the queue after construction.
-func (s *Service) SetDispatcher(d Dispatcher) { s.disp = d }
 
 // Errors of the service.
 var ErrNotFound = apperr.New(apperr.KindNotFound, "announcement_not_found", "通知不存在或无权查看")
@@ -105,7 +118,8 @@ func (s *Service) manage(ctx context.Context, userID, orgID int64) (org.Org, err
 
 // Create records an announcement and queues its delivery; it answers at once
 // with status "sending".
-func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body string, includeSuborgs bool) (Announcement, error) {
+func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body string, includeSuborgs bool) (_ Announcement, err error) {
+	defer apperr.Annotate(&err, "announce.Create(%d)", orgID)
 	f := map[string]string{}
 	title, body = strings.TrimSpace(title), strings.TrimSpace(body)
 	if n := utf8.RuneCountInString(title); n == 0 || n > 100 {
@@ -121,29 +135,28 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body s
 	if err != nil {
 		return Announcement{}, err
 	}
-	if o.Ended(time.Now()) {
+	if o.Ended(s.now()) {
 		return Announcement{}, org.ErrOrgEnded
 	}
-	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: time.Now().UTC()}
+	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: s.now()}
 	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
-		return Announcement{}, fmt.Errorf("announce.Create: %w", err)
+		return Announcement{}, err
 	}
-	if s.disp != nil {
-		if err := s.disp.Dispatch(context.WithoutCancel(ctx), a.ID); err != nil {
-			s.log.WarnContext(ctx, "could not enqueue an announcement; the sweeper will", "announcement_id", a.ID, "err", err)
-		}
+	if err := s.disp.Dispatch(context.WithoutCancel(ctx), a.ID); err != nil {
+		s.log.WarnContext(ctx, "could not enqueue an announcement; the sweeper will", "announcement_id", a.ID, "err", err)
 	}
 	return a, nil
 }
 
-func (s *Service) load(ctx context.Context, id int64) (Announcement, error) {
+func (s *Service) load(ctx context.Context, id int64) (_ Announcement, err error) {
+	defer apperr.Annotate(&err, "announce.load(%d)", id)
 	var a Announcement
-	err := s.db.WithContext(ctx).Take(&a, "id = ?", id).Error
+	err = s.db.WithContext(ctx).Take(&a, "id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Announcement{}, ErrNotFound
 	}
 	if err != nil {
-		return Announcement{}, fmt.Errorf("announce.load(%d): %w", id, err)
+		return Announcement{}, err
 	}
 	return a, nil
 }
@@ -151,7 +164,8 @@ func (s *Service) load(ctx context.Context, id int64) (Announcement, error) {
 // FanOut writes one notification per approved member in scope, in batches,
 // and marks the announcement sent. It is safe to run again after a crash:
 // notifications are unique per announcement and user.
-func (s *Service) FanOut(ctx context.Context, id int64) error {
+func (s *Service) FanOut(ctx context.Context, id int64) (err error) {
+	defer apperr.Annotate(&err, "announce.FanOut(%d)", id)
 	a, err := s.load(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -174,14 +188,14 @@ func (s *Service) FanOut(ctx context.Context, id int64) error {
 			UserID int64
 		}
 		q := db.Table("memberships AS m").Select("m.id, m.user_id").Joins("JOIN orgs o ON o.id = m.org_id").
-			Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, time.Now().UTC())
+			Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, s.now())
 		if a.IncludeSuborgs {
 			q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", a.OrgID))
 		} else {
 			q = q.Where("m.org_id = ?", a.OrgID)
 		}
 		if err := q.Order("m.id").Limit(1000).Scan(&rows).Error; err != nil {
-			return fmt.Errorf("announce.FanOut(%d): %w", a.ID, err)
+			return err
 		}
 		if len(rows) == 0 {
 			break
@@ -198,7 +212,7 @@ func (s *Service) FanOut(ctx context.Context, id int64) error {
 	}
 	var n int64
 	if err := db.Model(&notify.Notification{}).Where("ref_type = ? AND ref_id = ? AND kind = ?", refType, a.ID, notify.KindAnnouncement).Count(&n).Error; err != nil {
-		return fmt.Errorf("announce.FanOut(%d): count: %w", a.ID, err)
+		return err
 	}
 	return db.Model(&Announcement{}).Where("id = ? AND status = ?", a.ID, StatusSending).
 		Updates(map[string]any{"status": StatusSent, "recipients": n}).Error
@@ -213,7 +227,8 @@ func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit i
 }
 
 // list returns up to limit of an org's announcements for List.
-func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit int) ([]Announcement, error) {
+func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit int) (_ []Announcement, err error) {
+	defer apperr.Annotate(&err, "announce.List(%d)", orgID)
 	if _, err := s.orgs.Get(ctx, orgID); err != nil {
 		return nil, err
 	}
@@ -236,14 +251,15 @@ func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit i
 	}
 	var out []Announcement
 	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("announce.List: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // Read returns an announcement to one of its recipients, marking it read,
 // or to a secretary above its org.
-func (s *Service) Read(ctx context.Context, userID, id int64) (Announcement, bool, error) {
+func (s *Service) Read(ctx context.Context, userID, id int64) (_ Announcement, _ bool, err error) {
+	defer apperr.Annotate(&err, "announce.Read(%d)", id)
 	a, err := s.load(ctx, id)
 	if err != nil {
 		return Announcement{}, false, err
@@ -251,7 +267,7 @@ func (s *Service) Read(ctx context.Context, userID, id int64) (Announcement, boo
 	var n int64
 	if err := s.db.WithContext(ctx).Model(&notify.Notification{}).
 		Where("user_id = ? AND ref_type = ? AND ref_id = ?", userID, refType, id).Count(&n).Error; err != nil {
-		return Announcement{}, false, fmt.Errorf("announce.Read: %w", err)
+		return Announcement{}, false, err
 	}
 	if n > 0 {
 		return a, false, s.inbox.ReadRef(ctx, userID, refType, id)
@@ -283,7 +299,8 @@ func (s *Service) Receipts(ctx context.Context, userID, id, after int64, limit i
 }
 
 // receipts is Receipts with up to limit unread recipients.
-func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit int) (Announcement, notify.Stats, []Unread, error) {
+func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit int) (_ Announcement, _ notify.Stats, _ []Unread, err error) {
+	defer apperr.Annotate(&err, "announce.Receipts(%d)", id)
 	a, err := s.load(ctx, id)
 	if err != nil {
 		return Announcement{}, notify.Stats{}, nil, err
@@ -306,24 +323,23 @@ func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit i
 		Where("n.ref_type = ? AND n.ref_id = ? AND n.kind = ? AND n.read_at IS NULL AND n.id > ?", refType, a.ID, notify.KindAnnouncement, after).
 		Order("n.id").Limit(limit).Scan(&unread).Error
 	if err != nil {
-		return Announcement{}, notify.Stats{}, nil, fmt.Errorf("announce.Receipts: %w", err)
+		return Announcement{}, notify.Stats{}, nil, err
 	}
 	return a, st, unread, nil
 }
 
 // Sweep re-dispatches announcements left sending (the enqueue failed or the
 // job was lost).
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Service) Sweep(ctx context.Context) (err error) {
+	defer apperr.Annotate(&err, "announce.Sweep")
 	var ids []int64
-	if err := s.db.WithContext(ctx).Model(&Announcement{}).Where("status = ? AND created_at < ?", StatusSending, time.Now().UTC().Add(-30*time.Second)).
+	if err := s.db.WithContext(ctx).Model(&Announcement{}).Where("status = ? AND created_at < ?", StatusSending, s.now().Add(-30*time.Second)).
 		Limit(100).Pluck("id", &ids).Error; err != nil {
-		return fmt.Errorf("announce.Sweep: %w", err)
+		return err
 	}
 	for _, id := range ids {
-		if s.disp != nil {
-			if err := s.disp.Dispatch(ctx, id); err != nil {
-				return err
-			}
+		if err := s.disp.Dispatch(ctx, id); err != nil {
+			return err
 		}
 	}
 	return nil

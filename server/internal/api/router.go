@@ -78,7 +78,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		return nil, err
 	}
 	metrics := web.NewMetrics(d.Registry)
-	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.LimitURI(), web.LimitBody(d.MaxBodyBytes))
+	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.LimitURI(), web.LimitBody(d.Log, d.MaxBodyBytes))
 	r.NoRoute(web.NotFound)
 	r.NoMethod(web.MethodNotAllowed)
 

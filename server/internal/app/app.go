@@ -44,10 +44,9 @@ type Options struct {
 	WeChatTransport http.RoundTripper
 	// Migrate forces migrations at start, whatever the configuration says.
 	Migrate bool
-	// Now is the clock of the services that decide calendar days and due
-	// times (check-ins, statistics, tasks), of the report rate limit and of
-	// push coalescing; nil means time.Now. The queue's scheduler, Redis
-	// expiry and sessions keep real time.
+	// Now is the clock of every service and of the database's timestamps
+	// (gorm's NowFunc); nil means time.Now. The queue's scheduler, Redis
+	// expiry (sessions, rate windows) and HTTP timing keep real time.
 	Now func() time.Time
 }
 
@@ -86,6 +85,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		now = time.Now
 	}
 	loc := cfg.Location()
+	if err := cfg.CheckNotifyKinds(notify.Kinds()); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -95,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 
 	a.DB, err = database.Open(ctx, database.Options{
 		URL: cfg.Database.URL, MaxOpenConns: cfg.Database.MaxOpenConns,
-		ConnMaxLife: cfg.Database.ConnMaxLife, Log: log,
+		ConnMaxLife: cfg.Database.ConnMaxLife, Log: log, Now: now,
 	})
 	if err != nil {
 		return nil, err
@@ -137,13 +139,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	sessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix, cfg.Session.TTL)
 	a.Auth = auth.NewService(wx, users, sessions, log)
 
-	jobs := org.NewJobs(a.Queue)
-	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Ender: jobs, OnEnd: task.CloseEnded})
-	jobs.Register(a.Org)
+	templates := NotifyTemplates(cfg)
+	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
+		Templates: templates, RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
+		KeyPrefix: cfg.Redis.KeyPrefix, Location: loc, Log: log, Now: now,
+		Coalesce: map[string]time.Duration{notify.KindReportReceived: cfg.Notify.ReportCoalesce},
+	})
+	pushJobs := notify.NewJobs(a.Queue)
+	a.Inbox = notify.NewInbox(a.DB.DB, notify.InboxOptions{Log: log, Now: now, Pusher: a.Pusher, Queue: pushJobs})
+	pushJobs.Register(a.Pusher, a.Inbox)
+	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
+
+	// Each service gets its jobs at construction; the jobs' handlers are
+	// registered with the service afterwards.
+	orgJobs := org.NewJobs(a.Queue)
+	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
+		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded})
+	orgJobs.Register(a.Org)
 	if cfg.Badge.Key == "" {
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
 	}
-	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL)
+	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL, now)
 	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
 	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
 	memberships := func(ctx context.Context, userID int64) (any, error) {
@@ -154,33 +170,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return org.MembershipsJSON(vs), nil
 	}
 
-	templates := cfg.NotifyTemplates()
-	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
-		Templates: templates, RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-		KeyPrefix: cfg.Redis.KeyPrefix, Location: loc, Log: log, Now: now,
-		Coalesce: map[string]time.Duration{notify.KindReportReceived: cfg.Notify.ReportCoalesce},
-	})
-	pushJobs := notify.NewJobs(a.Queue)
-	inbox := notify.NewInbox(a.DB.DB).WithPush(a.Pusher, pushJobs, log)
-	pushJobs.Register(a.Pusher, inbox)
-	a.Inbox = inbox
-	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
+	inbox := a.Inbox
 	orgStore := a.Org.Store()
-	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Deliveries: inbox})
-	a.Org.SetNotifier(inbox)
-	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, log)
-	annJobs := announce.NewJobs(a.Queue)
-	a.Announce.SetDispatcher(annJobs)
-	annJobs.Register(a.Announce)
-	a.Report = report.NewService(a.DB.DB, orgStore, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal, Notifier: inbox, Log: log})
-	reportJobs := report.NewJobs(a.Queue)
-	a.Report.SetScheduler(reportJobs)
-	reportJobs.Register(a.Report)
-	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, inbox, log)
-	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: loc, Now: now, Log: log})
 	taskJobs := task.NewJobs(a.Queue)
-	a.Task.SetScheduler(taskJobs)
+	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox})
 	taskJobs.Register(a.Task)
+	annJobs := announce.NewJobs(a.Queue)
+	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now})
+	annJobs.Register(a.Announce)
+	reportJobs := report.NewJobs(a.Queue)
+	a.Report = report.NewService(a.DB.DB, orgStore, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
+		Notifier: inbox, Scheduler: reportJobs, Log: log, Now: now})
+	reportJobs.Register(a.Report)
+	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
+	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: loc, Now: now, Log: log})
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log,
 		Postgres: a.DB.Dialect == config.DialectPostgres})
@@ -221,6 +224,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Admin = api.NewAdmin(reg, deps.Ready)
 	return a, nil
+}
+
+// NotifyTemplates returns the configured template of each notification kind
+// (config.Config.NotifyTemplates) as package notify takes them.
+func NotifyTemplates(cfg config.Config) map[string]notify.Template {
+	out := make(map[string]notify.Template, len(cfg.Notify.Templates))
+	for kind, t := range cfg.NotifyTemplates() {
+		out[kind] = notify.Template(t)
+	}
+	return out
 }
 
 // ServeHTTP serves the API until ctx is cancelled, then stops accepting

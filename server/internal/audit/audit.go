@@ -11,6 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/paging"
 )
 
@@ -43,19 +44,21 @@ func (Entry) TableName() string { return "audit_logs" }
 
 // Write records an action using tx, the handle of the action's transaction.
 // detail is stored as JSON (at most 1000 bytes); it must hold no secrets.
-func Write(tx *gorm.DB, orgID, actorID int64, action string, target *int64, detail map[string]any) error {
+// The entry's time is tx's clock (gorm's NowFunc, the app's clock).
+func Write(tx *gorm.DB, orgID, actorID int64, action string, target *int64, detail map[string]any) (err error) {
+	defer apperr.Annotate(&err, "audit.Write(%s)", action)
 	raw := ""
 	if len(detail) > 0 {
 		b, err := json.Marshal(detail)
 		if err != nil {
-			return fmt.Errorf("audit: detail: %w", err)
+			return err
 		}
 		if len(b) > 1000 {
 			b = []byte(`{"truncated":true}`)
 		}
 		raw = string(b)
 	}
-	e := Entry{OrgID: orgID, ActorID: actorID, Action: action, TargetUserID: target, Detail: raw, CreatedAt: time.Now().UTC()}
+	e := Entry{OrgID: orgID, ActorID: actorID, Action: action, TargetUserID: target, Detail: raw, CreatedAt: tx.NowFunc()}
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("audit: write %s: %w", action, err)
 	}
@@ -65,14 +68,15 @@ func Write(tx *gorm.DB, orgID, actorID int64, action string, target *int64, deta
 // List returns a page of the entries of the orgs that orgIDs selects (a
 // list of ids or a subquery) older than the entry id before (0 = newest),
 // newest first, at most limit.
-func List(ctx context.Context, db *gorm.DB, orgIDs any, before int64, limit int) (paging.Page[Entry], error) {
+func List(ctx context.Context, db *gorm.DB, orgIDs any, before int64, limit int) (_ paging.Page[Entry], err error) {
+	defer apperr.Annotate(&err, "audit.List")
 	q := db.WithContext(ctx).Where("org_id IN (?)", orgIDs)
 	if before > 0 {
 		q = q.Where("id < ?", before)
 	}
 	var items []Entry
 	if err := q.Order("id DESC").Limit(limit + 1).Find(&items).Error; err != nil {
-		return paging.Page[Entry]{}, fmt.Errorf("audit.List: %w", err)
+		return paging.Page[Entry]{}, err
 	}
 	return paging.Trim(items, limit, func(e Entry) int64 { return e.ID }), nil
 }

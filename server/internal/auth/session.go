@@ -53,7 +53,8 @@ type Sessions struct {
 	now    func() time.Time
 }
 
-// NewSessions returns a session store with keys under prefix.
+// NewSessions returns a session store with keys under prefix. Sessions keep
+// real time, not the app's clock: their expiry is Redis's, which runs on it.
 func NewSessions(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Sessions {
 	return &Sessions{rdb: rdb, prefix: prefix, ttl: ttl, now: time.Now}
 }
@@ -73,9 +74,10 @@ func hashToken(token string) string {
 
 // Create stores a new session and returns its opaque token and expiry.
 func (s *Sessions) Create(ctx context.Context, sess Session) (token string, expiresAt time.Time, err error) {
+	defer apperr.Annotate(&err, "auth.CreateSession")
 	var raw [tokenBytes]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return "", time.Time{}, fmt.Errorf("auth: token randomness: %w", err)
+		return "", time.Time{}, err
 	}
 	token = base64.RawURLEncoding.EncodeToString(raw[:])
 	now := s.now().UTC()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
+	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
 )
 
@@ -30,9 +31,13 @@ type Service struct {
 	now       func() time.Time
 }
 
-// NewService returns the badge service.
-func NewService(members Memberships, signer *Signer, ttl time.Duration, verifyURL string) *Service {
-	return &Service{members: members, signer: signer, ttl: ttl, verifyURL: verifyURL, now: time.Now}
+// NewService returns the badge service; now is the clock that issues and
+// checks the tokens' expiry (time.Now when nil).
+func NewService(members Memberships, signer *Signer, ttl time.Duration, verifyURL string, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{members: members, signer: signer, ttl: ttl, verifyURL: verifyURL, now: now}
 }
 
 // Badge is a member's badge as their phone shows it.
@@ -75,14 +80,15 @@ func (s *Service) link(token string) string {
 }
 
 // QR returns a PNG QR code of the badge's verification link.
-func (s *Service) QR(ctx context.Context, userID, orgID int64) ([]byte, error) {
+func (s *Service) QR(ctx context.Context, userID, orgID int64) (_ []byte, err error) {
+	defer apperr.Annotate(&err, "badge.QR(%d, %d)", userID, orgID)
 	b, err := s.Mine(ctx, userID, orgID)
 	if err != nil {
 		return nil, err
 	}
 	png, err := qrcode.Encode(b.VerifyURL, qrcode.Medium, 320)
 	if err != nil {
-		return nil, fmt.Errorf("badge.QR: %w", err)
+		return nil, err
 	}
 	return png, nil
 }

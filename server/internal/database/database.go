@@ -29,7 +29,11 @@ type Options struct {
 	URL          string
 	MaxOpenConns int
 	ConnMaxLife  time.Duration
-	Log          *slog.Logger
+	// Log is required.
+	Log *slog.Logger
+	// Now stamps the columns gorm fills (created_at, updated_at) and what
+	// code reads through NowFunc; time.Now when nil.
+	Now func() time.Time
 }
 
 // DB is an open database with its dialect.
@@ -42,6 +46,13 @@ type DB struct {
 // SQLite it creates the file's directory and turns on WAL, foreign keys and a
 // busy timeout, so concurrent writers wait instead of failing.
 func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.Log == nil {
+		panic("database.Open: Options.Log is required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
 	dialect, dsn, err := config.ParseDatabaseURL(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
@@ -63,7 +74,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		SkipDefaultTransaction: true,
 		TranslateError:         true,
 		Logger:                 newGormLogger(opts.Log),
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NowFunc:                func() time.Time { return clock().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("database: open %s: %w", dialect, redactErr(err))
@@ -143,9 +154,6 @@ type gormLogger struct {
 // newGormLogger logs slow queries and database errors through slog. Queries
 // are logged without their parameters, so no phone number or token reaches the log.
 func newGormLogger(log *slog.Logger) logger.Interface {
-	if log == nil {
-		log = slog.Default()
-	}
 	return &gormLogger{log: log, slow: 200 * time.Millisecond}
 }
 

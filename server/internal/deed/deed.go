@@ -81,6 +81,15 @@ type Members interface {
 	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
 }
 
+// Options configure the service.
+type Options struct {
+	// Notifier and Log are required.
+	Notifier notify.Notifier
+	Log      *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
 // Service holds the rules of deeds.
 type Service struct {
 	db       *gorm.DB
@@ -88,11 +97,19 @@ type Service struct {
 	members  Members
 	notifier notify.Notifier
 	log      *slog.Logger
+	now      func() time.Time
 }
 
 // NewService returns the deed service.
-func NewService(db *gorm.DB, orgs Orgs, members Members, notifier notify.Notifier, log *slog.Logger) *Service {
-	return &Service{db: db, orgs: orgs, members: members, notifier: notifier, log: log}
+func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
+	if opts.Notifier == nil || opts.Log == nil {
+		panic("deed.NewService: Options.Notifier and Log are required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, members: members, notifier: opts.Notifier, log: opts.Log, now: func() time.Time { return clock().UTC() }}
 }
 
 // Errors of the service.
@@ -122,7 +139,8 @@ type Input struct {
 // Create nominates a deed: a member about themselves, or a secretary about
 // a member of an org they manage. Linked tasks must be ones the member was
 // assigned, linked reports ones they filed.
-func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, error) {
+func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, err error) {
+	defer apperr.Annotate(&err, "deed.Create")
 	f := map[string]string{}
 	if n := utf8.RuneCountInString(strings.TrimSpace(in.Title)); n == 0 || n > 100 {
 		f["title"] = "应为 1 到 100 个字"
@@ -155,7 +173,7 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 		if err != nil {
 			return Deed{}, err
 		}
-		now := time.Now().UTC()
+		now := s.now()
 		for _, m := range ms {
 			if !m.Live(now) || m.SecondedFrom != nil {
 				continue
@@ -178,7 +196,7 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 	if len(in.TaskIDs) > 0 {
 		var n int64
 		if err := db.Table("assignments").Where("user_id = ? AND task_id IN ?", subject, in.TaskIDs).Count(&n).Error; err != nil {
-			return Deed{}, fmt.Errorf("deed.Create: tasks: %w", err)
+			return Deed{}, err
 		}
 		if int(n) != len(dedupe(in.TaskIDs)) {
 			return Deed{}, apperr.Invalid("参数错误", map[string]string{"task_ids": "只能关联该党员承担的任务"})
@@ -190,7 +208,7 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 	if len(in.ReportIDs) > 0 {
 		var n int64
 		if err := db.Table("reports").Where("reporter_id = ? AND id IN ?", subject, in.ReportIDs).Count(&n).Error; err != nil {
-			return Deed{}, fmt.Errorf("deed.Create: reports: %w", err)
+			return Deed{}, err
 		}
 		if int(n) != len(dedupe(in.ReportIDs)) {
 			return Deed{}, apperr.Invalid("参数错误", map[string]string{"report_ids": "只能关联该党员的上报"})
@@ -199,17 +217,17 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (Deed, er
 			links = append(links, "r:"+strconv.FormatInt(id, 10))
 		}
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	d := Deed{OrgID: orgID, UserID: subject, NominatedBy: actorID, Title: strings.TrimSpace(in.Title), Content: strings.TrimSpace(in.Content),
 		Links: strings.Join(links, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err = db.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
 		return tx.Create(&Event{DeedID: d.ID, Kind: "nominated", OrgID: orgID, ActorID: actorID, CreatedAt: now}).Error
 	})
 	if err != nil {
-		return Deed{}, fmt.Errorf("deed.Create: %w", err)
+		return Deed{}, err
 	}
 	s.tell(ctx, d, "新的典型事迹待审核", true)
 	return d, nil
@@ -230,9 +248,6 @@ func dedupe(ids []int64) []int64 {
 // tell notifies the people concerned: the member, the nominator and, when
 // the deed waits for a decision, the secretaries where it waits.
 func (s *Service) tell(ctx context.Context, d Deed, title string, secretaries bool) {
-	if s.notifier == nil {
-		return
-	}
 	ctx = context.WithoutCancel(ctx)
 	users := []int64{d.UserID}
 	if d.NominatedBy != d.UserID {
@@ -262,14 +277,15 @@ func (s *Service) tell(ctx context.Context, d Deed, title string, secretaries bo
 	}
 }
 
-func (s *Service) load(ctx context.Context, id int64) (Deed, error) {
+func (s *Service) load(ctx context.Context, id int64) (_ Deed, err error) {
+	defer apperr.Annotate(&err, "deed.load(%d)", id)
 	var d Deed
-	err := s.db.WithContext(ctx).Take(&d, "id = ?", id).Error
+	err = s.db.WithContext(ctx).Take(&d, "id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Deed{}, ErrNotFound
 	}
 	if err != nil {
-		return Deed{}, fmt.Errorf("deed.load(%d): %w", id, err)
+		return Deed{}, err
 	}
 	return d, nil
 }
@@ -279,7 +295,8 @@ func (s *Service) load(ctx context.Context, id int64) (Deed, error) {
 // committee only). Nobody acts on a deed they are the member of or
 // nominated, at any level (ErrSelf): another secretary who manages the org
 // where it waits does, and where there is none the deed waits.
-func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason string) (Deed, error) {
+func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason string) (_ Deed, err error) {
+	defer apperr.Annotate(&err, "deed.Act(%d, %s)", id, action)
 	if utf8.RuneCountInString(reason) > 200 {
 		return Deed{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
 	}
@@ -333,7 +350,7 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	case action == "commend" && cur.Kind != org.KindCommittee:
 		return Deed{}, ErrNotCommittee
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		updates := map[string]any{"status": to, "current_org_id": toOrg, "updated_at": now}
 		if action == "reject" {
@@ -355,7 +372,7 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 		if _, ok := apperr.As(err); ok {
 			return Deed{}, err
 		}
-		return Deed{}, fmt.Errorf("deed.Act(%d, %s): %w", d.ID, action, err)
+		return Deed{}, err
 	}
 	d, err = s.load(ctx, id)
 	if err != nil {
@@ -367,7 +384,8 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 
 // Get returns a deed and its path, to the member, the nominator, or a
 // secretary above the member's org.
-func (s *Service) Get(ctx context.Context, userID, id int64) (Deed, []Event, error) {
+func (s *Service) Get(ctx context.Context, userID, id int64) (_ Deed, _ []Event, err error) {
+	defer apperr.Annotate(&err, "deed.Get(%d)", id)
 	d, err := s.load(ctx, id)
 	if err != nil {
 		return Deed{}, nil, err
@@ -383,7 +401,7 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (Deed, []Event, err
 	}
 	var evs []Event
 	if err := s.db.WithContext(ctx).Where("deed_id = ?", id).Order("id").Find(&evs).Error; err != nil {
-		return Deed{}, nil, fmt.Errorf("deed.Get(%d): %w", id, err)
+		return Deed{}, nil, err
 	}
 	return d, evs, nil
 }
@@ -396,7 +414,8 @@ func (s *Service) List(ctx context.Context, userID, orgID int64, status string, 
 }
 
 // list returns up to limit deeds for List.
-func (s *Service) list(ctx context.Context, userID, orgID int64, status string, before int64, limit int) ([]Deed, error) {
+func (s *Service) list(ctx context.Context, userID, orgID int64, status string, before int64, limit int) (_ []Deed, err error) {
+	defer apperr.Annotate(&err, "deed.List(%d)", orgID)
 	if _, err := s.orgs.Get(ctx, orgID); err != nil {
 		return nil, err
 	}
@@ -417,7 +436,7 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status string, 
 	}
 	var out []Deed
 	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("deed.List: %w", err)
+		return nil, err
 	}
 	return out, nil
 }

@@ -3,10 +3,11 @@ package notify
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
 )
 
 // Subscription is a user's banked consents for one template: each accepted
@@ -34,9 +35,10 @@ func NewConsents(db *gorm.DB, max int) *Consents { return &Consents{db: db, max:
 // Add records one accepted consent for each template, up to the bound. A
 // template named twice in one answer counts once: one request to the user
 // accepts each template at most once.
-func (c *Consents) Add(ctx context.Context, userID int64, templateIDs []string) error {
+func (c *Consents) Add(ctx context.Context, userID int64, templateIDs []string) (err error) {
+	defer apperr.Annotate(&err, "notify.AddConsents(%d)", userID)
 	db := c.db.WithContext(ctx)
-	now := time.Now().UTC()
+	now := db.NowFunc()
 	seen := make(map[string]bool, len(templateIDs))
 	for _, tid := range templateIDs {
 		if seen[tid] {
@@ -47,7 +49,7 @@ func (c *Consents) Add(ctx context.Context, userID int64, templateIDs []string) 
 			res := db.Model(&Subscription{}).Where("user_id = ? AND template_id = ?", userID, tid).
 				Updates(map[string]any{"count": gorm.Expr("CASE WHEN count < ? THEN count + 1 ELSE count END", c.max), "updated_at": now})
 			if res.Error != nil {
-				return fmt.Errorf("notify: add consent: %w", res.Error)
+				return res.Error
 			}
 			if res.RowsAffected == 1 {
 				break
@@ -62,7 +64,7 @@ func (c *Consents) Add(ctx context.Context, userID int64, templateIDs []string) 
 					// the bound (MySQL counts changed rows, not matched ones).
 					break
 				}
-				return fmt.Errorf("notify: add consent: %w", err)
+				return err
 			}
 			// Another request created the row first: count on it.
 		}
@@ -71,10 +73,11 @@ func (c *Consents) Add(ctx context.Context, userID int64, templateIDs []string) 
 }
 
 // Counts returns the user's banked consents by template id.
-func (c *Consents) Counts(ctx context.Context, userID int64) (map[string]int, error) {
+func (c *Consents) Counts(ctx context.Context, userID int64) (_ map[string]int, err error) {
+	defer apperr.Annotate(&err, "notify.Consents(%d)", userID)
 	var rows []Subscription
 	if err := c.db.WithContext(ctx).Where("user_id = ?", userID).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("notify: consents: %w", err)
+		return nil, err
 	}
 	out := make(map[string]int, len(rows))
 	for _, r := range rows {
@@ -93,18 +96,18 @@ func hasConsent(db *gorm.DB, userID int64, templateID string) (bool, error) {
 // take uses one consent in tx; ok is false when there is none.
 func take(tx *gorm.DB, userID int64, templateID string) (bool, error) {
 	res := tx.Model(&Subscription{}).Where("user_id = ? AND template_id = ? AND count > 0", userID, templateID).
-		Updates(map[string]any{"count": gorm.Expr("count - 1"), "updated_at": time.Now().UTC()})
+		Updates(map[string]any{"count": gorm.Expr("count - 1"), "updated_at": tx.NowFunc()})
 	return res.RowsAffected == 1, res.Error
 }
 
 // refund gives back a consent that a send did not use.
 func refund(tx *gorm.DB, userID int64, templateID string) error {
 	return tx.Model(&Subscription{}).Where("user_id = ? AND template_id = ?", userID, templateID).
-		Updates(map[string]any{"count": gorm.Expr("count + 1"), "updated_at": time.Now().UTC()}).Error
+		Updates(map[string]any{"count": gorm.Expr("count + 1"), "updated_at": tx.NowFunc()}).Error
 }
 
 // revoke zeroes a consent the user withdrew in WeChat (errcode 43101).
 func revoke(tx *gorm.DB, userID int64, templateID string) error {
 	return tx.Model(&Subscription{}).Where("user_id = ? AND template_id = ?", userID, templateID).
-		Updates(map[string]any{"count": 0, "updated_at": time.Now().UTC()}).Error
+		Updates(map[string]any{"count": 0, "updated_at": tx.NowFunc()}).Error
 }

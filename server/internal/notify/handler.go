@@ -8,7 +8,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"xianfeng/config"
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
@@ -18,12 +17,12 @@ import (
 type Handler struct {
 	inbox     *Inbox
 	consents  *Consents
-	templates map[string]config.Template
+	templates map[string]Template
 	api       web.Adapter[int64]
 }
 
 // NewHandler returns the notification HTTP handler.
-func NewHandler(inbox *Inbox, consents *Consents, templates map[string]config.Template, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
+func NewHandler(inbox *Inbox, consents *Consents, templates map[string]Template, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
 	return &Handler{inbox: inbox, consents: consents, templates: templates, api: web.NewAdapter(log, userID)}
 }
 
@@ -106,7 +105,7 @@ func (h *Handler) subscriptions(ctx context.Context, userID int64, _ struct{}) (
 		return nil, err
 	}
 	items := []subscriptionJSON{}
-	for _, kind := range config.NotificationKinds {
+	for _, kind := range Kinds() {
 		t := h.templates[kind]
 		if t.ID == "" {
 			continue

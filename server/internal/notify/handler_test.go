@@ -75,7 +75,7 @@ func TestConsentLedgerOverHTTP(t *testing.T) {
 				t.Errorf("%s: template %q count %d, want %q and 0", it.Kind, it.TemplateID, it.Count, templateID(it.Kind))
 			}
 		}
-		want := slices.DeleteFunc(slices.Clone(config.NotificationKinds), func(k string) bool { return k == notify.KindReportEscalated })
+		want := slices.DeleteFunc(notify.Kinds(), func(k string) bool { return k == notify.KindReportEscalated })
 		if !slices.Equal(kinds, want) {
 			t.Errorf("kinds %v, want %v (the kind without a template is not offered)", kinds, want)
 		}

@@ -17,7 +17,7 @@ func templateID(kind string) string { return "tmpl-" + strings.ReplaceAll(kind, 
 // withTemplates gives every notification kind a template, so every
 // notification is pushable.
 func withTemplates(c *config.Config) {
-	for _, kind := range config.NotificationKinds {
+	for _, kind := range notify.Kinds() {
 		t := c.Notify.Templates[kind]
 		t.ID = templateID(kind)
 		c.Notify.Templates[kind] = t

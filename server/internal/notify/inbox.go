@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -18,7 +17,8 @@ var ErrNotFound = apperr.New(apperr.KindNotFound, "notification_not_found", "消
 // List returns a page of a user's notifications, newest first, before the
 // notification id before (0: from the newest), optionally only unread; and
 // how many of them are unread.
-func (in *Inbox) List(ctx context.Context, userID int64, unreadOnly bool, before int64, limit int) (paging.Page[Notification], int64, error) {
+func (in *Inbox) List(ctx context.Context, userID int64, unreadOnly bool, before int64, limit int) (_ paging.Page[Notification], _ int64, err error) {
+	defer apperr.Annotate(&err, "notify.List(%d)", userID)
 	db := in.db.WithContext(ctx)
 	q := db.Where("user_id = ?", userID)
 	if unreadOnly {
@@ -29,24 +29,25 @@ func (in *Inbox) List(ctx context.Context, userID int64, unreadOnly bool, before
 	}
 	var out []Notification
 	if err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
-		return paging.Page[Notification]{}, 0, fmt.Errorf("notify.List: %w", err)
+		return paging.Page[Notification]{}, 0, err
 	}
 	var unread int64
 	if err := db.Model(&Notification{}).Where("user_id = ? AND read_at IS NULL", userID).Count(&unread).Error; err != nil {
-		return paging.Page[Notification]{}, 0, fmt.Errorf("notify.List: unread: %w", err)
+		return paging.Page[Notification]{}, 0, err
 	}
 	return paging.Trim(out, limit, func(n Notification) int64 { return n.ID }), unread, nil
 }
 
 // Read marks one of the user's notifications read and returns it.
-func (in *Inbox) Read(ctx context.Context, userID, id int64) (Notification, error) {
+func (in *Inbox) Read(ctx context.Context, userID, id int64) (_ Notification, err error) {
+	defer apperr.Annotate(&err, "notify.Read(%d)", id)
 	db := in.db.WithContext(ctx)
 	if err := db.Model(&Notification{}).Where("id = ? AND user_id = ? AND read_at IS NULL", id, userID).
-		Update("read_at", time.Now().UTC()).Error; err != nil {
-		return Notification{}, fmt.Errorf("notify.Read: %w", err)
+		Update("read_at", in.now()).Error; err != nil {
+		return Notification{}, err
 	}
 	var n Notification
-	err := db.Take(&n, "id = ? AND user_id = ?", id, userID).Error
+	err = db.Take(&n, "id = ? AND user_id = ?", id, userID).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Notification{}, ErrNotFound
 	}
@@ -58,15 +59,16 @@ func (in *Inbox) Read(ctx context.Context, userID, id int64) (Notification, erro
 func (in *Inbox) ReadRef(ctx context.Context, userID int64, refType string, refID int64) error {
 	return in.db.WithContext(ctx).Model(&Notification{}).
 		Where("user_id = ? AND ref_type = ? AND ref_id = ? AND read_at IS NULL", userID, refType, refID).
-		Update("read_at", time.Now().UTC()).Error
+		Update("read_at", in.now()).Error
 }
 
 // ReadAll marks all the user's notifications read.
-func (in *Inbox) ReadAll(ctx context.Context, userID int64) (int64, error) {
+func (in *Inbox) ReadAll(ctx context.Context, userID int64) (_ int64, err error) {
+	defer apperr.Annotate(&err, "notify.ReadAll(%d)", userID)
 	res := in.db.WithContext(ctx).Model(&Notification{}).Where("user_id = ? AND read_at IS NULL", userID).
-		Update("read_at", time.Now().UTC())
+		Update("read_at", in.now())
 	if res.Error != nil {
-		return 0, fmt.Errorf("notify.ReadAll: %w", res.Error)
+		return 0, res.Error
 	}
 	return res.RowsAffected, nil
 }
@@ -87,18 +89,19 @@ type Stats struct {
 }
 
 // BatchStats counts the delivery of the notifications of one kind about one thing.
-func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, kind string) (Stats, error) {
+func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, kind string) (_ Stats, err error) {
+	defer apperr.Annotate(&err, "notify.BatchStats(%s %d)", refType, refID)
 	var rows []struct {
 		Delivery string
 		IsRead   bool
 		N        int64
 	}
-	err := in.db.WithContext(ctx).Model(&Notification{}).
+	err = in.db.WithContext(ctx).Model(&Notification{}).
 		Select("delivery, read_at IS NOT NULL AS is_read, COUNT(*) AS n").
 		Where("ref_type = ? AND ref_id = ? AND kind = ?", refType, refID, kind).
 		Group("delivery, read_at IS NOT NULL").Scan(&rows).Error
 	if err != nil {
-		return Stats{}, fmt.Errorf("notify.BatchStats: %w", err)
+		return Stats{}, err
 	}
 	var s Stats
 	for _, r := range rows {
@@ -125,13 +128,14 @@ func (in *Inbox) BatchStats(ctx context.Context, refType string, refID int64, ki
 // Withdraw stops the pushes still queued for a user about some things (the
 // tasks of a membership that ended): they stay in the inbox, inbox only,
 // with the reason. It runs in the caller's transaction.
-func Withdraw(tx *gorm.DB, userID int64, refType string, refIDs []int64, reason string) error {
+func Withdraw(tx *gorm.DB, userID int64, refType string, refIDs []int64, reason string) (err error) {
+	defer apperr.Annotate(&err, "notify.Withdraw(%d)", userID)
 	for start := 0; start < len(refIDs); start += 500 {
 		chunk := refIDs[start:min(start+500, len(refIDs))]
 		err := tx.Model(&Notification{}).Where("user_id = ? AND ref_type = ? AND ref_id IN ? AND delivery = ?", userID, refType, chunk, DeliveryQueued).
 			Updates(map[string]any{"delivery": DeliveryNoConsent, "delivery_error": clipReason("withdrawn: " + reason)}).Error
 		if err != nil {
-			return fmt.Errorf("notify.Withdraw: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -140,13 +144,14 @@ func Withdraw(tx *gorm.DB, userID int64, refType string, refIDs []int64, reason 
 // WithdrawAll stops every push still queued for the users (members left
 // with no live membership anywhere): their notifications stay in the inbox,
 // inbox only, with the reason. It runs in the caller's transaction.
-func WithdrawAll(tx *gorm.DB, userIDs []int64, reason string) error {
+func WithdrawAll(tx *gorm.DB, userIDs []int64, reason string) (err error) {
+	defer apperr.Annotate(&err, "notify.WithdrawAll")
 	for start := 0; start < len(userIDs); start += 500 {
 		chunk := userIDs[start:min(start+500, len(userIDs))]
 		err := tx.Model(&Notification{}).Where("user_id IN ? AND delivery = ?", chunk, DeliveryQueued).
 			Updates(map[string]any{"delivery": DeliveryNoConsent, "delivery_error": clipReason("withdrawn: " + reason)}).Error
 		if err != nil {
-			return fmt.Errorf("notify.WithdrawAll: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -163,7 +168,7 @@ func (in *Inbox) Unpushed(ctx context.Context, limit int) ([]int64, error) {
 func (in *Inbox) Waiting(ctx context.Context, minAge time.Duration, limit int) ([]int64, error) {
 	var ids []int64
 	err := in.db.WithContext(ctx).Model(&Notification{}).
-		Where("delivery IN ? AND created_at <= ?", []string{DeliveryQueued, DeliverySending}, time.Now().UTC().Add(-minAge)).
+		Where("delivery IN ? AND created_at <= ?", []string{DeliveryQueued, DeliverySending}, in.now().Add(-minAge)).
 		Order("id").Limit(limit).Pluck("id", &ids).Error
 	return ids, err
 }

@@ -6,13 +6,14 @@ package notify
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"xianfeng/server/internal/apperr"
 )
 
 // Kinds of notification; each can map to a subscribe-message template.
@@ -27,6 +28,24 @@ const (
 	KindReportEscalated = "report_escalated"
 	KindDeedUpdate      = "deed_update"
 )
+
+// Kinds returns every kind, in the order the subscriptions list shows them.
+// The configuration's templates are checked against it at start
+// (config.Config.CheckNotifyKinds).
+func Kinds() []string {
+	return []string{KindTaskAssigned, KindTaskReminder, KindTaskOverdue, KindTaskCancelled, KindMemberApproved,
+		KindAnnouncement, KindReportReceived, KindReportEscalated, KindDeedUpdate}
+}
+
+// Template is the WeChat subscribe-message template of one kind: its id
+// (empty: inbox only), the mini-program page it opens, and how its data
+// fields are filled from the notification ({{title}}, {{body}}, {{due}},
+// {{org}}, …). It has the fields of config.Template, which converts to it.
+type Template struct {
+	ID     string
+	Page   string
+	Fields map[string]string
+}
 
 // Notification is one message for one member. DedupeKey makes sending
 // idempotent: the same key for the same user is stored once, so a job that
@@ -77,26 +96,43 @@ type Inbox struct {
 	pusher *Pusher
 	queue  Enqueuer
 	log    *slog.Logger
+	now    func() time.Time
+}
+
+// InboxOptions configure the inbox.
+type InboxOptions struct {
+	// Log is required.
+	Log *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Pusher and Queue, when both set, make the inbox queue pushable
+	// notifications for WeChat delivery; without them it is inbox only.
+	Pusher *Pusher
+	Queue  Enqueuer
 }
 
 // NewInbox returns the in-app inbox on db.
-func NewInbox(db *gorm.DB) *Inbox { return &Inbox{db: db, log: slog.Default()} }
-
-// WithPush makes the inbox queue pushable notifications for delivery.
-func (in *Inbox) WithPush(p *Pusher, q Enqueuer, log *slog.Logger) *Inbox {
-	in.pusher, in.queue, in.log = p, q, log
-	return in
+func NewInbox(db *gorm.DB, opts InboxOptions) *Inbox {
+	if opts.Log == nil {
+		panic("notify.NewInbox: InboxOptions.Log is required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Inbox{db: db, pusher: opts.Pusher, queue: opts.Queue, log: opts.Log, now: func() time.Time { return clock().UTC() }}
 }
 
 var _ Notifier = (*Inbox)(nil)
 
 // Notify writes the notifications in batches, skipping any the user already
 // has under the same dedupe key.
-func (in *Inbox) Notify(ctx context.Context, ns []Notification) error {
+func (in *Inbox) Notify(ctx context.Context, ns []Notification) (err error) {
+	defer apperr.Annotate(&err, "notify.Notify")
 	if len(ns) == 0 {
 		return nil
 	}
-	now := time.Now().UTC()
+	now := in.now()
 	keys := map[string]bool{}
 	var users []int64
 	for i := range ns {
@@ -120,7 +156,7 @@ func (in *Inbox) Notify(ctx context.Context, ns []Notification) error {
 	}
 	db := in.db.WithContext(ctx)
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(ns, 500).Error; err != nil {
-		return fmt.Errorf("notify.Inbox: %w", err)
+		return err
 	}
 	if in.queue == nil || len(users) == 0 {
 		return nil
@@ -135,7 +171,7 @@ func (in *Inbox) Notify(ctx context.Context, ns []Notification) error {
 		var part []int64
 		if err := db.Model(&Notification{}).Where("dedupe_key IN ? AND user_id IN ? AND delivery = ?", dedupe, chunk, DeliveryQueued).
 			Pluck("id", &part).Error; err != nil {
-			return fmt.Errorf("notify.Inbox: queued ids: %w", err)
+			return err
 		}
 		ids = append(ids, part...)
 	}

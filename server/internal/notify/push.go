@@ -15,7 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
-	"xianfeng/config"
 	"xianfeng/server/internal/wechat"
 )
 
@@ -35,7 +34,7 @@ const (
 
 // PushOptions configure the pusher.
 type PushOptions struct {
-	Templates        map[string]config.Template
+	Templates        map[string]Template
 	RatePerMinute    int
 	MiniprogramState string
 	KeyPrefix        string
@@ -277,7 +276,7 @@ func (p *Pusher) finish(ctx context.Context, id int64, from, to, reason string) 
 }
 
 // message fills the template's fields from the notification.
-func (p *Pusher) message(n Notification, openID string, t config.Template) wechat.SubscribeMessage {
+func (p *Pusher) message(n Notification, openID string, t Template) wechat.SubscribeMessage {
 	vars := map[string]string{}
 	_ = json.Unmarshal([]byte(n.Vars), &vars)
 	vars["title"], vars["body"], vars["ref_id"] = n.Title, n.Body, strconv.FormatInt(n.RefID, 10)
@@ -340,6 +339,7 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + window - now)`)
 
 // waitForSlot blocks until the global send rate allows one more message.
+// The window runs on real time, not p.now: it lives in Redis, whose expiry does.
 func (p *Pusher) waitForSlot(ctx context.Context, id int64) error {
 	key := p.opts.KeyPrefix + "push:rate"
 	member := strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(time.Now().UnixNano(), 36)

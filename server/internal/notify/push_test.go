@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"xianfeng/config"
+	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/wechat"
 )
@@ -158,7 +159,7 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 	errCrash := errors.New("worker killed")
 	wx := wechat.New(w.env.WeChat.Config(cfg.WeChat.Timeout), w.env.App.Redis, cfg.Redis.KeyPrefix, nil)
 	crashing := notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, wx, notify.PushOptions{
-		Templates: cfg.NotifyTemplates(), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
+		Templates: app.NotifyTemplates(cfg), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
 		KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
 		AfterSend: func(int64) error { return errCrash },
 	})
@@ -274,7 +275,7 @@ func TestJobEndsWhileWeChatAnswers(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			p := notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, cancellingSender{Client: wx, cancel: cancel}, notify.PushOptions{
-				Templates: cfg.NotifyTemplates(), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
+				Templates: app.NotifyTemplates(cfg), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
 				KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
 			})
 			_ = p.Deliver(ctx, id, false)

@@ -157,7 +157,7 @@ func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (
 		return MembershipView{}, wrap("org.Approve", err)
 	}
 	v, err := s.store.MembershipByID(ctx, m.ID)
-	if err == nil && s.opts.Notifier != nil {
+	if err == nil {
 		n := notify.Notification{UserID: m.UserID, Kind: notify.KindMemberApproved, Title: "入组申请已通过",
 			Body: "您已加入" + v.OrgName + "，身份：" + v.Badge.Label(), RefType: "membership", RefID: m.ID,
 			DedupeKey: "member_approved:" + strconv.FormatInt(m.ID, 10) + ":" + strconv.FormatInt(now.Unix(), 10),

@@ -33,11 +33,13 @@ type Options struct {
 	Log       *slog.Logger
 	// Ender, when set, is told about every temporary org with an end date.
 	Ender Ender
-	// Notifier, when set, tells members their membership was approved.
+	// Notifier tells members their membership was approved; it is required.
 	Notifier notify.Notifier
 	// OnEnd, when set, closes what ended memberships held open, in the
 	// transaction that ends them (see EndHook).
 	OnEnd EndHook
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Service holds the rules of orgs and memberships. Every method that takes
@@ -50,11 +52,15 @@ type Service struct {
 
 // NewService returns the org service.
 func NewService(store *Store, opts Options) *Service {
-	return &Service{store: store, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.Notifier == nil || opts.Log == nil {
+		panic("org.NewService: Options.Notifier and Log are required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{store: store, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
-
-// SetNotifier wires the notifier after construction.
-func (s *Service) SetNotifier(n notify.Notifier) { s.opts.Notifier = n }
 
 // Store returns the service's store, for read-only use by other packages.
 func (s *Service) Store() *Store { return s.store }

@@ -14,6 +14,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"xianfeng/server/internal/apperr"
 )
 
 // Priorities of the queues, highest first.
@@ -85,14 +87,15 @@ func (q *Queue) Handle(taskType string, h asynq.Handler) { q.mux.Handle(taskType
 // as a priority name such as Default, or Default when absent). A task with a
 // deterministic asynq.TaskID that is already queued is not queued twice: that
 // case returns asynq.ErrTaskIDConflict, which callers treat as done.
-func (q *Queue) Enqueue(ctx context.Context, task *asynq.Task, priority string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+func (q *Queue) Enqueue(ctx context.Context, task *asynq.Task, priority string, opts ...asynq.Option) (_ *asynq.TaskInfo, err error) {
+	defer apperr.Annotate(&err, "queue.Enqueue(%s)", task.Type())
 	if priority == "" {
 		priority = Default
 	}
 	opts = append([]asynq.Option{asynq.Queue(q.Name(priority))}, opts...)
 	info, err := q.client.EnqueueContext(ctx, task, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("queue: enqueue %s: %w", task.Type(), err)
+		return nil, err
 	}
 	return info, nil
 }
@@ -123,7 +126,8 @@ func (q *Queue) Inspector() *asynq.Inspector { return q.inspector }
 // jobs within about 20 s, and never copies a job another worker still runs.
 // A job that asynq itself recovers from a lost lease is retried without
 // back-off.
-func (q *Queue) Start() error {
+func (q *Queue) Start() (err error) {
+	defer apperr.Annotate(&err, "queue.Start")
 	q.resumer = newResumer(q)
 	q.resumer.resumeOrphans(context.Background())
 	q.server = asynq.NewServerFromRedisClient(q.rdb, asynq.Config{
@@ -150,7 +154,7 @@ func (q *Queue) Start() error {
 		}),
 	})
 	if err := q.server.Start(q.mux); err != nil {
-		return fmt.Errorf("queue: start workers: %w", err)
+		return err
 	}
 	q.resumer.start(q.opts.ResumeEvery)
 	if len(q.atStart) > 0 {
@@ -168,11 +172,11 @@ func (q *Queue) Start() error {
 		q.scheduler = asynq.NewSchedulerFromRedisClient(q.rdb, &asynq.SchedulerOpts{Logger: slogAdapter{q.opts.Log}, LogLevel: asynq.WarnLevel})
 		for _, p := range q.periodic {
 			if _, err := q.scheduler.Register(p.spec, p.task, asynq.Queue(q.Name(p.priority)), asynq.Unique(p.every-time.Second)); err != nil {
-				return fmt.Errorf("queue: schedule %s: %w", p.task.Type(), err)
+				return fmt.Errorf("schedule %s: %w", p.task.Type(), err)
 			}
 		}
 		if err := q.scheduler.Start(); err != nil {
-			return fmt.Errorf("queue: start scheduler: %w", err)
+			return err
 		}
 	}
 	return nil

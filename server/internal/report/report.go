@@ -7,7 +7,6 @@ package report
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -119,8 +118,12 @@ type Scheduler interface {
 // Options configure the service.
 type Options struct {
 	SLAUrgent, SLANormal time.Duration
-	Notifier             notify.Notifier
-	Log                  *slog.Logger
+	// Notifier, Scheduler and Log are required.
+	Notifier  notify.Notifier
+	Scheduler Scheduler
+	Log       *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Service holds the rules of reports.
@@ -135,11 +138,15 @@ type Service struct {
 
 // NewService returns the report service.
 func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
-	return &Service{db: db, orgs: orgs, members: members, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.Notifier == nil || opts.Scheduler == nil || opts.Log == nil {
+		panic("report.NewService: Options.Notifier, Scheduler and Log are required")
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{db: db, orgs: orgs, members: members, sched: opts.Scheduler, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
-
-// SetScheduler wires the queue after construction.
-func (s *Service) SetScheduler(sch Scheduler) { s.sched = sch }
 
 // Errors of the service.
 var (
@@ -169,7 +176,8 @@ type Input struct {
 
 // Create files a report with the secretaries of the reporter's org and
 // starts its escalation clock. The same request_id returns the first report.
-func (s *Service) Create(ctx context.Context, userID int64, in Input) (Report, bool, error) {
+func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report, _ bool, err error) {
+	defer apperr.Annotate(&err, "report.Create")
 	f := map[string]string{}
 	if Categories[in.Category] == "" {
 		f["category"] = "应为 epidemic_clue、help_needed、supplies、rumor 或 other"
@@ -217,21 +225,19 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (Report, b
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		if err := db.Where("reporter_id = ? AND request_id = ?", userID, in.RequestID).Take(&prior).Error; err != nil {
-			return Report{}, false, fmt.Errorf("report.Create: replay: %w", err)
+			return Report{}, false, err
 		}
 		return prior, false, nil
 	}
 	if err != nil {
-		return Report{}, false, fmt.Errorf("report.Create: %w", err)
+		return Report{}, false, err
 	}
 	ctx = context.WithoutCancel(ctx)
 	if err := s.tell(ctx, r, r.OrgID, 0, notify.KindReportReceived); err != nil {
 		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of a report", "report_id", r.ID, "err", err)
 	}
-	if s.sched != nil {
-		if err := s.sched.ScheduleEscalation(ctx, r.ID, 0, next); err != nil {
-			s.opts.Log.WarnContext(ctx, "could not schedule a report's escalation; the sweeper will", "report_id", r.ID, "err", err)
-		}
+	if err := s.sched.ScheduleEscalation(ctx, r.ID, 0, next); err != nil {
+		s.opts.Log.WarnContext(ctx, "could not schedule a report's escalation; the sweeper will", "report_id", r.ID, "err", err)
 	}
 	return r, true, nil
 }
@@ -247,7 +253,7 @@ func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, ki
 	if err != nil {
 		return err
 	}
-	if s.opts.Notifier != nil && len(secs) > 0 {
+	if len(secs) > 0 {
 		title := "【" + Categories[r.Category] + "】"
 		if r.Urgency == Urgent {
 			title = "【紧急】" + title
@@ -278,14 +284,15 @@ func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, ki
 		Note: strconv.Itoa(len(secs)) + " 位书记", CreatedAt: s.now()}).Error
 }
 
-func (s *Service) load(ctx context.Context, id int64) (Report, error) {
+func (s *Service) load(ctx context.Context, id int64) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.load(%d)", id)
 	var r Report
-	err := s.db.WithContext(ctx).Take(&r, "id = ?", id).Error
+	err = s.db.WithContext(ctx).Take(&r, "id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Report{}, ErrNotFound
 	}
 	if err != nil {
-		return Report{}, fmt.Errorf("report.load(%d): %w", id, err)
+		return Report{}, err
 	}
 	return r, nil
 }
@@ -310,7 +317,8 @@ func (s *Service) inScope(ctx context.Context, userID, id int64) (Report, error)
 // current org): the job at the end of each SLA, or a secretary by hand
 // (actorID set). A report acknowledged or moved on since is left alone, so
 // an acknowledgement racing an escalation leaves one consistent timeline.
-func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int64, note string) (Report, error) {
+func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int64, note string) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.Escalate(%d)", id)
 	r, err := s.load(ctx, id)
 	if err != nil {
 		return Report{}, err
@@ -352,7 +360,7 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 		return nil
 	})
 	if err != nil {
-		return Report{}, fmt.Errorf("report.Escalate(%d): %w", r.ID, err)
+		return Report{}, err
 	}
 	if !moved {
 		if actorID == 0 {
@@ -368,13 +376,11 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 	if err := s.tell(ctx, r, r.CurrentOrgID, r.EscalationLevel, notify.KindReportEscalated); err != nil {
 		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of an escalated report", "report_id", r.ID, "err", err)
 	}
-	if s.sched != nil {
-		if actorID != 0 {
-			_ = s.sched.CancelEscalation(ctx, r.ID, level)
-		}
-		if err := s.sched.ScheduleEscalation(ctx, r.ID, r.EscalationLevel, next); err != nil {
-			s.opts.Log.WarnContext(ctx, "could not schedule a report's next escalation; the sweeper will", "report_id", r.ID, "err", err)
-		}
+	if actorID != 0 {
+		_ = s.sched.CancelEscalation(ctx, r.ID, level)
+	}
+	if err := s.sched.ScheduleEscalation(ctx, r.ID, r.EscalationLevel, next); err != nil {
+		s.opts.Log.WarnContext(ctx, "could not schedule a report's next escalation; the sweeper will", "report_id", r.ID, "err", err)
 	}
 	return r, nil
 }
@@ -392,7 +398,8 @@ func (s *Service) EscalateByHand(ctx context.Context, userID, id int64, note str
 }
 
 // Ack acknowledges an open report: its escalation stops.
-func (s *Service) Ack(ctx context.Context, userID, id int64) (Report, error) {
+func (s *Service) Ack(ctx context.Context, userID, id int64) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.Ack(%d)", id)
 	r, err := s.inScope(ctx, userID, id)
 	if err != nil {
 		return Report{}, err
@@ -428,16 +435,15 @@ func (s *Service) Ack(ctx context.Context, userID, id int64) (Report, error) {
 		if _, ok := apperr.As(err); ok {
 			return Report{}, err
 		}
-		return Report{}, fmt.Errorf("report.Ack(%d): %w", id, err)
+		return Report{}, err
 	}
-	if s.sched != nil {
-		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, level)
-	}
+	_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, level)
 	return s.load(ctx, id)
 }
 
 // Resolve closes a report with a note.
-func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (Report, error) {
+func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (_ Report, err error) {
+	defer apperr.Annotate(&err, "report.Resolve(%d)", id)
 	note = strings.TrimSpace(note)
 	if utf8.RuneCountInString(note) > 1000 {
 		return Report{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
@@ -475,16 +481,17 @@ func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (R
 		if _, ok := apperr.As(err); ok {
 			return Report{}, err
 		}
-		return Report{}, fmt.Errorf("report.Resolve(%d): %w", id, err)
+		return Report{}, err
 	}
-	if s.sched != nil && r.Status == StatusOpen {
+	if r.Status == StatusOpen {
 		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, cur.EscalationLevel)
 	}
 	return s.load(ctx, id)
 }
 
 // Timeline returns a report with its events, to its reporter or a secretary in scope.
-func (s *Service) Timeline(ctx context.Context, userID, id int64) (Report, []Event, error) {
+func (s *Service) Timeline(ctx context.Context, userID, id int64) (_ Report, _ []Event, err error) {
+	defer apperr.Annotate(&err, "report.Timeline(%d)", id)
 	r, err := s.load(ctx, id)
 	if err != nil {
 		return Report{}, nil, err
@@ -496,7 +503,7 @@ func (s *Service) Timeline(ctx context.Context, userID, id int64) (Report, []Eve
 	}
 	var evs []Event
 	if err := s.db.WithContext(ctx).Where("report_id = ?", id).Order("id").Find(&evs).Error; err != nil {
-		return Report{}, nil, fmt.Errorf("report.Timeline(%d): %w", id, err)
+		return Report{}, nil, err
 	}
 	return r, evs, nil
 }
@@ -512,7 +519,8 @@ func (s *Service) List(ctx context.Context, userID, orgID int64, status, urgency
 func reportID(r Report) int64 { return r.ID }
 
 // list returns up to limit reports for List.
-func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) ([]Report, error) {
+func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) (_ []Report, err error) {
+	defer apperr.Annotate(&err, "report.List(%d)", orgID)
 	if _, err := s.orgs.Get(ctx, orgID); err != nil {
 		return nil, err
 	}
@@ -536,31 +544,33 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 	}
 	var out []Report
 	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("report.List: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // Mine returns a page of the reporter's own reports, newest first, before
 // the report id before (0: from the newest).
-func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) (paging.Page[Report], error) {
+func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) (_ paging.Page[Report], err error) {
+	defer apperr.Annotate(&err, "report.Mine(%d)", userID)
 	q := s.db.WithContext(ctx).Where("reporter_id = ?", userID)
 	if before > 0 {
 		q = q.Where("id < ?", before)
 	}
 	var out []Report
 	if err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
-		return paging.Page[Report]{}, fmt.Errorf("report.Mine: %w", err)
+		return paging.Page[Report]{}, err
 	}
 	return paging.Trim(out, limit, reportID), nil
 }
 
 // Sweep escalates open reports whose SLA passed but whose job never ran.
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Service) Sweep(ctx context.Context) (err error) {
+	defer apperr.Annotate(&err, "report.Sweep")
 	var due []Report
 	if err := s.db.WithContext(ctx).Where("status = ? AND next_escalate_at IS NOT NULL AND next_escalate_at < ?", StatusOpen, s.now().Add(-30*time.Second)).
 		Order("next_escalate_at").Limit(200).Find(&due).Error; err != nil {
-		return fmt.Errorf("report.Sweep: %w", err)
+		return err
 	}
 	for _, r := range due {
 		if _, err := s.Escalate(ctx, r.ID, r.EscalationLevel, 0, ""); err != nil {

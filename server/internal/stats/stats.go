@@ -94,11 +94,8 @@ type Service struct {
 
 // NewService returns the statistics service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil {
-		panic("stats.NewService: Options.Location is required")
-	}
-	if opts.Log == nil {
-		opts.Log = slog.Default()
+	if opts.Location == nil || opts.Log == nil {
+		panic("stats.NewService: Options.Location and Log are required")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -158,9 +158,6 @@ func (s *Service) ResumeFanOuts(ctx context.Context) error {
 // redispatch enqueues the fan-out of the tasks still dispatching that were
 // created before the given time.
 func (s *Service) redispatch(ctx context.Context, before time.Time) error {
-	if s.opts.Scheduler == nil {
-		return nil
-	}
 	var stuck []int64
 	if err := s.db.WithContext(ctx).Model(&Task{}).Where("status = ? AND created_at < ?", StatusDispatching, before).
 		Order("id").Limit(1000).Pluck("id", &stuck).Error; err != nil {

@@ -2,6 +2,7 @@ package task_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -186,13 +187,23 @@ func TestDueJobsThatRunDuringTheFanOutAreNotLost(t *testing.T) {
 	}
 }
 
+// downScheduler fails as the queue does while Redis is down.
+type downScheduler struct{}
+
+var errRedisDown = errors.New("redis is down")
+
+func (downScheduler) Dispatch(context.Context, int64) error        { return errRedisDown }
+func (downScheduler) ScheduleDue(context.Context, task.Task) error { return errRedisDown }
+func (downScheduler) Unschedule(context.Context, task.Task) error  { return errRedisDown }
+
 func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	a1 := w.newMember(w.a, "frontline")
 	want := sorted([]int64{w.memberA.ID, a1.ID})
-	// A service without a scheduler: as if Redis was down when the tasks were created.
-	lost := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{Location: w.env.App.Config.Location(), Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB)})
+	// A service whose scheduler fails: as if Redis was down when the tasks were created.
+	lost := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{Location: w.env.App.Config.Location(), Log: w.env.App.Log,
+		Notifier: notify.NewInbox(w.env.App.DB.DB, notify.InboxOptions{Log: w.env.App.Log}), Scheduler: downScheduler{}})
 	create := func(title string, due time.Time) int64 {
 		t.Helper()
 		tk, created, err := lost.Create(ctx, w.secA.ID, w.a, task.Input{Title: title, Kind: task.KindDuty, DueAt: &due,

@@ -237,7 +237,8 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			crashing := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{
-				Location: w.env.App.Config.Location(), Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB), BatchSize: 300, AfterBatch: tc.stop(cancel),
+				Location: w.env.App.Config.Location(), Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB, notify.InboxOptions{Log: w.env.App.Log}),
+				Scheduler: task.NewJobs(w.env.App.Queue), BatchSize: 300, AfterBatch: tc.stop(cancel),
 			})
 			if err := crashing.FanOut(runCtx, tk.ID); err == nil {
 				t.Fatal("the crashing fan-out returned no error")

@@ -50,7 +50,7 @@ type Options struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	Notifier notify.Notifier
-	// Scheduler may be nil until the jobs are wired; SetScheduler sets it.
+	// Scheduler puts the fan-out and due-time jobs on the queue; it is required.
 	Scheduler Scheduler
 	// BatchSize is how many assignments the fan-out writes per statement.
 	BatchSize int
@@ -73,8 +73,8 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil {
-		panic("task.NewService: Options.Location is required")
+	if opts.Location == nil || opts.Log == nil || opts.Notifier == nil || opts.Scheduler == nil {
+		panic("task.NewService: Options.Location, Log, Notifier and Scheduler are required")
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
@@ -85,9 +85,6 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	}
 	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return clock().UTC() }}
 }
-
-// SetScheduler wires the queue after construction (the jobs need the service too).
-func (s *Service) SetScheduler(sch Scheduler) { s.opts.Scheduler = sch }
 
 // Errors of the service.
 var (
@@ -278,9 +275,6 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (Ta
 // schedule enqueues the fan-out and the due-time jobs. A failure here loses
 // nothing: the sweeper finds tasks still dispatching or past their times.
 func (s *Service) schedule(ctx context.Context, t Task) {
-	if s.opts.Scheduler == nil {
-		return
-	}
 	// The task is committed: enqueue even if the client hangs up now.
 	ctx = context.WithoutCancel(ctx)
 	if t.Status == StatusDispatching {
@@ -482,7 +476,7 @@ func (s *Service) Cancel(ctx context.Context, userID, taskID int64) (Task, error
 	if err := s.cancelAssignments(ctx, t); err != nil {
 		return Task{}, err
 	}
-	if s.opts.Scheduler != nil && t.DueAt != nil {
+	if t.DueAt != nil {
 		if err := s.opts.Scheduler.Unschedule(ctx, t); err != nil {
 			s.opts.Log.WarnContext(ctx, "could not remove a cancelled task's jobs; they will find it cancelled", "task_id", t.ID, "err", err)
 		}
@@ -532,7 +526,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, taskID int64, dueAt *t
 	if err := s.validate(in); err != nil {
 		return Task{}, err
 	}
-	if s.opts.Scheduler != nil && t.DueAt != nil {
+	if t.DueAt != nil {
 		if err := s.opts.Scheduler.Unschedule(ctx, t); err != nil {
 			// The old jobs carry the old due time and do nothing when they run.
 			s.opts.Log.WarnContext(ctx, "could not remove a task's old jobs", "task_id", t.ID, "err", err)
@@ -553,7 +547,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, taskID int64, dueAt *t
 	if err != nil {
 		return Task{}, err
 	}
-	if s.opts.Scheduler != nil && t.DueAt != nil {
+	if t.DueAt != nil {
 		if err := s.opts.Scheduler.ScheduleDue(ctx, t); err != nil {
 			s.opts.Log.WarnContext(ctx, "could not schedule a task's new jobs; the sweeper will", "task_id", t.ID, "err", err)
 		}
@@ -563,7 +557,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, taskID int64, dueAt *t
 
 // notify sends one notification about a task to each user.
 func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title, body, dedupe string) error {
-	if s.opts.Notifier == nil || len(users) == 0 {
+	if len(users) == 0 {
 		return nil
 	}
 	data := map[string]string{}

@@ -5,7 +5,6 @@ package user
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -51,11 +50,12 @@ type Store struct{ db *gorm.DB }
 func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
 // Get returns the user with the given id, or ErrNotFound.
-func (s *Store) Get(ctx context.Context, id int64) (User, error) {
+func (s *Store) Get(ctx context.Context, id int64) (_ User, err error) {
+	defer apperr.Annotate(&err, "user.Get(%d)", id)
 	// A plain statement: this runs on every GET /me.
 	var us []User
 	if err := s.db.WithContext(ctx).Raw("SELECT * FROM users WHERE id = ?", id).Scan(&us).Error; err != nil {
-		return User{}, fmt.Errorf("user.Get(%d): %w", id, err)
+		return User{}, err
 	}
 	if len(us) == 0 {
 		return User{}, ErrNotFound
@@ -68,40 +68,42 @@ func (s *Store) Get(ctx context.Context, id int64) (User, error) {
 // loser of the insert race reads the winner's row. created reports whether
 // this call made the row.
 func (s *Store) FindOrCreate(ctx context.Context, openID, unionID string) (u User, created bool, err error) {
+	defer apperr.Annotate(&err, "user.FindOrCreate")
 	db := s.db.WithContext(ctx)
 	err = db.Take(&u, "open_id = ?", openID).Error
 	if err == nil {
 		if unionID != "" && u.UnionID != unionID {
 			u.UnionID = unionID
 			if err := db.Model(&u).Update("union_id", unionID).Error; err != nil {
-				return User{}, false, fmt.Errorf("user.FindOrCreate: update union id: %w", err)
+				return User{}, false, err
 			}
 		}
 		return u, false, nil
 	}
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
-		return User{}, false, fmt.Errorf("user.FindOrCreate: %w", err)
+		return User{}, false, err
 	}
 	u = User{OpenID: openID, UnionID: unionID}
 	err = db.Create(&u).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		u = User{}
 		if err := db.Take(&u, "open_id = ?", openID).Error; err != nil {
-			return User{}, false, fmt.Errorf("user.FindOrCreate: read after race: %w", err)
+			return User{}, false, err
 		}
 		return u, false, nil
 	}
 	if err != nil {
-		return User{}, false, fmt.Errorf("user.FindOrCreate: insert: %w", err)
+		return User{}, false, err
 	}
 	return u, true, nil
 }
 
 // SetPhone binds a phone number to the user.
-func (s *Store) SetPhone(ctx context.Context, id int64, phone string) (User, error) {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(map[string]any{"phone": phone, "updated_at": time.Now().UTC()})
+func (s *Store) SetPhone(ctx context.Context, id int64, phone string) (_ User, err error) {
+	defer apperr.Annotate(&err, "user.SetPhone(%d)", id)
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(map[string]any{"phone": phone, "updated_at": s.db.NowFunc()})
 	if res.Error != nil {
-		return User{}, fmt.Errorf("user.SetPhone(%d): %w", id, res.Error)
+		return User{}, res.Error
 	}
 	if res.RowsAffected == 0 {
 		return User{}, ErrNotFound

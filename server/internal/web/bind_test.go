@@ -101,7 +101,7 @@ func TestBindJSON(t *testing.T) {
 
 			var got loginRequest
 			var err error
-			if web.LimitBody(limit)(c); !c.IsAborted() {
+			if web.LimitBody(logging.Discard(), limit)(c); !c.IsAborted() {
 				if err = web.BindJSON(c, &got); err != nil {
 					web.Fail(c, logging.Discard(), err)
 				}

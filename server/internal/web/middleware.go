@@ -158,10 +158,10 @@ func Recover(log *slog.Logger) gin.HandlerFunc {
 
 // LimitBody caps the request body at max bytes; reading past it fails with
 // *http.MaxBytesError, which BindJSON answers with 413.
-func LimitBody(max int64) gin.HandlerFunc {
+func LimitBody(log *slog.Logger, max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > max {
-			Fail(c, slog.Default(), errTooLarge)
+			Fail(c, log, errTooLarge)
 			return
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
