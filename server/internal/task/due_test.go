@@ -21,7 +21,7 @@ func (w *world) runWorkers() {
 	w.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.env.App.RunWorkers(ctx) }()
+	go func() { done <- w.App.RunWorkers(ctx) }()
 	w.t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -47,7 +47,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func (w *world) notified(kind string, taskID int64) []int64 {
 	w.t.Helper()
 	var users []int64
-	w.env.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", kind, taskID).Order("user_id").Pluck("user_id", &users)
+	w.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", kind, taskID).Order("user_id").Pluck("user_id", &users)
 	return users
 }
 
@@ -55,25 +55,26 @@ func (w *world) notified(kind string, taskID int64) []int64 {
 func (w *world) overdueUsers(taskID int64) []int64 {
 	w.t.Helper()
 	var users []int64
-	w.env.App.DB.Table("assignments").Where("task_id = ? AND overdue = ?", taskID, true).Order("user_id").Pluck("user_id", &users)
+	w.App.DB.Table("assignments").Where("task_id = ? AND overdue = ?", taskID, true).Order("user_id").Pluck("user_id", &users)
 	return users
 }
 
 func TestRemindersAndOverdueRunOnTheQueue(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	done, declined, accepted := w.newMember(w.a, "frontline"), w.newMember(w.a, "frontline"), w.newMember(w.a, "frontline")
+	done, declined, accepted := w.NewMember(w.A, "frontline"), w.NewMember(w.A, "frontline"), w.NewMember(w.A, "frontline")
 	due := time.Now().Add(4 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
-	tk := w.createTask(w.secA, w.a, newTask("发热门诊值守", map[string]any{
+	tk := w.createTask(w.SecA, w.A, newTask("发热门诊值守", map[string]any{
 		"due_at": due, "remind_before_minutes": 1, "target": map[string]any{"badges": []string{"frontline"}},
 	}))
-	w.expect(w.do("POST", taskPath(tk.ID, "complete"), done, map[string]any{"request_id": "r1"}), 200)
-	w.expect(w.do("POST", taskPath(tk.ID, "decline"), declined, nil), 200)
-	w.expect(w.do("POST", taskPath(tk.ID, "accept"), accepted, nil), 200)
-	notDone := sorted([]int64{w.memberA.ID, accepted.ID})
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "complete"), done, map[string]any{"request_id": "r1"}), 200)
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "decline"), declined, nil), 200)
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "accept"), accepted, nil), 200)
+	notDone := sorted([]int64{w.MemberA.ID, accepted.ID})
 
 	w.runWorkers()
 	t.Run("each assignee not done gets one reminder", func(t *testing.T) {
+		w := w.in(t)
 		eventually(t, "the reminders", func() bool { return len(w.notified(notify.KindTaskReminder, tk.ID)) >= len(notDone) })
 		if time.Now().Add(2 * time.Second).Before(due) {
 			if got := w.overdueUsers(tk.ID); len(got) != 0 {
@@ -82,9 +83,10 @@ func TestRemindersAndOverdueRunOnTheQueue(t *testing.T) {
 		}
 	})
 	t.Run("at the due time the assignments not done are flagged overdue and told once", func(t *testing.T) {
+		w := w.in(t)
 		var row struct{ OverdueAt *time.Time }
 		eventually(t, "the overdue marking", func() bool { // its last step
-			if err := w.env.App.DB.Table("tasks").Select("overdue_at").Where("id = ?", tk.ID).Take(&row).Error; err != nil {
+			if err := w.App.DB.Table("tasks").Select("overdue_at").Where("id = ?", tk.ID).Take(&row).Error; err != nil {
 				t.Fatal(err)
 			}
 			return row.OverdueAt != nil
@@ -100,13 +102,14 @@ func TestRemindersAndOverdueRunOnTheQueue(t *testing.T) {
 		}
 	})
 	t.Run("nothing happens twice", func(t *testing.T) {
-		if err := w.env.App.Task.Sweep(ctx); err != nil {
+		w := w.in(t)
+		if err := w.App.Task.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, due.Unix()); err != nil {
+		if err := w.App.Task.MarkOverdue(ctx, tk.ID, due.Unix()); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.env.App.Task.Remind(ctx, tk.ID, due.Unix()); err != nil {
+		if err := w.App.Task.Remind(ctx, tk.ID, due.Unix()); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second)
@@ -118,8 +121,9 @@ func TestRemindersAndOverdueRunOnTheQueue(t *testing.T) {
 		}
 	})
 	t.Run("an overdue assignment can still be completed", func(t *testing.T) {
+		w := w.in(t)
 		var a answer
-		w.expect(w.do("POST", taskPath(tk.ID, "complete"), accepted, map[string]any{"request_id": "late"}), 200).JSON(t, &a)
+		w.Expect(w.DoAs("POST", taskPath(tk.ID, "complete"), accepted, map[string]any{"request_id": "late"}), 200).JSON(t, &a)
 		if a.Assignment.Status != "completed" || !a.Assignment.Overdue {
 			t.Errorf("completing late answered %+v", a.Assignment)
 		}
@@ -130,13 +134,13 @@ func TestTheQueueRunsTheFanOutOfANewTask(t *testing.T) {
 	w := newWorld(t)
 	w.runWorkers()
 	var tk taskJSON
-	w.expect(w.do("POST", taskPathOrg(w.a), w.secA, newTask("即时分派", nil)), 201).JSON(t, &tk)
+	w.Expect(w.DoAs("POST", taskPathOrg(w.A), w.SecA, newTask("即时分派", nil)), 201).JSON(t, &tk)
 	eventually(t, "the fan-out", func() bool {
 		var status string
-		w.env.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status)
+		w.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status)
 		return status == "open"
 	})
-	w.checkFanOut(tk.ID, w.approvedIn(w.a, false))
+	w.checkFanOut(tk.ID, w.approvedIn(w.A, false))
 }
 
 func taskPathOrg(org int64) string { return fmt.Sprintf("/api/v1/orgs/%d/tasks", org) }
@@ -144,8 +148,8 @@ func taskPathOrg(org int64) string { return fmt.Sprintf("/api/v1/orgs/%d/tasks",
 func TestDueJobsThatRunDuringTheFanOutAreNotLost(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	a1 := w.newMember(w.a, "frontline")
-	want := sorted([]int64{w.memberA.ID, a1.ID})
+	a1 := w.NewMember(w.A, "frontline")
+	want := sorted([]int64{w.MemberA.ID, a1.ID})
 	tests := []struct {
 		name string
 		kind string
@@ -155,28 +159,29 @@ func TestDueJobsThatRunDuringTheFanOutAreNotLost(t *testing.T) {
 		// moveDue sets the due time into the past before the sweep, as time passing would.
 		moveDue bool
 	}{
-		{"a reminder that runs before the assignments exist", notify.KindTaskReminder, 10 * time.Minute, w.env.App.Task.Remind, false},
-		{"an overdue marking that runs before the assignments exist", notify.KindTaskOverdue, 10 * time.Minute, w.env.App.Task.MarkOverdue, true},
+		{"a reminder that runs before the assignments exist", notify.KindTaskReminder, 10 * time.Minute, w.App.Task.Remind, false},
+		{"an overdue marking that runs before the assignments exist", notify.KindTaskOverdue, 10 * time.Minute, w.App.Task.MarkOverdue, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+" is done once they do", func(t *testing.T) {
+			w := w.in(t)
 			due := time.Now().Add(tc.due).UTC().Truncate(time.Second)
 			var tk taskJSON
-			w.expect(w.do("POST", taskPathOrg(w.a), w.secA, newTask("紧急排查", map[string]any{
+			w.Expect(w.DoAs("POST", taskPathOrg(w.A), w.SecA, newTask("紧急排查", map[string]any{
 				"due_at": due, "remind_before_minutes": 30, "target": map[string]any{"badges": []string{"frontline"}},
 			})), 201).JSON(t, &tk)
 			if tc.moveDue {
 				due = time.Now().Add(-time.Second).UTC().Truncate(time.Second)
-				w.env.App.DB.Exec("UPDATE tasks SET due_at = ? WHERE id = ?", due, tk.ID)
+				w.App.DB.Exec("UPDATE tasks SET due_at = ? WHERE id = ?", due, tk.ID)
 			}
 			_ = tc.run(ctx, tk.ID, due.Unix()) // still dispatching: whatever it answers, it must not use up the job
-			if err := w.env.App.Task.FanOut(ctx, tk.ID); err != nil {
+			if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
 				t.Fatal(err)
 			}
 			if err := tc.run(ctx, tk.ID, due.Unix()); err != nil { // the retry, or the sweeper
 				t.Fatal(err)
 			}
-			if err := w.env.App.Task.Sweep(ctx); err != nil {
+			if err := w.App.Task.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if got := w.notified(tc.kind, tk.ID); !slices.Equal(got, want) {
@@ -189,13 +194,13 @@ func TestDueJobsThatRunDuringTheFanOutAreNotLost(t *testing.T) {
 func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	a1 := w.newMember(w.a, "frontline")
-	want := sorted([]int64{w.memberA.ID, a1.ID})
+	a1 := w.NewMember(w.A, "frontline")
+	want := sorted([]int64{w.MemberA.ID, a1.ID})
 	// A service without a scheduler: as if Redis was down when the tasks were created.
-	lost := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{Location: w.env.App.Config.Location(), Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB)})
+	lost := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{Location: w.App.Config.Location(), Log: w.App.Log, Notifier: notify.NewInbox(w.App.DB.DB)})
 	create := func(title string, due time.Time) int64 {
 		t.Helper()
-		tk, created, err := lost.Create(ctx, w.secA.ID, w.a, task.Input{Title: title, Kind: task.KindDuty, DueAt: &due,
+		tk, created, err := lost.Create(ctx, w.SecA.ID, w.A, task.Input{Title: title, Kind: task.KindDuty, DueAt: &due,
 			RemindBeforeMinutes: 30, Target: task.Target{Badges: []org.Badge{org.BadgeFrontline}}})
 		if err != nil || !created {
 			t.Fatalf("Create = %v, %v", created, err)
@@ -210,7 +215,7 @@ func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 		}
 	}
 	fanOuts := func() int {
-		infos, _ := w.env.App.Queue.Inspector().ListPendingTasks(w.env.App.Queue.Name(queue.Critical))
+		infos, _ := w.App.Queue.Inspector().ListPendingTasks(w.App.Queue.Name(queue.Critical))
 		n := 0
 		for _, info := range infos {
 			if info.Type == task.TypeFanOut {
@@ -224,15 +229,16 @@ func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 	}
 
 	t.Run("a task left dispatching is queued for its fan-out, once", func(t *testing.T) {
-		if err := w.env.App.Task.Sweep(ctx); err != nil {
+		w := w.in(t)
+		if err := w.App.Task.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if n := fanOuts(); n != 0 {
 			t.Errorf("a task created a moment ago was re-dispatched (%d jobs); the first enqueue may still be on its way", n)
 		}
-		w.env.App.DB.Exec("UPDATE tasks SET created_at = ? WHERE id IN ?", time.Now().Add(-time.Minute).UTC(), []int64{overdue, soon})
+		w.App.DB.Exec("UPDATE tasks SET created_at = ? WHERE id IN ?", time.Now().Add(-time.Minute).UTC(), []int64{overdue, soon})
 		for range 2 {
-			if err := w.env.App.Task.Sweep(ctx); err != nil {
+			if err := w.App.Task.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -242,16 +248,17 @@ func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 		w.runWorkers()
 		eventually(t, "the fan-outs", func() bool {
 			var n int64
-			w.env.App.DB.Table("tasks").Where("id IN ? AND status = 'open'", []int64{overdue, soon}).Count(&n)
+			w.App.DB.Table("tasks").Where("id IN ? AND status = 'open'", []int64{overdue, soon}).Count(&n)
 			return n == 2
 		})
 		w.checkFanOut(overdue, want)
 		w.checkFanOut(soon, want)
 	})
 	t.Run("a task past its due time is marked overdue once, one within its reminder time is reminded once", func(t *testing.T) {
-		w.env.App.DB.Exec("UPDATE tasks SET due_at = ? WHERE id = ?", time.Now().Add(-time.Minute).UTC(), overdue)
+		w := w.in(t)
+		w.App.DB.Exec("UPDATE tasks SET due_at = ? WHERE id = ?", time.Now().Add(-time.Minute).UTC(), overdue)
 		for range 3 {
-			if err := w.env.App.Task.Sweep(ctx); err != nil {
+			if err := w.App.Task.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
