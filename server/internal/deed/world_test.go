@@ -1,7 +1,7 @@
 package deed_test
 
 import (
-		"fmt"
+	"fmt"
 	"strings"
 	"testing"
 

@@ -1,7 +1,7 @@
 package report_test
 
 import (
-		"fmt"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
