@@ -97,6 +97,7 @@ func TestPushEndToEnd(t *testing.T) {
 	member := o.join("quinn", "13900000021", "刘先锋", "frontline")
 
 	t.Run("approving a membership tells the member in the inbox", func(t *testing.T) {
+		w := w.in(t)
 		r := w.env.Do("GET", "/api/v1/me/notifications", member.Token, nil)
 		if r.Status != http.StatusOK {
 			t.Fatalf("inbox: %d %s", r.Status, r.Body)

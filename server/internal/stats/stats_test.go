@@ -73,6 +73,7 @@ func TestStatsEqualARecount(t *testing.T) {
 		{"a branch sees its members", w.seed.LeafID},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			r := w.stats(w.rootSec, tt.org, url.Values{"from": {from}, "to": {to}, "limit": {"4"}})
 			if r.Status != http.StatusOK {
 				t.Fatalf("GET stats: %d %s", r.Status, r.Body)
@@ -159,6 +160,7 @@ func TestStatsScope(t *testing.T) {
 		{"no session is unauthenticated", "", w.seed.RootID, 401},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			if r := w.stats(tt.token, tt.org, q); r.Status != tt.status {
 				t.Errorf("GET stats: %d %s, want %d", r.Status, r.Body, tt.status)
 			} else if tt.status == 404 && r.ErrorCode() != "not_found" {
@@ -183,6 +185,7 @@ func TestStatsRejectsBadInput(t *testing.T) {
 		{"a broken cursor", url.Values{"cursor": {"!!"}}, "cursor"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			r := w.stats(w.rootSec, w.seed.RootID, tt.q)
 			var body struct {
 				Error struct {
@@ -197,6 +200,7 @@ func TestStatsRejectsBadInput(t *testing.T) {
 		})
 	}
 	t.Run("366 days are allowed", func(t *testing.T) {
+		w := w.in(t)
 		r := w.stats(w.rootSec, w.seed.RootID, url.Values{"from": {"2020-01-01"}, "to": {"2020-12-31"}})
 		var got statsJSON
 		if r.JSON(t, &got); r.Status != http.StatusOK || got.Days != 366 {
@@ -239,6 +243,7 @@ func TestStatsFollowTheServices(t *testing.T) {
 		{"the committee did not fail but counts its subtree", committee, 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			r := w.stats(w.rootSec, tt.org, nil) // the default period: the last 30 days
 			var got statsJSON
 			if r.JSON(t, &got); r.Status != http.StatusOK {

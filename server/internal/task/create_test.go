@@ -11,6 +11,7 @@ import (
 
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/task"
+	"xianfeng/server/internal/testenv"
 )
 
 type progressJSON struct {
@@ -328,20 +329,21 @@ func TestCancellingATask(t *testing.T) {
 }
 
 func TestReschedulingMovesTheDueJobs(t *testing.T) {
-	w := newWorld(t)
+	clock := testenv.NewClock(future())
+	w := newWorldAt(t, clock)
 	ctx := context.Background()
-	oldDue := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	oldDue := clock.Now().Add(time.Hour)
 	tk := w.createTask(w.SecA, w.A, newTask("物资配送", map[string]any{
 		"due_at": oldDue, "remind_before_minutes": 10, "target": map[string]any{"user_ids": []int64{w.MemberA.ID}},
 	}))
 	if r := w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecB, map[string]any{"due_at": oldDue.Add(time.Hour)}); r.Status != 404 {
 		t.Errorf("another branch's secretary rescheduled: %d %s", r.Status, r.Body)
 	}
-	if r := w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecA, map[string]any{"due_at": time.Now().Add(-time.Minute)}); r.Status != 400 {
+	if r := w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecA, map[string]any{"due_at": clock.Now().Add(-time.Minute)}); r.Status != 400 {
 		t.Errorf("a due time in the past answered %d %s", r.Status, r.Body)
 	}
 
-	newDue := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	newDue := clock.Now().Add(3 * time.Second)
 	var moved taskJSON
 	w.Expect(w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecA, map[string]any{"due_at": newDue, "remind_before_minutes": 0}), 200).JSON(t, &moved)
 	if moved.DueAt == nil || !moved.DueAt.Equal(newDue) {
@@ -354,7 +356,7 @@ func TestReschedulingMovesTheDueJobs(t *testing.T) {
 			t.Errorf("scheduled jobs %v, want one overdue job at %d", got, newDue.Unix())
 		}
 	})
-	time.Sleep(time.Until(newDue.Add(-time.Second)))
+	clock.Set(newDue.Add(-time.Second)) // the overdue job may run a moment early
 	t.Run("a job of the old due time does nothing", func(t *testing.T) {
 		w := w.in(t)
 		if err := w.App.Task.Remind(ctx, tk.ID, oldDue.Unix()); err != nil {
@@ -385,7 +387,7 @@ func TestReschedulingMovesTheDueJobs(t *testing.T) {
 	})
 	t.Run("moving a passed due time later clears the flag and the passed job stays quiet", func(t *testing.T) {
 		w := w.in(t)
-		later := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+		later := clock.Now().Add(2 * time.Hour)
 		w.Expect(w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecA, map[string]any{"due_at": later}), 200)
 		if err := w.App.Task.MarkOverdue(ctx, tk.ID, newDue.Unix()); err != nil {
 			t.Fatal(err)
