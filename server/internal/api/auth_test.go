@@ -345,7 +345,9 @@ func TestConcurrentFirstLoginsMakeOneUser(t *testing.T) {
 		}
 	}
 	var n int64
-	env.App.DB.Table("users").Where("open_id = ?", "o-hana").Count(&n)
+	if err := env.App.DB.Table("users").Where("open_id = ?", "o-hana").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Errorf("%d user rows for one openid", n)
 	}

@@ -53,7 +53,7 @@ func (w *world) checkin(p person, body map[string]any) (checkinJSON, int) {
 func (w *world) rows(userID int64) int64 {
 	w.t.Helper()
 	var n int64
-	w.App.DB.Table("checkins").Where("user_id = ?", userID).Count(&n)
+	w.Must(w.App.DB.Table("checkins").Where("user_id = ?", userID).Count(&n).Error)
 	return n
 }
 

@@ -106,9 +106,8 @@ func TestNominatingADeed(t *testing.T) {
 		mine, theirs := newTask("卡口值守", w.MemberA), newTask("入户排查", w.memberA2)
 
 		res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "值守", "content": "内容", "task_ids": []int64{mine, theirs}})
-		var e errorJSON
-		res.JSON(t, &e)
-		if res.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields["task_ids"] == "" {
+		e := res.APIError(t)
+		if res.Status != 400 || e.Code != "invalid_argument" || e.Fields["task_ids"] == "" {
 			t.Errorf("linking someone else's task = %d %s, want 400 naming task_ids", res.Status, res.Body)
 		}
 		var d deedJSON
@@ -129,9 +128,8 @@ func TestNominatingADeed(t *testing.T) {
 		}
 		mine, theirs := file(w.MemberA), file(w.MemberB)
 		res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "上报", "content": "内容", "report_ids": []int64{theirs}})
-		var e errorJSON
-		res.JSON(t, &e)
-		if res.Status != 400 || e.Error.Fields["report_ids"] == "" {
+		e := res.APIError(t)
+		if res.Status != 400 || e.Fields["report_ids"] == "" {
 			t.Errorf("linking someone else's report = %d %s, want 400 naming report_ids", res.Status, res.Body)
 		}
 		var d deedJSON
@@ -153,9 +151,8 @@ func TestNominatingADeed(t *testing.T) {
 		t.Run(tc.name+" is a bad request naming the field", func(t *testing.T) {
 			w := w.in(t)
 			res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, tc.body)
-			var e errorJSON
-			res.JSON(t, &e)
-			if res.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields[tc.field] == "" {
+			e := res.APIError(t)
+			if res.Status != 400 || e.Code != "invalid_argument" || e.Fields[tc.field] == "" {
 				t.Errorf("got %d %s, want 400 naming %s", res.Status, res.Body, tc.field)
 			}
 		})
@@ -421,9 +418,8 @@ func TestListingDeedsBySubtreeAndStatus(t *testing.T) {
 	t.Run("an unknown status is a bad request", func(t *testing.T) {
 		w := w.in(t)
 		res := w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/deeds?status=famous", w.Root), w.RootSec, nil)
-		var e errorJSON
-		res.JSON(t, &e)
-		if res.Status != 400 || e.Error.Fields["status"] == "" {
+		e := res.APIError(t)
+		if res.Status != 400 || e.Fields["status"] == "" {
 			t.Errorf("got %d %s, want 400 naming status", res.Status, res.Body)
 		}
 	})

@@ -73,9 +73,8 @@ func TestADeedHoldsAsManyLinksAsTheContractSays(t *testing.T) {
 				t.Fatalf("%d tasks + %d reports = %d %s, want %d", tt.tasks, tt.reports, res.Status, res.Body, tt.status)
 			}
 			if tt.wantField != "" {
-				var e errorJSON
-				res.JSON(t, &e)
-				if e.Error.Fields[tt.wantField] == "" {
+				e := res.APIError(t)
+				if e.Fields[tt.wantField] == "" {
 					t.Errorf("the error names no %s: %s", tt.wantField, res.Body)
 				}
 			}

@@ -88,13 +88,6 @@ type eventJSON struct {
 	Note    string `json:"note"`
 }
 
-type errorJSON struct {
-	Error struct {
-		Code   string            `json:"code"`
-		Fields map[string]string `json:"fields"`
-	} `json:"error"`
-}
-
 // nominate has by nominate a deed (about subject, or themselves when
 // subject is nil) and returns it.
 func (w *world) nominate(by person, subject *person, title string) deedJSON {

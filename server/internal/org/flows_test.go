@@ -188,7 +188,7 @@ func TestConcurrentDuplicateSignupsMakeOneMembership(t *testing.T) {
 		}
 	}
 	var n int64
-	w.App.DB.Table("memberships").Where("org_id = ? AND user_id = ?", w.A, p.ID).Count(&n)
+	w.Must(w.App.DB.Table("memberships").Where("org_id = ? AND user_id = ?", w.A, p.ID).Count(&n).Error)
 	if created != 1 || n != 1 {
 		t.Errorf("%d answers were 201 and %d rows exist, want 1 and 1 (%v)", created, n, statuses)
 	}
@@ -368,7 +368,8 @@ func TestClaimCodesWorkOnce(t *testing.T) {
 	if r := w.DoAs("POST", "/api/v1/orgs/claim", q, map[string]string{"code": code}); r.Status != 404 || r.ErrorCode() != "claim_invalid" {
 		t.Errorf("a used code = %d %s", r.Status, r.Body)
 	}
-	_, code2, _, _ := w.App.Org.Bootstrap(context.Background(), "过期的区委", "committee")
+	_, code2, _, err := w.App.Org.Bootstrap(context.Background(), "过期的区委", "committee")
+	w.Must(err)
 	w.App.DB.Exec("UPDATE org_claims SET expires_at = ? WHERE used_at IS NULL", time.Now().Add(-time.Minute).UTC())
 	if r := w.DoAs("POST", "/api/v1/orgs/claim", q, map[string]string{"code": code2}); r.Status != 404 {
 		t.Errorf("an expired code = %d %s", r.Status, r.Body)
@@ -566,7 +567,7 @@ func TestChildKindsAndPosts(t *testing.T) {
 func assertCountsMatch(t *testing.T, w *world) {
 	t.Helper()
 	var ids []int64
-	w.App.DB.Table("orgs").Pluck("id", &ids)
+	w.Must(w.App.DB.Table("orgs").Pluck("id", &ids).Error)
 	counts, err := w.App.Org.Store().SubtreeCounts(context.Background(), ids)
 	if err != nil {
 		t.Fatal(err)

@@ -9,13 +9,6 @@ import (
 	"xianfeng/config"
 )
 
-type errorJSON struct {
-	Error struct {
-		Code   string            `json:"code"`
-		Fields map[string]string `json:"fields"`
-	} `json:"error"`
-}
-
 func TestOnlyTheReporterAndTheSecretariesAboveSeeAReport(t *testing.T) {
 	w := newWorld(t)
 	r := w.file(w.MemberA, "urgent", "菜市场有人聚集未戴口罩")
@@ -197,10 +190,9 @@ func TestReportListsFilterByStatusAndUrgency(t *testing.T) {
 		t.Run("an unknown filter value "+q+" is a bad request", func(t *testing.T) {
 			w := w.in(t)
 			res := w.DoAs("GET", base+q, w.comSec, nil)
-			var e errorJSON
-			res.JSON(t, &e)
+			e := res.APIError(t)
 			field := strings.TrimPrefix(strings.SplitN(q, "=", 2)[0], "?")
-			if res.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields[field] == "" {
+			if res.Status != 400 || e.Code != "invalid_argument" || e.Fields[field] == "" {
 				t.Errorf("GET %s = %d %s, want 400 naming %s", q, res.Status, res.Body, field)
 			}
 		})
@@ -275,9 +267,8 @@ func TestFilingAReport(t *testing.T) {
 		t.Run(tc.name+" is a bad request naming the field", func(t *testing.T) {
 			w := w.in(t)
 			res := w.DoAs("POST", "/api/v1/reports", w.MemberA, tc.body)
-			var e errorJSON
-			res.JSON(t, &e)
-			if res.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields[tc.field] == "" {
+			e := res.APIError(t)
+			if res.Status != 400 || e.Code != "invalid_argument" || e.Fields[tc.field] == "" {
 				t.Errorf("got %d %s, want 400 invalid_argument with fields.%s", res.Status, res.Body, tc.field)
 			}
 		})

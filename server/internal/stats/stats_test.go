@@ -187,14 +187,8 @@ func TestStatsRejectsBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := w.in(t)
 			r := w.stats(w.rootSec, w.seed.RootID, tt.q)
-			var body struct {
-				Error struct {
-					Code   string            `json:"code"`
-					Fields map[string]string `json:"fields"`
-				} `json:"error"`
-			}
-			r.JSON(t, &body)
-			if r.Status != http.StatusBadRequest || body.Error.Code != "invalid_argument" || body.Error.Fields[tt.field] == "" {
+			body := r.APIError(t)
+			if r.Status != http.StatusBadRequest || body.Code != "invalid_argument" || body.Fields[tt.field] == "" {
 				t.Errorf("GET stats?%s: %d %s, want 400 invalid_argument naming %s", tt.q.Encode(), r.Status, r.Body, tt.field)
 			}
 		})

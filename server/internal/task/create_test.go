@@ -56,7 +56,7 @@ func TestTaskCreation(t *testing.T) {
 			t.Errorf("created %+v", got)
 		}
 		var n int64
-		w.App.DB.Table("assignments").Where("task_id = ?", got.ID).Count(&n)
+		w.Must(w.App.DB.Table("assignments").Where("task_id = ?", got.ID).Count(&n).Error)
 		if n != 0 {
 			t.Errorf("the task has %d assignments before its fan-out ran", n)
 		}
@@ -87,14 +87,8 @@ func TestTaskCreation(t *testing.T) {
 		t.Run(tc.name+" is refused with 400 naming "+tc.field, func(t *testing.T) {
 			w := w.in(t)
 			r := w.DoAs("POST", path, w.SecA, tc.body)
-			var e struct {
-				Error struct {
-					Code   string            `json:"code"`
-					Fields map[string]string `json:"fields"`
-				} `json:"error"`
-			}
-			r.JSON(t, &e)
-			if r.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields[tc.field] == "" {
+			e := r.APIError(t)
+			if r.Status != 400 || e.Code != "invalid_argument" || e.Fields[tc.field] == "" {
 				t.Errorf("got %d %s", r.Status, r.Body)
 			}
 		})
@@ -111,7 +105,7 @@ func TestTaskCreation(t *testing.T) {
 			t.Errorf("the replay answered %d\n%s\nwant\n%s", r.Status, r.Body, r1.Body)
 		}
 		var n int64
-		w.App.DB.Table("tasks").Where("request_id = ?", "req-0001").Count(&n)
+		w.Must(w.App.DB.Table("tasks").Where("request_id = ?", "req-0001").Count(&n).Error)
 		if n != 1 {
 			t.Errorf("%d rows for one request_id", n)
 		}

@@ -57,8 +57,8 @@ func (w *world) checkFanOut(taskID int64, want []int64) {
 		w.t.Errorf("task %d assigns %d users, want %d (missing %v, extra %v)", taskID, len(got), len(want), head(missing), head(extra))
 	}
 	var notified []int64
-	w.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", notify.KindTaskAssigned, taskID).
-		Order("user_id").Pluck("user_id", &notified)
+	w.Must(w.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", notify.KindTaskAssigned, taskID).
+		Order("user_id").Pluck("user_id", &notified).Error)
 	if !slices.Equal(notified, want) {
 		w.t.Errorf("task %d sent %d assignment notices, want one to each of %d assignees", taskID, len(notified), len(want))
 	}
@@ -66,7 +66,7 @@ func (w *world) checkFanOut(taskID int64, want []int64) {
 		Status        string
 		AssignedCount int
 	}
-	w.App.DB.Table("tasks").Select("status, assigned_count").Where("id = ?", taskID).Take(&tk)
+	w.Must(w.App.DB.Table("tasks").Select("status, assigned_count").Where("id = ?", taskID).Take(&tk).Error)
 	if tk.Status != "open" || tk.AssignedCount != len(want) {
 		w.t.Errorf("task %d is %s with assigned_count %d, want open with %d", taskID, tk.Status, tk.AssignedCount, len(want))
 	}
@@ -180,7 +180,7 @@ func TestFanOutTargets(t *testing.T) {
 		w := w.in(t)
 		tk := w.createTask(w.RootSec, c, newTask("卡口值守", nil))
 		var orgs []int64
-		w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Distinct().Pluck("org_id", &orgs)
+		w.Must(w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Distinct().Pluck("org_id", &orgs).Error)
 		if !slices.Equal(orgs, []int64{c}) {
 			t.Errorf("the assignments belong to orgs %v, want only %d", orgs, c)
 		}
@@ -247,9 +247,9 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 				t.Fatal("the crashing fan-out returned no error")
 			}
 			var n int64
-			w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Count(&n)
+			w.Must(w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Count(&n).Error)
 			var status string
-			w.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status)
+			w.Must(w.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status).Error)
 			if n != int64(tc.before) || status != "dispatching" {
 				t.Fatalf("after the crash %d assignments and the task %s, want %d and dispatching", n, status, tc.before)
 			}

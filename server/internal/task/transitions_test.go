@@ -164,15 +164,9 @@ func TestAssignmentStateMachine(t *testing.T) {
 		w := w.in(t)
 		p := members[len(paths)]
 		r := w.DoAs("POST", taskPath(located.ID, "checkin"), p, at(1000, 5000, "far"))
-		var e struct {
-			Error struct {
-				Code   string            `json:"code"`
-				Fields map[string]string `json:"fields"`
-			} `json:"error"`
-		}
-		r.JSON(t, &e)
-		d, err := strconv.ParseFloat(e.Error.Fields["distance_m"], 64)
-		if r.Status != 422 || e.Error.Code != "outside_area" || err != nil || math.Abs(d-1000) > 2 {
+		e := r.APIError(t)
+		d, err := strconv.ParseFloat(e.Fields["distance_m"], 64)
+		if r.Status != 422 || e.Code != "outside_area" || err != nil || math.Abs(d-1000) > 2 {
 			t.Errorf("got %d %s, want 422 outside_area with distance_m about 1000", r.Status, r.Body)
 		}
 	})

@@ -288,3 +288,21 @@ func (e *Env) Login(name string) string {
 func (e *Env) String() string {
 	return fmt.Sprintf("database=%s redis-embedded=%v", e.App.DB.Dialect, e.App.Redis.Embedded() != nil)
 }
+
+// APIError is the error object of an error response.
+type APIError struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields"`
+}
+
+// APIError decodes the error object of an error response, failing t if
+// the body is not JSON.
+func (r Response) APIError(t testing.TB) APIError {
+	t.Helper()
+	var e struct {
+		Error APIError `json:"error"`
+	}
+	r.JSON(t, &e)
+	return e.Error
+}
