@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"xianfeng/config"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/testenv"
 )
 
 // TestARemovedMembersQueuedPushesStop: a member removed from their only
@@ -15,12 +15,7 @@ import (
 // sent; it stays in the inbox, which they can no longer reach through the
 // org anyway. A member who keeps another membership keeps those pushes.
 func TestARemovedMembersQueuedPushesStop(t *testing.T) {
-	withAnnouncementTemplate := func(c *config.Config) {
-		tpl := c.Notify.Templates[notify.KindAnnouncement]
-		tpl.ID = "tmpl-" + notify.KindAnnouncement
-		c.Notify.Templates[notify.KindAnnouncement] = tpl
-	}
-	w := newWorld(t, withAnnouncementTemplate)
+	w := newWorld(t, testenv.WithTemplates(notify.KindAnnouncement))
 	ctx := context.Background()
 	stay := w.NewMember(w.A, "frontline")
 	consents := notify.NewConsents(w.App.DB.DB, 20)

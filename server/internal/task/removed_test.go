@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"xianfeng/config"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/testenv"
 )
 
 // TestAMemberWhoseMembershipEndedLosesTheirTasks ends a member's membership
@@ -18,13 +18,7 @@ import (
 // neither done nor missed), reminders and queued pushes leave them out, and
 // check-ins and reports into that org are refused.
 func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
-	withTaskTemplates := func(c *config.Config) {
-		for _, kind := range []string{notify.KindTaskAssigned, notify.KindTaskReminder, notify.KindTaskOverdue, notify.KindTaskCancelled} {
-			tpl := c.Notify.Templates[kind]
-			tpl.ID = "tmpl-" + kind
-			c.Notify.Templates[kind] = tpl
-		}
-	}
+	withTaskTemplates := testenv.WithTemplates(notify.KindTaskAssigned, notify.KindTaskReminder, notify.KindTaskOverdue, notify.KindTaskCancelled)
 	tests := []struct {
 		name string
 		// setup returns the org where the member's tasks are, with the

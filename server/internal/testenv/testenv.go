@@ -306,3 +306,16 @@ func (r Response) APIError(t testing.TB) APIError {
 	r.JSON(t, &e)
 	return e.Error
 }
+
+// WithTemplates gives the notification kinds a subscribe-message template
+// (id tmpl-<kind>), so that their notifications are pushed; pass it as
+// Options.Configure or call it from there.
+func WithTemplates(kinds ...string) func(*config.Config) {
+	return func(c *config.Config) {
+		for _, kind := range kinds {
+			t := c.Notify.Templates[kind]
+			t.ID = "tmpl-" + kind
+			c.Notify.Templates[kind] = t
+		}
+	}
+}
