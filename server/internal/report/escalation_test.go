@@ -272,29 +272,33 @@ func TestAnAcknowledgementStopsTheEscalation(t *testing.T) {
 	})
 }
 
+// raceEscalation has MemberA file an urgent report, then runs act on it
+// and its escalation from level 0 at the same moment, and returns the report
+// and its timeline after both, with the errors of act and of the escalation.
+func (w *world) raceEscalation(in report.Input, act func(ctx context.Context, id int64) error) (report.Report, []report.Event, error, error) {
+	w.t.Helper()
+	ctx := context.Background()
+	in.Urgency = report.Urgent
+	r, _, err := w.App.Report.Create(ctx, w.MemberA.ID, in)
+	w.Must(err)
+	var actErr, escErr error
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	wg.Go(func() { <-start; actErr = act(ctx, r.ID) })
+	wg.Go(func() { <-start; _, escErr = w.App.Report.Escalate(ctx, r.ID, 0, 0, "") })
+	close(start)
+	wg.Wait()
+	got, evs, err := w.App.Report.Timeline(ctx, w.MemberA.ID, r.ID)
+	w.Must(err)
+	return got, evs, actErr, escErr
+}
+
 func TestAnAcknowledgementRacingAnEscalationLeavesOneConsistentTimeline(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
-	svc := w.App.Report
 	outcomes := map[string]int{}
 	for i := range 30 {
-		r, _, err := svc.Create(ctx, w.MemberA.ID, report.Input{Category: "help_needed", Urgency: report.Urgent,
-			Content: "独居老人缺药", RequestID: fmt.Sprintf("race-%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ackErr, escErr error
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		wg.Go(func() { <-start; _, ackErr = svc.Ack(ctx, w.SecA.ID, r.ID) })
-		wg.Go(func() { <-start; _, escErr = svc.Escalate(ctx, r.ID, 0, 0, "") })
-		close(start)
-		wg.Wait()
-
-		got, evs, err := svc.Timeline(ctx, w.MemberA.ID, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, evs, ackErr, escErr := w.raceEscalation(report.Input{Category: "help_needed", Content: "独居老人缺药", RequestID: fmt.Sprintf("race-%d", i)},
+			func(ctx context.Context, id int64) error { _, err := w.App.Report.Ack(ctx, w.SecA.ID, id); return err })
 		ack, lastEsc, acks := -1, -1, 0
 		for j, e := range evs {
 			switch e.Kind {
@@ -338,26 +342,13 @@ func TestAnAcknowledgementRacingAnEscalationLeavesOneConsistentTimeline(t *testi
 
 func TestAResolutionRacingAnEscalationIsRecordedWhereTheReportIs(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
-	svc := w.App.Report
 	outcomes := map[string]int{}
 	for i := range 20 {
-		r, _, err := svc.Create(ctx, w.MemberA.ID, report.Input{Category: "supplies", Urgency: report.Urgent,
-			Content: "口罩短缺", RequestID: fmt.Sprintf("resolve-race-%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var resErr, escErr error
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		wg.Go(func() { <-start; _, resErr = svc.Resolve(ctx, w.SecA.ID, r.ID, "已送达") })
-		wg.Go(func() { <-start; _, escErr = svc.Escalate(ctx, r.ID, 0, 0, "") })
-		close(start)
-		wg.Wait()
-		got, evs, err := svc.Timeline(ctx, w.MemberA.ID, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, evs, resErr, escErr := w.raceEscalation(report.Input{Category: "supplies", Content: "口罩短缺", RequestID: fmt.Sprintf("resolve-race-%d", i)},
+			func(ctx context.Context, id int64) error {
+				_, err := w.App.Report.Resolve(ctx, w.SecA.ID, id, "已送达")
+				return err
+			})
 		outcome := "resolved at the branch"
 		if got.EscalationLevel == 1 {
 			outcome = "escalated, then resolved at the committee"
