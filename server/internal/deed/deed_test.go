@@ -106,8 +106,7 @@ func TestNominatingADeed(t *testing.T) {
 		mine, theirs := newTask("卡口值守", w.MemberA), newTask("入户排查", w.memberA2)
 
 		res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "值守", "content": "内容", "task_ids": []int64{mine, theirs}})
-		e := res.APIError(t)
-		if res.Status != 400 || e.Code != "invalid_argument" || e.Fields["task_ids"] == "" {
+		if !res.Invalid(t, "task_ids") {
 			t.Errorf("linking someone else's task = %d %s, want 400 naming task_ids", res.Status, res.Body)
 		}
 		var d deedJSON
@@ -151,8 +150,7 @@ func TestNominatingADeed(t *testing.T) {
 		t.Run(tc.name+" is a bad request naming the field", func(t *testing.T) {
 			w := w.in(t)
 			res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, tc.body)
-			e := res.APIError(t)
-			if res.Status != 400 || e.Code != "invalid_argument" || e.Fields[tc.field] == "" {
+			if !res.Invalid(t, tc.field) {
 				t.Errorf("got %d %s, want 400 naming %s", res.Status, res.Body, tc.field)
 			}
 		})

@@ -267,8 +267,7 @@ func TestFilingAReport(t *testing.T) {
 		t.Run(tc.name+" is a bad request naming the field", func(t *testing.T) {
 			w := w.in(t)
 			res := w.DoAs("POST", "/api/v1/reports", w.MemberA, tc.body)
-			e := res.APIError(t)
-			if res.Status != 400 || e.Code != "invalid_argument" || e.Fields[tc.field] == "" {
+			if !res.Invalid(t, tc.field) {
 				t.Errorf("got %d %s, want 400 invalid_argument with fields.%s", res.Status, res.Body, tc.field)
 			}
 		})

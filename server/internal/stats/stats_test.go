@@ -187,8 +187,7 @@ func TestStatsRejectsBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := w.in(t)
 			r := w.stats(w.rootSec, w.seed.RootID, tt.q)
-			body := r.APIError(t)
-			if r.Status != http.StatusBadRequest || body.Code != "invalid_argument" || body.Fields[tt.field] == "" {
+			if !r.Invalid(t, tt.field) {
 				t.Errorf("GET stats?%s: %d %s, want 400 invalid_argument naming %s", tt.q.Encode(), r.Status, r.Body, tt.field)
 			}
 		})

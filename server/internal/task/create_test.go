@@ -87,8 +87,7 @@ func TestTaskCreation(t *testing.T) {
 		t.Run(tc.name+" is refused with 400 naming "+tc.field, func(t *testing.T) {
 			w := w.in(t)
 			r := w.DoAs("POST", path, w.SecA, tc.body)
-			e := r.APIError(t)
-			if r.Status != 400 || e.Code != "invalid_argument" || e.Fields[tc.field] == "" {
+			if !r.Invalid(t, tc.field) {
 				t.Errorf("got %d %s", r.Status, r.Body)
 			}
 		})

@@ -319,3 +319,10 @@ func WithTemplates(kinds ...string) func(*config.Config) {
 		}
 	}
 }
+
+// Invalid reports whether r is a 400 invalid_argument answer that names
+// the field.
+func (r Response) Invalid(t testing.TB, field string) bool {
+	t.Helper()
+	return r.Status == http.StatusBadRequest && r.APIError(t).Code == "invalid_argument" && r.APIError(t).Fields[field] != ""
+}
