@@ -114,6 +114,7 @@ func TestWeChatFailuresAtLogin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			env := env.In(t)
 			start := time.Now()
 			r, _ := login(t, env, tc.code)
 			if r.Status != tc.status || r.ErrorCode() != tc.errCode {
@@ -145,6 +146,7 @@ func TestBindPhone(t *testing.T) {
 	}
 
 	t.Run("an expired access token is evicted and the call retried once", func(t *testing.T) {
+		env := env.In(t)
 		before := env.WeChat.TokenFetches()
 		r := env.Do("POST", "/api/v1/me/phone", a.Token, map[string]string{"code": "expire-once:13900139000"})
 		if r.Status != 200 || !bytes.Contains(r.Body, []byte("139****9000")) {
@@ -155,6 +157,7 @@ func TestBindPhone(t *testing.T) {
 		}
 	})
 	t.Run("an invalid phone code is 401 and keeps the bound number", func(t *testing.T) {
+		env := env.In(t)
 		r := env.Do("POST", "/api/v1/me/phone", a.Token, map[string]string{"code": "40029"})
 		if r.Status != 401 || r.ErrorCode() != "wechat_code_invalid" {
 			t.Fatalf("got %d %s", r.Status, r.Body)
@@ -165,6 +168,7 @@ func TestBindPhone(t *testing.T) {
 		}
 	})
 	t.Run("the access token is fetched once and reused", func(t *testing.T) {
+		env := env.In(t)
 		before := env.WeChat.TokenFetches()
 		env.Do("POST", "/api/v1/me/phone", a.Token, map[string]string{"code": "phone:13700137000"})
 		env.Do("POST", "/api/v1/me/phone", a.Token, map[string]string{"code": "phone:13700137001"})
@@ -213,6 +217,7 @@ func TestTokensThatAreNotValid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+" is 401", func(t *testing.T) {
+			env := env.In(t)
 			req, _ := http.NewRequest("GET", env.Server.URL+"/api/v1/me", nil)
 			if tc.header != "" {
 				req.Header.Set("Authorization", tc.header)
@@ -228,6 +233,7 @@ func TestTokensThatAreNotValid(t *testing.T) {
 		})
 	}
 	t.Run("an expired token is 401", func(t *testing.T) {
+		env := env.In(t)
 		_, b := login(t, env, "ok:erin")
 		expireSession(t, env, b.Token)
 		if r := env.Do("GET", "/api/v1/me", b.Token, nil); r.Status != 401 || r.ErrorCode() != "unauthenticated" {
@@ -339,7 +345,9 @@ func TestConcurrentFirstLoginsMakeOneUser(t *testing.T) {
 		}
 	}
 	var n int64
-	env.App.DB.Table("users").Where("open_id = ?", "o-hana").Count(&n)
+	if err := env.App.DB.Table("users").Where("open_id = ?", "o-hana").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Errorf("%d user rows for one openid", n)
 	}

@@ -90,6 +90,7 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			env := env.In(t)
 			resp := send(t, tt.method, env.Server.URL+tt.path, tt.token, map[string]string{"Origin": "https://evil.example"})
 			want := map[string]string{
 				"X-Content-Type-Options":      "nosniff",
@@ -108,6 +109,7 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 		})
 	}
 	t.Run("a CORS preflight is not answered with CORS headers", func(t *testing.T) {
+		env := env.In(t)
 		resp := send(t, "OPTIONS", env.Server.URL+"/api/v1/me", "", map[string]string{
 			"Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
 		})

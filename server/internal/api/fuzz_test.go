@@ -59,7 +59,7 @@ func TestFuzzEveryOperation(t *testing.T) {
 	// 429 would be a fine answer, but it would end the search early.
 	w := newWorld(t, testenv.Options{Mock: true, Configure: roomy})
 	f := &fuzzer{t: t, w: w, seed: seed}
-	f.temporary = w.env.Child(w.SecA, w.A, "卡口临时党支部", "temporary")
+	f.temporary = w.Env.Child(w.SecA, w.A, "卡口临时党支部", "temporary")
 	client := &http.Client{
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -188,7 +188,7 @@ func (f *fuzzer) caller(rng *rand.Rand, op fuzzOp) (string, string) {
 		// Ending sessions: a throwaway user's, so the others keep theirs.
 		f.throwaway++
 		name := fmt.Sprintf("throwaway%d", f.throwaway)
-		return name, w.env.Login(name)
+		return name, w.Env.Login(name)
 	}
 	switch n := rng.IntN(20); {
 	case n < 10:
@@ -390,7 +390,7 @@ func (f *fuzzer) value(rng *rand.Rand, s *openapi3.Schema, name string, depth in
 		switch {
 		case name == "code" || name == "invite_code":
 			if rng.IntN(2) == 0 {
-				return f.w.env.Invite(f.w.SecA, f.w.A)
+				return f.w.Env.Invite(f.w.SecA, f.w.A)
 			}
 			return "mock:fz" + strconv.Itoa(rng.IntN(1000))
 		case name == "request_id":
@@ -529,7 +529,7 @@ func (f *fuzzer) send(client *http.Client, r fuzzRequest) (int, http.Header, []b
 	if r.hasBody {
 		body = strings.NewReader(string(r.body))
 	}
-	req, err := http.NewRequest(r.method, f.w.env.Server.URL, body)
+	req, err := http.NewRequest(r.method, f.w.Env.Server.URL, body)
 	if err != nil {
 		f.t.Fatalf("fuzz seed %d: build %s %.200s: %v", f.seed, r.method, r.uri, err)
 	}

@@ -74,7 +74,7 @@ func freeTextFields(w *world) []textField {
 		{"daily check-in request_id", "POST", "/api/v1/checkins", memberA, "request_id", func(w *world, s string) any { return map[string]any{"request_id": "d" + s} }},
 		{"member reject reason", "POST", org(fmt.Sprintf("/members/%d/reject", w.PendingA.ID)), secA, "reason", func(w *world, s string) any { return map[string]any{"reason": "信息不符" + s} }},
 		{"signup name", "POST", "/api/v1/members/signup", func(w *world) testenv.Person { return w.MemberB }, "name", func(w *world, s string) any {
-			return map[string]any{"invite_code": w.env.Invite(w.SecA, w.A), "name": "陈" + s, "badge": "frontline"}
+			return map[string]any{"invite_code": w.Env.Invite(w.SecA, w.A), "name": "陈" + s, "badge": "frontline"}
 		}},
 		{"child org name", "POST", org("/children"), secA, "name", func(w *world, s string) any { return map[string]any{"name": "支部" + s, "kind": "temporary"} }},
 		{"child org post address", "POST", org("/children"), secA, "post.address", func(w *world, s string) any {
@@ -97,7 +97,8 @@ func TestControlCharactersInFreeTextAreRefusedNamingTheField(t *testing.T) {
 	for _, f := range freeTextFields(w) {
 		for _, b := range bad {
 			t.Run(fmt.Sprintf("%s with %s is 400 naming %s", f.name, b.name, f.field), func(t *testing.T) {
-				r := w.env.In(t).DoAs(f.method, f.path, f.as(w), f.body(w, b.s))
+				w := w.in(t)
+				r := w.Env.In(t).DoAs(f.method, f.path, f.as(w), f.body(w, b.s))
 				if r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid_argument" {
 					t.Fatalf("%s %s answered %d %s, want 400 invalid_argument", f.method, f.path, r.Status, r.Body)
 				}
@@ -115,7 +116,7 @@ func TestCRLFInFreeTextIsStoredAsLF(t *testing.T) {
 		ID      int64  `json:"id"`
 		Content string `json:"content"`
 	}
-	w.env.Expect(w.env.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{
+	w.Env.Expect(w.Env.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{
 		"org_id": w.A, "category": "other", "urgency": "normal", "content": "第一行\r\n第二行\n\t第三行", "request_id": "crlf",
 	}), http.StatusCreated).JSON(t, &rep)
 	want := "第一行\n第二行\n\t第三行"
@@ -123,7 +124,7 @@ func TestCRLFInFreeTextIsStoredAsLF(t *testing.T) {
 		t.Errorf("the answer has content %q, want %q", rep.Content, want)
 	}
 	var stored string
-	if err := w.env.App.DB.Table("reports").Select("content").Where("id = ?", rep.ID).Scan(&stored).Error; err != nil {
+	if err := w.Env.App.DB.Table("reports").Select("content").Where("id = ?", rep.ID).Scan(&stored).Error; err != nil {
 		t.Fatal(err)
 	}
 	if stored != want {
@@ -151,7 +152,7 @@ func TestNamesRefuseBidiControlsAndInvisibleNames(t *testing.T) {
 		body  func(s string) any
 	}{
 		{"a member's name at signup", func() testenv.Person { return w.MemberB }, "/api/v1/members/signup", "name", func(s string) any {
-			return map[string]any{"invite_code": w.env.Invite(w.SecA, w.A), "name": s, "badge": "frontline"}
+			return map[string]any{"invite_code": w.Env.Invite(w.SecA, w.A), "name": s, "badge": "frontline"}
 		}},
 		{"an org's name", func() testenv.Person { return w.SecA }, fmt.Sprintf("/api/v1/orgs/%d/children", w.A), "name", func(s string) any {
 			return map[string]any{"name": s, "kind": "temporary"}
@@ -160,7 +161,8 @@ func TestNamesRefuseBidiControlsAndInvisibleNames(t *testing.T) {
 	for _, n := range names {
 		for _, b := range bad {
 			t.Run(fmt.Sprintf("%s with %s is 400 naming %s", n.name, b.name, n.field), func(t *testing.T) {
-				r := w.env.In(t).DoAs("POST", n.path, n.as(), n.body(b.s))
+				w := w.in(t)
+				r := w.Env.In(t).DoAs("POST", n.path, n.as(), n.body(b.s))
 				if r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid_argument" || errorFields(t, r)[n.field] == "" {
 					t.Fatalf("answered %d %s, want 400 invalid_argument naming %s", r.Status, r.Body, n.field)
 				}
@@ -168,7 +170,8 @@ func TestNamesRefuseBidiControlsAndInvisibleNames(t *testing.T) {
 		}
 	}
 	t.Run("a bidi control in free text is kept: it is not a name", func(t *testing.T) {
-		w.env.In(t).Expect(w.env.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{
+		w := w.in(t)
+		w.Env.In(t).Expect(w.Env.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{
 			"org_id": w.A, "category": "other", "urgency": "normal", "content": "مرحبا \u202bשלום\u202c", "request_id": "bidi",
 		}), http.StatusCreated)
 	})
@@ -185,7 +188,8 @@ func TestQueryTextIsRefusedNamingTheParameter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+" is 400 naming "+tc.param, func(t *testing.T) {
-			r := w.env.In(t).DoAs("GET", tc.path, w.SecA, nil)
+			w := w.in(t)
+			r := w.Env.In(t).DoAs("GET", tc.path, w.SecA, nil)
 			if r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid_argument" || errorFields(t, r)[tc.param] == "" {
 				t.Fatalf("answered %d %s, want 400 invalid_argument naming %s", r.Status, r.Body, tc.param)
 			}
@@ -228,7 +232,8 @@ func TestIDsOutOfRange(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := w.env.In(t).DoAs(tc.method, tc.path, tc.as, tc.body)
+			w := w.in(t)
+			r := w.Env.In(t).DoAs(tc.method, tc.path, tc.as, tc.body)
 			if r.Status != tc.status {
 				t.Fatalf("answered %d %s, want %d", r.Status, r.Body, tc.status)
 			}
@@ -265,7 +270,8 @@ func TestPathIDsHaveOneSpelling(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := w.env.In(t).DoAs("GET", "/api/v1/orgs/"+tc.id, w.SecA, nil)
+			w := w.in(t)
+			r := w.Env.In(t).DoAs("GET", "/api/v1/orgs/"+tc.id, w.SecA, nil)
 			if r.Status != tc.status {
 				t.Fatalf("GET /api/v1/orgs/%s answered %d %s, want %d", tc.id, r.Status, r.Body, tc.status)
 			}

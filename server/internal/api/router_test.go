@@ -71,6 +71,7 @@ func TestRequestIDs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			env := env.In(t)
 			req, _ := http.NewRequest("GET", env.Server.URL+"/healthz", nil)
 			if tc.sent != "" {
 				req.Header.Set("X-Request-ID", tc.sent)
@@ -115,6 +116,7 @@ func TestBadInputGetsItsDocumentedAnswer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			env := env.In(t)
 			r := env.Do(tc.method, tc.path, "", tc.body)
 			if r.Status != tc.status || r.ErrorCode() != tc.code {
 				t.Fatalf("got %d %s, want %d %s: %.200s", r.Status, r.ErrorCode(), tc.status, tc.code, r.Body)

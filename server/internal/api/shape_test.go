@@ -55,6 +55,7 @@ func TestEveryAPIErrorIsTheJSONErrorShape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			env := env.In(t)
 			var body io.Reader
 			if tc.body != "" {
 				body = strings.NewReader(tc.body)

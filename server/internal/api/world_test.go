@@ -23,16 +23,15 @@ func roomy(c *config.Config) {
 // assigned to MemberA, a report MemberA filed, a deed SecA nominated for
 // MemberA, an announcement SecA posted, and MemberA's daily check-in.
 type world struct {
-	env *testenv.Env
-	testenv.Tree
+	*testenv.World
 	Task, Report, Deed, Announcement, Notification int64
 }
 
 // newWorld builds the world over HTTP.
 func newWorld(t testing.TB, opts testenv.Options) *world {
 	t.Helper()
-	env := testenv.New(t, opts)
-	w := &world{env: env, Tree: env.BuildTree()}
+	w := &world{World: testenv.NewWorld(t, opts)}
+	env := w.Env
 	var out struct {
 		ID int64 `json:"id"`
 	}
@@ -68,4 +67,11 @@ func newWorld(t testing.TB, opts testenv.Options) *world {
 	}
 	w.Notification = inbox.Items[0].ID
 	return w
+}
+
+// in returns the world for a subtest, so that its helpers fail the subtest.
+func (w *world) in(t testing.TB) *world {
+	c := *w
+	c.World = w.World.In(t)
+	return &c
 }

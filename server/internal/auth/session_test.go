@@ -377,6 +377,7 @@ func TestARedisThatIsDownMakesSessionsUnavailable(t *testing.T) {
 	}
 	for _, tt := range operations {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each waits out the client's retries on its own Redis
 			m := miniredis.RunT(t)
 			s := NewSessions(openRedis(t, "redis://"+m.Addr()), "xf:", testTTL)
 			token := create(t, s, 42, "o-alice", "sk")

@@ -52,7 +52,7 @@ func (w *world) board(p person, orgID int64, date string) (tally, string) {
 			w.t.Fatal("the board's list of absent members does not end")
 		}
 		var b boardJSON
-		w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins?date=%s&limit=3&cursor=%s", orgID, date, cursor), p, nil), 200).JSON(w.t, &b)
+		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins?date=%s&limit=3&cursor=%s", orgID, date, cursor), p, nil), 200).JSON(w.t, &b)
 		if page == 0 {
 			source = b.Source
 			out.All = line{b.Members, b.CheckedIn, b.NotYet}
@@ -81,7 +81,7 @@ func (w *world) counted(orgID int64, date string) tally {
 		Badge   string
 		Checked bool
 	}
-	err := w.env.App.DB.Raw(`SELECT m.user_id, m.badge,
+	err := w.App.DB.Raw(`SELECT m.user_id, m.badge,
 			EXISTS (SELECT 1 FROM checkins c WHERE c.user_id = m.user_id AND c.org_id = m.org_id AND c.day = ?) AS checked
 		FROM memberships m JOIN org_closure cl ON cl.descendant_id = m.org_id
 		WHERE cl.ancestor_id = ? AND m.status = 'approved' AND (m.seconded_from IS NULL OR m.org_id = ?)
@@ -114,7 +114,7 @@ func (w *world) counted(orgID int64, date string) tally {
 func (w *world) assertBoards(t *testing.T, date string, orgs ...int64) {
 	t.Helper()
 	for _, id := range orgs {
-		got, source := w.board(w.rootSec, id, date)
+		got, source := w.board(w.RootSec, id, date)
 		want := w.counted(id, date)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("the board of org %d shows\n%+v\nthe database has\n%+v", id, got, want)
@@ -130,7 +130,7 @@ func (w *world) boardKeys() []string {
 	w.t.Helper()
 	ctx := context.Background()
 	var keys []string
-	iter := w.env.App.Redis.Scan(ctx, 0, w.env.App.Config.Redis.KeyPrefix+"board:*", 500).Iterator()
+	iter := w.App.Redis.Scan(ctx, 0, w.App.Config.Redis.KeyPrefix+"board:*", 500).Iterator()
 	for iter.Next(ctx) {
 		keys = append(keys, iter.Val())
 	}
@@ -145,15 +145,15 @@ func (w *world) boardKeys() []string {
 // real Redis the board's keys are deleted.
 func (w *world) loseRedis(people ...*person) {
 	w.t.Helper()
-	if mr := w.env.App.Redis.Embedded(); mr != nil {
+	if mr := w.App.Redis.Embedded(); mr != nil {
 		mr.FlushAll()
 		for _, p := range people {
-			p.Token = w.env.Login(p.Login)
+			p.Token = w.Login(p.Login)
 		}
 		return
 	}
 	if keys := w.boardKeys(); len(keys) > 0 {
-		if err := w.env.App.Redis.Del(context.Background(), keys...).Err(); err != nil {
+		if err := w.App.Redis.Del(context.Background(), keys...).Err(); err != nil {
 			w.t.Fatal(err)
 		}
 	}
@@ -161,8 +161,8 @@ func (w *world) loseRedis(people ...*person) {
 
 func TestCheckinBoard(t *testing.T) {
 	w := newWorld(t, wideWindow)
-	a1, a2, a3 := w.newMember(w.a, "information"), w.newMember(w.a, "publicity"), w.newMember(w.a, "frontline")
-	b1, b2 := w.newMember(w.b, "frontline"), w.newMember(w.b, "information")
+	a1, a2, a3 := w.NewMember(w.A, "information"), w.NewMember(w.A, "publicity"), w.NewMember(w.A, "frontline")
+	b1, b2 := w.NewMember(w.B, "frontline"), w.NewMember(w.B, "information")
 	rid := 0
 	checkin := func(p person) checkinJSON {
 		rid++
@@ -172,58 +172,62 @@ func TestCheckinBoard(t *testing.T) {
 		}
 		return c
 	}
-	date := checkin(w.memberA).Day
+	date := checkin(w.MemberA).Day
 	checkin(a1)
-	checkin(w.secA)
+	checkin(w.SecA)
 	checkin(b1)
 
 	t.Run("the boards of the root and of a branch equal a count from the database", func(t *testing.T) {
-		w.assertBoards(t, date, w.root, w.a, w.b)
-		got, _ := w.board(w.secA, w.a, date)
+		w := w.in(t)
+		w.assertBoards(t, date, w.Root, w.A, w.B)
+		got, _ := w.board(w.SecA, w.A, date)
 		if got.All != (line{Members: 5, CheckedIn: 3, NotYet: 2}) {
 			t.Errorf("branch A shows %+v, want 5 members, 3 checked in", got.All)
 		}
 	})
 
 	t.Run("after Redis lost the counters the board is rebuilt from the database", func(t *testing.T) {
-		w.loseRedis(&w.rootSec, &w.secA, &w.secB, &w.memberA, &a2, &a3, &b2)
+		w := w.in(t)
+		w.loseRedis(&w.RootSec, &w.SecA, &w.SecB, &w.MemberA, &a2, &a3, &b2)
 		if keys := w.boardKeys(); len(keys) != 0 {
 			t.Fatalf("the board survived: %v", keys)
 		}
 		checkin(a2) // a check-in that arrives before anyone reads the board
-		w.assertBoards(t, date, w.root, w.a, w.b)
+		w.assertBoards(t, date, w.Root, w.A, w.B)
 		if len(w.boardKeys()) == 0 {
 			t.Error("reading the board did not rebuild its counters in Redis")
 		}
 	})
 
 	t.Run("further check-ins keep the rebuilt board equal to the database", func(t *testing.T) {
+		w := w.in(t)
 		checkin(a3)
 		checkin(b2)
-		checkin(w.secB)
-		if _, status := w.checkin(w.memberA, map[string]any{"request_id": "again"}); status != 200 {
+		checkin(w.SecB)
+		if _, status := w.checkin(w.MemberA, map[string]any{"request_id": "again"}); status != 200 {
 			t.Errorf("a second check-in the same day answered %d", status)
 		}
-		w.assertBoards(t, date, w.root, w.a, w.b)
+		w.assertBoards(t, date, w.Root, w.A, w.B)
 	})
 
 	t.Run("only secretaries of the org or above see its board", func(t *testing.T) {
+		w := w.in(t)
 		for _, tc := range []struct {
 			name string
 			p    person
 			org  int64
 		}{
-			{"a member of the branch", w.memberA, w.a},
-			{"a member, on the root", w.memberA, w.root},
-			{"the secretary of another branch", w.secB, w.a},
-			{"a branch secretary, on the root", w.secA, w.root},
+			{"a member of the branch", w.MemberA, w.A},
+			{"a member, on the root", w.MemberA, w.Root},
+			{"the secretary of another branch", w.SecB, w.A},
+			{"a branch secretary, on the root", w.SecA, w.Root},
 		} {
-			r := w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins", tc.org), tc.p, nil)
+			r := w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins", tc.org), tc.p, nil)
 			if r.Status != 404 && r.Status != 403 {
 				t.Errorf("%s: got %d %s", tc.name, r.Status, r.Body)
 			}
 		}
-		if r := w.env.Do("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins", w.a), "", nil); r.Status != 401 {
+		if r := w.Do("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins", w.A), "", nil); r.Status != 401 {
 			t.Errorf("without a session: got %d", r.Status)
 		}
 	})

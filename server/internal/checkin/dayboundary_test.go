@@ -26,8 +26,8 @@ var instants = []struct {
 // onBoard reports whether the user is in the org's Redis set for the day.
 func (w *world) onBoard(day string, orgID, userID int64) bool {
 	w.t.Helper()
-	key := w.env.App.Config.Redis.KeyPrefix + "board:{" + day + "}:set:" + strconv.FormatInt(orgID, 10)
-	in, err := w.env.App.Redis.SIsMember(context.Background(), key, strconv.FormatInt(userID, 10)).Result()
+	key := w.App.Config.Redis.KeyPrefix + "board:{" + day + "}:set:" + strconv.FormatInt(orgID, 10)
+	in, err := w.App.Redis.SIsMember(context.Background(), key, strconv.FormatInt(userID, 10)).Result()
 	if err != nil {
 		w.t.Fatalf("board key %s: %v", key, err)
 	}
@@ -42,24 +42,25 @@ func TestCheckinDaysAtMidnight(t *testing.T) {
 	w := newWorld(t)
 	for i, tc := range instants {
 		t.Run(tc.name, func(t *testing.T) {
+			w := w.in(t)
 			w.clock.Set(tc.at)
-			p := w.newMember(w.a, "frontline")
+			p := w.NewMember(w.A, "frontline")
 			c, status := w.checkin(p, map[string]any{"request_id": "r" + strconv.Itoa(i)})
 			if status != 201 || c.Day != tc.day {
 				t.Errorf("the check-in answered %d for day %s, want 201 for %s", status, c.Day, tc.day)
 			}
-			if !w.onBoard(tc.day, w.a, p.ID) {
+			if !w.onBoard(tc.day, w.A, p.ID) {
 				t.Errorf("the check-in is not in the board key of %s", tc.day)
 			}
 			var b boardJSON
-			w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins", w.a), w.secA, nil), 200).JSON(t, &b)
+			w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/checkins", w.A), w.SecA, nil), 200).JSON(t, &b)
 			if b.Date != tc.day {
 				t.Errorf("the board shows %s by default, want %s", b.Date, tc.day)
 			}
 			var page struct {
 				Items []checkinJSON `json:"items"`
 			}
-			w.expect(w.do("GET", "/api/v1/me/checkins?from="+tc.day, p, nil), 200).JSON(t, &page)
+			w.Expect(w.DoAs("GET", "/api/v1/me/checkins?from="+tc.day, p, nil), 200).JSON(t, &page)
 			if len(page.Items) != 1 || page.Items[0].ID != c.ID {
 				t.Errorf("the list from %s to today shows %+v, want the check-in %d", tc.day, page.Items, c.ID)
 			}
@@ -72,7 +73,7 @@ func TestCheckinDaysAtMidnight(t *testing.T) {
 // client_time in Shanghai, inside the default 12-hour window.
 func TestOfflineCheckinAtMidnight(t *testing.T) {
 	w := newWorld(t)
-	window := w.env.App.Config.Checkin.OfflineWindow
+	window := w.App.Config.Checkin.OfflineWindow
 	for _, tc := range []struct {
 		name       string
 		now, queue time.Time
@@ -91,9 +92,10 @@ func TestOfflineCheckinAtMidnight(t *testing.T) {
 			time.Date(2026, 3, 1, 16, 0, 0, 0, time.UTC).Add(window), time.Date(2026, 3, 1, 15, 59, 59, 0, time.UTC), 422, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			w := w.in(t)
 			w.clock.Set(tc.now)
-			p := w.newMember(w.a, "frontline")
-			r := w.do("POST", "/api/v1/checkins", p, map[string]any{"request_id": "offline", "client_time": tc.queue})
+			p := w.NewMember(w.A, "frontline")
+			r := w.DoAs("POST", "/api/v1/checkins", p, map[string]any{"request_id": "offline", "client_time": tc.queue})
 			var c checkinJSON
 			if r.JSON(t, &c); r.Status != tc.status || c.Day != tc.day {
 				t.Fatalf("answered %d %s, want %d for day %q", r.Status, r.Body, tc.status, tc.day)
@@ -101,7 +103,7 @@ func TestOfflineCheckinAtMidnight(t *testing.T) {
 			if tc.status != 201 {
 				return
 			}
-			if !w.onBoard(tc.day, w.a, p.ID) {
+			if !w.onBoard(tc.day, w.A, p.ID) {
 				t.Errorf("the check-in is not in the board key of %s", tc.day)
 			}
 			again, status := w.checkin(p, map[string]any{"request_id": "online"})
@@ -116,7 +118,7 @@ func TestOfflineCheckinAtMidnight(t *testing.T) {
 // 30 Shanghai days up to today on the server's clock.
 func TestMyCheckinsDefaultRangeAtMidnight(t *testing.T) {
 	w := newWorld(t)
-	p := w.newMember(w.a, "frontline")
+	p := w.NewMember(w.A, "frontline")
 	w.clock.Set(time.Date(2026, 3, 1, 15, 59, 59, 0, time.UTC))
 	first, _ := w.checkin(p, map[string]any{"request_id": "first"})
 	w.clock.Set(time.Date(2026, 3, 1, 16, 0, 1, 0, time.UTC))
@@ -134,11 +136,12 @@ func TestMyCheckinsDefaultRangeAtMidnight(t *testing.T) {
 		{"at 23:59:59 on 03-01 in Shanghai the range ends that day: the first only", time.Date(2026, 3, 1, 15, 59, 59, 0, time.UTC), []int64{first.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			w := w.in(t)
 			w.clock.Set(tc.now)
 			var page struct {
 				Items []checkinJSON `json:"items"`
 			}
-			w.expect(w.do("GET", "/api/v1/me/checkins", p, nil), 200).JSON(t, &page)
+			w.Expect(w.DoAs("GET", "/api/v1/me/checkins", p, nil), 200).JSON(t, &page)
 			var got []int64
 			for _, c := range page.Items {
 				got = append(got, c.ID)

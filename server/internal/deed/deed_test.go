@@ -23,10 +23,10 @@ type auditJSON struct {
 func (w *world) trail(org int64, as person, deedID int64) []string {
 	w.t.Helper()
 	var a auditJSON
-	w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/audit?limit=200", org), as, nil), 200).JSON(w.t, &a)
-	orgs := map[int64]string{w.root: "root", w.gb: "gb", w.a: "A", w.b: "B", w.other: "other", w.c: "C"}
-	people := map[int64]string{w.rootSec.ID: w.rootSec.Name, w.gbSec.ID: w.gbSec.Name, w.secA.ID: w.secA.Name, w.otherSec.ID: w.otherSec.Name, w.secC.ID: w.secC.Name}
-	for _, p := range w.extra {
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/audit?limit=200", org), as, nil), 200).JSON(w.t, &a)
+	orgs := map[int64]string{w.Root: "root", w.gb: "gb", w.A: "A", w.B: "B", w.other: "other", w.c: "C"}
+	people := map[int64]string{w.RootSec.ID: w.RootSec.Name, w.gbSec.ID: w.gbSec.Name, w.SecA.ID: w.SecA.Name, w.otherSec.ID: w.otherSec.Name, w.secC.ID: w.secC.Name}
+	for _, p := range *w.extra {
 		people[p.ID] = p.Name
 	}
 	var out []string
@@ -43,33 +43,35 @@ func TestNominatingADeed(t *testing.T) {
 	w := newWorld(t)
 
 	t.Run("a member nominates their own deed and the branch secretary is told", func(t *testing.T) {
-		d := w.nominate(w.memberA, nil, "坚守卡口十昼夜")
-		if d.Status != "pending" || d.StatusLabel != "待审核" || d.UserID != w.memberA.ID || d.NominatedBy != w.memberA.ID || d.OrgID != w.a || d.CurrentOrgID != w.a {
+		w := w.in(t)
+		d := w.nominate(w.MemberA, nil, "坚守卡口十昼夜")
+		if d.Status != "pending" || d.StatusLabel != "待审核" || d.UserID != w.MemberA.ID || d.NominatedBy != w.MemberA.ID || d.OrgID != w.A || d.CurrentOrgID != w.A {
 			t.Errorf("self-nominated deed = %+v", d)
 		}
-		if n := w.notifications(d.ID, w.secA.ID); n != 1 {
+		if n := w.notifications(d.ID, w.SecA.ID); n != 1 {
 			t.Errorf("branch secretary got %d deed_update notifications, want 1", n)
 		}
-		for _, p := range []person{w.secB, w.gbSec, w.rootSec} {
+		for _, p := range []person{w.SecB, w.gbSec, w.RootSec} {
 			if n := w.notifications(d.ID, p.ID); n != 0 {
 				t.Errorf("%s was told %d times of a deed pending at branch A", p.Name, n)
 			}
 		}
-		_, evs := w.timeline(w.memberA, d.ID)
+		_, evs := w.timeline(w.MemberA, d.ID)
 		if got := w.steps(evs); got != "nominated@A by 张小明" {
 			t.Errorf("timeline = %s", got)
 		}
 	})
 
 	t.Run("a secretary above nominates a member of a branch in their subtree", func(t *testing.T) {
+		w := w.in(t)
 		d := w.nominate(w.gbSec, &w.memberA2, "义务配送物资")
-		if d.Status != "pending" || d.UserID != w.memberA2.ID || d.NominatedBy != w.gbSec.ID || d.OrgID != w.a {
+		if d.Status != "pending" || d.UserID != w.memberA2.ID || d.NominatedBy != w.gbSec.ID || d.OrgID != w.A {
 			t.Errorf("deed nominated by the general branch = %+v", d)
 		}
 		if n := w.notifications(d.ID, w.memberA2.ID); n != 1 {
 			t.Errorf("the member was told %d times, want 1", n)
 		}
-		if n := w.notifications(d.ID, w.secA.ID); n != 1 {
+		if n := w.notifications(d.ID, w.SecA.ID); n != 1 {
 			t.Errorf("branch secretary was told %d times, want 1", n)
 		}
 	})
@@ -77,9 +79,10 @@ func TestNominatingADeed(t *testing.T) {
 	for _, o := range []struct {
 		who string
 		p   person
-	}{{"the secretary of a sibling branch", w.secB}, {"the secretary of another committee", w.otherSec}, {"the member's own branch-mate", w.memberA2}} {
+	}{{"the secretary of a sibling branch", w.SecB}, {"the secretary of another committee", w.otherSec}, {"the member's own branch-mate", w.memberA2}} {
 		t.Run(o.who+" cannot nominate the member", func(t *testing.T) {
-			res := w.do("POST", "/api/v1/deeds", o.p, map[string]any{"title": "越权推荐", "content": "内容", "user_id": w.memberA.ID})
+			w := w.in(t)
+			res := w.DoAs("POST", "/api/v1/deeds", o.p, map[string]any{"title": "越权推荐", "content": "内容", "user_id": w.MemberA.ID})
 			if res.Status != 404 || res.ErrorCode() != "member_not_found" {
 				t.Errorf("got %d %s, want 404 member_not_found", res.Status, res.Body)
 			}
@@ -87,50 +90,49 @@ func TestNominatingADeed(t *testing.T) {
 	}
 
 	t.Run("a deed may link a task the member was assigned but not someone else's", func(t *testing.T) {
+		w := w.in(t)
 		var task struct {
 			ID int64 `json:"id"`
 		}
 		newTask := func(title string, to person) int64 {
-			w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a), w.secA, map[string]any{
+			w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), w.SecA, map[string]any{
 				"title": title, "kind": "duty", "description": "按时到岗", "target": map[string]any{"user_ids": []int64{to.ID}},
 			}), 201).JSON(t, &task)
-			if err := w.env.App.Task.FanOut(context.Background(), task.ID); err != nil {
+			if err := w.App.Task.FanOut(context.Background(), task.ID); err != nil {
 				t.Fatalf("fan-out: %v", err)
 			}
 			return task.ID
 		}
-		mine, theirs := newTask("卡口值守", w.memberA), newTask("入户排查", w.memberA2)
+		mine, theirs := newTask("卡口值守", w.MemberA), newTask("入户排查", w.memberA2)
 
-		res := w.do("POST", "/api/v1/deeds", w.memberA, map[string]any{"title": "值守", "content": "内容", "task_ids": []int64{mine, theirs}})
-		var e errorJSON
-		res.JSON(t, &e)
-		if res.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields["task_ids"] == "" {
+		res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "值守", "content": "内容", "task_ids": []int64{mine, theirs}})
+		if !res.Invalid(t, "task_ids") {
 			t.Errorf("linking someone else's task = %d %s, want 400 naming task_ids", res.Status, res.Body)
 		}
 		var d deedJSON
-		w.expect(w.do("POST", "/api/v1/deeds", w.memberA, map[string]any{"title": "值守", "content": "内容", "task_ids": []int64{mine, mine}}), 201).JSON(t, &d)
+		w.Expect(w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "值守", "content": "内容", "task_ids": []int64{mine, mine}}), 201).JSON(t, &d)
 		if !slices.Equal(d.TaskIDs, []int64{mine}) {
 			t.Errorf("linked tasks = %v, want [%d]", d.TaskIDs, mine)
 		}
 	})
 
 	t.Run("a deed may link the member's own reports but not someone else's", func(t *testing.T) {
+		w := w.in(t)
 		var r struct {
 			ID int64 `json:"id"`
 		}
 		file := func(p person) int64 {
-			w.expect(w.do("POST", "/api/v1/reports", p, map[string]any{"category": "help_needed", "urgency": "normal", "content": "求助", "request_id": fmt.Sprintf("deed-%d", p.ID)}), 201).JSON(t, &r)
+			w.Expect(w.DoAs("POST", "/api/v1/reports", p, map[string]any{"category": "help_needed", "urgency": "normal", "content": "求助", "request_id": fmt.Sprintf("deed-%d", p.ID)}), 201).JSON(t, &r)
 			return r.ID
 		}
-		mine, theirs := file(w.memberA), file(w.memberB)
-		res := w.do("POST", "/api/v1/deeds", w.memberA, map[string]any{"title": "上报", "content": "内容", "report_ids": []int64{theirs}})
-		var e errorJSON
-		res.JSON(t, &e)
-		if res.Status != 400 || e.Error.Fields["report_ids"] == "" {
+		mine, theirs := file(w.MemberA), file(w.MemberB)
+		res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "上报", "content": "内容", "report_ids": []int64{theirs}})
+		e := res.APIError(t)
+		if res.Status != 400 || e.Fields["report_ids"] == "" {
 			t.Errorf("linking someone else's report = %d %s, want 400 naming report_ids", res.Status, res.Body)
 		}
 		var d deedJSON
-		w.expect(w.do("POST", "/api/v1/deeds", w.memberA, map[string]any{"title": "上报", "content": "内容", "report_ids": []int64{mine}}), 201).JSON(t, &d)
+		w.Expect(w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "上报", "content": "内容", "report_ids": []int64{mine}}), 201).JSON(t, &d)
 		if !slices.Equal(d.ReportIDs, []int64{mine}) {
 			t.Errorf("linked reports = %v, want [%d]", d.ReportIDs, mine)
 		}
@@ -146,18 +148,18 @@ func TestNominatingADeed(t *testing.T) {
 		{"no content", map[string]any{"title": "标题"}, "content"},
 	} {
 		t.Run(tc.name+" is a bad request naming the field", func(t *testing.T) {
-			res := w.do("POST", "/api/v1/deeds", w.memberA, tc.body)
-			var e errorJSON
-			res.JSON(t, &e)
-			if res.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields[tc.field] == "" {
+			w := w.in(t)
+			res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, tc.body)
+			if !res.Invalid(t, tc.field) {
 				t.Errorf("got %d %s, want 400 naming %s", res.Status, res.Body, tc.field)
 			}
 		})
 	}
 
 	t.Run("a user with no approved membership cannot nominate themselves", func(t *testing.T) {
-		stranger := w.login("stranger")
-		res := w.do("POST", "/api/v1/deeds", stranger, map[string]any{"title": "自荐", "content": "内容"})
+		w := w.in(t)
+		stranger := w.User("stranger", "stranger")
+		res := w.DoAs("POST", "/api/v1/deeds", stranger, map[string]any{"title": "自荐", "content": "内容"})
 		if res.Status != 404 || res.ErrorCode() != "member_not_found" {
 			t.Errorf("got %d %s, want 404 member_not_found", res.Status, res.Body)
 		}
@@ -167,8 +169,8 @@ func TestNominatingADeed(t *testing.T) {
 func TestADeedGoesUpTwoLevelsAndIsCommended(t *testing.T) {
 	w := newWorld(t)
 	// The branch's other secretary reviews it: the nominator may not.
-	secA2 := w.secretary(w.a, "周副书记")
-	d := w.nominate(w.secA, &w.memberA, "带头组建志愿服务队")
+	secA2 := w.secretary(w.A, "周副书记")
+	d := w.nominate(w.SecA, &w.MemberA, "带头组建志愿服务队")
 	path := []string{"nominated@A by 李红梅"}
 	told := int64(1) // the member and the nominator are told of every step
 
@@ -180,12 +182,12 @@ func TestADeedGoesUpTwoLevelsAndIsCommended(t *testing.T) {
 			body = map[string]string{"reason": reason}
 		}
 		var got deedJSON
-		w.expect(w.act(by, d.ID, action, body), 200).JSON(t, &got)
-		if got.Status != wantStatus || got.CurrentOrgID != wantOrg || got.OrgID != w.a {
+		w.Expect(w.act(by, d.ID, action, body), 200).JSON(t, &got)
+		if got.Status != wantStatus || got.CurrentOrgID != wantOrg || got.OrgID != w.A {
 			t.Errorf("after %s: status %s at org %d, want %s at org %d", action, got.Status, got.CurrentOrgID, wantStatus, wantOrg)
 		}
 		told++
-		for _, p := range []person{w.memberA, w.secA} {
+		for _, p := range []person{w.MemberA, w.SecA} {
 			if n := w.notifications(d.ID, p.ID); n != told {
 				t.Errorf("%s was told %d times after %s, want %d", p.Name, n, action, told)
 			}
@@ -204,13 +206,15 @@ func TestADeedGoesUpTwoLevelsAndIsCommended(t *testing.T) {
 	})
 
 	t.Run("the branch's other secretary approves it", func(t *testing.T) {
-		step(t, secA2, "approve", "", "approved", w.a)
+		w := w.in(t)
+		step(t, secA2, "approve", "", "approved", w.A)
 		path = append(path, "approved@A by 周副书记")
 		refused(t, secA2, "approve", 409, "invalid_transition")
 		refused(t, secA2, "commend", 422, "commend_needs_committee")
 	})
 
 	t.Run("the branch recommends it to the general branch, whose secretary is told", func(t *testing.T) {
+		w := w.in(t)
 		step(t, secA2, "recommend", "", "recommended", w.gb)
 		path = append(path, "recommended@gb by 周副书记")
 		if n := w.notifications(d.ID, w.gbSec.ID); n != 1 {
@@ -220,29 +224,33 @@ func TestADeedGoesUpTwoLevelsAndIsCommended(t *testing.T) {
 	})
 
 	t.Run("the general branch cannot commend and recommends it on to the committee", func(t *testing.T) {
+		w := w.in(t)
 		refused(t, w.gbSec, "commend", 422, "commend_needs_committee")
 		refused(t, w.gbSec, "approve", 409, "invalid_transition")
-		step(t, w.gbSec, "recommend", "", "recommended", w.root)
+		step(t, w.gbSec, "recommend", "", "recommended", w.Root)
 		path = append(path, "recommended@root by 孙总支")
-		if n := w.notifications(d.ID, w.rootSec.ID); n != 1 {
+		if n := w.notifications(d.ID, w.RootSec.ID); n != 1 {
 			t.Errorf("root secretary was told %d times, want 1", n)
 		}
 	})
 
 	t.Run("at the root it cannot be recommended further and the committee commends it", func(t *testing.T) {
-		refused(t, w.rootSec, "recommend", 422, "already_at_root")
-		step(t, w.rootSec, "commend", "", "commended", w.root)
+		w := w.in(t)
+		refused(t, w.RootSec, "recommend", 422, "already_at_root")
+		step(t, w.RootSec, "commend", "", "commended", w.Root)
 		path = append(path, "commended@root by 王书记")
 	})
 
 	t.Run("a commended deed can no longer change", func(t *testing.T) {
+		w := w.in(t)
 		for _, action := range []string{"approve", "reject", "commend"} {
-			refused(t, w.rootSec, action, 409, "invalid_transition")
+			refused(t, w.RootSec, action, 409, "invalid_transition")
 		}
 	})
 
 	t.Run("every step is on the deed's timeline, as the member sees it", func(t *testing.T) {
-		got, evs := w.timeline(w.memberA, d.ID)
+		w := w.in(t)
+		got, evs := w.timeline(w.MemberA, d.ID)
 		if want := strings.Join(path, ", "); w.steps(evs) != want {
 			t.Errorf("timeline = %s\nwant       %s", w.steps(evs), want)
 		}
@@ -252,23 +260,25 @@ func TestADeedGoesUpTwoLevelsAndIsCommended(t *testing.T) {
 	})
 
 	t.Run("every review step is in the audit trail of the org where it was taken", func(t *testing.T) {
+		w := w.in(t)
 		want := []string{"deed.approve@A by 周副书记", "deed.recommend@A by 周副书记", "deed.recommend@gb by 孙总支", "deed.commend@root by 王书记"}
-		if got := w.trail(w.root, w.rootSec, d.ID); !slices.Equal(got, want) {
+		if got := w.trail(w.Root, w.RootSec, d.ID); !slices.Equal(got, want) {
 			t.Errorf("root's audit trail = %v, want %v", got, want)
 		}
-		if got := w.trail(w.a, w.secA, d.ID); !slices.Equal(got, want[:2]) {
+		if got := w.trail(w.A, w.SecA, d.ID); !slices.Equal(got, want[:2]) {
 			t.Errorf("branch A's audit trail = %v, want %v", got, want[:2])
 		}
 	})
 
 	t.Run("the secretaries above see the deed, others do not", func(t *testing.T) {
-		for _, p := range []person{w.secA, w.gbSec, w.rootSec, w.memberA} {
-			if res := w.do("GET", fmt.Sprintf("/api/v1/deeds/%d", d.ID), p, nil); res.Status != 200 {
+		w := w.in(t)
+		for _, p := range []person{w.SecA, w.gbSec, w.RootSec, w.MemberA} {
+			if res := w.DoAs("GET", fmt.Sprintf("/api/v1/deeds/%d", d.ID), p, nil); res.Status != 200 {
 				t.Errorf("%s: GET = %d", p.Name, res.Status)
 			}
 		}
-		for _, p := range []person{w.secB, w.otherSec, w.memberA2} {
-			if res := w.do("GET", fmt.Sprintf("/api/v1/deeds/%d", d.ID), p, nil); res.Status != 404 || res.ErrorCode() != "deed_not_found" {
+		for _, p := range []person{w.SecB, w.otherSec, w.memberA2} {
+			if res := w.DoAs("GET", fmt.Sprintf("/api/v1/deeds/%d", d.ID), p, nil); res.Status != 404 || res.ErrorCode() != "deed_not_found" {
 				t.Errorf("%s: GET = %d %s, want 404 deed_not_found", p.Name, res.Status, res.Body)
 			}
 		}
@@ -279,49 +289,52 @@ func TestRejectingAndCommendingADeed(t *testing.T) {
 	w := newWorld(t)
 
 	t.Run("the branch secretary rejects a deed with a reason the member is told", func(t *testing.T) {
-		d := w.nominate(w.memberA, nil, "自荐事迹")
-		if res := w.act(w.secA, d.ID, "reject", map[string]string{"reason": strings.Repeat("否", 201)}); res.Status != 400 {
+		w := w.in(t)
+		d := w.nominate(w.MemberA, nil, "自荐事迹")
+		if res := w.act(w.SecA, d.ID, "reject", map[string]string{"reason": strings.Repeat("否", 201)}); res.Status != 400 {
 			t.Errorf("a 201-character reason = %d %s, want 400", res.Status, res.Body)
 		}
 		var got deedJSON
-		w.expect(w.act(w.secA, d.ID, "reject", map[string]string{"reason": "事迹材料不够具体"}), 200).JSON(t, &got)
+		w.Expect(w.act(w.SecA, d.ID, "reject", map[string]string{"reason": "事迹材料不够具体"}), 200).JSON(t, &got)
 		if got.Status != "rejected" || got.Reason != "事迹材料不够具体" {
 			t.Errorf("rejected deed = %+v", got)
 		}
-		_, evs := w.timeline(w.memberA, d.ID)
-		if last := evs[len(evs)-1]; last.Kind != "rejected" || last.Note != "事迹材料不够具体" || last.ActorID != w.secA.ID {
+		_, evs := w.timeline(w.MemberA, d.ID)
+		if last := evs[len(evs)-1]; last.Kind != "rejected" || last.Note != "事迹材料不够具体" || last.ActorID != w.SecA.ID {
 			t.Errorf("last step = %+v", last)
 		}
-		if n := w.notifications(d.ID, w.memberA.ID); n != 2 {
+		if n := w.notifications(d.ID, w.MemberA.ID); n != 2 {
 			t.Errorf("member was told %d times, want 2 (nominated, rejected)", n)
 		}
-		if got := w.trail(w.a, w.secA, d.ID); !slices.Equal(got, []string{"deed.reject@A by 李红梅"}) {
+		if got := w.trail(w.A, w.SecA, d.ID); !slices.Equal(got, []string{"deed.reject@A by 李红梅"}) {
 			t.Errorf("audit trail = %v", got)
 		}
 		for _, action := range []string{"approve", "reject", "recommend"} {
-			if res := w.act(w.secA, d.ID, action, nil); res.Status != 409 || res.ErrorCode() != "invalid_transition" {
+			if res := w.act(w.SecA, d.ID, action, nil); res.Status != 409 || res.ErrorCode() != "invalid_transition" {
 				t.Errorf("%s after reject = %d %s, want 409 invalid_transition", action, res.Status, res.Body)
 			}
 		}
 	})
 
 	t.Run("the general branch rejects a deed recommended to it", func(t *testing.T) {
-		d := w.nominate(w.memberB, nil, "夜间巡逻")
-		w.expect(w.act(w.secB, d.ID, "approve", nil), 200)
-		w.expect(w.act(w.secB, d.ID, "recommend", nil), 200)
+		w := w.in(t)
+		d := w.nominate(w.MemberB, nil, "夜间巡逻")
+		w.Expect(w.act(w.SecB, d.ID, "approve", nil), 200)
+		w.Expect(w.act(w.SecB, d.ID, "recommend", nil), 200)
 		var got deedJSON
-		w.expect(w.act(w.gbSec, d.ID, "reject", map[string]string{"reason": "已有同类表彰"}), 200).JSON(t, &got)
+		w.Expect(w.act(w.gbSec, d.ID, "reject", map[string]string{"reason": "已有同类表彰"}), 200).JSON(t, &got)
 		if got.Status != "rejected" || got.CurrentOrgID != w.gb {
 			t.Errorf("deed rejected at the general branch = %+v", got)
 		}
 	})
 
 	t.Run("a committee directly above a branch commends the deed it was recommended", func(t *testing.T) {
+		w := w.in(t)
 		d := w.nominate(w.memberC, nil, "协助转运隔离人员")
-		w.expect(w.act(w.secC, d.ID, "approve", nil), 200)
-		w.expect(w.act(w.secC, d.ID, "recommend", nil), 200)
+		w.Expect(w.act(w.secC, d.ID, "approve", nil), 200)
+		w.Expect(w.act(w.secC, d.ID, "recommend", nil), 200)
 		var got deedJSON
-		w.expect(w.act(w.otherSec, d.ID, "commend", nil), 200).JSON(t, &got)
+		w.Expect(w.act(w.otherSec, d.ID, "commend", nil), 200).JSON(t, &got)
 		if got.Status != "commended" || got.CurrentOrgID != w.other {
 			t.Errorf("deed commended by the committee = %+v", got)
 		}
@@ -332,9 +345,10 @@ func TestRejectingAndCommendingADeed(t *testing.T) {
 	})
 
 	t.Run("secretaries outside the deed's subtree can neither see nor act on it", func(t *testing.T) {
+		w := w.in(t)
 		d := w.nominate(w.memberC, nil, "另一棵子树的事迹")
-		for _, p := range []person{w.secA, w.gbSec} {
-			if res := w.do("GET", fmt.Sprintf("/api/v1/deeds/%d", d.ID), p, nil); res.Status != 404 {
+		for _, p := range []person{w.SecA, w.gbSec} {
+			if res := w.DoAs("GET", fmt.Sprintf("/api/v1/deeds/%d", d.ID), p, nil); res.Status != 404 {
 				t.Errorf("%s: GET = %d, want 404", p.Name, res.Status)
 			}
 			if res := w.act(p, d.ID, "approve", nil); res.Status != 404 || res.ErrorCode() != "deed_not_found" {
@@ -349,12 +363,12 @@ func TestRejectingAndCommendingADeed(t *testing.T) {
 
 func TestListingDeedsBySubtreeAndStatus(t *testing.T) {
 	w := newWorld(t)
-	pendingA := w.nominate(w.memberA, nil, "待审核事迹")
+	pendingA := w.nominate(w.MemberA, nil, "待审核事迹")
 	approvedA := w.nominate(w.memberA2, nil, "已审核事迹")
-	w.expect(w.act(w.secA, approvedA.ID, "approve", nil), 200)
-	recommendedB := w.nominate(w.memberB, nil, "已推荐事迹")
-	w.expect(w.act(w.secB, recommendedB.ID, "approve", nil), 200)
-	w.expect(w.act(w.secB, recommendedB.ID, "recommend", nil), 200)
+	w.Expect(w.act(w.SecA, approvedA.ID, "approve", nil), 200)
+	recommendedB := w.nominate(w.MemberB, nil, "已推荐事迹")
+	w.Expect(w.act(w.SecB, recommendedB.ID, "approve", nil), 200)
+	w.Expect(w.act(w.SecB, recommendedB.ID, "recommend", nil), 200)
 	pendingC := w.nominate(w.memberC, nil, "另一子树事迹")
 
 	for _, tc := range []struct {
@@ -364,16 +378,17 @@ func TestListingDeedsBySubtreeAndStatus(t *testing.T) {
 		qs   string
 		want []int64
 	}{
-		{"a branch lists its own members' deeds, newest first", w.secA, w.a, "", []int64{approvedA.ID, pendingA.ID}},
-		{"a branch filters by status", w.secA, w.a, "?status=approved", []int64{approvedA.ID}},
+		{"a branch lists its own members' deeds, newest first", w.SecA, w.A, "", []int64{approvedA.ID, pendingA.ID}},
+		{"a branch filters by status", w.SecA, w.A, "?status=approved", []int64{approvedA.ID}},
 		{"the general branch lists both its branches", w.gbSec, w.gb, "", []int64{recommendedB.ID, approvedA.ID, pendingA.ID}},
 		{"the general branch finds what was recommended to it", w.gbSec, w.gb, "?status=recommended", []int64{recommendedB.ID}},
-		{"the root lists the whole tree", w.rootSec, w.root, "", []int64{pendingC.ID, recommendedB.ID, approvedA.ID, pendingA.ID}},
-		{"the root filters the whole tree by status", w.rootSec, w.root, "?status=pending", []int64{pendingC.ID, pendingA.ID}},
-		{"a status nothing has is an empty list", w.rootSec, w.root, "?status=commended", []int64{}},
+		{"the root lists the whole tree", w.RootSec, w.Root, "", []int64{pendingC.ID, recommendedB.ID, approvedA.ID, pendingA.ID}},
+		{"the root filters the whole tree by status", w.RootSec, w.Root, "?status=pending", []int64{pendingC.ID, pendingA.ID}},
+		{"a status nothing has is an empty list", w.RootSec, w.Root, "?status=commended", []int64{}},
 		{"the other committee lists only its subtree", w.otherSec, w.other, "", []int64{pendingC.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			w := w.in(t)
 			if got := w.list(tc.as, fmt.Sprintf("/api/v1/orgs/%d/deeds%s", tc.org, tc.qs)); !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
@@ -385,23 +400,24 @@ func TestListingDeedsBySubtreeAndStatus(t *testing.T) {
 		as   person
 		org  int64
 	}{
-		{"a branch secretary cannot list the general branch above", w.secA, w.gb},
-		{"a branch secretary cannot list a sibling branch", w.secA, w.b},
+		{"a branch secretary cannot list the general branch above", w.SecA, w.gb},
+		{"a branch secretary cannot list a sibling branch", w.SecA, w.B},
 		{"another committee's secretary cannot list this subtree", w.otherSec, w.gb},
-		{"a plain member cannot list their branch", w.memberA, w.a},
+		{"a plain member cannot list their branch", w.MemberA, w.A},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if res := w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/deeds", tc.org), tc.as, nil); res.Status != 404 {
+			w := w.in(t)
+			if res := w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/deeds", tc.org), tc.as, nil); res.Status != 404 {
 				t.Errorf("got %d %s, want 404", res.Status, res.Body)
 			}
 		})
 	}
 
 	t.Run("an unknown status is a bad request", func(t *testing.T) {
-		res := w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/deeds?status=famous", w.root), w.rootSec, nil)
-		var e errorJSON
-		res.JSON(t, &e)
-		if res.Status != 400 || e.Error.Fields["status"] == "" {
+		w := w.in(t)
+		res := w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/deeds?status=famous", w.Root), w.RootSec, nil)
+		e := res.APIError(t)
+		if res.Status != 400 || e.Fields["status"] == "" {
 			t.Errorf("got %d %s, want 400 naming status", res.Status, res.Body)
 		}
 	})

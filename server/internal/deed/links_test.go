@@ -41,16 +41,16 @@ func TestADeedHoldsAsManyLinksAsTheContractSays(t *testing.T) {
 	var task struct {
 		ID int64 `json:"id"`
 	}
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a), w.secA, map[string]any{
-		"title": "卡口值守", "kind": "duty", "description": "按时到岗", "target": map[string]any{"user_ids": []int64{w.memberA.ID}},
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), w.SecA, map[string]any{
+		"title": "卡口值守", "kind": "duty", "description": "按时到岗", "target": map[string]any{"user_ids": []int64{w.MemberA.ID}},
 	}), 201).JSON(t, &task)
-	if err := w.env.App.Task.FanOut(context.Background(), task.ID); err != nil {
+	if err := w.App.Task.FanOut(context.Background(), task.ID); err != nil {
 		t.Fatalf("fan-out: %v", err)
 	}
 	var report struct {
 		ID int64 `json:"id"`
 	}
-	w.expect(w.do("POST", "/api/v1/reports", w.memberA, map[string]any{"category": "help_needed", "urgency": "normal", "content": "求助", "request_id": "links-1"}), 201).JSON(t, &report)
+	w.Expect(w.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{"category": "help_needed", "urgency": "normal", "content": "求助", "request_id": "links-1"}), 201).JSON(t, &report)
 
 	tests := []struct {
 		name      string
@@ -65,16 +65,16 @@ func TestADeedHoldsAsManyLinksAsTheContractSays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			body := map[string]any{"title": "值守", "content": "内容",
 				"task_ids": slices.Repeat([]int64{task.ID}, tt.tasks), "report_ids": slices.Repeat([]int64{report.ID}, tt.reports)}
-			res := w.do("POST", "/api/v1/deeds", w.memberA, body)
+			res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, body)
 			if res.Status != tt.status {
 				t.Fatalf("%d tasks + %d reports = %d %s, want %d", tt.tasks, tt.reports, res.Status, res.Body, tt.status)
 			}
 			if tt.wantField != "" {
-				var e errorJSON
-				res.JSON(t, &e)
-				if e.Error.Fields[tt.wantField] == "" {
+				e := res.APIError(t)
+				if e.Fields[tt.wantField] == "" {
 					t.Errorf("the error names no %s: %s", tt.wantField, res.Body)
 				}
 			}

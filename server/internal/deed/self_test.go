@@ -23,10 +23,10 @@ func TestNobodyActsOnADeedTheyAreOrNominated(t *testing.T) {
 	ok := func(by func() person, action, want string) step {
 		return step{by: by, action: action, status: 200, want: want}
 	}
-	secA := func() person { return w.secA }
+	secA := func() person { return w.SecA }
 	gbSec := func() person { return w.gbSec }
-	rootSec := func() person { return w.rootSec }
-	memberA := func() person { return w.memberA }
+	rootSec := func() person { return w.RootSec }
+	memberA := func() person { return w.MemberA }
 	tests := []struct {
 		name     string
 		nominate func(t *testing.T) deedJSON
@@ -35,7 +35,7 @@ func TestNobodyActsOnADeedTheyAreOrNominated(t *testing.T) {
 	}{
 		{
 			name:     "a branch secretary's own deed is reviewed by the general branch and recommended and commended above",
-			nominate: func(t *testing.T) deedJSON { return w.in(t).nominate(w.secA, nil, "书记本人的事迹") },
+			nominate: func(t *testing.T) deedJSON { return w.in(t).nominate(w.SecA, nil, "书记本人的事迹") },
 			steps: []step{
 				refuse(secA, "approve"), refuse(secA, "reject"),
 				ok(gbSec, "approve", "approved"),
@@ -50,7 +50,7 @@ func TestNobodyActsOnADeedTheyAreOrNominated(t *testing.T) {
 		},
 		{
 			name:     "a secretary who nominated a member cannot approve or reject the nomination",
-			nominate: func(t *testing.T) deedJSON { return w.in(t).nominate(w.secA, &w.memberA, "书记推荐的事迹") },
+			nominate: func(t *testing.T) deedJSON { return w.in(t).nominate(w.SecA, &w.MemberA, "书记推荐的事迹") },
 			steps: []step{
 				refuse(secA, "approve"), refuse(secA, "reject"),
 				refuse(memberA, "approve"),
@@ -75,7 +75,7 @@ func TestNobodyActsOnADeedTheyAreOrNominated(t *testing.T) {
 		},
 		{
 			name:     "the lone root secretary's own deed waits, as nobody else manages the root",
-			nominate: func(t *testing.T) deedJSON { return w.in(t).nominate(w.rootSec, nil, "市委书记本人的事迹") },
+			nominate: func(t *testing.T) deedJSON { return w.in(t).nominate(w.RootSec, nil, "市委书记本人的事迹") },
 			steps: []step{
 				refuse(rootSec, "approve"), refuse(rootSec, "reject"), refuse(rootSec, "commend"),
 				{by: gbSec, action: "approve", status: 404, code: "deed_not_found"},
@@ -101,17 +101,9 @@ func TestNobodyActsOnADeedTheyAreOrNominated(t *testing.T) {
 					}
 				}
 			}
-			if got, _ := w.timeline(w.rootSec, d.ID); got.Status != tc.final {
+			if got, _ := w.timeline(w.RootSec, d.ID); got.Status != tc.final {
 				t.Errorf("the deed ends %s, want %s", got.Status, tc.final)
 			}
 		})
 	}
-}
-
-// in returns the world for a subtest, so its helpers fail the subtest.
-func (w *world) in(t *testing.T) *world {
-	c := *w
-	c.t = t
-	c.env = w.env.In(t)
-	return &c
 }

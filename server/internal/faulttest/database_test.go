@@ -55,6 +55,7 @@ func TestDatabaseOutage(t *testing.T) {
 	})
 
 	t.Run("a check-in committed before the connection dropped is 503, and its retry gets the saved record", func(t *testing.T) {
+		env := env.In(t)
 		if !postgres() {
 			t.Skip("the cut is found by PostgreSQL's INSERT command tag")
 		}
@@ -86,6 +87,7 @@ func TestDatabaseOutage(t *testing.T) {
 	})
 
 	t.Run("after the outage check-ins succeed again", func(t *testing.T) {
+		env := env.In(t)
 		proxy.Set(testenv.Pass)
 		r := env.DoAs("GET", "/api/v1/me/checkins", tree.MemberA, nil)
 		if r.Status != http.StatusOK {

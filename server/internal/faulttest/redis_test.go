@@ -34,6 +34,7 @@ func TestFrozenRedis(t *testing.T) {
 		{"/readyz", "GET", "/readyz", testenv.Person{}},
 	} {
 		t.Run(c.name+" answers 503 within the Redis timeout plus 100 ms", func(t *testing.T) {
+			env := env.In(t)
 			for i := range 3 {
 				start := time.Now()
 				var body any
@@ -69,6 +70,7 @@ func TestFrozenRedis(t *testing.T) {
 	})
 
 	t.Run("once Redis thaws, requests succeed again", func(t *testing.T) {
+		env := env.In(t)
 		proxy.Set(testenv.Pass)
 		env.In(t).Expect(env.DoAs("GET", "/api/v1/me", tree.MemberA, nil), http.StatusOK)
 	})

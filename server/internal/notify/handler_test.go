@@ -109,6 +109,7 @@ func TestConsentLedgerOverHTTP(t *testing.T) {
 	})
 
 	t.Run("bad answers are refused and change nothing", func(t *testing.T) {
+		w := w.in(t)
 		before := get(t, nora).counts()
 		many := make([]string, 21)
 		for i := range many {
@@ -141,6 +142,7 @@ func TestConsentLedgerOverHTTP(t *testing.T) {
 	})
 
 	t.Run("the ledger needs a signed-in member", func(t *testing.T) {
+		w := w.in(t)
 		if r := w.env.Do("GET", "/api/v1/me/subscriptions", "", nil); r.Status != http.StatusUnauthorized {
 			t.Errorf("anonymous: %d, want 401", r.Status)
 		}
@@ -218,6 +220,7 @@ func TestInboxOverHTTP(t *testing.T) {
 	})
 
 	t.Run("marking one read answers it read and takes it off the unread list", func(t *testing.T) {
+		env := env.In(t)
 		r := env.Do("POST", fmt.Sprintf("/api/v1/me/notifications/%d/read", ids[2]), w.tokens[olga], nil)
 		if r.Status != http.StatusOK {
 			t.Fatalf("read: %d %s", r.Status, r.Body)
@@ -242,6 +245,7 @@ func TestInboxOverHTTP(t *testing.T) {
 	})
 
 	t.Run("another member's notification is not found and stays unread", func(t *testing.T) {
+		env := env.In(t)
 		r := env.Do("POST", fmt.Sprintf("/api/v1/me/notifications/%d/read", petersID), w.tokens[olga], nil)
 		if r.Status != http.StatusNotFound || r.ErrorCode() != "notification_not_found" {
 			t.Errorf("%d %s, want 404 notification_not_found", r.Status, r.Body)
@@ -283,6 +287,7 @@ func TestInboxOverHTTP(t *testing.T) {
 	})
 
 	t.Run("read-all marks every unread notification read", func(t *testing.T) {
+		env := env.In(t)
 		r := env.Do("POST", "/api/v1/me/notifications/read-all", w.tokens[olga], nil)
 		if r.Status != http.StatusOK {
 			t.Fatalf("read-all: %d %s", r.Status, r.Body)
@@ -303,6 +308,7 @@ func TestInboxOverHTTP(t *testing.T) {
 	})
 
 	t.Run("bad list parameters are refused", func(t *testing.T) {
+		env := env.In(t)
 		for _, q := range []string{"?unread=maybe", "?limit=0", "?limit=500", "?cursor=!!"} {
 			r := env.Do("GET", "/api/v1/me/notifications"+q, w.tokens[olga], nil)
 			if r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid_argument" {

@@ -126,6 +126,7 @@ func TestDeliverAgainstWeChat(t *testing.T) {
 	}
 
 	t.Run("the message carries the template, the page and the notification's words", func(t *testing.T) {
+		w := w.in(t)
 		var got *wechat.SubscribeMessage
 		for _, m := range w.env.WeChat.Sent() {
 			if m.ToOpenID == "o-alice" {
@@ -172,6 +173,7 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 	}
 
 	t.Run("a retry at once leaves the message to the attempt still in flight", func(t *testing.T) {
+		w := w.in(t)
 		if err := w.env.App.Pusher.Deliver(ctx, id, false); err == nil {
 			t.Error("a retry while the mark is fresh succeeded, want an error so asynq tries later")
 		}

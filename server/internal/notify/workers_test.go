@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"xianfeng/config"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/queue"
 )
 
 // runWorkers runs the queue workers of a until the test ends.
@@ -42,6 +44,19 @@ func (w *pushWorld) secondProcess() *app.App {
 	return a
 }
 
+// queueDepth returns the pending and the active jobs of a priority's queue.
+func (w *pushWorld) queueDepth(t *testing.T, priority string) [2]int {
+	t.Helper()
+	info, err := w.env.App.Queue.Inspector().GetQueueInfo(w.env.App.Queue.Name(priority))
+	if err != nil {
+		if queues, _ := w.env.App.Queue.Inspector().Queues(); !slices.Contains(queues, w.env.App.Queue.Name(priority)) {
+			return [2]int{} // never used
+		}
+		t.Fatal(err)
+	}
+	return [2]int{info.Pending, info.Active}
+}
+
 // TestRateLimitAcrossWorkerProcesses checks that notify.rate_per_minute
 // caps the sends of all worker processes together.
 func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
@@ -50,7 +65,8 @@ func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
 	w := newPushWorld(t, func(c *config.Config) {
 		c.Notify.RatePerMinute = perMinute
 		c.Queue.Concurrency = 4
-		c.HTTP.ShutdownTimeout = time.Second
+		// The workers still waiting for a slot are cut off at the end.
+		c.HTTP.ShutdownTimeout = 200 * time.Millisecond
 	})
 	users := make([]int64, total)
 	for i := range users {
@@ -61,12 +77,16 @@ func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
 	runWorkers(t, w.env.App)
 	runWorkers(t, second)
 
-	start := time.Now()
 	ids := w.notifyMany(users, kind, "rate:1")
 	eventually(t, 20*time.Second, fmt.Sprintf("%d messages sent", perMinute), func() bool { return len(w.env.WeChat.Sent()) >= perMinute })
-	// Give the two processes time to send more if the limit did not hold:
-	// well inside the minute, nothing more may go out.
-	time.Sleep(max(5*time.Second, 15*time.Second-time.Since(start)))
+	// Wait until the two processes' workers hold every other message (eight
+	// workers, seven messages): each of them has asked for a send slot, so
+	// if the limit did not hold they would be sending now. A moment later,
+	// well inside the minute, nothing more may have gone out.
+	eventually(t, 20*time.Second, "the workers to hold the other messages", func() bool {
+		return w.queueDepth(t, queue.Critical) == [2]int{0, 0} && w.queueDepth(t, queue.Default) == [2]int{0, total - perMinute}
+	})
+	time.Sleep(300 * time.Millisecond)
 
 	if got := len(w.env.WeChat.Sent()); got != perMinute {
 		t.Errorf("WeChat delivered %d messages within the first minute, want %d", got, perMinute)
@@ -97,6 +117,7 @@ func TestPushEndToEnd(t *testing.T) {
 	member := o.join("quinn", "13900000021", "刘先锋", "frontline")
 
 	t.Run("approving a membership tells the member in the inbox", func(t *testing.T) {
+		w := w.in(t)
 		r := w.env.Do("GET", "/api/v1/me/notifications", member.Token, nil)
 		if r.Status != http.StatusOK {
 			t.Fatalf("inbox: %d %s", r.Status, r.Body)

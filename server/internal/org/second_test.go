@@ -10,7 +10,7 @@ func TestSecondingTwiceOrAgainAfterRemoval(t *testing.T) {
 	var temp struct {
 		ID int64 `json:"id"`
 	}
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/children", w.a), w.secA, map[string]any{"name": "卡口临时党支部", "kind": "temporary"}), 201).JSON(t, &temp)
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/children", w.A), w.SecA, map[string]any{"name": "卡口临时党支部", "kind": "temporary"}), 201).JSON(t, &temp)
 	path := fmt.Sprintf("/api/v1/orgs/%d/members", temp.ID)
 	type result struct {
 		Added   []membership `json:"added"`
@@ -22,7 +22,7 @@ func TestSecondingTwiceOrAgainAfterRemoval(t *testing.T) {
 	second := func(t *testing.T) result {
 		t.Helper()
 		var res result
-		w.expect(w.do("POST", path, w.secA, map[string][]int64{"user_ids": {w.memberA.ID}}), 200).JSON(t, &res)
+		w.Expect(w.DoAs("POST", path, w.SecA, map[string][]int64{"user_ids": {w.MemberA.ID}}), 200).JSON(t, &res)
 		return res
 	}
 	t.Run("the first secondment adds the member", func(t *testing.T) {
@@ -37,7 +37,8 @@ func TestSecondingTwiceOrAgainAfterRemoval(t *testing.T) {
 		}
 	})
 	t.Run("a member removed from the temporary org can be seconded again", func(t *testing.T) {
-		w.expect(w.do("DELETE", fmt.Sprintf("/api/v1/orgs/%d/members/%d", temp.ID, w.memberA.ID), w.secA, nil), 204)
+		w := w.in(t)
+		w.Expect(w.DoAs("DELETE", fmt.Sprintf("/api/v1/orgs/%d/members/%d", temp.ID, w.MemberA.ID), w.SecA, nil), 204)
 		if res := second(t); len(res.Added) != 1 || len(res.Skipped) != 0 {
 			t.Fatalf("secondment = %+v, want the member added again", res)
 		}

@@ -155,7 +155,7 @@ func TestShutdownHandsUnfinishedWorkBackToTheQueue(t *testing.T) {
 				return nil
 			})
 
-			first := newQueue(cfg, rdb, time.Second)
+			first := newQueue(cfg, rdb, 200*time.Millisecond)
 			first.Handle("test:slow", handler)
 			info, err := first.Enqueue(context.Background(), asynq.NewTask("test:slow", []byte("work")), tt.priority)
 			if err != nil {

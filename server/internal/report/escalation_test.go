@@ -29,7 +29,7 @@ func near(t *testing.T, what string, got, want time.Time, tolerance time.Duratio
 // when there is none.
 func (w *world) job(reportID int64, level int) *asynq.TaskInfo {
 	w.t.Helper()
-	info, err := w.env.App.Queue.Inspector().GetTaskInfo(w.env.App.Queue.Name(queue.Critical), fmt.Sprintf("report-escalate-%d-%d", reportID, level))
+	info, err := w.App.Queue.Inspector().GetTaskInfo(w.App.Queue.Name(queue.Critical), fmt.Sprintf("report-escalate-%d-%d", reportID, level))
 	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
 		return nil
 	}
@@ -39,10 +39,19 @@ func (w *world) job(reportID int64, level int) *asynq.TaskInfo {
 	return info
 }
 
+// runNow has the workers run the scheduled escalation job of a report from
+// level now, instead of at its time on the machine's clock.
+func (w *world) runNow(reportID int64, level int) {
+	w.t.Helper()
+	if err := w.App.Queue.Inspector().RunTask(w.App.Queue.Name(queue.Critical), fmt.Sprintf("report-escalate-%d-%d", reportID, level)); err != nil {
+		w.t.Fatalf("run the escalation job of report %d from level %d: %v", reportID, level, err)
+	}
+}
+
 // escalate plays the escalation job of a report from level, as the worker would.
 func (w *world) escalate(id int64, level int) report.Report {
 	w.t.Helper()
-	r, err := w.env.App.Report.Escalate(context.Background(), id, level, 0, "")
+	r, err := w.App.Report.Escalate(context.Background(), id, level, 0, "")
 	if err != nil {
 		w.t.Fatalf("escalate report %d from level %d: %v", id, level, err)
 	}
@@ -53,29 +62,30 @@ func (w *world) escalate(id int64, level int) report.Report {
 // had been lost.
 func (w *world) overdue(id int64) {
 	w.t.Helper()
-	if err := w.env.App.DB.Table("reports").Where("id = ?", id).Update("next_escalate_at", time.Now().UTC().Add(-time.Hour)).Error; err != nil {
+	if err := w.App.DB.Table("reports").Where("id = ?", id).Update("next_escalate_at", time.Now().UTC().Add(-time.Hour)).Error; err != nil {
 		w.t.Fatal(err)
 	}
 }
 
 func TestAnUnacknowledgedReportClimbsOneLevelPerSLAToTheRoot(t *testing.T) {
 	w := newWorld(t)
-	sla := w.env.App.Config.Report.SLAUrgent
+	sla := w.App.Config.Report.SLAUrgent
 	var r reportJSON
 
 	t.Run("an urgent report from a branch member notifies the branch secretary and starts its clock", func(t *testing.T) {
-		r = w.file(w.memberA, "urgent", "小区东门发现两名发热人员，未戴口罩")
-		if r.Status != "open" || r.OrgID != w.a || r.CurrentOrgID != w.a || r.EscalationLevel != 0 || r.ReporterID != w.memberA.ID {
+		w := w.in(t)
+		r = w.file(w.MemberA, "urgent", "小区东门发现两名发热人员，未戴口罩")
+		if r.Status != "open" || r.OrgID != w.A || r.CurrentOrgID != w.A || r.EscalationLevel != 0 || r.ReporterID != w.MemberA.ID {
 			t.Fatalf("new report = %+v", r)
 		}
 		if r.NextEscalateAt == nil {
 			t.Fatal("a new open report has no next_escalate_at")
 		}
 		near(t, "next_escalate_at", *r.NextEscalateAt, r.CreatedAt.Add(sla), 2*time.Second)
-		if n := w.notifications(notify.KindReportReceived, r.ID, w.secA.ID); n != 1 {
+		if n := w.notifications(notify.KindReportReceived, r.ID, w.SecA.ID); n != 1 {
 			t.Errorf("branch secretary got %d report_received notifications, want 1", n)
 		}
-		for _, p := range []person{w.comSec, w.rootSec, w.secB} {
+		for _, p := range []person{w.comSec, w.RootSec, w.SecB} {
 			if n := w.notifications(notify.KindReportReceived, r.ID, p.ID) + w.notifications(notify.KindReportEscalated, r.ID, p.ID); n != 0 {
 				t.Errorf("%s was notified %d times of a report still at the branch", p.Name, n)
 			}
@@ -88,8 +98,9 @@ func TestAnUnacknowledgedReportClimbsOneLevelPerSLAToTheRoot(t *testing.T) {
 	})
 
 	t.Run("after one SLA period it is escalated to the committee and its secretary notified", func(t *testing.T) {
+		w := w.in(t)
 		w.escalate(r.ID, 0)
-		got, evs := w.timeline(w.memberA, r.ID)
+		got, evs := w.timeline(w.MemberA, r.ID)
 		if got.Status != "open" || got.CurrentOrgID != w.com || got.EscalationLevel != 1 || got.NextEscalateAt == nil {
 			t.Fatalf("report after one escalation = %+v", got)
 		}
@@ -100,7 +111,7 @@ func TestAnUnacknowledgedReportClimbsOneLevelPerSLAToTheRoot(t *testing.T) {
 		if n := w.notifications(notify.KindReportEscalated, r.ID, w.comSec.ID); n != 1 {
 			t.Errorf("committee secretary got %d report_escalated notifications, want 1", n)
 		}
-		if n := w.notifications(notify.KindReportEscalated, r.ID, w.rootSec.ID); n != 0 {
+		if n := w.notifications(notify.KindReportEscalated, r.ID, w.RootSec.ID); n != 0 {
 			t.Errorf("root secretary notified %d times a level early", n)
 		}
 		if job := w.job(r.ID, 1); job == nil {
@@ -111,16 +122,17 @@ func TestAnUnacknowledgedReportClimbsOneLevelPerSLAToTheRoot(t *testing.T) {
 	})
 
 	t.Run("running the same level's escalation again, as a duplicate job would, changes nothing", func(t *testing.T) {
-		before, evsBefore := w.timeline(w.memberA, r.ID)
+		w := w.in(t)
+		before, evsBefore := w.timeline(w.MemberA, r.ID)
 		again := w.escalate(r.ID, 0)
 		if again.EscalationLevel != 1 || again.CurrentOrgID != w.com {
 			t.Errorf("the duplicate step answered level %d at org %d", again.EscalationLevel, again.CurrentOrgID)
 		}
-		after, evs := w.timeline(w.memberA, r.ID)
+		after, evs := w.timeline(w.MemberA, r.ID)
 		if w.steps(evs) != w.steps(evsBefore) || after.EscalationLevel != 1 || !after.NextEscalateAt.Equal(*before.NextEscalateAt) {
 			t.Errorf("a duplicate step changed the report: %+v, timeline %s", after, w.steps(evs))
 		}
-		jobs := report.NewJobs(w.env.App.Queue)
+		jobs := report.NewJobs(w.App.Queue)
 		if err := jobs.ScheduleEscalation(context.Background(), r.ID, 1, time.Now().Add(time.Hour)); err != nil {
 			t.Errorf("queueing the level-1 step a second time: %v", err)
 		}
@@ -133,17 +145,18 @@ func TestAnUnacknowledgedReportClimbsOneLevelPerSLAToTheRoot(t *testing.T) {
 	})
 
 	t.Run("after a second period it reaches the root and stops there", func(t *testing.T) {
+		w := w.in(t)
 		w.escalate(r.ID, 1)
-		atRoot, _ := w.timeline(w.rootSec, r.ID)
-		if atRoot.CurrentOrgID != w.root || atRoot.EscalationLevel != 2 || atRoot.NextEscalateAt == nil {
+		atRoot, _ := w.timeline(w.RootSec, r.ID)
+		if atRoot.CurrentOrgID != w.Root || atRoot.EscalationLevel != 2 || atRoot.NextEscalateAt == nil {
 			t.Fatalf("report after two escalations = %+v", atRoot)
 		}
-		if n := w.notifications(notify.KindReportEscalated, r.ID, w.rootSec.ID); n != 1 {
+		if n := w.notifications(notify.KindReportEscalated, r.ID, w.RootSec.ID); n != 1 {
 			t.Errorf("root secretary got %d report_escalated notifications, want 1", n)
 		}
 		w.escalate(r.ID, 2) // the step from the root: nobody is above
-		got, evs := w.timeline(w.memberA, r.ID)
-		if got.Status != "open" || got.CurrentOrgID != w.root || got.EscalationLevel != 2 || got.NextEscalateAt != nil {
+		got, evs := w.timeline(w.MemberA, r.ID)
+		if got.Status != "open" || got.CurrentOrgID != w.Root || got.EscalationLevel != 2 || got.NextEscalateAt != nil {
 			t.Errorf("report after the step from the root = %+v, want open at the root with next_escalate_at null", got)
 		}
 		want := "created@A/0 notified@A/0 escalated@com/1 notified@com/1 escalated@root/2 notified@root/2"
@@ -154,10 +167,10 @@ func TestAnUnacknowledgedReportClimbsOneLevelPerSLAToTheRoot(t *testing.T) {
 			t.Errorf("a job from level 3 was queued: %+v", job)
 		}
 		w.overdue(r.ID)
-		if err := w.env.App.Report.Sweep(context.Background()); err != nil {
+		if err := w.App.Report.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if got, evs := w.timeline(w.memberA, r.ID); w.steps(evs) != want || got.NextEscalateAt != nil {
+		if got, evs := w.timeline(w.MemberA, r.ID); w.steps(evs) != want || got.NextEscalateAt != nil {
 			t.Errorf("the sweeper moved a report at the root: %+v, timeline %s", got, w.steps(evs))
 		}
 	})
@@ -166,41 +179,44 @@ func TestAnUnacknowledgedReportClimbsOneLevelPerSLAToTheRoot(t *testing.T) {
 func TestTheSweeperEscalatesReportsWhoseJobWasLostOneLevelAtATime(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	late := w.file(w.memberA, "normal", "药店口罩断货三天")
-	onTime := w.file(w.memberB, "normal", "卡口缺少测温枪")
+	late := w.file(w.MemberA, "normal", "药店口罩断货三天")
+	onTime := w.file(w.MemberB, "normal", "卡口缺少测温枪")
 	w.overdue(late.ID)
 
 	t.Run("an overdue report climbs exactly one level per sweep", func(t *testing.T) {
-		if err := w.env.App.Report.Sweep(ctx); err != nil {
+		w := w.in(t)
+		if err := w.App.Report.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		got, evs := w.timeline(w.memberA, late.ID)
+		got, evs := w.timeline(w.MemberA, late.ID)
 		if got.EscalationLevel != 1 || got.CurrentOrgID != w.com {
 			t.Fatalf("after one sweep the report is at level %d, org %d", got.EscalationLevel, got.CurrentOrgID)
 		}
-		if err := w.env.App.Report.Sweep(ctx); err != nil {
+		if err := w.App.Report.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		got, evs2 := w.timeline(w.memberA, late.ID)
+		got, evs2 := w.timeline(w.MemberA, late.ID)
 		if got.EscalationLevel != 1 || len(evs2) != len(evs) {
 			t.Errorf("a second sweep within the SLA moved it again: level %d, timeline %s", got.EscalationLevel, w.steps(evs2))
 		}
 	})
 
 	t.Run("a report still within its SLA is left alone", func(t *testing.T) {
-		got, evs := w.timeline(w.memberB, onTime.ID)
+		w := w.in(t)
+		got, evs := w.timeline(w.MemberB, onTime.ID)
 		if got.EscalationLevel != 0 || w.steps(evs) != "created@B/0 notified@B/0" {
 			t.Errorf("the sweeper escalated a report within its SLA: %+v, %s", got, w.steps(evs))
 		}
 	})
 
 	t.Run("an acknowledged report is not escalated even when overdue", func(t *testing.T) {
-		w.expect(w.do("POST", reportPath(onTime.ID, "ack"), w.secB, nil), 200)
+		w := w.in(t)
+		w.Expect(w.DoAs("POST", reportPath(onTime.ID, "ack"), w.SecB, nil), 200)
 		w.overdue(onTime.ID) // a stale time must not bring it back
-		if err := w.env.App.Report.Sweep(ctx); err != nil {
+		if err := w.App.Report.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		got, evs := w.timeline(w.memberB, onTime.ID)
+		got, evs := w.timeline(w.MemberB, onTime.ID)
 		if got.EscalationLevel != 0 || got.Status != "acknowledged" || w.steps(evs) != "created@B/0 notified@B/0 acknowledged@B/0" {
 			t.Errorf("acknowledged report after a sweep: %+v, %s", got, w.steps(evs))
 		}
@@ -209,12 +225,13 @@ func TestTheSweeperEscalatesReportsWhoseJobWasLostOneLevelAtATime(t *testing.T) 
 
 func TestAnAcknowledgementStopsTheEscalation(t *testing.T) {
 	w := newWorld(t)
-	r := w.file(w.memberA, "urgent", "发现有人散布封城谣言")
+	r := w.file(w.MemberA, "urgent", "发现有人散布封城谣言")
 	w.escalate(r.ID, 0)
 
 	t.Run("the committee secretary acknowledges it at level 1", func(t *testing.T) {
+		w := w.in(t)
 		var got reportJSON
-		w.expect(w.do("POST", reportPath(r.ID, "ack"), w.comSec, nil), 200).JSON(t, &got)
+		w.Expect(w.DoAs("POST", reportPath(r.ID, "ack"), w.comSec, nil), 200).JSON(t, &got)
 		if got.Status != "acknowledged" || got.EscalationLevel != 1 || got.NextEscalateAt != nil || got.AckedBy == nil || *got.AckedBy != w.comSec.ID {
 			t.Errorf("acknowledged report = %+v", got)
 		}
@@ -224,11 +241,12 @@ func TestAnAcknowledgementStopsTheEscalation(t *testing.T) {
 	})
 
 	t.Run("a later job for level 1 is stale and does nothing", func(t *testing.T) {
+		w := w.in(t)
 		w.escalate(r.ID, 1)
-		if err := w.env.App.Report.Sweep(context.Background()); err != nil {
+		if err := w.App.Report.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		got, evs := w.timeline(w.memberA, r.ID)
+		got, evs := w.timeline(w.MemberA, r.ID)
 		want := "created@A/0 notified@A/0 escalated@com/1 notified@com/1 acknowledged@com/1"
 		if got.Status != "acknowledged" || got.EscalationLevel != 1 || w.steps(evs) != want {
 			t.Errorf("after a stale job: %+v, timeline %s, want %s", got, w.steps(evs), want)
@@ -236,45 +254,51 @@ func TestAnAcknowledgementStopsTheEscalation(t *testing.T) {
 	})
 
 	t.Run("no job for level 2 is queued and the root secretary hears nothing", func(t *testing.T) {
+		w := w.in(t)
 		if job := w.job(r.ID, 2); job != nil {
 			t.Errorf("a level-2 job was queued: %+v", job)
 		}
-		if n := w.notifications(notify.KindReportEscalated, r.ID, w.rootSec.ID); n != 0 {
+		if n := w.notifications(notify.KindReportEscalated, r.ID, w.RootSec.ID); n != 0 {
 			t.Errorf("root secretary notified %d times", n)
 		}
 	})
 
 	t.Run("escalating an acknowledged report by hand is refused", func(t *testing.T) {
-		res := w.do("POST", reportPath(r.ID, "escalate"), w.comSec, map[string]string{"note": "请市委关注"})
+		w := w.in(t)
+		res := w.DoAs("POST", reportPath(r.ID, "escalate"), w.comSec, map[string]string{"note": "请市委关注"})
 		if res.Status != 409 || res.ErrorCode() != "invalid_transition" {
 			t.Errorf("escalate after ack = %d %s, want 409 invalid_transition", res.Status, res.Body)
 		}
 	})
 }
 
+// raceEscalation has MemberA file an urgent report, then runs act on it
+// and its escalation from level 0 at the same moment, and returns the report
+// and its timeline after both, with the errors of act and of the escalation.
+func (w *world) raceEscalation(in report.Input, act func(ctx context.Context, id int64) error) (report.Report, []report.Event, error, error) {
+	w.t.Helper()
+	ctx := context.Background()
+	in.Urgency = report.Urgent
+	r, _, err := w.App.Report.Create(ctx, w.MemberA.ID, in)
+	w.Must(err)
+	var actErr, escErr error
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	wg.Go(func() { <-start; actErr = act(ctx, r.ID) })
+	wg.Go(func() { <-start; _, escErr = w.App.Report.Escalate(ctx, r.ID, 0, 0, "") })
+	close(start)
+	wg.Wait()
+	got, evs, err := w.App.Report.Timeline(ctx, w.MemberA.ID, r.ID)
+	w.Must(err)
+	return got, evs, actErr, escErr
+}
+
 func TestAnAcknowledgementRacingAnEscalationLeavesOneConsistentTimeline(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
-	svc := w.env.App.Report
 	outcomes := map[string]int{}
 	for i := range 30 {
-		r, _, err := svc.Create(ctx, w.memberA.ID, report.Input{Category: "help_needed", Urgency: report.Urgent,
-			Content: "独居老人缺药", RequestID: fmt.Sprintf("race-%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ackErr, escErr error
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		wg.Go(func() { <-start; _, ackErr = svc.Ack(ctx, w.secA.ID, r.ID) })
-		wg.Go(func() { <-start; _, escErr = svc.Escalate(ctx, r.ID, 0, 0, "") })
-		close(start)
-		wg.Wait()
-
-		got, evs, err := svc.Timeline(ctx, w.memberA.ID, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, evs, ackErr, escErr := w.raceEscalation(report.Input{Category: "help_needed", Content: "独居老人缺药", RequestID: fmt.Sprintf("race-%d", i)},
+			func(ctx context.Context, id int64) error { _, err := w.App.Report.Ack(ctx, w.SecA.ID, id); return err })
 		ack, lastEsc, acks := -1, -1, 0
 		for j, e := range evs {
 			switch e.Kind {
@@ -292,6 +316,7 @@ func TestAnAcknowledgementRacingAnEscalationLeavesOneConsistentTimeline(t *testi
 			outcome = "escalated, then acknowledged at the committee"
 		}
 		t.Run(fmt.Sprintf("race %d ends %s", i, outcome), func(t *testing.T) {
+			w := w.in(t)
 			if ackErr != nil || escErr != nil {
 				t.Fatalf("ack: %v; escalate: %v", ackErr, escErr)
 			}
@@ -301,7 +326,7 @@ func TestAnAcknowledgementRacingAnEscalationLeavesOneConsistentTimeline(t *testi
 			if lastEsc > ack {
 				t.Fatalf("escalated after it was acknowledged: %v", evs)
 			}
-			wantLevel, wantOrg := 0, w.a
+			wantLevel, wantOrg := 0, w.A
 			if lastEsc >= 0 {
 				wantLevel, wantOrg = 1, w.com
 			}
@@ -312,36 +337,24 @@ func TestAnAcknowledgementRacingAnEscalationLeavesOneConsistentTimeline(t *testi
 		})
 		outcomes[outcome]++
 	}
-	t.Logf("%s: %v", w.env, outcomes)
+	t.Logf("%s: %v", w.Env, outcomes)
 }
 
 func TestAResolutionRacingAnEscalationIsRecordedWhereTheReportIs(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
-	svc := w.env.App.Report
 	outcomes := map[string]int{}
 	for i := range 20 {
-		r, _, err := svc.Create(ctx, w.memberA.ID, report.Input{Category: "supplies", Urgency: report.Urgent,
-			Content: "口罩短缺", RequestID: fmt.Sprintf("resolve-race-%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var resErr, escErr error
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		wg.Go(func() { <-start; _, resErr = svc.Resolve(ctx, w.secA.ID, r.ID, "已送达") })
-		wg.Go(func() { <-start; _, escErr = svc.Escalate(ctx, r.ID, 0, 0, "") })
-		close(start)
-		wg.Wait()
-		got, evs, err := svc.Timeline(ctx, w.memberA.ID, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, evs, resErr, escErr := w.raceEscalation(report.Input{Category: "supplies", Content: "口罩短缺", RequestID: fmt.Sprintf("resolve-race-%d", i)},
+			func(ctx context.Context, id int64) error {
+				_, err := w.App.Report.Resolve(ctx, w.SecA.ID, id, "已送达")
+				return err
+			})
 		outcome := "resolved at the branch"
 		if got.EscalationLevel == 1 {
 			outcome = "escalated, then resolved at the committee"
 		}
 		t.Run(fmt.Sprintf("race %d ends %s", i, outcome), func(t *testing.T) {
+			w := w.in(t)
 			if resErr != nil || escErr != nil {
 				t.Fatalf("resolve: %v; escalate: %v", resErr, escErr)
 			}
@@ -354,7 +367,7 @@ func TestAResolutionRacingAnEscalationIsRecordedWhereTheReportIs(t *testing.T) {
 					t.Fatalf("escalated after it was resolved: %+v", evs)
 				}
 			}
-			if resolved < 0 || got.Status != report.StatusResolved || got.AckedBy == nil || *got.AckedBy != w.secA.ID {
+			if resolved < 0 || got.Status != report.StatusResolved || got.AckedBy == nil || *got.AckedBy != w.SecA.ID {
 				t.Fatalf("report %+v, events %+v: want resolved and acknowledged by the branch secretary", got, evs)
 			}
 			if e := evs[resolved]; e.Level != got.EscalationLevel || e.OrgID != got.CurrentOrgID {
@@ -363,7 +376,7 @@ func TestAResolutionRacingAnEscalationIsRecordedWhereTheReportIs(t *testing.T) {
 		})
 		outcomes[outcome]++
 	}
-	t.Logf("%s: %v", w.env, outcomes)
+	t.Logf("%s: %v", w.Env, outcomes)
 }
 
 func TestTheWorkersRunTheQueuedEscalationOnceAfterTheSLA(t *testing.T) {
@@ -371,7 +384,7 @@ func TestTheWorkersRunTheQueuedEscalationOnceAfterTheSLA(t *testing.T) {
 	w := newWorld(t, func(c *config.Config) { c.Report.SLAUrgent = sla })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.env.App.RunWorkers(ctx) }()
+	go func() { done <- w.App.RunWorkers(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -380,16 +393,18 @@ func TestTheWorkersRunTheQueuedEscalationOnceAfterTheSLA(t *testing.T) {
 	})
 	// asynq moves due jobs by the clock of this process, not by Redis time,
 	// so FastForward on the embedded Redis cannot bring a scheduled job
-	// forward: this test waits the SLA out in real time.
-	filed := time.Now()
-	r := w.file(w.memberA, "urgent", "隔离点物资告急")
+	// forward: the test checks that the job waits for the SLA, then has the
+	// workers run it at once instead of waiting the SLA out.
+	before := time.Now().Truncate(time.Second)
+	r := w.file(w.MemberA, "urgent", "隔离点物资告急")
+	after := time.Now()
 
 	// waitFor polls the report until ok holds, for at most a generous deadline.
 	waitFor := func(t *testing.T, what string, ok func(report.Report, []report.Event) bool) (report.Report, []report.Event) {
 		t.Helper()
 		deadline := time.Now().Add(sla + 40*time.Second)
 		for {
-			got, evs, err := w.env.App.Report.Timeline(context.Background(), w.memberA.ID, r.ID)
+			got, evs, err := w.App.Report.Timeline(context.Background(), w.MemberA.ID, r.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -413,25 +428,25 @@ func TestTheWorkersRunTheQueuedEscalationOnceAfterTheSLA(t *testing.T) {
 	}
 
 	t.Run("the job queued at filing escalates the report to the committee after the SLA", func(t *testing.T) {
-		if job := w.job(r.ID, 0); job == nil || job.State != asynq.TaskStateScheduled {
+		w := w.in(t)
+		job := w.job(r.ID, 0)
+		if job == nil || job.State != asynq.TaskStateScheduled {
 			t.Fatalf("escalation job from level 0 = %+v, want scheduled", job)
 		}
+		if at := job.NextProcessAt; at.Before(before.Add(sla)) || at.After(after.Add(sla)) {
+			t.Errorf("the escalation is scheduled at %s, want the SLA of %s after filing (%s)", at, sla, after)
+		}
+		w.runNow(r.ID, 0)
 		got, _ := waitFor(t, "the first escalation", func(got report.Report, evs []report.Event) bool {
 			return got.EscalationLevel >= 1 && kinds(evs, report.EventNotified) >= 2
 		})
-		if waited := time.Since(filed); waited < sla-2*time.Second {
-			t.Errorf("escalated after %s, before its SLA of %s", waited.Round(time.Second), sla)
-		}
 		if got.CurrentOrgID != w.com || got.EscalationLevel != 1 {
 			t.Errorf("report after the job = level %d at org %d, want 1 at the committee", got.EscalationLevel, got.CurrentOrgID)
 		}
 		if n := w.notifications(notify.KindReportEscalated, r.ID, w.comSec.ID); n != 1 {
 			t.Errorf("committee secretary got %d report_escalated notifications, want 1", n)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for w.job(r.ID, 1) == nil && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond) // queued right after the notification
-		}
+		waitFor(t, "the level-1 job", func(report.Report, []report.Event) bool { return w.job(r.ID, 1) != nil }) // queued right after the notification
 		if job := w.job(r.ID, 1); job == nil || job.State != asynq.TaskStateScheduled {
 			t.Errorf("no scheduled job from level 1: %+v", job)
 		}
@@ -441,17 +456,20 @@ func TestTheWorkersRunTheQueuedEscalationOnceAfterTheSLA(t *testing.T) {
 	})
 
 	t.Run("the committee secretary acknowledges it and the level-1 job is withdrawn", func(t *testing.T) {
-		w.expect(w.do("POST", reportPath(r.ID, "ack"), w.comSec, nil), 200)
+		w := w.in(t)
+		w.Expect(w.DoAs("POST", reportPath(r.ID, "ack"), w.comSec, nil), 200)
 		if job := w.job(r.ID, 1); job != nil {
 			t.Errorf("level-1 job still queued: %+v", job)
 		}
 	})
 
 	t.Run("a stale level-1 job run by the workers does nothing", func(t *testing.T) {
-		jobs := report.NewJobs(w.env.App.Queue)
-		if err := jobs.ScheduleEscalation(context.Background(), r.ID, 1, time.Now()); err != nil {
+		w := w.in(t)
+		jobs := report.NewJobs(w.App.Queue)
+		if err := jobs.ScheduleEscalation(context.Background(), r.ID, 1, time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
+		w.runNow(r.ID, 1)
 		deadline := time.Now().Add(30 * time.Second)
 		for w.job(r.ID, 1) != nil {
 			if time.Now().After(deadline) {
@@ -459,7 +477,7 @@ func TestTheWorkersRunTheQueuedEscalationOnceAfterTheSLA(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		got, evs, err := w.env.App.Report.Timeline(context.Background(), w.memberA.ID, r.ID)
+		got, evs, err := w.App.Report.Timeline(context.Background(), w.MemberA.ID, r.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -469,7 +487,7 @@ func TestTheWorkersRunTheQueuedEscalationOnceAfterTheSLA(t *testing.T) {
 		if job := w.job(r.ID, 2); job != nil {
 			t.Errorf("a level-2 job was queued: %+v", job)
 		}
-		if n := w.notifications(notify.KindReportEscalated, r.ID, w.rootSec.ID); n != 0 {
+		if n := w.notifications(notify.KindReportEscalated, r.ID, w.RootSec.ID); n != 0 {
 			t.Errorf("root secretary notified %d times", n)
 		}
 	})

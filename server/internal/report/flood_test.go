@@ -23,34 +23,37 @@ func TestFilingReportsIsRateLimitedPerMember(t *testing.T) {
 	filed := func(t *testing.T, p person) int64 {
 		t.Helper()
 		var n int64
-		if err := w.env.App.DB.Table("reports").Where("reporter_id = ?", p.ID).Count(&n).Error; err != nil {
+		if err := w.App.DB.Table("reports").Where("reporter_id = ?", p.ID).Count(&n).Error; err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
 
 	t.Run("a member files ten reports within a minute and the eleventh is refused with 429 and Retry-After", func(t *testing.T) {
+		w := w.in(t)
 		for i := range 10 {
-			if r := w.do("POST", "/api/v1/reports", w.memberA, reportBody(fmt.Sprintf("burst-%d", i))); r.Status != 201 {
+			if r := w.DoAs("POST", "/api/v1/reports", w.MemberA, reportBody(fmt.Sprintf("burst-%d", i))); r.Status != 201 {
 				t.Fatalf("report %d: %d %s", i+1, r.Status, r.Body)
 			}
 		}
-		r := w.do("POST", "/api/v1/reports", w.memberA, reportBody("burst-10"))
+		r := w.DoAs("POST", "/api/v1/reports", w.MemberA, reportBody("burst-10"))
 		if r.Status != 429 || r.ErrorCode() != "rate_limited" || r.Header.Get("Retry-After") != "30" {
 			t.Errorf("the eleventh report = %d Retry-After %q %s, want 429 rate_limited with Retry-After 30", r.Status, r.Header.Get("Retry-After"), r.Body)
 		}
-		if n := filed(t, w.memberA); n != 10 {
+		if n := filed(t, w.MemberA); n != 10 {
 			t.Errorf("%d reports filed, want 10", n)
 		}
 	})
 
 	t.Run("another member is not held back by the first one's limit", func(t *testing.T) {
-		w.expect(w.do("POST", "/api/v1/reports", w.memberB, reportBody("other-0")), 201)
+		w := w.in(t)
+		w.Expect(w.DoAs("POST", "/api/v1/reports", w.MemberB, reportBody("other-0")), 201)
 	})
 
 	t.Run("in the next minute the member files again", func(t *testing.T) {
+		w := w.in(t)
 		clk.Add(30 * time.Second)
-		w.expect(w.do("POST", "/api/v1/reports", w.memberA, reportBody("burst-11")), 201)
+		w.Expect(w.DoAs("POST", "/api/v1/reports", w.MemberA, reportBody("burst-11")), 201)
 	})
 }
 
@@ -66,8 +69,8 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 		c.Notify.ReportCoalesce = 10 * time.Minute
 	}})
 	ctx := context.Background()
-	memberA2 := w.newMember(w.a, "刘芳")
-	consents := notify.NewConsents(w.env.App.DB.DB, 20)
+	memberA2 := w.Member(w.A, "刘芳", "information")
+	consents := notify.NewConsents(w.App.DB.DB, 20)
 	bank := func(p person, kind string, n int) {
 		for range n {
 			if err := consents.Add(ctx, p.ID, []string{"tmpl-" + kind}); err != nil {
@@ -75,7 +78,7 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 			}
 		}
 	}
-	bank(w.secA, notify.KindReportReceived, 20)
+	bank(w.SecA, notify.KindReportReceived, 20)
 	bank(w.comSec, notify.KindReportEscalated, 20)
 	left := func(t *testing.T, p person, kind string) int {
 		t.Helper()
@@ -89,18 +92,18 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 	deliver := func(t *testing.T) {
 		t.Helper()
 		var ids []int64
-		if err := w.env.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Order("id").Pluck("id", &ids).Error; err != nil {
+		if err := w.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Order("id").Pluck("id", &ids).Error; err != nil {
 			t.Fatal(err)
 		}
 		for _, id := range ids {
-			if err := w.env.App.Pusher.Deliver(ctx, id, false); err != nil {
+			if err := w.App.Pusher.Deliver(ctx, id, false); err != nil {
 				t.Fatalf("deliver %d: %v", id, err)
 			}
 		}
 	}
 	pushed := func(p person) int {
 		n := 0
-		for _, m := range w.env.WeChat.Sent() {
+		for _, m := range w.WeChat.Sent() {
 			if m.ToOpenID == "o-"+p.Login {
 				n++
 			}
@@ -110,7 +113,7 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 	inbox := func(t *testing.T, p person, kind string) int64 {
 		t.Helper()
 		var n int64
-		if err := w.env.App.DB.Table("notifications").Where("user_id = ? AND kind = ?", p.ID, kind).Count(&n).Error; err != nil {
+		if err := w.App.DB.Table("notifications").Where("user_id = ? AND kind = ?", p.ID, kind).Count(&n).Error; err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -118,32 +121,35 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 	var flood []reportJSON
 
 	t.Run("25 reports from one member in a burst push once to the branch secretary and all reach the inbox", func(t *testing.T) {
+		w := w.in(t)
 		for range 25 {
-			flood = append(flood, w.file(w.memberA, "normal", "同一人连续上报"))
+			flood = append(flood, w.file(w.MemberA, "normal", "同一人连续上报"))
 		}
 		deliver(t)
-		if got := pushed(w.secA); got != 1 {
+		if got := pushed(w.SecA); got != 1 {
 			t.Errorf("the branch secretary got %d pushes, want 1", got)
 		}
-		if got := left(t, w.secA, notify.KindReportReceived); got != 19 {
+		if got := left(t, w.SecA, notify.KindReportReceived); got != 19 {
 			t.Errorf("%d consents left, want 19 of 20", got)
 		}
-		if got := inbox(t, w.secA, notify.KindReportReceived); got != 25 {
+		if got := inbox(t, w.SecA, notify.KindReportReceived); got != 25 {
 			t.Errorf("the inbox has %d reports, want 25", got)
 		}
 	})
 
 	t.Run("a report from another member of the branch is pushed at once", func(t *testing.T) {
+		w := w.in(t)
 		w.file(memberA2, "urgent", "另一名党员的上报")
 		deliver(t)
-		if got := pushed(w.secA); got != 2 {
+		if got := pushed(w.SecA); got != 2 {
 			t.Errorf("the branch secretary got %d pushes, want 2", got)
 		}
 	})
 
 	t.Run("escalations of the member's reports are never held back", func(t *testing.T) {
+		w := w.in(t)
 		for _, r := range flood[:3] {
-			if _, err := w.env.App.Report.Escalate(ctx, r.ID, 0, 0, ""); err != nil {
+			if _, err := w.App.Report.Escalate(ctx, r.ID, 0, 0, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -154,17 +160,18 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 	})
 
 	t.Run("once the interval has passed the member's next report is pushed, and the one after it is not", func(t *testing.T) {
+		w := w.in(t)
 		clk.Add(10*time.Minute + time.Second)
-		w.file(w.memberA, "normal", "十分钟后的上报")
-		w.file(w.memberA, "normal", "紧接着的上报")
+		w.file(w.MemberA, "normal", "十分钟后的上报")
+		w.file(w.MemberA, "normal", "紧接着的上报")
 		deliver(t)
-		if got := pushed(w.secA); got != 3 {
+		if got := pushed(w.SecA); got != 3 {
 			t.Errorf("the branch secretary got %d pushes, want 3", got)
 		}
-		if got := left(t, w.secA, notify.KindReportReceived); got != 17 {
+		if got := left(t, w.SecA, notify.KindReportReceived); got != 17 {
 			t.Errorf("%d consents left, want 17 of 20", got)
 		}
-		if got := inbox(t, w.secA, notify.KindReportReceived); got != 28 {
+		if got := inbox(t, w.SecA, notify.KindReportReceived); got != 28 {
 			t.Errorf("the inbox has %d reports, want 28", got)
 		}
 	})

@@ -70,6 +70,7 @@ func TestStatsDaysAtMidnight(t *testing.T) {
 			time.Date(2026, 3, 30, 16, 0, 1, 0, time.UTC), "", "", "2026-03-02", "2026-03-31", 30, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			w := w.in(t)
 			w.clock.Set(tc.now)
 			q := url.Values{}
 			if tc.from != "" {

@@ -73,6 +73,7 @@ func TestStatsEqualARecount(t *testing.T) {
 		{"a branch sees its members", w.seed.LeafID},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			r := w.stats(w.rootSec, tt.org, url.Values{"from": {from}, "to": {to}, "limit": {"4"}})
 			if r.Status != http.StatusOK {
 				t.Fatalf("GET stats: %d %s", r.Status, r.Body)
@@ -159,6 +160,7 @@ func TestStatsScope(t *testing.T) {
 		{"no session is unauthenticated", "", w.seed.RootID, 401},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			if r := w.stats(tt.token, tt.org, q); r.Status != tt.status {
 				t.Errorf("GET stats: %d %s, want %d", r.Status, r.Body, tt.status)
 			} else if tt.status == 404 && r.ErrorCode() != "not_found" {
@@ -183,20 +185,15 @@ func TestStatsRejectsBadInput(t *testing.T) {
 		{"a broken cursor", url.Values{"cursor": {"!!"}}, "cursor"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			r := w.stats(w.rootSec, w.seed.RootID, tt.q)
-			var body struct {
-				Error struct {
-					Code   string            `json:"code"`
-					Fields map[string]string `json:"fields"`
-				} `json:"error"`
-			}
-			r.JSON(t, &body)
-			if r.Status != http.StatusBadRequest || body.Error.Code != "invalid_argument" || body.Error.Fields[tt.field] == "" {
+			if !r.Invalid(t, tt.field) {
 				t.Errorf("GET stats?%s: %d %s, want 400 invalid_argument naming %s", tt.q.Encode(), r.Status, r.Body, tt.field)
 			}
 		})
 	}
 	t.Run("366 days are allowed", func(t *testing.T) {
+		w := w.in(t)
 		r := w.stats(w.rootSec, w.seed.RootID, url.Values{"from": {"2020-01-01"}, "to": {"2020-12-31"}})
 		var got statsJSON
 		if r.JSON(t, &got); r.Status != http.StatusOK || got.Days != 366 {
@@ -235,6 +232,7 @@ func TestStatsFollowTheServices(t *testing.T) {
 		{"the committee did not fail but counts its subtree", committee, 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			r := w.stats(w.rootSec, tt.org, nil) // the default period: the last 30 days
 			var got statsJSON
 			if r.JSON(t, &got); r.Status != http.StatusOK {

@@ -110,6 +110,13 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// in returns the world for a subtest, so that its helpers fail the subtest.
+func (w *world) in(t *testing.T) *world {
+	c := *w
+	c.t, c.env = t, w.env.In(t)
+	return &c
+}
+
 func (w *world) must(err error) {
 	w.t.Helper()
 	if err != nil {

@@ -83,6 +83,7 @@ func TestExportWorkbook(t *testing.T) {
 		{"a branch's workbook holds the branch", w.seed.LeafID},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			w := w.in(t)
 			r := w.export(w.rootSec, tt.org, url.Values{"from": {from}, "to": {to}})
 			if ct := r.Header.Get("Content-Type"); ct != stats.XLSXContentType {
 				t.Errorf("Content-Type = %q, want %q", ct, stats.XLSXContentType)

@@ -11,6 +11,7 @@ import (
 
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/task"
+	"xianfeng/server/internal/testenv"
 )
 
 type progressJSON struct {
@@ -39,22 +40,23 @@ type detailJSON struct {
 func TestTaskCreation(t *testing.T) {
 	w := newWorld(t)
 	due := time.Now().Add(6 * time.Hour).UTC().Truncate(time.Second)
-	path := fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a)
+	path := fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A)
 
 	t.Run("a secretary creates a task that starts dispatching", func(t *testing.T) {
+		w := w.in(t)
 		var got taskJSON
-		w.expect(w.do("POST", path, w.secA, newTask("社区排查", map[string]any{
+		w.Expect(w.DoAs("POST", path, w.SecA, newTask("社区排查", map[string]any{
 			"kind": "screening", "due_at": due, "remind_before_minutes": 30,
 			"target":   map[string]any{"badges": []string{"frontline", "information"}, "include_suborgs": true},
 			"location": map[string]any{"lat": postLat, "lng": postLng, "radius_m": 500, "address": "某小区"},
 		})), 201).JSON(t, &got)
-		if got.ID == 0 || got.Status != "dispatching" || got.OrgID != w.a || got.Kind != "screening" ||
+		if got.ID == 0 || got.Status != "dispatching" || got.OrgID != w.A || got.Kind != "screening" ||
 			got.DueAt == nil || !got.DueAt.Equal(due) || got.Location == nil || got.Location.RadiusM != 500 ||
 			strings.Join(got.Target.Badges, ",") != "frontline,information" || !got.Target.IncludeSuborgs {
 			t.Errorf("created %+v", got)
 		}
 		var n int64
-		w.env.App.DB.Table("assignments").Where("task_id = ?", got.ID).Count(&n)
+		w.Must(w.App.DB.Table("assignments").Where("task_id = ?", got.ID).Count(&n).Error)
 		if n != 0 {
 			t.Errorf("the task has %d assignments before its fan-out ran", n)
 		}
@@ -83,59 +85,55 @@ func TestTaskCreation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+" is refused with 400 naming "+tc.field, func(t *testing.T) {
-			r := w.do("POST", path, w.secA, tc.body)
-			var e struct {
-				Error struct {
-					Code   string            `json:"code"`
-					Fields map[string]string `json:"fields"`
-				} `json:"error"`
-			}
-			r.JSON(t, &e)
-			if r.Status != 400 || e.Error.Code != "invalid_argument" || e.Error.Fields[tc.field] == "" {
+			w := w.in(t)
+			r := w.DoAs("POST", path, w.SecA, tc.body)
+			if !r.Invalid(t, tc.field) {
 				t.Errorf("got %d %s", r.Status, r.Body)
 			}
 		})
 	}
 
 	t.Run("a replayed request_id returns the same task and makes one row", func(t *testing.T) {
+		w := w.in(t)
 		body := newTask("重复提交的任务", map[string]any{"request_id": "req-0001", "due_at": due})
 		var first, other taskJSON
-		r1 := w.expect(w.do("POST", path, w.secA, body), 201)
+		r1 := w.Expect(w.DoAs("POST", path, w.SecA, body), 201)
 		r1.JSON(t, &first)
-		r := w.do("POST", path, w.secA, body)
+		r := w.DoAs("POST", path, w.SecA, body)
 		if (r.Status != 201 && r.Status != 200) || !bytes.Equal(r.Body, r1.Body) {
 			t.Errorf("the replay answered %d\n%s\nwant\n%s", r.Status, r.Body, r1.Body)
 		}
 		var n int64
-		w.env.App.DB.Table("tasks").Where("request_id = ?", "req-0001").Count(&n)
+		w.Must(w.App.DB.Table("tasks").Where("request_id = ?", "req-0001").Count(&n).Error)
 		if n != 1 {
 			t.Errorf("%d rows for one request_id", n)
 		}
 		// Request ids belong to their secretary: another one's is a new task.
-		w.expect(w.do("POST", path, w.rootSec, body), 201).JSON(t, &other)
+		w.Expect(w.DoAs("POST", path, w.RootSec, body), 201).JSON(t, &other)
 		if other.ID == first.ID {
 			t.Error("another secretary's request with the same request_id got the first task")
 		}
 	})
 
 	t.Run("only secretaries of the org or above may create tasks there", func(t *testing.T) {
+		w := w.in(t)
 		for _, tc := range []struct {
 			name   string
 			p      person
 			status int
 		}{
-			{"the secretary of the root", w.rootSec, 201},
-			{"the secretary of another branch", w.secB, 404},
-			{"a member of the branch", w.memberA, 404},
-			{"a pending applicant of the branch", w.pendingA, 404},
-			{"a member of another branch", w.memberB, 404},
+			{"the secretary of the root", w.RootSec, 201},
+			{"the secretary of another branch", w.SecB, 404},
+			{"a member of the branch", w.MemberA, 404},
+			{"a pending applicant of the branch", w.PendingA, 404},
+			{"a member of another branch", w.MemberB, 404},
 		} {
-			r := w.do("POST", path, tc.p, newTask("越权任务", nil))
+			r := w.DoAs("POST", path, tc.p, newTask("越权任务", nil))
 			if r.Status != tc.status {
 				t.Errorf("%s: got %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
 			}
 		}
-		if r := w.do("POST", "/api/v1/orgs/99999/tasks", w.rootSec, newTask("任务", nil)); r.Status != 404 {
+		if r := w.DoAs("POST", "/api/v1/orgs/99999/tasks", w.RootSec, newTask("任务", nil)); r.Status != 404 {
 			t.Errorf("a task on an org that does not exist answered %d", r.Status)
 		}
 	})
@@ -143,19 +141,20 @@ func TestTaskCreation(t *testing.T) {
 
 func TestTaskDetailShowsEachCallerTheirPart(t *testing.T) {
 	w := newWorld(t)
-	a1 := w.newMember(w.a, "frontline")
-	a2 := w.newMember(w.a, "publicity")
-	tk := w.createTask(w.secA, w.a, newTask("入户排查", map[string]any{"target": map[string]any{"badges": []string{"frontline"}}}))
-	w.expect(w.do("POST", taskPath(tk.ID, "accept"), w.memberA, nil), 200)
-	w.expect(w.do("POST", taskPath(tk.ID, "decline"), a1, map[string]any{"reason": "外地未返"}), 200)
+	a1 := w.NewMember(w.A, "frontline")
+	a2 := w.NewMember(w.A, "publicity")
+	tk := w.createTask(w.SecA, w.A, newTask("入户排查", map[string]any{"target": map[string]any{"badges": []string{"frontline"}}}))
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "accept"), w.MemberA, nil), 200)
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "decline"), a1, map[string]any{"reason": "外地未返"}), 200)
 
 	for _, sec := range []struct {
 		name string
 		p    person
-	}{{"the branch secretary", w.secA}, {"the root secretary", w.rootSec}} {
+	}{{"the branch secretary", w.SecA}, {"the root secretary", w.RootSec}} {
 		t.Run(sec.name+" sees progress and assignees", func(t *testing.T) {
+			w := w.in(t)
 			var d detailJSON
-			w.expect(w.do("GET", taskPath(tk.ID, ""), sec.p, nil), 200).JSON(t, &d)
+			w.Expect(w.DoAs("GET", taskPath(tk.ID, ""), sec.p, nil), 200).JSON(t, &d)
 			want := progressJSON{Accepted: 1, Declined: 1, Total: 2}
 			if d.Progress == nil || *d.Progress != want {
 				t.Errorf("progress = %+v, want %+v", d.Progress, want)
@@ -167,62 +166,67 @@ func TestTaskDetailShowsEachCallerTheirPart(t *testing.T) {
 			for _, a := range d.Assignees {
 				names[a.UserID] = a.Name + "/" + a.Badge + "/" + a.Status
 			}
-			if names[w.memberA.ID] != "张小明/frontline/accepted" || names[a1.ID] != a1.Name+"/frontline/declined" {
+			if names[w.MemberA.ID] != "张小明/frontline/accepted" || names[a1.ID] != a1.Name+"/frontline/declined" {
 				t.Errorf("assignees = %v", names)
 			}
 		})
 	}
 	t.Run("the assignee list pages", func(t *testing.T) {
+		w := w.in(t)
 		var d detailJSON
-		w.expect(w.do("GET", taskPath(tk.ID, "")+"?limit=1", w.secA, nil), 200).JSON(t, &d)
+		w.Expect(w.DoAs("GET", taskPath(tk.ID, "")+"?limit=1", w.SecA, nil), 200).JSON(t, &d)
 		if len(d.Assignees) != 1 || d.AssigneesNext == "" {
 			t.Fatalf("first page = %+v", d)
 		}
 		first := d.Assignees[0].UserID
-		w.expect(w.do("GET", taskPath(tk.ID, "")+"?limit=1&cursor="+d.AssigneesNext, w.secA, nil), 200).JSON(t, &d)
+		w.Expect(w.DoAs("GET", taskPath(tk.ID, "")+"?limit=1&cursor="+d.AssigneesNext, w.SecA, nil), 200).JSON(t, &d)
 		if len(d.Assignees) != 1 || d.Assignees[0].UserID == first {
 			t.Errorf("second page = %+v", d.Assignees)
 		}
 	})
 	t.Run("an assignee sees only their own assignment", func(t *testing.T) {
+		w := w.in(t)
 		var d detailJSON
-		w.expect(w.do("GET", taskPath(tk.ID, ""), w.memberA, nil), 200).JSON(t, &d)
-		if d.Progress != nil || d.Assignees != nil || d.MyAssignment == nil || d.MyAssignment.UserID != w.memberA.ID || d.MyAssignment.Status != "accepted" {
+		w.Expect(w.DoAs("GET", taskPath(tk.ID, ""), w.MemberA, nil), 200).JSON(t, &d)
+		if d.Progress != nil || d.Assignees != nil || d.MyAssignment == nil || d.MyAssignment.UserID != w.MemberA.ID || d.MyAssignment.Status != "accepted" {
 			t.Errorf("detail = %+v", d)
 		}
 	})
 	t.Run("a secretary who is also assigned sees their own assignment too", func(t *testing.T) {
-		all := w.createTask(w.secA, w.a, newTask("全员值守", nil))
+		w := w.in(t)
+		all := w.createTask(w.SecA, w.A, newTask("全员值守", nil))
 		var d detailJSON
-		w.expect(w.do("GET", taskPath(all.ID, ""), w.secA, nil), 200).JSON(t, &d)
-		if d.Progress == nil || d.MyAssignment == nil || d.MyAssignment.UserID != w.secA.ID {
+		w.Expect(w.DoAs("GET", taskPath(all.ID, ""), w.SecA, nil), 200).JSON(t, &d)
+		if d.Progress == nil || d.MyAssignment == nil || d.MyAssignment.UserID != w.SecA.ID {
 			t.Errorf("detail = %+v", d)
 		}
 	})
 	t.Run("everyone else is told the task is not found", func(t *testing.T) {
+		w := w.in(t)
 		for _, who := range []struct {
 			name string
 			p    person
 		}{
 			{"a member of the branch who is not assigned", a2},
-			{"a pending applicant", w.pendingA},
-			{"a member of another branch", w.memberB},
-			{"the secretary of another branch", w.secB},
+			{"a pending applicant", w.PendingA},
+			{"a member of another branch", w.MemberB},
+			{"the secretary of another branch", w.SecB},
 		} {
-			if r := w.do("GET", taskPath(tk.ID, ""), who.p, nil); r.Status != 404 || r.ErrorCode() != "task_not_found" {
+			if r := w.DoAs("GET", taskPath(tk.ID, ""), who.p, nil); r.Status != 404 || r.ErrorCode() != "task_not_found" {
 				t.Errorf("%s: got %d %s", who.name, r.Status, r.Body)
 			}
 		}
 	})
 	t.Run("the org's task list is for its secretaries", func(t *testing.T) {
+		w := w.in(t)
 		var page struct {
 			Items []taskJSON `json:"items"`
 		}
-		w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/tasks?status=open", w.a), w.rootSec, nil), 200).JSON(t, &page)
+		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/tasks?status=open", w.A), w.RootSec, nil), 200).JSON(t, &page)
 		if len(page.Items) != 2 {
 			t.Errorf("open tasks of A = %+v", page.Items)
 		}
-		if r := w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a), w.memberA, nil); r.Status != 404 {
+		if r := w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), w.MemberA, nil); r.Status != 404 {
 			t.Errorf("a member listed the tasks: %d", r.Status)
 		}
 	})
@@ -233,7 +237,7 @@ func TestTaskDetailShowsEachCallerTheirPart(t *testing.T) {
 func (w *world) scheduled(taskID int64) map[string][]int64 {
 	w.t.Helper()
 	out := map[string][]int64{}
-	infos, err := w.env.App.Queue.Inspector().ListScheduledTasks(w.env.App.Queue.Name(queue.Default))
+	infos, err := w.App.Queue.Inspector().ListScheduledTasks(w.App.Queue.Name(queue.Default))
 	if err != nil && !strings.Contains(err.Error(), "not found") {
 		w.t.Fatalf("list scheduled jobs: %v", err)
 	}
@@ -251,60 +255,64 @@ func (w *world) scheduled(taskID int64) map[string][]int64 {
 
 func TestCancellingATask(t *testing.T) {
 	w := newWorld(t)
-	a1 := w.newMember(w.a, "frontline")
-	a2 := w.newMember(w.a, "frontline")
+	a1 := w.NewMember(w.A, "frontline")
+	a2 := w.NewMember(w.A, "frontline")
 	due := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Second)
-	tk := w.createTask(w.secA, w.a, newTask("夜间值守", map[string]any{
+	tk := w.createTask(w.SecA, w.A, newTask("夜间值守", map[string]any{
 		"due_at": due, "remind_before_minutes": 60, "target": map[string]any{"badges": []string{"frontline"}},
 	}))
 	if got := w.scheduled(tk.ID); len(got[task.TypeOverdue]) != 1 || len(got[task.TypeRemind]) != 1 {
 		t.Fatalf("before the cancel the scheduled jobs are %v", got)
 	}
-	w.expect(w.do("POST", taskPath(tk.ID, "accept"), w.memberA, nil), 200)
-	w.expect(w.do("POST", taskPath(tk.ID, "complete"), a1, map[string]any{"request_id": "done"}), 200)
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "accept"), w.MemberA, nil), 200)
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "complete"), a1, map[string]any{"request_id": "done"}), 200)
 
 	t.Run("nobody but its secretaries may cancel it", func(t *testing.T) {
-		for _, p := range []person{w.memberA, w.secB, w.memberB} {
-			if r := w.do("POST", taskPath(tk.ID, "cancel"), p, nil); r.Status != 404 {
+		w := w.in(t)
+		for _, p := range []person{w.MemberA, w.SecB, w.MemberB} {
+			if r := w.DoAs("POST", taskPath(tk.ID, "cancel"), p, nil); r.Status != 404 {
 				t.Errorf("user %d cancelled: %d %s", p.ID, r.Status, r.Body)
 			}
 		}
 	})
 	var got taskJSON
-	w.expect(w.do("POST", taskPath(tk.ID, "cancel"), w.rootSec, nil), 200).JSON(t, &got)
+	w.Expect(w.DoAs("POST", taskPath(tk.ID, "cancel"), w.RootSec, nil), 200).JSON(t, &got)
 	t.Run("the task is cancelled with its open assignments", func(t *testing.T) {
+		w := w.in(t)
 		if got.Status != "cancelled" || got.CancelledAt == nil {
 			t.Errorf("cancel answered %+v", got)
 		}
 		for _, tc := range []struct {
 			p    person
 			want string
-		}{{w.memberA, "cancelled"}, {a2, "cancelled"}, {a1, "completed"}} {
+		}{{w.MemberA, "cancelled"}, {a2, "cancelled"}, {a1, "completed"}} {
 			if st, _ := w.assignmentStatus(tk.ID, tc.p.ID); st != tc.want {
 				t.Errorf("the assignment of user %d is %s, want %s", tc.p.ID, st, tc.want)
 			}
 		}
 	})
 	t.Run("cancelling again changes nothing and notifies nobody twice", func(t *testing.T) {
-		w.expect(w.do("POST", taskPath(tk.ID, "cancel"), w.secA, nil), 200)
+		w := w.in(t)
+		w.Expect(w.DoAs("POST", taskPath(tk.ID, "cancel"), w.SecA, nil), 200)
 		for _, tc := range []struct {
 			p    person
 			want int64
-		}{{w.memberA, 1}, {a2, 1}, {a1, 0}} {
+		}{{w.MemberA, 1}, {a2, 1}, {a1, 0}} {
 			if n := w.notifications("task_cancelled", tk.ID, tc.p.ID); n != tc.want {
 				t.Errorf("user %d has %d cancellation notices, want %d", tc.p.ID, n, tc.want)
 			}
 		}
 	})
 	t.Run("the reminder and overdue jobs are gone and would do nothing", func(t *testing.T) {
+		w := w.in(t)
 		if got := w.scheduled(tk.ID); len(got) != 0 {
 			t.Errorf("after the cancel the scheduled jobs are %v", got)
 		}
 		ctx := context.Background()
-		if err := w.env.App.Task.Remind(ctx, tk.ID, due.Unix()); err != nil {
+		if err := w.App.Task.Remind(ctx, tk.ID, due.Unix()); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, due.Unix()); err != nil {
+		if err := w.App.Task.MarkOverdue(ctx, tk.ID, due.Unix()); err != nil {
 			t.Fatal(err)
 		}
 		if n := w.notifications("task_reminder", tk.ID, 0) + w.notifications("task_overdue", tk.ID, 0); n != 0 {
@@ -314,65 +322,70 @@ func TestCancellingATask(t *testing.T) {
 }
 
 func TestReschedulingMovesTheDueJobs(t *testing.T) {
-	w := newWorld(t)
+	clock := testenv.NewClock(future())
+	w := newWorldAt(t, clock)
 	ctx := context.Background()
-	oldDue := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	tk := w.createTask(w.secA, w.a, newTask("物资配送", map[string]any{
-		"due_at": oldDue, "remind_before_minutes": 10, "target": map[string]any{"user_ids": []int64{w.memberA.ID}},
+	oldDue := clock.Now().Add(time.Hour)
+	tk := w.createTask(w.SecA, w.A, newTask("物资配送", map[string]any{
+		"due_at": oldDue, "remind_before_minutes": 10, "target": map[string]any{"user_ids": []int64{w.MemberA.ID}},
 	}))
-	if r := w.do("PATCH", taskPath(tk.ID, ""), w.secB, map[string]any{"due_at": oldDue.Add(time.Hour)}); r.Status != 404 {
+	if r := w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecB, map[string]any{"due_at": oldDue.Add(time.Hour)}); r.Status != 404 {
 		t.Errorf("another branch's secretary rescheduled: %d %s", r.Status, r.Body)
 	}
-	if r := w.do("PATCH", taskPath(tk.ID, ""), w.secA, map[string]any{"due_at": time.Now().Add(-time.Minute)}); r.Status != 400 {
+	if r := w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecA, map[string]any{"due_at": clock.Now().Add(-time.Minute)}); r.Status != 400 {
 		t.Errorf("a due time in the past answered %d %s", r.Status, r.Body)
 	}
 
-	newDue := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	newDue := clock.Now().Add(3 * time.Second)
 	var moved taskJSON
-	w.expect(w.do("PATCH", taskPath(tk.ID, ""), w.secA, map[string]any{"due_at": newDue, "remind_before_minutes": 0}), 200).JSON(t, &moved)
+	w.Expect(w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecA, map[string]any{"due_at": newDue, "remind_before_minutes": 0}), 200).JSON(t, &moved)
 	if moved.DueAt == nil || !moved.DueAt.Equal(newDue) {
 		t.Fatalf("rescheduled to %v, want %v", moved.DueAt, newDue)
 	}
 	t.Run("the jobs of the old due time are replaced by one of the new", func(t *testing.T) {
+		w := w.in(t)
 		got := w.scheduled(tk.ID)
 		if len(got[task.TypeRemind]) != 0 || len(got[task.TypeOverdue]) != 1 || got[task.TypeOverdue][0] != newDue.Unix() {
 			t.Errorf("scheduled jobs %v, want one overdue job at %d", got, newDue.Unix())
 		}
 	})
-	time.Sleep(time.Until(newDue.Add(-time.Second)))
+	clock.Set(newDue.Add(-time.Second)) // the overdue job may run a moment early
 	t.Run("a job of the old due time does nothing", func(t *testing.T) {
-		if err := w.env.App.Task.Remind(ctx, tk.ID, oldDue.Unix()); err != nil {
+		w := w.in(t)
+		if err := w.App.Task.Remind(ctx, tk.ID, oldDue.Unix()); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, oldDue.Unix()); err != nil {
+		if err := w.App.Task.MarkOverdue(ctx, tk.ID, oldDue.Unix()); err != nil {
 			t.Fatal(err)
 		}
-		if _, overdue := w.assignmentStatus(tk.ID, w.memberA.ID); overdue || w.notifications("task_overdue", tk.ID, 0)+w.notifications("task_reminder", tk.ID, 0) != 0 {
+		if _, overdue := w.assignmentStatus(tk.ID, w.MemberA.ID); overdue || w.notifications("task_overdue", tk.ID, 0)+w.notifications("task_reminder", tk.ID, 0) != 0 {
 			t.Error("the old due time's jobs acted")
 		}
 	})
 	t.Run("the job of the new due time marks the assignment overdue once", func(t *testing.T) {
+		w := w.in(t)
 		for range 2 {
-			if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, newDue.Unix()); err != nil {
+			if err := w.App.Task.MarkOverdue(ctx, tk.ID, newDue.Unix()); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, overdue := w.assignmentStatus(tk.ID, w.memberA.ID); !overdue || w.notifications("task_overdue", tk.ID, w.memberA.ID) != 1 {
+		if _, overdue := w.assignmentStatus(tk.ID, w.MemberA.ID); !overdue || w.notifications("task_overdue", tk.ID, w.MemberA.ID) != 1 {
 			t.Error("the new due time's job did not mark the assignment overdue once")
 		}
 		var d detailJSON
-		w.expect(w.do("GET", taskPath(tk.ID, ""), w.secA, nil), 200).JSON(t, &d)
+		w.Expect(w.DoAs("GET", taskPath(tk.ID, ""), w.SecA, nil), 200).JSON(t, &d)
 		if !d.Task.Overdue || d.Progress.Overdue != 1 {
 			t.Errorf("the task shows overdue=%v with %d overdue assignments", d.Task.Overdue, d.Progress.Overdue)
 		}
 	})
 	t.Run("moving a passed due time later clears the flag and the passed job stays quiet", func(t *testing.T) {
-		later := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
-		w.expect(w.do("PATCH", taskPath(tk.ID, ""), w.secA, map[string]any{"due_at": later}), 200)
-		if err := w.env.App.Task.MarkOverdue(ctx, tk.ID, newDue.Unix()); err != nil {
+		w := w.in(t)
+		later := clock.Now().Add(2 * time.Hour)
+		w.Expect(w.DoAs("PATCH", taskPath(tk.ID, ""), w.SecA, map[string]any{"due_at": later}), 200)
+		if err := w.App.Task.MarkOverdue(ctx, tk.ID, newDue.Unix()); err != nil {
 			t.Fatal(err)
 		}
-		if _, overdue := w.assignmentStatus(tk.ID, w.memberA.ID); overdue {
+		if _, overdue := w.assignmentStatus(tk.ID, w.MemberA.ID); overdue {
 			t.Error("the assignment is still overdue after the due time moved later")
 		}
 		if got := w.scheduled(tk.ID); len(got[task.TypeOverdue]) != 1 || got[task.TypeOverdue][0] != later.Unix() {
@@ -380,7 +393,8 @@ func TestReschedulingMovesTheDueJobs(t *testing.T) {
 		}
 	})
 	t.Run("the assignee still completes the rescheduled task", func(t *testing.T) {
-		w.expect(w.do("POST", taskPath(tk.ID, "complete"), w.memberA, map[string]any{"request_id": "late"}), 200)
+		w := w.in(t)
+		w.Expect(w.DoAs("POST", taskPath(tk.ID, "complete"), w.MemberA, map[string]any{"request_id": "late"}), 200)
 	})
 }
 
@@ -390,11 +404,11 @@ func TestDueJobsCarryTheStoredDueTime(t *testing.T) {
 	// MySQL would round it up to the next second.
 	due := time.Now().Add(time.Hour).UTC().Truncate(time.Second).Add(999_999_600 * time.Nanosecond)
 	var created taskJSON
-	w.expect(w.do("POST", taskPathOrg(w.a), w.secA, newTask("精确到秒", map[string]any{"due_at": due, "remind_before_minutes": 5})), 201).JSON(t, &created)
+	w.Expect(w.DoAs("POST", taskPathOrg(w.A), w.SecA, newTask("精确到秒", map[string]any{"due_at": due, "remind_before_minutes": 5})), 201).JSON(t, &created)
 	check := func(t *testing.T, answered *time.Time) {
 		t.Helper()
 		var d detailJSON
-		w.expect(w.do("GET", taskPath(created.ID, ""), w.secA, nil), 200).JSON(t, &d)
+		w.Expect(w.DoAs("GET", taskPath(created.ID, ""), w.SecA, nil), 200).JSON(t, &d)
 		stored := d.Task.DueAt
 		if stored == nil || answered == nil || !stored.Equal(*answered) {
 			t.Errorf("the write answered due_at %v, GET shows %v", answered, stored)
@@ -408,8 +422,9 @@ func TestDueJobsCarryTheStoredDueTime(t *testing.T) {
 	}
 	t.Run("the jobs of a new task are due when the stored task is", func(t *testing.T) { check(t, created.DueAt) })
 	t.Run("the jobs of a rescheduled task are due when the stored task is", func(t *testing.T) {
+		w := w.in(t)
 		var moved taskJSON
-		w.expect(w.do("PATCH", taskPath(created.ID, ""), w.secA, map[string]any{"due_at": due.Add(time.Hour)}), 200).JSON(t, &moved)
+		w.Expect(w.DoAs("PATCH", taskPath(created.ID, ""), w.SecA, map[string]any{"due_at": due.Add(time.Hour)}), 200).JSON(t, &moved)
 		check(t, moved.DueAt)
 	})
 }

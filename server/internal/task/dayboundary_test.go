@@ -17,7 +17,7 @@ import (
 func (w *world) texts(taskID int64, userID int64) (assigned, due, reminder string) {
 	w.t.Helper()
 	var rows []notify.Notification
-	if err := w.env.App.DB.DB.Where("ref_type = 'task' AND ref_id = ? AND user_id = ?", taskID, userID).Order("id").Find(&rows).Error; err != nil {
+	if err := w.App.DB.DB.Where("ref_type = 'task' AND ref_id = ? AND user_id = ?", taskID, userID).Order("id").Find(&rows).Error; err != nil {
 		w.t.Fatal(err)
 	}
 	for _, n := range rows {
@@ -55,14 +55,15 @@ func TestDueAndOverdueAtMidnight(t *testing.T) {
 			clock := testenv.NewClock(due.Add(-time.Hour))
 			w := newWorldAt(t, clock, func(c *config.Config) { c.Timezone = zone.timezone })
 			ctx := context.Background()
-			tk := w.createTask(w.secA, w.a, newTask("零点值守", map[string]any{"due_at": due, "remind_before_minutes": 1}))
+			tk := w.createTask(w.SecA, w.A, newTask("零点值守", map[string]any{"due_at": due, "remind_before_minutes": 1}))
 			assignees := w.assignees(tk.ID)
 			if len(assignees) == 0 {
 				t.Fatal("the task has no assignees")
 			}
 
 			t.Run("the assignment's notification writes the due time in the configured zone", func(t *testing.T) {
-				body, data, _ := w.texts(tk.ID, w.memberA.ID)
+				w := w.in(t)
+				body, data, _ := w.texts(tk.ID, w.MemberA.ID)
 				if body != zone.body || !strings.Contains(data, zone.data) {
 					t.Errorf("body %q data %s, want %q and %s", body, data, zone.body, zone.data)
 				}
@@ -71,35 +72,39 @@ func TestDueAndOverdueAtMidnight(t *testing.T) {
 			clock.Set(zone.before)
 			w.sweep(ctx)
 			t.Run("at "+zone.beforeName+" the task is reminded but not overdue", func(t *testing.T) {
+				w := w.in(t)
 				if got := w.overdueUsers(tk.ID); len(got) != 0 {
 					t.Errorf("assignments of %v are overdue a second before the due time", got)
 				}
 				if w.shown(tk.ID).Overdue {
 					t.Error("the task shows overdue a second before the due time")
 				}
-				if _, _, reminder := w.texts(tk.ID, w.memberA.ID); reminder != zone.remindAt {
+				if _, _, reminder := w.texts(tk.ID, w.MemberA.ID); reminder != zone.remindAt {
 					t.Errorf("the reminder says %q, want %q", reminder, zone.remindAt)
 				}
 			})
 			t.Run("at "+zone.beforeName+" a task due a second later can still be made", func(t *testing.T) {
-				w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a), w.secA, newTask("明日值守", map[string]any{"due_at": zone.before.Add(time.Second)})), 201)
+				w := w.in(t)
+				w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), w.SecA, newTask("明日值守", map[string]any{"due_at": zone.before.Add(time.Second)})), 201)
 			})
 
 			clock.Set(zone.after)
 			w.sweep(ctx)
 			t.Run("at "+zone.afterName+" every assignee not done is overdue", func(t *testing.T) {
+				w := w.in(t)
 				if got := w.overdueUsers(tk.ID); fmt.Sprint(got) != fmt.Sprint(sorted(assignees)) {
 					t.Errorf("overdue %v, want %v", got, sorted(assignees))
 				}
 				if got := w.shown(tk.ID); got.ID != tk.ID || !got.Overdue {
 					t.Error("the task does not show overdue a second after the due time")
 				}
-				if n := w.notifications(notify.KindTaskOverdue, tk.ID, w.memberA.ID); n != 1 {
+				if n := w.notifications(notify.KindTaskOverdue, tk.ID, w.MemberA.ID); n != 1 {
 					t.Errorf("%d overdue notifications, want 1", n)
 				}
 			})
 			t.Run("at "+zone.afterName+" a task due at the past midnight is refused", func(t *testing.T) {
-				r := w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.a), w.secA, newTask("过期值守", map[string]any{"due_at": due}))
+				w := w.in(t)
+				r := w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), w.SecA, newTask("过期值守", map[string]any{"due_at": due}))
 				if r.Status != 400 || r.ErrorCode() != "invalid_argument" {
 					t.Errorf("answered %d %s, want 400 invalid_argument", r.Status, r.Body)
 				}
@@ -114,14 +119,14 @@ func (w *world) shown(taskID int64) taskJSON {
 	var d struct {
 		Task taskJSON `json:"task"`
 	}
-	w.expect(w.do("GET", taskPath(taskID, ""), w.secA, nil), 200).JSON(w.t, &d)
+	w.Expect(w.DoAs("GET", taskPath(taskID, ""), w.SecA, nil), 200).JSON(w.t, &d)
 	return d.Task
 }
 
 // sweep runs the task sweeper once, as the periodic job does.
 func (w *world) sweep(ctx context.Context) {
 	w.t.Helper()
-	if err := w.env.App.Task.Sweep(ctx); err != nil {
+	if err := w.App.Task.Sweep(ctx); err != nil {
 		w.t.Fatalf("sweep: %v", err)
 	}
 }

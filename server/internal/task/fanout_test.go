@@ -18,7 +18,7 @@ import (
 func (w *world) assignees(taskID int64) []int64 {
 	w.t.Helper()
 	var users []int64
-	if err := w.env.App.DB.Table("assignments").Where("task_id = ?", taskID).Order("user_id").Pluck("user_id", &users).Error; err != nil {
+	if err := w.App.DB.Table("assignments").Where("task_id = ?", taskID).Order("user_id").Pluck("user_id", &users).Error; err != nil {
 		w.t.Fatal(err)
 	}
 	if c := slices.Compact(slices.Clone(users)); len(c) != len(users) {
@@ -31,7 +31,7 @@ func (w *world) assignees(taskID int64) []int64 {
 // (and its subtree when deep) whose badge is one of badges (any when none).
 func (w *world) approvedIn(orgID int64, deep bool, badges ...string) []int64 {
 	w.t.Helper()
-	q := w.env.App.DB.Table("memberships AS m").Distinct("m.user_id").Where("m.status = 'approved'")
+	q := w.App.DB.Table("memberships AS m").Distinct("m.user_id").Where("m.status = 'approved'")
 	if deep {
 		q = q.Joins("JOIN org_closure c ON c.descendant_id = m.org_id").Where("c.ancestor_id = ?", orgID)
 	} else {
@@ -57,8 +57,8 @@ func (w *world) checkFanOut(taskID int64, want []int64) {
 		w.t.Errorf("task %d assigns %d users, want %d (missing %v, extra %v)", taskID, len(got), len(want), head(missing), head(extra))
 	}
 	var notified []int64
-	w.env.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", notify.KindTaskAssigned, taskID).
-		Order("user_id").Pluck("user_id", &notified)
+	w.Must(w.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", notify.KindTaskAssigned, taskID).
+		Order("user_id").Pluck("user_id", &notified).Error)
 	if !slices.Equal(notified, want) {
 		w.t.Errorf("task %d sent %d assignment notices, want one to each of %d assignees", taskID, len(notified), len(want))
 	}
@@ -66,7 +66,7 @@ func (w *world) checkFanOut(taskID int64, want []int64) {
 		Status        string
 		AssignedCount int
 	}
-	w.env.App.DB.Table("tasks").Select("status, assigned_count").Where("id = ?", taskID).Take(&tk)
+	w.Must(w.App.DB.Table("tasks").Select("status, assigned_count").Where("id = ?", taskID).Take(&tk).Error)
 	if tk.Status != "open" || tk.AssignedCount != len(want) {
 		w.t.Errorf("task %d is %s with assigned_count %d, want open with %d", taskID, tk.Status, tk.AssignedCount, len(want))
 	}
@@ -88,7 +88,7 @@ func head(s []int64) []int64 { return s[:min(len(s), 5)] }
 func TestFanOutOverALargeSubtree(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	seeded, err := org.Seed(ctx, w.env.App.DB.DB, org.SeedSpec{Orgs: 30, Committees: 2, GeneralBranches: 2, Members: 4440})
+	seeded, err := org.Seed(ctx, w.App.DB.DB, org.SeedSpec{Orgs: 30, Committees: 2, GeneralBranches: 2, Members: 4440})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,9 +98,9 @@ func TestFanOutOverALargeSubtree(t *testing.T) {
 	}
 	// A frontline member of the committee's subtree and one of the other committee.
 	var inside, outside int64
-	w.env.App.DB.Raw(`SELECT m.user_id FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
+	w.App.DB.Raw(`SELECT m.user_id FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
 		WHERE c.ancestor_id = ? AND m.status = 'approved' AND m.badge = 'frontline' ORDER BY m.id LIMIT 1`, committee).Scan(&inside)
-	w.env.App.DB.Raw(`SELECT m.user_id FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
+	w.App.DB.Raw(`SELECT m.user_id FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
 		WHERE c.ancestor_id = ? AND m.status = 'approved' ORDER BY m.id LIMIT 1`, seeded.RootID+2).Scan(&outside)
 
 	tests := []struct {
@@ -120,19 +120,20 @@ func TestFanOutOverALargeSubtree(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tk, created, err := w.env.App.Task.Create(ctx, seeded.RootSecretaryUserID, tc.org, task.Input{
+			w := w.in(t)
+			tk, created, err := w.App.Task.Create(ctx, seeded.RootSecretaryUserID, tc.org, task.Input{
 				Title: "全面排查", Kind: task.KindScreening, Target: tc.target,
 			})
 			if err != nil || !created || tk.Status != task.StatusDispatching {
 				t.Fatalf("Create = %+v, %v, %v", tk, created, err)
 			}
 			start := time.Now()
-			if err := w.env.App.Task.FanOut(ctx, tk.ID); err != nil {
+			if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("fan-out to %d members took %s (%s)", len(tc.want), time.Since(start), w.env)
+			t.Logf("fan-out to %d members took %s (%s)", len(tc.want), time.Since(start), w.Env)
 			w.checkFanOut(tk.ID, tc.want)
-			if err := w.env.App.Task.FanOut(ctx, tk.ID); err != nil {
+			if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
 				t.Fatal(err)
 			}
 			w.checkFanOut(tk.ID, tc.want)
@@ -144,9 +145,9 @@ func sorted(s []int64) []int64 { slices.Sort(s); return s }
 
 func TestFanOutTargets(t *testing.T) {
 	w := newWorld(t)
-	outsider := w.login("outsider", "13400000001")
-	c := w.child(w.rootSec, w.a, "卡口临时党支部", "temporary")
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/members", c), w.rootSec, map[string][]int64{"user_ids": {w.memberA.ID, w.secA.ID}}), 200)
+	outsider := w.LoginAs("outsider", "13400000001")
+	c := w.Child(w.RootSec, w.A, "卡口临时党支部", "temporary")
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/members", c), w.RootSec, map[string][]int64{"user_ids": {w.MemberA.ID, w.SecA.ID}}), 200)
 
 	tests := []struct {
 		name   string
@@ -154,35 +155,37 @@ func TestFanOutTargets(t *testing.T) {
 		target map[string]any
 		want   []int64
 	}{
-		{"named users are assigned when they are approved members of the subtree", w.root,
-			map[string]any{"user_ids": []int64{w.memberA.ID, w.memberB.ID, w.pendingA.ID, outsider.ID}, "include_suborgs": true},
-			sorted([]int64{w.memberA.ID, w.memberB.ID})},
-		{"include_suborgs=false keeps to the org itself", w.a, map[string]any{"include_suborgs": false},
-			sorted([]int64{w.secA.ID, w.memberA.ID})},
-		{"include_suborgs=true on the root reaches every branch once per member", w.root,
+		{"named users are assigned when they are approved members of the subtree", w.Root,
+			map[string]any{"user_ids": []int64{w.MemberA.ID, w.MemberB.ID, w.PendingA.ID, outsider.ID}, "include_suborgs": true},
+			sorted([]int64{w.MemberA.ID, w.MemberB.ID})},
+		{"include_suborgs=false keeps to the org itself", w.A, map[string]any{"include_suborgs": false},
+			sorted([]int64{w.SecA.ID, w.MemberA.ID})},
+		{"include_suborgs=true on the root reaches every branch once per member", w.Root,
 			map[string]any{"badges": []string{"frontline"}, "include_suborgs": true},
-			w.approvedIn(w.root, true, "frontline")},
+			w.approvedIn(w.Root, true, "frontline")},
 		{"members seconded to a temporary org are assigned there", c, map[string]any{},
-			sorted([]int64{w.memberA.ID, w.secA.ID})},
+			sorted([]int64{w.MemberA.ID, w.SecA.ID})},
 	}
-	if frontline := w.approvedIn(w.root, true, "frontline"); !slices.Contains(frontline, w.memberA.ID) || len(frontline) != 3 {
+	if frontline := w.approvedIn(w.Root, true, "frontline"); !slices.Contains(frontline, w.MemberA.ID) || len(frontline) != 3 {
 		t.Fatalf("the frontline members of the tree are %v, want the root secretary, memberA and memberB", frontline)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tk := w.createTask(w.rootSec, tc.org, newTask("定向任务", map[string]any{"target": tc.target}))
+			w := w.in(t)
+			tk := w.createTask(w.RootSec, tc.org, newTask("定向任务", map[string]any{"target": tc.target}))
 			w.checkFanOut(tk.ID, tc.want)
 		})
 	}
 	t.Run("a seconded member's assignment on the temporary org's task belongs to it", func(t *testing.T) {
-		tk := w.createTask(w.rootSec, c, newTask("卡口值守", nil))
+		w := w.in(t)
+		tk := w.createTask(w.RootSec, c, newTask("卡口值守", nil))
 		var orgs []int64
-		w.env.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Distinct().Pluck("org_id", &orgs)
+		w.Must(w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Distinct().Pluck("org_id", &orgs).Error)
 		if !slices.Equal(orgs, []int64{c}) {
 			t.Errorf("the assignments belong to orgs %v, want only %d", orgs, c)
 		}
 		var d detailJSON
-		w.expect(w.do("GET", taskPath(tk.ID, ""), w.memberA, nil), 200).JSON(t, &d)
+		w.Expect(w.DoAs("GET", taskPath(tk.ID, ""), w.MemberA, nil), 200).JSON(t, &d)
 		if d.MyAssignment == nil || d.MyAssignment.OrgID != c {
 			t.Errorf("the seconded member sees %+v", d.MyAssignment)
 		}
@@ -194,7 +197,7 @@ var errCrash = errors.New("the worker died")
 func TestFanOutResumesAfterACrash(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	seeded, err := org.Seed(ctx, w.env.App.DB.DB, org.SeedSpec{Orgs: 12, Members: 700})
+	seeded, err := org.Seed(ctx, w.App.DB.DB, org.SeedSpec{Orgs: 12, Members: 700})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +231,8 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tk, _, err := w.env.App.Task.Create(ctx, seeded.RootSecretaryUserID, seeded.RootID, task.Input{
+			w := w.in(t)
+			tk, _, err := w.App.Task.Create(ctx, seeded.RootSecretaryUserID, seeded.RootID, task.Input{
 				Title: "物资发放", Kind: task.KindDuty, Target: task.Target{Badges: []org.Badge{"frontline", "publicity"}, IncludeSuborgs: true},
 			})
 			if err != nil {
@@ -236,21 +240,21 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 			}
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			crashing := task.NewService(w.env.App.DB.DB, w.env.App.Org.Store(), task.Options{
-				Location: w.env.App.Config.Location(), Log: w.env.App.Log, Notifier: notify.NewInbox(w.env.App.DB.DB, notify.InboxOptions{Log: w.env.App.Log}),
-				Scheduler: task.NewJobs(w.env.App.Queue), BatchSize: 300, AfterBatch: tc.stop(cancel),
+			crashing := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{
+				Location: w.App.Config.Location(), Log: w.App.Log, Notifier: notify.NewInbox(w.App.DB.DB, notify.InboxOptions{Log: w.App.Log}),
+				Scheduler: task.NewJobs(w.App.Queue), BatchSize: 300, AfterBatch: tc.stop(cancel),
 			})
 			if err := crashing.FanOut(runCtx, tk.ID); err == nil {
 				t.Fatal("the crashing fan-out returned no error")
 			}
 			var n int64
-			w.env.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Count(&n)
+			w.Must(w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Count(&n).Error)
 			var status string
-			w.env.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status)
+			w.Must(w.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status).Error)
 			if n != int64(tc.before) || status != "dispatching" {
 				t.Fatalf("after the crash %d assignments and the task %s, want %d and dispatching", n, status, tc.before)
 			}
-			if err := w.env.App.Task.FanOut(ctx, tk.ID); err != nil {
+			if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
 				t.Fatal(err)
 			}
 			w.checkFanOut(tk.ID, want)

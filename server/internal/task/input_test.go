@@ -22,8 +22,8 @@ func fieldsOf(t *testing.T, body []byte) map[string]string {
 
 func TestATaskCheckinNeedsBothCoordinates(t *testing.T) {
 	w := newWorld(t)
-	p := w.newMember(w.a, "frontline")
-	plain := w.createTask(w.secA, w.a, newTask("卡口值守", map[string]any{"due_at": time.Now().UTC().Add(24 * time.Hour)}))
+	p := w.NewMember(w.A, "frontline")
+	plain := w.createTask(w.SecA, w.A, newTask("卡口值守", map[string]any{"due_at": time.Now().UTC().Add(24 * time.Hour)}))
 	tests := []struct {
 		name  string
 		body  map[string]any
@@ -35,7 +35,8 @@ func TestATaskCheckinNeedsBothCoordinates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := w.do("POST", taskPath(plain.ID, "checkin"), p, tc.body)
+			w := w.in(t)
+			r := w.DoAs("POST", taskPath(plain.ID, "checkin"), p, tc.body)
 			if r.Status != 400 || r.ErrorCode() != "invalid_argument" {
 				t.Fatalf("answered %d %s, want 400 invalid_argument", r.Status, r.Body)
 			}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"xianfeng/config"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/testenv"
 )
 
 // TestARemovedMembersQueuedPushesStop: a member removed from their only
@@ -15,43 +15,38 @@ import (
 // sent; it stays in the inbox, which they can no longer reach through the
 // org anyway. A member who keeps another membership keeps those pushes.
 func TestARemovedMembersQueuedPushesStop(t *testing.T) {
-	withAnnouncementTemplate := func(c *config.Config) {
-		tpl := c.Notify.Templates[notify.KindAnnouncement]
-		tpl.ID = "tmpl-" + notify.KindAnnouncement
-		c.Notify.Templates[notify.KindAnnouncement] = tpl
-	}
-	w := newWorld(t, withAnnouncementTemplate)
+	w := newWorld(t, testenv.WithTemplates(notify.KindAnnouncement))
 	ctx := context.Background()
-	stay := w.newMember(w.a, "frontline")
-	consents := notify.NewConsents(w.env.App.DB.DB, 20)
-	for _, p := range []person{w.memberA, stay} {
+	stay := w.NewMember(w.A, "frontline")
+	consents := notify.NewConsents(w.App.DB.DB, 20)
+	for _, p := range []person{w.MemberA, stay} {
 		if err := consents.Add(ctx, p.ID, []string{"tmpl-" + notify.KindAnnouncement}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var a struct{ ID int64 }
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/announcements", w.a), w.secA,
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/announcements", w.A), w.SecA,
 		map[string]any{"title": "防控通知", "body": "请立即传达。", "include_suborgs": false}), 201).JSON(t, &a)
-	if err := w.env.App.Announce.FanOut(ctx, a.ID); err != nil {
+	if err := w.App.Announce.FanOut(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
 
-	w.expect(w.do("DELETE", w.memberPath(w.a, w.memberA), w.secA, nil), 204)
+	w.Expect(w.DoAs("DELETE", w.MemberPath(w.A, w.MemberA), w.SecA, nil), 204)
 
 	var queued []int64
-	if err := w.env.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Pluck("id", &queued).Error; err != nil {
+	if err := w.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Pluck("id", &queued).Error; err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range queued {
-		if err := w.env.App.Pusher.Deliver(ctx, id, false); err != nil {
+		if err := w.App.Pusher.Deliver(ctx, id, false); err != nil {
 			t.Fatalf("deliver %d: %v", id, err)
 		}
 	}
 	got := map[string]int{}
-	for _, m := range w.env.WeChat.Sent() {
+	for _, m := range w.WeChat.Sent() {
 		got[m.ToOpenID]++
 	}
-	if n := got["o-"+w.memberA.Login]; n != 0 {
+	if n := got["o-"+w.MemberA.Login]; n != 0 {
 		t.Errorf("the removed member got %d pushes after the removal, want 0", n)
 	}
 	if n := got["o-"+stay.Login]; n != 1 {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"xianfeng/config"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/testenv"
 )
 
 // TestAMemberWhoseMembershipEndedLosesTheirTasks ends a member's membership
@@ -18,13 +18,7 @@ import (
 // neither done nor missed), reminders and queued pushes leave them out, and
 // check-ins and reports into that org are refused.
 func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
-	withTaskTemplates := func(c *config.Config) {
-		for _, kind := range []string{notify.KindTaskAssigned, notify.KindTaskReminder, notify.KindTaskOverdue, notify.KindTaskCancelled} {
-			tpl := c.Notify.Templates[kind]
-			tpl.ID = "tmpl-" + kind
-			c.Notify.Templates[kind] = tpl
-		}
-	}
+	withTaskTemplates := testenv.WithTemplates(notify.KindTaskAssigned, notify.KindTaskReminder, notify.KindTaskOverdue, notify.KindTaskCancelled)
 	tests := []struct {
 		name string
 		// setup returns the org where the member's tasks are, with the
@@ -40,29 +34,29 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 	}{
 		{
 			name:  "a member removed by the branch secretary",
-			setup: func(w *world, _ person) int64 { return w.a },
+			setup: func(w *world, _ person) int64 { return w.A },
 			end: func(w *world, org int64) {
-				w.expect(w.do("DELETE", w.memberPath(org, w.memberA), w.secA, nil), 204)
+				w.Expect(w.DoAs("DELETE", w.MemberPath(org, w.MemberA), w.SecA, nil), 204)
 			},
 		},
 		{
 			name:  "a member removed who applied again and was rejected",
-			setup: func(w *world, _ person) int64 { return w.a },
+			setup: func(w *world, _ person) int64 { return w.A },
 			end: func(w *world, org int64) {
-				w.expect(w.do("DELETE", w.memberPath(org, w.memberA), w.secA, nil), 204)
-				w.signup(w.memberA, org, "张小明", "frontline")
-				w.expect(w.do("POST", w.memberPath(org, w.memberA)+"/reject", w.secA, map[string]string{"reason": "已调离"}), 200)
+				w.Expect(w.DoAs("DELETE", w.MemberPath(org, w.MemberA), w.SecA, nil), 204)
+				w.Signup(w.MemberA, org, w.RootSec, "张小明", "frontline", 201)
+				w.Expect(w.DoAs("POST", w.MemberPath(org, w.MemberA)+"/reject", w.SecA, map[string]string{"reason": "已调离"}), 200)
 			},
 		},
 		{
 			name: "a member lent to a temporary org that was dissolved",
 			setup: func(w *world, stay person) int64 {
-				temp := w.child(w.secA, w.a, "火车站卡口临时党支部", "temporary")
-				w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/members", temp), w.secA, map[string][]int64{"user_ids": {w.memberA.ID, stay.ID}}), 200)
+				temp := w.Child(w.SecA, w.A, "火车站卡口临时党支部", "temporary")
+				w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/members", temp), w.SecA, map[string][]int64{"user_ids": {w.MemberA.ID, stay.ID}}), 200)
 				return temp
 			},
 			end: func(w *world, org int64) {
-				w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/dissolve", org), w.secA, nil), 200)
+				w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/dissolve", org), w.SecA, nil), 200)
 			},
 			homeLeft: true, colleagueEnded: true,
 		},
@@ -71,25 +65,25 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, withTaskTemplates)
 			ctx := context.Background()
-			stay := w.newMember(w.a, "frontline")
+			stay := w.NewMember(w.A, "frontline")
 			org := tc.setup(w, stay)
-			consents := notify.NewConsents(w.env.App.DB.DB, 20)
+			consents := notify.NewConsents(w.App.DB.DB, 20)
 			for range 10 {
-				if err := consents.Add(ctx, w.memberA.ID, []string{"tmpl-" + notify.KindTaskAssigned, "tmpl-" + notify.KindTaskReminder}); err != nil {
+				if err := consents.Add(ctx, w.MemberA.ID, []string{"tmpl-" + notify.KindTaskAssigned, "tmpl-" + notify.KindTaskReminder}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			due := time.Now().UTC().Add(2 * time.Hour)
 			var tasks [4]taskJSON
 			for i := range tasks {
-				tasks[i] = w.createTask(w.secA, org, newTask(fmt.Sprintf("任务%d", i+1), map[string]any{
-					"target": map[string]any{"user_ids": []int64{w.memberA.ID, stay.ID}}, "due_at": due, "remind_before_minutes": 30,
+				tasks[i] = w.createTask(w.SecA, org, newTask(fmt.Sprintf("任务%d", i+1), map[string]any{
+					"target": map[string]any{"user_ids": []int64{w.MemberA.ID, stay.ID}}, "due_at": due, "remind_before_minutes": 30,
 				}))
 			}
 			assigned, accepted, checkedIn, completed := tasks[0], tasks[1], tasks[2], tasks[3]
-			w.expect(w.do("POST", taskPath(accepted.ID, "accept"), w.memberA, nil), 200)
-			w.expect(w.do("POST", taskPath(checkedIn.ID, "checkin"), w.memberA, map[string]any{"request_id": "ci-1"}), 200)
-			w.expect(w.do("POST", taskPath(completed.ID, "complete"), w.memberA, map[string]any{"request_id": "done-1"}), 200)
+			w.Expect(w.DoAs("POST", taskPath(accepted.ID, "accept"), w.MemberA, nil), 200)
+			w.Expect(w.DoAs("POST", taskPath(checkedIn.ID, "checkin"), w.MemberA, map[string]any{"request_id": "ci-1"}), 200)
+			w.Expect(w.DoAs("POST", taskPath(completed.ID, "complete"), w.MemberA, map[string]any{"request_id": "done-1"}), 200)
 
 			tc.end(w, org)
 
@@ -109,7 +103,7 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 					{"POST", taskPath(checkedIn.ID, "checkin"), map[string]any{"request_id": "ci-1"}},
 					{"POST", taskPath(completed.ID, "complete"), map[string]any{"request_id": "done-1"}},
 				} {
-					if res := w.do(r.method, r.path, w.memberA, r.body); res.Status != 404 || res.ErrorCode() != "task_not_found" {
+					if res := w.DoAs(r.method, r.path, w.MemberA, r.body); res.Status != 404 || res.ErrorCode() != "task_not_found" {
 						t.Errorf("%s %s = %d %s, want 404 task_not_found", r.method, r.path, res.Status, res.Body)
 					}
 				}
@@ -118,11 +112,11 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 			t.Run("the open assignments are closed as removed and the completed one stays completed", func(t *testing.T) {
 				w := w.in(t)
 				for _, tk := range []taskJSON{assigned, accepted, checkedIn} {
-					if st, _ := w.assignmentStatus(tk.ID, w.memberA.ID); st != "removed" {
+					if st, _ := w.assignmentStatus(tk.ID, w.MemberA.ID); st != "removed" {
 						t.Errorf("the assignment in %s is %s, want removed", tk.Title, st)
 					}
 				}
-				if st, _ := w.assignmentStatus(completed.ID, w.memberA.ID); st != "completed" {
+				if st, _ := w.assignmentStatus(completed.ID, w.MemberA.ID); st != "completed" {
 					t.Errorf("the assignment completed before is %s, want completed", st)
 				}
 			})
@@ -134,7 +128,7 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 						Task taskJSON `json:"task"`
 					} `json:"items"`
 				}
-				w.expect(w.do("GET", "/api/v1/me/tasks", w.memberA, nil), 200).JSON(t, &page)
+				w.Expect(w.DoAs("GET", "/api/v1/me/tasks", w.MemberA, nil), 200).JSON(t, &page)
 				if len(page.Items) != 0 {
 					t.Errorf("GET /me/tasks lists %d tasks, want none", len(page.Items))
 				}
@@ -145,7 +139,7 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 				var d struct {
 					Progress map[string]int64 `json:"progress"`
 				}
-				w.expect(w.do("GET", taskPath(accepted.ID, ""), w.secA, nil), 200).JSON(t, &d)
+				w.Expect(w.DoAs("GET", taskPath(accepted.ID, ""), w.SecA, nil), 200).JSON(t, &d)
 				want := map[string]int64{"assigned": 1, "accepted": 0, "completed": 0, "removed": 1, "overdue": 0, "total": 2}
 				if tc.colleagueEnded {
 					want["assigned"], want["removed"] = 0, 2
@@ -164,7 +158,7 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 						Tasks map[string]int64 `json:"tasks"`
 					} `json:"org"`
 				}
-				w.expect(w.do("GET", fmt.Sprintf("/api/v1/orgs/%d/stats", org), w.secA, nil), 200).JSON(t, &st)
+				w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/stats", org), w.SecA, nil), 200).JSON(t, &st)
 				// 8 assignments: the member's 3 removed ones do not count (nor
 				// the colleague's 4 when theirs ended too); 1 done, unaccepted.
 				want := map[string]int64{"assigned": 5, "accepted": 0, "done_on_time": 1, "overdue": 0, "declined": 0}
@@ -180,26 +174,26 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 
 			t.Run("reminders leave the member out and their queued pushes are not sent", func(t *testing.T) {
 				w := w.in(t)
-				if err := w.env.App.Task.Remind(ctx, assigned.ID, assigned.DueAt.Unix()); err != nil {
+				if err := w.App.Task.Remind(ctx, assigned.ID, assigned.DueAt.Unix()); err != nil {
 					t.Fatal(err)
 				}
-				if n := w.notifications(notify.KindTaskReminder, assigned.ID, w.memberA.ID); n != 0 {
+				if n := w.notifications(notify.KindTaskReminder, assigned.ID, w.MemberA.ID); n != 0 {
 					t.Errorf("the member got %d reminders, want 0", n)
 				}
 				if want := map[bool]int64{false: 1, true: 0}[tc.colleagueEnded]; w.notifications(notify.KindTaskReminder, assigned.ID, stay.ID) != want {
 					t.Errorf("the colleague got %d reminders, want %d", w.notifications(notify.KindTaskReminder, assigned.ID, stay.ID), want)
 				}
 				var queued []int64
-				if err := w.env.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Pluck("id", &queued).Error; err != nil {
+				if err := w.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Pluck("id", &queued).Error; err != nil {
 					t.Fatal(err)
 				}
 				for _, id := range queued {
-					if err := w.env.App.Pusher.Deliver(ctx, id, false); err != nil {
+					if err := w.App.Pusher.Deliver(ctx, id, false); err != nil {
 						t.Fatalf("deliver %d: %v", id, err)
 					}
 				}
-				for _, m := range w.env.WeChat.Sent() {
-					if m.ToOpenID == "o-"+w.memberA.Login {
+				for _, m := range w.WeChat.Sent() {
+					if m.ToOpenID == "o-"+w.MemberA.Login {
 						t.Errorf("a push went to the member: %+v", m)
 					}
 				}
@@ -207,26 +201,18 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 
 			t.Run("daily check-ins and reports into that org are refused", func(t *testing.T) {
 				w := w.in(t)
-				if res := w.do("POST", "/api/v1/checkins", w.memberA, map[string]any{"org_id": org, "request_id": "day-1"}); res.Status != 404 || res.ErrorCode() != "not_member" {
+				if res := w.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{"org_id": org, "request_id": "day-1"}); res.Status != 404 || res.ErrorCode() != "not_member" {
 					t.Errorf("check-in = %d %s, want 404 not_member", res.Status, res.Body)
 				}
-				if res := w.do("POST", "/api/v1/reports", w.memberA, map[string]any{"org_id": org, "category": "other", "urgency": "normal",
+				if res := w.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{"org_id": org, "category": "other", "urgency": "normal",
 					"content": "移出后上报", "request_id": "r-1"}); res.Status != 404 || res.ErrorCode() != "not_member" {
 					t.Errorf("report = %d %s, want 404 not_member", res.Status, res.Body)
 				}
-				res := w.do("POST", "/api/v1/deeds", w.memberA, map[string]any{"title": "移出后自荐", "content": "内容"})
+				res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "移出后自荐", "content": "内容"})
 				if want := map[bool]int{false: 404, true: 201}[tc.homeLeft]; res.Status != want {
 					t.Errorf("self-nominated deed = %d %s, want %d", res.Status, res.Body, want)
 				}
 			})
 		})
 	}
-}
-
-// in returns the world for a subtest, so its helpers fail the subtest.
-func (w *world) in(t *testing.T) *world {
-	c := *w
-	c.t = t
-	c.env = w.env.In(t)
-	return &c
 }

@@ -16,30 +16,30 @@ import (
 func TestTheSweepClosesAssignmentsThatRacedARemoval(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	stay := w.newMember(w.a, "frontline")
-	tk := w.createTask(w.secA, w.a, newTask("卡口值守", map[string]any{
+	stay := w.NewMember(w.A, "frontline")
+	tk := w.createTask(w.SecA, w.A, newTask("卡口值守", map[string]any{
 		"target": map[string]any{"user_ids": []int64{stay.ID}}, "due_at": time.Now().UTC().Add(2 * time.Hour),
 	}))
-	w.expect(w.do("DELETE", w.memberPath(w.a, w.memberA), w.secA, nil), 204)
+	w.Expect(w.DoAs("DELETE", w.MemberPath(w.A, w.MemberA), w.SecA, nil), 204)
 	// The late write of the racing fan-out.
 	now := time.Now().UTC()
-	late := task.Assignment{TaskID: tk.ID, UserID: w.memberA.ID, OrgID: w.a, Status: task.AAssigned, CreatedAt: now, UpdatedAt: now}
-	if err := w.env.App.DB.Create(&late).Error; err != nil {
+	late := task.Assignment{TaskID: tk.ID, UserID: w.MemberA.ID, OrgID: w.A, Status: task.AAssigned, CreatedAt: now, UpdatedAt: now}
+	if err := w.App.DB.Create(&late).Error; err != nil {
 		t.Fatal(err)
 	}
 
-	if err := w.env.App.Task.Sweep(ctx); err != nil {
+	if err := w.App.Task.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 
 	statusOf := func(userID int64) string {
 		var status string
-		if err := w.env.App.DB.Model(&task.Assignment{}).Where("task_id = ? AND user_id = ?", tk.ID, userID).Pluck("status", &status).Error; err != nil {
+		if err := w.App.DB.Model(&task.Assignment{}).Where("task_id = ? AND user_id = ?", tk.ID, userID).Pluck("status", &status).Error; err != nil {
 			t.Fatal(err)
 		}
 		return status
 	}
-	if got := statusOf(w.memberA.ID); got != string(task.ARemoved) {
+	if got := statusOf(w.MemberA.ID); got != string(task.ARemoved) {
 		t.Errorf("the removed member's late assignment is %q after the sweep, want %q", got, task.ARemoved)
 	}
 	if got := statusOf(stay.ID); got != string(task.AAssigned) {

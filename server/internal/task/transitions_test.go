@@ -47,13 +47,13 @@ func TestAssignmentStateMachine(t *testing.T) {
 	// Every approved member of A is assigned each task created after they joined.
 	var members []person
 	for range 18 {
-		members = append(members, w.newMember(w.a, "frontline"))
+		members = append(members, w.NewMember(w.A, "frontline"))
 	}
-	plain := w.createTask(w.secA, w.a, newTask("卡口值守", map[string]any{"due_at": now.Add(24 * time.Hour)}))
-	located := w.createTask(w.secA, w.a, newTask("火车站卡口值守", map[string]any{
+	plain := w.createTask(w.SecA, w.A, newTask("卡口值守", map[string]any{"due_at": now.Add(24 * time.Hour)}))
+	located := w.createTask(w.SecA, w.A, newTask("火车站卡口值守", map[string]any{
 		"location": map[string]any{"lat": postLat, "lng": postLng, "radius_m": postRadius, "address": "青岛站北广场"},
 	}))
-	later := w.createTask(w.secA, w.a, newTask("明日排查", map[string]any{
+	later := w.createTask(w.SecA, w.A, newTask("明日排查", map[string]any{
 		"kind": "screening", "starts_at": now.Add(time.Hour), "due_at": now.Add(2 * time.Hour),
 	}))
 	if plain.Status != "dispatching" {
@@ -140,8 +140,9 @@ func TestAssignmentStateMachine(t *testing.T) {
 	for i, tc := range paths {
 		p := members[i]
 		t.Run(tc.name, func(t *testing.T) {
+			w := w.in(t)
 			for j, s := range tc.steps {
-				r := w.do("POST", taskPath(tc.task.ID, s.action), p, s.body)
+				r := w.DoAs("POST", taskPath(tc.task.ID, s.action), p, s.body)
 				if r.Status != s.status || (s.code != "" && r.ErrorCode() != s.code) {
 					t.Fatalf("step %d %s answered %d %s, want %d %s", j+1, s.action, r.Status, r.Body, s.status, s.code)
 				}
@@ -160,25 +161,21 @@ func TestAssignmentStateMachine(t *testing.T) {
 	}
 
 	t.Run("a refusal outside the area names the distance", func(t *testing.T) {
+		w := w.in(t)
 		p := members[len(paths)]
-		r := w.do("POST", taskPath(located.ID, "checkin"), p, at(1000, 5000, "far"))
-		var e struct {
-			Error struct {
-				Code   string            `json:"code"`
-				Fields map[string]string `json:"fields"`
-			} `json:"error"`
-		}
-		r.JSON(t, &e)
-		d, err := strconv.ParseFloat(e.Error.Fields["distance_m"], 64)
-		if r.Status != 422 || e.Error.Code != "outside_area" || err != nil || math.Abs(d-1000) > 2 {
+		r := w.DoAs("POST", taskPath(located.ID, "checkin"), p, at(1000, 5000, "far"))
+		e := r.APIError(t)
+		d, err := strconv.ParseFloat(e.Fields["distance_m"], 64)
+		if r.Status != 422 || e.Code != "outside_area" || err != nil || math.Abs(d-1000) > 2 {
 			t.Errorf("got %d %s, want 422 outside_area with distance_m about 1000", r.Status, r.Body)
 		}
 	})
 
 	t.Run("a repeated request_id returns the first answer even after the state moved on", func(t *testing.T) {
+		w := w.in(t)
 		p := members[len(paths)]
-		checkin := w.expect(w.do("POST", taskPath(located.ID, "checkin"), p, at(30, 5, "k-retry")), 200)
-		complete := w.expect(w.do("POST", taskPath(located.ID, "complete"), p, map[string]any{"request_id": "c-retry", "note": "交接完毕"}), 200)
+		checkin := w.Expect(w.DoAs("POST", taskPath(located.ID, "checkin"), p, at(30, 5, "k-retry")), 200)
+		complete := w.Expect(w.DoAs("POST", taskPath(located.ID, "complete"), p, map[string]any{"request_id": "c-retry", "note": "交接完毕"}), 200)
 		for _, tc := range []struct {
 			name, action string
 			body         any
@@ -188,7 +185,7 @@ func TestAssignmentStateMachine(t *testing.T) {
 			{"completion", "complete", map[string]any{"request_id": "c-retry", "note": "交接完毕"}, complete.Body},
 		} {
 			for range 2 {
-				r := w.do("POST", taskPath(located.ID, tc.action), p, tc.body)
+				r := w.DoAs("POST", taskPath(located.ID, tc.action), p, tc.body)
 				if r.Status != 200 || !bytes.Equal(r.Body, tc.first) {
 					t.Errorf("the %s again answered %d\n%s\nwant 200\n%s", tc.name, r.Status, r.Body, tc.first)
 				}
@@ -200,8 +197,9 @@ func TestAssignmentStateMachine(t *testing.T) {
 	})
 
 	t.Run("every action on a cancelled task is refused as cancelled", func(t *testing.T) {
-		cancelled := w.createTask(w.secA, w.a, newTask("已取消的任务", nil))
-		w.expect(w.do("POST", taskPath(cancelled.ID, "cancel"), w.secA, nil), 200)
+		w := w.in(t)
+		cancelled := w.createTask(w.SecA, w.A, newTask("已取消的任务", nil))
+		w.Expect(w.DoAs("POST", taskPath(cancelled.ID, "cancel"), w.SecA, nil), 200)
 		for _, tc := range []struct {
 			action string
 			body   any
@@ -209,30 +207,31 @@ func TestAssignmentStateMachine(t *testing.T) {
 			{"accept", nil}, {"decline", map[string]any{"reason": "无"}},
 			{"checkin", map[string]any{"request_id": "k1"}}, {"complete", map[string]any{"request_id": "c1"}},
 		} {
-			r := w.do("POST", taskPath(cancelled.ID, tc.action), w.memberA, tc.body)
+			r := w.DoAs("POST", taskPath(cancelled.ID, tc.action), w.MemberA, tc.body)
 			if r.Status != 409 || r.ErrorCode() != "task_cancelled" {
 				t.Errorf("%s answered %d %s, want 409 task_cancelled", tc.action, r.Status, r.Body)
 			}
 		}
-		if r := w.do("PATCH", taskPath(cancelled.ID, ""), w.secA, map[string]any{"due_at": now.Add(48 * time.Hour)}); r.Status != 409 || r.ErrorCode() != "task_cancelled" {
+		if r := w.DoAs("PATCH", taskPath(cancelled.ID, ""), w.SecA, map[string]any{"due_at": now.Add(48 * time.Hour)}); r.Status != 409 || r.ErrorCode() != "task_cancelled" {
 			t.Errorf("rescheduling a cancelled task answered %d %s", r.Status, r.Body)
 		}
 	})
 
 	t.Run("a user without an assignment is told the task is not found", func(t *testing.T) {
+		w := w.in(t)
 		for _, who := range []struct {
 			name string
 			p    person
 			task int64
 		}{
-			{"a member of another branch", w.memberB, plain.ID},
-			{"a pending applicant", w.pendingA, plain.ID},
-			{"the secretary of another branch", w.secB, plain.ID},
-			{"a member who joined after the fan-out", w.newMember(w.a, "publicity"), plain.ID},
-			{"an assignee of a task that does not exist", w.memberA, plain.ID + 1000},
+			{"a member of another branch", w.MemberB, plain.ID},
+			{"a pending applicant", w.PendingA, plain.ID},
+			{"the secretary of another branch", w.SecB, plain.ID},
+			{"a member who joined after the fan-out", w.NewMember(w.A, "publicity"), plain.ID},
+			{"an assignee of a task that does not exist", w.MemberA, plain.ID + 1000},
 		} {
 			for _, action := range []string{"accept", "decline", "checkin", "complete"} {
-				r := w.do("POST", taskPath(who.task, action), who.p, map[string]any{"request_id": "x1"})
+				r := w.DoAs("POST", taskPath(who.task, action), who.p, map[string]any{"request_id": "x1"})
 				if r.Status != 404 || r.ErrorCode() != "task_not_found" {
 					t.Errorf("%s: %s answered %d %s, want 404 task_not_found", who.name, action, r.Status, r.Body)
 				}
@@ -241,14 +240,15 @@ func TestAssignmentStateMachine(t *testing.T) {
 	})
 
 	t.Run("my task list shows each assignment with its task", func(t *testing.T) {
+		w := w.in(t)
 		var page struct {
 			Items []answer `json:"items"`
 		}
-		w.expect(w.do("GET", "/api/v1/me/tasks?status=completed", members[0], nil), 200).JSON(t, &page)
+		w.Expect(w.DoAs("GET", "/api/v1/me/tasks?status=completed", members[0], nil), 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].Task.ID != plain.ID || page.Items[0].Assignment.Status != "completed" {
 			t.Errorf("completed tasks of member 1 = %+v", page.Items)
 		}
-		w.expect(w.do("GET", "/api/v1/me/tasks", members[0], nil), 200).JSON(t, &page)
+		w.Expect(w.DoAs("GET", "/api/v1/me/tasks", members[0], nil), 200).JSON(t, &page)
 		if len(page.Items) != 4 { // plain, located, later and the cancelled one
 			t.Errorf("member 1 lists %d tasks, want 4", len(page.Items))
 		}

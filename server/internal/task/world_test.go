@@ -10,19 +10,10 @@ import (
 	"xianfeng/server/internal/testenv"
 )
 
-// world is a small tree for HTTP tests:
-//
-//	root (committee, secretary rootSec)
-//	├── A (branch, secretary secA; members memberA, pendingA)
-//	└── B (branch, secretary secB; member memberB)
+// world is the testenv.World (the small Tree) of a task test.
 type world struct {
-	t   *testing.T
-	env *testenv.Env
-
-	root, a, b int64
-
-	rootSec, secA, secB, memberA, memberB, pendingA person
-	logins                                          int
+	*testenv.World
+	t *testing.T
 }
 
 // person is a logged-in user.
@@ -43,59 +34,11 @@ func newWorldAt(t *testing.T, clock *testenv.Clock, configure ...func(*config.Co
 	if len(configure) > 0 {
 		opts.Configure = configure[0]
 	}
-	w := &world{t: t, env: testenv.New(t, opts)}
-	tree := w.env.BuildTree()
-	w.root, w.a, w.b = tree.Root, tree.A, tree.B
-	w.rootSec, w.secA, w.secB, w.memberA, w.memberB, w.pendingA = tree.RootSec, tree.SecA, tree.SecB, tree.MemberA, tree.MemberB, tree.PendingA
-	return w
+	return &world{World: testenv.NewWorld(t, opts), t: t}
 }
 
-func (w *world) do(method, path string, p person, body any) testenv.Response {
-	w.t.Helper()
-	return w.env.DoAs(method, path, p, body)
-}
-
-func (w *world) expect(r testenv.Response, status int) testenv.Response {
-	w.t.Helper()
-	return w.env.Expect(r, status)
-}
-
-func (w *world) login(name, phone string) person {
-	w.t.Helper()
-	return w.env.LoginAs(name, phone)
-}
-
-func (w *world) child(by person, parent int64, name, kind string) int64 {
-	w.t.Helper()
-	return w.env.Child(by, parent, name, kind)
-}
-
-func (w *world) invite(org int64) string {
-	w.t.Helper()
-	return w.env.Invite(w.rootSec, org)
-}
-
-func (w *world) signup(p person, org int64, name, badge string) {
-	w.t.Helper()
-	w.env.Signup(p, org, w.rootSec, name, badge, 201)
-}
-
-// join logs a new user in, signs them up to org and has approver approve them.
-func (w *world) join(login, phone string, org int64, name, badge string, approver person) person {
-	w.t.Helper()
-	return w.env.Join(w.login(login, phone), org, w.rootSec, name, badge, approver)
-}
-
-// newMember adds a fresh approved member with badge to org.
-func (w *world) newMember(org int64, badge string) person {
-	w.t.Helper()
-	w.logins++
-	return w.join(fmt.Sprintf("m%d", w.logins), fmt.Sprintf("135%08d", w.logins), org, fmt.Sprintf("队员%d", w.logins), badge, w.rootSec)
-}
-
-func (w *world) memberPath(org int64, p person) string {
-	return w.env.MemberPath(org, p)
-}
+// in returns the world for a subtest, so that its helpers fail the subtest.
+func (w *world) in(t *testing.T) *world { return &world{World: w.World.In(t), t: t} }
 
 // taskJSON is a task as the API answers it.
 type taskJSON struct {
@@ -150,8 +93,8 @@ func newTask(title string, extra map[string]any) map[string]any {
 func (w *world) createTask(by person, org int64, body map[string]any) taskJSON {
 	w.t.Helper()
 	var t taskJSON
-	w.expect(w.do("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", org), by, body), 201).JSON(w.t, &t)
-	if err := w.env.App.Task.FanOut(context.Background(), t.ID); err != nil {
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", org), by, body), 201).JSON(w.t, &t)
+	if err := w.App.Task.FanOut(context.Background(), t.ID); err != nil {
 		w.t.Fatalf("fan-out of task %d: %v", t.ID, err)
 	}
 	return t
@@ -161,7 +104,7 @@ func (w *world) createTask(by person, org int64, body map[string]any) taskJSON {
 // user or (user 0) for everyone.
 func (w *world) notifications(kind string, taskID, userID int64) int64 {
 	w.t.Helper()
-	q := w.env.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", kind, taskID)
+	q := w.App.DB.Table("notifications").Where("kind = ? AND ref_type = 'task' AND ref_id = ?", kind, taskID)
 	if userID != 0 {
 		q = q.Where("user_id = ?", userID)
 	}
@@ -179,7 +122,7 @@ func (w *world) assignmentStatus(taskID, userID int64) (status string, overdue b
 		Status  string
 		Overdue bool
 	}
-	if err := w.env.App.DB.Table("assignments").Select("status, overdue").Where("task_id = ? AND user_id = ?", taskID, userID).Take(&row).Error; err != nil {
+	if err := w.App.DB.Table("assignments").Select("status, overdue").Where("task_id = ? AND user_id = ?", taskID, userID).Take(&row).Error; err != nil {
 		w.t.Fatalf("assignment of user %d in task %d: %v", userID, taskID, err)
 	}
 	return row.Status, row.Overdue

@@ -112,15 +112,8 @@ type Tree struct {
 // BuildTree bootstraps and fills the Tree over HTTP.
 func (e *Env) BuildTree() Tree {
 	e.t.Helper()
-	root, code, _, err := e.App.Org.Bootstrap(context.Background(), "青岛市委", "committee")
-	if err != nil {
-		e.t.Fatalf("testenv: bootstrap: %v", err)
-	}
 	var w Tree
-	w.Root = root.ID
-	w.RootSec = e.LoginAs("rootsec", "13000000001")
-	w.RootSec.Name = "王书记"
-	e.Expect(e.DoAs("POST", "/api/v1/orgs/claim", w.RootSec, map[string]string{"code": code, "name": "王书记"}), http.StatusOK)
+	w.Root, w.RootSec = e.root()
 	w.A = e.Child(w.RootSec, w.Root, "第一党支部", "branch")
 	w.B = e.Child(w.RootSec, w.Root, "第二党支部", "branch")
 	secretary := func(login, phone string, org int64, name, badge string) Person {
@@ -136,4 +129,18 @@ func (e *Env) BuildTree() Tree {
 	w.PendingA.Name = "孙待审"
 	e.Signup(w.PendingA, w.A, w.RootSec, "孙待审", "publicity", http.StatusCreated)
 	return w
+}
+
+// root bootstraps the root org (committee 青岛市委) and has rootsec claim
+// it as its secretary 王书记.
+func (e *Env) root() (int64, Person) {
+	e.t.Helper()
+	root, code, _, err := e.App.Org.Bootstrap(context.Background(), "青岛市委", "committee")
+	if err != nil {
+		e.t.Fatalf("testenv: bootstrap: %v", err)
+	}
+	sec := e.LoginAs("rootsec", "13000000001")
+	sec.Name = "王书记"
+	e.Expect(e.DoAs("POST", "/api/v1/orgs/claim", sec, map[string]string{"code": code, "name": "王书记"}), http.StatusOK)
+	return root.ID, sec
 }

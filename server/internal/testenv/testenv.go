@@ -288,3 +288,41 @@ func (e *Env) Login(name string) string {
 func (e *Env) String() string {
 	return fmt.Sprintf("database=%s redis-embedded=%v", e.App.DB.Dialect, e.App.Redis.Embedded() != nil)
 }
+
+// APIError is the error object of an error response.
+type APIError struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields"`
+}
+
+// APIError decodes the error object of an error response, failing t if
+// the body is not JSON.
+func (r Response) APIError(t testing.TB) APIError {
+	t.Helper()
+	var e struct {
+		Error APIError `json:"error"`
+	}
+	r.JSON(t, &e)
+	return e.Error
+}
+
+// WithTemplates gives the notification kinds a subscribe-message template
+// (id tmpl-<kind>), so that their notifications are pushed; pass it as
+// Options.Configure or call it from there.
+func WithTemplates(kinds ...string) func(*config.Config) {
+	return func(c *config.Config) {
+		for _, kind := range kinds {
+			t := c.Notify.Templates[kind]
+			t.ID = "tmpl-" + kind
+			c.Notify.Templates[kind] = t
+		}
+	}
+}
+
+// Invalid reports whether r is a 400 invalid_argument answer that names
+// the field.
+func (r Response) Invalid(t testing.TB, field string) bool {
+	t.Helper()
+	return r.Status == http.StatusBadRequest && r.APIError(t).Code == "invalid_argument" && r.APIError(t).Fields[field] != ""
+}
