@@ -83,13 +83,14 @@ func (j *Jobs) enqueueSends(ctx context.Context, ids []int64) error {
 // deliverBatch delivers the notifications ids, at most SendsInFlight at once
 // in this process. Deliver is safe to run again, so a batch cut short (a
 // crash, a lost job) is simply run again. What failed in a way a retry can
-// fix is handed to a TypeSend job of its own; a permanent failure is already
-// recorded by Deliver.
+// fix is handed at once to a TypeSend job of its own, with its retries and
+// backoff, rather than waiting for the rest of the batch; a permanent
+// failure is already recorded by Deliver.
 func (j *Jobs) deliverBatch(ctx context.Context, p *Pusher, ids []int64) error {
 	var (
-		mu    sync.Mutex
-		retry []int64
-		wg    sync.WaitGroup
+		mu      sync.Mutex
+		lostErr error
+		wg      sync.WaitGroup
 	)
 loop:
 	for _, id := range ids {
@@ -101,18 +102,22 @@ loop:
 		wg.Add(1)
 		go func() {
 			defer func() { <-j.inFlight; wg.Done() }()
-			if err := p.Deliver(ctx, id, false); err != nil && !errors.Is(err, ErrPermanent) {
+			err := p.Deliver(ctx, id, false)
+			if err == nil || errors.Is(err, ErrPermanent) {
+				return
+			}
+			if err := j.enqueueSends(context.WithoutCancel(ctx), []int64{id}); err != nil {
 				mu.Lock()
-				retry = append(retry, id)
+				lostErr = err
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err // the batch runs again; what was done is skipped
+	if lostErr != nil {
+		return lostErr // the batch runs again; what was done is skipped
 	}
-	return j.enqueueSends(context.WithoutCancel(ctx), retry)
+	return ctx.Err()
 }
 
 // Register adds the handlers and the periodic sweep to the queue.
