@@ -185,8 +185,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
 	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: loc, Now: now, Log: log})
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
-	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log,
-		Postgres: a.DB.Dialect == config.DialectPostgres})
+	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())

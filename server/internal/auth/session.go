@@ -51,12 +51,16 @@ type Sessions struct {
 	prefix string
 	ttl    time.Duration
 	now    func() time.Time
+	// cluster: a script may name only its declared keys, so the user index
+	// is extended in a second round trip.
+	cluster bool
 }
 
 // NewSessions returns a session store with keys under prefix. Sessions keep
 // real time, not the app's clock: their expiry is Redis's, which runs on it.
 func NewSessions(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Sessions {
-	return &Sessions{rdb: rdb, prefix: prefix, ttl: ttl, now: time.Now}
+	_, cluster := rdb.(*redis.ClusterClient)
+	return &Sessions{rdb: rdb, prefix: prefix, ttl: ttl, now: time.Now, cluster: cluster}
 }
 
 // TTL is the sliding lifetime of a session.
@@ -109,15 +113,28 @@ func (s *Sessions) Create(ctx context.Context, sess Session) (token string, expi
 	return token, now.Add(s.ttl), nil
 }
 
-// touch extends a session only if it still exists, so a revoke that races a
-// request is never undone.
-var touch = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
+// lookup reads a session and, when it was last extended touchEvery ago or
+// more, extends it in the same script: one round trip for a fresh or an
+// idle session. The extension happens only if the session still exists, so
+// a revoke that races a request is never undone. KEYS[1] is the session;
+// ARGV: now (Unix seconds), the TTL in ms, touchEvery in seconds, and the
+// user index key's prefix, or "" where the script may not name it (Redis
+// Cluster, where the index sits on another slot and the caller extends it).
+// It returns nil for no session, else uid, openid, sk, created, seen and 1
+// if it extended the session.
+var lookup = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'uid', 'openid', 'sk', 'created', 'seen')
+if not v[1] then return nil end
+local touched = 0
+if tonumber(ARGV[1]) - (tonumber(v[5]) or 0) >= tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], 'seen', ARGV[1])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+  if ARGV[4] ~= '' then redis.call('PEXPIRE', ARGV[4] .. v[1], ARGV[2]) end
+  v[5] = ARGV[1]
+  touched = 1
 end
-return 0`)
+v[6] = touched
+return v`)
 
 // Lookup returns the session of a token and extends its expiry. A malformed,
 // unknown, expired or revoked token is apperr.ErrUnauthenticated; Redis not
@@ -127,33 +144,36 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (Session, error) {
 		return Session{}, apperr.ErrUnauthenticated
 	}
 	id := hashToken(token)
-	vals, err := s.rdb.HGetAll(ctx, s.key(id)).Result()
+	now := s.now()
+	indexPrefix := s.prefix + "usess:"
+	if s.cluster {
+		indexPrefix = ""
+	}
+	res, err := lookup.Run(ctx, s.rdb, []string{s.key(id)}, now.Unix(), s.ttl.Milliseconds(), int64(touchEvery/time.Second), indexPrefix).Slice()
+	if err == redis.Nil {
+		return Session{}, apperr.ErrUnauthenticated
+	}
 	if err != nil {
 		return Session{}, redisErr(err)
 	}
-	uid, err := strconv.ParseInt(vals["uid"], 10, 64)
+	if len(res) != 6 {
+		return Session{}, fmt.Errorf("auth: redis: session lookup answered %d values", len(res))
+	}
+	field := func(i int) string { v, _ := res[i].(string); return v }
+	uid, err := strconv.ParseInt(field(0), 10, 64)
 	if err != nil || uid <= 0 {
 		return Session{}, apperr.ErrUnauthenticated
 	}
-	created, _ := strconv.ParseInt(vals["created"], 10, 64)
-	seen, _ := strconv.ParseInt(vals["seen"], 10, 64)
+	created, _ := strconv.ParseInt(field(3), 10, 64)
+	seen, _ := strconv.ParseInt(field(4), 10, 64)
 	sess := Session{
-		ID: id, UserID: uid, OpenID: vals["openid"], SessionKey: vals["sk"],
+		ID: id, UserID: uid, OpenID: field(1), SessionKey: field(2),
 		CreatedAt: time.Unix(created, 0).UTC(), LastSeen: time.Unix(seen, 0).UTC(),
 	}
-	now := s.now()
-	if now.Sub(sess.LastSeen) >= touchEvery {
-		ok, err := touch.Run(ctx, s.rdb, []string{s.key(id)}, now.Unix(), s.ttl.Milliseconds()).Int()
-		if err != nil {
-			return Session{}, redisErr(err)
-		}
-		if ok == 0 {
-			return Session{}, apperr.ErrUnauthenticated
-		}
+	if touched, _ := res[5].(int64); touched == 1 && indexPrefix == "" {
 		if err := s.rdb.Expire(ctx, s.userKey(uid), s.ttl).Err(); err != nil {
 			return Session{}, redisErr(err)
 		}
-		sess.LastSeen = now.UTC()
 	}
 	return sess, nil
 }

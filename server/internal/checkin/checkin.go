@@ -58,8 +58,6 @@ type Options struct {
 	Skew  time.Duration
 	Board *Board
 	Log   *slog.Logger
-	// Postgres turns on the single-statement insert of the hot path.
-	Postgres bool
 }
 
 // Service records check-ins.
@@ -68,6 +66,7 @@ type Service struct {
 	members Members
 	opts    Options
 	now     func() time.Time
+	oneTrip oneTrip // nil: the dialect has no one-statement path
 }
 
 // NewService returns the check-in service.
@@ -81,7 +80,7 @@ func NewService(db *gorm.DB, members Members, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{db: db, members: members, opts: opts, now: opts.Now}
+	return &Service{db: db, members: members, opts: opts, now: opts.Now, oneTrip: oneTripFor(db)}
 }
 
 // Input is a check-in from a phone.
@@ -146,18 +145,19 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 		in.ClientTime = &ct
 	}
 	day := s.Day(at)
-	if s.opts.Postgres {
-		c, ok, err := s.insertForMember(ctx, userID, in, day, now)
+	if s.oneTrip != nil {
+		// A first check-in and a repeat are both one round trip here.
+		c, created, found, err := s.oneTrip(ctx, s.db, userID, in, day, now)
 		if err != nil {
 			return Checkin{}, false, err
 		}
-		if ok {
-			if s.opts.Board != nil {
+		if found {
+			if created && s.opts.Board != nil {
 				s.opts.Board.Count(context.WithoutCancel(ctx), c)
 			}
-			return c, true, nil
+			return c, created, nil
 		}
-		// Not a member, or already checked in today: the general path tells which.
+		// Not a member, or a race the statement could not see: the general path tells which.
 	}
 	m, err := s.members.Badge(ctx, userID, in.OrgID)
 	if errors.Is(err, org.ErrMembershipAbsent) {
@@ -188,39 +188,6 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 		return Checkin{}, false, fmt.Errorf("checkin: read the day's check-in: %w", err)
 	}
 	return first, false, nil
-}
-
-// insertForMember is the PostgreSQL hot path: it finds the member's
-// membership and inserts the day's check-in in one statement, one round trip
-// instead of two. ok is false when nothing was inserted (not a member, or
-// already checked in), which the general path then sorts out.
-func (s *Service) insertForMember(ctx context.Context, userID int64, in Input, day string, now time.Time) (Checkin, bool, error) {
-	var rows []struct {
-		ID       int64
-		OrgID    int64
-		Badge    org.Badge
-		Seconded bool
-	}
-	err := s.db.WithContext(ctx).Raw(`WITH m AS (
-			SELECT m.org_id, m.badge, m.seconded_from IS NOT NULL AS seconded
-			FROM memberships m JOIN orgs o ON o.id = m.org_id
-			WHERE m.user_id = ? AND `+org.LiveSQL+`
-			  AND (m.org_id = ? OR (? AND m.seconded_from IS NULL))
-			ORDER BY m.id LIMIT 1)
-		INSERT INTO checkins (user_id, org_id, day, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at)
-		SELECT ?, m.org_id, ?, m.badge, m.seconded, ?, ?, ?, ?, ?, ? FROM m
-		ON CONFLICT (user_id, org_id, day) DO NOTHING
-		RETURNING id, org_id, badge, seconded`,
-		append(append([]any{userID}, org.LiveArgs(now)...), in.OrgID, in.OrgID == 0, userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now)...).Scan(&rows).Error
-	if err != nil {
-		return Checkin{}, false, fmt.Errorf("checkin: insert: %w", err)
-	}
-	if len(rows) == 0 {
-		return Checkin{}, false, nil
-	}
-	r := rows[0]
-	return Checkin{ID: r.ID, UserID: userID, OrgID: r.OrgID, Day: day, Badge: r.Badge, Seconded: r.Seconded, Lat: in.Lat, Lng: in.Lng,
-		AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime, CreatedAt: now}, true, nil
 }
 
 // Mine lists the user's check-ins between two days (inclusive), newest first.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -17,8 +18,10 @@ import (
 const (
 	// TypeSend pushes one notification.
 	TypeSend = "notify:send"
-	// TypeFanOut enqueues one send job per notification of a batch, so the
-	// writer of a large batch (a task for 10,000 members) is not held up.
+	// TypeFanOut delivers a batch of notifications (a task for 10,000
+	// members is ten of them), up to SendsInFlight sends at once in each
+	// process whatever the queue's concurrency; a send that failed in a way
+	// a retry can fix goes on as its own TypeSend job, with its retries.
 	TypeFanOut = "notify:fanout"
 	// TypeSweep re-enqueues pushes whose jobs were never enqueued or lost.
 	TypeSweep = "notify:sweep"
@@ -28,11 +31,22 @@ const (
 // again (with asynq's exponential backoff) before it is recorded as failed.
 const sendRetries = 8
 
+// SendsInFlight bounds the WeChat sends of one process's batch deliveries,
+// across all its workers. WeChat answers in about 100 ms, so 128 in flight
+// can push about 1,000 messages/s; the database work around each send is
+// short and does not hold a connection while WeChat is asked.
+const SendsInFlight = 128
+
 // Jobs runs the push jobs and implements Enqueuer.
-type Jobs struct{ q *queue.Queue }
+type Jobs struct {
+	q        *queue.Queue
+	inFlight chan struct{} // a token per batch send in flight
+}
 
 // NewJobs returns the push jobs on q.
-func NewJobs(q *queue.Queue) *Jobs { return &Jobs{q: q} }
+func NewJobs(q *queue.Queue) *Jobs {
+	return &Jobs{q: q, inFlight: make(chan struct{}, SendsInFlight)}
+}
 
 var _ Enqueuer = (*Jobs)(nil)
 
@@ -66,6 +80,46 @@ func (j *Jobs) enqueueSends(ctx context.Context, ids []int64) error {
 	return nil
 }
 
+// deliverBatch delivers the notifications ids, at most SendsInFlight at once
+// in this process. Deliver is safe to run again, so a batch cut short (a
+// crash, a lost job) is simply run again. What failed in a way a retry can
+// fix is handed at once to a TypeSend job of its own, with its retries and
+// backoff, rather than waiting for the rest of the batch; a permanent
+// failure is already recorded by Deliver.
+func (j *Jobs) deliverBatch(ctx context.Context, p *Pusher, ids []int64) error {
+	var (
+		mu      sync.Mutex
+		lostErr error
+		wg      sync.WaitGroup
+	)
+loop:
+	for _, id := range ids {
+		select {
+		case j.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			break loop
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-j.inFlight; wg.Done() }()
+			err := p.Deliver(ctx, id, false)
+			if err == nil || errors.Is(err, ErrPermanent) {
+				return
+			}
+			if err := j.enqueueSends(context.WithoutCancel(ctx), []int64{id}); err != nil {
+				mu.Lock()
+				lostErr = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if lostErr != nil {
+		return lostErr // the batch runs again; what was done is skipped
+	}
+	return ctx.Err()
+}
+
 // Register adds the handlers and the periodic sweep to the queue.
 func (j *Jobs) Register(p *Pusher, in *Inbox) {
 	j.q.Handle(TypeFanOut, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
@@ -73,7 +127,7 @@ func (j *Jobs) Register(p *Pusher, in *Inbox) {
 		if err := json.Unmarshal(t.Payload(), &pl); err != nil {
 			return fmt.Errorf("%s: bad payload: %w", TypeFanOut, asynq.SkipRetry)
 		}
-		return j.enqueueSends(ctx, pl.IDs)
+		return j.deliverBatch(ctx, p, pl.IDs)
 	}))
 	j.q.Handle(TypeSend, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		var pl struct {

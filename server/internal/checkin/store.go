@@ -1,0 +1,85 @@
+package checkin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/org"
+)
+
+// oneTrip is the dialect-specific hot path of a check-in: in one statement
+// it finds the member's live membership, inserts the day's check-in and, if
+// the day already has one, returns that instead. found is false when the
+// statement could not tell (not a member, or a concurrent first check-in
+// that committed after the statement's snapshot): the general path then
+// sorts it out. A nil oneTrip means the dialect has none.
+type oneTrip func(ctx context.Context, db *gorm.DB, userID int64, in Input, day string, now time.Time) (c Checkin, created, found bool, err error)
+
+// oneTripFor returns the hot path of db's dialect: PostgreSQL's data-
+// modifying CTE does it in one round trip. MariaDB cannot tell an insert
+// from a conflict in RETURNING and SQLite allows no INSERT in a CTE, so they
+// take the general path (SQLite is in-process: its round trips are cheap).
+func oneTripFor(db *gorm.DB) oneTrip {
+	if db.Dialector.Name() == "postgres" {
+		return postgresCheckin
+	}
+	return nil
+}
+
+// oneTripRow is a row of postgresCheckin's statement.
+type oneTripRow struct {
+	ID         int64
+	OrgID      int64
+	Badge      org.Badge
+	Seconded   bool
+	Lat        *float64
+	Lng        *float64
+	AccuracyM  *float64
+	RequestID  string
+	ClientTime *time.Time
+	CreatedAt  time.Time
+	Created    bool
+}
+
+// postgresCheckin: the membership comes from org's live-membership scope;
+// the insert claims the (user, org, day) row or does nothing, and the last
+// branch reads the day's check-in only when the insert did nothing. A
+// conflict with a row committed after the statement began is invisible to
+// that read, so the statement answers no row and the caller falls back.
+func postgresCheckin(ctx context.Context, db *gorm.DB, userID int64, in Input, day string, now time.Time) (Checkin, bool, bool, error) {
+	db = db.WithContext(ctx)
+	membership := db.Session(&gorm.Session{NewDB: true}).Scopes(org.LiveMemberships(now)).
+		Select("m.org_id, m.badge, m.seconded_from IS NOT NULL AS seconded").
+		Where("m.user_id = ? AND (m.org_id = ? OR (? AND m.seconded_from IS NULL))", userID, in.OrgID, in.OrgID == 0).
+		Order("m.id").Limit(1)
+	const cols = "id, org_id, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at"
+	var rows []oneTripRow
+	err := db.Raw(`WITH m AS (?),
+		ins AS (
+			INSERT INTO checkins (user_id, org_id, day, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at)
+			SELECT ?, m.org_id, ?, m.badge, m.seconded, ?, ?, ?, ?, ?, ? FROM m
+			ON CONFLICT (user_id, org_id, day) DO NOTHING
+			RETURNING `+cols+`, true AS created)
+		SELECT * FROM ins
+		UNION ALL
+		SELECT `+cols+`, false FROM checkins c
+		WHERE c.user_id = ? AND c.day = ? AND c.org_id = (SELECT org_id FROM m) AND NOT EXISTS (SELECT 1 FROM ins)`,
+		membership, userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now, userID, day).Scan(&rows).Error
+	if err != nil {
+		return Checkin{}, false, false, fmt.Errorf("checkin: insert: %w", err)
+	}
+	if len(rows) == 0 {
+		return Checkin{}, false, false, nil
+	}
+	r := rows[0]
+	if r.Created {
+		// What was written, as the general path answers it.
+		return Checkin{ID: r.ID, UserID: userID, OrgID: r.OrgID, Day: day, Badge: r.Badge, Seconded: r.Seconded, Lat: in.Lat, Lng: in.Lng,
+			AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime, CreatedAt: now}, true, true, nil
+	}
+	return Checkin{ID: r.ID, UserID: userID, OrgID: r.OrgID, Day: day, Badge: r.Badge, Seconded: r.Seconded, Lat: r.Lat, Lng: r.Lng,
+		AccuracyM: r.AccuracyM, RequestID: r.RequestID, ClientTime: r.ClientTime, CreatedAt: r.CreatedAt}, false, true, nil
+}
