@@ -78,7 +78,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		return nil, err
 	}
 	metrics := web.NewMetrics(d.Registry)
-	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.LimitURI(), web.LimitBody(d.MaxBodyBytes))
+	// wx.request cannot send PATCH: the two PATCH operations also take POST
+	// with X-HTTP-Method-Override (openapi.yaml documents both).
+	r.Use(web.MethodOverride(r, "/api/v1/orgs/:id/members/:user_id", "/api/v1/tasks/:id"))
+	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.RefuseMethodOverride(), web.LimitURI(), web.LimitBody(d.MaxBodyBytes))
 	r.NoRoute(web.NotFound)
 	r.NoMethod(web.MethodNotAllowed)
 
