@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Inbox = inbox
 	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
 	orgStore := a.Org.Store()
-	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Deliveries: inbox})
+	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow})
 	a.Org.SetNotifier(inbox)
 	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, log)
 	annJobs := announce.NewJobs(a.Queue)

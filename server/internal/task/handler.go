@@ -320,15 +320,16 @@ func (h *Handler) checkin(c *gin.Context) {
 		return
 	}
 	var req struct {
-		Lat       *float64 `json:"lat"`
-		Lng       *float64 `json:"lng"`
-		AccuracyM *float64 `json:"accuracy_m"`
-		RequestID string   `json:"request_id"`
+		Lat        *float64   `json:"lat"`
+		Lng        *float64   `json:"lng"`
+		AccuracyM  *float64   `json:"accuracy_m"`
+		RequestID  string     `json:"request_id"`
+		ClientTime *time.Time `json:"client_time"`
 	}
 	if !web.Bind(c, h.log, &req) {
 		return
 	}
-	t, a, err := h.svc.Checkin(c.Request.Context(), h.userID(c), taskID, CheckinInput{Lat: req.Lat, Lng: req.Lng, AccuracyM: req.AccuracyM, RequestID: req.RequestID})
+	t, a, err := h.svc.Checkin(c.Request.Context(), h.userID(c), taskID, CheckinInput{Lat: req.Lat, Lng: req.Lng, AccuracyM: req.AccuracyM, RequestID: req.RequestID, ClientTime: req.ClientTime})
 	h.answer(c, t, a, err)
 }
 
