@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,6 +123,23 @@ type WeChat struct {
 	// refused in production.
 	Mock    *bool         `yaml:"mock" env:"APP_WECHAT_MOCK"`
 	Timeout time.Duration `yaml:"timeout" env:"APP_WECHAT_TIMEOUT"`
+	// QRVerifyFile is the check file WeChat asks the site to serve before it
+	// accepts a "scan an ordinary link QR code" rule, as name.txt:content; it
+	// is served at /name.txt. Empty serves none.
+	QRVerifyFile string `yaml:"qr_verify_file" env:"APP_WECHAT_QR_VERIFY_FILE"`
+}
+
+// qrVerifyName is the shape of the check file's name WeChat hands out.
+var qrVerifyName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}\.txt$`)
+
+// QRVerify splits QRVerifyFile into the file's name and content; ok is false
+// when no file is configured.
+func (w WeChat) QRVerify() (name, content string, ok bool) {
+	if w.QRVerifyFile == "" {
+		return "", "", false
+	}
+	name, content, _ = strings.Cut(w.QRVerifyFile, ":")
+	return name, content, true
 }
 
 // Session configures login sessions.
@@ -158,6 +176,10 @@ type Badge struct {
 	VerifyURL string `yaml:"verify_url" env:"APP_BADGE_VERIFY_URL"`
 	// VerifyPerMinute caps public verifications per client IP.
 	VerifyPerMinute int `yaml:"verify_per_minute" env:"APP_BADGE_VERIFY_PER_MINUTE"`
+	// MiniProgramPath is the mini-program page that WeChat opens when a badge
+	// QR code is scanned inside WeChat (the "scan an ordinary link QR code"
+	// rule, whose prefix is VerifyURL); the page gets the link as its q option.
+	MiniProgramPath string `yaml:"miniprogram_path" env:"APP_BADGE_MINIPROGRAM_PATH"`
 }
 
 // Checkin configures the daily duty check-in.
@@ -296,6 +318,7 @@ func Default() Config {
 			TokenTTL:        10 * time.Minute,
 			VerifyURL:       "http://localhost:8080/api/v1/badges/verify",
 			VerifyPerMinute: 30,
+			MiniProgramPath: "pages/verify/verify",
 		},
 	}
 }
@@ -507,6 +530,12 @@ func (c *Config) validate() error {
 	}
 	if u, err := url.Parse(c.Badge.VerifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("APP_BADGE_VERIFY_URL (badge.verify_url)", "must be an http(s) URL, got %q", c.Badge.VerifyURL)
+	}
+	if !miniProgramPath.MatchString(c.Badge.MiniProgramPath) {
+		bad("APP_BADGE_MINIPROGRAM_PATH (badge.miniprogram_path)", "must be a mini-program page path such as pages/verify/verify (no leading /), got %q", c.Badge.MiniProgramPath)
+	}
+	if name, content, ok := c.WeChat.QRVerify(); ok && (!qrVerifyName.MatchString(name) || !printableASCII(content)) {
+		bad("APP_WECHAT_QR_VERIFY_FILE (wechat.qr_verify_file)", "must be name.txt:content as WeChat gives them (letters, digits, _ or - then .txt; content of 1-256 printable ASCII characters)")
 	}
 	if c.Badge.Key != "" && len(c.Badge.Key) < 32 {
 		bad("APP_BADGE_KEY (badge.key)", "must be at least 32 characters")
@@ -721,4 +750,21 @@ func setValue(fv reflect.Value, raw string) error {
 		return fmt.Errorf("unsupported setting type %s", fv.Type())
 	}
 	return nil
+}
+
+// miniProgramPath is a mini-program page path: segments of letters, digits,
+// _ and -, separated by single slashes, with no leading slash.
+var miniProgramPath = regexp.MustCompile(`^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$`)
+
+// printableASCII reports whether s is 1 to 256 printable ASCII characters.
+func printableASCII(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

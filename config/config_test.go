@@ -202,6 +202,9 @@ func TestEachBadSettingStopsLoadNamingIt(t *testing.T) {
 		{"an admin address without a port is refused", map[string]string{"APP_ADMIN_ADDR": "localhost"}, "APP_ADMIN_ADDR"},
 		{"an admin address on the API's port is refused", map[string]string{"APP_ADMIN_ADDR": "127.0.0.1:8080"}, "APP_ADMIN_ADDR"},
 		{"a negative mutex profile fraction is refused", map[string]string{"APP_ADMIN_MUTEX_PROFILE_FRACTION": "-1"}, "APP_ADMIN_MUTEX_PROFILE_FRACTION"},
+		{"a mini-program path with a leading slash is refused", map[string]string{"APP_BADGE_MINIPROGRAM_PATH": "/pages/verify/verify"}, "APP_BADGE_MINIPROGRAM_PATH"},
+		{"a QR check file without its content is refused", map[string]string{"APP_WECHAT_QR_VERIFY_FILE": "abc.txt"}, "APP_WECHAT_QR_VERIFY_FILE"},
+		{"a QR check file that is not a .txt at the root is refused", map[string]string{"APP_WECHAT_QR_VERIFY_FILE": "../etc/passwd:x"}, "APP_WECHAT_QR_VERIFY_FILE"},
 		{"a negative block profile rate is refused", map[string]string{"APP_ADMIN_BLOCK_PROFILE_RATE": "-1ms"}, "APP_ADMIN_BLOCK_PROFILE_RATE"},
 	}
 	for _, tt := range tests {
@@ -509,5 +512,22 @@ func TestTheAdminListenerCanBeTurnedOff(t *testing.T) {
 				t.Errorf("AdminEnabled() = %v, want %v", cfg.AdminEnabled(), tt.want)
 			}
 		})
+	}
+}
+
+func TestTheWeChatQRCheckFileSplitsIntoNameAndContent(t *testing.T) {
+	cfg, err := config.Load("", env(map[string]string{"APP_WECHAT_QR_VERIFY_FILE": "Ab3xYz_9.txt:0123abcd:ef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, content, ok := cfg.WeChat.QRVerify()
+	if !ok || name != "Ab3xYz_9.txt" || content != "0123abcd:ef" {
+		t.Errorf("QRVerify() = %q, %q, %v", name, content, ok)
+	}
+	if _, _, ok := config.Default().WeChat.QRVerify(); ok {
+		t.Error("the defaults serve a QR check file")
+	}
+	if got := config.Default().Badge.MiniProgramPath; got != "pages/verify/verify" {
+		t.Errorf("default mini-program path = %q", got)
 	}
 }

@@ -78,8 +78,11 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		return nil, err
 	}
 	metrics := web.NewMetrics(d.Registry)
-	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.LimitURI(), web.LimitBody(d.Log, d.MaxBodyBytes))
-	r.NoRoute(web.NotFound)
+	// wx.request cannot send PATCH: the two PATCH operations also take POST
+	// with X-HTTP-Method-Override (openapi.yaml documents both).
+	r.Use(web.MethodOverride(r, "/api/v1/orgs/:id/members/:user_id", "/api/v1/tasks/:id"))
+	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.RefuseMethodOverride(), web.LimitURI(), web.LimitBody(d.Log, d.MaxBodyBytes))
+	r.NoRoute(d.Badge.CheckFile(web.NotFound))
 	r.NoMethod(web.MethodNotAllowed)
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })

@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	inbox := a.Inbox
 	orgStore := a.Org.Store()
 	taskJobs := task.NewJobs(a.Queue)
-	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox})
+	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow})
 	taskJobs.Register(a.Task)
 	annJobs := announce.NewJobs(a.Queue)
 	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now})
@@ -203,7 +203,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),
 		Checkin:  checkin.NewHandler(a.Checkin, orgStore, log, auth.UserID),
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
-			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() })),
+			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
+			badgePage(cfg)),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {
@@ -325,4 +326,10 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// badgePage is what the badge verification page needs from the configuration.
+func badgePage(cfg config.Config) badge.Page {
+	name, content, _ := cfg.WeChat.QRVerify()
+	return badge.Page{Zone: cfg.Location(), MiniProgramPath: cfg.Badge.MiniProgramPath, CheckFileName: name, CheckFileContent: content}
 }

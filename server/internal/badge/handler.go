@@ -2,8 +2,13 @@ package badge
 
 import (
 	"context"
+	_ "embed"
+	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/render"
@@ -18,12 +23,41 @@ type Handler struct {
 	api   web.Adapter[int64]
 	log   *slog.Logger
 	limit gin.HandlerFunc
+	page  Page
+}
+
+// Page configures what a person scanning a badge QR code gets.
+type Page struct {
+	// Zone is the time zone of the time of the check on the HTML page
+	// (the configured APP_TIMEZONE); required.
+	Zone *time.Location
+	// MiniProgramPath is the mini-program page WeChat opens for the verify
+	// link (the "scan an ordinary link QR code" rule); the HTML page names it.
+	MiniProgramPath string
+	// CheckFileName and CheckFileContent are the file WeChat asks the site
+	// to serve at its root before it accepts that rule; empty serves none.
+	CheckFileName, CheckFileContent string
 }
 
 // NewHandler returns the badge handler; verifyLimit rate-limits the public
-// verification endpoint.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, verifyLimit gin.HandlerFunc) *Handler {
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID), log: log, limit: verifyLimit}
+// verification endpoint, in both its JSON and its HTML form.
+func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, verifyLimit gin.HandlerFunc, page Page) *Handler {
+	if page.Zone == nil {
+		panic("badge.NewHandler: Page.Zone is required (the configured APP_TIMEZONE)")
+	}
+	return &Handler{svc: svc, api: web.NewAdapter(log, userID), log: log, limit: verifyLimit, page: page}
+}
+
+// CheckFile serves WeChat's QR rule check file at /<name> and hands every
+// other request to next (the router's 404).
+func (h *Handler) CheckFile(next gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if h.page.CheckFileName != "" && c.Request.Method == http.MethodGet && c.Request.URL.Path == "/"+h.page.CheckFileName {
+			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(h.page.CheckFileContent))
+			return
+		}
+		next(c)
+	}
 }
 
 // Register adds the routes: the member's own badge behind authentication,
@@ -61,5 +95,59 @@ func (h *Handler) verify(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
+	if wantsHTML(c.GetHeader("Accept")) {
+		h.render(c, v)
+		return
+	}
 	c.JSON(http.StatusOK, v)
+}
+
+//go:embed verify.html
+var verifyHTML string
+
+var verifyPage = template.Must(template.New("verify").Parse(verifyHTML))
+
+// wantsHTML reports whether the caller is a browser asking for a page: its
+// Accept names text/html. Programs (no Accept, */*, application/json) get JSON.
+func wantsHTML(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(mt), "text/html") {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// pageWords are the verdict's words on the page, by Verdict.Reason.
+var pageWords = map[string][2]string{
+	"":        {"有效", "身份牌真实有效"},
+	"expired": {"已过期", "二维码已过期，请对方刷新身份牌后重新扫码"},
+	"revoked": {"已失效", "该身份牌已被收回或变更，不能作为有效身份"},
+	"invalid": {"无效", "不是本系统签发的身份牌，或已被篡改"},
+}
+
+// render writes the verification page a person reads at a checkpoint.
+func (h *Handler) render(c *gin.Context, v Verdict) {
+	words, ok := pageWords[v.Reason]
+	if !ok || (v.Reason == "" && !v.Valid) {
+		words = pageWords["invalid"]
+	}
+	data := struct {
+		Verdict
+		Word, Why, CheckedAt, MiniProgramPath string
+	}{v, words[0], words[1], h.svc.now().In(h.page.Zone).Format("2006年01月02日 15:04:05") + "（" + h.page.Zone.String() + "）", h.page.MiniProgramPath}
+	var b strings.Builder
+	if err := verifyPage.Execute(&b, data); err != nil {
+		web.Fail(c, h.log, err)
+		return
+	}
+	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(b.String()))
 }

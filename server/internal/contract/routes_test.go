@@ -122,6 +122,14 @@ func TestCheckRoutes(t *testing.T) {
 			routes: append(without(), contract.Route{Method: "HEAD", Path: "/healthz"}),
 		},
 		{
+			name:   "a method override is served by the route of the method it stands for",
+			routes: without("PATCH /api/v1/tasks/:id"),
+			want: [][]string{
+				{"operation PATCH /api/v1/tasks/{id} (rescheduleTask) has no route"},
+				{"operation POST /api/v1/tasks/{id} (rescheduleTaskByPost) has no route"},
+			},
+		},
+		{
 			name: "routes missing from the document and operations missing from the router are all reported, sorted",
 			routes: append(without("GET /api/v1/me", "POST /api/v1/auth/logout-all"),
 				contract.Route{Method: "GET", Path: "/api/v1/orgs/:id/members/:user_id"},

@@ -27,6 +27,9 @@ const maxBodyInMessage = 512
 //     do not match the documented response;
 //   - a response without an X-Request-ID header.
 //
+// A request carrying MethodOverrideHeader to an operation that does not declare it, answered
+// 405, is a probe as well: the contract refuses the header there.
+//
 // Request and response bodies are buffered and handed on unchanged, so callers read them
 // as usual. The transport is safe for concurrent use; failures are reported, never
 // returned as errors, so the test goes on and reports everything it finds.
@@ -109,6 +112,10 @@ func (tr *transport) check(req *http.Request, resp *http.Response, body []byte, 
 				method, path, status, quote(body), routeErr)
 		}
 		return
+	}
+
+	if status == http.StatusMethodNotAllowed && req.Header.Get(MethodOverrideHeader) != "" && overrides(route.Operation) == "" {
+		return // a method override the operation does not take, refused as the contract says
 	}
 
 	if requestErr != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -119,7 +120,18 @@ type CheckinInput struct {
 	Lat, Lng  *float64
 	AccuracyM *float64
 	RequestID string
+	// ClientTime is when the phone checked in, for a check-in queued offline
+	// and sent later: within Options.OfflineWindow it is the check-in's time,
+	// so one made before the due time counts as on time however late it arrives.
+	ClientTime *time.Time
 }
+
+// ErrClientTime refuses a client_time outside the offline window, as the
+// daily check-in does.
+var ErrClientTime = apperr.New(apperr.KindRule, "client_time_out_of_window", "离线打卡时间超出允许范围")
+
+// clientSkew is how far ahead of the server a phone's clock may run.
+const clientSkew = 2 * time.Minute
 
 func checkRequestID(id string) error {
 	if id == "" || len(id) > 64 {
@@ -148,6 +160,18 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	if len(f) > 0 {
 		return Task{}, Assignment{}, apperr.Invalid("参数错误", f)
 	}
+	now := s.now()
+	at := now
+	if in.ClientTime != nil {
+		// Milliseconds are what every database keeps: a retry shows the same time.
+		ct := in.ClientTime.UTC().Truncate(time.Millisecond)
+		if ct.Before(now.Add(-s.opts.OfflineWindow)) || ct.After(now.Add(clientSkew)) {
+			e := *ErrClientTime
+			e.Message = fmt.Sprintf("离线打卡只接受 %g 小时以内的记录", s.opts.OfflineWindow.Hours())
+			return Task{}, Assignment{}, &e
+		}
+		at = ct
+	}
 	t, a, err := s.mine(ctx, userID, taskID)
 	if err != nil {
 		return Task{}, Assignment{}, err
@@ -158,10 +182,10 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	if a.Status != AAssigned && a.Status != AAccepted {
 		return Task{}, Assignment{}, transitionError(a, "到岗打卡")
 	}
-	if t.StartsAt != nil && s.now().Before(*t.StartsAt) {
+	if t.StartsAt != nil && at.Before(*t.StartsAt) {
 		return Task{}, Assignment{}, ErrNotStarted
 	}
-	updates := map[string]any{"status": ACheckedIn, "checked_in_at": s.now(), "checkin_request_id": in.RequestID}
+	updates := map[string]any{"status": ACheckedIn, "checked_in_at": at, "checkin_request_id": in.RequestID}
 	if in.Lat != nil {
 		updates["checkin_lat"], updates["checkin_lng"] = *in.Lat, *in.Lng
 	}
@@ -185,7 +209,7 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 		updates["checkin_distance_m"] = math.Round(d*10) / 10
 	}
 	if a.Status == AAssigned {
-		updates["accepted_at"] = s.now()
+		updates["accepted_at"] = at
 	}
 	a, err = s.move(ctx, a, []AStatus{AAssigned, AAccepted}, updates)
 	if errors.Is(err, ErrTransition) {

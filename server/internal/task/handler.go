@@ -270,10 +270,13 @@ type checkinInput struct {
 	Lng       *float64 `json:"lng"`
 	AccuracyM *float64 `json:"accuracy_m"`
 	RequestID string   `json:"request_id"`
+	// ClientTime is when the phone checked in, for a check-in sent late
+	// from an offline queue (within the offline window).
+	ClientTime *time.Time `json:"client_time"`
 }
 
 func (h *Handler) checkin(ctx context.Context, userID int64, in checkinInput) (progressJSON, error) {
-	return progress(h.svc.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID}))
+	return progress(h.svc.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime}))
 }
 
 type completeInput struct {

@@ -58,6 +58,9 @@ type Options struct {
 	Deliveries interface {
 		BatchStats(ctx context.Context, refType string, refID int64, kind string) (notify.Stats, error)
 	}
+	// OfflineWindow is how old a check-in's client_time may be (the daily
+	// check-in's window); 24 hours when zero.
+	OfflineWindow time.Duration
 	// AfterBatch, when set, runs after each fan-out batch is committed
 	// (tests use it to stop a fan-out half-way, as a crash would).
 	AfterBatch func(taskID int64, batch int) error
@@ -78,6 +81,9 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
+	}
+	if opts.OfflineWindow <= 0 {
+		opts.OfflineWindow = 24 * time.Hour
 	}
 	clock := opts.Now
 	if clock == nil {
