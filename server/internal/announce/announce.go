@@ -42,14 +42,18 @@ type Announcement struct {
 // TableName is the announcements table.
 func (Announcement) TableName() string { return "announcements" }
 
-// Orgs is what announcements need from the org tree.
+// Orgs is what announcements need from the org tree: its scope rules.
 type Orgs interface {
 	Get(ctx context.Context, id int64) (org.Org, error)
 	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	Membership(ctx context.Context, orgID, userID int64) (org.Membership, error)
+	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	// RequireMember returns the org if the user manages it or is a live
+	// member of it, else org.ErrOrgNotFound.
+	RequireMember(ctx context.Context, userID, orgID int64, now time.Time) (org.Org, error)
 }
 
-var _ Orgs = (*org.Store)(nil)
+var _ Orgs = (*org.Service)(nil)
 
 // Inbox is what announcements need from the notifications.
 type Inbox interface {
@@ -87,21 +91,6 @@ var ErrNotFound = apperr.New(apperr.KindNotFound, "announcement_not_found", "通
 
 const refType = "announcement"
 
-func (s *Service) manage(ctx context.Context, userID, orgID int64) (org.Org, error) {
-	o, err := s.orgs.Get(ctx, orgID)
-	if err != nil {
-		return org.Org{}, err
-	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return org.Org{}, err
-	}
-	if !ok {
-		return org.Org{}, org.ErrOrgNotFound
-	}
-	return o, nil
-}
-
 // Create records an announcement and queues its delivery; it answers at once
 // with status "sending".
 func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body string, includeSuborgs bool) (Announcement, error) {
@@ -116,7 +105,7 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body s
 	if len(f) > 0 {
 		return Announcement{}, apperr.Invalid("参数错误", f)
 	}
-	o, err := s.manage(ctx, userID, orgID)
+	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return Announcement{}, err
 	}
@@ -172,10 +161,9 @@ func (s *Service) FanOut(ctx context.Context, id int64) error {
 			ID     int64
 			UserID int64
 		}
-		q := db.Table("memberships AS m").Select("m.id, m.user_id").Joins("JOIN orgs o ON o.id = m.org_id").
-			Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, time.Now().UTC())
+		q := db.Scopes(org.LiveMemberships(time.Now().UTC())).Select("m.id, m.user_id").Where("m.id > ?", after)
 		if a.IncludeSuborgs {
-			q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", a.OrgID))
+			q = q.Scopes(org.InSubtree("m.org_id", a.OrgID))
 		} else {
 			q = q.Where("m.org_id = ?", a.OrgID)
 		}
@@ -206,21 +194,8 @@ func (s *Service) FanOut(ctx context.Context, id int64) error {
 // List returns an org's announcements, newest first, for its secretaries
 // and its approved members.
 func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit int) ([]Announcement, error) {
-	if _, err := s.orgs.Get(ctx, orgID); err != nil {
+	if _, err := s.orgs.RequireMember(ctx, userID, orgID, time.Now().UTC()); err != nil {
 		return nil, err
-	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		m, err := s.orgs.Membership(ctx, orgID, userID)
-		if errors.Is(err, org.ErrMembershipNotFound) || (err == nil && m.Status != org.StatusApproved) {
-			return nil, org.ErrOrgNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
 	}
 	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
 	if before > 0 {
@@ -287,7 +262,7 @@ func (s *Service) Receipts(ctx context.Context, userID, id, after int64, limit i
 	var unread []Unread
 	err = s.db.WithContext(ctx).Table("notifications AS n").
 		Select(`n.id AS notification_id, n.user_id, n.delivery,
-			(SELECT m.name FROM memberships m WHERE m.user_id = n.user_id AND m.status = 'approved' ORDER BY m.id LIMIT 1) AS name`).
+			`+org.MemberNameSQL("n.user_id")+` AS name`).
 		Where("n.ref_type = ? AND n.ref_id = ? AND n.kind = ? AND n.read_at IS NULL AND n.id > ?", refType, a.ID, notify.KindAnnouncement, after).
 		Order("n.id").Limit(limit).Scan(&unread).Error
 	if err != nil {

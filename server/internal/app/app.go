@@ -146,13 +146,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL)
 	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
 	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
-	memberships := func(ctx context.Context, userID int64) (any, error) {
-		vs, err := a.Org.ForUser(ctx, userID)
-		if err != nil {
-			return nil, err
-		}
-		return org.MembershipsJSON(vs), nil
-	}
 
 	templates := cfg.NotifyTemplates()
 	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
@@ -165,19 +158,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	pushJobs.Register(a.Pusher, inbox)
 	a.Inbox = inbox
 	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
-	orgStore := a.Org.Store()
-	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Deliveries: inbox})
+	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Deliveries: inbox})
 	a.Org.SetNotifier(inbox)
-	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, log)
+	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, log)
 	annJobs := announce.NewJobs(a.Queue)
 	a.Announce.SetDispatcher(annJobs)
 	annJobs.Register(a.Announce)
-	a.Report = report.NewService(a.DB.DB, orgStore, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal, Notifier: inbox, Log: log})
+	a.Report = report.NewService(a.DB.DB, a.Org, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal, Notifier: inbox, Log: log})
 	reportJobs := report.NewJobs(a.Queue)
 	a.Report.SetScheduler(reportJobs)
 	reportJobs.Register(a.Report)
-	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, inbox, log)
-	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: loc, Now: now, Log: log})
+	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, inbox, log)
+	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
 	taskJobs := task.NewJobs(a.Queue)
 	a.Task.SetScheduler(taskJobs)
 	taskJobs.Register(a.Task)
@@ -190,7 +182,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	deps := api.Deps{
 		Log: log, Registry: reg, MetricsOnAPI: !cfg.Production(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Spec: miniprogramapi.Spec,
-		Auth: auth.NewHandler(a.Auth, log, memberships),
+		Auth: auth.NewHandler(a.Auth, log, a.Org.MembershipsOf),
 		Org: org.NewHandler(a.Org, log, auth.UserID,
 			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser)),
 		Task:     task.NewHandler(a.Task, log, auth.UserID),
@@ -199,7 +191,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Deed:     deed.NewHandler(a.Deed, log, auth.UserID),
 		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
 		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),
-		Checkin:  checkin.NewHandler(a.Checkin, orgStore, log, auth.UserID),
+		Checkin:  checkin.NewHandler(a.Checkin, a.Org, log, auth.UserID),
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
 			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() })),
 		Ready: map[string]api.Pinger{
