@@ -42,14 +42,18 @@ type Announcement struct {
 // TableName is the announcements table.
 func (Announcement) TableName() string { return "announcements" }
 
-// Orgs is what announcements need from the org tree.
+// Orgs is what announcements need from the org tree: its scope rules.
 type Orgs interface {
 	Get(ctx context.Context, id int64) (org.Org, error)
 	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	Membership(ctx context.Context, orgID, userID int64) (org.Membership, error)
+	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	// RequireMember returns the org if the user manages it or is a live
+	// member of it, else org.ErrOrgNotFound.
+	RequireMember(ctx context.Context, userID, orgID int64, now time.Time) (org.Org, error)
 }
 
-var _ Orgs = (*org.Store)(nil)
+var _ Orgs = (*org.Service)(nil)
 
 // Inbox is what announcements need from the notifications.
 type Inbox interface {
@@ -101,21 +105,6 @@ var ErrNotFound = apperr.New(apperr.KindNotFound, "announcement_not_found", "通
 
 const refType = "announcement"
 
-func (s *Service) manage(ctx context.Context, userID, orgID int64) (org.Org, error) {
-	o, err := s.orgs.Get(ctx, orgID)
-	if err != nil {
-		return org.Org{}, err
-	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return org.Org{}, err
-	}
-	if !ok {
-		return org.Org{}, org.ErrOrgNotFound
-	}
-	return o, nil
-}
-
 // Create records an announcement and queues its delivery; it answers at once
 // with status "sending".
 func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body string, includeSuborgs bool) (_ Announcement, err error) {
@@ -131,7 +120,7 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body s
 	if len(f) > 0 {
 		return Announcement{}, apperr.Invalid("参数错误", f)
 	}
-	o, err := s.manage(ctx, userID, orgID)
+	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return Announcement{}, err
 	}
@@ -187,10 +176,9 @@ func (s *Service) FanOut(ctx context.Context, id int64) (err error) {
 			ID     int64
 			UserID int64
 		}
-		q := db.Table("memberships AS m").Select("m.id, m.user_id").Joins("JOIN orgs o ON o.id = m.org_id").
-			Where("m.status = ? AND m.id > ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)", org.StatusApproved, after, s.now())
+		q := db.Scopes(org.LiveMemberships(s.now())).Select("m.id, m.user_id").Where("m.id > ?", after)
 		if a.IncludeSuborgs {
-			q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", a.OrgID))
+			q = q.Scopes(org.InSubtree("m.org_id", a.OrgID))
 		} else {
 			q = q.Where("m.org_id = ?", a.OrgID)
 		}
@@ -220,7 +208,7 @@ func (s *Service) FanOut(ctx context.Context, id int64) (err error) {
 
 // List returns a page of an org's announcements, newest first, before the
 // announcement id before (0: from the newest), for its secretaries and its
-// approved members.
+// live members.
 func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit int) (paging.Page[Announcement], error) {
 	rows, err := s.list(ctx, userID, orgID, before, limit+1)
 	return paging.Trim(rows, limit, func(a Announcement) int64 { return a.ID }), err
@@ -229,21 +217,8 @@ func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit i
 // list returns up to limit of an org's announcements for List.
 func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit int) (_ []Announcement, err error) {
 	defer apperr.Annotate(&err, "announce.List(%d)", orgID)
-	if _, err := s.orgs.Get(ctx, orgID); err != nil {
+	if _, err := s.orgs.RequireMember(ctx, userID, orgID, s.now()); err != nil {
 		return nil, err
-	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		m, err := s.orgs.Membership(ctx, orgID, userID)
-		if errors.Is(err, org.ErrMembershipNotFound) || (err == nil && m.Status != org.StatusApproved) {
-			return nil, org.ErrOrgNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
 	}
 	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
 	if before > 0 {
@@ -319,7 +294,7 @@ func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit i
 	var unread []Unread
 	err = s.db.WithContext(ctx).Table("notifications AS n").
 		Select(`n.id AS notification_id, n.user_id, n.delivery,
-			(SELECT m.name FROM memberships m WHERE m.user_id = n.user_id AND m.status = 'approved' ORDER BY m.id LIMIT 1) AS name`).
+			`+org.MemberNameSQL("n.user_id")+` AS name`).
 		Where("n.ref_type = ? AND n.ref_id = ? AND n.kind = ? AND n.read_at IS NULL AND n.id > ?", refType, a.ID, notify.KindAnnouncement, after).
 		Order("n.id").Limit(limit).Scan(&unread).Error
 	if err != nil {

@@ -162,28 +162,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL, now)
 	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
 	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
-	memberships := func(ctx context.Context, userID int64) (any, error) {
-		vs, err := a.Org.ForUser(ctx, userID)
-		if err != nil {
-			return nil, err
-		}
-		return org.MembershipsJSON(vs), nil
-	}
 
 	inbox := a.Inbox
-	orgStore := a.Org.Store()
 	taskJobs := task.NewJobs(a.Queue)
-	a.Task = task.NewService(a.DB.DB, orgStore, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow})
+	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow})
 	taskJobs.Register(a.Task)
 	annJobs := announce.NewJobs(a.Queue)
-	a.Announce = announce.NewService(a.DB.DB, orgStore, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now})
+	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now})
 	annJobs.Register(a.Announce)
 	reportJobs := report.NewJobs(a.Queue)
-	a.Report = report.NewService(a.DB.DB, orgStore, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
+	a.Report = report.NewService(a.DB.DB, a.Org, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
 		Notifier: inbox, Scheduler: reportJobs, Log: log, Now: now})
 	reportJobs.Register(a.Report)
-	a.Deed = deed.NewService(a.DB.DB, orgStore, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
-	a.Stats = stats.NewService(a.DB.DB, orgStore, stats.Options{Location: loc, Now: now, Log: log})
+	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
+	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
@@ -192,7 +184,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	deps := api.Deps{
 		Log: log, Registry: reg, MetricsOnAPI: !cfg.Production(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Spec: miniprogramapi.Spec,
-		Auth: auth.NewHandler(a.Auth, log, memberships),
+		Auth: auth.NewHandler(a.Auth, log, a.Org.MembershipsOf),
 		Org: org.NewHandler(a.Org, log, auth.UserID,
 			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser)),
 		Task:     task.NewHandler(a.Task, log, auth.UserID),
@@ -201,7 +193,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Deed:     deed.NewHandler(a.Deed, log, auth.UserID),
 		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
 		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),
-		Checkin:  checkin.NewHandler(a.Checkin, orgStore, log, auth.UserID),
+		Checkin:  checkin.NewHandler(a.Checkin, a.Org, log, auth.UserID),
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
 			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
 			badgePage(cfg)),

@@ -68,8 +68,9 @@ func (b *Board) orgAncestors(ctx context.Context, orgID int64) ([]int64, error) 
 	if ok {
 		return a, nil
 	}
-	if err := b.db.WithContext(ctx).Table("org_closure").Where("descendant_id = ?", orgID).Pluck("ancestor_id", &a).Error; err != nil {
-		return nil, fmt.Errorf("board: ancestors of %d: %w", orgID, err)
+	a, err := org.Ancestors(ctx, b.db, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("board: %w", err)
 	}
 	b.mu.Lock()
 	b.ancestors[orgID] = a

@@ -9,15 +9,15 @@ import (
 	"xianfeng/server/internal/paging"
 )
 
-// Orgs is what the board needs from the org tree.
+// Orgs is what the board needs from the org tree: its scope rule and counters.
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
 	SubtreeCounts(ctx context.Context, ids []int64) (map[int64]org.Counts, error)
 	SecondedByBadge(ctx context.Context, orgID int64) (map[org.Badge]int64, error)
 }
 
-var _ Orgs = (*org.Store)(nil)
+var _ Orgs = (*org.Service)(nil)
 
 // Line is one badge's (or everyone's) figures on the board.
 type Line struct {
@@ -57,16 +57,9 @@ func (s *Service) Board(ctx context.Context, orgs Orgs, userID, orgID int64, day
 
 // board is Board with up to limit absent members.
 func (s *Service) board(ctx context.Context, orgs Orgs, userID, orgID int64, day string, after int64, limit int) (View, []Absent, error) {
-	o, err := orgs.Get(ctx, orgID)
+	o, err := orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return View{}, nil, err
-	}
-	ok, err := orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return View{}, nil, err
-	}
-	if !ok {
-		return View{}, nil, org.ErrOrgNotFound
 	}
 	counts, err := orgs.SubtreeCounts(ctx, []int64{orgID})
 	if err != nil {
@@ -119,8 +112,8 @@ func (s *Service) countInDB(ctx context.Context, orgID int64, day string) (Tally
 		N     int64
 	}
 	err := s.db.WithContext(ctx).Table("checkins AS c").Select("c.badge, COUNT(*) AS n").
-		Joins("JOIN org_closure cl ON cl.descendant_id = c.org_id").
-		Where("cl.ancestor_id = ? AND c.day = ? AND (c.seconded = ? OR c.org_id = ?)", orgID, day, false, orgID).Group("c.badge").Scan(&rows).Error
+		Scopes(org.InSubtree("c.org_id", orgID)).
+		Where("c.day = ? AND (c.seconded = ? OR c.org_id = ?)", day, false, orgID).Group("c.badge").Scan(&rows).Error
 	if err != nil {
 		return Tally{}, fmt.Errorf("checkin: count %d %s: %w", orgID, day, err)
 	}
@@ -138,8 +131,7 @@ func (s *Service) absent(ctx context.Context, o org.Org, day string, after int64
 	var out []Absent
 	err := s.db.WithContext(ctx).Scopes(org.LiveMemberships(s.now().UTC())).
 		Select("m.id AS membership_id, m.user_id, m.org_id, o.name AS org_name, m.name, m.badge, u.phone").
-		Joins("JOIN org_closure cl ON cl.descendant_id = m.org_id AND cl.ancestor_id = ?", o.ID).
-		Joins("JOIN users u ON u.id = m.user_id").
+		Joins("JOIN users u ON u.id = m.user_id").Scopes(org.InSubtree("m.org_id", o.ID)).
 		Where("(m.seconded_from IS NULL OR m.org_id = ?) AND m.id > ?", o.ID, after).
 		Where("NOT EXISTS (SELECT 1 FROM checkins c WHERE c.user_id = m.user_id AND c.org_id = m.org_id AND c.day = ?)", day).
 		Order("m.id").Limit(limit).Scan(&out).Error

@@ -68,14 +68,18 @@ type Event struct {
 // TableName is the deed_events table.
 func (Event) TableName() string { return "deed_events" }
 
-// Orgs is what deeds need from the org tree.
+// Orgs is what deeds need from the org tree: its scope rules.
 type Orgs interface {
 	Get(ctx context.Context, id int64) (org.Org, error)
 	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
 	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
 }
 
-// Members finds memberships.
+var _ Orgs = (*org.Service)(nil)
+
+// Members finds a user's membership rows.
 type Members interface {
 	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
 	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
@@ -416,18 +420,10 @@ func (s *Service) List(ctx context.Context, userID, orgID int64, status string, 
 // list returns up to limit deeds for List.
 func (s *Service) list(ctx context.Context, userID, orgID int64, status string, before int64, limit int) (_ []Deed, err error) {
 	defer apperr.Annotate(&err, "deed.List(%d)", orgID)
-	if _, err := s.orgs.Get(ctx, orgID); err != nil {
+	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, org.ErrOrgNotFound
-	}
-	db := s.db.WithContext(ctx)
-	q := db.Where("org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", orgID))
+	q := s.db.WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}

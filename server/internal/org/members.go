@@ -318,8 +318,9 @@ func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []i
 			continue
 		}
 		seen[uid] = true
-		reason := ""
+		reason, id := "", int64(0)
 		err := s.store.tx(ctx, func(tx *gorm.DB) error {
+			reason, id = "", 0 // a retried transaction starts afresh
 			var home []Membership
 			err := tx.Raw(`SELECT m.* FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
 				WHERE c.ancestor_id = ? AND m.user_id = ? AND m.status = ? AND m.seconded_from IS NULL AND m.org_id <> ?
@@ -367,7 +368,7 @@ func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []i
 			} else if err != nil {
 				return err
 			}
-			added = append(added, m.ID)
+			id = m.ID
 			return audit.Write(tx, o.ID, actorID, audit.ActionSecond, &uid, map[string]any{"home_org_id": h.OrgID})
 		})
 		if err != nil {
@@ -375,6 +376,9 @@ func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []i
 		}
 		if reason != "" {
 			skipped = append(skipped, Skipped{UserID: uid, Reason: reason})
+		}
+		if id != 0 {
+			added = append(added, id)
 		}
 	}
 	views := make([]MembershipView, 0, len(added))

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/user"
 )
 
@@ -138,7 +139,7 @@ func Seed(ctx context.Context, db *gorm.DB, spec SeedSpec) (SeedResult, error) {
 	// slow-query log.
 	db = db.WithContext(ctx).Session(&gorm.Session{Logger: logger.Discard, SkipHooks: true})
 	var res SeedResult
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, db, func(tx *gorm.DB) error {
 		var err error
 		res, err = seed(tx, spec.Orgs, sh)
 		return err

@@ -520,8 +520,7 @@ func (s *Service) AuditPage(ctx context.Context, userID, orgID, before int64, li
 	if _, err := s.require(ctx, userID, orgID, levelManager); err != nil {
 		return paging.Page[audit.Entry]{}, err
 	}
-	sub := s.store.db.Model(&closure{}).Select("descendant_id").Where("ancestor_id = ?", orgID)
-	return audit.List(ctx, s.store.db, sub, before, limit)
+	return audit.List(ctx, s.store.db, Subtree(s.store.db, orgID), before, limit)
 }
 
 // ForUser lists a user's memberships with their orgs.

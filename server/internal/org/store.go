@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 )
 
 // Store reads and writes orgs, the closure of the tree, counters and
@@ -19,9 +19,10 @@ type Store struct{ db *gorm.DB }
 // NewStore returns a store on db.
 func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
-// tx runs fn in a transaction.
+// tx runs fn in a transaction, again when the database aborted it to break
+// a deadlock: the counter updates of concurrent changes are contended rows.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return database.Transact(ctx, s.db, fn)
 }
 
 // Errors of the store.
@@ -166,18 +167,17 @@ func (s *Store) DirectCounts(ctx context.Context, id int64) (Counts, int64, erro
 // keep the plan independent of table statistics, which a single join was
 // not (a stale or missing ANALYZE turned it into a scan of orgs).
 func (s *Store) Manages(ctx context.Context, userID, orgID int64) (bool, error) {
-	db := s.db.WithContext(ctx)
-	var ancestors []int64
-	if err := db.Model(&closure{}).Where("descendant_id = ?", orgID).Pluck("ancestor_id", &ancestors).Error; err != nil {
-		return false, fmt.Errorf("org.Manages(%d, %d): ancestors: %w", userID, orgID, err)
+	ancestors, err := Ancestors(ctx, s.db, orgID)
+	if err != nil {
+		return false, fmt.Errorf("org.Manages(%d, %d): %w", userID, orgID, err)
 	}
 	if len(ancestors) == 0 {
 		return false, nil
 	}
 	var n int64
-	err := db.Raw(`SELECT COUNT(*) FROM memberships m JOIN orgs o ON o.id = m.org_id
+	err = s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM memberships m JOIN orgs o ON o.id = m.org_id
 		WHERE m.org_id IN ? AND m.user_id = ? AND m.role = ? AND `+LiveSQL,
-		append([]any{ancestors, userID, RoleSecretary}, LiveArgs(time.Now().UTC())...)...).Scan(&n).Error
+		append([]any{ancestors, userID, RoleSecretary}, LiveArgs(s.db.NowFunc().UTC())...)...).Scan(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("org.Manages(%d, %d): %w", userID, orgID, err)
 	}

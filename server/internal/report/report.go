@@ -93,14 +93,16 @@ type Event struct {
 // TableName is the report_events table.
 func (Event) TableName() string { return "report_events" }
 
-// Orgs is what reports need from the org tree.
+// Orgs is what reports need from the org tree: its scope rules.
 type Orgs interface {
 	Get(ctx context.Context, id int64) (org.Org, error)
 	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
 	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
 }
 
-var _ Orgs = (*org.Store)(nil)
+var _ Orgs = (*org.Service)(nil)
 
 // Members finds a reporter's membership.
 type Members interface {
@@ -521,18 +523,10 @@ func reportID(r Report) int64 { return r.ID }
 // list returns up to limit reports for List.
 func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency string, before int64, limit int) (_ []Report, err error) {
 	defer apperr.Annotate(&err, "report.List(%d)", orgID)
-	if _, err := s.orgs.Get(ctx, orgID); err != nil {
+	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, org.ErrOrgNotFound
-	}
-	db := s.db.WithContext(ctx)
-	q := db.Where("org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", orgID))
+	q := s.db.WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}

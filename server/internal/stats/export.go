@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"gorm.io/gorm"
 
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/deed"
@@ -109,7 +110,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // previous one (id; org and id for members), and streamed to temporary
 // files, so memory stays flat whatever the size of the subtree.
 func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (*Workbook, error) {
-	o, err := s.inScope(ctx, userID, orgID)
+	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -296,22 +297,13 @@ func (s *Service) when(t *time.Time) string {
 }
 
 func (s *Service) orgRows(ctx context.Context, root int64, add func(...any) error) error {
-	type row struct {
-		ID         int64
-		Name       string
-		Kind       org.Kind
-		Depth      int
-		ParentName *string
-		Members    *int64
-	}
 	after := int64(0)
 	return eachPage(ctx, func() (int, error) {
-		var rows []row
-		err := s.scan(ctx, &rows, `SELECT o.id, o.name, o.kind, o.depth, p.name AS parent_name,
-				(SELECT SUM(k.n) FROM org_counts k WHERE k.org_id = o.id AND k.status = ?) AS members
-			FROM org_closure c JOIN orgs o ON o.id = c.descendant_id LEFT JOIN orgs p ON p.id = o.parent_id
-			WHERE c.ancestor_id = ? AND c.descendant_id > ? ORDER BY c.descendant_id LIMIT ?`,
-			org.StatusApproved, root, after, pageSize)
+		var rows []org.SubtreeOrg
+		err := s.read(ctx, func(db *gorm.DB) (err error) {
+			rows, err = org.SubtreeOrgs(db, root, after, pageSize)
+			return err
+		})
 		for _, r := range rows {
 			if err := add(r.ID, r.Name, label(kindLabels, r.Kind), deref(r.ParentName), r.Depth, deref(r.Members)); err != nil {
 				return 0, err
@@ -322,30 +314,16 @@ func (s *Service) orgRows(ctx context.Context, root int64, add func(...any) erro
 	})
 }
 
-// memberRows lists the memberships org by org, in the closure table's
-// order, and by id within an org: driven by the closure's primary key, a
-// page costs the same whether the subtree is the whole tree or one branch,
-// and whatever plan the database caches for the statement.
+// memberRows lists every membership of the subtree, org by org and by id within an org (see
+// org.SubtreeMembers).
 func (s *Service) memberRows(ctx context.Context, root int64, add func(...any) error) error {
-	type row struct {
-		ID         int64
-		OrgID      int64
-		Name       string
-		OrgName    string
-		Badge      org.Badge
-		Role       org.Role
-		Status     org.Status
-		Phone      string
-		CreatedAt  time.Time
-		ApprovedAt *time.Time
-	}
 	var afterOrg, afterID int64
 	return eachPage(ctx, func() (int, error) {
-		var rows []row
-		err := s.scan(ctx, &rows, `SELECT m.id, m.org_id, m.name, o.name AS org_name, m.badge, m.role, m.status, u.phone, m.created_at, m.approved_at
-			FROM org_closure c JOIN memberships m ON m.org_id = c.descendant_id JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
-			WHERE c.ancestor_id = ? AND c.descendant_id >= ? AND (c.descendant_id > ? OR m.id > ?)
-			ORDER BY c.descendant_id, m.id LIMIT ?`, root, afterOrg, afterOrg, afterID, pageSize)
+		var rows []org.SubtreeMember
+		err := s.read(ctx, func(db *gorm.DB) (err error) {
+			rows, err = org.SubtreeMembers(db, root, afterOrg, afterID, pageSize)
+			return err
+		})
 		for _, r := range rows {
 			joined := r.ApprovedAt
 			if joined == nil {
@@ -387,7 +365,7 @@ func (s *Service) taskRows(ctx context.Context, root int64, p Period, add func(.
 		var rows []row
 		err = s.scan(ctx, &rows, `SELECT x.*, t.title, t.kind, t.status, o.name AS org_name, t.created_at, t.due_at
 			FROM (SELECT a.task_id AS id, `+taskFiguresSQL+` FROM tasks t JOIN assignments a ON a.task_id = t.id
-				WHERE t.id IN ? AND a.org_id IN (`+subtreeSQL+`) GROUP BY a.task_id) x
+				WHERE t.id IN ? AND a.org_id IN (`+org.SubtreeSQL+`) GROUP BY a.task_id) x
 			JOIN tasks t ON t.id = x.id JOIN orgs o ON o.id = t.org_id ORDER BY t.id`,
 			append(taskArgs(), ids, root)...)
 		if err != nil {
@@ -402,7 +380,7 @@ func (s *Service) taskRows(ctx context.Context, root int64, p Period, add func(.
 				SUM(CASE WHEN n.delivery = ? THEN 1 ELSE 0 END) AS unconfirmed,
 				SUM(CASE WHEN n.delivery = ? THEN 1 ELSE 0 END) AS failed
 			FROM notifications n JOIN assignments a ON a.task_id = n.ref_id AND a.user_id = n.user_id
-			WHERE n.ref_type = 'task' AND n.kind = ? AND n.ref_id IN ? AND a.org_id IN (`+subtreeSQL+`)
+			WHERE n.ref_type = 'task' AND n.kind = ? AND n.ref_id IN ? AND a.org_id IN (`+org.SubtreeSQL+`)
 			GROUP BY n.ref_id`,
 			notify.DeliverySent, notify.DeliveryUnconfirmed, notify.DeliveryFailed, notify.KindTaskAssigned, ids, root)
 		if err != nil {
@@ -449,8 +427,8 @@ func (s *Service) reportRows(ctx context.Context, root int64, p Period, add func
 		err := s.scan(ctx, &rows, `SELECT r.id, o.name AS org_name, m.name AS reporter_name, r.category, r.urgency, r.status,
 				co.name AS current_org_name, r.escalation_level, r.created_at, r.acked_at, r.resolved_at, r.content
 			FROM reports r JOIN orgs o ON o.id = r.org_id JOIN orgs co ON co.id = r.current_org_id
-			LEFT JOIN memberships m ON m.org_id = r.org_id AND m.user_id = r.reporter_id
-			WHERE r.org_id IN (`+subtreeSQL+`) AND r.created_at >= ? AND r.created_at < ? AND r.id > ?
+			`+org.JoinMembershipSQL("r.org_id", "r.reporter_id")+`
+			WHERE r.org_id IN (`+org.SubtreeSQL+`) AND r.created_at >= ? AND r.created_at < ? AND r.id > ?
 			ORDER BY r.id LIMIT ?`, root, p.Start, p.End, after, pageSize)
 		for _, r := range rows {
 			var ackSecs any
@@ -489,8 +467,8 @@ func (s *Service) deedRows(ctx context.Context, root int64, p Period, add func(.
 		err := s.scan(ctx, &rows, `SELECT d.id, d.title, m.name AS member_name, o.name AS org_name, d.status,
 				co.name AS current_org_name, d.created_at, d.updated_at
 			FROM deeds d JOIN orgs o ON o.id = d.org_id JOIN orgs co ON co.id = d.current_org_id
-			LEFT JOIN memberships m ON m.org_id = d.org_id AND m.user_id = d.user_id
-			WHERE d.org_id IN (`+subtreeSQL+`) AND ((d.created_at >= ? AND d.created_at < ?) OR (d.updated_at >= ? AND d.updated_at < ?))
+			`+org.JoinMembershipSQL("d.org_id", "d.user_id")+`
+			WHERE d.org_id IN (`+org.SubtreeSQL+`) AND ((d.created_at >= ? AND d.created_at < ?) OR (d.updated_at >= ? AND d.updated_at < ?))
 				AND d.id > ? ORDER BY d.id LIMIT ?`, root, p.Start, p.End, p.Start, p.End, after, pageSize)
 		for _, r := range rows {
 			err := add(r.ID, r.Title, deref(r.MemberName), r.OrgName, label(deedStatusLabels, r.Status), r.CurrentOrgName,

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -21,25 +21,9 @@ import (
 // The figures of an org and its children take one query per family,
 // whatever the size of the tree: each family is first counted per org
 // within the subtree (GROUP BY org_id, where the indexes on org_id help a
-// small subtree) and then rolled up through the closure table to the org and
-// each child (GROUP BY ancestor_id), so the join with the closure sees one
-// row per org rather than one per check-in. The families run concurrently.
-
-// subtreeSQL selects the orgs of a subtree; its parameter is the root.
-const subtreeSQL = "SELECT descendant_id FROM org_closure WHERE ancestor_id = ?"
-
-// rollup sums the columns of inner, which yields one row per org_id, over
-// the subtree of each org in the list that is its last parameter; the org
-// is the column id.
-func rollup(inner string, cols ...string) string {
-	var b strings.Builder
-	b.WriteString("SELECT c.ancestor_id AS id")
-	for _, col := range cols {
-		b.WriteString(", SUM(x." + col + ") AS " + col)
-	}
-	b.WriteString(" FROM (" + inner + ") x JOIN org_closure c ON c.descendant_id = x.org_id WHERE c.ancestor_id IN ? GROUP BY c.ancestor_id")
-	return b.String()
-}
+// small subtree) and then rolled up the tree to the org and each child
+// (org.RollupSQL), so the join with the tree sees one row per org rather
+// than one per check-in. The families run concurrently.
 
 // taskFiguresSQL counts assignments (a) of tasks (t); taskArgs are its
 // parameters. Removed assignments (their membership ended) count nowhere.
@@ -112,30 +96,30 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 	}
 	g.Go(q(&members, "SELECT org_id AS id, SUM(n) AS n FROM org_counts WHERE status = ? AND org_id IN ? GROUP BY org_id",
 		org.StatusApproved, ids))
-	g.Go(q(&tasks, rollup(`SELECT a.org_id AS org_id, `+taskFiguresSQL+`
+	g.Go(q(&tasks, org.RollupSQL(`SELECT a.org_id AS org_id, `+taskFiguresSQL+`
 		FROM tasks t JOIN assignments a ON a.task_id = t.id
-		WHERE t.created_at >= ? AND t.created_at < ? AND a.org_id IN (`+subtreeSQL+`)
+		WHERE t.created_at >= ? AND t.created_at < ? AND a.org_id IN (`+org.SubtreeSQL+`)
 		GROUP BY a.org_id`, "assigned", "accepted", "done_on_time", "overdue", "declined"),
 		append(taskArgs(), p.Start, p.End, o.ID, ids)...))
-	g.Go(q(&checkins, rollup(`SELECT org_id, COUNT(*) AS n FROM checkins
-		WHERE day >= ? AND day <= ? AND org_id IN (`+subtreeSQL+`) GROUP BY org_id`, "n"),
+	g.Go(q(&checkins, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM checkins
+		WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) GROUP BY org_id`, "n"),
 		p.From, p.To, o.ID, ids))
-	g.Go(q(&reports, rollup(`SELECT org_id, COUNT(*) AS filed, SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END) AS acknowledged
-		FROM reports WHERE created_at >= ? AND created_at < ? AND org_id IN (`+subtreeSQL+`) GROUP BY org_id`, "filed", "acknowledged"),
+	g.Go(q(&reports, org.RollupSQL(`SELECT org_id, COUNT(*) AS filed, SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END) AS acknowledged
+		FROM reports WHERE created_at >= ? AND created_at < ? AND org_id IN (`+org.SubtreeSQL+`) GROUP BY org_id`, "filed", "acknowledged"),
 		p.Start, p.End, o.ID, ids))
 	g.Go(func() (err error) {
 		acks, err = s.ackSeconds(gctx, p, ids)
 		return err
 	})
-	g.Go(q(&escalated, rollup(`SELECT `+failedOrgSQL+` AS org_id, COUNT(*) AS n
+	g.Go(q(&escalated, org.RollupSQL(`SELECT `+failedOrgSQL+` AS org_id, COUNT(*) AS n
 		FROM report_events e JOIN reports r ON r.id = e.report_id
 		LEFT JOIN report_events p ON p.report_id = e.report_id AND p.kind = ? AND p.level = e.level - 1
-		WHERE e.kind = ? AND e.actor_id = 0 AND e.created_at >= ? AND e.created_at < ? AND r.org_id IN (`+subtreeSQL+`)
+		WHERE e.kind = ? AND e.actor_id = 0 AND e.created_at >= ? AND e.created_at < ? AND r.org_id IN (`+org.SubtreeSQL+`)
 		GROUP BY `+failedOrgSQL, "n"),
 		report.EventEscalated, report.EventEscalated, p.Start, p.End, o.ID, ids))
-	g.Go(q(&deeds, rollup(`SELECT d.org_id AS org_id, `+deedFiguresSQL+`
+	g.Go(q(&deeds, org.RollupSQL(`SELECT d.org_id AS org_id, `+deedFiguresSQL+`
 		FROM deed_events e JOIN deeds d ON d.id = e.deed_id
-		WHERE e.kind IN ? AND e.created_at >= ? AND e.created_at < ? AND d.org_id IN (`+subtreeSQL+`)
+		WHERE e.kind IN ? AND e.created_at >= ? AND e.created_at < ? AND d.org_id IN (`+org.SubtreeSQL+`)
 		GROUP BY d.org_id`, "approved", "commended"),
 		append(deedArgs(), deedKinds, p.Start, p.End, o.ID, ids)...))
 	if err := g.Wait(); err != nil {
@@ -188,9 +172,8 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 func (s *Service) ackSeconds(ctx context.Context, p Period, ids []int64) (map[int64][]float64, error) {
 	out := map[int64][]float64{}
 	err := s.read(ctx, func(db *gorm.DB) error {
-		rows, err := db.Raw(`SELECT c.ancestor_id, r.created_at, r.acked_at
-			FROM reports r JOIN org_closure c ON c.descendant_id = r.org_id
-			WHERE r.created_at >= ? AND r.created_at < ? AND r.acked_at IS NOT NULL AND c.ancestor_id IN ?`,
+		rows, err := db.Raw(org.SpreadSQL(`SELECT org_id, created_at, acked_at FROM reports
+			WHERE created_at >= ? AND created_at < ? AND acked_at IS NOT NULL`, "created_at", "acked_at"),
 			p.Start, p.End, ids).Rows()
 		if err != nil {
 			return err
@@ -209,23 +192,10 @@ func (s *Service) ackSeconds(ctx context.Context, p Period, ids []int64) (map[in
 	return out, err
 }
 
-// read runs fn with a handle for read-only statements. On PostgreSQL they
-// run in a transaction that asks for plans made for their parameter values
-// (plan_cache_mode = force_custom_plan): pgx prepares and caches every
-// statement, and after five runs PostgreSQL may settle on one generic plan,
-// made without knowing whose subtree or which days it counts, that suits a
-// branch and not the root, or the reverse.
+// read runs fn with a handle for read-only statements, planned for their
+// parameters (see database.CustomPlans).
 func (s *Service) read(ctx context.Context, fn func(db *gorm.DB) error) error {
-	db := s.db.WithContext(ctx)
-	if db.Dialector.Name() != "postgres" {
-		return fn(db)
-	}
-	return db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
-			return err
-		}
-		return fn(tx)
-	})
+	return database.CustomPlans(ctx, s.db, fn)
 }
 
 // scan runs a read-only query into dst (see read).

@@ -64,13 +64,13 @@ const DefaultDays = 30
 // ActionExport is the audit action of an export.
 const ActionExport = "stats.export"
 
-// Orgs is what statistics need from the org tree.
+// Orgs is what statistics need from the org tree: its scope rule.
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
 }
 
-var _ Orgs = (*org.Store)(nil)
+var _ Orgs = (*org.Service)(nil)
 
 // Options configure the service.
 type Options struct {
@@ -154,23 +154,6 @@ func dayNumber(t time.Time) int64 {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
-// inScope loads the org if the user manages it; anyone else gets
-// org.ErrOrgNotFound, as from the other org endpoints.
-func (s *Service) inScope(ctx context.Context, userID, orgID int64) (org.Org, error) {
-	o, err := s.orgs.Get(ctx, orgID)
-	if err != nil {
-		return org.Org{}, err
-	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return org.Org{}, err
-	}
-	if !ok {
-		return org.Org{}, org.ErrOrgNotFound
-	}
-	return o, nil
-}
-
 // Tasks are the task figures of an org or a member.
 type Tasks struct {
 	Assigned   int64 `json:"assigned"`
@@ -248,7 +231,7 @@ type Report struct {
 // secretary of the org or of an ancestor; anyone else gets
 // org.ErrOrgNotFound.
 func (s *Service) Stats(ctx context.Context, userID, orgID int64, p Period, after int64, limit int) (Report, error) {
-	o, err := s.inScope(ctx, userID, orgID)
+	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return Report{}, err
 	}

@@ -7,15 +7,16 @@ import (
 
 	"gorm.io/gorm"
 
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 )
 
-// CloseEnded closes the open assignments of memberships that ended: they
+// CloseEnded closes the open assignments of each membership that ended: they
 // become removed, and the pushes about the membership's tasks still queued
 // for their members are withdrawn (the inbox keeps them). Reminders, overdue marking
 // and cancellation pass removed assignments by. It is the org.EndHook the
-// org service runs inside the transaction that ends the memberships.
+// org service runs inside the transaction that ends the membership.
 func CloseEnded(tx *gorm.DB, ended []org.Membership, now time.Time) error {
 	byOrg := map[int64][]int64{}
 	for _, m := range ended {
@@ -76,5 +77,5 @@ func (s *Service) closeRaced(ctx context.Context, now time.Time) error {
 	for i, r := range rows {
 		ended[i] = org.Membership{OrgID: r.OrgID, UserID: r.UserID}
 	}
-	return db.Transaction(func(tx *gorm.DB) error { return CloseEnded(tx, ended, now) })
+	return database.Transact(ctx, s.db, func(tx *gorm.DB) error { return CloseEnded(tx, ended, now) })
 }

@@ -16,20 +16,23 @@ import (
 	"gorm.io/gorm/clause"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 )
 
-// Orgs is what tasks need from the org tree.
+// Orgs is what tasks need from the org tree: its scope rules.
 type Orgs interface {
 	Get(ctx context.Context, id int64) (org.Org, error)
 	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
 	// LiveMember reports whether the user has standing in the org at now.
 	LiveMember(ctx context.Context, orgID, userID int64, now time.Time) (bool, error)
 }
 
-var _ Orgs = (*org.Store)(nil)
+var _ Orgs = (*org.Service)(nil)
 
 // Scheduler puts a task's background work on the queue.
 type Scheduler interface {
@@ -198,20 +201,20 @@ func text(s string, min, max int) string {
 	return ""
 }
 
-// manage checks that the user is a secretary of the org or above it.
-func (s *Service) manage(ctx context.Context, userID, orgID int64) (org.Org, error) {
-	o, err := s.orgs.Get(ctx, orgID)
+// manageTask loads a task whose org the user manages; anyone else gets
+// ErrTaskNotFound.
+func (s *Service) manageTask(ctx context.Context, userID, taskID int64) (Task, error) {
+	t, err := s.get(ctx, taskID)
 	if err != nil {
-		return org.Org{}, err
+		return Task{}, err
 	}
-	ok, err := s.orgs.Manages(ctx, userID, orgID)
-	if err != nil {
-		return org.Org{}, err
+	if _, err := s.orgs.RequireManager(ctx, userID, t.OrgID); err != nil {
+		if errors.Is(err, org.ErrOrgNotFound) {
+			return Task{}, ErrTaskNotFound
+		}
+		return Task{}, err
 	}
-	if !ok {
-		return org.Org{}, org.ErrOrgNotFound
-	}
-	return o, nil
+	return t, nil
 }
 
 // Create records a task and hands its fan-out to the queue; it answers at
@@ -231,7 +234,7 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (Ta
 	if err := s.validate(in); err != nil {
 		return Task{}, false, err
 	}
-	o, err := s.manage(ctx, userID, orgID)
+	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return Task{}, false, err
 	}
@@ -317,7 +320,7 @@ func (s *Service) List(ctx context.Context, userID, orgID int64, status Status, 
 
 // list returns up to limit of an org's tasks for List.
 func (s *Service) list(ctx context.Context, userID, orgID int64, status Status, before int64, limit int) ([]Task, error) {
-	if _, err := s.manage(ctx, userID, orgID); err != nil {
+	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
 	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
@@ -444,7 +447,7 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 		d.Delivery = &st
 	}
 	q := db.Table("assignments AS a").Select("a.*, m.name AS name, m.badge AS badge").
-		Joins("LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = a.user_id").
+		Joins(org.JoinMembershipSQL("a.org_id", "a.user_id")).
 		Where("a.task_id = ? AND a.id > ?", taskID, after)
 	if status != "" {
 		q = q.Where("a.status = ?", status)
@@ -458,31 +461,20 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 }
 
 // Cancel cancels a task: its open assignments are cancelled, its assignees
-// told, and its scheduled jobs removed.
-func (s *Service) Cancel(ctx context.Context, userID, taskID int64) (Task, error) {
-	t, err := s.get(ctx, taskID)
+// told, and its scheduled jobs removed. The task and its assignments change
+// in one transaction, so no failure leaves a cancelled task with open
+// assignments; cancelling again cancels whatever is still open (an
+// assignment a fan-out wrote late) and tells only those members.
+func (s *Service) Cancel(ctx context.Context, userID, taskID int64) (_ Task, err error) {
+	defer apperr.Annotate(&err, "task.Cancel(%d)", taskID)
+	t, err := s.manageTask(ctx, userID, taskID)
 	if err != nil {
 		return Task{}, err
 	}
-	if _, err := s.manage(ctx, userID, t.OrgID); err != nil {
-		if errors.Is(err, org.ErrOrgNotFound) {
-			return Task{}, ErrTaskNotFound
-		}
+	if err := s.cancel(ctx, t); err != nil {
 		return Task{}, err
 	}
-	if t.Status == StatusCancelled {
-		return t, nil
-	}
-	now := s.now()
-	res := s.db.WithContext(ctx).Model(&Task{}).Where("id = ? AND status <> ?", taskID, StatusCancelled).
-		Updates(map[string]any{"status": StatusCancelled, "cancelled_at": now})
-	if res.Error != nil {
-		return Task{}, fmt.Errorf("task.Cancel: %w", res.Error)
-	}
-	if err := s.cancelAssignments(ctx, t); err != nil {
-		return Task{}, err
-	}
-	if t.DueAt != nil {
+	if t.DueAt != nil && t.Status != StatusCancelled {
 		if err := s.opts.Scheduler.Unschedule(ctx, t); err != nil {
 			s.opts.Log.WarnContext(ctx, "could not remove a cancelled task's jobs; they will find it cancelled", "task_id", t.ID, "err", err)
 		}
@@ -490,21 +482,36 @@ func (s *Service) Cancel(ctx context.Context, userID, taskID int64) (Task, error
 	return s.get(ctx, taskID)
 }
 
-// cancelAssignments cancels the open assignments of a cancelled task and
-// tells their members, idempotently.
-func (s *Service) cancelAssignments(ctx context.Context, t Task) error {
-	db := s.db.WithContext(ctx)
+// cancel marks the task cancelled (if it is not yet) and cancels its open
+// assignments in one transaction, then tells their members. It is
+// idempotent: run again, it finds nothing open and tells nobody, and the
+// notifications' dedupe key would stop a second one anyway.
+func (s *Service) cancel(ctx context.Context, t Task) error {
+	now := s.now()
 	var users []int64
-	if err := db.Model(&Assignment{}).Where("task_id = ? AND status IN ?", t.ID, activeStatuses).Pluck("user_id", &users).Error; err != nil {
-		return fmt.Errorf("task.Cancel: %w", err)
-	}
-	if err := s.notify(ctx, t, users, notify.KindTaskCancelled, "任务已取消："+t.Title, "该任务已由书记取消，无需继续执行。", "task_cancelled:"+strconv.FormatInt(t.ID, 10)); err != nil {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		users = nil // a retried transaction starts afresh
+		if err := tx.Model(&Task{}).Where("id = ? AND status <> ?", t.ID, StatusCancelled).
+			Updates(map[string]any{"status": StatusCancelled, "cancelled_at": now}).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&Assignment{}).Where("task_id = ? AND status IN ?", t.ID, activeStatuses).Pluck("user_id", &users).Error; err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return nil
+		}
+		return tx.Model(&Assignment{}).Where("task_id = ? AND status IN ?", t.ID, activeStatuses).
+			Updates(map[string]any{"status": ACancelled, "updated_at": now}).Error
+	})
+	if err != nil {
 		return err
 	}
-	err := db.Model(&Assignment{}).Where("task_id = ? AND status IN ?", t.ID, activeStatuses).
-		Updates(map[string]any{"status": ACancelled, "updated_at": s.now()}).Error
+	// After the commit, so that a retried transaction does not tell anyone twice.
+	err = s.notify(context.WithoutCancel(ctx), t, users, notify.KindTaskCancelled, "任务已取消："+t.Title,
+		"该任务已由书记取消，无需继续执行。", "task_cancelled:"+strconv.FormatInt(t.ID, 10))
 	if err != nil {
-		return fmt.Errorf("task.Cancel: assignments: %w", err)
+		s.opts.Log.WarnContext(ctx, "could not tell the members of a cancelled task", "task_id", t.ID, "members", len(users), "err", err)
 	}
 	return nil
 }
@@ -512,14 +519,8 @@ func (s *Service) cancelAssignments(ctx context.Context, t Task) error {
 // Reschedule changes a task's due time and reminder; the jobs move with it.
 func (s *Service) Reschedule(ctx context.Context, userID, taskID int64, dueAt *time.Time, remind *int) (Task, error) {
 	dueAt = toMillis(dueAt)
-	t, err := s.get(ctx, taskID)
+	t, err := s.manageTask(ctx, userID, taskID)
 	if err != nil {
-		return Task{}, err
-	}
-	if _, err := s.manage(ctx, userID, t.OrgID); err != nil {
-		if errors.Is(err, org.ErrOrgNotFound) {
-			return Task{}, ErrTaskNotFound
-		}
 		return Task{}, err
 	}
 	if t.Status == StatusCancelled {
@@ -538,7 +539,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, taskID int64, dueAt *t
 			s.opts.Log.WarnContext(ctx, "could not remove a task's old jobs", "task_id", t.ID, "err", err)
 		}
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Model(&Task{}).Where("id = ?", t.ID).Updates(map[string]any{
 			"due_at": dueAt, "remind_before_minutes": in.RemindBeforeMinutes, "reminded_at": nil, "overdue_at": nil, "updated_at": s.now(),
 		}).Error; err != nil {
@@ -650,18 +651,18 @@ func (s *Service) FanOut(ctx context.Context, taskID int64) error {
 	if res.RowsAffected == 0 {
 		// Cancelled while dispatching: cancel what this run assigned too.
 		if cur, err := s.get(ctx, t.ID); err == nil && cur.Status == StatusCancelled {
-			return s.cancelAssignments(ctx, cur)
+			return s.cancel(ctx, cur)
 		}
 	}
 	return nil
 }
 
-// targets selects the next page of live memberships the task is for, after
+// targets selects the next page of live membership rows the task is for, after
 // membership id after.
 func (s *Service) targets(db *gorm.DB, t Task, after int64) *gorm.DB {
 	q := db.Scopes(org.LiveMemberships(s.now())).Select("m.id, m.user_id, m.org_id").Where("m.id > ?", after)
 	if t.IncludeSuborgs {
-		q = q.Where("m.org_id IN (?)", db.Table("org_closure").Select("descendant_id").Where("ancestor_id = ?", t.OrgID))
+		q = q.Scopes(org.InSubtree("m.org_id", t.OrgID))
 	} else {
 		q = q.Where("m.org_id = ?", t.OrgID)
 	}
