@@ -103,8 +103,8 @@ loop:
 		go func() {
 			defer func() { <-j.inFlight; wg.Done() }()
 			err := p.Deliver(ctx, id, false)
-			if err == nil || errors.Is(err, ErrPermanent) {
-				return
+			if err == nil || errors.Is(err, ErrPermanent) || errors.Is(err, ErrAttemptInFlight) {
+				return // done, recorded, or another attempt (a sweep's send job) owns it
 			}
 			if err := j.enqueueSends(context.WithoutCancel(ctx), []int64{id}); err != nil {
 				mu.Lock()

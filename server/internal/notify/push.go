@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -142,11 +143,20 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		}
 		return p.finish(ctx, n.ID, DeliveryQueued, DeliveryNoConsent, coalescedReason)
 	}
-	if err := p.waitForSlot(ctx, n.ID); err != nil {
+	// One attempt at a time waits for a send slot: a fan-out batch and a
+	// send job queued again by a sweep may both reach this point for one
+	// notification, and each slot spent by the loser is a message that
+	// waits for the next minute.
+	token, err := p.lockAttempt(ctx, n.ID)
+	if err != nil {
+		return err
+	}
+	defer p.unlockAttempt(n.ID, token)
+	if err := p.waitForSlot(ctx, n.ID, token); err != nil {
 		return err
 	}
 	taken, held := false, false
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err = db.Transaction(func(tx *gorm.DB) error {
 		ok, err := take(tx, n.UserID, tmpl.ID)
 		if err != nil || !ok {
 			return err
@@ -338,12 +348,62 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + window - now)`)
 
-// waitForSlot blocks until the global send rate allows one more message.
+// ErrAttemptInFlight is a push another worker is already trying; that
+// attempt records the outcome.
+var ErrAttemptInFlight = errors.New("another attempt at this push is in flight")
+
+// attemptTTL bounds how long a crashed attempt keeps others away; a live
+// one renews it while it waits for a slot.
+const attemptTTL = 30 * time.Second
+
+func (p *Pusher) attemptKey(id int64) string {
+	return p.opts.KeyPrefix + "push:attempt:" + strconv.FormatInt(id, 10)
+}
+
+// lockAttempt claims the notification's attempt in Redis and returns the
+// claim's token, or ErrAttemptInFlight when another attempt holds it.
+func (p *Pusher) lockAttempt(ctx context.Context, id int64) (string, error) {
+	token := strconv.FormatInt(time.Now().UnixNano(), 36) + ":" + strconv.FormatInt(rand.Int64(), 36)
+	ok, err := p.rdb.SetNX(ctx, p.attemptKey(id), token, attemptTTL).Result()
+	if err != nil {
+		return "", fmt.Errorf("notify %d: attempt lock: %w", id, err)
+	}
+	if !ok {
+		return "", fmt.Errorf("notify %d: %w", id, ErrAttemptInFlight)
+	}
+	return token, nil
+}
+
+var unlockAttempt = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+var renewAttempt = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`)
+
+// unlockAttempt releases the claim if it is still this attempt's; it runs
+// even when the job's context has ended.
+func (p *Pusher) unlockAttempt(id int64, token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := unlockAttempt.Run(ctx, p.rdb, []string{p.attemptKey(id)}, token).Err(); err != nil {
+		p.opts.Log.Warn("could not release a push attempt; it expires on its own", "notification_id", id, "err", err)
+	}
+}
+
+// waitForSlot blocks until the global send rate allows one more message,
+// keeping the attempt's claim (token) alive while it waits.
 // The window runs on real time, not p.now: it lives in Redis, whose expiry does.
-func (p *Pusher) waitForSlot(ctx context.Context, id int64) error {
+func (p *Pusher) waitForSlot(ctx context.Context, id int64, token string) error {
 	key := p.opts.KeyPrefix + "push:rate"
 	member := strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	for {
+	for first := true; ; first = false {
+		if !first {
+			if err := renewAttempt.Run(ctx, p.rdb, []string{p.attemptKey(id)}, token, attemptTTL.Milliseconds()).Err(); err != nil {
+				return fmt.Errorf("notify %d: attempt lock: %w", id, err)
+			}
+		}
 		wait, err := slot.Run(ctx, p.rdb, []string{key}, time.Now().UnixMilli(), 60000, p.opts.RatePerMinute, member).Int64()
 		if err != nil {
 			return fmt.Errorf("notify: rate limit: %w", err)
