@@ -57,9 +57,11 @@ func TestDatabaseOutage(t *testing.T) {
 	t.Run("a check-in committed before the connection dropped is 503, and its retry gets the saved record", func(t *testing.T) {
 		env := env.In(t)
 		if !postgres() {
-			t.Skip("the cut is found by PostgreSQL's INSERT command tag")
+			t.Skip("the cut is found in PostgreSQL's reply to the check-in's statement")
 		}
-		cut := proxy.CutAfterReply([]byte("INSERT 0 1"))
+		// The check-in is one statement on PostgreSQL that returns the row it
+		// saved: its reply is the one holding the request id.
+		cut := proxy.CutAfterReply([]byte("outage-cut"))
 		unavailable(t, checkin("outage-cut"))
 		select {
 		case <-cut:

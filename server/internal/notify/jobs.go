@@ -68,11 +68,11 @@ func (j *Jobs) EnqueuePush(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-func (j *Jobs) enqueueSends(ctx context.Context, ids []int64) error {
+func (j *Jobs) enqueueSends(ctx context.Context, ids []int64, opts ...asynq.Option) error {
 	for _, id := range ids {
 		b, _ := json.Marshal(map[string]int64{"id": id})
 		task := asynq.NewTask(TypeSend, b, asynq.MaxRetry(sendRetries), asynq.Timeout(time.Minute))
-		_, err := j.q.Enqueue(ctx, task, queue.Default, asynq.TaskID("notify-send-"+strconv.FormatInt(id, 10)))
+		_, err := j.q.Enqueue(ctx, task, queue.Default, append([]asynq.Option{asynq.TaskID("notify-send-" + strconv.FormatInt(id, 10))}, opts...)...)
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return err
 		}
@@ -103,10 +103,19 @@ loop:
 		go func() {
 			defer func() { <-j.inFlight; wg.Done() }()
 			err := p.Deliver(ctx, id, false)
-			if err == nil || errors.Is(err, ErrPermanent) || errors.Is(err, ErrAttemptInFlight) {
-				return // done, recorded, or another attempt (a sweep's send job) owns it
+			if err == nil || errors.Is(err, ErrPermanent) {
+				return
 			}
-			if err := j.enqueueSends(context.WithoutCancel(ctx), []int64{id}); err != nil {
+			// Also when another attempt holds the push (ErrAttemptInFlight):
+			// that holder may be a worker that was killed, so a send job of
+			// its own (one per notification, whatever asks for it) takes it
+			// up once the holder's claim would have run out, finding it sent
+			// if the holder was alive.
+			var opts []asynq.Option
+			if errors.Is(err, ErrAttemptInFlight) {
+				opts = append(opts, asynq.ProcessIn(attemptTTL+time.Second))
+			}
+			if err := j.enqueueSends(context.WithoutCancel(ctx), []int64{id}, opts...); err != nil {
 				mu.Lock()
 				lostErr = err
 				mu.Unlock()
@@ -141,6 +150,11 @@ func (j *Jobs) Register(p *Pusher, in *Inbox) {
 		err := p.Deliver(ctx, pl.ID, retried >= maxRetry)
 		if errors.Is(err, ErrPermanent) {
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		if errors.Is(err, ErrAttemptInFlight) {
+			// Held by another attempt, perhaps of a worker that was killed:
+			// look again once its claim would have run out.
+			return queue.RetryAfter(err, attemptTTL+time.Second)
 		}
 		return err
 	}))

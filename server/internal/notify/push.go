@@ -353,8 +353,8 @@ return math.max(1, tonumber(oldest[2]) + window - now)`)
 var ErrAttemptInFlight = errors.New("another attempt at this push is in flight")
 
 // attemptTTL bounds how long a crashed attempt keeps others away; a live
-// one renews it while it waits for a slot.
-const attemptTTL = 30 * time.Second
+// one renews it at least every attemptTTL/3 while it waits for a slot.
+const attemptTTL = 9 * time.Second
 
 func (p *Pusher) attemptKey(id int64) string {
 	return p.opts.KeyPrefix + "push:attempt:" + strconv.FormatInt(id, 10)
@@ -414,7 +414,7 @@ func (p *Pusher) waitForSlot(ctx context.Context, id int64, token string) error 
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(wait) * time.Millisecond):
+		case <-time.After(min(time.Duration(wait)*time.Millisecond, attemptTTL/3)):
 		}
 	}
 }

@@ -19,8 +19,25 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		return 0
 	}
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		return ra.after
+	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
+
+// RetryAfter marks a job's error as one that a retry after d (not the
+// exponential back-off) will get past: something another worker holds for
+// a known time.
+func RetryAfter(err error, d time.Duration) error { return &retryAfterError{err: err, after: d} }
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
 
 // resumeMark separates a job's id from the suffix of its resumed copy.
 const resumeMark = "~resume-"
