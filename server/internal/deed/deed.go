@@ -224,7 +224,8 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 	now := s.now()
 	d := Deed{OrgID: orgID, UserID: subject, NominatedBy: actorID, Title: strings.TrimSpace(in.Title), Content: strings.TrimSpace(in.Content),
 		Links: strings.Join(links, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		d.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/wechat"
 )
 
@@ -156,7 +157,8 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		return err
 	}
 	taken, held := false, false
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, p.db, func(tx *gorm.DB) error {
+		taken, held = false, false // a retried transaction starts afresh
 		ok, err := take(tx, n.UserID, tmpl.ID)
 		if err != nil || !ok {
 			return err
@@ -203,7 +205,7 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 	reason := sendErr.Error()
 	switch {
 	case errors.Is(sendErr, wechat.ErrConsentRefused):
-		err := db.Transaction(func(tx *gorm.DB) error {
+		err := database.Transact(ctx, p.db, func(tx *gorm.DB) error {
 			if err := revoke(tx, n.UserID, tmpl.ID); err != nil {
 				return err
 			}
@@ -216,7 +218,7 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		if lastAttempt {
 			final = DeliveryFailed
 		}
-		err := db.Transaction(func(tx *gorm.DB) error {
+		err := database.Transact(ctx, p.db, func(tx *gorm.DB) error {
 			if err := refund(tx, n.UserID, tmpl.ID); err != nil {
 				return err
 			}
@@ -227,7 +229,7 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		}
 		return fmt.Errorf("notify %d: %w", n.ID, sendErr)
 	default:
-		err := db.Transaction(func(tx *gorm.DB) error {
+		err := database.Transact(ctx, p.db, func(tx *gorm.DB) error {
 			if err := refund(tx, n.UserID, tmpl.ID); err != nil {
 				return err
 			}

@@ -67,9 +67,10 @@ func KindLabel(k Kind) string {
 	return map[Kind]string{KindCommittee: "党委", KindGeneralBranch: "党总支", KindBranch: "党支部", KindTemporary: "临时党组织"}[k]
 }
 
-func newOrgJSON(o Org) OrgJSON {
+// newOrgJSON shows an org as of now (the service clock), which decides "ended".
+func newOrgJSON(o Org, now time.Time) OrgJSON {
 	return OrgJSON{ID: o.ID, ParentID: o.ParentID, Name: o.Name, Kind: o.Kind, KindLabel: KindLabel(o.Kind), Depth: o.Depth,
-		Post: o.Post(), EndsAt: utc(o.EndsAt), DissolvedAt: utc(o.DissolvedAt), Ended: o.Ended(time.Now()), CreatedAt: o.CreatedAt.UTC()}
+		Post: o.Post(), EndsAt: utc(o.EndsAt), DissolvedAt: utc(o.DissolvedAt), Ended: o.Ended(now), CreatedAt: o.CreatedAt.UTC()}
 }
 
 func utc(t *time.Time) *time.Time {
@@ -145,16 +146,17 @@ func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, erro
 	if err != nil {
 		return nil, err
 	}
+	now := h.svc.Now()
 	type child struct {
 		OrgJSON
 		Subtree Counts `json:"subtree"`
 	}
 	children := make([]child, len(d.Children))
 	for i, ch := range d.Children {
-		children[i] = child{OrgJSON: newOrgJSON(ch), Subtree: d.ChildCounts[ch.ID]}
+		children[i] = child{OrgJSON: newOrgJSON(ch, now), Subtree: d.ChildCounts[ch.ID]}
 	}
 	return gin.H{
-		"org": newOrgJSON(d.Org), "children": children, "members": d.Members, "seconded": d.Seconded,
+		"org": newOrgJSON(d.Org, now), "children": children, "members": d.Members, "seconded": d.Seconded,
 		"subtree": d.Subtree, "can_manage": d.Manages,
 	}, nil
 }
@@ -181,7 +183,7 @@ func (h *Handler) createChild(ctx context.Context, userID int64, req childInput)
 		in.Post = &Post{Lat: *p.Lat, Lng: *p.Lng, RadiusM: *p.RadiusM, Address: p.Address}
 	}
 	o, err := h.svc.CreateChild(ctx, userID, req.ID, in)
-	return newOrgJSON(o), err
+	return newOrgJSON(o, h.svc.Now()), err
 }
 
 func (h *Handler) invite(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
@@ -198,7 +200,7 @@ func inviteJSON(code string, exp time.Time, err error) (gin.H, error) {
 
 func (h *Handler) dissolve(ctx context.Context, userID int64, in web.ID) (OrgJSON, error) {
 	o, err := h.svc.Dissolve(ctx, userID, in.ID)
-	return newOrgJSON(o), err
+	return newOrgJSON(o, h.svc.Now()), err
 }
 
 type pageInput struct {

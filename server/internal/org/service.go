@@ -425,6 +425,9 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (Org, error
 
 // endMemberships marks the active memberships that the condition selects
 // removed and takes them off the counters; it returns those it ended.
+// Now is the service's clock, for answers that say whether an org has ended.
+func (s *Service) Now() time.Time { return s.now() }
+
 func endMemberships(tx *gorm.DB, now time.Time, cond string, args ...any) ([]Membership, error) {
 	var ms []Membership
 	if err := tx.Where(cond, args...).Where("status IN ?", []Status{StatusPending, StatusApproved}).Find(&ms).Error; err != nil {

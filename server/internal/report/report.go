@@ -219,7 +219,8 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	r := Report{OrgID: m.OrgID, ReporterID: userID, RequestID: in.RequestID, Category: in.Category, Urgency: in.Urgency,
 		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address),
 		Status: StatusOpen, CurrentOrgID: m.OrgID, NextEscalateAt: &next}
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		r.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&r).Error; err != nil {
 			return err
 		}
