@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -11,46 +9,6 @@ import (
 	"xianfeng/server/internal/contract"
 	"xianfeng/server/internal/testenv"
 )
-
-// doWithHeaders is env.Do with extra request headers, through the contract-checking client.
-func doWithHeaders(t *testing.T, env *testenv.Env, method, path, token string, body any, header map[string]string) testenv.Response {
-	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	var req *http.Request
-	var err error
-	if rd != nil {
-		req, err = http.NewRequest(method, env.Server.URL+path, rd)
-		req.Header.Set("Content-Type", "application/json")
-	} else {
-		req, err = http.NewRequest(method, env.Server.URL+path, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := env.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	return testenv.Response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
-}
 
 func TestTheContractNeedsNoMethodWxRequestLacks(t *testing.T) {
 	contract.CheckClientMethods(t, nil)
@@ -62,7 +20,7 @@ func TestPatchOperationsTakePOSTWithAMethodOverride(t *testing.T) {
 	override := map[string]string{contract.MethodOverrideHeader: "PATCH", "X-Request-ID": "mp-override-1"}
 
 	t.Run("a secretary changes a member's badge with POST", func(t *testing.T) {
-		r := doWithHeaders(t, env, "POST", env.MemberPath(w.A, w.MemberA), w.SecA.Token, map[string]string{"badge": "information"}, override)
+		r := env.DoWith("POST", env.MemberPath(w.A, w.MemberA), w.SecA.Token, map[string]string{"badge": "information"}, override)
 		var m struct {
 			Badge string `json:"badge"`
 		}
@@ -77,7 +35,7 @@ func TestPatchOperationsTakePOSTWithAMethodOverride(t *testing.T) {
 
 	t.Run("a secretary moves a task's due time with POST", func(t *testing.T) {
 		due := time.Now().UTC().Add(72 * time.Hour).Truncate(time.Second)
-		r := doWithHeaders(t, env, "POST", fmt.Sprintf("/api/v1/tasks/%d", w.Task), w.SecA.Token, map[string]any{"due_at": due.Format(time.RFC3339)}, override)
+		r := env.DoWith("POST", fmt.Sprintf("/api/v1/tasks/%d", w.Task), w.SecA.Token, map[string]any{"due_at": due.Format(time.RFC3339)}, override)
 		var tk struct {
 			DueAt time.Time `json:"due_at"`
 		}
@@ -88,7 +46,7 @@ func TestPatchOperationsTakePOSTWithAMethodOverride(t *testing.T) {
 	})
 
 	t.Run("the override keeps the PATCH operation's rules", func(t *testing.T) {
-		r := doWithHeaders(t, env, "POST", env.MemberPath(w.A, w.MemberA), w.MemberB.Token, map[string]string{"badge": "frontline"}, override)
+		r := env.DoWith("POST", env.MemberPath(w.A, w.MemberA), w.MemberB.Token, map[string]string{"badge": "frontline"}, override)
 		if r.Status != http.StatusNotFound {
 			t.Errorf("a stranger's override = %d %s, want 404", r.Status, r.Body)
 		}
@@ -109,7 +67,7 @@ func TestPatchOperationsTakePOSTWithAMethodOverride(t *testing.T) {
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
-			r := doWithHeaders(t, env, tc.method, tc.path, w.SecA.Token, map[string]any{"due_at": time.Now().Add(96 * time.Hour).UTC().Format(time.RFC3339)}, tc.header)
+			r := env.DoWith(tc.method, tc.path, w.SecA.Token, map[string]any{"due_at": time.Now().Add(96 * time.Hour).UTC().Format(time.RFC3339)}, tc.header)
 			if r.Status != http.StatusMethodNotAllowed || r.ErrorCode() != tc.code {
 				t.Errorf("got %d %s, want 405 %s: %s", r.Status, r.ErrorCode(), tc.code, r.Body)
 			}

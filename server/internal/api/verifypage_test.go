@@ -20,7 +20,7 @@ func verifyAs(t *testing.T, env *testenv.Env, token, accept string) testenv.Resp
 	if accept != "" {
 		h["Accept"] = accept
 	}
-	return doWithHeaders(t, env, "GET", "/api/v1/badges/verify?token="+url.QueryEscape(token), "", nil, h)
+	return env.DoWith("GET", "/api/v1/badges/verify?token="+url.QueryEscape(token), "", nil, h)
 }
 
 func TestABrowserScanningABadgeReadsTheVerdict(t *testing.T) {

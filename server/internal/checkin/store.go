@@ -29,19 +29,11 @@ func oneTripFor(db *gorm.DB) oneTrip {
 	return nil
 }
 
-// oneTripRow is a row of postgresCheckin's statement.
+// oneTripRow is a row of postgresCheckin's statement: the check-in and
+// whether the statement created it.
 type oneTripRow struct {
-	ID         int64
-	OrgID      int64
-	Badge      org.Badge
-	Seconded   bool
-	Lat        *float64
-	Lng        *float64
-	AccuracyM  *float64
-	RequestID  string
-	ClientTime *time.Time
-	CreatedAt  time.Time
-	Created    bool
+	Checkin
+	Created bool
 }
 
 // postgresCheckin: the membership comes from org's live-membership scope;
@@ -74,12 +66,12 @@ func postgresCheckin(ctx context.Context, db *gorm.DB, userID int64, in Input, d
 	if len(rows) == 0 {
 		return Checkin{}, false, false, nil
 	}
-	r := rows[0]
-	if r.Created {
-		// What was written, as the general path answers it.
-		return Checkin{ID: r.ID, UserID: userID, OrgID: r.OrgID, Day: day, Badge: r.Badge, Seconded: r.Seconded, Lat: in.Lat, Lng: in.Lng,
-			AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime, CreatedAt: now}, true, true, nil
+	c := rows[0].Checkin
+	c.UserID, c.Day = userID, day
+	if rows[0].Created {
+		// What was written, as the general path answers it (the database
+		// keeps times to the microsecond).
+		c.ClientTime, c.CreatedAt = in.ClientTime, now
 	}
-	return Checkin{ID: r.ID, UserID: userID, OrgID: r.OrgID, Day: day, Badge: r.Badge, Seconded: r.Seconded, Lat: r.Lat, Lng: r.Lng,
-		AccuracyM: r.AccuracyM, RequestID: r.RequestID, ClientTime: r.ClientTime, CreatedAt: r.CreatedAt}, false, true, nil
+	return c, rows[0].Created, true, nil
 }

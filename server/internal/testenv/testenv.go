@@ -230,6 +230,12 @@ func (r Response) ErrorCode() string {
 // []byte is sent as is, anything else as JSON).
 func (e *Env) Do(method, path, token string, body any) Response {
 	e.t.Helper()
+	return e.DoWith(method, path, token, body, nil)
+}
+
+// DoWith is Do with extra request headers.
+func (e *Env) DoWith(method, path, token string, body any, header map[string]string) Response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -253,6 +259,9 @@ func (e *Env) Do(method, path, token string, body any) Response {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := e.Client.Do(req)
 	if err != nil {
