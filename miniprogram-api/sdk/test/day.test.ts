@@ -161,6 +161,26 @@ describe("a member's day through the SDK", () => {
     );
   });
 
+  it('keeps a write that got no answer first in line, and replays the queue in order', async () => {
+    member.clock.now = new Date(Date.now() - 60_000);
+    member.shim.faults.push('lose-answer', 'lose-answer', 'lose-answer'); // every attempt of the transport
+    const first = await member.xf.queue.dailyCheckin({});
+    assert.ok('queued' in first, 'no answer: the write stays queued');
+    assert.equal(member.xf.queue.pending()[0].attempts, 1);
+
+    const before = member.results.length;
+    const second = await member.xf.queue.dailyCheckin({});
+    assert.ok('ok' in second && second.ok);
+    assert.deepEqual(
+      member.results.slice(before).map((r) => r.item.id),
+      [first.item.id, second.item.id],
+      'the older write is sent first',
+    );
+    const sent = member.shim.seen.filter((r) => (r.body as { request_id?: string } | undefined)?.request_id === first.item.id);
+    assert.equal(sent.length, 4, 'three lost attempts and the replay, all with the same request_id');
+    assert.deepEqual(member.xf.queue.pending(), []);
+  });
+
   it('drops a queued write the server refuses for good, and reports it', async () => {
     member.clock.now = new Date(Date.now() - 3 * 24 * 3600_000); // beyond the offline window
     const outcome = await member.xf.queue.dailyCheckin({});
