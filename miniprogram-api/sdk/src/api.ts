@@ -1,7 +1,7 @@
 // Typed helpers for the calls a member's and a secretary's phone make most; every other
 // operation is one Client.call away, typed with OkOf/BodyOf/QueryOf.
-import type { BodyOf, OkOf, QueryOf } from './contract';
-import { Client } from './transport';
+import type { ApiPath, BodyOf, OkOf, QueryOf } from './contract';
+import { CallOptions, Client } from './transport';
 
 type WithoutRequestId<B> = Omit<B, 'request_id'> & { request_id?: string };
 
@@ -13,9 +13,20 @@ export class Api {
     return (await p).data;
   }
 
+  /** A GET of the contract, answering the body. */
+  private get<T>(path: ApiPath, query?: object): Promise<T> {
+    return this.data(this.client.call<T>({ method: 'GET', path, query: query as CallOptions['query'] }));
+  }
+
+  /** A POST that carries a request_id (made here when left out), so retries answer the first result. */
+  private idempotent<T>(path: ApiPath, body: { request_id?: string }, params?: Record<string, number>): Promise<T> {
+    const full = { ...body, request_id: body.request_id ?? this.client.newId() };
+    return this.data(this.client.call<T>({ method: 'POST', path, params, body: full }));
+  }
+
   /** GET /api/v1/me: the user (phone masked) and every membership. */
   me(): Promise<OkOf<'getMe'>> {
-    return this.data(this.client.call<OkOf<'getMe'>>({ method: 'GET', path: '/api/v1/me' }));
+    return this.get<OkOf<'getMe'>>('/api/v1/me');
   }
 
   /** POST /api/v1/members/signup: apply to an org with its invite code and a badge. */
@@ -27,7 +38,7 @@ export class Api {
 
   /** GET /api/v1/me/badge: the member's badge with a short-lived verification token. */
   myBadge(query: QueryOf<'getMyBadge'> = {}): Promise<OkOf<'getMyBadge'>> {
-    return this.data(this.client.call<OkOf<'getMyBadge'>>({ method: 'GET', path: '/api/v1/me/badge', query }));
+    return this.get<OkOf<'getMyBadge'>>('/api/v1/me/badge', query);
   }
 
   /**
@@ -35,20 +46,17 @@ export class Api {
    * OfflineQueue.dailyCheckin, which keeps client_time.
    */
   dailyCheckin(body: WithoutRequestId<BodyOf<'createCheckin'>>): Promise<OkOf<'createCheckin'>> {
-    const full = { ...body, request_id: body.request_id ?? this.client.newId() };
-    return this.data(this.client.call<OkOf<'createCheckin'>>({ method: 'POST', path: '/api/v1/checkins', body: full }));
+    return this.idempotent<OkOf<'createCheckin'>>('/api/v1/checkins', body);
   }
 
   /** GET /api/v1/me/checkins. */
   myCheckins(query: QueryOf<'listMyCheckins'> = {}): Promise<OkOf<'listMyCheckins'>> {
-    return this.data(
-      this.client.call<OkOf<'listMyCheckins'>>({ method: 'GET', path: '/api/v1/me/checkins', query }),
-    );
+    return this.get<OkOf<'listMyCheckins'>>('/api/v1/me/checkins', query);
   }
 
   /** GET /api/v1/me/tasks: the member's assignments with their tasks. */
   myTasks(query: QueryOf<'listMyTasks'> = {}): Promise<OkOf<'listMyTasks'>> {
-    return this.data(this.client.call<OkOf<'listMyTasks'>>({ method: 'GET', path: '/api/v1/me/tasks', query }));
+    return this.get<OkOf<'listMyTasks'>>('/api/v1/me/tasks', query);
   }
 
   /** POST /api/v1/tasks/{id}/accept. */
@@ -60,28 +68,12 @@ export class Api {
 
   /** POST /api/v1/tasks/{id}/checkin, online; OfflineQueue.taskCheckin queues it. */
   taskCheckin(id: number, body: WithoutRequestId<BodyOf<'checkinTask'>>): Promise<OkOf<'checkinTask'>> {
-    const full = { ...body, request_id: body.request_id ?? this.client.newId() };
-    return this.data(
-      this.client.call<OkOf<'checkinTask'>>({
-        method: 'POST',
-        path: '/api/v1/tasks/{id}/checkin',
-        params: { id },
-        body: full,
-      }),
-    );
+    return this.idempotent<OkOf<'checkinTask'>>('/api/v1/tasks/{id}/checkin', body, { id });
   }
 
   /** POST /api/v1/tasks/{id}/complete. */
   completeTask(id: number, body: WithoutRequestId<BodyOf<'completeTask'>> = {}): Promise<OkOf<'completeTask'>> {
-    const full = { ...body, request_id: body.request_id ?? this.client.newId() };
-    return this.data(
-      this.client.call<OkOf<'completeTask'>>({
-        method: 'POST',
-        path: '/api/v1/tasks/{id}/complete',
-        params: { id },
-        body: full,
-      }),
-    );
+    return this.idempotent<OkOf<'completeTask'>>('/api/v1/tasks/{id}/complete', body, { id });
   }
 
   /**
@@ -89,20 +81,17 @@ export class Api {
    * is sent unchanged on every retry, so a retry answers the report filed the first time.
    */
   fileReport(body: WithoutRequestId<BodyOf<'createReport'>>): Promise<OkOf<'createReport'>> {
-    const full = { ...body, request_id: body.request_id ?? this.client.newId() };
-    return this.data(this.client.call<OkOf<'createReport'>>({ method: 'POST', path: '/api/v1/reports', body: full }));
+    return this.idempotent<OkOf<'createReport'>>('/api/v1/reports', body);
   }
 
   /** GET /api/v1/me/reports. */
   myReports(query: QueryOf<'listMyReports'> = {}): Promise<OkOf<'listMyReports'>> {
-    return this.data(this.client.call<OkOf<'listMyReports'>>({ method: 'GET', path: '/api/v1/me/reports', query }));
+    return this.get<OkOf<'listMyReports'>>('/api/v1/me/reports', query);
   }
 
   /** GET /api/v1/me/subscriptions: the templates to ask for and the banked consents. */
   mySubscriptions(): Promise<OkOf<'listMySubscriptions'>> {
-    return this.data(
-      this.client.call<OkOf<'listMySubscriptions'>>({ method: 'GET', path: '/api/v1/me/subscriptions' }),
-    );
+    return this.get<OkOf<'listMySubscriptions'>>('/api/v1/me/subscriptions');
   }
 
   /** POST /api/v1/me/subscriptions: report the accepted template ids (not idempotent: never retried). */
