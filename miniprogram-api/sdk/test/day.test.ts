@@ -44,6 +44,11 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>):
   throw new Error(`${what}: not within 10 s`);
 }
 
+/** Keeps the phone offline a moment, so that arriving later differs from being made. */
+function offlineFor200ms(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 200));
+}
+
 function sameInstant(a: string | null | undefined, b: string): boolean {
   return a !== null && a !== undefined && new Date(a).getTime() === new Date(b).getTime();
 }
@@ -132,7 +137,7 @@ describe("a member's day through the SDK", () => {
   it('keeps a daily check-in made offline and replays it once the network is back, with its client_time', async () => {
     await member.xf.queue.start();
     member.shim.setOnline(false);
-    member.clock.now = new Date(Date.now() - 5 * 60_000);
+    member.clock.now = new Date();
     const madeAt = member.clock.now.toISOString();
     const sentBefore = member.shim.seen.length;
 
@@ -143,12 +148,14 @@ describe("a member's day through the SDK", () => {
     assert.equal(stored.length, 1, 'the queue is in wx storage');
     assert.equal(stored[0].body.client_time, madeAt);
 
+    await offlineFor200ms();
     member.shim.setOnline(true); // wx.onNetworkStatusChange replays the queue
     const result = await eventually('the replayed check-in', async () => member.results[0]);
     assert.ok(result.ok);
     assert.equal(result.status, 201);
     const record = result.data as OkOf<'createCheckin'>;
     assert.ok(sameInstant(record.client_time, madeAt), `client_time ${record.client_time} is ${madeAt}`);
+    assert.ok(new Date(record.server_time).getTime() >= new Date(madeAt).getTime() + 200, 'it arrived later');
     assert.deepEqual(member.xf.queue.pending(), []);
 
     // Sending the same request_id again (a replay after the app was killed mid-send) makes no second record.
@@ -162,7 +169,7 @@ describe("a member's day through the SDK", () => {
   });
 
   it('keeps a write that got no answer first in line, and replays the queue in order', async () => {
-    member.clock.now = new Date(Date.now() - 60_000);
+    member.clock.now = new Date();
     member.shim.faults.push('lose-answer', 'lose-answer', 'lose-answer'); // every attempt of the transport
     const first = await member.xf.queue.dailyCheckin({});
     assert.ok('queued' in first, 'no answer: the write stays queued');
@@ -213,11 +220,12 @@ describe("a member's day through the SDK", () => {
     assert.ok(sameInstant(moved.due_at, later));
 
     member.shim.setOnline(false);
-    member.clock.now = new Date(Date.now() - 60_000);
+    member.clock.now = new Date();
     const madeAt = member.clock.now.toISOString();
     const before = member.results.length;
     const outcome = await member.xf.queue.taskCheckin(taskId, {});
     assert.ok('queued' in outcome);
+    await offlineFor200ms();
     member.shim.setOnline(true);
     const result = await eventually('the replayed task check-in', async () => member.results[before]);
     assert.ok(result.ok);
