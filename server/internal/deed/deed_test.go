@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"xianfeng/server/internal/testenv"
 )
 
 type auditJSON struct {
@@ -138,23 +140,11 @@ func TestNominatingADeed(t *testing.T) {
 		}
 	})
 
-	for _, tc := range []struct {
-		name  string
-		body  map[string]any
-		field string
-	}{
-		{"a blank title", map[string]any{"title": " ", "content": "内容"}, "title"},
-		{"a title over 100 characters", map[string]any{"title": strings.Repeat("先", 101), "content": "内容"}, "title"},
-		{"no content", map[string]any{"title": "标题"}, "content"},
-	} {
-		t.Run(tc.name+" is a bad request naming the field", func(t *testing.T) {
-			w := w.in(t)
-			res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, tc.body)
-			if !res.Invalid(t, tc.field) {
-				t.Errorf("got %d %s, want 400 naming %s", res.Status, res.Body, tc.field)
-			}
-		})
-	}
+	w.ExpectInvalid(t, "POST", "/api/v1/deeds", w.MemberA, []testenv.InvalidBody{
+		{Name: "a blank title", Body: map[string]any{"title": " ", "content": "内容"}, Field: "title"},
+		{Name: "a title over 100 characters", Body: map[string]any{"title": strings.Repeat("先", 101), "content": "内容"}, Field: "title"},
+		{Name: "no content", Body: map[string]any{"title": "标题"}, Field: "content"},
+	})
 
 	t.Run("a user with no approved membership cannot nominate themselves", func(t *testing.T) {
 		w := w.in(t)

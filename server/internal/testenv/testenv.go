@@ -335,3 +335,26 @@ func (r Response) Invalid(t testing.TB, field string) bool {
 	t.Helper()
 	return r.Status == http.StatusBadRequest && r.APIError(t).Code == "invalid_argument" && r.APIError(t).Fields[field] != ""
 }
+
+// InvalidBody is a request body a route must refuse, and the field its
+// answer must name.
+type InvalidBody struct {
+	Name  string
+	Body  any
+	Field string
+}
+
+// ExpectInvalid sends each body to path as p, in a subtest of t named
+// "<Name> is a bad request naming <Field>", and fails the subtest unless the
+// answer is a 400 invalid_argument that names the field.
+func (e *Env) ExpectInvalid(t *testing.T, method, path string, p Person, bodies []InvalidBody) {
+	t.Helper()
+	for _, b := range bodies {
+		t.Run(b.Name+" is a bad request naming "+b.Field, func(t *testing.T) {
+			res := e.In(t).DoAs(method, path, p, b.Body)
+			if !res.Invalid(t, b.Field) {
+				t.Errorf("got %d %s, want 400 invalid_argument with fields.%s", res.Status, res.Body, b.Field)
+			}
+		})
+	}
+}

@@ -272,18 +272,27 @@ func (s *Server) code2Session(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"openid": "o-" + name, "session_key": randomHex(12)})
 }
 
-func (s *Server) phoneNumber(w http.ResponseWriter, r *http.Request) {
+// accept checks the access token of a call, reads its JSON body into body
+// and plays the scenarios every call shares (common, expire-once) for the
+// code or openid key reads from the body. It reports whether the call goes
+// on; if not, the answer is written.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, body any, key func() string) bool {
 	if !s.checkToken(w, r) {
-		return
+		return false
 	}
+	if err := json.NewDecoder(r.Body).Decode(body); err != nil {
+		writeErr(w, 47001, "data format error")
+		return false
+	}
+	k := key()
+	return !s.common(w, r, k) && !s.expireOnce(w, r, k)
+}
+
+func (s *Server) phoneNumber(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Code string `json:"code"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeErr(w, 47001, "data format error")
-		return
-	}
-	if s.common(w, r, body.Code) || s.expireOnce(w, r, body.Code) {
+	if !s.accept(w, r, &body, func() string { return body.Code }) {
 		return
 	}
 	digits, ok := strings.CutPrefix(body.Code, "phone:")
@@ -307,9 +316,6 @@ func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.sendAttempts++
 	s.mu.Unlock()
-	if !s.checkToken(w, r) {
-		return
-	}
 	var body struct {
 		ToUser     string `json:"touser"`
 		TemplateID string `json:"template_id"`
@@ -319,11 +325,7 @@ func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
 		} `json:"data"`
 		State string `json:"miniprogram_state"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeErr(w, 47001, "data format error")
-		return
-	}
-	if s.common(w, r, body.ToUser) || s.expireOnce(w, r, body.ToUser) {
+	if !s.accept(w, r, &body, func() string { return body.ToUser }) {
 		return
 	}
 	switch {
