@@ -51,8 +51,6 @@ BASE_ADDR=127.0.0.1:18182
 BASE_REDIS_DB=${XF_BENCH_CHECKIN_BASELINE_REDIS_DB:-15}
 BASE_USERS=${XF_BENCH_BASELINE_USERS:-500000}
 
-tmp=$(mktemp -d)
-server_pid=""
 sampler_pid=""
 
 stop_server() {
@@ -66,19 +64,8 @@ stop_server() {
 	baseline_stop
 }
 
-cleanup() {
-	local rc=$?
-	set +e
-	stop_server
-	bench_redis_clean "$PREFIX" "$NS"
-	bench_db_drop "$DB" "$FANOUT_DB"
-	if [[ $rc -ne 0 ]]; then
-		bench_show_logs "$tmp" server baseline
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
+bench_scratch "$PREFIX" "$NS" "$DB" "$FANOUT_DB"
+BENCH_ON_EXIT=stop_server
 
 bench_header
 echo "building server and server/cmd/checkinbench..."

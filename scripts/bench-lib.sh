@@ -118,28 +118,55 @@ bench_stop() {
 	fi
 }
 
-# bench_command NAME DB: the set-up of a benchmark command server/cmd/NAME
-# that builds the app itself on the scratch database DB, with the Redis key
-# prefix NAME: and the asynq namespace NAME. It makes the directory $tmp,
-# cleans up on exit (NAME's Redis keys, DB and $tmp, also on failure),
-# builds the command into $tmp/NAME and (re)creates DB.
-bench_command() {
-	BENCH_COMMAND=$1
-	BENCH_COMMAND_DB=$2
+# bench_scratch PREFIX NAMESPACE DB...: makes the directory $tmp and
+# installs the EXIT trap of a benchmark that runs the app with the Redis
+# key prefix PREFIX and the asynq namespace NAMESPACE on the scratch
+# databases DB... The trap runs BENCH_ON_EXIT (a command the script may
+# set), stops the server ($server_pid) and the baseline, deletes the app's
+# Redis keys, drops the databases and, after a failure, shows the last lines
+# of the server's and the baseline's logs in $tmp; then it removes $tmp and
+# exits with the script's status.
+bench_scratch() {
+	BENCH_PREFIX=$1
+	BENCH_NS=$2
+	shift 2
+	BENCH_DBS=("$@")
 	tmp=$(mktemp -d)
-	trap bench_command_cleanup EXIT
-	echo "building server/cmd/$1..."
-	go build -o "$tmp/$1" "./server/cmd/$1"
-	bench_db_fresh "$2"
+	server_pid=""
+	trap bench_cleanup EXIT
 }
 
-bench_command_cleanup() {
+bench_cleanup() {
 	local rc=$?
 	set +e
-	bench_redis_clean "$BENCH_COMMAND:" "$BENCH_COMMAND"
-	bench_db_drop "$BENCH_COMMAND_DB"
+	if [[ -n ${BENCH_ON_EXIT:-} ]]; then
+		"$BENCH_ON_EXIT"
+	fi
+	bench_stop "$server_pid"
+	baseline_stop
+	bench_redis_clean "$BENCH_PREFIX" "$BENCH_NS"
+	bench_db_drop "${BENCH_DBS[@]}"
+	if [[ $rc -ne 0 ]]; then
+		bench_show_logs "$tmp" server baseline
+	fi
 	rm -rf "$tmp"
 	exit "$rc"
+}
+
+# bench_command NAME DB [ARG...]: runs the benchmark command server/cmd/NAME,
+# which builds the app itself on the scratch database DB with the Redis key
+# prefix NAME: and the asynq namespace NAME, and cleans up after it (see
+# bench_scratch): builds it, (re)creates DB, prints the header and runs it
+# on DB and the local Redis with ARG..., its temporary files in $tmp.
+bench_command() {
+	local name=$1 db=$2
+	shift 2
+	bench_scratch "$name:" "$name" "$db"
+	echo "building server/cmd/$name..."
+	go build -o "$tmp/$name" "./server/cmd/$name"
+	bench_db_fresh "$db"
+	bench_header --no-runs
+	TMPDIR="$tmp" "$tmp/$name" -db "$(bench_db_url "$db")" -redis redis://127.0.0.1:6379/0 "$@"
 }
 
 # --------------------------------------------------------------- baseline

@@ -33,19 +33,9 @@ LATENCIES=${XF_BENCH_PUSH_LATENCIES:-0 100ms}
 JITTER=${XF_BENCH_PUSH_JITTER:-20ms}
 REDIS=(redis-cli -h 127.0.0.1 -p 6379 -n 0)
 
-tmp=$(mktemp -d)
-
 # The bench's queues are pushbench:<priority> and, for its asynq-alone
 # measurement, pushbench:noop:<priority>: bench_redis_clean removes both.
-cleanup() {
-	local rc=$?
-	set +e
-	bench_redis_clean "$NS:" "$NS"
-	bench_db_drop "$DB"
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
+bench_scratch "$NS:" "$NS" "$DB"
 
 bench_header
 echo "services: $(psql -X -At -h 127.0.0.1 -U postgres -d test -c 'SHOW server_version' | sed 's/^/PostgreSQL /'), Redis $("${REDIS[@]}" info server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r')"

@@ -20,10 +20,6 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
-DB=xianfeng_statsbench
-bench_command statsbench "$DB"
-
-bench_header --no-runs
 start=$(date +%s)
-TMPDIR="$tmp" "$tmp/statsbench" -db "$(bench_db_url "$DB")" -redis redis://127.0.0.1:6379/0 "$@"
+bench_command statsbench xianfeng_statsbench "$@"
 echo "total run: $(($(date +%s) - start)) s"

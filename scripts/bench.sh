@@ -36,23 +36,7 @@ BASE_DB=xfbase_bench
 BASE_ADDR=127.0.0.1:18181
 BASE_REDIS_DB=${XF_BENCH_BASELINE_REDIS_DB:-14}
 
-tmp=$(mktemp -d)
-server_pid=""
-
-cleanup() {
-	local rc=$?
-	set +e
-	bench_stop "$server_pid"
-	baseline_stop
-	bench_redis_clean bench: bench
-	bench_db_drop "$DB"
-	if [[ $rc -ne 0 ]]; then
-		bench_show_logs "$tmp" server baseline
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
+bench_scratch bench: bench "$DB"
 
 bench_header
 echo "building server and load generator..."

@@ -15,8 +15,4 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
-DB=xianfeng_orgbench
-bench_command orgbench "$DB"
-
-bench_header --no-runs
-"$tmp/orgbench" -db "$(bench_db_url "$DB")" -redis redis://127.0.0.1:6379/0 "$@"
+bench_command orgbench xianfeng_orgbench "$@"
