@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/testenv"
 )
 
@@ -66,20 +67,9 @@ func (w *world) secretary(org int64, name string) person {
 	return p
 }
 
-// deedJSON is a deed as the API answers it.
-type deedJSON struct {
-	ID           int64   `json:"id"`
-	OrgID        int64   `json:"org_id"`
-	UserID       int64   `json:"user_id"`
-	NominatedBy  int64   `json:"nominated_by"`
-	Title        string  `json:"title"`
-	TaskIDs      []int64 `json:"task_ids"`
-	ReportIDs    []int64 `json:"report_ids"`
-	Status       string  `json:"status"`
-	StatusLabel  string  `json:"status_label"`
-	CurrentOrgID int64   `json:"current_org_id"`
-	Reason       string  `json:"reason"`
-}
+// deedJSON is a deed as the API answers it: the server's own type, since testenv's
+// client checks every response against openapi.yaml.
+type deedJSON = deed.JSON
 
 type eventJSON struct {
 	Kind    string `json:"kind"`
