@@ -272,6 +272,22 @@ func (s *Server) code2Session(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"openid": "o-" + name, "session_key": randomHex(12)})
 }
 
+// sendRefusal is the errcode and errmsg WeChat refuses a subscribe message
+// to openid with template with, as the scenario openids ask; 0 to send it.
+func sendRefusal(openid, template string) (int, string) {
+	switch {
+	case openid == "":
+		return 40003, "invalid openid"
+	case template == "":
+		return 40037, "invalid template_id"
+	case openid == "refused":
+		return 43101, "user refuse to accept the msg"
+	case openid == "bad-template":
+		return 47003, "argument invalid! data.thing1.value invalid"
+	}
+	return 0, ""
+}
+
 // accept checks the access token of a call, reads its JSON body into body
 // and plays the scenarios every call shares (common, expire-once) for the
 // code or openid key reads from the body. It reports whether the call goes
@@ -328,18 +344,8 @@ func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
 	if !s.accept(w, r, &body, func() string { return body.ToUser }) {
 		return
 	}
-	switch {
-	case body.ToUser == "":
-		writeErr(w, 40003, "invalid openid")
-		return
-	case body.TemplateID == "":
-		writeErr(w, 40037, "invalid template_id")
-		return
-	case body.ToUser == "refused":
-		writeErr(w, 43101, "user refuse to accept the msg")
-		return
-	case body.ToUser == "bad-template":
-		writeErr(w, 47003, "argument invalid! data.thing1.value invalid")
+	if code, msg := sendRefusal(body.ToUser, body.TemplateID); code != 0 {
+		writeErr(w, code, msg)
 		return
 	}
 	if s.subscribeScenario(w, r, body.ToUser) {
