@@ -367,3 +367,24 @@ func (e *Env) ExpectInvalid(t *testing.T, method, path string, p Person, bodies 
 		})
 	}
 }
+
+// Outsider is a person who must not see what an org holds.
+type Outsider struct {
+	Name string
+	As   Person
+	Org  int64
+}
+
+// ExpectHidden GETs path, a format of the org's id, as each outsider in a
+// subtest of t named after them, and fails it unless the answer is 404: to
+// a caller out of its scope, an org is not there.
+func (e *Env) ExpectHidden(t *testing.T, path string, outsiders []Outsider) {
+	t.Helper()
+	for _, o := range outsiders {
+		t.Run(o.Name, func(t *testing.T) {
+			if res := e.In(t).DoAs("GET", fmt.Sprintf(path, o.Org), o.As, nil); res.Status != http.StatusNotFound {
+				t.Errorf("got %d %s, want 404", res.Status, res.Body)
+			}
+		})
+	}
+}
