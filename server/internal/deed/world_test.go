@@ -9,7 +9,7 @@ import (
 	"xianfeng/server/internal/testenv"
 )
 
-// world is a tree for deed tests, a testenv.World of this shape:
+// world is a tree for deed tests, a testenv.World grown with GrowWide:
 //
 //	root (committee 青岛市委, secretary RootSec)
 //	├── gb (general branch 第一党总支, secretary gbSec)
@@ -34,17 +34,8 @@ type person = testenv.Person
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{World: testenv.NewRoot(t, testenv.Options{}), t: t, extra: new([]person)}
-	w.gb = w.Child(w.RootSec, w.Root, "第一党总支", "general_branch")
-	w.other = w.Child(w.RootSec, w.Root, "市北区委", "committee")
-	w.A = w.Child(w.RootSec, w.gb, "第一党支部", "branch")
-	w.B = w.Child(w.RootSec, w.gb, "第二党支部", "branch")
-	w.c = w.Child(w.RootSec, w.other, "第三党支部", "branch")
-
-	w.gbSec = w.secretary(w.gb, "孙总支")
-	w.otherSec = w.secretary(w.other, "周区委")
-	w.SecA = w.secretary(w.A, "李红梅")
-	w.SecB = w.secretary(w.B, "赵建国")
-	w.secC = w.secretary(w.c, "钱书记")
+	wide := w.GrowWide("第一党总支", "general_branch", "孙总支", w.secretary)
+	w.gb, w.other, w.c, w.gbSec, w.otherSec, w.secC = wide.Mid, wide.Other, wide.C, wide.MidSec, wide.OtherSec, wide.SecC
 	w.MemberA = w.Member(w.A, "张小明", "frontline")
 	w.memberA2 = w.Member(w.A, "刘芳", "frontline")
 	w.MemberB = w.Member(w.B, "陈晓东", "frontline")
