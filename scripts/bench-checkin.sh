@@ -50,12 +50,7 @@ BASE_DB=xfbase_checkin
 BASE_ADDR=127.0.0.1:18182
 BASE_REDIS_DB=${XF_BENCH_CHECKIN_BASELINE_REDIS_DB:-15}
 BASE_USERS=${XF_BENCH_BASELINE_USERS:-500000}
-PSQL=(bench_psql)
-REDIS=(redis-cli -h 127.0.0.1 -p 6379 -n 0)
-dburl() { echo "postgres://postgres@127.0.0.1:5432/$1?sslmode=disable"; }
 
-tmp=$(mktemp -d)
-server_pid=""
 sampler_pid=""
 
 stop_server() {
@@ -64,32 +59,13 @@ stop_server() {
 		wait "$sampler_pid" 2>/dev/null || true
 	fi
 	sampler_pid=""
-	if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid"
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	bench_stop "$server_pid"
 	server_pid=""
 	baseline_stop
 }
 
-cleanup() {
-	local rc=$?
-	set +e
-	stop_server
-	"${REDIS[@]}" --scan --pattern "$PREFIX*" | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	"${REDIS[@]}" --scan --pattern "asynq:{$NS:*" | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	for q in critical default low; do
-		"${REDIS[@]}" srem asynq:queues "$NS:$q" >/dev/null
-	done
-	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FANOUT_DB WITH (FORCE)" >/dev/null
-	if [[ $rc -ne 0 ]]; then
-		bench_show_logs "$tmp" server baseline
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
+bench_scratch "$PREFIX" "$NS" "$DB" "$FANOUT_DB"
+BENCH_ON_EXIT=stop_server
 
 bench_header
 echo "building server and server/cmd/checkinbench..."
@@ -97,20 +73,17 @@ go build -o "$tmp/server" ./server
 go build -o "$tmp/checkinbench" ./server/cmd/checkinbench
 baseline_build "$tmp/xfbase"
 
-for db in $DB $FANOUT_DB; do
-	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-	"${PSQL[@]}" -c "CREATE DATABASE $db"
-done
+bench_db_fresh "$DB" "$FANOUT_DB"
 # Stale keys of an interrupted run would skew the board and the sessions.
-"${REDIS[@]}" --scan --pattern "$PREFIX*" | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
+bench_redis_clean "$PREFIX" "$NS"
 
-common=(-db "$(dburl $DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS")
+common=(-db "$(bench_db_url "$DB")" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS")
 "$tmp/checkinbench" -mode seed "${common[@]}" -members "$MEMBERS" -tokens "$tmp/tokens"
 
 (
 	cd "$tmp"
 	exec env APP_ENV=development APP_WECHAT_MOCK=true \
-		APP_DATABASE_URL="$(dburl $DB)" \
+		APP_DATABASE_URL="$(bench_db_url "$DB")" \
 		APP_REDIS_URL=redis://127.0.0.1:6379/0 APP_REDIS_KEY_PREFIX=$PREFIX \
 		APP_QUEUE_NAMESPACE=$NS APP_HTTP_ADDR=$ADDR APP_LOG_LEVEL=warn \
 		APP_ADMIN_ADDR="${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19082}" \
@@ -176,5 +149,5 @@ if [[ -s $tmp/server.warn ]]; then
 	head -n 3 "$tmp/server.warn" | cut -c1-400
 fi
 
-"$tmp/checkinbench" -mode fanout -db "$(dburl $FANOUT_DB)" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS" -targets 10000 -runs "$XF_BENCH_RUNS" || rc=1
+"$tmp/checkinbench" -mode fanout -db "$(bench_db_url "$FANOUT_DB")" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS" -targets 10000 -runs "$XF_BENCH_RUNS" || rc=1
 exit "$rc"

@@ -59,7 +59,6 @@ bench_summary_row() {
 	fi
 }
 
-# bench_psql runs psql against the maintenance database test.
 # bench_show_logs DIR NAME...: after a failure, the last lines of each
 # DIR/NAME.log that is not empty, on stderr.
 bench_show_logs() {
@@ -73,8 +72,101 @@ bench_show_logs() {
 	done
 }
 
+# bench_psql runs psql against the maintenance database test.
 bench_psql() {
 	env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test "$@"
+}
+
+# bench_db_url DB prints the URL of the scratch database DB.
+bench_db_url() {
+	echo "postgres://postgres@127.0.0.1:5432/$1?sslmode=disable"
+}
+
+# bench_db_fresh DB...: drops each scratch database if it is there and
+# creates it empty.
+bench_db_fresh() {
+	local db
+	for db in "$@"; do
+		bench_psql -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+		bench_psql -c "CREATE DATABASE $db"
+	done
+}
+
+# bench_db_drop DB...: drops each scratch database, quietly.
+bench_db_drop() {
+	local db
+	for db in "$@"; do
+		bench_psql -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+	done
+}
+
+# bench_redis_clean PREFIX NAMESPACE: deletes what an app with the Redis key
+# prefix PREFIX and the asynq namespace NAMESPACE left in Redis database 0:
+# its keys, its queues' keys and their names in asynq:queues.
+bench_redis_clean() {
+	local redis=(redis-cli -h 127.0.0.1 -p 6379 -n 0) prefix=$1 ns=$2
+	"${redis[@]}" --scan --pattern "$prefix*" | xargs -r -n 500 "${redis[@]}" del >/dev/null
+	"${redis[@]}" --scan --pattern "asynq:{$ns:*" | xargs -r -n 500 "${redis[@]}" del >/dev/null
+	"${redis[@]}" smembers asynq:queues | grep "^$ns:" | xargs -r "${redis[@]}" srem asynq:queues >/dev/null || true
+}
+
+# bench_stop PID: stops the process PID (if any, and alive) and waits for it.
+bench_stop() {
+	if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
+		kill -TERM "$1"
+		wait "$1" 2>/dev/null || true
+	fi
+}
+
+# bench_scratch PREFIX NAMESPACE DB...: makes the directory $tmp and
+# installs the EXIT trap of a benchmark that runs the app with the Redis
+# key prefix PREFIX and the asynq namespace NAMESPACE on the scratch
+# databases DB... The trap runs BENCH_ON_EXIT (a command the script may
+# set), stops the server ($server_pid) and the baseline, deletes the app's
+# Redis keys, drops the databases and, after a failure, shows the last lines
+# of the server's and the baseline's logs in $tmp; then it removes $tmp and
+# exits with the script's status.
+bench_scratch() {
+	BENCH_PREFIX=$1
+	BENCH_NS=$2
+	shift 2
+	BENCH_DBS=("$@")
+	tmp=$(mktemp -d)
+	server_pid=""
+	trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+	local rc=$?
+	set +e
+	if [[ -n ${BENCH_ON_EXIT:-} ]]; then
+		"$BENCH_ON_EXIT"
+	fi
+	bench_stop "$server_pid"
+	baseline_stop
+	bench_redis_clean "$BENCH_PREFIX" "$BENCH_NS"
+	bench_db_drop "${BENCH_DBS[@]}"
+	if [[ $rc -ne 0 ]]; then
+		bench_show_logs "$tmp" server baseline
+	fi
+	rm -rf "$tmp"
+	exit "$rc"
+}
+
+# bench_command NAME DB [ARG...]: runs the benchmark command server/cmd/NAME,
+# which builds the app itself on the scratch database DB with the Redis key
+# prefix NAME: and the asynq namespace NAME, and cleans up after it (see
+# bench_scratch): builds it, (re)creates DB, prints the header and runs it
+# on DB and the local Redis with ARG..., its temporary files in $tmp.
+bench_command() {
+	local name=$1 db=$2
+	shift 2
+	bench_scratch "$name:" "$name" "$db"
+	echo "building server/cmd/$name..."
+	go build -o "$tmp/$name" "./server/cmd/$name"
+	bench_db_fresh "$db"
+	bench_header --no-runs
+	TMPDIR="$tmp" "$tmp/$name" -db "$(bench_db_url "$db")" -redis redis://127.0.0.1:6379/0 "$@"
 }
 
 # --------------------------------------------------------------- baseline
@@ -148,12 +240,11 @@ baseline_start() {
 	baseline_redis_ok "$rdb" || return 1
 	BASELINE_DB=$pgdb
 	BASELINE_REDIS_DB=$rdb
-	bench_psql -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)"
-	bench_psql -c "CREATE DATABASE $pgdb"
+	bench_db_fresh "$pgdb"
 	env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d "$pgdb" -c \
 		"CREATE TABLE checkins(id bigserial PRIMARY KEY, user_id bigint, day date, at timestamptz,
 		 lat double precision, lng double precision, UNIQUE (user_id, day))"
-	env PG_DSN="postgres://postgres@127.0.0.1:5432/$pgdb?sslmode=disable" REDIS_ADDR=127.0.0.1:6379 \
+	env PG_DSN="$(bench_db_url "$pgdb")" REDIS_ADDR=127.0.0.1:6379 \
 		REDIS_DB="$rdb" PGX_MAX_CONNS=16 GORM_MAX_CONNS=1 LISTEN="$addr" SEED_SESSIONS="$seed" \
 		"$bin" >"$log" 2>&1 &
 	BASELINE_PID=$!
@@ -176,13 +267,10 @@ baseline_start() {
 # baseline_stop stops the baseline and drops its database and Redis keys.
 # Safe to call twice and from an EXIT trap.
 baseline_stop() {
-	if [[ -n $BASELINE_PID ]] && kill -0 "$BASELINE_PID" 2>/dev/null; then
-		kill -TERM "$BASELINE_PID"
-		wait "$BASELINE_PID" 2>/dev/null || true
-	fi
+	bench_stop "$BASELINE_PID"
 	BASELINE_PID=""
 	if [[ -n $BASELINE_DB ]]; then
-		bench_psql -c "DROP DATABASE IF EXISTS $BASELINE_DB WITH (FORCE)" >/dev/null
+		bench_db_drop "$BASELINE_DB"
 	fi
 	BASELINE_DB=""
 	if [[ -n $BASELINE_REDIS_DB && $BASELINE_REDIS_DB != 0 ]]; then

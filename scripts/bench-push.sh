@@ -31,28 +31,11 @@ DB=xianfeng_bench_push
 NS=pushbench
 LATENCIES=${XF_BENCH_PUSH_LATENCIES:-0 100ms}
 JITTER=${XF_BENCH_PUSH_JITTER:-20ms}
-PSQL=(bench_psql)
 REDIS=(redis-cli -h 127.0.0.1 -p 6379 -n 0)
 
-tmp=$(mktemp -d)
-
-clean_redis() {
-	"${REDIS[@]}" --scan --pattern "$NS:*" | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	"${REDIS[@]}" --scan --pattern "asynq:{$NS:*" | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	# The bench's queues: pushbench:<priority> and, for its asynq-alone
-	# measurement, pushbench:noop:<priority>.
-	"${REDIS[@]}" smembers asynq:queues | grep "^$NS:" | xargs -r "${REDIS[@]}" srem asynq:queues >/dev/null || true
-}
-
-cleanup() {
-	local rc=$?
-	set +e
-	clean_redis
-	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
+# The bench's queues are pushbench:<priority> and, for its asynq-alone
+# measurement, pushbench:noop:<priority>: bench_redis_clean removes both.
+bench_scratch "$NS:" "$NS" "$DB"
 
 bench_header
 echo "services: $(psql -X -At -h 127.0.0.1 -U postgres -d test -c 'SHOW server_version' | sed 's/^/PostgreSQL /'), Redis $("${REDIS[@]}" info server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r')"
@@ -67,9 +50,8 @@ for latency in $LATENCIES; do
 	echo
 	echo "==== fake WeChat answering after $latency ± $jitter"
 	# Stale keys of an interrupted run would skew the rate limiter and the queue.
-	clean_redis
-	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-	"${PSQL[@]}" -c "CREATE DATABASE $DB"
-	"$tmp/pushbench" -db "postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" -redis redis://127.0.0.1:6379/0 \
+	bench_redis_clean "$NS:" "$NS"
+	bench_db_fresh "$DB"
+	"$tmp/pushbench" -db "$(bench_db_url "$DB")" -redis redis://127.0.0.1:6379/0 \
 		-runs "$XF_BENCH_RUNS" -diagnose 0 -wx-latency "$latency" -wx-jitter "$jitter" "$@"
 done

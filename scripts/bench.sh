@@ -35,32 +35,8 @@ ADDR=127.0.0.1:18081
 BASE_DB=xfbase_bench
 BASE_ADDR=127.0.0.1:18181
 BASE_REDIS_DB=${XF_BENCH_BASELINE_REDIS_DB:-14}
-REDIS=(redis-cli -h 127.0.0.1 -p 6379 -n 0)
 
-tmp=$(mktemp -d)
-server_pid=""
-
-cleanup() {
-	local rc=$?
-	set +e
-	if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid"
-		wait "$server_pid" 2>/dev/null
-	fi
-	baseline_stop
-	"${REDIS[@]}" --scan --pattern 'bench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	"${REDIS[@]}" --scan --pattern 'asynq:{bench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	for q in critical default low; do
-		"${REDIS[@]}" srem asynq:queues "bench:$q" >/dev/null
-	done
-	bench_psql -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-	if [[ $rc -ne 0 ]]; then
-		bench_show_logs "$tmp" server baseline
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
+bench_scratch bench: bench "$DB"
 
 bench_header
 echo "building server and load generator..."
@@ -68,13 +44,12 @@ go build -o "$tmp/server" ./server
 go build -o "$tmp/bench" ./scripts/bench
 baseline_build "$tmp/xfbase"
 
-bench_psql -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-bench_psql -c "CREATE DATABASE $DB"
+bench_db_fresh "$DB"
 
 (
 	cd "$tmp"
 	exec env APP_ENV=development APP_WECHAT_MOCK=true \
-		APP_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" \
+		APP_DATABASE_URL="$(bench_db_url "$DB")" \
 		APP_REDIS_URL=redis://127.0.0.1:6379/0 APP_REDIS_KEY_PREFIX=bench: \
 		APP_QUEUE_NAMESPACE=bench APP_HTTP_ADDR=$ADDR APP_LOG_LEVEL=warn \
 		APP_ADMIN_ADDR="${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19081}" \

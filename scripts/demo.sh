@@ -39,6 +39,24 @@ expect() {
   fi
 }
 
+# await PATH TOKEN PATTERN... — GETs PATH until BODY holds every PATTERN
+# (the queue's work is asynchronous), for 10 s at most.
+await() {
+  local path=$1 token=$2 p held
+  shift 2
+  for _ in $(seq 1 50); do
+    call GET "$path" "$token" >/dev/null
+    held=yes
+    for p in "$@"; do
+      grep -q "$p" <<<"$BODY" || held=""
+    done
+    if [ -n "$held" ]; then
+      return 0
+    fi
+    sleep 0.2
+  done
+}
+
 json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$BODY"; }
 json_num() { sed -n "s/^[^{]*{\"$1\":\\([0-9]*\\).*/\\1/p" <<<"$BODY"; }
 user_id() { sed -n 's/.*"user":{"id":\([0-9]*\).*/\1/p' <<<"$BODY"; }
@@ -155,11 +173,7 @@ DUE=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
 call POST "/orgs/$ROOT/tasks" "$SEC" "{\"title\":\"青岛站北广场卡口值守\",\"kind\":\"duty\",\"description\":\"测温、查验健康码\",\"target\":{\"badges\":[\"frontline\"],\"include_suborgs\":true},\"location\":{\"lat\":36.0644,\"lng\":120.3123,\"radius_m\":200,\"address\":\"青岛站北广场\"},\"due_at\":\"$DUE\",\"remind_before_minutes\":30,\"request_id\":\"demo-task-$RUN\"}"
 expect 201
 TASK=$(json_num id)
-for _ in $(seq 1 50); do
-  call GET "/tasks/$TASK" "$SEC" >/dev/null
-  grep -q '"status":"open"' <<<"$BODY" && break
-  sleep 0.2
-done
+await "/tasks/$TASK" "$SEC" '"status":"open"'
 grep -q '"status":"open"' <<<"$BODY" || { echo "!! the task was not dispatched" >&2; exit 1; }
 echo "dispatched: $(sed -n 's/.*"assigned_count":\([0-9]*\).*/\1/p' <<<"$BODY") assignment(s)"
 FW=${MEMBER_TOKEN[frontline]}
@@ -207,11 +221,7 @@ for n in 1 2; do
   call POST "/orgs/$ROOT/tasks" "$SEC" "{\"title\":\"社区防疫宣传 第${n}轮\",\"kind\":\"publicity\",\"target\":{\"badges\":[\"publicity\"],\"include_suborgs\":true},\"request_id\":\"demo-pub-$n-$RUN\"}"
   expect 201
   PUBTASK=$(json_num id)
-  for _ in $(seq 1 50); do
-    call GET "/tasks/$PUBTASK" "$SEC" >/dev/null
-    grep -q '"queued":0' <<<"$BODY" && grep -q '"status":"open"' <<<"$BODY" && break
-    sleep 0.2
-  done
+  await "/tasks/$PUBTASK" "$SEC" '"queued":0' '"status":"open"'
   echo "task $PUBTASK delivery: $(sed -n 's/.*"delivery":\({[^}]*}\).*/\1/p' <<<"$BODY")"
 done
 call GET /me/subscriptions "$PUB"
@@ -225,11 +235,7 @@ step "An announcement (学习传达上级指示精神) to the whole tree, with r
 call POST "/orgs/$ROOT/announcements" "$SEC" '{"title":"关于做好疫情防控工作的通知","body":"各党支部要迅速行动，党员亮身份、当先锋、作表率。","include_suborgs":true}'
 expect 201
 ANN=$(json_num id)
-for _ in $(seq 1 50); do
-  call GET "/announcements/$ANN/receipts" "$SEC" >/dev/null
-  grep -q '"status":"sent"' <<<"$BODY" && break
-  sleep 0.2
-done
+await "/announcements/$ANN/receipts" "$SEC" '"status":"sent"'
 call GET "/announcements/$ANN" "$PUB"
 expect 200
 call GET "/announcements/$ANN/receipts" "$SEC"

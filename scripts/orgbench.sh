@@ -15,31 +15,4 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
-DB=xianfeng_orgbench
-PSQL=(env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d test)
-REDIS=(redis-cli -h 127.0.0.1 -p 6379)
-
-tmp=$(mktemp -d)
-
-cleanup() {
-	local rc=$?
-	set +e
-	"${REDIS[@]}" --scan --pattern 'orgbench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	"${REDIS[@]}" --scan --pattern 'asynq:{orgbench:*' | xargs -r -n 500 "${REDIS[@]}" del >/dev/null
-	for q in critical default low; do
-		"${REDIS[@]}" srem asynq:queues "orgbench:$q" >/dev/null
-	done
-	"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-
-echo "building server/cmd/orgbench..."
-go build -o "$tmp/orgbench" ./server/cmd/orgbench
-
-"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-"${PSQL[@]}" -c "CREATE DATABASE $DB"
-
-bench_header --no-runs
-"$tmp/orgbench" -db "postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" -redis redis://127.0.0.1:6379/0 "$@"
+bench_command orgbench xianfeng_orgbench "$@"

@@ -142,10 +142,16 @@ func (f Figure) GoalText() string {
 
 // Verdict is "goal met", "goal missed" or "—" without a goal.
 func (f Figure) Verdict() string {
-	switch {
-	case !f.Judged():
+	if !f.Judged() {
 		return "—"
-	case f.Met():
+	}
+	return Verdict(f.Met())
+}
+
+// Verdict is "goal met" or "goal missed", the words of a judged figure, for
+// the lines a benchmark prints about a goal it judges itself.
+func Verdict(met bool) string {
+	if met {
 		return "goal met"
 	}
 	return "goal missed"
@@ -173,6 +179,40 @@ func Format(u Unit, v float64) string {
 
 // Ms is a duration in (fractional) milliseconds, for Millis values.
 func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Latency writes a latency for a benchmark's run line: whole milliseconds
+// from 100 ms, one decimal from 10 ms, two below ("3.46ms").
+func Latency(d time.Duration) string {
+	f := Ms(d)
+	switch {
+	case f >= 100:
+		return fmt.Sprintf("%.0fms", f)
+	case f >= 10:
+		return fmt.Sprintf("%.1fms", f)
+	}
+	return fmt.Sprintf("%.2fms", f)
+}
+
+// Percentile is the latency below which fraction p of the sorted latencies
+// lie (nearest rank), 0 without latencies.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// Percentiles sorts lat and writes its p50, p90, p99 and maximum, or
+// "(none)" without latencies.
+func Percentiles(lat []time.Duration) string {
+	if len(lat) == 0 {
+		return "(none)"
+	}
+	slices.Sort(lat)
+	return fmt.Sprintf("p50=%s p90=%s p99=%s max=%s", Latency(Percentile(lat, 0.5)), Latency(Percentile(lat, 0.9)),
+		Latency(Percentile(lat, 0.99)), Latency(lat[len(lat)-1]))
+}
 
 // group writes n with a comma every three digits.
 func group(n int64) string {

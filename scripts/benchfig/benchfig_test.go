@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMedianAndSpread(t *testing.T) {
@@ -146,5 +147,21 @@ func TestRunsComesFromTheEnvironment(t *testing.T) {
 				t.Errorf("Runs = %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestPercentilesOfARun(t *testing.T) {
+	var lat []time.Duration
+	for i := 100; i >= 1; i-- {
+		lat = append(lat, time.Duration(i)*time.Millisecond)
+	}
+	if got, want := Percentiles(lat), "p50=50.0ms p90=90.0ms p99=99.0ms max=100ms"; got != want {
+		t.Errorf("Percentiles = %q, want %q", got, want)
+	}
+	if got := Percentiles(nil); got != "(none)" {
+		t.Errorf("Percentiles(nil) = %q, want (none)", got)
+	}
+	if got := Latency(3456 * time.Microsecond); got != "3.46ms" {
+		t.Errorf("Latency(3.456ms) = %q, want 3.46ms", got)
 	}
 }

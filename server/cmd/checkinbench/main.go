@@ -82,9 +82,9 @@ import (
 
 	"xianfeng/config"
 	"xianfeng/scripts/benchfig"
+	"xianfeng/server/cmd/internal/benchapp"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
-	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/task"
 )
@@ -98,10 +98,11 @@ const (
 )
 
 type options struct {
-	mode                 string
-	db, redis, prefix    string
+	mode string
+	benchapp.Flags
+	benchapp.Tree
+	prefix               string
 	namespace            string
-	members, orgs        int
 	targets              int
 	tokens, counts       string
 	url, baseline        string
@@ -118,12 +119,10 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.mode, "mode", "", "seed, load, verify or fanout")
-	flag.StringVar(&o.db, "db", "", "PostgreSQL URL of the scratch database (seed, verify, fanout)")
-	flag.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL (seed, verify, fanout)")
+	o.Flags.Register("scratch database (seed, verify, fanout)")
 	flag.StringVar(&o.prefix, "prefix", "bcheck:", "Redis key prefix; must be the server's APP_REDIS_KEY_PREFIX")
 	flag.StringVar(&o.namespace, "namespace", "bcheck", "asynq namespace (fanout enqueues its job there; nothing runs it)")
-	flag.IntVar(&o.members, "members", 300000, "memberships to seed (seed)")
-	flag.IntVar(&o.orgs, "orgs", 1000, "orgs to seed, root included (seed)")
+	o.Tree.Register(1000, 300000, " (seed)")
 	flag.IntVar(&o.targets, "targets", 10000, "approved members under the root to fan a task out to (fanout)")
 	flag.IntVar(&o.fanoutOrgs, "fanout-orgs", 200, "orgs of the fan-out tree (fanout)")
 	flag.StringVar(&o.tokens, "tokens", "", "file of \"<token> <user id>\" lines (seed writes, load reads)")
@@ -138,58 +137,42 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up (load)")
 	flag.DurationVar(&o.sessionTTL, "session-ttl", time.Hour, "lifetime of the seeded sessions (seed)")
 	flag.IntVar(&o.sessionWorkers, "session-workers", 32, "concurrent session writers (seed)")
-	flag.Parse()
-	o.url = strings.TrimRight(o.url, "/")
-	o.baseline = strings.TrimRight(o.baseline, "/")
-	if flag.NArg() > 0 || o.c < 1 || o.d <= 0 || o.warmup < 0 || o.sessionWorkers < 1 || o.runs < 1 || o.baseUsers < 1 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	var err error
-	switch o.mode {
-	case "seed":
-		err = seed(o)
-	case "load":
-		err = load(o)
-	case "verify":
-		err = verify(o)
-	case "fanout":
-		err = fanout(o)
-	default:
+	benchapp.Main(func() string { return "checkinbench " + o.mode }, func() bool {
+		return o.c >= 1 && o.d > 0 && o.warmup >= 0 && o.sessionWorkers >= 1 && o.runs >= 1 && o.baseUsers >= 1
+	}, func() error {
+		o.url = strings.TrimRight(o.url, "/")
+		o.baseline = strings.TrimRight(o.baseline, "/")
+		switch o.mode {
+		case "seed":
+			return seed(o)
+		case "load":
+			return load(o)
+		case "verify":
+			return verify(o)
+		case "fanout":
+			return fanout(o)
+		}
 		fmt.Fprintf(os.Stderr, "checkinbench: -mode must be seed, load, verify or fanout, got %q\n", o.mode)
 		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "checkinbench %s: %v\n", o.mode, err)
-		os.Exit(1)
-	}
+		return nil
+	})
 }
 
 // open builds the real app on the database, as the server would with the
 // same APP_* settings.
 func open(ctx context.Context, o options, migrate bool) (*app.App, config.Config, error) {
-	if o.db == "" {
+	if o.DB == "" {
 		return nil, config.Config{}, errors.New("-db is required")
 	}
-	env := map[string]string{
-		"APP_ENV": "development", "APP_DATABASE_URL": o.db, "APP_REDIS_URL": o.redis,
-		"APP_REDIS_KEY_PREFIX": o.prefix, "APP_QUEUE_NAMESPACE": o.namespace, "APP_LOG_LEVEL": "error",
-		"APP_WECHAT_MOCK": "true",
-	}
-	cfg, err := config.Load("", func(k string) string { return env[k] })
+	cfg, err := benchapp.Settings{Flags: o.Flags, Prefix: o.prefix, Namespace: o.namespace, LogLevel: "error"}.Config()
 	if err != nil {
 		return nil, cfg, err
 	}
-	if dialect, _, err := config.ParseDatabaseURL(o.db); err != nil {
+	if err := benchapp.WarnUnlessPostgres("checkinbench", o.DB); err != nil {
 		return nil, cfg, err
-	} else if dialect != config.DialectPostgres {
-		fmt.Fprintf(os.Stderr, "checkinbench: warning: %s, not PostgreSQL: the figures are not the ones the goal is about\n", dialect)
 	}
-	a, err := app.New(ctx, cfg, logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format), app.Options{Migrate: migrate})
-	if err != nil {
-		return nil, cfg, fmt.Errorf("build app: %w", err)
-	}
-	return a, cfg, nil
+	a, err := benchapp.Open(ctx, cfg, app.Options{Migrate: migrate})
+	return a, cfg, err
 }
 
 // ---------------------------------------------------------------- seed
@@ -204,7 +187,7 @@ func seed(o options) error {
 		return err
 	}
 	defer a.Close()
-	res, err := org.Seed(ctx, a.DB.DB, org.SeedSpec{Orgs: o.orgs, Members: o.members})
+	res, err := org.Seed(ctx, a.DB.DB, org.SeedSpec{Orgs: o.Orgs, Members: o.Members})
 	if err != nil {
 		return err
 	}
@@ -466,9 +449,9 @@ func (r *runResult) line(tg *target) string {
 		parts[i] = fmt.Sprintf("%s:%d", name, r.byStatus[k])
 	}
 	s := fmt.Sprintf("%-9s req=%d rps=%.0f %s; new (%d) %s; repeat (%d) %s; status %s",
-		tg.name, len(r.all), r.rate(), pct(r.all), tg.created, p99(r.fresh), tg.already, p99(r.again), strings.Join(parts, " "))
+		tg.name, len(r.all), r.rate(), benchfig.Percentiles(r.all), tg.created, p99(r.fresh), tg.already, p99(r.again), strings.Join(parts, " "))
 	if r.ranOut >= 0 {
-		s += fmt.Sprintf("; RAN OUT of users %s into the measurement, measured until then", ms(r.ranOut))
+		s += fmt.Sprintf("; RAN OUT of users %s into the measurement, measured until then", benchfig.Latency(r.ranOut))
 	}
 	return s
 }
@@ -477,7 +460,7 @@ func p99(lat []time.Duration) string {
 	if len(lat) == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("n=%d p99=%s", len(lat), ms(percentile(lat, 0.99)))
+	return fmt.Sprintf("n=%d p99=%s", len(lat), benchfig.Latency(benchfig.Percentile(lat, 0.99)))
 }
 
 func load(o options) error {
@@ -547,7 +530,7 @@ func load(o options) error {
 				fmt.Printf("run %d/%d %-3s %s\n", run, o.runs, sc, r.line(tg))
 				s := figures[sc][tg.name]
 				s.rps = append(s.rps, r.rate())
-				s.p99 = append(s.p99, benchfig.Ms(percentile(r.all, 0.99)))
+				s.p99 = append(s.p99, benchfig.Ms(benchfig.Percentile(r.all, 0.99)))
 			}
 		}
 	}
@@ -561,7 +544,7 @@ func load(o options) error {
 		lat := benchfig.Figure{Name: label[sc] + ": p99", Unit: benchfig.Millis, Values: x.p99, Base: b.p99, Goal: benchfig.Goal{MaxRatio: goalP99Ratio}}
 		figs = append(figs, thr, lat)
 		fmt.Printf("goal %s: ≥ %.1f × the baseline's throughput and p99 ≤ %g × its p99: %.2f and %.2f: %s\n",
-			label[sc], goalRatio, goalP99Ratio, thr.Ratio(), lat.Ratio(), verdict(thr.Met() && lat.Met()))
+			label[sc], goalRatio, goalP99Ratio, thr.Ratio(), lat.Ratio(), benchfig.Verdict(thr.Met() && lat.Met()))
 	}
 	title := fmt.Sprintf("summary of checkinbench (c=%d, d=%s, warm-up %s, %d runs; baseline: POST /checkin of the bare-stack server, same run)", o.c, o.d, o.warmup, o.runs)
 	if o.baseline == "" {
@@ -677,7 +660,7 @@ func verify(o options) error {
 		fmt.Printf("verify: board (Redis) root %d on %s counts %d\n", root, d.Day, t.Total)
 		ok = ok && t.Total == d.N
 	}
-	fmt.Printf("goal one row per member and day, rows = members with a 201: %s\n", verdict(ok))
+	fmt.Printf("goal one row per member and day, rows = members with a 201: %s\n", benchfig.Verdict(ok))
 	if !ok {
 		return errors.New("verification failed")
 	}
@@ -753,7 +736,7 @@ func fanout(o options) error {
 			return fmt.Errorf("yardstick: %w", err)
 		}
 		fmt.Printf("run %d/%d fanout: task %d to the root with include_suborgs, no filter: FanOut took %s; assignments=%d notifications=%d assigned_count=%d status=%s (want %d each); bare write of the same %d rows %s\n",
-			run, o.runs, tk.ID, ms(d), st.Assignments, st.Notifications, st.AssignedCount, st.Status, want, rows, ms(y))
+			run, o.runs, tk.ID, benchfig.Latency(d), st.Assignments, st.Notifications, st.AssignedCount, st.Status, want, rows, benchfig.Latency(y))
 		if st.Assignments != want || st.Notifications != want || st.AssignedCount != want || st.Status != string(task.StatusOpen) {
 			return errors.New("fan-out verification failed")
 		}
@@ -894,43 +877,4 @@ func (y *yardstick) run(ctx context.Context, taskID int64) (time.Duration, int, 
 		return 0, 0, err
 	}
 	return time.Since(start), total, nil
-}
-
-// ---------------------------------------------------------------- figures
-
-func verdict(ok bool) string {
-	if ok {
-		return "goal met"
-	}
-	return "goal missed"
-}
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(sorted))+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-// pct sorts lat and formats its percentiles.
-func pct(lat []time.Duration) string {
-	if len(lat) == 0 {
-		return "(none)"
-	}
-	slices.Sort(lat)
-	return fmt.Sprintf("p50=%s p90=%s p99=%s max=%s", ms(percentile(lat, 0.5)), ms(percentile(lat, 0.9)),
-		ms(percentile(lat, 0.99)), ms(lat[len(lat)-1]))
-}
-
-// ms formats a duration in milliseconds, two decimals below 10 ms.
-func ms(d time.Duration) string {
-	f := float64(d) / float64(time.Millisecond)
-	switch {
-	case f >= 100:
-		return fmt.Sprintf("%.0fms", f)
-	case f >= 10:
-		return fmt.Sprintf("%.1fms", f)
-	}
-	return fmt.Sprintf("%.2fms", f)
 }

@@ -43,17 +43,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"xianfeng/config"
+	"xianfeng/scripts/benchfig"
+	"xianfeng/server/cmd/internal/benchapp"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
-	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/org"
 )
 
@@ -61,8 +60,8 @@ import (
 const goal = 20 * time.Millisecond
 
 type options struct {
-	db, redis         string
-	orgs, members     int
+	benchapp.Flags
+	benchapp.Tree
 	n, c, warmup      int
 	committees, perGB int
 	analyze           bool
@@ -70,57 +69,39 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.db, "db", "", "PostgreSQL URL of the (scratch) database, e.g. postgres://postgres@127.0.0.1:5432/xianfeng_orgbench?sslmode=disable")
-	flag.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL")
-	flag.IntVar(&o.orgs, "orgs", 50000, "orgs to seed, root included")
-	flag.IntVar(&o.members, "members", 500000, "memberships to seed")
+	o.Flags.Register("(scratch) database, e.g. postgres://postgres@127.0.0.1:5432/xianfeng_orgbench?sslmode=disable")
+	o.Tree.Register(50000, 500000, "")
 	flag.IntVar(&o.committees, "committees", 0, "committees under the root (0: org.Seed's default)")
 	flag.IntVar(&o.perGB, "general-branches", 0, "general branches per committee (0: org.Seed's default)")
 	flag.BoolVar(&o.analyze, "analyze", true, "ANALYZE the seeded tables (false: measure with the statistics autovacuum has not refreshed yet)")
 	flag.IntVar(&o.n, "n", 3000, "measured calls per measurement")
 	flag.IntVar(&o.c, "c", 8, "concurrent callers")
 	flag.IntVar(&o.warmup, "warmup", 300, "unmeasured calls before each measurement")
-	flag.Parse()
-	if o.db == "" || o.n < 1 || o.c < 1 || o.warmup < 0 || flag.NArg() > 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintf(os.Stderr, "orgbench: %v\n", err)
-		os.Exit(1)
-	}
+	benchapp.Main(func() string { return "orgbench" },
+		func() bool { return o.DB != "" && o.n >= 1 && o.c >= 1 && o.warmup >= 0 },
+		func() error { return run(o) })
 }
 
 func run(o options) error {
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.Env = config.EnvDevelopment
-	cfg.Database.URL = o.db
-	cfg.Redis.URL = o.redis
-	cfg.Redis.KeyPrefix = "orgbench:"
-	cfg.Queue.Namespace = "orgbench"
-	cfg.Log.Level = "warn"
-	if dialect, _, err := config.ParseDatabaseURL(o.db); err != nil {
-		return err
-	} else if dialect != config.DialectPostgres {
-		fmt.Fprintf(os.Stderr, "orgbench: warning: %s, not PostgreSQL: the figures are not the ones the goal is about\n", dialect)
-	}
-	log := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
-	a, err := app.New(ctx, cfg, log, app.Options{Migrate: true})
+	cfg, err := benchapp.Settings{Flags: o.Flags, Prefix: "orgbench:", Namespace: "orgbench", LogLevel: "warn"}.Config()
 	if err != nil {
-		return fmt.Errorf("build app: %w", err)
+		return err
+	}
+	if err := benchapp.WarnUnlessPostgres("orgbench", o.DB); err != nil {
+		return err
+	}
+	a, err := benchapp.Open(ctx, cfg, app.Options{Migrate: true})
+	if err != nil {
+		return err
 	}
 	defer a.Close()
-
-	var dbVersion string
-	if err := a.DB.Raw("SELECT version()").Scan(&dbVersion).Error; err != nil {
-		return fmt.Errorf("database version: %w", err)
+	if err := benchapp.Machine(ctx, a, ""); err != nil {
+		return err
 	}
-	fmt.Printf("machine: %d CPUs, %s %s/%s, GOMAXPROCS=%d\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	fmt.Printf("database: %s (%s), pool %d\n", a.DB.Dialect, dbVersion, cfg.Database.MaxOpenConns)
 
-	fmt.Printf("seeding %d orgs and %d members...\n", o.orgs, o.members)
-	res, err := org.Seed(ctx, a.DB.DB, org.SeedSpec{Orgs: o.orgs, Members: o.members, Committees: o.committees, GeneralBranches: o.perGB, NoAnalyze: !o.analyze})
+	fmt.Printf("seeding %d orgs and %d members...\n", o.Orgs, o.Members)
+	res, err := org.Seed(ctx, a.DB.DB, org.SeedSpec{Orgs: o.Orgs, Members: o.Members, Committees: o.committees, GeneralBranches: o.perGB, NoAnalyze: !o.analyze})
 	if err != nil {
 		return err
 	}
@@ -277,36 +258,14 @@ func calls(n, c int, f func() error) result {
 	return r
 }
 
-// percentile returns the latency below which fraction p of the calls
-// finished (nearest rank).
-func (r result) percentile(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(r.latencies))+0.5) - 1
-	return r.latencies[max(0, min(i, len(r.latencies)-1))]
-}
-
 func (r result) line(name string, o options) string {
-	p99 := r.percentile(0.99)
+	p99 := benchfig.Percentile(r.latencies, 0.99)
 	verdict := "ok"
 	if p99 >= goal {
 		verdict = "OVER GOAL"
 	}
 	return fmt.Sprintf("%s n=%d c=%d rate=%.0f/s p50=%s p90=%s p99=%s max=%s errors=%d  [p99 < %s: %s]",
 		name, len(r.latencies), o.c, float64(len(r.latencies))/r.elapsed.Seconds(),
-		ms(r.percentile(0.50)), ms(r.percentile(0.90)), ms(p99), ms(r.latencies[len(r.latencies)-1]),
-		r.errors, ms(goal), verdict)
-}
-
-// ms formats a latency in milliseconds with two decimals below 10 ms.
-func ms(d time.Duration) string {
-	f := float64(d) / float64(time.Millisecond)
-	switch {
-	case f >= 100:
-		return fmt.Sprintf("%.0fms", f)
-	case f >= 10:
-		return fmt.Sprintf("%.1fms", f)
-	}
-	return fmt.Sprintf("%.2fms", f)
+		benchfig.Latency(benchfig.Percentile(r.latencies, 0.50)), benchfig.Latency(benchfig.Percentile(r.latencies, 0.90)), benchfig.Latency(p99), benchfig.Latency(r.latencies[len(r.latencies)-1]),
+		r.errors, benchfig.Latency(goal), verdict)
 }

@@ -84,10 +84,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
-	"xianfeng/config"
 	"xianfeng/scripts/benchfig"
+	"xianfeng/server/cmd/internal/benchapp"
 	"xianfeng/server/internal/app"
-	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/wechat/wechattest"
@@ -100,7 +99,7 @@ const goal = 10 * time.Second
 const templateID = "bench-template"
 
 type options struct {
-	db, redis   string
+	benchapp.Flags
 	n           int
 	concurrency int
 	pool        int
@@ -116,8 +115,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.db, "db", "", "PostgreSQL URL of the (scratch, empty) database, e.g. postgres://postgres@127.0.0.1:5432/xianfeng_bench_push?sslmode=disable")
-	flag.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	o.Flags.Register("(scratch, empty) database, e.g. postgres://postgres@127.0.0.1:5432/xianfeng_bench_push?sslmode=disable")
 	flag.IntVar(&o.n, "n", 10000, "users, and notifications per run")
 	flag.IntVar(&o.concurrency, "concurrency", 20, "asynq worker concurrency (queue.concurrency)")
 	flag.IntVar(&o.pool, "pool", 0, "database pool size (0: the configuration default)")
@@ -129,30 +127,21 @@ func main() {
 	flag.IntVar(&o.diagnose, "diagnose", 1000, "notifications delivered by calling Pusher.Deliver directly after the runs (0: skip the diagnosis)")
 	flag.IntVar(&o.wxIdle, "wx-idle", 0, "idle HTTP connections kept to WeChat (0: the fake's transport as is, 2 per host)")
 	flag.BoolVar(&o.trace, "trace", true, "count and time SQL statements, Redis commands and WeChat requests")
-	flag.Parse()
-	if o.db == "" || o.n < 1 || o.concurrency < 1 || o.pool < 0 || o.poll <= 0 || o.diagnose < 0 || o.wxIdle < 0 || o.runs < 1 || o.wxLatency < 0 || o.wxJitter < 0 || flag.NArg() > 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintf(os.Stderr, "pushbench: %v\n", err)
-		os.Exit(1)
-	}
+	benchapp.Main(func() string { return "pushbench" }, func() bool {
+		return o.DB != "" && o.n >= 1 && o.concurrency >= 1 && o.pool >= 0 && o.poll > 0 && o.diagnose >= 0 && o.wxIdle >= 0 && o.runs >= 1 && o.wxLatency >= 0 && o.wxJitter >= 0
+	}, func() error { return run(o) })
 }
 
 func run(o options) error {
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.Env = config.EnvDevelopment
-	cfg.Database.URL = o.db
+	cfg, err := benchapp.Settings{Flags: o.Flags, Prefix: "pushbench:", Namespace: "pushbench", LogLevel: "warn"}.Config()
+	if err != nil {
+		return err
+	}
 	if o.pool > 0 {
 		cfg.Database.MaxOpenConns = o.pool
 	}
-	cfg.Redis.URL = o.redis
-	cfg.Redis.KeyPrefix = "pushbench:"
-	cfg.Queue.Namespace = "pushbench"
 	cfg.Queue.Concurrency = o.concurrency
-	cfg.Log.Level = "warn"
 	mock := false
 	cfg.WeChat.Mock = &mock
 	cfg.WeChat.AppID, cfg.WeChat.AppSecret = wechattest.AppID, wechattest.AppSecret
@@ -163,10 +152,8 @@ func run(o options) error {
 	cancelled := cfg.Notify.Templates[notify.KindTaskCancelled]
 	cancelled.ID = ""
 	cfg.Notify.Templates[notify.KindTaskCancelled] = cancelled
-	if dialect, _, err := config.ParseDatabaseURL(o.db); err != nil {
+	if err := benchapp.WarnUnlessPostgres("pushbench", o.DB); err != nil {
 		return err
-	} else if dialect != config.DialectPostgres {
-		fmt.Fprintf(os.Stderr, "pushbench: warning: %s, not PostgreSQL: the figures are not the ones the goal is about\n", dialect)
 	}
 	if got := cfg.NotifyTemplates(); got[notify.KindTaskAssigned].ID != templateID || got[notify.KindTaskCancelled].ID != "" {
 		return fmt.Errorf("templates: task_assigned %q, task_cancelled %q", got[notify.KindTaskAssigned].ID, got[notify.KindTaskCancelled].ID)
@@ -192,22 +179,18 @@ func run(o options) error {
 	st := &stats{}
 	wx := &countingTransport{base: base, trace: o.trace, st: st}
 
-	log := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
-	a, err := app.New(ctx, cfg, log, app.Options{Migrate: true, WeChatTransport: wx})
+	a, err := benchapp.Open(ctx, cfg, app.Options{Migrate: true, WeChatTransport: wx})
 	if err != nil {
-		return fmt.Errorf("build app: %w", err)
+		return err
 	}
 	defer a.Close()
 	if a.Mock != nil {
 		return errors.New("the WeChat mock is on")
 	}
 
-	var dbVersion string
-	if err := a.DB.Raw("SELECT version()").Scan(&dbVersion).Error; err != nil {
-		return fmt.Errorf("database version: %w", err)
+	if err := benchapp.Machine(ctx, a, "; redis "+redisVersion(ctx, a.Redis)); err != nil {
+		return err
 	}
-	fmt.Printf("machine: %d CPUs, %s %s/%s, GOMAXPROCS=%d\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	fmt.Printf("database: %s (%s), pool %d; redis %s\n", a.DB.Dialect, dbVersion, cfg.Database.MaxOpenConns, redisVersion(ctx, a.Redis))
 	idle := "2 (the fake's transport, as http.DefaultTransport)"
 	if o.wxIdle > 0 {
 		idle = strconv.Itoa(o.wxIdle)
@@ -229,7 +212,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("seeded %d users (openid bench-<i>) with 1 consent each for %s in %s\n", len(userIDs), templateID, ms(time.Since(t0)))
+	fmt.Printf("seeded %d users (openid bench-<i>) with 1 consent each for %s in %s\n", len(userIDs), templateID, benchfig.Latency(time.Since(t0)))
 
 	if o.trace {
 		if err := st.instrument(a.DB.DB); err != nil {
@@ -292,7 +275,7 @@ func run(o options) error {
 		}
 		wrote := time.Since(start)
 		notified := st.snapshot()
-		fmt.Printf("Inbox.Notify wrote %d notifications (and enqueued their pushes) in %s\n", o.n, ms(wrote))
+		fmt.Printf("Inbox.Notify wrote %d notifications (and enqueued their pushes) in %s\n", o.n, benchfig.Latency(wrote))
 		if o.trace && run == 1 {
 			fmt.Print(notified.minus(before).report(1, "per Notify call"))
 		}
@@ -321,13 +304,13 @@ func run(o options) error {
 		rate := float64(sent) / toLast.Seconds()
 		if last.Valid {
 			fmt.Printf("first sent %s after Notify was called, last sent %s after (observed by polling every %s: %s)\n",
-				ms(first.Time.Sub(start)), ms(last.Time.Sub(start)), o.poll, ms(observed))
+				benchfig.Latency(first.Time.Sub(start)), benchfig.Latency(last.Time.Sub(start)), o.poll, benchfig.Latency(observed))
 			fmt.Printf("rate: %.0f messages/s over Notify→last sent; %.0f messages/s first→last sent\n",
 				rate, float64(sent-1)/max(last.Time.Sub(first.Time).Seconds(), 1e-9))
 		}
 		ok := sent == int64(o.n) && toLast <= goal
 		fmt.Printf("goal all %d sent within %s: %d sent, last after %s: %s; peak sends in flight at the fake WeChat: %d\n",
-			o.n, goal, sent, ms(toLast), verdict(ok), peak)
+			o.n, goal, sent, benchfig.Latency(toLast), benchfig.Verdict(ok), peak)
 		seen := len(fake.Sent()) - seenBefore
 		var left int64
 		if err := a.DB.WithContext(untraced(ctx)).Raw("SELECT COALESCE(SUM(count), 0) FROM subscriptions WHERE template_id = ?", templateID).Scan(&left).Error; err != nil {
@@ -369,7 +352,7 @@ func run(o options) error {
 		cpu1, after := readCPU(), st.snapshot()
 		d := after.minus(before)
 		fmt.Printf("Inbox.Notify wrote %d notifications in %s (%.0f/s); WeChat calls during it: %d; Redis commands during it: %d\n",
-			o.n, ms(wrote), float64(o.n)/wrote.Seconds(), d.http, d.redisTotal())
+			o.n, benchfig.Latency(wrote), float64(o.n)/wrote.Seconds(), d.http, d.redisTotal())
 		if o.trace && run == 1 {
 			fmt.Print(d.report(o.n, "per notification"))
 		}
@@ -572,7 +555,7 @@ func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wecha
 	}
 	took := time.Since(t0)
 	cpu1, after := readCPU(), st.snapshot()
-	fmt.Printf("serial: %d Deliver calls in %s = %.0f/s; per call %s\n", serial, ms(took), float64(serial)/took.Seconds(), pct(lat))
+	fmt.Printf("serial: %d Deliver calls in %s = %.0f/s; per call %s\n", serial, benchfig.Latency(took), float64(serial)/took.Seconds(), benchfig.Percentiles(lat))
 	if o.trace {
 		fmt.Print(after.minus(before).report(serial, "per Deliver"))
 		fmt.Println("  (plus BEGIN and COMMIT of Deliver's one transaction, which gorm's callbacks do not see)")
@@ -606,7 +589,7 @@ func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wecha
 		took = time.Since(t0)
 		cpu1, after = readCPU(), st.snapshot()
 		fmt.Printf("concurrent: %d Deliver calls from %d goroutines in %s = %.0f/s (no asynq), errors %d\n",
-			len(rest), o.concurrency, ms(took), float64(len(rest))/took.Seconds(), errs.Load())
+			len(rest), o.concurrency, benchfig.Latency(took), float64(len(rest))/took.Seconds(), errs.Load())
 		if e := firstErr.Load(); e != nil {
 			fmt.Printf("  first error: %v\n", e)
 		}
@@ -650,7 +633,7 @@ func noopQueue(ctx context.Context, o options, a *app.App, st *stats) error {
 	}
 	enq := time.Since(t0)
 	mid := st.snapshot()
-	fmt.Printf("enqueue: %d jobs one after another in %s = %.0f/s\n", o.n, ms(enq), float64(o.n)/enq.Seconds())
+	fmt.Printf("enqueue: %d jobs one after another in %s = %.0f/s\n", o.n, benchfig.Latency(enq), float64(o.n)/enq.Seconds())
 	if o.trace {
 		fmt.Print(mid.minus(before).report(o.n, "per enqueue"))
 	}
@@ -666,7 +649,7 @@ func noopQueue(ctx context.Context, o options, a *app.App, st *stats) error {
 	}
 	took := time.Since(t0)
 	cpu1, after := readCPU(), st.snapshot()
-	fmt.Printf("process: %d of %d no-op jobs in %s = %.0f/s (from Start, including the first poll)\n", done.Load(), o.n, ms(took), float64(done.Load())/took.Seconds())
+	fmt.Printf("process: %d of %d no-op jobs in %s = %.0f/s (from Start, including the first poll)\n", done.Load(), o.n, benchfig.Latency(took), float64(done.Load())/took.Seconds())
 	if o.trace {
 		fmt.Print(after.minus(mid).report(o.n, "per job"))
 	}
@@ -802,7 +785,7 @@ func (a snapshot) report(units int, per string) string {
 			total.d += v.d
 		}
 		slices.SortFunc(keys, func(x, y string) int { return int(m[y].d - m[x].d) })
-		fmt.Fprintf(&b, "  %s: %.2f calls %s, mean %s, %s in all\n", name, float64(total.n)/float64(units), per, us(mean(total)), ms(total.d))
+		fmt.Fprintf(&b, "  %s: %.2f calls %s, mean %s, %s in all\n", name, float64(total.n)/float64(units), per, us(mean(total)), benchfig.Latency(total.d))
 		var rest timing
 		for _, k := range keys {
 			if float64(m[k].n)/float64(units) < 0.01 {
@@ -1077,7 +1060,7 @@ func (d cpuDelta) String() string {
 	busy := float64(d.busy) / float64(d.total) * d.wall.Seconds() * float64(runtime.NumCPU())
 	other := busy - float64(d.self+d.pg+d.redis)/clkTck
 	return fmt.Sprintf("  CPU over %s wall: machine %.0f%% busy of %d cores (%.2fs); bench process (app, workers, fake WeChat) %s, postgres %s, redis %s, anything else %.2fs; load average %s\n",
-		ms(d.wall), 100*float64(d.busy)/float64(d.total), runtime.NumCPU(), busy, sec(d.self), sec(d.pg), sec(d.redis), max(other, 0), loadavg())
+		benchfig.Latency(d.wall), 100*float64(d.busy)/float64(d.total), runtime.NumCPU(), busy, sec(d.self), sec(d.pg), sec(d.redis), max(other, 0), loadavg())
 }
 
 // loadavg returns the 1-minute load average from /proc/loadavg, or "?".
@@ -1094,43 +1077,6 @@ func loadavg() string {
 }
 
 // ---------------------------------------------------------------- figures
-
-func verdict(ok bool) string {
-	if ok {
-		return "goal met"
-	}
-	return "goal missed"
-}
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(sorted))+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-// pct sorts lat and formats its percentiles.
-func pct(lat []time.Duration) string {
-	if len(lat) == 0 {
-		return "(none)"
-	}
-	slices.Sort(lat)
-	return fmt.Sprintf("p50=%s p90=%s p99=%s max=%s", ms(percentile(lat, 0.5)), ms(percentile(lat, 0.9)),
-		ms(percentile(lat, 0.99)), ms(lat[len(lat)-1]))
-}
-
-// ms formats a duration in milliseconds, two decimals below 10 ms.
-func ms(d time.Duration) string {
-	f := float64(d) / float64(time.Millisecond)
-	switch {
-	case f >= 100:
-		return fmt.Sprintf("%.0fms", f)
-	case f >= 10:
-		return fmt.Sprintf("%.1fms", f)
-	}
-	return fmt.Sprintf("%.2fms", f)
-}
 
 // us formats a short duration in microseconds.
 func us(d time.Duration) string { return fmt.Sprintf("%dµs", d.Microseconds()) }

@@ -52,7 +52,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,10 +60,9 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"xianfeng/config"
+	"xianfeng/server/cmd/internal/benchapp"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
-	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/stats"
 )
@@ -76,8 +74,8 @@ const (
 )
 
 type options struct {
-	db, redis        string
-	orgs, members    int
+	benchapp.Flags
+	benchapp.Tree
 	days, tasks      int
 	taskMembers      int
 	checkinPercent   int
@@ -92,10 +90,8 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.db, "db", "", "PostgreSQL URL of the (scratch) database")
-	flag.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL")
-	flag.IntVar(&o.orgs, "orgs", 50000, "orgs to seed, root included")
-	flag.IntVar(&o.members, "members", 500000, "memberships to seed")
+	o.Flags.Register("(scratch) database")
+	o.Tree.Register(50000, 500000, "")
 	flag.IntVar(&o.days, "days", 30, "days of activity, up to today, and the period measured")
 	flag.IntVar(&o.tasks, "tasks", 200, "tasks")
 	flag.IntVar(&o.taskMembers, "task-members", 50000, "approved members who get tasks")
@@ -112,43 +108,36 @@ func main() {
 	flag.StringVar(&o.from, "from", "", "internal (-export-child): first day")
 	flag.StringVar(&o.to, "to", "", "internal (-export-child): last day")
 	flag.StringVar(&o.output, "out", "", "internal (-export-child): file to write the workbook to")
-	flag.Parse()
-	if o.db == "" || o.n < 1 || o.days < 1 || o.days > stats.MaxDays || o.tasks < 1 || o.checkinPercent < 0 || o.checkinPercent > 100 || flag.NArg() > 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	run := run
-	if o.exportChild {
-		run = exportChild
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintf(os.Stderr, "statsbench: %v\n", err)
-		os.Exit(1)
-	}
+	benchapp.Main(func() string { return "statsbench" }, func() bool {
+		return o.DB != "" && o.n >= 1 && o.days >= 1 && o.days <= stats.MaxDays && o.tasks >= 1 && o.checkinPercent >= 0 && o.checkinPercent <= 100
+	}, func() error {
+		ctx := context.Background()
+		// The export child reads the database its parent migrated and seeded.
+		a, err := open(ctx, o, !o.exportChild)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if o.exportChild {
+			return exportChild(ctx, a, o)
+		}
+		return run(ctx, a, o)
+	})
 }
 
 // open builds the real app on the database, as the server would with the
 // same APP_* settings (time zone Asia/Shanghai).
 func open(ctx context.Context, o options, migrate bool) (*app.App, error) {
-	env := map[string]string{
-		"APP_ENV": "development", "APP_DATABASE_URL": o.db, "APP_REDIS_URL": o.redis,
-		"APP_REDIS_KEY_PREFIX": "statsbench:", "APP_QUEUE_NAMESPACE": "statsbench", "APP_LOG_LEVEL": "error",
-		"APP_WECHAT_MOCK": "true",
-	}
-	cfg, err := config.Load("", func(k string) string { return env[k] })
+	cfg, err := benchapp.Settings{Flags: o.Flags, Prefix: "statsbench:", Namespace: "statsbench", LogLevel: "error"}.Config()
 	if err != nil {
 		return nil, err
 	}
-	if dialect, _, err := config.ParseDatabaseURL(o.db); err != nil {
+	if dialect, ok, err := benchapp.Postgres(o.DB); err != nil {
 		return nil, err
-	} else if dialect != config.DialectPostgres {
+	} else if !ok {
 		return nil, fmt.Errorf("the activity is seeded with PostgreSQL SQL: -db must be postgres://, got %s", dialect)
 	}
-	a, err := app.New(ctx, cfg, logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format), app.Options{Migrate: migrate})
-	if err != nil {
-		return nil, fmt.Errorf("build app: %w", err)
-	}
-	return a, nil
+	return benchapp.Open(ctx, cfg, app.Options{Migrate: migrate})
 }
 
 // serve starts the app's router on loopback and returns a GET function
@@ -181,25 +170,17 @@ func serve(ctx context.Context, a *app.App, userID int64) (get func(path string,
 	return get, srv.Close, nil
 }
 
-func run(o options) error {
-	ctx := context.Background()
-	a, err := open(ctx, o, true)
-	if err != nil {
+func run(ctx context.Context, a *app.App, o options) error {
+	db := a.DB.DB
+	if err := benchapp.Machine(ctx, a, "; time zone "+a.Config.Location().String()); err != nil {
 		return err
 	}
-	defer a.Close()
-	db := a.DB.DB
-	var version string
-	if err := db.Raw("SELECT version()").Scan(&version).Error; err != nil {
-		return fmt.Errorf("database version: %w", err)
-	}
-	fmt.Printf("machine: %d CPUs, %s %s/%s, GOMAXPROCS=%d\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	fmt.Printf("database: %s (%s), pool %d; time zone %s\n", a.DB.Dialect, version, a.Config.Database.MaxOpenConns, a.Config.Location())
 
 	var res org.SeedResult
 	if o.seed {
-		fmt.Printf("seeding %d orgs and %d members...\n", o.orgs, o.members)
-		if res, err = org.Seed(ctx, db, org.SeedSpec{Orgs: o.orgs, Members: o.members}); err != nil {
+		fmt.Printf("seeding %d orgs and %d members...\n", o.Orgs, o.Members)
+		var err error
+		if res, err = org.Seed(ctx, db, org.SeedSpec{Orgs: o.Orgs, Members: o.Members}); err != nil {
 			return err
 		}
 		fmt.Printf("seeded the tree in %s: %d orgs (%d committees, %d general branches, %d branches), %d closure pairs, %d memberships (%d approved)\n",
@@ -265,10 +246,16 @@ func run(o options) error {
 	}
 	fmt.Printf("GET /orgs/{root}/stats (%d days, %d children): first %s; then n=%d min=%s median=%s max=%s  [median < %s: %s]\n",
 		p.Days, res.Committees, ms(first), o.n, ms(lat[0]), ms(med), ms(lat[len(lat)-1]), goalStats, verdict)
-	var st stats.JSON
-	if err := json.Unmarshal([]byte(body.String()), &st); err != nil {
+	// The member page is not checked here, and its cursor (paging.Cursor)
+	// is written for clients, not read back: it is decoded as raw JSON.
+	var decoded struct {
+		stats.JSON
+		Members json.RawMessage `json:"members"`
+	}
+	if err := json.Unmarshal([]byte(body.String()), &decoded); err != nil {
 		return fmt.Errorf("stats body: %w", err)
 	}
+	st := decoded.JSON
 	fmt.Printf("root figures: approved_members=%d tasks=%+v checkins=%+v reports={filed:%d acknowledged:%d median_ack_seconds:%s escalations:%d} deeds=%+v; %d bytes\n",
 		st.Org.ApprovedMembers, st.Org.Tasks, st.Org.Checkins, st.Org.Reports.Filed, st.Org.Reports.Acknowledged,
 		seconds(st.Org.Reports.MedianAckSeconds), st.Org.Reports.Escalations, st.Org.Deeds, body.Len())
@@ -298,7 +285,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, self, "-export-child", "-db", o.db, "-redis", o.redis,
+	cmd := exec.CommandContext(ctx, self, "-export-child", "-db", o.DB, "-redis", o.Redis,
 		"-org", strconv.FormatInt(res.RootID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10),
 		"-from", p.From, "-to", p.To, "-out", out)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -318,13 +305,7 @@ func run(o options) error {
 }
 
 // exportChild runs one export and prints its time and the process's peak RSS.
-func exportChild(o options) error {
-	ctx := context.Background()
-	a, err := open(ctx, o, false)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+func exportChild(ctx context.Context, a *app.App, o options) error {
 	get, stop, err := serve(ctx, a, o.user)
 	if err != nil {
 		return err

@@ -20,34 +20,18 @@ import (
 
 // send makes a request outside the contract-checking client: these tests
 // probe with methods and paths the contract does not know.
-func send(t *testing.T, method, url, token string, header map[string]string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	resp.Body.Close()
-	return resp
+func send(env *testenv.Env, method, path, token string, header map[string]string) testenv.Response {
+	return env.Unchecked().DoWith(method, path, token, nil, header)
 }
 
 func TestMadeUpMethodsDoNotAddMetricSeries(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	for i := range 20 {
 		method := fmt.Sprintf("MADEUP%d%s", i, strings.Repeat("X", 100))
-		send(t, method, env.Server.URL+"/api/v1/me", "", nil)
-		send(t, method, env.Server.URL+fmt.Sprintf("/no/such/path/%d", i), "", nil)
+		send(env, method, "/api/v1/me", "", nil)
+		send(env, method, fmt.Sprintf("/no/such/path/%d", i), "", nil)
 	}
-	send(t, "GET", env.Server.URL+"/api/v1/me", "", nil)
+	send(env, "GET", "/api/v1/me", "", nil)
 	m := env.Do("GET", "/metrics", "", nil)
 	tests := []struct {
 		name string
@@ -91,7 +75,7 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := env.In(t)
-			resp := send(t, tt.method, env.Server.URL+tt.path, tt.token, map[string]string{"Origin": "https://evil.example"})
+			resp := send(env, tt.method, tt.path, tt.token, map[string]string{"Origin": "https://evil.example"})
 			want := map[string]string{
 				"X-Content-Type-Options":      "nosniff",
 				"Referrer-Policy":             "no-referrer",
@@ -103,14 +87,14 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 			}
 			for k, v := range want {
 				if got := resp.Header.Get(k); got != v {
-					t.Errorf("%s %s (%d): %s = %q, want %q", tt.method, tt.path, resp.StatusCode, k, got, v)
+					t.Errorf("%s %s (%d): %s = %q, want %q", tt.method, tt.path, resp.Status, k, got, v)
 				}
 			}
 		})
 	}
 	t.Run("a CORS preflight is not answered with CORS headers", func(t *testing.T) {
 		env := env.In(t)
-		resp := send(t, "OPTIONS", env.Server.URL+"/api/v1/me", "", map[string]string{
+		resp := send(env, "OPTIONS", "/api/v1/me", "", map[string]string{
 			"Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
 		})
 		for _, k := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers"} {
@@ -182,11 +166,11 @@ func TestMetricsAndProfilesAreServedOnTheAdminHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := testenv.New(t, testenv.Options{Configure: func(c *config.Config) { c.Env = tt.env }})
-			send(t, "GET", env.Server.URL+"/api/v1/me", "", nil)
+			send(env, "GET", "/api/v1/me", "", nil)
 			for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
-				resp := send(t, "GET", env.Server.URL+path, "", nil)
-				if got := resp.StatusCode == 200; got != (tt.apiHasMetrics && path == "/metrics") {
-					t.Errorf("API port %s = %d", path, resp.StatusCode)
+				resp := send(env, "GET", path, "", nil)
+				if got := resp.Status == 200; got != (tt.apiHasMetrics && path == "/metrics") {
+					t.Errorf("API port %s = %d", path, resp.Status)
 				}
 			}
 

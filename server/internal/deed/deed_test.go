@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"xianfeng/server/internal/testenv"
 )
 
 type auditJSON struct {
@@ -138,23 +140,11 @@ func TestNominatingADeed(t *testing.T) {
 		}
 	})
 
-	for _, tc := range []struct {
-		name  string
-		body  map[string]any
-		field string
-	}{
-		{"a blank title", map[string]any{"title": " ", "content": "内容"}, "title"},
-		{"a title over 100 characters", map[string]any{"title": strings.Repeat("先", 101), "content": "内容"}, "title"},
-		{"no content", map[string]any{"title": "标题"}, "content"},
-	} {
-		t.Run(tc.name+" is a bad request naming the field", func(t *testing.T) {
-			w := w.in(t)
-			res := w.DoAs("POST", "/api/v1/deeds", w.MemberA, tc.body)
-			if !res.Invalid(t, tc.field) {
-				t.Errorf("got %d %s, want 400 naming %s", res.Status, res.Body, tc.field)
-			}
-		})
-	}
+	w.ExpectInvalid(t, "POST", "/api/v1/deeds", w.MemberA, []testenv.InvalidBody{
+		{Name: "a blank title", Body: map[string]any{"title": " ", "content": "内容"}, Field: "title"},
+		{Name: "a title over 100 characters", Body: map[string]any{"title": strings.Repeat("先", 101), "content": "内容"}, Field: "title"},
+		{Name: "no content", Body: map[string]any{"title": "标题"}, Field: "content"},
+	})
 
 	t.Run("a user with no approved membership cannot nominate themselves", func(t *testing.T) {
 		w := w.in(t)
@@ -395,23 +385,12 @@ func TestListingDeedsBySubtreeAndStatus(t *testing.T) {
 		})
 	}
 
-	for _, tc := range []struct {
-		name string
-		as   person
-		org  int64
-	}{
-		{"a branch secretary cannot list the general branch above", w.SecA, w.gb},
-		{"a branch secretary cannot list a sibling branch", w.SecA, w.B},
-		{"another committee's secretary cannot list this subtree", w.otherSec, w.gb},
-		{"a plain member cannot list their branch", w.MemberA, w.A},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := w.in(t)
-			if res := w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/deeds", tc.org), tc.as, nil); res.Status != 404 {
-				t.Errorf("got %d %s, want 404", res.Status, res.Body)
-			}
-		})
-	}
+	w.ExpectHidden(t, "/api/v1/orgs/%d/deeds", []testenv.Outsider{
+		{Name: "a branch secretary cannot list the general branch above", As: w.SecA, Org: w.gb},
+		{Name: "a branch secretary cannot list a sibling branch", As: w.SecA, Org: w.B},
+		{Name: "another committee's secretary cannot list this subtree", As: w.otherSec, Org: w.gb},
+		{Name: "a plain member cannot list their branch", As: w.MemberA, Org: w.A},
+	})
 
 	t.Run("an unknown status is a bad request", func(t *testing.T) {
 		w := w.in(t)

@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/testenv"
 )
 
-// world is a tree for deed tests, a testenv.World of this shape:
+// world is a tree for deed tests, a testenv.World grown with GrowWide:
 //
 //	root (committee 青岛市委, secretary RootSec)
 //	├── gb (general branch 第一党总支, secretary gbSec)
@@ -33,17 +34,8 @@ type person = testenv.Person
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{World: testenv.NewRoot(t, testenv.Options{}), t: t, extra: new([]person)}
-	w.gb = w.Child(w.RootSec, w.Root, "第一党总支", "general_branch")
-	w.other = w.Child(w.RootSec, w.Root, "市北区委", "committee")
-	w.A = w.Child(w.RootSec, w.gb, "第一党支部", "branch")
-	w.B = w.Child(w.RootSec, w.gb, "第二党支部", "branch")
-	w.c = w.Child(w.RootSec, w.other, "第三党支部", "branch")
-
-	w.gbSec = w.secretary(w.gb, "孙总支")
-	w.otherSec = w.secretary(w.other, "周区委")
-	w.SecA = w.secretary(w.A, "李红梅")
-	w.SecB = w.secretary(w.B, "赵建国")
-	w.secC = w.secretary(w.c, "钱书记")
+	wide := w.GrowWide("第一党总支", "general_branch", "孙总支", w.secretary)
+	w.gb, w.other, w.c, w.gbSec, w.otherSec, w.secC = wide.Mid, wide.Other, wide.C, wide.MidSec, wide.OtherSec, wide.SecC
 	w.MemberA = w.Member(w.A, "张小明", "frontline")
 	w.memberA2 = w.Member(w.A, "刘芳", "frontline")
 	w.MemberB = w.Member(w.B, "陈晓东", "frontline")
@@ -66,20 +58,9 @@ func (w *world) secretary(org int64, name string) person {
 	return p
 }
 
-// deedJSON is a deed as the API answers it.
-type deedJSON struct {
-	ID           int64   `json:"id"`
-	OrgID        int64   `json:"org_id"`
-	UserID       int64   `json:"user_id"`
-	NominatedBy  int64   `json:"nominated_by"`
-	Title        string  `json:"title"`
-	TaskIDs      []int64 `json:"task_ids"`
-	ReportIDs    []int64 `json:"report_ids"`
-	Status       string  `json:"status"`
-	StatusLabel  string  `json:"status_label"`
-	CurrentOrgID int64   `json:"current_org_id"`
-	Reason       string  `json:"reason"`
-}
+// deedJSON is a deed as the API answers it: the server's own type, since testenv's
+// client checks every response against openapi.yaml.
+type deedJSON = deed.JSON
 
 type eventJSON struct {
 	Kind    string `json:"kind"`

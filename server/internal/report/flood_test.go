@@ -88,28 +88,6 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 		}
 		return counts["tmpl-"+kind]
 	}
-	// deliver runs every queued push, as the push workers would.
-	deliver := func(t *testing.T) {
-		t.Helper()
-		var ids []int64
-		if err := w.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Order("id").Pluck("id", &ids).Error; err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range ids {
-			if err := w.App.Pusher.Deliver(ctx, id, false); err != nil {
-				t.Fatalf("deliver %d: %v", id, err)
-			}
-		}
-	}
-	pushed := func(p person) int {
-		n := 0
-		for _, m := range w.WeChat.Sent() {
-			if m.ToOpenID == "o-"+p.Login {
-				n++
-			}
-		}
-		return n
-	}
 	inbox := func(t *testing.T, p person, kind string) int64 {
 		t.Helper()
 		var n int64
@@ -118,6 +96,21 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 		}
 		return n
 	}
+	// secA checks the branch secretary's pushes, report consents left (of
+	// 20) and reports in the inbox after the queued pushes went out.
+	secA := func(t *testing.T, w *world, pushes, consentsLeft int, inboxed int64) {
+		t.Helper()
+		w.DeliverQueued(ctx)
+		if got := w.Pushed(w.SecA); got != pushes {
+			t.Errorf("the branch secretary got %d pushes, want %d", got, pushes)
+		}
+		if got := left(t, w.SecA, notify.KindReportReceived); got != consentsLeft {
+			t.Errorf("%d consents left, want %d of 20", got, consentsLeft)
+		}
+		if got := inbox(t, w.SecA, notify.KindReportReceived); got != inboxed {
+			t.Errorf("the inbox has %d reports, want %d", got, inboxed)
+		}
+	}
 	var flood []reportJSON
 
 	t.Run("25 reports from one member in a burst push once to the branch secretary and all reach the inbox", func(t *testing.T) {
@@ -125,23 +118,14 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 		for range 25 {
 			flood = append(flood, w.file(w.MemberA, "normal", "同一人连续上报"))
 		}
-		deliver(t)
-		if got := pushed(w.SecA); got != 1 {
-			t.Errorf("the branch secretary got %d pushes, want 1", got)
-		}
-		if got := left(t, w.SecA, notify.KindReportReceived); got != 19 {
-			t.Errorf("%d consents left, want 19 of 20", got)
-		}
-		if got := inbox(t, w.SecA, notify.KindReportReceived); got != 25 {
-			t.Errorf("the inbox has %d reports, want 25", got)
-		}
+		secA(t, w, 1, 19, 25)
 	})
 
 	t.Run("a report from another member of the branch is pushed at once", func(t *testing.T) {
 		w := w.in(t)
 		w.file(memberA2, "urgent", "另一名党员的上报")
-		deliver(t)
-		if got := pushed(w.SecA); got != 2 {
+		w.DeliverQueued(ctx)
+		if got := w.Pushed(w.SecA); got != 2 {
 			t.Errorf("the branch secretary got %d pushes, want 2", got)
 		}
 	})
@@ -153,8 +137,8 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		deliver(t)
-		if got := pushed(w.comSec); got != 3 {
+		w.DeliverQueued(ctx)
+		if got := w.Pushed(w.comSec); got != 3 {
 			t.Errorf("the committee secretary got %d pushes of 3 escalations, want 3", got)
 		}
 	})
@@ -164,15 +148,6 @@ func TestAReportFloodDoesNotDrainTheSecretariesConsents(t *testing.T) {
 		clk.Add(10*time.Minute + time.Second)
 		w.file(w.MemberA, "normal", "十分钟后的上报")
 		w.file(w.MemberA, "normal", "紧接着的上报")
-		deliver(t)
-		if got := pushed(w.SecA); got != 3 {
-			t.Errorf("the branch secretary got %d pushes, want 3", got)
-		}
-		if got := left(t, w.SecA, notify.KindReportReceived); got != 17 {
-			t.Errorf("%d consents left, want 17 of 20", got)
-		}
-		if got := inbox(t, w.SecA, notify.KindReportReceived); got != 28 {
-			t.Errorf("the inbox has %d reports, want 28", got)
-		}
+		secA(t, w, 3, 17, 28)
 	})
 }

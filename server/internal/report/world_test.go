@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"xianfeng/config"
+	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/testenv"
 )
 
-// world is a three-level tree for report tests, a testenv.World of this
-// shape:
+// world is a three-level tree for report tests, a testenv.World grown with
+// GrowWide:
 //
 //	root (committee 青岛市委, secretary RootSec)
 //	├── com (committee 市南区委, secretary comSec)
@@ -44,17 +45,10 @@ func newWorld(t *testing.T, configure ...func(*config.Config)) *world {
 func newWorldWith(t *testing.T, opts testenv.Options) *world {
 	t.Helper()
 	w := &world{World: testenv.NewRoot(t, opts), t: t}
-	w.com = w.Child(w.RootSec, w.Root, "市南区委", "committee")
-	w.other = w.Child(w.RootSec, w.Root, "市北区委", "committee")
-	w.A = w.Child(w.RootSec, w.com, "第一党支部", "branch")
-	w.B = w.Child(w.RootSec, w.com, "第二党支部", "branch")
-	w.c = w.Child(w.RootSec, w.other, "第三党支部", "branch")
-
-	w.comSec = w.Secretary(w.com, "孙区委", "information")
-	w.otherSec = w.Secretary(w.other, "周区委", "information")
-	w.SecA = w.Secretary(w.A, "李红梅", "information")
-	w.SecB = w.Secretary(w.B, "赵建国", "information")
-	w.secC = w.Secretary(w.c, "钱书记", "information")
+	wide := w.GrowWide("市南区委", "committee", "孙区委", func(org int64, name string) person {
+		return w.Secretary(org, name, "information")
+	})
+	w.com, w.other, w.c, w.comSec, w.otherSec, w.secC = wide.Mid, wide.Other, wide.C, wide.MidSec, wide.OtherSec, wide.SecC
 	w.MemberA = w.Member(w.A, "张小明", "information")
 	w.MemberB = w.Member(w.B, "陈晓东", "information")
 	return w
@@ -67,22 +61,9 @@ func (w *world) in(t *testing.T) *world {
 	return &c
 }
 
-// reportJSON is a report as the API answers it.
-type reportJSON struct {
-	ID              int64      `json:"id"`
-	OrgID           int64      `json:"org_id"`
-	ReporterID      int64      `json:"reporter_id"`
-	Category        string     `json:"category"`
-	Urgency         string     `json:"urgency"`
-	Content         string     `json:"content"`
-	Status          string     `json:"status"`
-	CurrentOrgID    int64      `json:"current_org_id"`
-	EscalationLevel int        `json:"escalation_level"`
-	NextEscalateAt  *time.Time `json:"next_escalate_at"`
-	AckedBy         *int64     `json:"acked_by"`
-	ResolveNote     string     `json:"resolve_note"`
-	CreatedAt       time.Time  `json:"created_at"`
-}
+// reportJSON is a report as the API answers it: the server's own type, since testenv's
+// client checks every response against openapi.yaml.
+type reportJSON = report.JSON
 
 type eventJSON struct {
 	Kind    string `json:"kind"`

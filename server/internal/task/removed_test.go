@@ -183,15 +183,7 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 				if want := map[bool]int64{false: 1, true: 0}[tc.colleagueEnded]; w.notifications(notify.KindTaskReminder, assigned.ID, stay.ID) != want {
 					t.Errorf("the colleague got %d reminders, want %d", w.notifications(notify.KindTaskReminder, assigned.ID, stay.ID), want)
 				}
-				var queued []int64
-				if err := w.App.DB.Table("notifications").Where("delivery = ?", notify.DeliveryQueued).Pluck("id", &queued).Error; err != nil {
-					t.Fatal(err)
-				}
-				for _, id := range queued {
-					if err := w.App.Pusher.Deliver(ctx, id, false); err != nil {
-						t.Fatalf("deliver %d: %v", id, err)
-					}
-				}
+				w.DeliverQueued(ctx)
 				for _, m := range w.WeChat.Sent() {
 					if m.ToOpenID == "o-"+w.MemberA.Login {
 						t.Errorf("a push went to the member: %+v", m)

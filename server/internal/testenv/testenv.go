@@ -275,6 +275,15 @@ func (e *Env) DoWith(method, path, token string, body any, header map[string]str
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
 }
 
+// Unchecked returns a copy of the environment whose requests skip the
+// contract check, for tests that probe with methods and paths the contract
+// does not know.
+func (e *Env) Unchecked() *Env {
+	c := *e
+	c.Client = &http.Client{Timeout: 10 * time.Second}
+	return &c
+}
+
 // Login signs in through the fake WeChat as openid o-<name> and returns the token.
 func (e *Env) Login(name string) string {
 	e.t.Helper()
@@ -334,4 +343,48 @@ func WithTemplates(kinds ...string) func(*config.Config) {
 func (r Response) Invalid(t testing.TB, field string) bool {
 	t.Helper()
 	return r.Status == http.StatusBadRequest && r.APIError(t).Code == "invalid_argument" && r.APIError(t).Fields[field] != ""
+}
+
+// InvalidBody is a request body a route must refuse, and the field its
+// answer must name.
+type InvalidBody struct {
+	Name  string
+	Body  any
+	Field string
+}
+
+// ExpectInvalid sends each body to path as p, in a subtest of t named
+// "<Name> is a bad request naming <Field>", and fails the subtest unless the
+// answer is a 400 invalid_argument that names the field.
+func (e *Env) ExpectInvalid(t *testing.T, method, path string, p Person, bodies []InvalidBody) {
+	t.Helper()
+	for _, b := range bodies {
+		t.Run(b.Name+" is a bad request naming "+b.Field, func(t *testing.T) {
+			res := e.In(t).DoAs(method, path, p, b.Body)
+			if !res.Invalid(t, b.Field) {
+				t.Errorf("got %d %s, want 400 invalid_argument with fields.%s", res.Status, res.Body, b.Field)
+			}
+		})
+	}
+}
+
+// Outsider is a person who must not see what an org holds.
+type Outsider struct {
+	Name string
+	As   Person
+	Org  int64
+}
+
+// ExpectHidden GETs path, a format of the org's id, as each outsider in a
+// subtest of t named after them, and fails it unless the answer is 404: to
+// a caller out of its scope, an org is not there.
+func (e *Env) ExpectHidden(t *testing.T, path string, outsiders []Outsider) {
+	t.Helper()
+	for _, o := range outsiders {
+		t.Run(o.Name, func(t *testing.T) {
+			if res := e.In(t).DoAs("GET", fmt.Sprintf(path, o.Org), o.As, nil); res.Status != http.StatusNotFound {
+				t.Errorf("got %d %s, want 404", res.Status, res.Body)
+			}
+		})
+	}
 }

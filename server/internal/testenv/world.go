@@ -91,3 +91,37 @@ func (w *World) Secretary(org int64, name, badge string) Person {
 	w.Expect(w.DoAs("PATCH", w.MemberPath(org, p), w.RootSec, map[string]string{"role": "secretary"}), http.StatusOK)
 	return p
 }
+
+// Wide is the wider tree some tests grow on a NewRoot world, with GrowWide:
+//
+//	root (committee 青岛市委, secretary RootSec)
+//	├── Mid (secretary MidSec)
+//	│   ├── A (branch 第一党支部, secretary SecA 李红梅)
+//	│   └── B (branch 第二党支部, secretary SecB 赵建国)
+//	└── Other (committee 市北区委, secretary OtherSec 周区委)
+//	    └── C (branch 第三党支部, secretary SecC 钱书记)
+type Wide struct {
+	Mid, Other, C          int64
+	MidSec, OtherSec, SecC Person
+}
+
+// GrowWide grows the Wide tree under the root: Mid is a midKind named
+// midName whose secretary is midSec; A, B, SecA and SecB go into the
+// world's Tree. secretary makes each secretary (World.Secretary with a
+// badge, or a test's own helper that also records them). It adds no
+// members: a test adds its own.
+func (w *World) GrowWide(midName, midKind, midSec string, secretary func(org int64, name string) Person) Wide {
+	w.t.Helper()
+	var t Wide
+	t.Mid = w.Child(w.RootSec, w.Root, midName, midKind)
+	t.Other = w.Child(w.RootSec, w.Root, "市北区委", "committee")
+	w.A = w.Child(w.RootSec, t.Mid, "第一党支部", "branch")
+	w.B = w.Child(w.RootSec, t.Mid, "第二党支部", "branch")
+	t.C = w.Child(w.RootSec, t.Other, "第三党支部", "branch")
+	t.MidSec = secretary(t.Mid, midSec)
+	t.OtherSec = secretary(t.Other, "周区委")
+	w.SecA = secretary(w.A, "李红梅")
+	w.SecB = secretary(w.B, "赵建国")
+	t.SecC = secretary(t.C, "钱书记")
+	return t
+}

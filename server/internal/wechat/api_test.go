@@ -61,6 +61,27 @@ func (e *env) checkErr(t *testing.T, err error, wantKind error, wantCode int) {
 	e.checkNoSecrets(t, err.Error())
 }
 
+// errorCase is an input of a WeChat call (a login or phone code, an openid)
+// and the error the call must end in.
+type errorCase struct {
+	name     string
+	input    string
+	wantKind error
+	wantCode int
+}
+
+// runErrorCases calls call with each case's input in a subtest of its own
+// and checks the error with checkErr on the env call used.
+func runErrorCases(t *testing.T, cases []errorCase, call func(t *testing.T, input string) (*env, error)) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := call(t, tc.input)
+			e.checkErr(t, err, tc.wantKind, tc.wantCode)
+		})
+	}
+}
+
 func (e *env) checkNoSecrets(t *testing.T, text string) {
 	t.Helper()
 	for _, s := range append(e.fake.IssuedTokens(), wechattest.AppSecret) {
@@ -87,25 +108,17 @@ func TestCode2Session(t *testing.T) {
 		}
 	})
 
-	tests := []struct {
-		name     string
-		code     string
-		wantKind error
-		wantCode int
-	}{
+	runErrorCases(t, []errorCase{
 		{"an invalid login code is ErrCodeInvalid", "40029", wechat.ErrCodeInvalid, 40029},
 		{"a used login code is ErrCodeInvalid", "40163", wechat.ErrCodeInvalid, 40163},
 		{"too many logins is ErrQuota", "45011", wechat.ErrQuota, 45011},
 		{"a busy WeChat is ErrBusy", "busy", wechat.ErrBusy, -1},
 		{"a WeChat server error is ErrUnavailable and hides the secret", "5xx", wechat.ErrUnavailable, 0},
 		{"an empty code is ErrCodeInvalid without a call", "", wechat.ErrCodeInvalid, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.api.Code2Session(ctx, tt.code)
-			e.checkErr(t, err, tt.wantKind, tt.wantCode)
-		})
-	}
+	}, func(t *testing.T, code string) (*env, error) {
+		_, err := e.api.Code2Session(ctx, code)
+		return e, err
+	})
 
 	t.Run("a code cannot inject query parameters", func(t *testing.T) {
 		s, err := e.api.Code2Session(ctx, "ok:eve&appid=other")
@@ -171,23 +184,15 @@ func TestPhoneNumber(t *testing.T) {
 		e.checkNoSecrets(t, "")
 	})
 
-	errTests := []struct {
-		name     string
-		code     string
-		wantKind error
-		wantCode int
-	}{
+	runErrorCases(t, []errorCase{
 		{"an invalid phone code is ErrCodeInvalid", "40029", wechat.ErrCodeInvalid, 40029},
 		{"a busy WeChat is ErrBusy", "busy", wechat.ErrBusy, -1},
 		{"a WeChat server error is ErrUnavailable and hides the access token", "5xx", wechat.ErrUnavailable, 0},
-	}
-	for _, tt := range errTests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, 2*time.Second)
-			_, err := e.api.PhoneNumber(ctx, tt.code)
-			e.checkErr(t, err, tt.wantKind, tt.wantCode)
-		})
-	}
+	}, func(t *testing.T, code string) (*env, error) {
+		e := newEnv(t, 2*time.Second)
+		_, err := e.api.PhoneNumber(ctx, code)
+		return e, err
+	})
 
 	t.Run("the access token is fetched once, stored in Redis and reused", func(t *testing.T) {
 		e := newEnv(t, 2*time.Second)
@@ -286,28 +291,20 @@ func TestSendSubscribe(t *testing.T) {
 		}
 	})
 
-	tests := []struct {
-		name     string
-		to       string
-		wantKind error
-		wantCode int
-	}{
+	runErrorCases(t, []errorCase{
 		{"a user without consent is ErrConsentRefused", "refused", wechat.ErrConsentRefused, 43101},
 		{"invalid template data is ErrTemplateInvalid", "bad-template", wechat.ErrTemplateInvalid, 47003},
 		{"a missing openid is ErrTemplateInvalid", "", wechat.ErrTemplateInvalid, 40003},
 		{"a busy WeChat is ErrBusy", "busy", wechat.ErrBusy, -1},
 		{"a WeChat server error is ErrUnavailable and hides the access token", "5xx", wechat.ErrUnavailable, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, 2*time.Second)
-			err := e.api.SendSubscribe(ctx, msg(tt.to))
-			e.checkErr(t, err, tt.wantKind, tt.wantCode)
-			if len(e.fake.Sent()) != 0 {
-				t.Errorf("Sent = %+v, want nothing", e.fake.Sent())
-			}
-		})
-	}
+	}, func(t *testing.T, to string) (*env, error) {
+		e := newEnv(t, 2*time.Second)
+		err := e.api.SendSubscribe(ctx, msg(to))
+		if len(e.fake.Sent()) != 0 {
+			t.Errorf("Sent = %+v, want nothing", e.fake.Sent())
+		}
+		return e, err
+	})
 
 	t.Run("an expired access token is evicted and the message sent on the retry", func(t *testing.T) {
 		e := newEnv(t, 2*time.Second)

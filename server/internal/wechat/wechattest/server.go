@@ -272,18 +272,43 @@ func (s *Server) code2Session(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"openid": "o-" + name, "session_key": randomHex(12)})
 }
 
-func (s *Server) phoneNumber(w http.ResponseWriter, r *http.Request) {
-	if !s.checkToken(w, r) {
-		return
+// sendRefusal is the errcode and errmsg WeChat refuses a subscribe message
+// to openid with template with, as the scenario openids ask; 0 to send it.
+func sendRefusal(openid, template string) (int, string) {
+	switch {
+	case openid == "":
+		return 40003, "invalid openid"
+	case template == "":
+		return 40037, "invalid template_id"
+	case openid == "refused":
+		return 43101, "user refuse to accept the msg"
+	case openid == "bad-template":
+		return 47003, "argument invalid! data.thing1.value invalid"
 	}
+	return 0, ""
+}
+
+// accept checks the access token of a call, reads its JSON body into body
+// and plays the scenarios every call shares (common, expire-once) for the
+// code or openid key reads from the body. It reports whether the call goes
+// on; if not, the answer is written.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, body any, key func() string) bool {
+	if !s.checkToken(w, r) {
+		return false
+	}
+	if err := json.NewDecoder(r.Body).Decode(body); err != nil {
+		writeErr(w, 47001, "data format error")
+		return false
+	}
+	k := key()
+	return !s.common(w, r, k) && !s.expireOnce(w, r, k)
+}
+
+func (s *Server) phoneNumber(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Code string `json:"code"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeErr(w, 47001, "data format error")
-		return
-	}
-	if s.common(w, r, body.Code) || s.expireOnce(w, r, body.Code) {
+	if !s.accept(w, r, &body, func() string { return body.Code }) {
 		return
 	}
 	digits, ok := strings.CutPrefix(body.Code, "phone:")
@@ -307,9 +332,6 @@ func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.sendAttempts++
 	s.mu.Unlock()
-	if !s.checkToken(w, r) {
-		return
-	}
 	var body struct {
 		ToUser     string `json:"touser"`
 		TemplateID string `json:"template_id"`
@@ -319,25 +341,11 @@ func (s *Server) subscribeSend(w http.ResponseWriter, r *http.Request) {
 		} `json:"data"`
 		State string `json:"miniprogram_state"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeErr(w, 47001, "data format error")
+	if !s.accept(w, r, &body, func() string { return body.ToUser }) {
 		return
 	}
-	if s.common(w, r, body.ToUser) || s.expireOnce(w, r, body.ToUser) {
-		return
-	}
-	switch {
-	case body.ToUser == "":
-		writeErr(w, 40003, "invalid openid")
-		return
-	case body.TemplateID == "":
-		writeErr(w, 40037, "invalid template_id")
-		return
-	case body.ToUser == "refused":
-		writeErr(w, 43101, "user refuse to accept the msg")
-		return
-	case body.ToUser == "bad-template":
-		writeErr(w, 47003, "argument invalid! data.thing1.value invalid")
+	if code, msg := sendRefusal(body.ToUser, body.TemplateID); code != 0 {
+		writeErr(w, code, msg)
 		return
 	}
 	if s.subscribeScenario(w, r, body.ToUser) {
