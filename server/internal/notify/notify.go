@@ -5,7 +5,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 	"unicode/utf8"
@@ -136,20 +135,7 @@ func (in *Inbox) Notify(ctx context.Context, ns []Notification) (err error) {
 	keys := map[string]bool{}
 	var users []int64
 	for i := range ns {
-		ns[i].ID = 0
-		ns[i].CreatedAt = now
-		ns[i].Title = clip(ns[i].Title, 100)
-		ns[i].Body = clip(ns[i].Body, 500)
-		ns[i].Vars = ""
-		if len(ns[i].Data) > 0 {
-			b, _ := json.Marshal(ns[i].Data)
-			if len(b) <= 1000 {
-				ns[i].Vars = string(b)
-			}
-		}
-		ns[i].Delivery = DeliveryNoConsent
-		if in.pusher.Pushable(ns[i].Kind) {
-			ns[i].Delivery = DeliveryQueued
+		if in.prepare(&ns[i], now) {
 			keys[ns[i].DedupeKey] = true
 			users = append(users, ns[i].UserID)
 		}
@@ -175,10 +161,7 @@ func (in *Inbox) Notify(ctx context.Context, ns []Notification) (err error) {
 		}
 		ids = append(ids, part...)
 	}
-	if err := in.queue.EnqueuePush(context.WithoutCancel(ctx), ids); err != nil {
-		// Stored and queued in the database: the sweeper enqueues them later.
-		in.log.WarnContext(ctx, "could not enqueue pushes; the sweeper will", "count", len(ids), "err", err)
-	}
+	in.enqueue(ctx, ids)
 	return nil
 }
 

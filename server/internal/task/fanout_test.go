@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -194,6 +195,10 @@ func TestFanOutTargets(t *testing.T) {
 
 var errCrash = errors.New("the worker died")
 
+// TestFanOutResumesAfterACrash: the fan-out writes the assignments in one
+// statement and the notices in another; a fan-out stopped between the two
+// (an error, or its context cancelled) leaves every assignment and no
+// notice, and a rerun writes the notices without a second assignment.
 func TestFanOutResumesAfterACrash(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
@@ -202,32 +207,21 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := w.approvedIn(seeded.RootID, true, "frontline", "publicity")
-	if len(want) <= 300 {
-		t.Fatalf("only %d members to assign: the fan-out must take more than one batch", len(want))
-	}
 	tests := []struct {
 		name string
 		// stop makes the AfterBatch hook of the crashing service; cancel
 		// cancels the context the fan-out runs in.
-		stop   func(cancel context.CancelFunc) func(int64, int) error
-		before int // assignments made before the crash
+		stop func(cancel context.CancelFunc) func(int64, int) error
 	}{
-		{"a fan-out that fails after its first batch is completed by a rerun", func(context.CancelFunc) func(int64, int) error {
-			return func(_ int64, batch int) error {
-				if batch == 0 {
-					return errCrash
-				}
+		{"a fan-out that fails after writing the assignments is completed by a rerun", func(context.CancelFunc) func(int64, int) error {
+			return func(int64, int) error { return errCrash }
+		}},
+		{"a fan-out whose context is cancelled after writing the assignments is completed by a rerun", func(cancel context.CancelFunc) func(int64, int) error {
+			return func(int64, int) error {
+				cancel()
 				return nil
 			}
-		}, 300},
-		{"a fan-out whose context is cancelled after its first batch is completed by a rerun", func(cancel context.CancelFunc) func(int64, int) error {
-			return func(_ int64, batch int) error {
-				if batch == 0 {
-					cancel()
-				}
-				return nil
-			}
-		}, 300},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,22 +236,67 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 			defer cancel()
 			crashing := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{
 				Location: w.App.Config.Location(), Log: w.App.Log, Notifier: notify.NewInbox(w.App.DB.DB, notify.InboxOptions{Log: w.App.Log}),
-				Scheduler: task.NewJobs(w.App.Queue), BatchSize: 300, AfterBatch: tc.stop(cancel),
+				Scheduler: task.NewJobs(w.App.Queue), AfterBatch: tc.stop(cancel),
 			})
 			if err := crashing.FanOut(runCtx, tk.ID); err == nil {
 				t.Fatal("the crashing fan-out returned no error")
 			}
-			var n int64
+			var n, notices int64
 			w.Must(w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Count(&n).Error)
+			w.Must(w.App.DB.Table("notifications").Where("ref_type = 'task' AND ref_id = ?", tk.ID).Count(&notices).Error)
 			var status string
 			w.Must(w.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status).Error)
-			if n != int64(tc.before) || status != "dispatching" {
-				t.Fatalf("after the crash %d assignments and the task %s, want %d and dispatching", n, status, tc.before)
+			if n != int64(len(want)) || notices != 0 || status != "dispatching" {
+				t.Fatalf("after the crash %d assignments, %d notices and the task %s, want %d, 0 and dispatching", n, notices, status, len(want))
 			}
 			if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
 				t.Fatal(err)
 			}
 			w.checkFanOut(tk.ID, want)
 		})
+	}
+}
+
+// TestARetriedFanOutWritesNoDuplicates: a fan-out run again over a partial
+// write (some assignments and some notices already there, as a crashed run
+// or a concurrent one leaves them) writes each member exactly one
+// assignment and one notice, and leaves the rows already written as they
+// were.
+func TestARetriedFanOutWritesNoDuplicates(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	seeded, err := org.Seed(ctx, w.App.DB.DB, org.SeedSpec{Orgs: 12, Members: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := w.approvedIn(seeded.RootID, true)
+	tk, _, err := w.App.Task.Create(ctx, seeded.RootSecretaryUserID, seeded.RootID, task.Input{
+		Title: "物资发放", Kind: task.KindDuty, Target: task.Target{IncludeSuborgs: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The partial write: the first member accepted already, the second
+	// has a notice, both before the fan-out is run (again).
+	w.Must(w.App.DB.Exec(`INSERT INTO assignments (task_id, user_id, org_id, status, created_at, updated_at)
+		SELECT ?, user_id, org_id, 'accepted', ?, ? FROM memberships WHERE user_id = ? ORDER BY id LIMIT 1`,
+		tk.ID, time.Now().UTC(), time.Now().UTC(), want[0]).Error)
+	w.Must(w.App.DB.Create(&notify.Notification{UserID: want[1], Kind: notify.KindTaskAssigned, Title: "新任务：物资发放",
+		RefType: "task", RefID: tk.ID, DedupeKey: "task_assigned:" + strconv.FormatInt(tk.ID, 10), Delivery: notify.DeliveryNoConsent,
+		CreatedAt: time.Now().UTC()}).Error)
+
+	for run := 0; run < 2; run++ {
+		if run == 1 {
+			w.Must(w.App.DB.Table("tasks").Where("id = ?", tk.ID).Update("status", "dispatching").Error)
+		}
+		if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.checkFanOut(tk.ID, want)
+	}
+	var status string
+	w.Must(w.App.DB.Table("assignments").Where("task_id = ? AND user_id = ?", tk.ID, want[0]).Pluck("status", &status).Error)
+	if status != "accepted" {
+		t.Errorf("the first member's accepted assignment is %q after the rerun, want accepted", status)
 	}
 }
