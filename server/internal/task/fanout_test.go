@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
@@ -257,6 +260,24 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 	}
 }
 
+// taskForAll seeds a tree of about members members and creates a task, not
+// yet fanned out, for every member of it; want is its approved members.
+func (w *world) taskForAll(members int) (_ task.Task, want []int64) {
+	w.t.Helper()
+	ctx := context.Background()
+	seeded, err := org.Seed(ctx, w.App.DB.DB, org.SeedSpec{Orgs: 12, Members: members})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tk, _, err := w.App.Task.Create(ctx, seeded.RootSecretaryUserID, seeded.RootID, task.Input{
+		Title: "物资发放", Kind: task.KindDuty, Target: task.Target{IncludeSuborgs: true},
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tk, w.approvedIn(seeded.RootID, true)
+}
+
 // TestARetriedFanOutWritesNoDuplicates: a fan-out run again over a partial
 // write (some assignments and some notices already there, as a crashed run
 // or a concurrent one leaves them) writes each member exactly one
@@ -265,17 +286,7 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 func TestARetriedFanOutWritesNoDuplicates(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	seeded, err := org.Seed(ctx, w.App.DB.DB, org.SeedSpec{Orgs: 12, Members: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := w.approvedIn(seeded.RootID, true)
-	tk, _, err := w.App.Task.Create(ctx, seeded.RootSecretaryUserID, seeded.RootID, task.Input{
-		Title: "物资发放", Kind: task.KindDuty, Target: task.Target{IncludeSuborgs: true},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk, want := w.taskForAll(300)
 	// The partial write: the first member accepted already, the second
 	// has a notice, both before the fan-out is run (again).
 	w.Must(w.App.DB.Exec(`INSERT INTO assignments (task_id, user_id, org_id, status, created_at, updated_at)
@@ -299,4 +310,33 @@ func TestARetriedFanOutWritesNoDuplicates(t *testing.T) {
 	if status != "accepted" {
 		t.Errorf("the first member's accepted assignment is %q after the rerun, want accepted", status)
 	}
+}
+
+// TestFanOutStatementsDoNotGrowWithTheMembers: the fan-out's database work
+// is a handful of set-based statements however many members it assigns
+// (before, six statements per thousand members).
+func TestFanOutStatementsDoNotGrowWithTheMembers(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	tk, want := w.taskForAll(2600)
+	if len(want) <= 2000 {
+		t.Fatalf("only %d members to assign, want more than 2,000", len(want))
+	}
+	var statements atomic.Int64
+	count := func(*gorm.DB) { statements.Add(1) }
+	cb := w.App.DB.DB.Callback()
+	w.Must(errors.Join(cb.Create().After("gorm:create").Register("test:count", count),
+		cb.Query().After("gorm:query").Register("test:count", count),
+		cb.Update().After("gorm:update").Register("test:count", count),
+		cb.Row().After("gorm:row").Register("test:count", count),
+		cb.Raw().After("gorm:raw").Register("test:count", count)))
+
+	if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the fan-out to %d members ran %d statements", len(want), statements.Load())
+	if got := statements.Load(); got > 12 {
+		t.Errorf("the fan-out to %d members ran %d statements, want at most 12", len(want), got)
+	}
+	w.checkFanOut(tk.ID, want)
 }
