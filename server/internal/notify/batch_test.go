@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"xianfeng/config"
 	"xianfeng/server/internal/notify"
@@ -148,5 +151,38 @@ func TestABatchCrashBetweenSendAndRecord(t *testing.T) {
 	}
 	if got := len(w.env.WeChat.Sent()); got != 2 {
 		t.Errorf("WeChat got %d messages, want 2: none sent twice", got)
+	}
+}
+
+// TestTheStatementsOfABatchDoNotGrowWithItsMessages: the database work of a
+// batch is a few statements per chunk of messages, not six per message.
+func TestTheStatementsOfABatchDoNotGrowWithItsMessages(t *testing.T) {
+	w := newPushWorld(t)
+	const kind = notify.KindTaskAssigned
+	names := make([]string, 60)
+	for i := range names {
+		names[i] = "s" + strconv.Itoa(i)
+	}
+	users := w.usersWithConsent(kind, 1, names...)
+	ids := w.notifyMany(users, kind, "statements:1")
+	var statements atomic.Int64
+	count := func(*gorm.DB) { statements.Add(1) }
+	cb := w.env.App.DB.DB.Callback()
+	if err := errors.Join(cb.Query().After("gorm:query").Register("test:count", count),
+		cb.Update().After("gorm:update").Register("test:count", count),
+		cb.Row().After("gorm:row").Register("test:count", count),
+		cb.Raw().After("gorm:raw").Register("test:count", count)); err != nil {
+		t.Fatal(err)
+	}
+
+	if out := w.deliverBatch(context.Background(), w.env.App.Pusher, ids); len(out) != 0 {
+		t.Fatalf("DeliverBatch left %v", out)
+	}
+	t.Logf("%d messages, %d statements", len(ids), statements.Load())
+	if got := statements.Load(); got > 8 {
+		t.Errorf("a batch of %d messages ran %d statements, want at most 8", len(ids), got)
+	}
+	if got := len(w.env.WeChat.Sent()); got != len(ids) {
+		t.Errorf("WeChat got %d messages, want %d", got, len(ids))
 	}
 }
