@@ -21,6 +21,10 @@ import (
 // few statements per chunk rather than six per message.
 const batchChunk = 64
 
+// chunkLanes is how many chunks of one batch are under way at once: while
+// one waits for the last of its WeChat answers, the next is sending.
+const chunkLanes = 2
+
 // batchItem is a notification of a batch with its recipient's openid.
 type batchItem struct {
 	Notification `gorm:"embedded"`
@@ -119,6 +123,8 @@ func (p *Pusher) DeliverBatch(ctx context.Context, ids []int64, gate chan struct
 	for _, id := range single {
 		deliver(id)
 	}
+	var chunks sync.WaitGroup
+	lanes := make(chan struct{}, chunkLanes)
 	for tid, its := range byTmpl {
 		consenting, err := p.withConsent(ctx, its, tid)
 		if err != nil {
@@ -132,9 +138,14 @@ func (p *Pusher) DeliverBatch(ctx context.Context, ids []int64, gate chan struct
 			if ctx.Err() != nil {
 				break // the batch's job runs again: what is still queued goes then
 			}
-			p.sendChunk(ctx, chunk, p.opts.Templates[chunk[0].Kind], gate, fail, deliver)
+			lanes <- struct{}{}
+			chunks.Go(func() {
+				defer func() { <-lanes }()
+				p.sendChunk(ctx, chunk, p.opts.Templates[chunk[0].Kind], gate, fail, deliver)
+			})
 		}
 	}
+	chunks.Wait() // before wg.Wait: a chunk may hand pushes to deliver
 	wg.Wait()
 	return out
 }
