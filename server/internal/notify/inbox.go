@@ -2,14 +2,88 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/paging"
 )
+
+// prepare makes n ready to be stored at now: clipped, its data encoded, its
+// delivery queued if it can be pushed (then it reports true), else inbox only.
+func (in *Inbox) prepare(n *Notification, now time.Time) bool {
+	n.ID = 0
+	n.CreatedAt = now
+	n.Title = clip(n.Title, 100)
+	n.Body = clip(n.Body, 500)
+	n.Vars = ""
+	if len(n.Data) > 0 {
+		b, _ := json.Marshal(n.Data)
+		if len(b) <= 1000 {
+			n.Vars = string(b)
+		}
+	}
+	n.Delivery = DeliveryNoConsent
+	if in.pusher.Pushable(n.Kind) {
+		n.Delivery = DeliveryQueued
+		return true
+	}
+	return false
+}
+
+// enqueue hands stored notifications to the push workers; when the queue
+// is down they stay queued in the database and the sweeper enqueues them.
+func (in *Inbox) enqueue(ctx context.Context, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	if err := in.queue.EnqueuePush(context.WithoutCancel(ctx), ids); err != nil {
+		in.log.WarnContext(ctx, "could not enqueue pushes; the sweeper will", "count", len(ids), "err", err)
+	}
+}
+
+// SetNotifier is a Notifier that can also write one notification to each
+// of a set of users that a query selects, in one statement (see
+// Inbox.NotifyEach).
+type SetNotifier interface {
+	Notifier
+	NotifyEach(ctx context.Context, n Notification, users *gorm.DB) error
+}
+
+var _ SetNotifier = (*Inbox)(nil)
+
+// notificationCols are the columns NotifyEach writes, in its select's order.
+var notificationCols = []string{"user_id", "kind", "title", "body", "ref_type", "ref_id", "dedupe_key", "push_group",
+	"vars", "delivery", "delivery_error", "created_at"}
+
+// NotifyEach writes n to every user that users selects (a gorm subquery
+// whose one column is user_id, e.g. the assignments of a task), in one
+// statement whatever their number, skipping a user who already has n's
+// dedupe key: run again after a crash, it writes only what is missing. The
+// pushable notifications still queued (those of this run and those a crashed
+// run left) are then handed to the push workers, as Notify does.
+func (in *Inbox) NotifyEach(ctx context.Context, n Notification, users *gorm.DB) (err error) {
+	defer apperr.Annotate(&err, "notify.NotifyEach(%s)", n.DedupeKey)
+	pushable := in.prepare(&n, in.now())
+	db := in.db.WithContext(ctx)
+	_, err = database.InsertSelect(db, "notifications", notificationCols,
+		"SELECT u.user_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ? FROM (?) AS u WHERE true",
+		n.Kind, n.Title, n.Body, n.RefType, n.RefID, n.DedupeKey, n.PushGroup, n.Vars, n.Delivery, n.CreatedAt, users)
+	if err != nil || !pushable || in.queue == nil {
+		return err
+	}
+	var ids []int64
+	if err := db.Model(&Notification{}).Where("user_id IN (?) AND dedupe_key = ? AND delivery = ?", users, n.DedupeKey, DeliveryQueued).
+		Order("id").Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	in.enqueue(ctx, ids)
+	return nil
+}
 
 // ErrNotFound is a notification that is not the caller's.
 var ErrNotFound = apperr.New(apperr.KindNotFound, "notification_not_found", "消息不存在")

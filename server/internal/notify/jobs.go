@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -80,49 +79,28 @@ func (j *Jobs) enqueueSends(ctx context.Context, ids []int64, opts ...asynq.Opti
 	return nil
 }
 
-// deliverBatch delivers the notifications ids, at most SendsInFlight at once
-// in this process. Deliver is safe to run again, so a batch cut short (a
-// crash, a lost job) is simply run again. What failed in a way a retry can
-// fix is handed at once to a TypeSend job of its own, with its retries and
-// backoff, rather than waiting for the rest of the batch; a permanent
-// failure is already recorded by Deliver.
+// deliverBatch delivers the notifications ids (Pusher.DeliverBatch), at
+// most SendsInFlight sends at once in this process. Delivery is safe to run
+// again, so a batch cut short (a crash, a lost job) is simply run again.
+// What failed in a way a retry can fix is handed at once to a TypeSend job
+// of its own, with its retries and backoff, rather than waiting for the
+// rest of the batch; a permanent failure is already recorded.
 func (j *Jobs) deliverBatch(ctx context.Context, p *Pusher, ids []int64) error {
-	var (
-		mu      sync.Mutex
-		lostErr error
-		wg      sync.WaitGroup
-	)
-loop:
-	for _, id := range ids {
-		select {
-		case j.inFlight <- struct{}{}:
-		case <-ctx.Done():
-			break loop
+	var lostErr error
+	for id, err := range p.DeliverBatch(ctx, ids, j.inFlight) {
+		// Also when another attempt holds the push (ErrAttemptInFlight):
+		// that holder may be a worker that was killed, so a send job of
+		// its own (one per notification, whatever asks for it) takes it
+		// up once the holder's claim would have run out, finding it sent
+		// if the holder was alive.
+		var opts []asynq.Option
+		if errors.Is(err, ErrAttemptInFlight) {
+			opts = append(opts, asynq.ProcessIn(attemptTTL+time.Second))
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-j.inFlight; wg.Done() }()
-			err := p.Deliver(ctx, id, false)
-			if err == nil || errors.Is(err, ErrPermanent) {
-				return
-			}
-			// Also when another attempt holds the push (ErrAttemptInFlight):
-			// that holder may be a worker that was killed, so a send job of
-			// its own (one per notification, whatever asks for it) takes it
-			// up once the holder's claim would have run out, finding it sent
-			// if the holder was alive.
-			var opts []asynq.Option
-			if errors.Is(err, ErrAttemptInFlight) {
-				opts = append(opts, asynq.ProcessIn(attemptTTL+time.Second))
-			}
-			if err := j.enqueueSends(context.WithoutCancel(ctx), []int64{id}, opts...); err != nil {
-				mu.Lock()
-				lostErr = err
-				mu.Unlock()
-			}
-		}()
+		if err := j.enqueueSends(context.WithoutCancel(ctx), []int64{id}, opts...); err != nil {
+			lostErr = err
+		}
 	}
-	wg.Wait()
 	if lostErr != nil {
 		return lostErr // the batch runs again; what was done is skipped
 	}

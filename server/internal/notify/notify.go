@@ -5,7 +5,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 	"unicode/utf8"
@@ -133,51 +132,35 @@ func (in *Inbox) Notify(ctx context.Context, ns []Notification) (err error) {
 		return nil
 	}
 	now := in.now()
-	keys := map[string]bool{}
-	var users []int64
-	for i := range ns {
-		ns[i].ID = 0
-		ns[i].CreatedAt = now
-		ns[i].Title = clip(ns[i].Title, 100)
-		ns[i].Body = clip(ns[i].Body, 500)
-		ns[i].Vars = ""
-		if len(ns[i].Data) > 0 {
-			b, _ := json.Marshal(ns[i].Data)
-			if len(b) <= 1000 {
-				ns[i].Vars = string(b)
+	db := in.db.WithContext(ctx)
+	// A thousand at a time, each queued for push once written, so that the
+	// first messages go out while the rest are being written.
+	for start := 0; start < len(ns); start += 1000 {
+		part := ns[start:min(start+1000, len(ns))]
+		keys := map[string]bool{}
+		var users []int64
+		for i := range part {
+			if in.prepare(&part[i], now) {
+				keys[part[i].DedupeKey] = true
+				users = append(users, part[i].UserID)
 			}
 		}
-		ns[i].Delivery = DeliveryNoConsent
-		if in.pusher.Pushable(ns[i].Kind) {
-			ns[i].Delivery = DeliveryQueued
-			keys[ns[i].DedupeKey] = true
-			users = append(users, ns[i].UserID)
-		}
-	}
-	db := in.db.WithContext(ctx)
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(ns, 500).Error; err != nil {
-		return err
-	}
-	if in.queue == nil || len(users) == 0 {
-		return nil
-	}
-	var ids []int64
-	dedupe := make([]string, 0, len(keys))
-	for k := range keys {
-		dedupe = append(dedupe, k)
-	}
-	for start := 0; start < len(users); start += 1000 {
-		chunk := users[start:min(start+1000, len(users))]
-		var part []int64
-		if err := db.Model(&Notification{}).Where("dedupe_key IN ? AND user_id IN ? AND delivery = ?", dedupe, chunk, DeliveryQueued).
-			Pluck("id", &part).Error; err != nil {
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(part, 500).Error; err != nil {
 			return err
 		}
-		ids = append(ids, part...)
-	}
-	if err := in.queue.EnqueuePush(context.WithoutCancel(ctx), ids); err != nil {
-		// Stored and queued in the database: the sweeper enqueues them later.
-		in.log.WarnContext(ctx, "could not enqueue pushes; the sweeper will", "count", len(ids), "err", err)
+		if in.queue == nil || len(users) == 0 {
+			continue
+		}
+		dedupe := make([]string, 0, len(keys))
+		for k := range keys {
+			dedupe = append(dedupe, k)
+		}
+		var ids []int64
+		if err := db.Model(&Notification{}).Where("dedupe_key IN ? AND user_id IN ? AND delivery = ?", dedupe, users, DeliveryQueued).
+			Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		in.enqueue(ctx, ids)
 	}
 	return nil
 }

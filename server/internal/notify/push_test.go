@@ -12,6 +12,19 @@ import (
 	"xianfeng/server/internal/wechat"
 )
 
+// crashingPusher is a pusher on the world's database, Redis and fake
+// WeChat whose worker dies (errCrash) after WeChat accepted each message,
+// before the result is recorded.
+func (w *pushWorld) crashingPusher(errCrash error) *notify.Pusher {
+	cfg := w.env.App.Config
+	wx := wechat.New(w.env.WeChat.Config(cfg.WeChat.Timeout), w.env.App.Redis, cfg.Redis.KeyPrefix, nil)
+	return notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, wx, notify.PushOptions{
+		Templates: app.NotifyTemplates(cfg), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
+		KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
+		AfterSend: func(int64) error { return errCrash },
+	})
+}
+
 // in returns the world for a subtest, so its helpers fail the subtest.
 func (w *pushWorld) in(t *testing.T) *pushWorld {
 	c := *w
@@ -156,14 +169,8 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 	w.consent(uid, kind, 2)
 	id := w.notify(uid, kind, "crash:1")
 
-	cfg := w.env.App.Config
 	errCrash := errors.New("worker killed")
-	wx := wechat.New(w.env.WeChat.Config(cfg.WeChat.Timeout), w.env.App.Redis, cfg.Redis.KeyPrefix, nil)
-	crashing := notify.NewPusher(w.env.App.DB.DB, w.env.App.Redis, wx, notify.PushOptions{
-		Templates: app.NotifyTemplates(cfg), RatePerMinute: cfg.Notify.RatePerMinute, MiniprogramState: cfg.Notify.MiniprogramState,
-		KeyPrefix: cfg.Redis.KeyPrefix, Location: cfg.Location(), Log: w.env.App.Log,
-		AfterSend: func(int64) error { return errCrash },
-	})
+	crashing := w.crashingPusher(errCrash)
 
 	if err := crashing.Deliver(ctx, id, false); !errors.Is(err, errCrash) {
 		t.Fatalf("Deliver on the crashing worker: %v, want the crash", err)

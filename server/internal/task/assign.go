@@ -13,6 +13,8 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 )
@@ -320,4 +322,107 @@ func (s *Service) myTasks(ctx context.Context, userID int64, status AStatus, bef
 		out[i] = MyTask{Assignment: a, Task: byID[a.TaskID]}
 	}
 	return out, nil
+}
+
+// FanOut creates one assignment per live member matching the task's target
+// and notifies each, then opens the task: one INSERT … SELECT for the
+// assignments and one for the notifications, whatever the number of
+// members. It is safe to run again after a crash at any point: assignments
+// and notifications are unique per task and user, so a rerun writes only
+// what is missing. A member whose membership ended before the statements
+// gets neither; one whose removal races them is closed by the removal or,
+// failing that, by the sweep (Sweep), and is not notified once closed.
+func (s *Service) FanOut(ctx context.Context, taskID int64) error {
+	t, err := s.get(ctx, taskID)
+	if errors.Is(err, ErrTaskNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.Status != StatusDispatching {
+		return nil
+	}
+	db := s.db.WithContext(ctx)
+	now := s.now()
+	_, err = database.InsertSelect(db, "assignments", []string{"task_id", "user_id", "org_id", "status", "created_at", "updated_at"},
+		"SELECT ?, x.user_id, x.org_id, ?, ?, ? FROM (?) AS x WHERE true ORDER BY x.id", t.ID, AAssigned, now, now, s.targets(db, t))
+	if err != nil {
+		return fmt.Errorf("task.FanOut(%d): insert: %w", t.ID, err)
+	}
+	if s.opts.AfterBatch != nil {
+		if err := s.opts.AfterBatch(t.ID, 0); err != nil {
+			return err
+		}
+	}
+	if err := s.notifyAssigned(ctx, t); err != nil {
+		return err
+	}
+	var n int64
+	if err := db.Model(&Assignment{}).Where("task_id = ?", t.ID).Count(&n).Error; err != nil {
+		return fmt.Errorf("task.FanOut(%d): count: %w", t.ID, err)
+	}
+	res := db.Model(&Task{}).Where("id = ? AND status = ?", t.ID, StatusDispatching).
+		Updates(map[string]any{"status": StatusOpen, "assigned_count": n, "dispatched_at": s.now()})
+	if res.Error != nil {
+		return fmt.Errorf("task.FanOut(%d): open: %w", t.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		// Cancelled while dispatching: cancel what this run assigned too.
+		if cur, err := s.get(ctx, t.ID); err == nil && cur.Status == StatusCancelled {
+			return s.cancel(ctx, cur)
+		}
+	}
+	return nil
+}
+
+// notifyAssigned tells the members of the task's standing assignments (not
+// closed, their membership live) that they have a new task, in one
+// statement when the notifier writes sets (notify.SetNotifier).
+func (s *Service) notifyAssigned(ctx context.Context, t Task) error {
+	title := "新任务：" + t.Title
+	body := t.Kind.Label() + "任务"
+	if t.DueAt != nil {
+		body += "，截止 " + t.DueAt.In(s.opts.Location).Format("01-02 15:04")
+	}
+	dedupe := "task_assigned:" + strconv.FormatInt(t.ID, 10)
+	db := s.db.WithContext(ctx)
+	users := db.Session(&gorm.Session{NewDB: true}).Table("assignments AS a").Select("a.user_id").
+		Where("a.task_id = ? AND a.status NOT IN ?", t.ID, []AStatus{ARemoved, ACancelled}).
+		Where("EXISTS (?)", org.LiveMembershipOf(db, "a.org_id", "a.user_id", s.now()))
+	if each, ok := s.opts.Notifier.(notify.SetNotifier); ok {
+		return each.NotifyEach(ctx, s.notification(ctx, t, notify.KindTaskAssigned, title, body, dedupe), users)
+	}
+	var ids []int64
+	if err := users.Order("a.user_id").Pluck("a.user_id", &ids).Error; err != nil {
+		return fmt.Errorf("task.FanOut(%d): members: %w", t.ID, err)
+	}
+	return s.notify(ctx, t, ids, notify.KindTaskAssigned, title, body, dedupe)
+}
+
+// targets selects the live membership rows (id, user_id, org_id) the task
+// is for.
+func (s *Service) targets(db *gorm.DB, t Task) *gorm.DB {
+	q := db.Session(&gorm.Session{NewDB: true}).Scopes(org.LiveMemberships(s.now())).Select("m.id, m.user_id, m.org_id")
+	if t.IncludeSuborgs {
+		q = q.Scopes(org.InSubtree("m.org_id", t.OrgID))
+	} else {
+		q = q.Where("m.org_id = ?", t.OrgID)
+	}
+	badges := t.Badges()
+	var users []int64
+	for _, s := range strings.Split(t.TargetUserIDs, ",") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			users = append(users, id)
+		}
+	}
+	switch {
+	case len(badges) > 0 && len(users) > 0:
+		q = q.Where("(m.badge IN ? OR m.user_id IN ?)", badges, users)
+	case len(badges) > 0:
+		q = q.Where("m.badge IN ?", badges)
+	case len(users) > 0:
+		q = q.Where("m.user_id IN ?", users)
+	}
+	return q
 }

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
@@ -194,6 +198,10 @@ func TestFanOutTargets(t *testing.T) {
 
 var errCrash = errors.New("the worker died")
 
+// TestFanOutResumesAfterACrash: the fan-out writes the assignments in one
+// statement and the notices in another; a fan-out stopped between the two
+// (an error, or its context cancelled) leaves every assignment and no
+// notice, and a rerun writes the notices without a second assignment.
 func TestFanOutResumesAfterACrash(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
@@ -202,32 +210,21 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := w.approvedIn(seeded.RootID, true, "frontline", "publicity")
-	if len(want) <= 300 {
-		t.Fatalf("only %d members to assign: the fan-out must take more than one batch", len(want))
-	}
 	tests := []struct {
 		name string
 		// stop makes the AfterBatch hook of the crashing service; cancel
 		// cancels the context the fan-out runs in.
-		stop   func(cancel context.CancelFunc) func(int64, int) error
-		before int // assignments made before the crash
+		stop func(cancel context.CancelFunc) func(int64, int) error
 	}{
-		{"a fan-out that fails after its first batch is completed by a rerun", func(context.CancelFunc) func(int64, int) error {
-			return func(_ int64, batch int) error {
-				if batch == 0 {
-					return errCrash
-				}
+		{"a fan-out that fails after writing the assignments is completed by a rerun", func(context.CancelFunc) func(int64, int) error {
+			return func(int64, int) error { return errCrash }
+		}},
+		{"a fan-out whose context is cancelled after writing the assignments is completed by a rerun", func(cancel context.CancelFunc) func(int64, int) error {
+			return func(int64, int) error {
+				cancel()
 				return nil
 			}
-		}, 300},
-		{"a fan-out whose context is cancelled after its first batch is completed by a rerun", func(cancel context.CancelFunc) func(int64, int) error {
-			return func(_ int64, batch int) error {
-				if batch == 0 {
-					cancel()
-				}
-				return nil
-			}
-		}, 300},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,17 +239,18 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 			defer cancel()
 			crashing := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{
 				Location: w.App.Config.Location(), Log: w.App.Log, Notifier: notify.NewInbox(w.App.DB.DB, notify.InboxOptions{Log: w.App.Log}),
-				Scheduler: task.NewJobs(w.App.Queue), BatchSize: 300, AfterBatch: tc.stop(cancel),
+				Scheduler: task.NewJobs(w.App.Queue), AfterBatch: tc.stop(cancel),
 			})
 			if err := crashing.FanOut(runCtx, tk.ID); err == nil {
 				t.Fatal("the crashing fan-out returned no error")
 			}
-			var n int64
+			var n, notices int64
 			w.Must(w.App.DB.Table("assignments").Where("task_id = ?", tk.ID).Count(&n).Error)
+			w.Must(w.App.DB.Table("notifications").Where("ref_type = 'task' AND ref_id = ?", tk.ID).Count(&notices).Error)
 			var status string
 			w.Must(w.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status).Error)
-			if n != int64(tc.before) || status != "dispatching" {
-				t.Fatalf("after the crash %d assignments and the task %s, want %d and dispatching", n, status, tc.before)
+			if n != int64(len(want)) || notices != 0 || status != "dispatching" {
+				t.Fatalf("after the crash %d assignments, %d notices and the task %s, want %d, 0 and dispatching", n, notices, status, len(want))
 			}
 			if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
 				t.Fatal(err)
@@ -260,4 +258,85 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 			w.checkFanOut(tk.ID, want)
 		})
 	}
+}
+
+// taskForAll seeds a tree of about members members and creates a task, not
+// yet fanned out, for every member of it; want is its approved members.
+func (w *world) taskForAll(members int) (_ task.Task, want []int64) {
+	w.t.Helper()
+	ctx := context.Background()
+	seeded, err := org.Seed(ctx, w.App.DB.DB, org.SeedSpec{Orgs: 12, Members: members})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tk, _, err := w.App.Task.Create(ctx, seeded.RootSecretaryUserID, seeded.RootID, task.Input{
+		Title: "物资发放", Kind: task.KindDuty, Target: task.Target{IncludeSuborgs: true},
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tk, w.approvedIn(seeded.RootID, true)
+}
+
+// TestARetriedFanOutWritesNoDuplicates: a fan-out run again over a partial
+// write (some assignments and some notices already there, as a crashed run
+// or a concurrent one leaves them) writes each member exactly one
+// assignment and one notice, and leaves the rows already written as they
+// were.
+func TestARetriedFanOutWritesNoDuplicates(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	tk, want := w.taskForAll(300)
+	// The partial write: the first member accepted already, the second
+	// has a notice, both before the fan-out is run (again).
+	w.Must(w.App.DB.Exec(`INSERT INTO assignments (task_id, user_id, org_id, status, created_at, updated_at)
+		SELECT ?, user_id, org_id, 'accepted', ?, ? FROM memberships WHERE user_id = ? ORDER BY id LIMIT 1`,
+		tk.ID, time.Now().UTC(), time.Now().UTC(), want[0]).Error)
+	w.Must(w.App.DB.Create(&notify.Notification{UserID: want[1], Kind: notify.KindTaskAssigned, Title: "新任务：物资发放",
+		RefType: "task", RefID: tk.ID, DedupeKey: "task_assigned:" + strconv.FormatInt(tk.ID, 10), Delivery: notify.DeliveryNoConsent,
+		CreatedAt: time.Now().UTC()}).Error)
+
+	for run := 0; run < 2; run++ {
+		if run == 1 {
+			w.Must(w.App.DB.Table("tasks").Where("id = ?", tk.ID).Update("status", "dispatching").Error)
+		}
+		if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.checkFanOut(tk.ID, want)
+	}
+	var status string
+	w.Must(w.App.DB.Table("assignments").Where("task_id = ? AND user_id = ?", tk.ID, want[0]).Pluck("status", &status).Error)
+	if status != "accepted" {
+		t.Errorf("the first member's accepted assignment is %q after the rerun, want accepted", status)
+	}
+}
+
+// TestFanOutStatementsDoNotGrowWithTheMembers: the fan-out's database work
+// is a handful of set-based statements however many members it assigns
+// (before, six statements per thousand members).
+func TestFanOutStatementsDoNotGrowWithTheMembers(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	tk, want := w.taskForAll(2600)
+	if len(want) <= 2000 {
+		t.Fatalf("only %d members to assign, want more than 2,000", len(want))
+	}
+	var statements atomic.Int64
+	count := func(*gorm.DB) { statements.Add(1) }
+	cb := w.App.DB.DB.Callback()
+	w.Must(errors.Join(cb.Create().After("gorm:create").Register("test:count", count),
+		cb.Query().After("gorm:query").Register("test:count", count),
+		cb.Update().After("gorm:update").Register("test:count", count),
+		cb.Row().After("gorm:row").Register("test:count", count),
+		cb.Raw().After("gorm:raw").Register("test:count", count)))
+
+	if err := w.App.Task.FanOut(ctx, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the fan-out to %d members ran %d statements", len(want), statements.Load())
+	if got := statements.Load(); got > 12 {
+		t.Errorf("the fan-out to %d members ran %d statements, want at most 12", len(want), got)
+	}
+	w.checkFanOut(tk.ID, want)
 }

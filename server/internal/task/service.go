@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/database"
@@ -567,6 +566,17 @@ func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title
 	if len(users) == 0 {
 		return nil
 	}
+	base := s.notification(ctx, t, kind, title, body, dedupe)
+	ns := make([]notify.Notification, len(users))
+	for i, u := range users {
+		ns[i] = base
+		ns[i].UserID = u
+	}
+	return s.opts.Notifier.Notify(ctx, ns)
+}
+
+// notification is a notification about a task, for no user yet.
+func (s *Service) notification(ctx context.Context, t Task, kind, title, body, dedupe string) notify.Notification {
 	data := map[string]string{}
 	if o, err := s.orgs.Get(ctx, t.OrgID); err == nil {
 		data["org"] = o.Name
@@ -574,112 +584,5 @@ func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title
 	if t.DueAt != nil {
 		data["due"] = t.DueAt.In(s.opts.Location).Format("2006-01-02 15:04")
 	}
-	ns := make([]notify.Notification, len(users))
-	for i, u := range users {
-		ns[i] = notify.Notification{UserID: u, Kind: kind, Title: title, Body: body, RefType: "task", RefID: t.ID, DedupeKey: dedupe, Data: data}
-	}
-	return s.opts.Notifier.Notify(ctx, ns)
-}
-
-// FanOut creates one assignment per approved member matching the task's
-// target and notifies each, in batches, then opens the task. It is safe to
-// run again after a crash at any point: assignments and notifications are
-// unique per task and user, so a rerun completes the work without duplicates.
-func (s *Service) FanOut(ctx context.Context, taskID int64) error {
-	t, err := s.get(ctx, taskID)
-	if errors.Is(err, ErrTaskNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if t.Status != StatusDispatching {
-		return nil
-	}
-	db := s.db.WithContext(ctx)
-	after := int64(0)
-	dedupe := "task_assigned:" + strconv.FormatInt(t.ID, 10)
-	title := "新任务：" + t.Title
-	body := t.Kind.Label() + "任务"
-	if t.DueAt != nil {
-		body += "，截止 " + t.DueAt.In(s.opts.Location).Format("01-02 15:04")
-	}
-	for batch := 0; ; batch++ {
-		var rows []struct {
-			ID     int64
-			UserID int64
-			OrgID  int64
-		}
-		if err := s.targets(db, t, after).Scan(&rows).Error; err != nil {
-			return fmt.Errorf("task.FanOut(%d): select: %w", t.ID, err)
-		}
-		if len(rows) == 0 {
-			break
-		}
-		after = rows[len(rows)-1].ID
-		now := s.now()
-		as := make([]Assignment, len(rows))
-		users := make([]int64, len(rows))
-		for i, r := range rows {
-			as[i] = Assignment{TaskID: t.ID, UserID: r.UserID, OrgID: r.OrgID, Status: AAssigned, CreatedAt: now, UpdatedAt: now}
-			users[i] = r.UserID
-		}
-		if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(as, s.opts.BatchSize).Error; err != nil {
-			return fmt.Errorf("task.FanOut(%d): insert: %w", t.ID, err)
-		}
-		if err := s.notify(ctx, t, users, notify.KindTaskAssigned, title, body, dedupe); err != nil {
-			return err
-		}
-		if s.opts.AfterBatch != nil {
-			if err := s.opts.AfterBatch(t.ID, batch); err != nil {
-				return err
-			}
-		}
-		if len(rows) < s.opts.BatchSize {
-			break
-		}
-	}
-	var n int64
-	if err := db.Model(&Assignment{}).Where("task_id = ?", t.ID).Count(&n).Error; err != nil {
-		return fmt.Errorf("task.FanOut(%d): count: %w", t.ID, err)
-	}
-	res := db.Model(&Task{}).Where("id = ? AND status = ?", t.ID, StatusDispatching).
-		Updates(map[string]any{"status": StatusOpen, "assigned_count": n, "dispatched_at": s.now()})
-	if res.Error != nil {
-		return fmt.Errorf("task.FanOut(%d): open: %w", t.ID, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		// Cancelled while dispatching: cancel what this run assigned too.
-		if cur, err := s.get(ctx, t.ID); err == nil && cur.Status == StatusCancelled {
-			return s.cancel(ctx, cur)
-		}
-	}
-	return nil
-}
-
-// targets selects the next page of live membership rows the task is for, after
-// membership id after.
-func (s *Service) targets(db *gorm.DB, t Task, after int64) *gorm.DB {
-	q := db.Scopes(org.LiveMemberships(s.now())).Select("m.id, m.user_id, m.org_id").Where("m.id > ?", after)
-	if t.IncludeSuborgs {
-		q = q.Scopes(org.InSubtree("m.org_id", t.OrgID))
-	} else {
-		q = q.Where("m.org_id = ?", t.OrgID)
-	}
-	badges := t.Badges()
-	var users []int64
-	for _, s := range strings.Split(t.TargetUserIDs, ",") {
-		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-			users = append(users, id)
-		}
-	}
-	switch {
-	case len(badges) > 0 && len(users) > 0:
-		q = q.Where("(m.badge IN ? OR m.user_id IN ?)", badges, users)
-	case len(badges) > 0:
-		q = q.Where("m.badge IN ?", badges)
-	case len(users) > 0:
-		q = q.Where("m.user_id IN ?", users)
-	}
-	return q.Order("m.id").Limit(s.opts.BatchSize)
+	return notify.Notification{Kind: kind, Title: title, Body: body, RefType: "task", RefID: t.ID, DedupeKey: dedupe, Data: data}
 }
