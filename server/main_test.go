@@ -336,3 +336,20 @@ func TestAnAdminPortInUseStopsTheServerNamingTheSetting(t *testing.T) {
 		t.Fatalf("run with a busy admin port = %v, want an error naming APP_ADMIN_ADDR", err)
 	}
 }
+
+// A dependency that is down at start is an error to report, not a panic: the
+// database is already open when Redis refuses, and it is closed on the way out.
+func TestAnUnreachableRedisAtStartIsAnErrorNotAPanic(t *testing.T) {
+	cfg := testenv.Config(t)
+	refused := freePort(t) // nothing listens there
+	vars := serverVars(cfg, map[string]string{
+		"APP_HTTP_ADDR":  freePort(t),
+		"APP_ADMIN_ADDR": "off",
+		"APP_REDIS_URL":  "redis://" + refused + "/0",
+	})
+	var stdout, stderr testenv.LogBuffer
+	err := run(context.Background(), []string{"api"}, env(vars), &stdout, &stderr)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "redis") {
+		t.Fatalf("run with Redis refusing connections = %v, want an error about Redis", err)
+	}
+}

@@ -80,6 +80,7 @@ type App struct {
 // New builds the app. Close releases what it opened, even after an error.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (a *App, err error) {
 	a = &App{Config: cfg, Log: log}
+	built := a // a itself is nil by the time a failed return reaches the deferred close
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -90,7 +91,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	defer func() {
 		if err != nil {
-			_ = a.Close()
+			_ = built.Close()
 			a = nil
 		}
 	}()
