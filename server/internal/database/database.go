@@ -212,3 +212,17 @@ func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) erro
 	}
 	return err
 }
+
+// Take reads the row of type T whose id is id. No such row is notFound (the
+// domain's own error); any other failure comes back as the database gave it.
+func Take[T any](db *gorm.DB, id int64, notFound error) (T, error) {
+	var row, zero T
+	err := db.Take(&row, "id = ?", id).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return zero, notFound
+	case err != nil:
+		return zero, err
+	}
+	return row, nil
+}

@@ -69,7 +69,7 @@ type count struct{ ID, N int64 }
 
 // orgFigures computes the figures of o's subtree and of each child's.
 func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats, []OrgStats, error) {
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	var children []org.Org
 	if err := db.Select("id, name, kind").Where("parent_id = ?", o.ID).Order("id").Find(&children).Error; err != nil {
 		return OrgStats{}, nil, fmt.Errorf("children: %w", err)
@@ -195,7 +195,7 @@ func (s *Service) ackSeconds(ctx context.Context, p Period, ids []int64) (map[in
 // read runs fn with a handle for read-only statements, planned for their
 // parameters (see database.CustomPlans).
 func (s *Service) read(ctx context.Context, fn func(db *gorm.DB) error) error {
-	return database.CustomPlans(ctx, s.db, fn)
+	return database.CustomPlans(ctx, s.DB(), fn)
 }
 
 // scan runs a read-only query into dst (see read).
@@ -208,7 +208,7 @@ func (s *Service) scan(ctx context.Context, dst any, sql string, args ...any) er
 func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, after int64, limit int) (paging.Page[MemberStats], error) {
 	var ms []org.Membership
 	err := s.read(ctx, func(db *gorm.DB) error {
-		return db.Scopes(org.LiveMemberships(s.now().UTC())).Select("m.*").Where("m.org_id = ? AND m.id > ?", orgID, after).
+		return db.Scopes(org.LiveMemberships(s.Now().UTC())).Select("m.*").Where("m.org_id = ? AND m.id > ?", orgID, after).
 			Order("m.id").Limit(limit + 1).Find(&ms).Error
 	})
 	if err != nil {

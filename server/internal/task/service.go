@@ -20,14 +20,12 @@ import (
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/service"
 )
 
 // Orgs is what tasks need from the org tree: its scope rules.
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
-	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	org.Scope
 	// LiveMember reports whether the user has standing in the org at now.
 	LiveMember(ctx context.Context, orgID, userID int64, now time.Time) (bool, error)
 }
@@ -79,8 +77,8 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Log == nil || opts.Notifier == nil || opts.Scheduler == nil {
-		panic("task.NewService: Options.Location, Log, Notifier and Scheduler are required")
+	if opts.Location == nil || opts.Notifier == nil || opts.Scheduler == nil {
+		panic("task.NewService: Options.Location, Notifier and Scheduler are required")
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
@@ -88,11 +86,9 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	if opts.OfflineWindow <= 0 {
 		opts.OfflineWindow = 24 * time.Hour
 	}
-	clock := opts.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return clock().UTC() }}
+	// db and now stay fields of their own: the hot paths read them.
+	base := service.New("task.NewService", db, opts.Log, opts.Now)
+	return &Service{db: base.DB(), orgs: orgs, opts: opts, now: base.Now}
 }
 
 // Errors of the service.
@@ -299,16 +295,9 @@ func (s *Service) schedule(ctx context.Context, t Task) {
 }
 
 // Get returns a task the user manages or is assigned to.
-func (s *Service) get(ctx context.Context, taskID int64) (Task, error) {
-	var t Task
-	err := s.db.WithContext(ctx).Take(&t, "id = ?", taskID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Task{}, ErrTaskNotFound
-	}
-	if err != nil {
-		return Task{}, fmt.Errorf("task.get(%d): %w", taskID, err)
-	}
-	return t, nil
+func (s *Service) get(ctx context.Context, taskID int64) (_ Task, err error) {
+	defer apperr.Annotate(&err, "task.get(%d)", taskID)
+	return database.Take[Task](s.db.WithContext(ctx), taskID, ErrTaskNotFound)
 }
 
 // List returns a page of an org's tasks, newest first, before the task id
