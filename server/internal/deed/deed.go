@@ -188,34 +188,18 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 		}
 	}
 	db := s.DB().WithContext(ctx)
-	var links []string
-	if len(in.TaskIDs) > 0 {
-		var n int64
-		if err := db.Table("assignments").Where("user_id = ? AND task_id IN ?", subject, in.TaskIDs).Count(&n).Error; err != nil {
-			return Deed{}, err
-		}
-		if int(n) != len(dedupe(in.TaskIDs)) {
-			return Deed{}, apperr.Invalid("参数错误", map[string]string{"task_ids": "只能关联该党员承担的任务"})
-		}
-		for _, id := range dedupe(in.TaskIDs) {
-			links = append(links, "t:"+strconv.FormatInt(id, 10))
-		}
+	tasks, err := links(db.Table("assignments").Where("user_id = ?", subject), "task_id", in.TaskIDs, "t:", "task_ids", "只能关联该党员承担的任务")
+	if err != nil {
+		return Deed{}, err
 	}
-	if len(in.ReportIDs) > 0 {
-		var n int64
-		if err := db.Table("reports").Where("reporter_id = ? AND id IN ?", subject, in.ReportIDs).Count(&n).Error; err != nil {
-			return Deed{}, err
-		}
-		if int(n) != len(dedupe(in.ReportIDs)) {
-			return Deed{}, apperr.Invalid("参数错误", map[string]string{"report_ids": "只能关联该党员的上报"})
-		}
-		for _, id := range dedupe(in.ReportIDs) {
-			links = append(links, "r:"+strconv.FormatInt(id, 10))
-		}
+	reports, err := links(db.Table("reports").Where("reporter_id = ?", subject), "id", in.ReportIDs, "r:", "report_ids", "只能关联该党员的上报")
+	if err != nil {
+		return Deed{}, err
 	}
+	linked := append(tasks, reports...)
 	now := s.Now()
 	d := Deed{OrgID: orgID, UserID: subject, NominatedBy: actorID, Title: strings.TrimSpace(in.Title), Content: strings.TrimSpace(in.Content),
-		Links: strings.Join(links, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
+		Links: strings.Join(linked, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		d.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&d).Error; err != nil {
@@ -228,6 +212,28 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 	}
 	s.tell(ctx, d, "新的典型事迹待审核", true)
 	return d, nil
+}
+
+// links checks that every one of ids is a row of mine (the subject's own
+// assignments or reports), by its column col, and returns them as links
+// with prefix; any other id is answered as a problem of field.
+func links(mine *gorm.DB, col string, ids []int64, prefix, field, problem string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ids = dedupe(ids)
+	var n int64
+	if err := mine.Where(col+" IN ?", ids).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if int(n) != len(ids) {
+		return nil, apperr.Invalid("参数错误", map[string]string{field: problem})
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = prefix + strconv.FormatInt(id, 10)
+	}
+	return out, nil
 }
 
 func dedupe(ids []int64) []int64 {
