@@ -405,26 +405,15 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 		return Detail{}, fmt.Errorf("task.Detail: progress: %w", err)
 	}
 	p := &Progress{}
+	count := map[AStatus]*int64{AAssigned: &p.Assigned, AAccepted: &p.Accepted, ADeclined: &p.Declined,
+		ACheckedIn: &p.CheckedIn, ACompleted: &p.Completed, ACancelled: &p.Cancelled, ARemoved: &p.Removed}
 	for _, r := range rows {
 		p.Total += r.N
 		if r.Overdue && r.Status != ARemoved {
 			p.Overdue += r.N
 		}
-		switch r.Status {
-		case AAssigned:
-			p.Assigned += r.N
-		case AAccepted:
-			p.Accepted += r.N
-		case ADeclined:
-			p.Declined += r.N
-		case ACheckedIn:
-			p.CheckedIn += r.N
-		case ACompleted:
-			p.Completed += r.N
-		case ACancelled:
-			p.Cancelled += r.N
-		case ARemoved:
-			p.Removed += r.N
+		if c := count[r.Status]; c != nil {
+			*c += r.N
 		}
 	}
 	d.Progress = p
