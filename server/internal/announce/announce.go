@@ -206,11 +206,8 @@ func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit i
 		return nil, err
 	}
 	q := s.DB().WithContext(ctx).Where("org_id = ?", orgID)
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Announcement
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := database.Newest[Announcement](q, before, limit)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -226,3 +226,16 @@ func Take[T any](db *gorm.DB, id int64, notFound error) (T, error) {
 	}
 	return row, nil
 }
+
+// Newest reads the rows of q newest first (by id), before the id before (0:
+// from the newest), at most limit of them: the page query of every list.
+func Newest[T any](q *gorm.DB, before int64, limit int) ([]T, error) {
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []T
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, err
+	}
+	return out, nil
+}

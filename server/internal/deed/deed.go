@@ -418,11 +418,8 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status string, 
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Deed
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := database.Newest[Deed](q, before, limit)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

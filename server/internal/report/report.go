@@ -512,11 +512,8 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 	if urgency != "" {
 		q = q.Where("urgency = ?", urgency)
 	}
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Report
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := database.Newest[Report](q, before, limit)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -527,11 +524,8 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) (_ paging.Page[Report], err error) {
 	defer apperr.Annotate(&err, "report.Mine(%d)", userID)
 	q := s.DB().WithContext(ctx).Where("reporter_id = ?", userID)
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Report
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
+	out, err := database.Newest[Report](q, before, limit+1)
+	if err != nil {
 		return paging.Page[Report]{}, err
 	}
 	return paging.Trim(out, limit, reportID), nil

@@ -316,11 +316,8 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status Status, 
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Task
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := database.Newest[Task](q, before, limit)
+	if err != nil {
 		return nil, fmt.Errorf("task.List: %w", err)
 	}
 	return out, nil
