@@ -465,6 +465,11 @@ func (c *Config) validate() error {
 			bad(setting, "must be a positive duration such as 5s, got %s", d)
 		}
 	}
+	atLeast := func(setting string, n, min int64) {
+		if n < min {
+			bad(setting, "must be at least %d, got %d", min, n)
+		}
+	}
 	positive("APP_HTTP_READ_TIMEOUT (http.read_timeout)", c.HTTP.ReadTimeout)
 	positive("APP_HTTP_WRITE_TIMEOUT (http.write_timeout)", c.HTTP.WriteTimeout)
 	positive("APP_HTTP_SHUTDOWN_TIMEOUT (http.shutdown_timeout)", c.HTTP.ShutdownTimeout)
@@ -474,18 +479,10 @@ func (c *Config) validate() error {
 	if c.Session.TTL < time.Minute {
 		bad("APP_SESSION_TTL (session.ttl)", "must be at least 1m, got %s", c.Session.TTL)
 	}
-	if c.HTTP.MaxBodyBytes < 1024 {
-		bad("APP_HTTP_MAX_BODY_BYTES (http.max_body_bytes)", "must be at least 1024, got %d", c.HTTP.MaxBodyBytes)
-	}
-	if c.Database.MaxOpenConns < 1 {
-		bad("APP_DATABASE_MAX_OPEN_CONNS (database.max_open_conns)", "must be at least 1, got %d", c.Database.MaxOpenConns)
-	}
-	if c.Redis.PoolSize < 1 {
-		bad("APP_REDIS_POOL_SIZE (redis.pool_size)", "must be at least 1, got %d", c.Redis.PoolSize)
-	}
-	if c.Queue.Concurrency < 1 {
-		bad("APP_QUEUE_CONCURRENCY (queue.concurrency)", "must be at least 1, got %d", c.Queue.Concurrency)
-	}
+	atLeast("APP_HTTP_MAX_BODY_BYTES (http.max_body_bytes)", c.HTTP.MaxBodyBytes, 1024)
+	atLeast("APP_DATABASE_MAX_OPEN_CONNS (database.max_open_conns)", int64(c.Database.MaxOpenConns), 1)
+	atLeast("APP_REDIS_POOL_SIZE (redis.pool_size)", int64(c.Redis.PoolSize), 1)
+	atLeast("APP_QUEUE_CONCURRENCY (queue.concurrency)", int64(c.Queue.Concurrency), 1)
 	if c.Queue.Namespace == "" {
 		bad("APP_QUEUE_NAMESPACE (queue.namespace)", "must not be empty")
 	}
@@ -519,15 +516,9 @@ func (c *Config) validate() error {
 	if c.Report.SLANormal < 10*time.Second {
 		bad("APP_REPORT_SLA_NORMAL (report.sla_normal)", "must be at least 10s, got %s", c.Report.SLANormal)
 	}
-	if c.Report.PerMinute < 1 {
-		bad("APP_REPORT_PER_MINUTE (report.per_minute)", "must be at least 1, got %d", c.Report.PerMinute)
-	}
-	if c.Org.SignupPerMinute < 1 {
-		bad("APP_ORG_SIGNUP_PER_MINUTE (org.signup_per_minute)", "must be at least 1, got %d", c.Org.SignupPerMinute)
-	}
-	if c.Badge.VerifyPerMinute < 1 {
-		bad("APP_BADGE_VERIFY_PER_MINUTE (badge.verify_per_minute)", "must be at least 1, got %d", c.Badge.VerifyPerMinute)
-	}
+	atLeast("APP_REPORT_PER_MINUTE (report.per_minute)", int64(c.Report.PerMinute), 1)
+	atLeast("APP_ORG_SIGNUP_PER_MINUTE (org.signup_per_minute)", int64(c.Org.SignupPerMinute), 1)
+	atLeast("APP_BADGE_VERIFY_PER_MINUTE (badge.verify_per_minute)", int64(c.Badge.VerifyPerMinute), 1)
 	if u, err := url.Parse(c.Badge.VerifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("APP_BADGE_VERIFY_URL (badge.verify_url)", "must be an http(s) URL, got %q", c.Badge.VerifyURL)
 	}
@@ -540,9 +531,7 @@ func (c *Config) validate() error {
 	if c.Badge.Key != "" && len(c.Badge.Key) < 32 {
 		bad("APP_BADGE_KEY (badge.key)", "must be at least 32 characters")
 	}
-	if c.Notify.RatePerMinute < 1 {
-		bad("APP_NOTIFY_RATE_PER_MINUTE (notify.rate_per_minute)", "must be at least 1, got %d", c.Notify.RatePerMinute)
-	}
+	atLeast("APP_NOTIFY_RATE_PER_MINUTE (notify.rate_per_minute)", int64(c.Notify.RatePerMinute), 1)
 	if c.Notify.MaxConsent < 1 || c.Notify.MaxConsent > 1000 {
 		bad("APP_NOTIFY_MAX_CONSENT (notify.max_consent)", "must be 1-1000, got %d", c.Notify.MaxConsent)
 	}

@@ -15,9 +15,11 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/service"
 )
 
 // Statuses of an announcement.
@@ -44,10 +46,7 @@ func (Announcement) TableName() string { return "announcements" }
 
 // Orgs is what announcements need from the org tree: its scope rules.
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
-	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	org.Scope
 	// RequireMember returns the org if the user manages it or is a live
 	// member of it, else org.ErrOrgNotFound.
 	RequireMember(ctx context.Context, userID, orgID int64, now time.Time) (org.Org, error)
@@ -80,24 +79,18 @@ type Options struct {
 
 // Service holds the rules of announcements.
 type Service struct {
-	db    *gorm.DB
+	service.Base
 	orgs  Orgs
 	inbox Inbox
 	disp  Dispatcher
-	log   *slog.Logger
-	now   func() time.Time
 }
 
 // NewService returns the announcement service.
 func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, opts Options) *Service {
-	if inbox == nil || opts.Dispatcher == nil || opts.Log == nil {
-		panic("announce.NewService: the inbox, Options.Dispatcher and Log are required")
+	if inbox == nil || opts.Dispatcher == nil {
+		panic("announce.NewService: the inbox and Options.Dispatcher are required")
 	}
-	clock := opts.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{db: db, orgs: orgs, inbox: inbox, disp: opts.Dispatcher, log: opts.Log, now: func() time.Time { return clock().UTC() }}
+	return &Service{Base: service.New("announce.NewService", db, opts.Log, opts.Now), orgs: orgs, inbox: inbox, disp: opts.Dispatcher}
 }
 
 // Errors of the service.
@@ -124,30 +117,22 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body s
 	if err != nil {
 		return Announcement{}, err
 	}
-	if o.Ended(s.now()) {
+	if o.Ended(s.Now()) {
 		return Announcement{}, org.ErrOrgEnded
 	}
-	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: s.now()}
-	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
+	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: s.Now()}
+	if err := s.DB().WithContext(ctx).Create(&a).Error; err != nil {
 		return Announcement{}, err
 	}
 	if err := s.disp.Dispatch(context.WithoutCancel(ctx), a.ID); err != nil {
-		s.log.WarnContext(ctx, "could not enqueue an announcement; the sweeper will", "announcement_id", a.ID, "err", err)
+		s.Log().WarnContext(ctx, "could not enqueue an announcement; the sweeper will", "announcement_id", a.ID, "err", err)
 	}
 	return a, nil
 }
 
 func (s *Service) load(ctx context.Context, id int64) (_ Announcement, err error) {
 	defer apperr.Annotate(&err, "announce.load(%d)", id)
-	var a Announcement
-	err = s.db.WithContext(ctx).Take(&a, "id = ?", id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Announcement{}, ErrNotFound
-	}
-	if err != nil {
-		return Announcement{}, err
-	}
-	return a, nil
+	return database.Take[Announcement](s.DB().WithContext(ctx), id, ErrNotFound)
 }
 
 // FanOut writes one notification per approved member in scope, in batches,
@@ -166,7 +151,7 @@ func (s *Service) FanOut(ctx context.Context, id int64) (err error) {
 	if err != nil {
 		return err
 	}
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	dedupe := refType + ":" + strconv.FormatInt(a.ID, 10)
 	body := []rune(a.Body)
 	summary := string(body[:min(len(body), 120)])
@@ -176,7 +161,7 @@ func (s *Service) FanOut(ctx context.Context, id int64) (err error) {
 			ID     int64
 			UserID int64
 		}
-		q := db.Scopes(org.LiveMemberships(s.now())).Select("m.id, m.user_id").Where("m.id > ?", after)
+		q := db.Scopes(org.LiveMemberships(s.Now())).Select("m.id, m.user_id").Where("m.id > ?", after)
 		if a.IncludeSuborgs {
 			q = q.Scopes(org.InSubtree("m.org_id", a.OrgID))
 		} else {
@@ -217,15 +202,12 @@ func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit i
 // list returns up to limit of an org's announcements for List.
 func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit int) (_ []Announcement, err error) {
 	defer apperr.Annotate(&err, "announce.List(%d)", orgID)
-	if _, err := s.orgs.RequireMember(ctx, userID, orgID, s.now()); err != nil {
+	if _, err := s.orgs.RequireMember(ctx, userID, orgID, s.Now()); err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Announcement
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	q := s.DB().WithContext(ctx).Where("org_id = ?", orgID)
+	out, err := database.Newest[Announcement](q, before, limit)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -240,7 +222,7 @@ func (s *Service) Read(ctx context.Context, userID, id int64) (_ Announcement, _
 		return Announcement{}, false, err
 	}
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&notify.Notification{}).
+	if err := s.DB().WithContext(ctx).Model(&notify.Notification{}).
 		Where("user_id = ? AND ref_type = ? AND ref_id = ?", userID, refType, id).Count(&n).Error; err != nil {
 		return Announcement{}, false, err
 	}
@@ -292,7 +274,7 @@ func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit i
 		return Announcement{}, notify.Stats{}, nil, err
 	}
 	var unread []Unread
-	err = s.db.WithContext(ctx).Table("notifications AS n").
+	err = s.DB().WithContext(ctx).Table("notifications AS n").
 		Select(`n.id AS notification_id, n.user_id, n.delivery,
 			`+org.MemberNameSQL("n.user_id")+` AS name`).
 		Where("n.ref_type = ? AND n.ref_id = ? AND n.kind = ? AND n.read_at IS NULL AND n.id > ?", refType, a.ID, notify.KindAnnouncement, after).
@@ -308,7 +290,7 @@ func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit i
 func (s *Service) Sweep(ctx context.Context) (err error) {
 	defer apperr.Annotate(&err, "announce.Sweep")
 	var ids []int64
-	if err := s.db.WithContext(ctx).Model(&Announcement{}).Where("status = ? AND created_at < ?", StatusSending, s.now().Add(-30*time.Second)).
+	if err := s.DB().WithContext(ctx).Model(&Announcement{}).Where("status = ? AND created_at < ?", StatusSending, s.Now().Add(-30*time.Second)).
 		Limit(100).Pluck("id", &ids).Error; err != nil {
 		return err
 	}

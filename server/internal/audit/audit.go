@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/paging"
 )
 
@@ -71,11 +72,8 @@ func Write(tx *gorm.DB, orgID, actorID int64, action string, target *int64, deta
 func List(ctx context.Context, db *gorm.DB, orgIDs any, before int64, limit int) (_ paging.Page[Entry], err error) {
 	defer apperr.Annotate(&err, "audit.List")
 	q := db.WithContext(ctx).Where("org_id IN (?)", orgIDs)
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var items []Entry
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&items).Error; err != nil {
+	items, err := database.Newest[Entry](q, before, limit+1)
+	if err != nil {
 		return paging.Page[Entry]{}, err
 	}
 	return paging.Trim(items, limit, func(e Entry) int64 { return e.ID }), nil

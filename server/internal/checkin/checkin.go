@@ -14,6 +14,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/service"
 )
 
 // Checkin is one member's duty check-in for one org and day.
@@ -62,10 +63,9 @@ type Options struct {
 
 // Service records check-ins.
 type Service struct {
-	db      *gorm.DB
+	service.Base
 	members Members
 	opts    Options
-	now     func() time.Time
 	oneTrip oneTrip // nil: the dialect has no one-statement path
 }
 
@@ -77,10 +77,7 @@ func NewService(db *gorm.DB, members Members, opts Options) *Service {
 	if opts.Skew == 0 {
 		opts.Skew = 2 * time.Minute
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Service{db: db, members: members, opts: opts, now: opts.Now, oneTrip: oneTripFor(db)}
+	return &Service{Base: service.New("checkin.NewService", db, opts.Log, opts.Now), members: members, opts: opts, oneTrip: oneTripFor(db)}
 }
 
 // Input is a check-in from a phone.
@@ -104,7 +101,7 @@ func (s *Service) Day(t time.Time) string { return t.In(s.opts.Location).Format(
 // Today returns the calendar day that is days days from today on the
 // service's clock (0 is today, -30 thirty days ago).
 func (s *Service) Today(days int) string {
-	n := s.now().In(s.opts.Location)
+	n := s.Now().In(s.opts.Location)
 	return time.Date(n.Year(), n.Month(), n.Day()+days, 12, 0, 0, 0, s.opts.Location).Format(time.DateOnly)
 }
 
@@ -132,7 +129,7 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 	}
 	// Milliseconds are what every database keeps: the first answer and its
 	// retries then show the same times.
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.Now().UTC().Truncate(time.Millisecond)
 	at := now
 	if in.ClientTime != nil {
 		ct := in.ClientTime.UTC().Truncate(time.Millisecond)
@@ -147,7 +144,7 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 	day := s.Day(at)
 	if s.oneTrip != nil {
 		// A first check-in and a repeat are both one round trip here.
-		c, created, found, err := s.oneTrip(ctx, s.db, userID, in, day, now)
+		c, created, found, err := s.oneTrip(ctx, s.DB(), userID, in, day, now)
 		if err != nil {
 			return Checkin{}, false, err
 		}
@@ -168,7 +165,7 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 	}
 	c := Checkin{UserID: userID, OrgID: m.OrgID, Day: day, Badge: m.Badge, Seconded: m.SecondedFrom != nil, Lat: in.Lat, Lng: in.Lng,
 		AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime, CreatedAt: now}
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	// A plain INSERT, and the unique (user, org, day) index decides who was
 	// first: ON CONFLICT DO NOTHING cannot tell, as MariaDB's RETURNING
 	// reports the existing row as if it had been inserted.
@@ -191,12 +188,12 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 }
 
 // Mine lists the user's check-ins between two days (inclusive), newest first.
-func (s *Service) Mine(ctx context.Context, userID int64, from, to string, limit int) ([]Checkin, error) {
-	var out []Checkin
-	err := s.db.WithContext(ctx).Where("user_id = ? AND day >= ? AND day <= ?", userID, from, to).
+func (s *Service) Mine(ctx context.Context, userID int64, from, to string, limit int) (out []Checkin, err error) {
+	defer apperr.Annotate(&err, "checkin.Mine")
+	err = s.DB().WithContext(ctx).Where("user_id = ? AND day >= ? AND day <= ?", userID, from, to).
 		Order("day DESC, id DESC").Limit(limit).Find(&out).Error
 	if err != nil {
-		return nil, fmt.Errorf("checkin.Mine: %w", err)
+		return nil, err
 	}
 	return out, nil
 }

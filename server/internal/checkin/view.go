@@ -81,7 +81,7 @@ func (s *Service) board(ctx context.Context, orgs Orgs, userID, orgID int64, day
 	if s.opts.Board != nil {
 		tally, done, err = s.opts.Board.Read(ctx, orgID, day)
 		if err != nil {
-			s.opts.Log.WarnContext(ctx, "board counters unavailable; counting in the database", "err", err)
+			s.Log().WarnContext(ctx, "board counters unavailable; counting in the database", "err", err)
 		}
 	}
 	if !done {
@@ -111,7 +111,7 @@ func (s *Service) countInDB(ctx context.Context, orgID int64, day string) (Tally
 		Badge org.Badge
 		N     int64
 	}
-	err := s.db.WithContext(ctx).Table("checkins AS c").Select("c.badge, COUNT(*) AS n").
+	err := s.DB().WithContext(ctx).Table("checkins AS c").Select("c.badge, COUNT(*) AS n").
 		Scopes(org.InSubtree("c.org_id", orgID)).
 		Where("c.day = ? AND (c.seconded = ? OR c.org_id = ?)", day, false, orgID).Group("c.badge").Scan(&rows).Error
 	if err != nil {
@@ -129,7 +129,7 @@ func (s *Service) countInDB(ctx context.Context, orgID int64, day string) (Tally
 // in membership order. Members lent to a temporary org appear on its board.
 func (s *Service) absent(ctx context.Context, o org.Org, day string, after int64, limit int) ([]Absent, error) {
 	var out []Absent
-	err := s.db.WithContext(ctx).Scopes(org.LiveMemberships(s.now().UTC())).
+	err := s.DB().WithContext(ctx).Scopes(org.LiveMemberships(s.Now().UTC())).
 		Select("m.id AS membership_id, m.user_id, m.org_id, o.name AS org_name, m.name, m.badge, u.phone").
 		Joins("JOIN users u ON u.id = m.user_id").Scopes(org.InSubtree("m.org_id", o.ID)).
 		Where("(m.seconded_from IS NULL OR m.org_id = ?) AND m.id > ?", o.ID, after).

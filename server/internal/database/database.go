@@ -212,3 +212,30 @@ func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) erro
 	}
 	return err
 }
+
+// Take reads the row of type T whose id is id. No such row is notFound (the
+// domain's own error); any other failure comes back as the database gave it.
+func Take[T any](db *gorm.DB, id int64, notFound error) (T, error) {
+	var row, zero T
+	err := db.Take(&row, "id = ?", id).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return zero, notFound
+	case err != nil:
+		return zero, err
+	}
+	return row, nil
+}
+
+// Newest reads the rows of q newest first (by id), before the id before (0:
+// from the newest), at most limit of them: the page query of every list.
+func Newest[T any](q *gorm.DB, before int64, limit int) ([]T, error) {
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var out []T
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, err
+	}
+	return out, nil
+}

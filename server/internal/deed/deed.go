@@ -22,6 +22,7 @@ import (
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/service"
 )
 
 // Statuses of a deed.
@@ -70,10 +71,7 @@ func (Event) TableName() string { return "deed_events" }
 
 // Orgs is what deeds need from the org tree: its scope rules.
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
-	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	org.Scope
 	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
 }
 
@@ -96,24 +94,18 @@ type Options struct {
 
 // Service holds the rules of deeds.
 type Service struct {
-	db       *gorm.DB
+	service.Base
 	orgs     Orgs
 	members  Members
 	notifier notify.Notifier
-	log      *slog.Logger
-	now      func() time.Time
 }
 
 // NewService returns the deed service.
 func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
-	if opts.Notifier == nil || opts.Log == nil {
-		panic("deed.NewService: Options.Notifier and Log are required")
+	if opts.Notifier == nil {
+		panic("deed.NewService: Options.Notifier is required")
 	}
-	clock := opts.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{db: db, orgs: orgs, members: members, notifier: opts.Notifier, log: opts.Log, now: func() time.Time { return clock().UTC() }}
+	return &Service{Base: service.New("deed.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, notifier: opts.Notifier}
 }
 
 // Errors of the service.
@@ -177,7 +169,7 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 		if err != nil {
 			return Deed{}, err
 		}
-		now := s.now()
+		now := s.Now()
 		for _, m := range ms {
 			if !m.Live(now) || m.SecondedFrom != nil {
 				continue
@@ -195,36 +187,20 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 			return Deed{}, ErrMemberNotFound
 		}
 	}
-	db := s.db.WithContext(ctx)
-	var links []string
-	if len(in.TaskIDs) > 0 {
-		var n int64
-		if err := db.Table("assignments").Where("user_id = ? AND task_id IN ?", subject, in.TaskIDs).Count(&n).Error; err != nil {
-			return Deed{}, err
-		}
-		if int(n) != len(dedupe(in.TaskIDs)) {
-			return Deed{}, apperr.Invalid("参数错误", map[string]string{"task_ids": "只能关联该党员承担的任务"})
-		}
-		for _, id := range dedupe(in.TaskIDs) {
-			links = append(links, "t:"+strconv.FormatInt(id, 10))
-		}
+	db := s.DB().WithContext(ctx)
+	tasks, err := links(db.Table("assignments").Where("user_id = ?", subject), "task_id", in.TaskIDs, "t:", "task_ids", "只能关联该党员承担的任务")
+	if err != nil {
+		return Deed{}, err
 	}
-	if len(in.ReportIDs) > 0 {
-		var n int64
-		if err := db.Table("reports").Where("reporter_id = ? AND id IN ?", subject, in.ReportIDs).Count(&n).Error; err != nil {
-			return Deed{}, err
-		}
-		if int(n) != len(dedupe(in.ReportIDs)) {
-			return Deed{}, apperr.Invalid("参数错误", map[string]string{"report_ids": "只能关联该党员的上报"})
-		}
-		for _, id := range dedupe(in.ReportIDs) {
-			links = append(links, "r:"+strconv.FormatInt(id, 10))
-		}
+	reports, err := links(db.Table("reports").Where("reporter_id = ?", subject), "id", in.ReportIDs, "r:", "report_ids", "只能关联该党员的上报")
+	if err != nil {
+		return Deed{}, err
 	}
-	now := s.now()
+	linked := append(tasks, reports...)
+	now := s.Now()
 	d := Deed{OrgID: orgID, UserID: subject, NominatedBy: actorID, Title: strings.TrimSpace(in.Title), Content: strings.TrimSpace(in.Content),
-		Links: strings.Join(links, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
-	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		Links: strings.Join(linked, ","), Status: StatusPending, CurrentOrgID: orgID, CreatedAt: now, UpdatedAt: now}
+	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		d.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&d).Error; err != nil {
 			return err
@@ -236,6 +212,28 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 	}
 	s.tell(ctx, d, "新的典型事迹待审核", true)
 	return d, nil
+}
+
+// links checks that every one of ids is a row of mine (the subject's own
+// assignments or reports), by its column col, and returns them as links
+// with prefix; any other id is answered as a problem of field.
+func links(mine *gorm.DB, col string, ids []int64, prefix, field, problem string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ids = dedupe(ids)
+	var n int64
+	if err := mine.Where(col+" IN ?", ids).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if int(n) != len(ids) {
+		return nil, apperr.Invalid("参数错误", map[string]string{field: problem})
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = prefix + strconv.FormatInt(id, 10)
+	}
+	return out, nil
 }
 
 func dedupe(ids []int64) []int64 {
@@ -278,21 +276,13 @@ func (s *Service) tell(ctx context.Context, d Deed, title string, secretaries bo
 			Data: map[string]string{"org": o.Name, "status": statusLabels[d.Status]}})
 	}
 	if err := s.notifier.Notify(ctx, ns); err != nil {
-		s.log.WarnContext(ctx, "could not notify about a deed", "deed_id", d.ID, "err", err)
+		s.Log().WarnContext(ctx, "could not notify about a deed", "deed_id", d.ID, "err", err)
 	}
 }
 
 func (s *Service) load(ctx context.Context, id int64) (_ Deed, err error) {
 	defer apperr.Annotate(&err, "deed.load(%d)", id)
-	var d Deed
-	err = s.db.WithContext(ctx).Take(&d, "id = ?", id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Deed{}, ErrNotFound
-	}
-	if err != nil {
-		return Deed{}, err
-	}
-	return d, nil
+	return database.Take[Deed](s.DB().WithContext(ctx), id, ErrNotFound)
 }
 
 // Act is one review step by a secretary who manages the org where the deed
@@ -355,8 +345,8 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	case action == "commend" && cur.Kind != org.KindCommittee:
 		return Deed{}, ErrNotCommittee
 	}
-	now := s.now()
-	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+	now := s.Now()
+	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		updates := map[string]any{"status": to, "current_org_id": toOrg, "updated_at": now}
 		if action == "reject" {
 			updates["reason"] = strings.TrimSpace(reason)
@@ -405,7 +395,7 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (_ Deed, _ []Event,
 		}
 	}
 	var evs []Event
-	if err := s.db.WithContext(ctx).Where("deed_id = ?", id).Order("id").Find(&evs).Error; err != nil {
+	if err := s.DB().WithContext(ctx).Where("deed_id = ?", id).Order("id").Find(&evs).Error; err != nil {
 		return Deed{}, nil, err
 	}
 	return d, evs, nil
@@ -424,15 +414,12 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status string, 
 	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
+	q := s.DB().WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Deed
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := database.Newest[Deed](q, before, limit)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

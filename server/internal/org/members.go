@@ -18,7 +18,8 @@ import (
 // Signup applies to join the org behind an invite code with a badge; the
 // membership waits for a secretary's approval. Applying again after a
 // rejection or removal reopens the application; applying twice is 409.
-func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name string, badge Badge) (MembershipView, error) {
+func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name string, badge Badge) (_ MembershipView, err error) {
+	defer apperr.Annotate(&err, "org.Signup")
 	fields := map[string]string{}
 	if err := checkName("name", name, 32); err != nil {
 		fields["name"] = err.(*apperr.Error).Fields["name"]
@@ -36,14 +37,14 @@ func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name str
 	if code == "" {
 		return MembershipView{}, ErrInviteInvalid
 	}
-	now := s.now()
+	now := s.Now()
 	var o Org
-	err := s.store.db.WithContext(ctx).Take(&o, "invite_code = ? AND invite_expires_at > ?", code, now).Error
+	err = s.store.db.WithContext(ctx).Take(&o, "invite_code = ? AND invite_expires_at > ?", code, now).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && o.Ended(now)) {
 		return MembershipView{}, ErrInviteInvalid
 	}
 	if err != nil {
-		return MembershipView{}, wrap("org.Signup", err)
+		return MembershipView{}, err
 	}
 	name = strings.TrimSpace(name)
 	var mid int64
@@ -84,7 +85,7 @@ func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name str
 		})
 	}
 	if err != nil {
-		return MembershipView{}, wrap("org.Signup", err)
+		return MembershipView{}, err
 	}
 	return s.store.MembershipByID(ctx, mid)
 }
@@ -135,7 +136,7 @@ func (s *Service) transition(ctx context.Context, actorID int64, m Membership, t
 			return err
 		}
 		if to == StatusRejected || to == StatusRemoved {
-			if err := s.ended(tx, []Membership{m}, s.now()); err != nil {
+			if err := s.ended(tx, []Membership{m}, s.Now()); err != nil {
 				return err
 			}
 		}
@@ -144,7 +145,8 @@ func (s *Service) transition(ctx context.Context, actorID int64, m Membership, t
 }
 
 // Approve accepts a pending application.
-func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (MembershipView, error) {
+func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (_ MembershipView, err error) {
+	defer apperr.Annotate(&err, "org.Approve")
 	_, m, err := s.target(ctx, actorID, orgID, targetID, false)
 	if err != nil {
 		return MembershipView{}, err
@@ -152,9 +154,9 @@ func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (
 	if m.Status != StatusPending {
 		return MembershipView{}, ErrTransition
 	}
-	now := s.now()
+	now := s.Now()
 	if err := s.transition(ctx, actorID, m, StatusApproved, map[string]any{"approved_at": now}, audit.ActionApprove, nil); err != nil {
-		return MembershipView{}, wrap("org.Approve", err)
+		return MembershipView{}, err
 	}
 	v, err := s.store.MembershipByID(ctx, m.ID)
 	if err == nil {
@@ -163,14 +165,15 @@ func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (
 			DedupeKey: "member_approved:" + strconv.FormatInt(m.ID, 10) + ":" + strconv.FormatInt(now.Unix(), 10),
 			Data:      map[string]string{"org": v.OrgName}}
 		if nerr := s.opts.Notifier.Notify(context.WithoutCancel(ctx), []notify.Notification{n}); nerr != nil {
-			s.opts.Log.WarnContext(ctx, "could not notify an approved member", "membership_id", m.ID, "err", nerr)
+			s.Log().WarnContext(ctx, "could not notify an approved member", "membership_id", m.ID, "err", nerr)
 		}
 	}
 	return v, err
 }
 
 // Reject turns down a pending application with an optional reason.
-func (s *Service) Reject(ctx context.Context, actorID, orgID, targetID int64, reason string) (MembershipView, error) {
+func (s *Service) Reject(ctx context.Context, actorID, orgID, targetID int64, reason string) (_ MembershipView, err error) {
+	defer apperr.Annotate(&err, "org.Reject")
 	reason = strings.TrimSpace(reason)
 	if utf8.RuneCountInString(reason) > 200 {
 		return MembershipView{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
@@ -183,14 +186,15 @@ func (s *Service) Reject(ctx context.Context, actorID, orgID, targetID int64, re
 		return MembershipView{}, ErrTransition
 	}
 	if err := s.transition(ctx, actorID, m, StatusRejected, map[string]any{"reason": reason}, audit.ActionReject, map[string]any{"reason": reason}); err != nil {
-		return MembershipView{}, wrap("org.Reject", err)
+		return MembershipView{}, err
 	}
 	return s.store.MembershipByID(ctx, m.ID)
 }
 
 // Change sets a member's badge or role. A secretary may change their own
 // badge but not their own role.
-func (s *Service) Change(ctx context.Context, actorID, orgID, targetID int64, badge *Badge, role *Role) (MembershipView, error) {
+func (s *Service) Change(ctx context.Context, actorID, orgID, targetID int64, badge *Badge, role *Role) (_ MembershipView, err error) {
+	defer apperr.Annotate(&err, "org.Change")
 	fields := map[string]string{}
 	if badge == nil && role == nil {
 		fields["badge"] = "badge 与 role 至少提供一项"
@@ -242,7 +246,7 @@ func (s *Service) Change(ctx context.Context, actorID, orgID, targetID int64, ba
 			return audit.Write(tx, m.OrgID, actorID, audit.ActionChange, &m.UserID, detail)
 		})
 		if err != nil {
-			return MembershipView{}, wrap("org.Change", err)
+			return MembershipView{}, err
 		}
 	}
 	return s.store.MembershipByID(ctx, m.ID)
@@ -250,7 +254,8 @@ func (s *Service) Change(ctx context.Context, actorID, orgID, targetID int64, ba
 
 // Remove ends a membership now, and with it the member's secondments from
 // this org: from the next request on they have no standing there.
-func (s *Service) Remove(ctx context.Context, actorID, orgID, targetID int64) error {
+func (s *Service) Remove(ctx context.Context, actorID, orgID, targetID int64) (err error) {
+	defer apperr.Annotate(&err, "org.Remove")
 	_, m, err := s.target(ctx, actorID, orgID, targetID, false)
 	if err != nil {
 		return err
@@ -258,7 +263,7 @@ func (s *Service) Remove(ctx context.Context, actorID, orgID, targetID int64) er
 	if m.Status != StatusPending && m.Status != StatusApproved {
 		return ErrTransition
 	}
-	now := s.now()
+	now := s.Now()
 	err = s.store.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, m.Status).
 			Updates(map[string]any{"status": StatusRemoved, "ended_at": now, "role": RoleMember})
@@ -280,7 +285,7 @@ func (s *Service) Remove(ctx context.Context, actorID, orgID, targetID int64) er
 		}
 		return audit.Write(tx, m.OrgID, actorID, audit.ActionRemove, &m.UserID, nil)
 	})
-	return wrap("org.Remove", err)
+	return err
 }
 
 // Skipped says why a user was not seconded.
@@ -295,7 +300,8 @@ const maxSecond = 200
 // Second lends approved members of the parent's subtree to a temporary org;
 // they keep their home membership. Users outside the subtree are skipped
 // with reason "not_found", so the answer reveals nothing about them.
-func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []int64) ([]MembershipView, []Skipped, error) {
+func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []int64) (_ []MembershipView, _ []Skipped, err error) {
+	defer apperr.Annotate(&err, "org.Second")
 	if len(userIDs) == 0 || len(userIDs) > maxSecond {
 		return nil, nil, apperr.Invalid("参数错误", map[string]string{"user_ids": "应为 1 到 200 个成员"})
 	}
@@ -306,13 +312,13 @@ func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []i
 	if o.Kind != KindTemporary || o.ParentID == nil {
 		return nil, nil, ErrNotTemporary
 	}
-	if o.Ended(s.now()) {
+	if o.Ended(s.Now()) {
 		return nil, nil, ErrOrgEnded
 	}
 	seen := map[int64]bool{}
 	var added []int64
 	var skipped []Skipped
-	now := s.now()
+	now := s.Now()
 	for _, uid := range userIDs {
 		if seen[uid] {
 			continue
@@ -372,7 +378,7 @@ func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []i
 			return audit.Write(tx, o.ID, actorID, audit.ActionSecond, &uid, map[string]any{"home_org_id": h.OrgID})
 		})
 		if err != nil {
-			return nil, nil, wrap("org.Second", err)
+			return nil, nil, err
 		}
 		if reason != "" {
 			skipped = append(skipped, Skipped{UserID: uid, Reason: reason})
@@ -399,7 +405,7 @@ func (s *Service) Badge(ctx context.Context, userID, orgID int64) (MembershipVie
 	if err != nil {
 		return MembershipView{}, err
 	}
-	now := s.now()
+	now := s.Now()
 	for _, m := range ms {
 		if !m.Live(now) {
 			continue
@@ -421,6 +427,6 @@ func (s *Service) Active(ctx context.Context, membershipID int64, version int) (
 	if err != nil {
 		return MembershipView{}, false, err
 	}
-	now := s.now()
+	now := s.Now()
 	return v, v.Live(now) && v.BadgeVersion == version, nil
 }

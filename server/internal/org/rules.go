@@ -14,6 +14,23 @@ import (
 // and check-ins ask these questions and never read the tree or the
 // memberships themselves.
 
+// Scope is the scope questions that nearly every other domain asks about
+// an org; each embeds it in its own Orgs interface with the few others it
+// needs.
+type Scope interface {
+	// Get returns the org, or ErrOrgNotFound.
+	Get(ctx context.Context, id int64) (Org, error)
+	// Manages reports whether the user manages the org.
+	Manages(ctx context.Context, userID, orgID int64) (bool, error)
+	// RequireManager returns the org if the user manages it, else ErrOrgNotFound.
+	RequireManager(ctx context.Context, userID, orgID int64) (Org, error)
+}
+
+var (
+	_ Scope = (*Service)(nil)
+	_ Scope = (*Store)(nil)
+)
+
 // RequireManager returns the org when the user manages it (an approved
 // secretary of it or of an ancestor, in an org that has not ended); anyone
 // else gets ErrOrgNotFound, so the org's existence stays private.

@@ -15,6 +15,7 @@ import (
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/service"
 	"xianfeng/server/internal/text"
 )
 
@@ -45,21 +46,17 @@ type Options struct {
 // Service holds the rules of orgs and memberships. Every method that takes
 // an org id checks the caller's scope against it first.
 type Service struct {
+	service.Base
 	store *Store
 	opts  Options
-	now   func() time.Time
 }
 
 // NewService returns the org service.
 func NewService(store *Store, opts Options) *Service {
-	if opts.Notifier == nil || opts.Log == nil {
-		panic("org.NewService: Options.Notifier and Log are required")
+	if opts.Notifier == nil {
+		panic("org.NewService: Options.Notifier is required")
 	}
-	clock := opts.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{store: store, opts: opts, now: func() time.Time { return clock().UTC() }}
+	return &Service{Base: service.New("org.NewService", store.db, opts.Log, opts.Now), store: store, opts: opts}
 }
 
 // Store returns the service's store, for read-only use by other packages.
@@ -108,7 +105,7 @@ func (s *Service) require(ctx context.Context, userID, orgID int64, want level) 
 		case errors.Is(err, ErrMembershipNotFound):
 		case err != nil:
 			return Org{}, err
-		case Live(m, o, s.now()):
+		case Live(m, o, s.Now()):
 			have = levelMember
 		case m.Status == StatusApproved, m.Status == StatusPending:
 			have = levelPending
@@ -126,7 +123,8 @@ func (s *Service) require(ctx context.Context, userID, orgID int64, want level) 
 
 // Bootstrap creates a root org and a one-time claim code for its first
 // secretary, valid for ClaimTTL.
-func (s *Service) Bootstrap(ctx context.Context, name string, kind Kind) (Org, string, time.Time, error) {
+func (s *Service) Bootstrap(ctx context.Context, name string, kind Kind) (_ Org, _ string, _ time.Time, err error) {
+	defer apperr.Annotate(&err, "org.Bootstrap")
 	if err := checkName("name", name, 100); err != nil {
 		return Org{}, "", time.Time{}, err
 	}
@@ -138,22 +136,23 @@ func (s *Service) Bootstrap(ctx context.Context, name string, kind Kind) (Org, s
 	}
 	o := Org{Name: strings.TrimSpace(name), Kind: kind}
 	code := newCode(12)
-	exp := s.now().Add(ClaimTTL)
-	err := s.store.tx(ctx, func(tx *gorm.DB) error {
+	exp := s.Now().Add(ClaimTTL)
+	err = s.store.tx(ctx, func(tx *gorm.DB) error {
 		if err := insertOrg(tx, &o); err != nil {
 			return err
 		}
-		return tx.Create(&claim{OrgID: o.ID, CodeHash: hashCode(code), ExpiresAt: exp, CreatedAt: s.now()}).Error
+		return tx.Create(&claim{OrgID: o.ID, CodeHash: hashCode(code), ExpiresAt: exp, CreatedAt: s.Now()}).Error
 	})
 	if err != nil {
-		return Org{}, "", time.Time{}, fmt.Errorf("org.Bootstrap: %w", err)
+		return Org{}, "", time.Time{}, err
 	}
 	return o, groupCode(code), exp, nil
 }
 
 // Claim redeems a bootstrap claim code: the user becomes the approved
 // secretary of its org, and the code stops working.
-func (s *Service) Claim(ctx context.Context, userID int64, code, name string, badge Badge) (MembershipView, error) {
+func (s *Service) Claim(ctx context.Context, userID int64, code, name string, badge Badge) (_ MembershipView, err error) {
+	defer apperr.Annotate(&err, "org.Claim")
 	c := normalizeCode(code)
 	if c == "" {
 		return MembershipView{}, ErrClaimInvalid
@@ -170,9 +169,9 @@ func (s *Service) Claim(ctx context.Context, userID int64, code, name string, ba
 	if !badge.Valid() {
 		return MembershipView{}, badgeInvalid()
 	}
-	now := s.now()
+	now := s.Now()
 	var mid int64
-	err := s.store.tx(ctx, func(tx *gorm.DB) error {
+	err = s.store.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&claim{}).Where("code_hash = ? AND used_at IS NULL AND expires_at > ?", hashCode(c), now).
 			Updates(map[string]any{"used_at": now, "used_by": userID})
 		if res.Error != nil {
@@ -210,7 +209,7 @@ func (s *Service) Claim(ctx context.Context, userID int64, code, name string, ba
 		return audit.Write(tx, cl.OrgID, userID, audit.ActionClaim, &userID, nil)
 	})
 	if err != nil {
-		return MembershipView{}, wrap("org.Claim", err)
+		return MembershipView{}, err
 	}
 	return s.store.MembershipByID(ctx, mid)
 }
@@ -231,7 +230,8 @@ var allowedChild = map[Kind][]Kind{
 }
 
 // CreateChild adds an org under parentID; the caller must manage the parent.
-func (s *Service) CreateChild(ctx context.Context, userID, parentID int64, in ChildInput) (Org, error) {
+func (s *Service) CreateChild(ctx context.Context, userID, parentID int64, in ChildInput) (_ Org, err error) {
+	defer apperr.Annotate(&err, "org.CreateChild")
 	fields := map[string]string{}
 	if err := checkName("name", in.Name, 100); err != nil {
 		fields["name"] = err.(*apperr.Error).Fields["name"]
@@ -248,7 +248,7 @@ func (s *Service) CreateChild(ctx context.Context, userID, parentID int64, in Ch
 			fields["post.address"] = "不能超过 200 字"
 		}
 	}
-	if in.EndsAt != nil && !in.EndsAt.After(s.now()) {
+	if in.EndsAt != nil && !in.EndsAt.After(s.Now()) {
 		fields["ends_at"] = "结束时间应晚于现在"
 	}
 	if (in.Post != nil || in.EndsAt != nil) && in.Kind != KindTemporary && fields["kind"] == "" {
@@ -261,7 +261,7 @@ func (s *Service) CreateChild(ctx context.Context, userID, parentID int64, in Ch
 	if err != nil {
 		return Org{}, err
 	}
-	if parent.Ended(s.now()) {
+	if parent.Ended(s.Now()) {
 		return Org{}, ErrOrgEnded
 	}
 	ok := false
@@ -282,12 +282,12 @@ func (s *Service) CreateChild(ctx context.Context, userID, parentID int64, in Ch
 		return audit.Write(tx, parent.ID, userID, audit.ActionCreateChild, nil, map[string]any{"org_id": o.ID, "name": o.Name, "kind": o.Kind})
 	})
 	if err != nil {
-		return Org{}, wrap("org.CreateChild", err)
+		return Org{}, err
 	}
 	if o.EndsAt != nil && s.opts.Ender != nil {
 		if err := s.opts.Ender.ScheduleEnd(ctx, o.ID, *o.EndsAt); err != nil {
 			// The sweeper ends it anyway; the exact-time job is a nicety.
-			s.opts.Log.WarnContext(ctx, "could not schedule the end of a temporary org", "org_id", o.ID, "err", err)
+			s.Log().WarnContext(ctx, "could not schedule the end of a temporary org", "org_id", o.ID, "err", err)
 		}
 	}
 	return o, nil
@@ -344,10 +344,10 @@ func (s *Service) Invite(ctx context.Context, userID, orgID int64) (string, time
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if o.Ended(s.now()) {
+	if o.Ended(s.Now()) {
 		return "", time.Time{}, ErrOrgEnded
 	}
-	if o.InviteCode != nil && o.InviteExpiresAt != nil && o.InviteExpiresAt.After(s.now()) {
+	if o.InviteCode != nil && o.InviteExpiresAt != nil && o.InviteExpiresAt.After(s.Now()) {
 		return groupCode(*o.InviteCode), *o.InviteExpiresAt, nil
 	}
 	return s.rotate(ctx, userID, o, false)
@@ -362,12 +362,13 @@ func (s *Service) RotateInvite(ctx context.Context, userID, orgID int64) (string
 	return s.rotate(ctx, userID, o, true)
 }
 
-func (s *Service) rotate(ctx context.Context, userID int64, o Org, audited bool) (string, time.Time, error) {
-	if o.Ended(s.now()) {
+func (s *Service) rotate(ctx context.Context, userID int64, o Org, audited bool) (_ string, _ time.Time, err error) {
+	defer apperr.Annotate(&err, "org.RotateInvite")
+	if o.Ended(s.Now()) {
 		return "", time.Time{}, ErrOrgEnded
 	}
-	code, exp := newCode(8), s.now().Add(s.opts.InviteTTL)
-	err := s.store.tx(ctx, func(tx *gorm.DB) error {
+	code, exp := newCode(8), s.Now().Add(s.opts.InviteTTL)
+	err = s.store.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&Org{}).Where("id = ?", o.ID).Updates(map[string]any{"invite_code": code, "invite_expires_at": exp}).Error; err != nil {
 			return err
 		}
@@ -377,7 +378,7 @@ func (s *Service) rotate(ctx context.Context, userID int64, o Org, audited bool)
 		return audit.Write(tx, o.ID, userID, audit.ActionRotateInvite, nil, nil)
 	})
 	if err != nil {
-		return "", time.Time{}, wrap("org.RotateInvite", err)
+		return "", time.Time{}, err
 	}
 	return groupCode(code), exp, nil
 }
@@ -385,9 +386,9 @@ func (s *Service) rotate(ctx context.Context, userID int64, o Org, audited bool)
 // Dissolve ends a temporary org now: its memberships end and seconded
 // members are back to their home branch only. userID 0 is the system
 // (the end date passed). Dissolving twice is harmless.
-func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (Org, error) {
+func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (_ Org, err error) {
+	defer apperr.Annotate(&err, "org.Dissolve")
 	var o Org
-	var err error
 	if userID == 0 {
 		o, err = s.store.Get(ctx, orgID)
 	} else {
@@ -402,7 +403,7 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (Org, error
 	if o.DissolvedAt != nil {
 		return o, nil
 	}
-	now := s.now()
+	now := s.Now()
 	err = s.store.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Org{}).Where("id = ? AND dissolved_at IS NULL", o.ID).Update("dissolved_at", now)
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -418,16 +419,13 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (Org, error
 		return audit.Write(tx, o.ID, userID, audit.ActionDissolve, nil, map[string]any{"by_end_date": userID == 0})
 	})
 	if err != nil {
-		return Org{}, wrap("org.Dissolve", err)
+		return Org{}, err
 	}
 	return s.store.Get(ctx, orgID)
 }
 
 // endMemberships marks the active memberships that the condition selects
 // removed and takes them off the counters; it returns those it ended.
-// Now is the service's clock, for answers that say whether an org has ended.
-func (s *Service) Now() time.Time { return s.now() }
-
 func endMemberships(tx *gorm.DB, now time.Time, cond string, args ...any) ([]Membership, error) {
 	var ms []Membership
 	if err := tx.Where(cond, args...).Where("status IN ?", []Status{StatusPending, StatusApproved}).Find(&ms).Error; err != nil {
@@ -489,7 +487,7 @@ func (s *Service) ended(tx *gorm.DB, ms []Membership, now time.Time) error {
 func (s *Service) EndDue(ctx context.Context) (int, error) {
 	var ids []int64
 	err := s.store.db.WithContext(ctx).Model(&Org{}).
-		Where("kind = ? AND dissolved_at IS NULL AND ends_at IS NOT NULL AND ends_at <= ?", KindTemporary, s.now()).
+		Where("kind = ? AND dissolved_at IS NULL AND ends_at IS NOT NULL AND ends_at <= ?", KindTemporary, s.Now()).
 		Limit(500).Pluck("id", &ids).Error
 	if err != nil {
 		return 0, fmt.Errorf("org.EndDue: %w", err)
@@ -511,7 +509,7 @@ func (s *Service) EndOne(ctx context.Context, orgID int64) error {
 	if err != nil {
 		return err
 	}
-	if o.Kind != KindTemporary || o.DissolvedAt != nil || o.EndsAt == nil || o.EndsAt.After(s.now()) {
+	if o.Kind != KindTemporary || o.DissolvedAt != nil || o.EndsAt == nil || o.EndsAt.After(s.Now()) {
 		return nil
 	}
 	_, err = s.Dissolve(ctx, 0, orgID)
@@ -550,15 +548,4 @@ func checkName(field, name string, max int) error {
 
 func badgeInvalid() error {
 	return apperr.Invalid("参数错误", map[string]string{"badge": "应为 publicity（宣传员）、information（信息员）或 frontline（战斗员）"})
-}
-
-// wrap adds context to unexpected errors and passes domain errors through.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := apperr.As(err); ok {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
 }

@@ -88,16 +88,9 @@ func (s *Store) Get(ctx context.Context, id int64) (Org, error) {
 	return getOrg(s.db.WithContext(ctx), id)
 }
 
-func getOrg(db *gorm.DB, id int64) (Org, error) {
-	var o Org
-	err := db.Take(&o, "id = ?", id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Org{}, ErrOrgNotFound
-	}
-	if err != nil {
-		return Org{}, fmt.Errorf("org.Get(%d): %w", id, err)
-	}
-	return o, nil
+func getOrg(db *gorm.DB, id int64) (_ Org, err error) {
+	defer apperr.Annotate(&err, "org.Get(%d)", id)
+	return database.Take[Org](db, id, ErrOrgNotFound)
 }
 
 // Children returns the direct children of an org, oldest first.

@@ -2,10 +2,7 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -32,44 +29,32 @@ type payload struct {
 	Level    int   `json:"level"`
 }
 
+func (p payload) Valid() bool { return p.ReportID > 0 }
+
 func escalateID(reportID int64, level int) string {
-	return "report-escalate-" + strconv.FormatInt(reportID, 10) + "-" + strconv.Itoa(level)
+	return queue.ID("report-escalate", reportID, int64(level))
 }
 
 // ScheduleEscalation enqueues the step from level at the given time; its id
 // is the report's and the level's, so each step happens once.
 func (j *Jobs) ScheduleEscalation(ctx context.Context, reportID int64, level int, at time.Time) error {
-	b, _ := json.Marshal(payload{ReportID: reportID, Level: level})
-	_, err := j.q.Enqueue(ctx, asynq.NewTask(TypeEscalate, b, asynq.MaxRetry(10)), queue.Critical,
-		asynq.ProcessAt(at), asynq.TaskID(escalateID(reportID, level)))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return j.q.EnqueueOnce(ctx, queue.NewTask(TypeEscalate, payload{ReportID: reportID, Level: level}, asynq.MaxRetry(10)),
+		queue.Critical, escalateID(reportID, level), asynq.ProcessAt(at))
 }
 
 // CancelEscalation deletes the pending step from level; a step already gone is fine.
 func (j *Jobs) CancelEscalation(_ context.Context, reportID int64, level int) error {
-	err := j.q.Inspector().DeleteTask(j.q.Name(queue.Critical), escalateID(reportID, level))
-	if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-		return err
-	}
-	return nil
+	return j.q.Delete(queue.Critical, escalateID(reportID, level))
 }
 
 // Register adds the handlers and the periodic sweep to the queue.
 func (j *Jobs) Register(svc *Service) {
-	j.q.Handle(TypeEscalate, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		var p payload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ReportID <= 0 {
-			return fmt.Errorf("%s: bad payload: %w", TypeEscalate, asynq.SkipRetry)
-		}
+	queue.HandleJSON(j.q, TypeEscalate, func(ctx context.Context, p payload) error {
 		_, err := svc.Escalate(ctx, p.ReportID, p.Level, 0, "")
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		return err
-	}))
-	j.q.Handle(TypeSweep, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error { return svc.Sweep(ctx) }))
-	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+	})
+	j.q.Sweep(TypeSweep, time.Minute, 0, svc.Sweep)
 }

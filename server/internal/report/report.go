@@ -21,6 +21,7 @@ import (
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/service"
 )
 
 // Categories of report.
@@ -95,10 +96,7 @@ func (Event) TableName() string { return "report_events" }
 
 // Orgs is what reports need from the org tree: its scope rules.
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
-	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	org.Scope
 	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
 }
 
@@ -130,24 +128,19 @@ type Options struct {
 
 // Service holds the rules of reports.
 type Service struct {
-	db      *gorm.DB
+	service.Base
 	orgs    Orgs
 	members Members
 	sched   Scheduler
 	opts    Options
-	now     func() time.Time
 }
 
 // NewService returns the report service.
 func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
-	if opts.Notifier == nil || opts.Scheduler == nil || opts.Log == nil {
-		panic("report.NewService: Options.Notifier, Scheduler and Log are required")
+	if opts.Notifier == nil || opts.Scheduler == nil {
+		panic("report.NewService: Options.Notifier and Scheduler are required")
 	}
-	clock := opts.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{db: db, orgs: orgs, members: members, sched: opts.Scheduler, opts: opts, now: func() time.Time { return clock().UTC() }}
+	return &Service{Base: service.New("report.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, sched: opts.Scheduler, opts: opts}
 }
 
 // Errors of the service.
@@ -202,7 +195,7 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	if len(f) > 0 {
 		return Report{}, false, apperr.Invalid("参数错误", f)
 	}
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	var prior Report
 	if err := db.Where("reporter_id = ? AND request_id = ?", userID, in.RequestID).Take(&prior).Error; err == nil {
 		return prior, false, nil
@@ -214,12 +207,12 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	if err != nil {
 		return Report{}, false, err
 	}
-	now := s.now()
+	now := s.Now()
 	next := now.Add(s.sla(in.Urgency))
 	r := Report{OrgID: m.OrgID, ReporterID: userID, RequestID: in.RequestID, Category: in.Category, Urgency: in.Urgency,
 		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address),
 		Status: StatusOpen, CurrentOrgID: m.OrgID, NextEscalateAt: &next}
-	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		r.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&r).Error; err != nil {
 			return err
@@ -237,10 +230,10 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	}
 	ctx = context.WithoutCancel(ctx)
 	if err := s.tell(ctx, r, r.OrgID, 0, notify.KindReportReceived); err != nil {
-		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of a report", "report_id", r.ID, "err", err)
+		s.Log().WarnContext(ctx, "could not notify the secretaries of a report", "report_id", r.ID, "err", err)
 	}
 	if err := s.sched.ScheduleEscalation(ctx, r.ID, 0, next); err != nil {
-		s.opts.Log.WarnContext(ctx, "could not schedule a report's escalation; the sweeper will", "report_id", r.ID, "err", err)
+		s.Log().WarnContext(ctx, "could not schedule a report's escalation; the sweeper will", "report_id", r.ID, "err", err)
 	}
 	return r, true, nil
 }
@@ -283,21 +276,13 @@ func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, ki
 			return err
 		}
 	}
-	return s.db.WithContext(ctx).Create(&Event{ReportID: r.ID, Kind: EventNotified, OrgID: orgID, Level: level,
-		Note: strconv.Itoa(len(secs)) + " 位书记", CreatedAt: s.now()}).Error
+	return s.DB().WithContext(ctx).Create(&Event{ReportID: r.ID, Kind: EventNotified, OrgID: orgID, Level: level,
+		Note: strconv.Itoa(len(secs)) + " 位书记", CreatedAt: s.Now()}).Error
 }
 
 func (s *Service) load(ctx context.Context, id int64) (_ Report, err error) {
 	defer apperr.Annotate(&err, "report.load(%d)", id)
-	var r Report
-	err = s.db.WithContext(ctx).Take(&r, "id = ?", id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Report{}, ErrNotFound
-	}
-	if err != nil {
-		return Report{}, err
-	}
-	return r, nil
+	return database.Take[Report](s.DB().WithContext(ctx), id, ErrNotFound)
 }
 
 // inScope loads a report a secretary may act on: one filed in an org they manage.
@@ -341,12 +326,12 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 			return Report{}, ErrAtRoot
 		}
 		// At the root nobody is above: stop the clock, the report stays open there.
-		return r, s.db.WithContext(ctx).Model(&Report{}).Where("id = ? AND escalation_level = ?", r.ID, level).Update("next_escalate_at", nil).Error
+		return r, s.DB().WithContext(ctx).Model(&Report{}).Where("id = ? AND escalation_level = ?", r.ID, level).Update("next_escalate_at", nil).Error
 	}
-	now := s.now()
+	now := s.Now()
 	next := now.Add(s.sla(r.Urgency))
 	moved := false
-	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		moved = false
 		res := tx.Model(&Report{}).Where("id = ? AND status = ? AND escalation_level = ?", r.ID, StatusOpen, level).
 			Updates(map[string]any{"current_org_id": *cur.ParentID, "escalation_level": level + 1, "next_escalate_at": next, "updated_at": now})
@@ -377,13 +362,13 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 	}
 	ctx = context.WithoutCancel(ctx)
 	if err := s.tell(ctx, r, r.CurrentOrgID, r.EscalationLevel, notify.KindReportEscalated); err != nil {
-		s.opts.Log.WarnContext(ctx, "could not notify the secretaries of an escalated report", "report_id", r.ID, "err", err)
+		s.Log().WarnContext(ctx, "could not notify the secretaries of an escalated report", "report_id", r.ID, "err", err)
 	}
 	if actorID != 0 {
 		_ = s.sched.CancelEscalation(ctx, r.ID, level)
 	}
 	if err := s.sched.ScheduleEscalation(ctx, r.ID, r.EscalationLevel, next); err != nil {
-		s.opts.Log.WarnContext(ctx, "could not schedule a report's next escalation; the sweeper will", "report_id", r.ID, "err", err)
+		s.Log().WarnContext(ctx, "could not schedule a report's next escalation; the sweeper will", "report_id", r.ID, "err", err)
 	}
 	return r, nil
 }
@@ -410,38 +395,52 @@ func (s *Service) Ack(ctx context.Context, userID, id int64) (_ Report, err erro
 	if r.Status != StatusOpen {
 		return Report{}, ErrTransition
 	}
-	now := s.now()
-	var level int
-	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
-		// Update first, then read the level reached: an escalation that
-		// commits meanwhile is waited for and acknowledged at its new level,
-		// not refused as a conflict.
-		res := tx.Model(&Report{}).Where("id = ? AND status = ?", id, StatusOpen).
-			Updates(map[string]any{"status": StatusAcknowledged, "acked_by": userID, "acked_at": now, "next_escalate_at": nil, "updated_at": now})
+	now := s.Now()
+	cur, err := s.settle(ctx, userID, id, step{where: "status = ?", arg: StatusOpen, kind: EventAcknowledged, action: "report.ack",
+		updates: map[string]any{"status": StatusAcknowledged, "acked_by": userID, "acked_at": now, "next_escalate_at": nil, "updated_at": now}}, now)
+	if err != nil {
+		return Report{}, err
+	}
+	_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, cur.EscalationLevel)
+	return s.load(ctx, id)
+}
+
+// step is a secretary's closing step on a report: the updates it makes
+// while where (with arg) still holds, and the event and audit action that
+// record it.
+type step struct {
+	where      string
+	arg        any
+	updates    map[string]any
+	kind, note string
+	action     string
+}
+
+// settle makes the step and returns the report as it then is. It updates
+// first, then reads the level reached, so that an escalation that commits
+// meanwhile is waited for and the step recorded at the new level, not
+// refused as a conflict; a report no longer in the state where expects is
+// ErrTransition.
+func (s *Service) settle(ctx context.Context, userID, id int64, st step, now time.Time) (Report, error) {
+	var cur Report
+	err := database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
+		res := tx.Model(&Report{}).Where("id = ? AND "+st.where, id, st.arg).Updates(st.updates)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return ErrTransition
 		}
-		var cur Report
 		if err := tx.Take(&cur, "id = ?", id).Error; err != nil {
 			return err
 		}
-		level = cur.EscalationLevel
-		if err := tx.Create(&Event{ReportID: id, Kind: EventAcknowledged, OrgID: cur.CurrentOrgID, ActorID: userID, Level: level, CreatedAt: now}).Error; err != nil {
+		ev := Event{ReportID: id, Kind: st.kind, OrgID: cur.CurrentOrgID, ActorID: userID, Level: cur.EscalationLevel, Note: st.note, CreatedAt: now}
+		if err := tx.Create(&ev).Error; err != nil {
 			return err
 		}
-		return audit.Write(tx, cur.CurrentOrgID, userID, "report.ack", &cur.ReporterID, map[string]any{"report_id": id})
+		return audit.Write(tx, cur.CurrentOrgID, userID, st.action, &cur.ReporterID, map[string]any{"report_id": id})
 	})
-	if err != nil {
-		if _, ok := apperr.As(err); ok {
-			return Report{}, err
-		}
-		return Report{}, err
-	}
-	_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, level)
-	return s.load(ctx, id)
+	return cur, err
 }
 
 // Resolve closes a report with a note.
@@ -458,32 +457,11 @@ func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (_
 	if r.Status == StatusResolved {
 		return Report{}, ErrTransition
 	}
-	now := s.now()
-	var cur Report
-	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
-		// As in Ack: update first, then record the level the report has
-		// reached, which an escalation may have moved since it was read.
-		updates := map[string]any{"status": StatusResolved, "resolved_by": userID, "resolved_at": now, "resolve_note": note, "next_escalate_at": nil, "updated_at": now,
-			"acked_by": gorm.Expr("COALESCE(acked_by, ?)", userID), "acked_at": gorm.Expr("COALESCE(acked_at, ?)", now)}
-		res := tx.Model(&Report{}).Where("id = ? AND status <> ?", id, StatusResolved).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrTransition
-		}
-		if err := tx.Take(&cur, "id = ?", id).Error; err != nil {
-			return err
-		}
-		if err := tx.Create(&Event{ReportID: id, Kind: EventResolved, OrgID: cur.CurrentOrgID, ActorID: userID, Level: cur.EscalationLevel, Note: note, CreatedAt: now}).Error; err != nil {
-			return err
-		}
-		return audit.Write(tx, cur.CurrentOrgID, userID, "report.resolve", &r.ReporterID, map[string]any{"report_id": id})
-	})
+	now := s.Now()
+	cur, err := s.settle(ctx, userID, id, step{where: "status <> ?", arg: StatusResolved, kind: EventResolved, note: note, action: "report.resolve",
+		updates: map[string]any{"status": StatusResolved, "resolved_by": userID, "resolved_at": now, "resolve_note": note, "next_escalate_at": nil, "updated_at": now,
+			"acked_by": gorm.Expr("COALESCE(acked_by, ?)", userID), "acked_at": gorm.Expr("COALESCE(acked_at, ?)", now)}}, now)
 	if err != nil {
-		if _, ok := apperr.As(err); ok {
-			return Report{}, err
-		}
 		return Report{}, err
 	}
 	if r.Status == StatusOpen {
@@ -505,7 +483,7 @@ func (s *Service) Timeline(ctx context.Context, userID, id int64) (_ Report, _ [
 		}
 	}
 	var evs []Event
-	if err := s.db.WithContext(ctx).Where("report_id = ?", id).Order("id").Find(&evs).Error; err != nil {
+	if err := s.DB().WithContext(ctx).Where("report_id = ?", id).Order("id").Find(&evs).Error; err != nil {
 		return Report{}, nil, err
 	}
 	return r, evs, nil
@@ -527,18 +505,15 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
+	q := s.DB().WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
 	if urgency != "" {
 		q = q.Where("urgency = ?", urgency)
 	}
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Report
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := database.Newest[Report](q, before, limit)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -548,12 +523,9 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 // the report id before (0: from the newest).
 func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) (_ paging.Page[Report], err error) {
 	defer apperr.Annotate(&err, "report.Mine(%d)", userID)
-	q := s.db.WithContext(ctx).Where("reporter_id = ?", userID)
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Report
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
+	q := s.DB().WithContext(ctx).Where("reporter_id = ?", userID)
+	out, err := database.Newest[Report](q, before, limit+1)
+	if err != nil {
 		return paging.Page[Report]{}, err
 	}
 	return paging.Trim(out, limit, reportID), nil
@@ -563,7 +535,7 @@ func (s *Service) Mine(ctx context.Context, userID, before int64, limit int) (_ 
 func (s *Service) Sweep(ctx context.Context) (err error) {
 	defer apperr.Annotate(&err, "report.Sweep")
 	var due []Report
-	if err := s.db.WithContext(ctx).Where("status = ? AND next_escalate_at IS NOT NULL AND next_escalate_at < ?", StatusOpen, s.now().Add(-30*time.Second)).
+	if err := s.DB().WithContext(ctx).Where("status = ? AND next_escalate_at IS NOT NULL AND next_escalate_at < ?", StatusOpen, s.Now().Add(-30*time.Second)).
 		Order("next_escalate_at").Limit(200).Find(&due).Error; err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"gorm.io/gorm"
 
+	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/notify"
@@ -109,7 +110,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Rows are read pageSize at a time, each page after the last key of the
 // previous one (id; org and id for members), and streamed to temporary
 // files, so memory stays flat whatever the size of the subtree.
-func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (*Workbook, error) {
+func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (_ *Workbook, err error) {
+	defer apperr.Annotate(&err, "stats.Export(%d)", orgID)
 	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return nil, err
@@ -119,12 +121,12 @@ func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (*W
 		Filename: "考核数据_" + o.Name + "_" + p.From + "_" + p.To + ".xlsx"}
 	err = s.fill(ctx, wb, o, p)
 	if err == nil {
-		err = audit.Write(s.db.WithContext(ctx), orgID, userID, ActionExport, nil,
+		err = audit.Write(s.DB().WithContext(ctx), orgID, userID, ActionExport, nil,
 			map[string]any{"from": p.From, "to": p.To, "org_name": o.Name, "rows": wb.Rows})
 	}
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("stats.Export(%d): %w", orgID, err)
+		return nil, err
 	}
 	return wb, nil
 }

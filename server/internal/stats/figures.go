@@ -69,7 +69,7 @@ type count struct{ ID, N int64 }
 
 // orgFigures computes the figures of o's subtree and of each child's.
 func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats, []OrgStats, error) {
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	var children []org.Org
 	if err := db.Select("id, name, kind").Where("parent_id = ?", o.ID).Order("id").Find(&children).Error; err != nil {
 		return OrgStats{}, nil, fmt.Errorf("children: %w", err)
@@ -89,11 +89,7 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 		escalated []count
 		deeds     []deedRow
 	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	q := func(dst any, sql string, args ...any) func() error {
-		return func() error { return s.scan(gctx, dst, sql, args...) }
-	}
+	g, gctx, q := s.parallel(ctx)
 	g.Go(q(&members, "SELECT org_id AS id, SUM(n) AS n FROM org_counts WHERE status = ? AND org_id IN ? GROUP BY org_id",
 		org.StatusApproved, ids))
 	g.Go(q(&tasks, org.RollupSQL(`SELECT a.org_id AS org_id, `+taskFiguresSQL+`
@@ -195,7 +191,7 @@ func (s *Service) ackSeconds(ctx context.Context, p Period, ids []int64) (map[in
 // read runs fn with a handle for read-only statements, planned for their
 // parameters (see database.CustomPlans).
 func (s *Service) read(ctx context.Context, fn func(db *gorm.DB) error) error {
-	return database.CustomPlans(ctx, s.db, fn)
+	return database.CustomPlans(ctx, s.DB(), fn)
 }
 
 // scan runs a read-only query into dst (see read).
@@ -203,12 +199,23 @@ func (s *Service) scan(ctx context.Context, dst any, sql string, args ...any) er
 	return s.read(ctx, func(db *gorm.DB) error { return db.Raw(sql, args...).Scan(dst).Error })
 }
 
+// parallel returns the group that runs the queries of one answer four at a
+// time, its context, and q, which makes a query of the group that scans sql
+// into dst.
+func (s *Service) parallel(ctx context.Context) (*errgroup.Group, context.Context, func(dst any, sql string, args ...any) func() error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	return g, gctx, func(dst any, sql string, args ...any) func() error {
+		return func() error { return s.scan(gctx, dst, sql, args...) }
+	}
+}
+
 // memberFigures computes the figures of a page of the org's direct members
 // with a live membership (org.Live), in membership id order after the given id.
 func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, after int64, limit int) (paging.Page[MemberStats], error) {
 	var ms []org.Membership
 	err := s.read(ctx, func(db *gorm.DB) error {
-		return db.Scopes(org.LiveMemberships(s.now().UTC())).Select("m.*").Where("m.org_id = ? AND m.id > ?", orgID, after).
+		return db.Scopes(org.LiveMemberships(s.Now().UTC())).Select("m.*").Where("m.org_id = ? AND m.id > ?", orgID, after).
 			Order("m.id").Limit(limit + 1).Find(&ms).Error
 	})
 	if err != nil {
@@ -230,11 +237,7 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 		reports  []count
 		deeds    []deedRow
 	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	q := func(dst any, sql string, args ...any) func() error {
-		return func() error { return s.scan(gctx, dst, sql, args...) }
-	}
+	g, _, q := s.parallel(ctx)
 	g.Go(q(&tasks, `SELECT a.user_id AS id, `+taskFiguresSQL+`
 		FROM tasks t JOIN assignments a ON a.task_id = t.id
 		WHERE t.created_at >= ? AND t.created_at < ? AND a.org_id = ? AND a.user_id IN ?

@@ -53,6 +53,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/service"
 )
 
 // MaxDays is the longest range a request may ask for.
@@ -86,21 +87,17 @@ type Options struct {
 
 // Service computes statistics and exports.
 type Service struct {
-	db   *gorm.DB
+	service.Base
 	orgs Orgs
 	opts Options
-	now  func() time.Time
 }
 
 // NewService returns the statistics service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Log == nil {
-		panic("stats.NewService: Options.Location and Log are required")
+	if opts.Location == nil {
+		panic("stats.NewService: Options.Location is required")
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: opts.Now}
+	return &Service{Base: service.New("stats.NewService", db, opts.Log, opts.Now), orgs: orgs, opts: opts}
 }
 
 // Period is a range of whole calendar days in the configured time zone.
@@ -127,7 +124,7 @@ func (s *Service) Period(from, to string) (Period, error) {
 	var end, start time.Time
 	var err error
 	if to == "" {
-		n := s.now().In(loc)
+		n := s.Now().In(loc)
 		end = time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
 	} else if end, err = day("to", to); err != nil {
 		return Period{}, err
@@ -230,7 +227,8 @@ type Report struct {
 // approved direct members (after a membership id, at most limit), to a
 // secretary of the org or of an ancestor; anyone else gets
 // org.ErrOrgNotFound.
-func (s *Service) Stats(ctx context.Context, userID, orgID int64, p Period, after int64, limit int) (Report, error) {
+func (s *Service) Stats(ctx context.Context, userID, orgID int64, p Period, after int64, limit int) (_ Report, err error) {
+	defer apperr.Annotate(&err, "stats.Stats(%d)", orgID)
 	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return Report{}, err
@@ -238,11 +236,11 @@ func (s *Service) Stats(ctx context.Context, userID, orgID int64, p Period, afte
 	r := Report{Period: p}
 	r.Org, r.Children, err = s.orgFigures(ctx, o, p)
 	if err != nil {
-		return Report{}, fmt.Errorf("stats.Stats(%d): %w", orgID, err)
+		return Report{}, err
 	}
 	r.Members, err = s.memberFigures(ctx, orgID, p, after, limit)
 	if err != nil {
-		return Report{}, fmt.Errorf("stats.Stats(%d): members: %w", orgID, err)
+		return Report{}, fmt.Errorf("members: %w", err)
 	}
 	return r, nil
 }

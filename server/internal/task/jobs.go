@@ -2,10 +2,7 @@ package task
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,22 +23,21 @@ type payload struct {
 	DueUnix int64 `json:"due_unix,omitempty"`
 }
 
+func (p payload) Valid() bool { return p.TaskID > 0 }
+
 // NewFanOutTask returns the job that creates a task's assignments.
 func NewFanOutTask(taskID int64) *asynq.Task {
-	b, _ := json.Marshal(payload{TaskID: taskID})
-	return asynq.NewTask(TypeFanOut, b, asynq.MaxRetry(20), asynq.Timeout(10*time.Minute))
+	return queue.NewTask(TypeFanOut, payload{TaskID: taskID}, asynq.MaxRetry(20), asynq.Timeout(10*time.Minute))
 }
 
 // NewRemindTask returns the job that reminds a task's assignees before dueUnix.
 func NewRemindTask(taskID, dueUnix int64) *asynq.Task {
-	b, _ := json.Marshal(payload{TaskID: taskID, DueUnix: dueUnix})
-	return asynq.NewTask(TypeRemind, b, asynq.MaxRetry(10))
+	return queue.NewTask(TypeRemind, payload{TaskID: taskID, DueUnix: dueUnix}, asynq.MaxRetry(10))
 }
 
 // NewOverdueTask returns the job that marks a task's assignments overdue at dueUnix.
 func NewOverdueTask(taskID, dueUnix int64) *asynq.Task {
-	b, _ := json.Marshal(payload{TaskID: taskID, DueUnix: dueUnix})
-	return asynq.NewTask(TypeOverdue, b, asynq.MaxRetry(10))
+	return queue.NewTask(TypeOverdue, payload{TaskID: taskID, DueUnix: dueUnix}, asynq.MaxRetry(10))
 }
 
 // Jobs runs the task jobs on the queue and implements Scheduler.
@@ -52,21 +48,12 @@ func NewJobs(q *queue.Queue) *Jobs { return &Jobs{q: q} }
 
 var _ Scheduler = (*Jobs)(nil)
 
-func fanOutID(taskID int64) string { return "task-fanout-" + strconv.FormatInt(taskID, 10) }
-func remindID(taskID, due int64) string {
-	return "task-remind-" + strconv.FormatInt(taskID, 10) + "-" + strconv.FormatInt(due, 10)
-}
-func overdueID(taskID, due int64) string {
-	return "task-overdue-" + strconv.FormatInt(taskID, 10) + "-" + strconv.FormatInt(due, 10)
-}
+func remindID(taskID, due int64) string  { return queue.ID("task-remind", taskID, due) }
+func overdueID(taskID, due int64) string { return queue.ID("task-overdue", taskID, due) }
 
 // Dispatch enqueues the fan-out once per task (the id is the task's).
 func (j *Jobs) Dispatch(ctx context.Context, taskID int64) error {
-	_, err := j.q.Enqueue(ctx, NewFanOutTask(taskID), queue.Critical, asynq.TaskID(fanOutID(taskID)))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return j.q.EnqueueOnce(ctx, NewFanOutTask(taskID), queue.Critical, queue.ID("task-fanout", taskID))
 }
 
 // ScheduleDue enqueues the reminder and the overdue marking for the task's
@@ -79,15 +66,9 @@ func (j *Jobs) ScheduleDue(ctx context.Context, t Task) error {
 	var errs []error
 	if t.RemindBeforeMinutes > 0 {
 		at := t.DueAt.Add(-time.Duration(t.RemindBeforeMinutes) * time.Minute)
-		_, err := j.q.Enqueue(ctx, NewRemindTask(t.ID, due), queue.Default, asynq.ProcessAt(at), asynq.TaskID(remindID(t.ID, due)))
-		if !errors.Is(err, asynq.ErrTaskIDConflict) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, j.q.EnqueueOnce(ctx, NewRemindTask(t.ID, due), queue.Default, remindID(t.ID, due), asynq.ProcessAt(at)))
 	}
-	_, err := j.q.Enqueue(ctx, NewOverdueTask(t.ID, due), queue.Default, asynq.ProcessAt(*t.DueAt), asynq.TaskID(overdueID(t.ID, due)))
-	if !errors.Is(err, asynq.ErrTaskIDConflict) {
-		errs = append(errs, err)
-	}
+	errs = append(errs, j.q.EnqueueOnce(ctx, NewOverdueTask(t.ID, due), queue.Default, overdueID(t.ID, due), asynq.ProcessAt(*t.DueAt)))
 	return errors.Join(errs...)
 }
 
@@ -98,49 +79,14 @@ func (j *Jobs) Unschedule(_ context.Context, t Task) error {
 		return nil
 	}
 	due := t.DueAt.Unix()
-	var errs []error
-	for _, id := range []string{remindID(t.ID, due), overdueID(t.ID, due)} {
-		err := j.q.Inspector().DeleteTask(j.q.Name(queue.Default), id)
-		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return errors.Join(j.q.Delete(queue.Default, remindID(t.ID, due)), j.q.Delete(queue.Default, overdueID(t.ID, due)))
 }
 
 // Register adds the handlers and the periodic sweep to the queue.
 func (j *Jobs) Register(svc *Service) {
-	decode := func(t *asynq.Task) (payload, error) {
-		var p payload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.TaskID <= 0 {
-			return p, fmt.Errorf("%s: bad payload: %w", t.Type(), asynq.SkipRetry)
-		}
-		return p, nil
-	}
-	j.q.Handle(TypeFanOut, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		p, err := decode(t)
-		if err != nil {
-			return err
-		}
-		return svc.FanOut(ctx, p.TaskID)
-	}))
-	j.q.Handle(TypeRemind, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		p, err := decode(t)
-		if err != nil {
-			return err
-		}
-		return svc.Remind(ctx, p.TaskID, p.DueUnix)
-	}))
-	j.q.Handle(TypeOverdue, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		p, err := decode(t)
-		if err != nil {
-			return err
-		}
-		return svc.MarkOverdue(ctx, p.TaskID, p.DueUnix)
-	}))
-	j.q.Handle(TypeSweep, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error {
-		return svc.Sweep(ctx)
-	}))
-	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+	queue.HandleJSON(j.q, TypeFanOut, func(ctx context.Context, p payload) error { return svc.FanOut(ctx, p.TaskID) })
+	queue.HandleJSON(j.q, TypeRemind, func(ctx context.Context, p payload) error { return svc.Remind(ctx, p.TaskID, p.DueUnix) })
+	queue.HandleJSON(j.q, TypeOverdue, func(ctx context.Context, p payload) error { return svc.MarkOverdue(ctx, p.TaskID, p.DueUnix) })
+	j.q.Sweep(TypeSweep, time.Minute, 0, svc.Sweep)
 	j.q.AtStart(svc.ResumeFanOuts)
 }

@@ -19,14 +19,12 @@ import (
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/service"
 )
 
 // Orgs is what tasks need from the org tree: its scope rules.
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
-	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	org.Scope
 	// LiveMember reports whether the user has standing in the org at now.
 	LiveMember(ctx context.Context, orgID, userID int64, now time.Time) (bool, error)
 }
@@ -78,8 +76,8 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Log == nil || opts.Notifier == nil || opts.Scheduler == nil {
-		panic("task.NewService: Options.Location, Log, Notifier and Scheduler are required")
+	if opts.Location == nil || opts.Notifier == nil || opts.Scheduler == nil {
+		panic("task.NewService: Options.Location, Notifier and Scheduler are required")
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
@@ -87,11 +85,9 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	if opts.OfflineWindow <= 0 {
 		opts.OfflineWindow = 24 * time.Hour
 	}
-	clock := opts.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return clock().UTC() }}
+	// db and now stay fields of their own: the hot paths read them.
+	base := service.New("task.NewService", db, opts.Log, opts.Now)
+	return &Service{db: base.DB(), orgs: orgs, opts: opts, now: base.Now}
 }
 
 // Errors of the service.
@@ -298,16 +294,9 @@ func (s *Service) schedule(ctx context.Context, t Task) {
 }
 
 // Get returns a task the user manages or is assigned to.
-func (s *Service) get(ctx context.Context, taskID int64) (Task, error) {
-	var t Task
-	err := s.db.WithContext(ctx).Take(&t, "id = ?", taskID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Task{}, ErrTaskNotFound
-	}
-	if err != nil {
-		return Task{}, fmt.Errorf("task.get(%d): %w", taskID, err)
-	}
-	return t, nil
+func (s *Service) get(ctx context.Context, taskID int64) (_ Task, err error) {
+	defer apperr.Annotate(&err, "task.get(%d)", taskID)
+	return database.Take[Task](s.db.WithContext(ctx), taskID, ErrTaskNotFound)
 }
 
 // List returns a page of an org's tasks, newest first, before the task id
@@ -326,11 +315,8 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status Status, 
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	if before > 0 {
-		q = q.Where("id < ?", before)
-	}
-	var out []Task
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := database.Newest[Task](q, before, limit)
+	if err != nil {
 		return nil, fmt.Errorf("task.List: %w", err)
 	}
 	return out, nil
@@ -415,26 +401,15 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 		return Detail{}, fmt.Errorf("task.Detail: progress: %w", err)
 	}
 	p := &Progress{}
+	count := map[AStatus]*int64{AAssigned: &p.Assigned, AAccepted: &p.Accepted, ADeclined: &p.Declined,
+		ACheckedIn: &p.CheckedIn, ACompleted: &p.Completed, ACancelled: &p.Cancelled, ARemoved: &p.Removed}
 	for _, r := range rows {
 		p.Total += r.N
 		if r.Overdue && r.Status != ARemoved {
 			p.Overdue += r.N
 		}
-		switch r.Status {
-		case AAssigned:
-			p.Assigned += r.N
-		case AAccepted:
-			p.Accepted += r.N
-		case ADeclined:
-			p.Declined += r.N
-		case ACheckedIn:
-			p.CheckedIn += r.N
-		case ACompleted:
-			p.Completed += r.N
-		case ACancelled:
-			p.Cancelled += r.N
-		case ARemoved:
-			p.Removed += r.N
+		if c := count[r.Status]; c != nil {
+			*c += r.N
 		}
 	}
 	d.Progress = p
