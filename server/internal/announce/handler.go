@@ -2,7 +2,6 @@ package announce
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,20 +13,11 @@ import (
 // Handler serves the announcement endpoints.
 type Handler struct {
 	svc *Service
-	api web.Adapter[int64]
 }
 
 // NewHandler returns the announcement HTTP handler.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID)}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/orgs/:id/announcements", web.Created(h.api, h.create))
-	authed.GET("/orgs/:id/announcements", web.OK(h.api, h.list))
-	authed.GET("/announcements/:id", web.OK(h.api, h.get))
-	authed.GET("/announcements/:id/receipts", web.OK(h.api, h.receipts))
+func NewHandler(svc *Service) *Handler {
+	return &Handler{svc: svc}
 }
 
 // JSON is an announcement in responses.
@@ -55,7 +45,7 @@ type createInput struct {
 	IncludeSuborgs bool   `json:"include_suborgs"`
 }
 
-func (h *Handler) create(ctx context.Context, userID int64, in createInput) (JSON, error) {
+func (h *Handler) Create(ctx context.Context, userID int64, in createInput) (JSON, error) {
 	a, err := h.svc.Create(ctx, userID, in.OrgID, in.Title, in.Body, in.IncludeSuborgs)
 	return newJSON(a), err
 }
@@ -65,12 +55,12 @@ type pageInput struct {
 	Page web.PageQuery
 }
 
-func (h *Handler) list(ctx context.Context, userID int64, in pageInput) (paging.Page[JSON], error) {
+func (h *Handler) List(ctx context.Context, userID int64, in pageInput) (paging.Page[JSON], error) {
 	p, err := h.svc.List(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newJSON), err
 }
 
-func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (JSON, error) {
+func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (JSON, error) {
 	a, _, err := h.svc.Read(ctx, userID, in.ID)
 	return newJSON(a), err
 }
@@ -81,7 +71,7 @@ type unreadJSON struct {
 	Delivery string `json:"delivery"`
 }
 
-func (h *Handler) receipts(ctx context.Context, userID int64, in pageInput) (gin.H, error) {
+func (h *Handler) Receipts(ctx context.Context, userID int64, in pageInput) (gin.H, error) {
 	a, st, unread, err := h.svc.Receipts(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	if err != nil {
 		return nil, err

@@ -55,6 +55,9 @@ type Deps struct {
 	Report         *report.Handler
 	Deed           *deed.Handler
 	Stats          *stats.Handler
+	// SignupLimit, ReportLimit and VerifyLimit rate-limit signing up with
+	// an invite code, filing reports and verifying a badge.
+	SignupLimit, ReportLimit, VerifyLimit gin.HandlerFunc
 	// Ready names the dependencies /readyz checks ("database", "redis").
 	Ready map[string]Pinger
 	// DevMessages, when set, serves the WeChat mock's recorded subscribe
@@ -94,16 +97,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	v1 := r.Group("/api/v1", web.CheckQuery(d.Log))
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.Spec) })
 	authed := v1.Group("", d.Auth.Require())
-	d.Auth.Register(v1, authed)
-	d.Org.Register(authed)
-	d.Badge.Register(v1, authed)
-	d.Task.Register(authed)
-	d.Checkin.Register(authed)
-	d.Notify.Register(authed)
-	d.Announce.Register(authed)
-	d.Report.Register(authed)
-	d.Deed.Register(authed)
-	d.Stats.Register(authed)
+	routes(d, v1, authed)
 	if d.DevMessages != nil {
 		authed.GET("/dev/wechat/messages", devMessages(d.DevMessages, d.Log))
 	}

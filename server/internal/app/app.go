@@ -184,20 +184,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())
 	deps := api.Deps{
 		Log: log, Registry: reg, MetricsOnAPI: !cfg.Production(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
-		Spec: miniprogramapi.Spec,
-		Auth: auth.NewHandler(a.Auth, log, a.Org.MembershipsOf),
-		Org: org.NewHandler(a.Org, log, auth.UserID,
-			limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser)),
-		Task:     task.NewHandler(a.Task, log, auth.UserID),
-		Announce: announce.NewHandler(a.Announce, log, auth.UserID),
-		Report:   report.NewHandler(a.Report, log, auth.UserID, limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser)),
-		Deed:     deed.NewHandler(a.Deed, log, auth.UserID),
+		Spec:     miniprogramapi.Spec,
+		Auth:     auth.NewHandler(a.Auth, log, a.Org.MembershipsOf),
+		Org:      org.NewHandler(a.Org),
+		Task:     task.NewHandler(a.Task),
+		Announce: announce.NewHandler(a.Announce),
+		Report:   report.NewHandler(a.Report),
+		Deed:     deed.NewHandler(a.Deed),
 		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
-		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),
-		Checkin:  checkin.NewHandler(a.Checkin, a.Org, log, auth.UserID),
-		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
-			limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-			badgePage(cfg)),
+		Notify:   notify.NewHandler(inbox, consents, templates),
+		Checkin:  checkin.NewHandler(a.Checkin, a.Org),
+		Badge:    badge.NewHandler(a.Badge, log, badgePage(cfg)),
+		// signups are limited against invite-code guessing, reports so that
+		// nobody floods their secretaries, verification per client address
+		SignupLimit: limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser),
+		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
+		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {

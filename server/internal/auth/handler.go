@@ -17,7 +17,6 @@ import (
 type Handler struct {
 	svc         *Service
 	log         *slog.Logger
-	api         web.Adapter[Session]
 	memberships MembershipLister
 }
 
@@ -27,21 +26,11 @@ type MembershipLister func(ctx context.Context, userID int64) (any, error)
 // NewHandler returns the auth HTTP handler; memberships fills the
 // "memberships" of the login and /me answers.
 func NewHandler(svc *Service, log *slog.Logger, memberships MembershipLister) *Handler {
-	return &Handler{svc: svc, log: log, api: web.NewAdapter(log, SessionOf), memberships: memberships}
+	return &Handler{svc: svc, log: log, memberships: memberships}
 }
 
 // UserID returns the signed-in user of a request that passed Require.
 func UserID(c *gin.Context) int64 { return SessionOf(c).UserID }
-
-// Register adds the auth routes to the /api/v1 group; authed is the group
-// behind Require.
-func (h *Handler) Register(public, authed *gin.RouterGroup) {
-	public.POST("/auth/login", web.OK(h.api.Public(), h.login))
-	authed.POST("/auth/logout", web.NoContent(h.api, h.logout))
-	authed.POST("/auth/logout-all", web.NoContent(h.api, h.logoutAll))
-	authed.GET("/me", web.OK(h.api, h.me))
-	authed.POST("/me/phone", web.OK(h.api, h.bindPhone))
-}
 
 const sessionKey = "xianfeng.session"
 
@@ -102,7 +91,7 @@ type meResponse struct {
 	Memberships any      `json:"memberships"`
 }
 
-func (h *Handler) login(ctx context.Context, _ Session, in codeRequest) (loginResponse, error) {
+func (h *Handler) Login(ctx context.Context, _ Session, in codeRequest) (loginResponse, error) {
 	res, err := h.svc.Login(ctx, in.Code)
 	if err != nil {
 		return loginResponse{}, err
@@ -117,15 +106,15 @@ func (h *Handler) login(ctx context.Context, _ Session, in codeRequest) (loginRe
 	}, nil
 }
 
-func (h *Handler) logout(ctx context.Context, sess Session, _ struct{}) error {
+func (h *Handler) Logout(ctx context.Context, sess Session, _ struct{}) error {
 	return h.svc.Logout(ctx, sess)
 }
 
-func (h *Handler) logoutAll(ctx context.Context, sess Session, _ struct{}) error {
+func (h *Handler) LogoutAll(ctx context.Context, sess Session, _ struct{}) error {
 	return h.svc.LogoutAll(ctx, sess.UserID)
 }
 
-func (h *Handler) me(ctx context.Context, sess Session, _ struct{}) (meResponse, error) {
+func (h *Handler) Me(ctx context.Context, sess Session, _ struct{}) (meResponse, error) {
 	u, err := h.svc.Me(ctx, sess)
 	if err != nil {
 		return meResponse{}, err
@@ -134,7 +123,7 @@ func (h *Handler) me(ctx context.Context, sess Session, _ struct{}) (meResponse,
 	return meResponse{User: NewUserJSON(u), Memberships: ms}, err
 }
 
-func (h *Handler) bindPhone(ctx context.Context, sess Session, in codeRequest) (gin.H, error) {
+func (h *Handler) BindPhone(ctx context.Context, sess Session, in codeRequest) (gin.H, error) {
 	u, err := h.svc.BindPhone(ctx, sess, in.Code)
 	return gin.H{"user": NewUserJSON(u)}, err
 }

@@ -19,11 +19,9 @@ import (
 
 // Handler serves the badge endpoints.
 type Handler struct {
-	svc   *Service
-	api   web.Adapter[int64]
-	log   *slog.Logger
-	limit gin.HandlerFunc
-	page  Page
+	svc  *Service
+	log  *slog.Logger
+	page Page
 }
 
 // Page configures what a person scanning a badge QR code gets.
@@ -39,13 +37,12 @@ type Page struct {
 	CheckFileName, CheckFileContent string
 }
 
-// NewHandler returns the badge handler; verifyLimit rate-limits the public
-// verification endpoint, in both its JSON and its HTML form.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, verifyLimit gin.HandlerFunc, page Page) *Handler {
+// NewHandler returns the badge handler.
+func NewHandler(svc *Service, log *slog.Logger, page Page) *Handler {
 	if page.Zone == nil {
 		panic("badge.NewHandler: Page.Zone is required (the configured APP_TIMEZONE)")
 	}
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID), log: log, limit: verifyLimit, page: page}
+	return &Handler{svc: svc, log: log, page: page}
 }
 
 // CheckFile serves WeChat's QR rule check file at /<name> and hands every
@@ -60,30 +57,22 @@ func (h *Handler) CheckFile(next gin.HandlerFunc) gin.HandlerFunc {
 	}
 }
 
-// Register adds the routes: the member's own badge behind authentication,
-// verification in the public group.
-func (h *Handler) Register(public, authed *gin.RouterGroup) {
-	authed.GET("/me/badge", web.OK(h.api, h.mine))
-	authed.GET("/me/badge/qr.png", web.OK(h.api, h.qr))
-	public.GET("/badges/verify", h.limit, h.verify)
-}
-
 // orgInput names the org of the badge, ?org_id= (0: the member's home
 // branch).
 type orgInput struct {
 	OrgID int64 `query:"org_id"`
 }
 
-func (h *Handler) mine(ctx context.Context, userID int64, in orgInput) (Badge, error) {
+func (h *Handler) Mine(ctx context.Context, userID int64, in orgInput) (Badge, error) {
 	return h.svc.Mine(ctx, userID, in.OrgID)
 }
 
-func (h *Handler) qr(ctx context.Context, userID int64, in orgInput) (render.Data, error) {
+func (h *Handler) QR(ctx context.Context, userID int64, in orgInput) (render.Data, error) {
 	png, err := h.svc.QR(ctx, userID, in.OrgID)
 	return render.Data{ContentType: "image/png", Data: png}, err
 }
 
-func (h *Handler) verify(c *gin.Context) {
+func (h *Handler) Verify(c *gin.Context) {
 	token := c.Query("token")
 	if token == "" || len(token) > 512 {
 		web.Fail(c, h.log, apperr.Invalid("参数错误", map[string]string{"token": "缺少或无效的核验码"}))

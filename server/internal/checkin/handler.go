@@ -2,7 +2,6 @@ package checkin
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -19,19 +18,11 @@ import (
 type Handler struct {
 	svc  *Service
 	orgs Orgs
-	api  web.Adapter[int64]
 }
 
 // NewHandler returns the check-in HTTP handler.
-func NewHandler(svc *Service, orgs Orgs, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, orgs: orgs, api: web.NewAdapter(log, userID)}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/checkins", web.OK(h.api, h.checkin))
-	authed.GET("/me/checkins", web.OK(h.api, h.mine))
-	authed.GET("/orgs/:id/checkins", web.OK(h.api, h.board))
+func NewHandler(svc *Service, orgs Orgs) *Handler {
+	return &Handler{svc: svc, orgs: orgs}
 }
 
 // JSON is a check-in in responses.
@@ -68,7 +59,7 @@ type checkinInput struct {
 }
 
 // checkin answers 201 for a new check-in and 200 for a retry of one.
-func (h *Handler) checkin(ctx context.Context, userID int64, in checkinInput) (web.Status[JSON], error) {
+func (h *Handler) Checkin(ctx context.Context, userID int64, in checkinInput) (web.Status[JSON], error) {
 	ck, created, err := h.svc.Checkin(ctx, userID, Input{OrgID: in.OrgID, Lat: in.Lat, Lng: in.Lng,
 		AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime})
 	status := http.StatusOK
@@ -85,7 +76,7 @@ type mineInput struct {
 
 // mine lists the check-ins of the days from (30 days ago when absent or
 // empty) to (today when absent; an empty to= is not a day).
-func (h *Handler) mine(ctx context.Context, userID int64, in mineInput) (paging.Page[JSON], error) {
+func (h *Handler) Mine(ctx context.Context, userID int64, in mineInput) (paging.Page[JSON], error) {
 	from, to := h.svc.Today(-30), h.svc.Today(0)
 	var ok bool
 	if in.From != "" {
@@ -123,7 +114,7 @@ func newAbsentJSON(a Absent) absentJSON {
 		BadgeLabel: a.Badge.Label(), PhoneMasked: user.MaskPhone(a.Phone)}
 }
 
-func (h *Handler) board(ctx context.Context, userID int64, in boardInput) (gin.H, error) {
+func (h *Handler) Board(ctx context.Context, userID int64, in boardInput) (gin.H, error) {
 	day := h.svc.Today(0)
 	if in.Date != "" {
 		var ok bool

@@ -2,7 +2,6 @@ package deed
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -17,22 +16,14 @@ import (
 // Handler serves the deed endpoints.
 type Handler struct {
 	svc *Service
-	api web.Adapter[int64]
 }
+
+// Actions are the secretaries' steps on a nomination, each POST /deeds/{id}/<action>.
+var Actions = []string{"approve", "reject", "recommend", "commend"}
 
 // NewHandler returns the deed HTTP handler.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID)}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/deeds", web.Created(h.api, h.create))
-	authed.GET("/deeds/:id", web.OK(h.api, h.get))
-	for _, action := range []string{"approve", "reject", "recommend", "commend"} {
-		authed.POST("/deeds/:id/"+action, web.OK(h.api, h.act(action)))
-	}
-	authed.GET("/orgs/:id/deeds", web.OK(h.api, h.list))
+func NewHandler(svc *Service) *Handler {
+	return &Handler{svc: svc}
 }
 
 // JSON is a deed in responses.
@@ -79,7 +70,7 @@ type createInput struct {
 	ReportIDs []int64 `json:"report_ids"`
 }
 
-func (h *Handler) create(ctx context.Context, userID int64, in createInput) (JSON, error) {
+func (h *Handler) Create(ctx context.Context, userID int64, in createInput) (JSON, error) {
 	d, err := h.svc.Create(ctx, userID, Input{Title: in.Title, Content: in.Content, UserID: in.UserID, TaskIDs: in.TaskIDs, ReportIDs: in.ReportIDs})
 	return newJSON(d), err
 }
@@ -92,7 +83,7 @@ type eventJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
 	d, evs, err := h.svc.Get(ctx, userID, in.ID)
 	if err != nil {
 		return nil, err
@@ -110,7 +101,7 @@ type actInput struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) act(action string) func(context.Context, int64, actInput) (JSON, error) {
+func (h *Handler) Act(action string) func(context.Context, int64, actInput) (JSON, error) {
 	return func(ctx context.Context, userID int64, in actInput) (JSON, error) {
 		d, err := h.svc.Act(ctx, userID, in.ID, action, in.Reason)
 		return newJSON(d), err
@@ -123,7 +114,7 @@ type listInput struct {
 	Status string `query:"status"`
 }
 
-func (h *Handler) list(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
+func (h *Handler) List(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
 	if in.Status != "" && statusLabels[in.Status] == "" {
 		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、recommended、commended 或 rejected"})
 	}

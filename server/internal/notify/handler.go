@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -18,21 +17,11 @@ type Handler struct {
 	inbox     *Inbox
 	consents  *Consents
 	templates map[string]Template
-	api       web.Adapter[int64]
 }
 
 // NewHandler returns the notification HTTP handler.
-func NewHandler(inbox *Inbox, consents *Consents, templates map[string]Template, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{inbox: inbox, consents: consents, templates: templates, api: web.NewAdapter(log, userID)}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.GET("/me/notifications", web.OK(h.api, h.list))
-	authed.POST("/me/notifications/read-all", web.OK(h.api, h.readAll))
-	authed.POST("/me/notifications/:id/read", web.OK(h.api, h.read))
-	authed.GET("/me/subscriptions", web.OK(h.api, h.subscriptions))
-	authed.POST("/me/subscriptions", web.OK(h.api, h.subscribe))
+func NewHandler(inbox *Inbox, consents *Consents, templates map[string]Template) *Handler {
+	return &Handler{inbox: inbox, consents: consents, templates: templates}
 }
 
 // JSON is a notification in the inbox.
@@ -70,7 +59,7 @@ type inboxJSON struct {
 	UnreadCount int64 `json:"unread_count"`
 }
 
-func (h *Handler) list(ctx context.Context, userID int64, in listInput) (inboxJSON, error) {
+func (h *Handler) List(ctx context.Context, userID int64, in listInput) (inboxJSON, error) {
 	unread := false
 	switch in.Unread {
 	case "", "false", "0":
@@ -83,12 +72,12 @@ func (h *Handler) list(ctx context.Context, userID int64, in listInput) (inboxJS
 	return inboxJSON{Page: paging.Map(p, newJSON), UnreadCount: count}, err
 }
 
-func (h *Handler) read(ctx context.Context, userID int64, in web.ID) (JSON, error) {
+func (h *Handler) Read(ctx context.Context, userID int64, in web.ID) (JSON, error) {
 	n, err := h.inbox.Read(ctx, userID, in.ID)
 	return newJSON(n), err
 }
 
-func (h *Handler) readAll(ctx context.Context, userID int64, _ struct{}) (gin.H, error) {
+func (h *Handler) ReadAll(ctx context.Context, userID int64, _ struct{}) (gin.H, error) {
 	n, err := h.inbox.ReadAll(ctx, userID)
 	return gin.H{"updated": n}, err
 }
@@ -99,7 +88,7 @@ type subscriptionJSON struct {
 	Count      int    `json:"count"`
 }
 
-func (h *Handler) subscriptions(ctx context.Context, userID int64, _ struct{}) (gin.H, error) {
+func (h *Handler) Subscriptions(ctx context.Context, userID int64, _ struct{}) (gin.H, error) {
 	counts, err := h.consents.Counts(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -119,7 +108,7 @@ type subscribeInput struct {
 	Accepted []string `json:"accepted"`
 }
 
-func (h *Handler) subscribe(ctx context.Context, userID int64, in subscribeInput) (gin.H, error) {
+func (h *Handler) Subscribe(ctx context.Context, userID int64, in subscribeInput) (gin.H, error) {
 	known := make([]string, 0, len(h.templates))
 	for _, t := range h.templates {
 		if t.ID != "" {
@@ -137,5 +126,5 @@ func (h *Handler) subscribe(ctx context.Context, userID int64, in subscribeInput
 	if err := h.consents.Add(ctx, userID, in.Accepted); err != nil {
 		return nil, err
 	}
-	return h.subscriptions(ctx, userID, struct{}{})
+	return h.Subscriptions(ctx, userID, struct{}{})
 }

@@ -3,7 +3,6 @@ package org
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,34 +16,12 @@ import (
 
 // Handler serves the org and membership endpoints.
 type Handler struct {
-	svc     *Service
-	api     web.Adapter[int64]
-	limiter gin.HandlerFunc
+	svc *Service
 }
 
-// NewHandler returns the org HTTP handler. userID reads the signed-in user
-// from a request that passed authentication; signupLimit guards signups
-// against invite-code guessing.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, signupLimit gin.HandlerFunc) *Handler {
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID), limiter: signupLimit}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/orgs/claim", web.OK(h.api, h.claim))
-	authed.GET("/orgs/:id", web.OK(h.api, h.get))
-	authed.POST("/orgs/:id/children", web.Created(h.api, h.createChild))
-	authed.GET("/orgs/:id/invite", web.OK(h.api, h.invite))
-	authed.POST("/orgs/:id/invite/rotate", web.OK(h.api, h.rotate))
-	authed.POST("/orgs/:id/dissolve", web.OK(h.api, h.dissolve))
-	authed.GET("/orgs/:id/audit", web.OK(h.api, h.audit))
-	authed.GET("/orgs/:id/members", web.OK(h.api, h.members))
-	authed.POST("/orgs/:id/members", web.OK(h.api, h.second))
-	authed.POST("/orgs/:id/members/:user_id/approve", web.OK(h.api, h.approve))
-	authed.POST("/orgs/:id/members/:user_id/reject", web.OK(h.api, h.reject))
-	authed.PATCH("/orgs/:id/members/:user_id", web.OK(h.api, h.change))
-	authed.DELETE("/orgs/:id/members/:user_id", web.NoContent(h.api, h.remove))
-	authed.POST("/members/signup", h.limiter, web.Created(h.api, h.signup))
+// NewHandler returns the org HTTP handler.
+func NewHandler(svc *Service) *Handler {
+	return &Handler{svc: svc}
 }
 
 // OrgJSON is an org in responses.
@@ -136,12 +113,12 @@ type claimInput struct {
 	Badge Badge  `json:"badge"`
 }
 
-func (h *Handler) claim(ctx context.Context, userID int64, in claimInput) (MembershipJSON, error) {
+func (h *Handler) Claim(ctx context.Context, userID int64, in claimInput) (MembershipJSON, error) {
 	v, err := h.svc.Claim(ctx, userID, in.Code, in.Name, in.Badge)
 	return NewMembershipJSON(v), err
 }
 
-func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
 	d, err := h.svc.View(ctx, userID, in.ID)
 	if err != nil {
 		return nil, err
@@ -174,7 +151,7 @@ type childInput struct {
 	EndsAt *time.Time `json:"ends_at"`
 }
 
-func (h *Handler) createChild(ctx context.Context, userID int64, req childInput) (OrgJSON, error) {
+func (h *Handler) CreateChild(ctx context.Context, userID int64, req childInput) (OrgJSON, error) {
 	in := ChildInput{Name: req.Name, Kind: req.Kind, EndsAt: req.EndsAt}
 	if p := req.Post; p != nil {
 		if p.Lat == nil || p.Lng == nil || p.RadiusM == nil {
@@ -186,11 +163,11 @@ func (h *Handler) createChild(ctx context.Context, userID int64, req childInput)
 	return newOrgJSON(o, h.svc.Now()), err
 }
 
-func (h *Handler) invite(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+func (h *Handler) Invite(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
 	return inviteJSON(h.svc.Invite(ctx, userID, in.ID))
 }
 
-func (h *Handler) rotate(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+func (h *Handler) Rotate(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
 	return inviteJSON(h.svc.RotateInvite(ctx, userID, in.ID))
 }
 
@@ -198,7 +175,7 @@ func inviteJSON(code string, exp time.Time, err error) (gin.H, error) {
 	return gin.H{"invite_code": code, "expires_at": exp.UTC()}, err
 }
 
-func (h *Handler) dissolve(ctx context.Context, userID int64, in web.ID) (OrgJSON, error) {
+func (h *Handler) Dissolve(ctx context.Context, userID int64, in web.ID) (OrgJSON, error) {
 	o, err := h.svc.Dissolve(ctx, userID, in.ID)
 	return newOrgJSON(o, h.svc.Now()), err
 }
@@ -227,7 +204,7 @@ func newEntryJSON(e audit.Entry) entryJSON {
 	return entryJSON{ID: e.ID, OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action, TargetUserID: e.TargetUserID, Detail: d, CreatedAt: e.CreatedAt.UTC()}
 }
 
-func (h *Handler) audit(ctx context.Context, userID int64, in pageInput) (paging.Page[entryJSON], error) {
+func (h *Handler) Audit(ctx context.Context, userID int64, in pageInput) (paging.Page[entryJSON], error) {
 	p, err := h.svc.AuditPage(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newEntryJSON), err
 }
@@ -245,7 +222,7 @@ func newMemberJSON(r MemberRow) memberJSON {
 		SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: utc(r.ApprovedAt)}
 }
 
-func (h *Handler) members(ctx context.Context, userID int64, in membersInput) (paging.Page[memberJSON], error) {
+func (h *Handler) Members(ctx context.Context, userID int64, in membersInput) (paging.Page[memberJSON], error) {
 	if in.Status != "" && !in.Status.Valid() {
 		return paging.Page[memberJSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、rejected 或 removed"})
 	}
@@ -262,7 +239,7 @@ type secondInput struct {
 	UserIDs []int64 `json:"user_ids"`
 }
 
-func (h *Handler) second(ctx context.Context, userID int64, in secondInput) (gin.H, error) {
+func (h *Handler) Second(ctx context.Context, userID int64, in secondInput) (gin.H, error) {
 	added, skipped, err := h.svc.Second(ctx, userID, in.ID, in.UserIDs)
 	if err != nil {
 		return nil, err
@@ -279,7 +256,7 @@ type memberInput struct {
 	UserID int64 `path:"user_id"`
 }
 
-func (h *Handler) approve(ctx context.Context, userID int64, in memberInput) (MembershipJSON, error) {
+func (h *Handler) Approve(ctx context.Context, userID int64, in memberInput) (MembershipJSON, error) {
 	v, err := h.svc.Approve(ctx, userID, in.OrgID, in.UserID)
 	return NewMembershipJSON(v), err
 }
@@ -291,7 +268,7 @@ type rejectInput struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) reject(ctx context.Context, userID int64, in rejectInput) (MembershipJSON, error) {
+func (h *Handler) Reject(ctx context.Context, userID int64, in rejectInput) (MembershipJSON, error) {
 	v, err := h.svc.Reject(ctx, userID, in.OrgID, in.UserID, in.Reason)
 	return NewMembershipJSON(v), err
 }
@@ -303,12 +280,12 @@ type changeInput struct {
 	Role   *Role  `json:"role"`
 }
 
-func (h *Handler) change(ctx context.Context, userID int64, in changeInput) (MembershipJSON, error) {
+func (h *Handler) Change(ctx context.Context, userID int64, in changeInput) (MembershipJSON, error) {
 	v, err := h.svc.Change(ctx, userID, in.OrgID, in.UserID, in.Badge, in.Role)
 	return NewMembershipJSON(v), err
 }
 
-func (h *Handler) remove(ctx context.Context, userID int64, in memberInput) error {
+func (h *Handler) Remove(ctx context.Context, userID int64, in memberInput) error {
 	return h.svc.Remove(ctx, userID, in.OrgID, in.UserID)
 }
 
@@ -318,7 +295,7 @@ type signupInput struct {
 	Badge      Badge  `json:"badge"`
 }
 
-func (h *Handler) signup(ctx context.Context, userID int64, in signupInput) (MembershipJSON, error) {
+func (h *Handler) Signup(ctx context.Context, userID int64, in signupInput) (MembershipJSON, error) {
 	v, err := h.svc.Signup(ctx, userID, in.InviteCode, in.Name, in.Badge)
 	return NewMembershipJSON(v), err
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,27 +13,12 @@ import (
 
 // Handler serves the report endpoints.
 type Handler struct {
-	svc         *Service
-	api         web.Adapter[int64]
-	createLimit gin.HandlerFunc
+	svc *Service
 }
 
-// NewHandler returns the report HTTP handler. createLimit guards filing
-// reports (a per-member rate limit, so that nobody floods their
-// secretaries).
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, createLimit gin.HandlerFunc) *Handler {
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID), createLimit: createLimit}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/reports", h.createLimit, web.Created(h.api, h.create))
-	authed.GET("/reports/:id", web.OK(h.api, h.get))
-	authed.POST("/reports/:id/ack", web.OK(h.api, h.ack))
-	authed.POST("/reports/:id/resolve", web.OK(h.api, h.withNote(h.svc.Resolve)))
-	authed.POST("/reports/:id/escalate", web.OK(h.api, h.withNote(h.svc.EscalateByHand)))
-	authed.GET("/orgs/:id/reports", web.OK(h.api, h.list))
-	authed.GET("/me/reports", web.OK(h.api, h.mine))
+// NewHandler returns the report HTTP handler.
+func NewHandler(svc *Service) *Handler {
+	return &Handler{svc: svc}
 }
 
 // JSON is a report in responses.
@@ -86,7 +70,7 @@ type createInput struct {
 	RequestID string   `json:"request_id"`
 }
 
-func (h *Handler) create(ctx context.Context, userID int64, in createInput) (JSON, error) {
+func (h *Handler) Create(ctx context.Context, userID int64, in createInput) (JSON, error) {
 	r, _, err := h.svc.Create(ctx, userID, Input{OrgID: in.OrgID, Category: in.Category, Urgency: in.Urgency,
 		Content: in.Content, Lat: in.Lat, Lng: in.Lng, Address: in.Address, RequestID: in.RequestID})
 	return newJSON(r), err
@@ -101,7 +85,7 @@ type eventJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
+func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
 	r, evs, err := h.svc.Timeline(ctx, userID, in.ID)
 	if err != nil {
 		return nil, err
@@ -113,7 +97,7 @@ func (h *Handler) get(ctx context.Context, userID int64, in web.ID) (gin.H, erro
 	return gin.H{"report": newJSON(r), "timeline": timeline}, nil
 }
 
-func (h *Handler) ack(ctx context.Context, userID int64, in web.ID) (JSON, error) {
+func (h *Handler) Ack(ctx context.Context, userID int64, in web.ID) (JSON, error) {
 	r, err := h.svc.Ack(ctx, userID, in.ID)
 	return newJSON(r), err
 }
@@ -124,11 +108,16 @@ type noteInput struct {
 	Note string `json:"note"`
 }
 
-func (h *Handler) withNote(fn func(ctx context.Context, userID, id int64, note string) (Report, error)) func(context.Context, int64, noteInput) (JSON, error) {
-	return func(ctx context.Context, userID int64, in noteInput) (JSON, error) {
-		r, err := fn(ctx, userID, in.ID, in.Note)
-		return newJSON(r), err
-	}
+// Resolve closes a report with the caller's note.
+func (h *Handler) Resolve(ctx context.Context, userID int64, in noteInput) (JSON, error) {
+	r, err := h.svc.Resolve(ctx, userID, in.ID, in.Note)
+	return newJSON(r), err
+}
+
+// Escalate sends a report one level up by hand, with the caller's note.
+func (h *Handler) Escalate(ctx context.Context, userID int64, in noteInput) (JSON, error) {
+	r, err := h.svc.EscalateByHand(ctx, userID, in.ID, in.Note)
+	return newJSON(r), err
 }
 
 type listInput struct {
@@ -138,7 +127,7 @@ type listInput struct {
 	Urgency string `query:"urgency"`
 }
 
-func (h *Handler) list(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
+func (h *Handler) List(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
 	if in.Status != "" && in.Status != StatusOpen && in.Status != StatusAcknowledged && in.Status != StatusResolved {
 		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 open、acknowledged 或 resolved"})
 	}
@@ -153,7 +142,7 @@ type mineInput struct {
 	Page web.PageQuery
 }
 
-func (h *Handler) mine(ctx context.Context, userID int64, in mineInput) (paging.Page[JSON], error) {
+func (h *Handler) Mine(ctx context.Context, userID int64, in mineInput) (paging.Page[JSON], error) {
 	p, err := h.svc.Mine(ctx, userID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newJSON), err
 }

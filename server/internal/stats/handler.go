@@ -23,7 +23,6 @@ const XLSXContentType = "application/vnd.openxmlformats-officedocument.spreadshe
 // Handler serves the statistics endpoints.
 type Handler struct {
 	svc *Service
-	api web.Adapter[int64]
 	log *slog.Logger
 	// userID reads the caller of the export, which streams its answer
 	// itself.
@@ -32,13 +31,7 @@ type Handler struct {
 
 // NewHandler returns the statistics HTTP handler.
 func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID), log: log, userID: userID}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.GET("/orgs/:id/stats", web.OK(h.api, h.stats))
-	authed.GET("/orgs/:id/export.xlsx", h.export)
+	return &Handler{svc: svc, log: log, userID: userID}
 }
 
 // JSON is the body of GET /orgs/{id}/stats.
@@ -59,7 +52,7 @@ type statsInput struct {
 	To    string `query:"to"`
 }
 
-func (h *Handler) stats(ctx context.Context, userID int64, in statsInput) (JSON, error) {
+func (h *Handler) Stats(ctx context.Context, userID int64, in statsInput) (JSON, error) {
 	p, err := h.svc.Period(in.From, in.To)
 	if err != nil {
 		return JSON{}, err
@@ -69,7 +62,7 @@ func (h *Handler) stats(ctx context.Context, userID int64, in statsInput) (JSON,
 		Org: r.Org, Children: r.Children, Members: r.Members}, err
 }
 
-func (h *Handler) export(c *gin.Context) {
+func (h *Handler) Export(c *gin.Context) {
 	orgID, ok := web.PathID(c, h.log, "id")
 	if !ok {
 		return

@@ -2,7 +2,6 @@ package task
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -18,26 +17,11 @@ import (
 // Handler serves the task endpoints.
 type Handler struct {
 	svc *Service
-	api web.Adapter[int64]
 }
 
 // NewHandler returns the task HTTP handler.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, api: web.NewAdapter(log, userID)}
-}
-
-// Register adds the routes to the authenticated /api/v1 group.
-func (h *Handler) Register(authed *gin.RouterGroup) {
-	authed.POST("/orgs/:id/tasks", web.Created(h.api, h.create))
-	authed.GET("/orgs/:id/tasks", web.OK(h.api, h.list))
-	authed.GET("/tasks/:id", web.OK(h.api, h.get))
-	authed.PATCH("/tasks/:id", web.OK(h.api, h.reschedule))
-	authed.POST("/tasks/:id/cancel", web.OK(h.api, h.cancel))
-	authed.POST("/tasks/:id/accept", web.OK(h.api, h.accept))
-	authed.POST("/tasks/:id/decline", web.OK(h.api, h.decline))
-	authed.POST("/tasks/:id/checkin", web.OK(h.api, h.checkin))
-	authed.POST("/tasks/:id/complete", web.OK(h.api, h.complete))
-	authed.GET("/me/tasks", web.OK(h.api, h.mine))
+func NewHandler(svc *Service) *Handler {
+	return &Handler{svc: svc}
 }
 
 // TaskJSON is a task in responses.
@@ -135,7 +119,7 @@ type createInput struct {
 	RemindBeforeMinutes int        `json:"remind_before_minutes"`
 }
 
-func (h *Handler) create(ctx context.Context, userID int64, req createInput) (TaskJSON, error) {
+func (h *Handler) Create(ctx context.Context, userID int64, req createInput) (TaskJSON, error) {
 	in := Input{RequestID: req.RequestID, Title: req.Title, Description: req.Description, Kind: req.Kind,
 		StartsAt: req.StartsAt, DueAt: req.DueAt, RemindBeforeMinutes: req.RemindBeforeMinutes}
 	if req.Target != nil {
@@ -172,7 +156,7 @@ type listInput struct {
 	Status Status `query:"status"`
 }
 
-func (h *Handler) list(ctx context.Context, userID int64, in listInput) (paging.Page[TaskJSON], error) {
+func (h *Handler) List(ctx context.Context, userID int64, in listInput) (paging.Page[TaskJSON], error) {
 	if in.Status != "" && in.Status != StatusDispatching && in.Status != StatusOpen && in.Status != StatusCancelled {
 		return paging.Page[TaskJSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 dispatching、open 或 cancelled"})
 	}
@@ -193,7 +177,7 @@ func checkAStatus(s AStatus) error {
 	return nil
 }
 
-func (h *Handler) get(ctx context.Context, userID int64, in detailInput) (gin.H, error) {
+func (h *Handler) Get(ctx context.Context, userID int64, in detailInput) (gin.H, error) {
 	if err := checkAStatus(in.Status); err != nil {
 		return nil, err
 	}
@@ -226,7 +210,7 @@ type rescheduleInput struct {
 	RemindBeforeMinutes *int       `json:"remind_before_minutes"`
 }
 
-func (h *Handler) reschedule(ctx context.Context, userID int64, in rescheduleInput) (TaskJSON, error) {
+func (h *Handler) Reschedule(ctx context.Context, userID int64, in rescheduleInput) (TaskJSON, error) {
 	if in.DueAt == nil {
 		return TaskJSON{}, apperr.Invalid("参数错误", map[string]string{"due_at": "需要新的截止时间"})
 	}
@@ -234,7 +218,7 @@ func (h *Handler) reschedule(ctx context.Context, userID int64, in rescheduleInp
 	return NewTaskJSON(t), err
 }
 
-func (h *Handler) cancel(ctx context.Context, userID int64, in web.ID) (TaskJSON, error) {
+func (h *Handler) Cancel(ctx context.Context, userID int64, in web.ID) (TaskJSON, error) {
 	t, err := h.svc.Cancel(ctx, userID, in.ID)
 	return NewTaskJSON(t), err
 }
@@ -250,7 +234,7 @@ func progress(t Task, a Assignment, err error) (progressJSON, error) {
 	return progressJSON{Task: NewTaskJSON(t), Assignment: NewAssignmentJSON(a)}, err
 }
 
-func (h *Handler) accept(ctx context.Context, userID int64, in web.ID) (progressJSON, error) {
+func (h *Handler) Accept(ctx context.Context, userID int64, in web.ID) (progressJSON, error) {
 	return progress(h.svc.Accept(ctx, userID, in.ID))
 }
 
@@ -260,7 +244,7 @@ type declineInput struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) decline(ctx context.Context, userID int64, in declineInput) (progressJSON, error) {
+func (h *Handler) Decline(ctx context.Context, userID int64, in declineInput) (progressJSON, error) {
 	return progress(h.svc.Decline(ctx, userID, in.ID, in.Reason))
 }
 
@@ -275,7 +259,7 @@ type checkinInput struct {
 	ClientTime *time.Time `json:"client_time"`
 }
 
-func (h *Handler) checkin(ctx context.Context, userID int64, in checkinInput) (progressJSON, error) {
+func (h *Handler) Checkin(ctx context.Context, userID int64, in checkinInput) (progressJSON, error) {
 	return progress(h.svc.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime}))
 }
 
@@ -285,7 +269,7 @@ type completeInput struct {
 	RequestID string `json:"request_id"`
 }
 
-func (h *Handler) complete(ctx context.Context, userID int64, in completeInput) (progressJSON, error) {
+func (h *Handler) Complete(ctx context.Context, userID int64, in completeInput) (progressJSON, error) {
 	return progress(h.svc.Complete(ctx, userID, in.ID, in.Note, in.RequestID))
 }
 
@@ -294,7 +278,7 @@ type mineInput struct {
 	Status AStatus `query:"status"`
 }
 
-func (h *Handler) mine(ctx context.Context, userID int64, in mineInput) (paging.Page[progressJSON], error) {
+func (h *Handler) Mine(ctx context.Context, userID int64, in mineInput) (paging.Page[progressJSON], error) {
 	if err := checkAStatus(in.Status); err != nil {
 		return paging.Page[progressJSON]{}, err
 	}

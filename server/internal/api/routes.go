@@ -1,0 +1,88 @@
+package api
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"xianfeng/server/internal/auth"
+	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/web"
+)
+
+// routes is the whole API in one table, in the order of openapi.yaml's
+// tags: which group (public or behind a bearer token), which guard, which
+// handler. Every handler is a call of its domain's service through one
+// adapter, so a route's rules live in the service, not here; the contract
+// tests check this table against openapi.yaml both ways.
+func routes(d Deps, public, authed *gin.RouterGroup) {
+	api := web.NewAdapter(d.Log, auth.UserID)
+	sess := web.NewAdapter(d.Log, auth.SessionOf)
+
+	public.POST("/auth/login", web.OK(sess.Public(), d.Auth.Login))
+	authed.POST("/auth/logout", web.NoContent(sess, d.Auth.Logout))
+	authed.POST("/auth/logout-all", web.NoContent(sess, d.Auth.LogoutAll))
+	authed.GET("/me", web.OK(sess, d.Auth.Me))
+	authed.POST("/me/phone", web.OK(sess, d.Auth.BindPhone))
+
+	authed.POST("/orgs/claim", web.OK(api, d.Org.Claim))
+	authed.GET("/orgs/:id", web.OK(api, d.Org.Get))
+	authed.POST("/orgs/:id/children", web.Created(api, d.Org.CreateChild))
+	authed.GET("/orgs/:id/invite", web.OK(api, d.Org.Invite))
+	authed.POST("/orgs/:id/invite/rotate", web.OK(api, d.Org.Rotate))
+	authed.POST("/orgs/:id/dissolve", web.OK(api, d.Org.Dissolve))
+	authed.GET("/orgs/:id/audit", web.OK(api, d.Org.Audit))
+	authed.GET("/orgs/:id/members", web.OK(api, d.Org.Members))
+	authed.POST("/orgs/:id/members", web.OK(api, d.Org.Second))
+	authed.POST("/orgs/:id/members/:user_id/approve", web.OK(api, d.Org.Approve))
+	authed.POST("/orgs/:id/members/:user_id/reject", web.OK(api, d.Org.Reject))
+	authed.PATCH("/orgs/:id/members/:user_id", web.OK(api, d.Org.Change))
+	authed.DELETE("/orgs/:id/members/:user_id", web.NoContent(api, d.Org.Remove))
+	authed.POST("/members/signup", d.SignupLimit, web.Created(api, d.Org.Signup))
+
+	authed.GET("/me/badge", web.OK(api, d.Badge.Mine))
+	authed.GET("/me/badge/qr.png", web.OK(api, d.Badge.QR))
+	public.GET("/badges/verify", d.VerifyLimit, d.Badge.Verify)
+
+	authed.POST("/orgs/:id/tasks", web.Created(api, d.Task.Create))
+	authed.GET("/orgs/:id/tasks", web.OK(api, d.Task.List))
+	authed.GET("/tasks/:id", web.OK(api, d.Task.Get))
+	authed.PATCH("/tasks/:id", web.OK(api, d.Task.Reschedule))
+	authed.POST("/tasks/:id/cancel", web.OK(api, d.Task.Cancel))
+	authed.POST("/tasks/:id/accept", web.OK(api, d.Task.Accept))
+	authed.POST("/tasks/:id/decline", web.OK(api, d.Task.Decline))
+	authed.POST("/tasks/:id/checkin", web.OK(api, d.Task.Checkin))
+	authed.POST("/tasks/:id/complete", web.OK(api, d.Task.Complete))
+	authed.GET("/me/tasks", web.OK(api, d.Task.Mine))
+
+	authed.POST("/checkins", web.OK(api, d.Checkin.Checkin))
+	authed.GET("/me/checkins", web.OK(api, d.Checkin.Mine))
+	authed.GET("/orgs/:id/checkins", web.OK(api, d.Checkin.Board))
+
+	authed.GET("/me/notifications", web.OK(api, d.Notify.List))
+	authed.POST("/me/notifications/read-all", web.OK(api, d.Notify.ReadAll))
+	authed.POST("/me/notifications/:id/read", web.OK(api, d.Notify.Read))
+	authed.GET("/me/subscriptions", web.OK(api, d.Notify.Subscriptions))
+	authed.POST("/me/subscriptions", web.OK(api, d.Notify.Subscribe))
+
+	authed.POST("/orgs/:id/announcements", web.Created(api, d.Announce.Create))
+	authed.GET("/orgs/:id/announcements", web.OK(api, d.Announce.List))
+	authed.GET("/announcements/:id", web.OK(api, d.Announce.Get))
+	authed.GET("/announcements/:id/receipts", web.OK(api, d.Announce.Receipts))
+
+	authed.POST("/reports", d.ReportLimit, web.Created(api, d.Report.Create))
+	authed.GET("/reports/:id", web.OK(api, d.Report.Get))
+	authed.POST("/reports/:id/ack", web.OK(api, d.Report.Ack))
+	authed.POST("/reports/:id/resolve", web.OK(api, d.Report.Resolve))
+	authed.POST("/reports/:id/escalate", web.OK(api, d.Report.Escalate))
+	authed.GET("/orgs/:id/reports", web.OK(api, d.Report.List))
+	authed.GET("/me/reports", web.OK(api, d.Report.Mine))
+
+	authed.POST("/deeds", web.Created(api, d.Deed.Create))
+	authed.GET("/deeds/:id", web.OK(api, d.Deed.Get))
+	for _, action := range deed.Actions {
+		authed.POST("/deeds/:id/"+action, web.OK(api, d.Deed.Act(action)))
+	}
+	authed.GET("/orgs/:id/deeds", web.OK(api, d.Deed.List))
+
+	authed.GET("/orgs/:id/stats", web.OK(api, d.Stats.Stats))
+	authed.GET("/orgs/:id/export.xlsx", d.Stats.Export)
+}
