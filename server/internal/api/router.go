@@ -23,6 +23,7 @@ import (
 	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
@@ -55,6 +56,7 @@ type Deps struct {
 	Report         *report.Handler
 	Deed           *deed.Handler
 	Stats          *stats.Handler
+	Form           *form.Handler
 	// Ready names the dependencies /readyz checks ("database", "redis").
 	Ready map[string]Pinger
 	// DevMessages, when set, serves the WeChat mock's recorded subscribe
@@ -104,6 +106,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	d.Report.Register(authed)
 	d.Deed.Register(authed)
 	d.Stats.Register(authed)
+	d.Form.Register(authed)
 	if d.DevMessages != nil {
 		authed.GET("/dev/wechat/messages", devMessages(d.DevMessages, d.Log))
 	}

@@ -26,6 +26,7 @@ import (
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/queue"
@@ -72,6 +73,7 @@ type App struct {
 	Report   *report.Service
 	Deed     *deed.Service
 	Stats    *stats.Service
+	Form     *form.Service
 	Pusher   *notify.Pusher
 	Mock     *wechat.Mock
 	closers  []func() error
@@ -176,6 +178,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	reportJobs.Register(a.Report)
 	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
 	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
+	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow})
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
@@ -192,6 +195,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Report:   report.NewHandler(a.Report, log, auth.UserID, limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser)),
 		Deed:     deed.NewHandler(a.Deed, log, auth.UserID),
 		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
+		Form:     form.NewHandler(a.Form, log, auth.UserID),
 		Notify:   notify.NewHandler(inbox, consents, templates, log, auth.UserID),
 		Checkin:  checkin.NewHandler(a.Checkin, a.Org, log, auth.UserID),
 		Badge: badge.NewHandler(a.Badge, log, auth.UserID,
