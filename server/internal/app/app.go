@@ -178,7 +178,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	reportJobs.Register(a.Report)
 	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
 	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
-	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow})
+	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow, Alerts: a.Report})
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 

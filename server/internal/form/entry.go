@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -278,7 +279,7 @@ func (s *Service) alert(ctx context.Context, e *Entry, f Form, fields []Field, a
 		}
 	}
 	content := "【排查预警】" + f.Title + "：" + strings.Join(lines, "；")
-	id, err := s.opts.Alerts.Alert(ctx, *e, f, content)
+	id, err := s.opts.Alerts.Alert(ctx, e.UserID, e.OrgID, "form_entry:"+strconv.FormatInt(e.ID, 10), content)
 	if err != nil {
 		s.opts.Log.ErrorContext(ctx, "could not report an alerting form entry", "form_id", f.ID, "entry_id", e.ID, "err", err)
 		return

@@ -129,12 +129,12 @@ type Options struct {
 	Alerts Alerter
 }
 
-// Alerter reports an alerting entry upward.
+// Alerter reports an alerting entry upward (report.Service).
 type Alerter interface {
-	// Alert files one urgent report for the entry with the secretaries of
-	// the entry's org and returns its id; called again for the same entry
-	// it returns the same report.
-	Alert(ctx context.Context, e Entry, f Form, content string) (int64, error)
+	// Alert files one urgent report by the member with the secretaries of
+	// orgID and returns its id; called again with the same key it returns
+	// the same report.
+	Alert(ctx context.Context, reporterID, orgID int64, key, content string) (int64, error)
 }
 
 // Service holds the rules of forms and entries.
