@@ -29,6 +29,7 @@ import (
 	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/pii"
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/report"
@@ -178,7 +179,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	reportJobs.Register(a.Report)
 	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
 	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
-	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow, Alerts: a.Report})
+	if cfg.Data.Key == "" {
+		log.Warn("APP_DATA_KEY is not set: ID and phone numbers in form entries are sealed with the public development key")
+	}
+	box, err := pii.New(cfg.DataKey(), cfg.Data.OldKeys)
+	if err != nil {
+		return nil, err
+	}
+	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow, Box: box, Alerts: a.Report})
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 

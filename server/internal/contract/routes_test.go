@@ -94,6 +94,7 @@ var documentedRoutes = []contract.Route{
 	{Method: "GET", Path: "/api/v1/forms/:id"},
 	{Method: "POST", Path: "/api/v1/forms/:id/close"},
 	{Method: "POST", Path: "/api/v1/forms/:id/entries"},
+	{Method: "GET", Path: "/api/v1/forms/:id/entries"},
 	{Method: "GET", Path: "/api/v1/me/forms"},
 	{Method: "GET", Path: "/api/v1/dev/wechat/messages"},
 }

@@ -15,6 +15,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // member is a live membership that puts its user in a form's audience.
@@ -173,7 +174,7 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	db := s.db.WithContext(ctx)
 	var first Entry
 	if err := db.Take(&first, "form_id = ? AND user_id = ? AND request_id = ?", formID, userID, in.RequestID).Error; err == nil {
-		return first, false, nil
+		return first, false, s.show(ctx, userID, f, &first, true)
 	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return Entry{}, false, err
 	}
@@ -221,6 +222,9 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if len(problems) > 0 {
 		return Entry{}, false, apperr.Invalid("填报内容有误", problems)
 	}
+	if err := s.seal(fields, stored); err != nil {
+		return Entry{}, false, err
+	}
 	aj, err := json.Marshal(stored)
 	if err != nil {
 		return Entry{}, false, err
@@ -230,7 +234,7 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// A concurrent retry of the same request, or a second entry for the slot.
 		if err := db.Take(&first, "form_id = ? AND user_id = ? AND request_id = ?", formID, userID, in.RequestID).Error; err == nil {
-			return first, false, nil
+			return first, false, s.show(ctx, userID, f, &first, true)
 		}
 		return Entry{}, false, ErrAlreadySubmitted
 	}
@@ -240,7 +244,7 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if e.Alert {
 		s.alert(ctx, &e, f, fields, stored)
 	}
-	return e, true, nil
+	return e, true, s.show(ctx, userID, f, &e, true)
 }
 
 // previous returns the answers of the entry copy_last repeats.
@@ -257,11 +261,7 @@ func (s *Service) previous(ctx context.Context, f Form, userID int64, at time.Ti
 	if len(es) == 0 {
 		return nil, ErrNothingToCopy
 	}
-	var out map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(es[0].Answers), &out); err != nil {
-		return nil, fmt.Errorf("entry %d: answers: %w", es[0].ID, err)
-	}
-	return out, nil
+	return s.open(f.FieldList(), es[0].Answers, true)
 }
 
 // alert files the entry's urgent report and links it to the entry. A
@@ -289,4 +289,53 @@ func (s *Service) alert(ctx context.Context, e *Entry, f Form, fields []Field, a
 		return
 	}
 	e.ReportID = &id
+}
+
+// Row is an entry in a secretary's list, with the member's name.
+type Row struct {
+	Entry
+	Name string
+}
+
+// Filter narrows a form's entry list.
+type Filter struct {
+	Alert *bool
+	OrgID int64
+	Day   string
+}
+
+// Entries returns a page of a form's entries to a secretary of its org or
+// above, newest first, before the entry id before (0: from the newest).
+// ID and phone numbers are whole only for the secretaries of the entry's
+// own org (and audited), masked for those above.
+func (s *Service) Entries(ctx context.Context, userID, formID int64, flt Filter, before int64, limit int) (_ paging.Page[Row], err error) {
+	defer apperr.Annotate(&err, "form.Entries(%d)", formID)
+	f, err := s.manage(ctx, userID, formID)
+	if err != nil {
+		return paging.Page[Row]{}, err
+	}
+	q := s.db.WithContext(ctx).Table("form_entries AS e").Select("e.*, COALESCE("+org.MemberNameSQL("e.user_id")+", '') AS name").Where("e.form_id = ?", f.ID)
+	if flt.Alert != nil {
+		q = q.Where("e.alert = ?", *flt.Alert)
+	}
+	if flt.OrgID > 0 {
+		q = q.Where("e.org_id = ?", flt.OrgID)
+	}
+	if flt.Day != "" {
+		q = q.Where("e.day = ?", flt.Day)
+	}
+	if before > 0 {
+		q = q.Where("e.id < ?", before)
+	}
+	var rows []Row
+	if err := q.Order("e.id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return paging.Page[Row]{}, err
+	}
+	page := paging.Trim(rows, limit, func(r Row) int64 { return r.ID })
+	for i := range page.Items {
+		if err := s.show(ctx, userID, f, &page.Items[i].Entry, false); err != nil {
+			return paging.Page[Row]{}, err
+		}
+	}
+	return page, nil
 }

@@ -19,6 +19,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/pii"
 	"xianfeng/server/internal/task"
 )
 
@@ -110,6 +111,8 @@ type Orgs interface {
 	Manages(ctx context.Context, userID, orgID int64) (bool, error)
 	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
 	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
+	// Secretaries returns the user ids of the org's own secretaries.
+	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
 }
 
 var _ Orgs = (*org.Service)(nil)
@@ -124,6 +127,8 @@ type Options struct {
 	// Window is how old an offline entry's client_time may be (the daily
 	// check-in's window); 24 hours when zero.
 	Window time.Duration
+	// Box seals ID and phone numbers at rest; it is required.
+	Box *pii.Box
 	// Alerts, when set, files the urgent report of an entry that trips an
 	// alert rule.
 	Alerts Alerter
@@ -150,8 +155,8 @@ const clientSkew = 2 * time.Minute
 
 // NewService returns the form service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Log == nil {
-		panic("form.NewService: Options.Location and Log are required")
+	if opts.Location == nil || opts.Log == nil || opts.Box == nil {
+		panic("form.NewService: Options.Location, Log and Box are required")
 	}
 	if opts.Window <= 0 {
 		opts.Window = 24 * time.Hour
@@ -373,6 +378,11 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (Detail, error) {
 		mine, err := s.latest(ctx, f, userID)
 		if err != nil {
 			return Detail{}, err
+		}
+		if mine != nil {
+			if err := s.show(ctx, userID, f, mine, true); err != nil {
+				return Detail{}, err
+			}
 		}
 		d.Mine = mine
 	} else if !manages {

@@ -33,6 +33,7 @@ func (h *Handler) Register(authed *gin.RouterGroup) {
 	authed.GET("/forms/:id", web.OK(h.api, h.get))
 	authed.POST("/forms/:id/close", web.OK(h.api, h.close))
 	authed.POST("/forms/:id/entries", web.OK(h.api, h.submit))
+	authed.GET("/forms/:id/entries", web.OK(h.api, h.entries))
 	authed.GET("/me/forms", web.OK(h.api, h.mine))
 }
 
@@ -197,4 +198,39 @@ func (h *Handler) mine(ctx context.Context, userID int64, _ struct{}) (paging.Pa
 		out[i] = MineJSON{Form: NewJSON(it.Form), Day: it.Day, Done: it.Done, Entries: it.Entries}
 	}
 	return paging.Page[MineJSON]{Items: out}, err
+}
+
+type entriesInput struct {
+	FormID int64 `path:"id"`
+	Page   web.PageQuery
+	Alert  string `query:"alert"`
+	OrgID  int64  `query:"org_id"`
+	Day    string `query:"day"`
+}
+
+// RowJSON is an entry in a secretary's list.
+type RowJSON struct {
+	EntryJSON
+	Name string `json:"name"`
+}
+
+func (h *Handler) entries(ctx context.Context, userID int64, in entriesInput) (paging.Page[RowJSON], error) {
+	flt := Filter{OrgID: in.OrgID, Day: in.Day}
+	bad := map[string]string{}
+	switch in.Alert {
+	case "":
+	case "true", "false":
+		v := in.Alert == "true"
+		flt.Alert = &v
+	default:
+		bad["alert"] = "应为 true 或 false"
+	}
+	if _, err := time.Parse(time.DateOnly, in.Day); in.Day != "" && err != nil {
+		bad["day"] = "日期格式应为 YYYY-MM-DD"
+	}
+	if len(bad) > 0 {
+		return paging.Page[RowJSON]{}, apperr.Invalid("参数错误", bad)
+	}
+	p, err := h.svc.Entries(ctx, userID, in.FormID, flt, in.Page.Cursor, in.Page.Limit)
+	return paging.Map(p, func(r Row) RowJSON { return RowJSON{EntryJSON: NewEntryJSON(r.Entry), Name: r.Name} }), err
 }
