@@ -140,6 +140,8 @@ type Alerter interface {
 	// orgID and returns its id; called again with the same key it returns
 	// the same report.
 	Alert(ctx context.Context, reporterID, orgID int64, key, content string) (int64, error)
+	// Note adds a note by actorID to the timeline of a report Alert filed.
+	Note(ctx context.Context, reportID, actorID int64, note string) error
 }
 
 // Service holds the rules of forms and entries.

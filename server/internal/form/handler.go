@@ -34,6 +34,7 @@ func (h *Handler) Register(authed *gin.RouterGroup) {
 	authed.POST("/forms/:id/close", web.OK(h.api, h.close))
 	authed.POST("/forms/:id/entries", web.OK(h.api, h.submit))
 	authed.GET("/forms/:id/entries", web.OK(h.api, h.entries))
+	authed.PUT("/forms/:id/entries/:entry_id", web.OK(h.api, h.correct))
 	authed.GET("/me/forms", web.OK(h.api, h.mine))
 }
 
@@ -233,4 +234,15 @@ func (h *Handler) entries(ctx context.Context, userID int64, in entriesInput) (p
 	}
 	p, err := h.svc.Entries(ctx, userID, in.FormID, flt, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, func(r Row) RowJSON { return RowJSON{EntryJSON: NewEntryJSON(r.Entry), Name: r.Name} }), err
+}
+
+type correctInput struct {
+	FormID  int64                      `path:"id"`
+	EntryID int64                      `path:"entry_id"`
+	Answers map[string]json.RawMessage `json:"answers"`
+}
+
+func (h *Handler) correct(ctx context.Context, userID int64, in correctInput) (EntryJSON, error) {
+	e, err := h.svc.Correct(ctx, userID, in.FormID, in.EntryID, in.Answers)
+	return NewEntryJSON(e), err
 }

@@ -54,6 +54,9 @@ const (
 	EventEscalated    = "escalated"
 	EventAcknowledged = "acknowledged"
 	EventResolved     = "resolved"
+	// EventNote is a note added by the server, e.g. that the form entry
+	// behind a screening alert was corrected.
+	EventNote = "note"
 )
 
 // Report is one report upward.
@@ -239,6 +242,17 @@ func (s *Service) Alert(ctx context.Context, reporterID, orgID int64, key, conte
 	r, _, err := s.file(ctx, Report{OrgID: orgID, ReporterID: reporterID, RequestID: key, Category: CategoryScreeningAlert,
 		Urgency: Urgent, Content: content})
 	return r.ID, err
+}
+
+// Note adds a note by the reporter to the timeline of a report filed by
+// Alert; the report itself stays as it is.
+func (s *Service) Note(ctx context.Context, reportID, actorID int64, note string) error {
+	r, err := s.load(ctx, reportID)
+	if err != nil {
+		return err
+	}
+	return s.db.WithContext(ctx).Create(&Event{ReportID: r.ID, Kind: EventNote, OrgID: r.CurrentOrgID, ActorID: actorID,
+		Level: r.EscalationLevel, Note: note, CreatedAt: s.now()}).Error
 }
 
 // file records a new report r and its first event, tells the secretaries
