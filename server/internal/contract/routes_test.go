@@ -96,6 +96,7 @@ var documentedRoutes = []contract.Route{
 	{Method: "POST", Path: "/api/v1/forms/:id/entries"},
 	{Method: "GET", Path: "/api/v1/forms/:id/entries"},
 	{Method: "PUT", Path: "/api/v1/forms/:id/entries/:entry_id"},
+	{Method: "GET", Path: "/api/v1/forms/:id/summary"},
 	{Method: "GET", Path: "/api/v1/me/forms"},
 	{Method: "GET", Path: "/api/v1/dev/wechat/messages"},
 }

@@ -35,6 +35,7 @@ func (h *Handler) Register(authed *gin.RouterGroup) {
 	authed.POST("/forms/:id/entries", web.OK(h.api, h.submit))
 	authed.GET("/forms/:id/entries", web.OK(h.api, h.entries))
 	authed.PUT("/forms/:id/entries/:entry_id", web.OK(h.api, h.correct))
+	authed.GET("/forms/:id/summary", web.OK(h.api, h.summary))
 	authed.GET("/me/forms", web.OK(h.api, h.mine))
 }
 
@@ -245,4 +246,16 @@ type correctInput struct {
 func (h *Handler) correct(ctx context.Context, userID int64, in correctInput) (EntryJSON, error) {
 	e, err := h.svc.Correct(ctx, userID, in.FormID, in.EntryID, in.Answers)
 	return NewEntryJSON(e), err
+}
+
+type summaryInput struct {
+	FormID int64  `path:"id"`
+	Day    string `query:"day"`
+}
+
+func (h *Handler) summary(ctx context.Context, userID int64, in summaryInput) (Summary, error) {
+	if _, err := time.Parse(time.DateOnly, in.Day); in.Day != "" && err != nil {
+		return Summary{}, apperr.Invalid("参数错误", map[string]string{"day": "日期格式应为 YYYY-MM-DD"})
+	}
+	return h.svc.Summarize(ctx, userID, in.FormID, in.Day)
 }
