@@ -291,6 +291,8 @@ func defaultTemplates() map[string]Template {
 		"report_received":  {ID: "", Page: "pages/report/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{time}}"}},
 		"report_escalated": {ID: "", Page: "pages/report/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{time}}"}},
 		"deed_update":      {ID: "", Page: "pages/deed/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "phrase2": "{{status}}", "thing3": "{{org}}"}},
+		"form_published":   {ID: "", Page: "pages/form/detail?id={{ref_id}}", Fields: task},
+		"form_reminder":    {ID: "", Page: "pages/form/detail?id={{ref_id}}", Fields: task},
 	}
 }
 

@@ -312,6 +312,7 @@ var Migrations = []Migration{
 			DueAt               *time.Time
 			DueTime             string `gorm:"size:5;not null;default:''"`
 			RemindBeforeMinutes int    `gorm:"not null;default:0"`
+			RemindedOn          string `gorm:"size:10;not null;default:''"`
 			Fields              string `gorm:"type:text"`
 			Status              string `gorm:"size:10;not null;index"`
 			ClosedAt            *time.Time

@@ -38,12 +38,7 @@ func (f Form) For(userID int64, badge org.Badge) bool {
 // them in the form's audience, evaluated now: a member who joined after
 // the form was made has it, a removed one no longer does.
 func (s *Service) membership(ctx context.Context, userID int64, f Form) (member, bool, error) {
-	q := s.db.WithContext(ctx).Scopes(org.LiveMemberships(s.now())).Select("m.org_id, m.badge").Where("m.user_id = ?", userID)
-	if f.IncludeSuborgs {
-		q = q.Scopes(org.InSubtree("m.org_id", f.OrgID))
-	} else {
-		q = q.Where("m.org_id = ?", f.OrgID)
-	}
+	q := s.memberships(ctx, f).Select("m.org_id, m.badge").Where("m.user_id = ?", userID)
 	var ms []member
 	if err := q.Order("m.id").Scan(&ms).Error; err != nil {
 		return member{}, false, fmt.Errorf("form: membership: %w", err)

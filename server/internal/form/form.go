@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/pii"
@@ -57,11 +58,13 @@ type Form struct {
 	DueAt               *time.Time
 	DueTime             string
 	RemindBeforeMinutes int
-	Fields              string // JSON []Field
-	Status              string
-	ClosedAt            *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// RemindedOn is the last day whose reminder went out ("" for none).
+	RemindedOn string
+	Fields     string // JSON []Field
+	Status     string
+	ClosedAt   *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // TableName is the forms table.
@@ -127,6 +130,10 @@ type Options struct {
 	// Window is how old an offline entry's client_time may be (the daily
 	// check-in's window); 24 hours when zero.
 	Window time.Duration
+	// Notifier tells the audience of a new form and reminds it; Publisher
+	// queues that. Without them nobody is told.
+	Notifier  notify.Notifier
+	Publisher Publisher
 	// Box seals ID and phone numbers at rest; it is required.
 	Box *pii.Box
 	// Alerts, when set, files the urgent report of an entry that trips an
@@ -304,7 +311,16 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (_ 
 		var first Form
 		return first, db.Take(&first, "created_by = ? AND request_id = ?", userID, in.RequestID).Error
 	}
-	return fm, err
+	if err != nil {
+		return Form{}, err
+	}
+	if s.opts.Publisher != nil {
+		// The form is committed: queue the fan-out even if the client hangs up now.
+		if err := s.opts.Publisher.Publish(context.WithoutCancel(ctx), fm.ID); err != nil {
+			s.opts.Log.WarnContext(ctx, "could not queue the notification of a new form's audience", "form_id", fm.ID, "err", err)
+		}
+	}
+	return fm, nil
 }
 
 // get loads a form.

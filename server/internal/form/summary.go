@@ -151,12 +151,7 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 	sum.Submitted = len(submitted)
 
 	// The audience as it stands now.
-	aq := db.Scopes(org.LiveMemberships(s.now())).Select("m.user_id, m.org_id, m.badge, m.name")
-	if f.IncludeSuborgs {
-		aq = aq.Scopes(org.InSubtree("m.org_id", f.OrgID))
-	} else {
-		aq = aq.Where("m.org_id = ?", f.OrgID)
-	}
+	aq := s.memberships(ctx, f).Select("m.user_id, m.org_id, m.badge, m.name")
 	var members []struct {
 		UserID int64
 		OrgID  int64
