@@ -82,6 +82,21 @@ func TestASecretaryPublishesAFormAndItsMembersSeeIt(t *testing.T) {
 		late := w.NewMember(w.A, "publicity")
 		w.Expect(w.submit(late, f.ID, "late-1", healthy), http.StatusCreated)
 	})
+	t.Run("a removed member loses the form", func(t *testing.T) {
+		w := w.In(t)
+		gone := w.NewMember(w.A, "frontline")
+		if r := w.DoAs("DELETE", w.MemberPath(w.A, gone), w.SecA, nil); r.Status >= 300 {
+			t.Fatalf("remove: %d %s", r.Status, r.Body)
+		}
+		w.Expect(w.submit(gone, f.ID, "gone-1", healthy), http.StatusNotFound)
+		var mine struct {
+			Items []any `json:"items"`
+		}
+		w.Expect(w.DoAs("GET", "/api/v1/me/forms", gone, nil), http.StatusOK).JSON(t, &mine)
+		if len(mine.Items) != 0 {
+			t.Errorf("a removed member still sees %d forms", len(mine.Items))
+		}
+	})
 	t.Run("a closed form takes no entries", func(t *testing.T) {
 		w := w.In(t)
 		closed := w.createForm(w.SecA, w.A, "once", healthFields, nil)
