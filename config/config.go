@@ -49,6 +49,7 @@ type Config struct {
 	Notify   Notify   `yaml:"notify"`
 	Report   Report   `yaml:"report"`
 	Badge    Badge    `yaml:"badge"`
+	Data     Data     `yaml:"data"`
 
 	location *time.Location
 }
@@ -164,6 +165,31 @@ type Org struct {
 	SignupPerMinute int `yaml:"signup_per_minute" env:"APP_ORG_SIGNUP_PER_MINUTE"`
 }
 
+// Data configures the encryption at rest of personal information (ID and
+// phone numbers in form entries).
+type Data struct {
+	// Key encrypts new ciphertexts (AES-256-GCM with a key derived from
+	// it): at least 32 characters, the same on every instance. Required in
+	// production.
+	Key string `yaml:"key" env:"APP_DATA_KEY"`
+	// OldKeys are earlier keys, still read after a rotation until
+	// `server rekey` has re-encrypted everything with Key.
+	OldKeys []string `yaml:"old_keys" env:"APP_DATA_OLD_KEYS"`
+}
+
+// DevDataKey encrypts personal information in development when no key is
+// configured. It is public, so production refuses it.
+const DevDataKey = "xianfeng-development-data-key-not-secret"
+
+// DataKey is the key that encrypts personal information: the configured
+// one, or the development key.
+func (c Config) DataKey() string {
+	if c.Data.Key == "" {
+		return DevDataKey
+	}
+	return c.Data.Key
+}
+
 // Badge configures the verifiable identity badge (亮身份).
 type Badge struct {
 	// Key signs badge verification tokens (HMAC-SHA256); at least 32
@@ -265,6 +291,8 @@ func defaultTemplates() map[string]Template {
 		"report_received":  {ID: "", Page: "pages/report/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{time}}"}},
 		"report_escalated": {ID: "", Page: "pages/report/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{org}}", "time3": "{{time}}"}},
 		"deed_update":      {ID: "", Page: "pages/deed/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "phrase2": "{{status}}", "thing3": "{{org}}"}},
+		"form_published":   {ID: "", Page: "pages/form/detail?id={{ref_id}}", Fields: task},
+		"form_reminder":    {ID: "", Page: "pages/form/detail?id={{ref_id}}", Fields: task},
 	}
 }
 
@@ -548,7 +576,18 @@ func (c *Config) validate() error {
 			bad("APP_NOTIFY_TEMPLATE_"+strings.ToUpper(kind)+" (notify.templates."+kind+".id)", "is a development placeholder; set the real template id, or empty for inbox only")
 		}
 	}
+	if c.Data.Key != "" && len(c.Data.Key) < 32 {
+		bad("APP_DATA_KEY (data.key)", "must be at least 32 characters")
+	}
+	for _, k := range c.Data.OldKeys {
+		if len(k) < 32 {
+			bad("APP_DATA_OLD_KEYS (data.old_keys)", "each key must be at least 32 characters")
+		}
+	}
 	if c.Production() {
+		if c.Data.Key == "" || c.Data.Key == DevDataKey {
+			bad("APP_DATA_KEY (data.key)", "is required in production (at least 32 random characters, the same on every instance)")
+		}
 		if c.Badge.Key == "" || c.Badge.Key == DevBadgeKey {
 			bad("APP_BADGE_KEY (badge.key)", "is required in production (at least 32 random characters, the same on every instance)")
 		}

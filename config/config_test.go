@@ -240,6 +240,7 @@ func production() map[string]string {
 		"APP_WECHAT_APP_ID":     "wx0123456789abcdef",
 		"APP_WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
 		"APP_BADGE_KEY":         "badge-key-badge-key-badge-key-badge-key",
+		"APP_DATA_KEY":          "data-key-data-key-data-key-data-key-data",
 		"APP_BADGE_VERIFY_URL":  "https://xf.example.cn/api/v1/badges/verify",
 	}
 }
@@ -255,6 +256,8 @@ func TestProductionRefusesTrialSettings(t *testing.T) {
 		{"a missing WeChat app id is refused", map[string]string{"APP_WECHAT_APP_ID": ""}, "APP_WECHAT_APP_ID"},
 		{"a missing WeChat app secret is refused", map[string]string{"APP_WECHAT_APP_SECRET": ""}, "APP_WECHAT_APP_SECRET"},
 		{"a missing badge signing key is refused", map[string]string{"APP_BADGE_KEY": ""}, "APP_BADGE_KEY"},
+		{"a missing data key is refused", map[string]string{"APP_DATA_KEY": ""}, "APP_DATA_KEY"},
+		{"the public development data key is refused", map[string]string{"APP_DATA_KEY": config.DevDataKey}, "APP_DATA_KEY"},
 		{"the public development badge key is refused", map[string]string{"APP_BADGE_KEY": config.DevBadgeKey}, "APP_BADGE_KEY"},
 		{"the default badge verify URL on localhost is refused", map[string]string{"APP_BADGE_VERIFY_URL": ""}, "APP_BADGE_VERIFY_URL"},
 		{"a badge verify URL on a loopback address is refused", map[string]string{"APP_BADGE_VERIFY_URL": "http://127.0.0.1:8080/api/v1/badges/verify"}, "APP_BADGE_VERIFY_URL"},

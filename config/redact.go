@@ -17,6 +17,12 @@ func (c Config) Redacted() string {
 	if r.WeChat.AppSecret != "" {
 		r.WeChat.AppSecret = mask
 	}
+	if r.Data.Key != "" {
+		r.Data.Key = mask
+	}
+	for i := range r.Data.OldKeys {
+		r.Data.OldKeys[i] = mask
+	}
 	if r.Badge.Key != "" {
 		r.Badge.Key = mask
 	}

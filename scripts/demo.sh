@@ -264,6 +264,28 @@ expect 200
 call GET "/reports/$REPORT" "$INFO"
 expect 200
 
+step "A daily health screening form (排查): a member reports 37.8 °C and the secretary has an urgent report at once"
+call POST "/orgs/$BRANCH/forms" "$SEC" '{"title":"每日健康打卡","mode":"daily","due_at":"10:00","fields":[{"key":"temp","label":"体温","type":"temperature","required":true,"alert":{"op":"gte","value":37.3}},{"key":"travel","label":"近14天是否去过中高风险地区","type":"choice","required":true,"options":["是","否"],"alert":{"op":"in","value":["是"]}},{"key":"phone","label":"联系电话","type":"phone"}]}'
+expect 201
+FORM=$(json_num id)
+FRONT=${MEMBER_TOKEN[frontline]}
+call GET /me/forms "$FRONT"
+expect 200
+call POST "/forms/$FORM/entries" "$FRONT" "{\"request_id\":\"demo-form-$RUN\",\"answers\":{\"temp\":37.8,\"travel\":\"否\",\"phone\":\"13912345678\"}}"
+expect 201
+ALERT_REPORT=$(sed -n 's/.*"report_id":\([0-9]*\).*/\1/p' <<<"$BODY")
+[ -n "$ALERT_REPORT" ] || { echo "!! the 37.8 °C entry filed no report" >&2; exit 1; }
+call POST "/forms/$FORM/entries" "$FRONT" "{\"request_id\":\"demo-form-$RUN-2\",\"answers\":{\"temp\":36.5,\"travel\":\"否\"}}"
+expect 409
+call GET "/reports/$ALERT_REPORT" "$SEC"
+expect 200
+grep -q '"category":"screening_alert"' <<<"$BODY" && grep -q '"urgency":"urgent"' <<<"$BODY" || { echo "!! not an urgent screening alert" >&2; exit 1; }
+echo "the root's secretary sees the entry with the phone number masked:"
+call GET "/forms/$FORM/entries?alert=true" "$SEC"
+expect 200
+call POST "/reports/$ALERT_REPORT/ack" "$SEC"
+expect 200
+
 step "An outstanding deed (典型事迹) goes up two levels and is commended"
 call POST /deeds "$SEC" "{\"title\":\"连续值守卡口七昼夜\",\"content\":\"在青岛站北广场卡口连续值守，测温登记 800 余人次。\",\"user_id\":${MEMBER_ID[publicity]}}"
 expect 201

@@ -22,9 +22,11 @@ import (
 	"xianfeng/config"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/pii"
 )
 
 const usage = `Usage: server [-config file.yaml] [command]
@@ -37,6 +39,8 @@ Commands:
   bootstrap -name <org name> [-kind committee|general_branch|branch]
             create a root organisation and print a one-time claim code
             (valid 24 h) that makes its redeemer the org's secretary
+  rekey     re-encrypt the ID and phone numbers of form entries sealed with
+            an old key (APP_DATA_OLD_KEYS) with APP_DATA_KEY, and exit
   config    print the effective configuration, secrets masked, and exit
 
 A leading "server" word is skipped, so the container image's entrypoint
@@ -113,6 +117,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, log)
 	case "bootstrap":
 		return bootstrap(ctx, cfg, log, orgName, orgKind, stdout)
+	case "rekey":
+		return rekey(ctx, cfg, log, stdout)
 	case "serve", "api", "worker":
 		return serve(ctx, cfg, log, cmd)
 	default:
@@ -161,6 +167,25 @@ func bootstrap(ctx context.Context, cfg config.Config, log *slog.Logger, name, k
 		"  POST /api/v1/orgs/claim {\"code\":\"%s\"}\n"+
 		"to become its secretary; the code then stops working.\n",
 		o.ID, o.Name, org.KindLabel(o.Kind), code, exp.In(cfg.Location()).Format(time.RFC3339), code)
+	return err
+}
+
+// rekey re-seals the personal information sealed with an old data key.
+func rekey(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	box, err := pii.New(cfg.DataKey(), cfg.Data.OldKeys)
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, database.Options{URL: cfg.Database.URL, MaxOpenConns: 2, ConnMaxLife: cfg.Database.ConnMaxLife, Log: log})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := form.Rekey(ctx, db.DB, box)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "Re-encrypted %d form entries with the current data key.\n", n)
 	return err
 }
 

@@ -234,6 +234,10 @@ func (f *fuzzer) pathID(rng *rand.Rand, path, name string, clean bool) string {
 		pool = []int64{w.Announcement}
 	case strings.HasPrefix(path, "/api/v1/me/notifications/"):
 		pool = []int64{w.Notification}
+	case name == "entry_id":
+		pool = []int64{w.Entry}
+	case strings.HasPrefix(path, "/api/v1/forms/"):
+		pool = []int64{w.Form}
 	}
 	if !clean {
 		pool = append(pool, 1, 2, int64(rng.IntN(50)+1))

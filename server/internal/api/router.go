@@ -23,6 +23,7 @@ import (
 	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
@@ -58,6 +59,7 @@ type Deps struct {
 	// SignupLimit, ReportLimit and VerifyLimit rate-limit signing up with
 	// an invite code, filing reports and verifying a badge.
 	SignupLimit, ReportLimit, VerifyLimit gin.HandlerFunc
+	Form                                  *form.Handler
 	// Ready names the dependencies /readyz checks ("database", "redis").
 	Ready map[string]Pinger
 	// DevMessages, when set, serves the WeChat mock's recorded subscribe

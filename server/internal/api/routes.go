@@ -85,4 +85,14 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 
 	authed.GET("/orgs/:id/stats", web.OK(api, d.Stats.Stats))
 	authed.GET("/orgs/:id/export.xlsx", d.Stats.Export)
+
+	authed.POST("/orgs/:id/forms", web.Created(api, d.Form.Create))
+	authed.GET("/orgs/:id/forms", web.OK(api, d.Form.List))
+	authed.GET("/forms/:id", web.OK(api, d.Form.Get))
+	authed.POST("/forms/:id/close", web.OK(api, d.Form.Close))
+	authed.POST("/forms/:id/entries", web.OK(api, d.Form.Submit))
+	authed.GET("/forms/:id/entries", web.OK(api, d.Form.Entries))
+	authed.PUT("/forms/:id/entries/:entry_id", web.OK(api, d.Form.Correct))
+	authed.GET("/forms/:id/summary", web.OK(api, d.Form.Summary))
+	authed.GET("/me/forms", web.OK(api, d.Form.Mine))
 }

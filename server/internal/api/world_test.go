@@ -25,6 +25,9 @@ func roomy(c *config.Config) {
 type world struct {
 	*testenv.World
 	Task, Report, Deed, Announcement, Notification int64
+	// Form is a daily health form of branch A that MemberA filled today
+	// (Entry).
+	Form, Entry int64
 }
 
 // newWorld builds the world over HTTP.
@@ -55,6 +58,14 @@ func newWorld(t testing.TB, opts testenv.Options) *world {
 		"title": "关于做好防控工作的通知", "body": "请各位党员做好防护",
 	}), http.StatusCreated).JSON(t, &out)
 	w.Announcement = out.ID
+	env.Expect(env.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/forms", w.A), w.SecA, map[string]any{
+		"title": "每日健康打卡", "mode": "daily", "fields": []map[string]any{{"key": "temp", "label": "体温", "type": "temperature", "required": true}},
+	}), http.StatusCreated).JSON(t, &out)
+	w.Form = out.ID
+	env.Expect(env.DoAs("POST", fmt.Sprintf("/api/v1/forms/%d/entries", w.Form), w.MemberA, map[string]any{
+		"request_id": "world-entry", "answers": map[string]any{"temp": 36.5},
+	}), http.StatusCreated).JSON(t, &out)
+	w.Entry = out.ID
 	env.Expect(env.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{"org_id": w.A, "request_id": "world-checkin"}), http.StatusCreated)
 	var inbox struct {
 		Items []struct {

@@ -26,8 +26,10 @@ import (
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/pii"
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/report"
@@ -72,6 +74,7 @@ type App struct {
 	Report   *report.Service
 	Deed     *deed.Service
 	Stats    *stats.Service
+	Form     *form.Service
 	Pusher   *notify.Pusher
 	Mock     *wechat.Mock
 	closers  []func() error
@@ -177,6 +180,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	reportJobs.Register(a.Report)
 	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
 	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
+	if cfg.Data.Key == "" {
+		log.Warn("APP_DATA_KEY is not set: ID and phone numbers in form entries are sealed with the public development key")
+	}
+	box, err := pii.New(cfg.DataKey(), cfg.Data.OldKeys)
+	if err != nil {
+		return nil, err
+	}
+	formJobs := form.NewJobs(a.Queue)
+	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
+		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs})
+	formJobs.Register(a.Form)
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
@@ -200,6 +214,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		SignupLimit: limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser),
 		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
+		Form:        form.NewHandler(a.Form),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {

@@ -27,6 +27,9 @@ const (
 	ActionChange       = "member.change"
 	ActionRemove       = "member.remove"
 	ActionSecond       = "member.second"
+	// ActionUnmask is a secretary reading a form entry's ID or phone
+	// numbers whole.
+	ActionUnmask = "form.unmask"
 )
 
 // Entry is one action in the trail.

@@ -95,6 +95,23 @@ var (
 	ErrWindow    = apperr.New(apperr.KindRule, "client_time_out_of_window", "离线打卡时间超出允许范围")
 )
 
+// ClientAt is when something recorded offline happened: clientTime (to
+// the millisecond) if it lies between window before now and skew after it,
+// now when clientTime is nil; anything else is ErrWindow. Check-ins and
+// other offline records (form entries) share this rule.
+func ClientAt(now time.Time, clientTime *time.Time, window, skew time.Duration) (time.Time, error) {
+	if clientTime == nil {
+		return now, nil
+	}
+	ct := clientTime.UTC().Truncate(time.Millisecond)
+	if ct.Before(now.Add(-window)) || ct.After(now.Add(skew)) {
+		e := *ErrWindow
+		e.Message = fmt.Sprintf("离线打卡只接受 %g 小时以内的记录", window.Hours())
+		return time.Time{}, &e
+	}
+	return ct, nil
+}
+
 // Day returns the calendar day of t in the configured time zone.
 func (s *Service) Day(t time.Time) string { return t.In(s.opts.Location).Format(time.DateOnly) }
 
@@ -130,16 +147,12 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 	// Milliseconds are what every database keeps: the first answer and its
 	// retries then show the same times.
 	now := s.Now().UTC().Truncate(time.Millisecond)
-	at := now
+	at, err := ClientAt(now, in.ClientTime, s.opts.Window, s.opts.Skew)
+	if err != nil {
+		return Checkin{}, false, err
+	}
 	if in.ClientTime != nil {
-		ct := in.ClientTime.UTC().Truncate(time.Millisecond)
-		if ct.Before(now.Add(-s.opts.Window)) || ct.After(now.Add(s.opts.Skew)) {
-			e := *ErrWindow
-			e.Message = fmt.Sprintf("离线打卡只接受 %g 小时以内的记录", s.opts.Window.Hours())
-			return Checkin{}, false, &e
-		}
-		at = ct
-		in.ClientTime = &ct
+		in.ClientTime = &at
 	}
 	day := s.Day(at)
 	if s.oneTrip != nil {

@@ -89,6 +89,15 @@ var documentedRoutes = []contract.Route{
 	{Method: "GET", Path: "/api/v1/orgs/:id/deeds"},
 	{Method: "GET", Path: "/api/v1/orgs/:id/stats"},
 	{Method: "GET", Path: "/api/v1/orgs/:id/export.xlsx"},
+	{Method: "POST", Path: "/api/v1/orgs/:id/forms"},
+	{Method: "GET", Path: "/api/v1/orgs/:id/forms"},
+	{Method: "GET", Path: "/api/v1/forms/:id"},
+	{Method: "POST", Path: "/api/v1/forms/:id/close"},
+	{Method: "POST", Path: "/api/v1/forms/:id/entries"},
+	{Method: "GET", Path: "/api/v1/forms/:id/entries"},
+	{Method: "PUT", Path: "/api/v1/forms/:id/entries/:entry_id"},
+	{Method: "GET", Path: "/api/v1/forms/:id/summary"},
+	{Method: "GET", Path: "/api/v1/me/forms"},
 	{Method: "GET", Path: "/api/v1/dev/wechat/messages"},
 }
 

@@ -298,5 +298,58 @@ var Migrations = []Migration{
 		return tx.Exec(`UPDATE assignments SET status = 'removed'
 			WHERE status IN ('assigned', 'accepted', 'checked_in') AND NOT EXISTS (
 				SELECT 1 FROM memberships m WHERE m.org_id = assignments.org_id AND m.user_id = assignments.user_id AND m.status = 'approved')`).Error
+	}}, {Version: 8, Name: "screening forms and their entries", Up: func(tx *gorm.DB) error {
+		type form struct {
+			ID                  int64   `gorm:"primaryKey;index:ix_form_org,priority:2"`
+			OrgID               int64   `gorm:"not null;index:ix_form_org,priority:1"`
+			CreatedBy           int64   `gorm:"not null;uniqueIndex:ux_form_request,priority:1"`
+			RequestID           *string `gorm:"size:64;uniqueIndex:ux_form_request,priority:2"`
+			Title               string  `gorm:"size:100;not null"`
+			Description         string  `gorm:"size:2000;not null;default:''"`
+			Mode                string  `gorm:"size:10;not null"`
+			Target              string  `gorm:"type:text"`
+			IncludeSuborgs      bool    `gorm:"not null"`
+			DueAt               *time.Time
+			DueTime             string `gorm:"size:5;not null;default:''"`
+			RemindBeforeMinutes int    `gorm:"not null;default:0"`
+			RemindedOn          string `gorm:"size:10;not null;default:''"`
+			Fields              string `gorm:"type:text"`
+			Status              string `gorm:"size:10;not null;index"`
+			ClosedAt            *time.Time
+			CreatedAt           time.Time
+			UpdatedAt           time.Time
+		}
+		type formEntry struct {
+			ID         int64  `gorm:"primaryKey;index:ix_form_entry_form,priority:2"`
+			FormID     int64  `gorm:"not null;uniqueIndex:ux_form_entry_slot,priority:1;uniqueIndex:ux_form_entry_request,priority:1;index:ix_form_entry_form,priority:1"`
+			UserID     int64  `gorm:"not null;uniqueIndex:ux_form_entry_slot,priority:2;uniqueIndex:ux_form_entry_request,priority:2;index"`
+			Slot       string `gorm:"size:80;not null;uniqueIndex:ux_form_entry_slot,priority:3"`
+			RequestID  string `gorm:"size:64;not null;uniqueIndex:ux_form_entry_request,priority:3"`
+			OrgID      int64  `gorm:"not null;index"`
+			Day        string `gorm:"size:10;not null;index"`
+			Answers    string `gorm:"type:text"`
+			Alert      bool   `gorm:"not null;default:false"`
+			ReportID   *int64
+			Version    int `gorm:"not null;default:1"`
+			ClientTime *time.Time
+			CreatedAt  time.Time
+			UpdatedAt  time.Time
+		}
+		type formEntryVersion struct {
+			ID        int64  `gorm:"primaryKey"`
+			EntryID   int64  `gorm:"not null;uniqueIndex:ux_form_entry_version,priority:1"`
+			Version   int    `gorm:"not null;uniqueIndex:ux_form_entry_version,priority:2"`
+			Answers   string `gorm:"type:text"`
+			Alert     bool   `gorm:"not null;default:false"`
+			CreatedAt time.Time
+		}
+		for name, model := range map[string]any{
+			"forms": &form{}, "form_entries": &formEntry{}, "form_entry_versions": &formEntryVersion{},
+		} {
+			if err := tx.Table(name).AutoMigrate(model); err != nil {
+				return err
+			}
+		}
+		return nil
 	}},
 }

@@ -26,6 +26,8 @@ const (
 	KindReportReceived  = "report_received"
 	KindReportEscalated = "report_escalated"
 	KindDeedUpdate      = "deed_update"
+	KindFormPublished   = "form_published"
+	KindFormReminder    = "form_reminder"
 )
 
 // Kinds returns every kind, in the order the subscriptions list shows them.
@@ -33,7 +35,7 @@ const (
 // (config.Config.CheckNotifyKinds).
 func Kinds() []string {
 	return []string{KindTaskAssigned, KindTaskReminder, KindTaskOverdue, KindTaskCancelled, KindMemberApproved,
-		KindAnnouncement, KindReportReceived, KindReportEscalated, KindDeedUpdate}
+		KindAnnouncement, KindReportReceived, KindReportEscalated, KindDeedUpdate, KindFormPublished, KindFormReminder}
 }
 
 // Template is the WeChat subscribe-message template of one kind: its id

@@ -27,7 +27,13 @@ import (
 // Categories of report.
 var Categories = map[string]string{
 	"epidemic_clue": "疫情线索", "help_needed": "群众求助", "supplies": "物资短缺", "rumor": "谣言", "other": "其他",
+	CategoryScreeningAlert: "排查预警",
 }
+
+// CategoryScreeningAlert is the category of the reports the server files
+// itself for a screening form entry that trips an alert rule; nobody files
+// one by hand.
+const CategoryScreeningAlert = "screening_alert"
 
 // Urgencies of report.
 const (
@@ -49,6 +55,9 @@ const (
 	EventEscalated    = "escalated"
 	EventAcknowledged = "acknowledged"
 	EventResolved     = "resolved"
+	// EventNote is a note added by the server, e.g. that the form entry
+	// behind a screening alert was corrected.
+	EventNote = "note"
 )
 
 // Report is one report upward.
@@ -174,7 +183,7 @@ type Input struct {
 func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report, _ bool, err error) {
 	defer apperr.Annotate(&err, "report.Create")
 	f := map[string]string{}
-	if Categories[in.Category] == "" {
+	if Categories[in.Category] == "" || in.Category == CategoryScreeningAlert {
 		f["category"] = "应为 epidemic_clue、help_needed、supplies、rumor 或 other"
 	}
 	if in.Urgency != Urgent && in.Urgency != Normal {
@@ -207,20 +216,55 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	if err != nil {
 		return Report{}, false, err
 	}
+	return s.file(ctx, Report{OrgID: m.OrgID, ReporterID: userID, RequestID: in.RequestID, Category: in.Category, Urgency: in.Urgency,
+		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address)})
+}
+
+// Alert files an urgent screening_alert report for a member, in the org of
+// their membership orgID, with the secretaries of that org, and returns its
+// id: the form package calls it for an entry that trips an alert rule, key
+// naming the entry, so that the entry files one report however often it is
+// called. Such reports pass no rate limit and their pushes never wait
+// behind a member's earlier reports.
+func (s *Service) Alert(ctx context.Context, reporterID, orgID int64, key, content string) (_ int64, err error) {
+	defer apperr.Annotate(&err, "report.Alert(%s)", key)
+	var prior Report
+	if err := s.DB().WithContext(ctx).Where("reporter_id = ? AND request_id = ?", reporterID, key).Take(&prior).Error; err == nil {
+		return prior.ID, nil
+	}
+	r, _, err := s.file(ctx, Report{OrgID: orgID, ReporterID: reporterID, RequestID: key, Category: CategoryScreeningAlert,
+		Urgency: Urgent, Content: content})
+	return r.ID, err
+}
+
+// Note adds a note by the reporter to the timeline of a report filed by
+// Alert; the report itself stays as it is.
+func (s *Service) Note(ctx context.Context, reportID, actorID int64, note string) error {
+	r, err := s.load(ctx, reportID)
+	if err != nil {
+		return err
+	}
+	return s.DB().WithContext(ctx).Create(&Event{ReportID: r.ID, Kind: EventNote, OrgID: r.CurrentOrgID, ActorID: actorID,
+		Level: r.EscalationLevel, Note: note, CreatedAt: s.Now()}).Error
+}
+
+// file records a new report r and its first event, tells the secretaries
+// of its org and starts its escalation clock; created is false when the
+// reporter's request_id had been used, and the first report is returned.
+func (s *Service) file(ctx context.Context, r Report) (_ Report, created bool, err error) {
 	now := s.Now()
-	next := now.Add(s.sla(in.Urgency))
-	r := Report{OrgID: m.OrgID, ReporterID: userID, RequestID: in.RequestID, Category: in.Category, Urgency: in.Urgency,
-		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address),
-		Status: StatusOpen, CurrentOrgID: m.OrgID, NextEscalateAt: &next}
+	next := now.Add(s.sla(r.Urgency))
+	r.Status, r.CurrentOrgID, r.NextEscalateAt = StatusOpen, r.OrgID, &next
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		r.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&r).Error; err != nil {
 			return err
 		}
-		return tx.Create(&Event{ReportID: r.ID, Kind: EventCreated, OrgID: r.OrgID, ActorID: userID, CreatedAt: now}).Error
+		return tx.Create(&Event{ReportID: r.ID, Kind: EventCreated, OrgID: r.OrgID, ActorID: r.ReporterID, CreatedAt: now}).Error
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		if err := db.Where("reporter_id = ? AND request_id = ?", userID, in.RequestID).Take(&prior).Error; err != nil {
+		var prior Report
+		if err := s.DB().WithContext(ctx).Where("reporter_id = ? AND request_id = ?", r.ReporterID, r.RequestID).Take(&prior).Error; err != nil {
 			return Report{}, false, err
 		}
 		return prior, false, nil
@@ -262,7 +306,7 @@ func (s *Service) tell(ctx context.Context, r Report, orgID int64, level int, ki
 		// pusher holds back those that follow one that went out recently);
 		// escalations are never held back.
 		group := ""
-		if kind == notify.KindReportReceived {
+		if kind == notify.KindReportReceived && r.Category != CategoryScreeningAlert {
 			group = "report:" + strconv.FormatInt(r.ReporterID, 10)
 		}
 		ns := make([]notify.Notification, len(secs))

@@ -1,0 +1,336 @@
+package form
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
+)
+
+// member is a live membership that puts its user in a form's audience.
+type member struct {
+	OrgID int64
+	Badge org.Badge
+}
+
+// For reports whether a member with the badge, of an org the form reaches,
+// is in its audience.
+func (f Form) For(userID int64, badge org.Badge) bool {
+	t := f.Audience()
+	if len(t.Badges) == 0 && len(t.UserIDs) == 0 {
+		return true
+	}
+	return slices.Contains(t.Badges, badge) || slices.Contains(t.UserIDs, userID)
+}
+
+// membership returns the oldest live membership of the user that puts
+// them in the form's audience, evaluated now: a member who joined after
+// the form was made has it, a removed one no longer does.
+func (s *Service) membership(ctx context.Context, userID int64, f Form) (member, bool, error) {
+	q := s.memberships(ctx, f).Select("m.org_id, m.badge").Where("m.user_id = ?", userID)
+	var ms []member
+	if err := q.Order("m.id").Scan(&ms).Error; err != nil {
+		return member{}, false, fmt.Errorf("form: membership: %w", err)
+	}
+	for _, m := range ms {
+		if f.For(userID, m.Badge) {
+			return m, true, nil
+		}
+	}
+	return member{}, false, nil
+}
+
+// latest returns the user's newest entry of the form, or nil.
+func (s *Service) latest(ctx context.Context, f Form, userID int64) (*Entry, error) {
+	var es []Entry
+	if err := s.db.WithContext(ctx).Where("form_id = ? AND user_id = ?", f.ID, userID).Order("id DESC").Limit(1).Find(&es).Error; err != nil {
+		return nil, fmt.Errorf("form: latest entry: %w", err)
+	}
+	if len(es) == 0 {
+		return nil, nil
+	}
+	return &es[0], nil
+}
+
+// MineItem is an open form in a member's list, with whether their part is
+// done: today's entry of a daily form, their entry of a once form; for the
+// entries mode, Entries counts what they filed.
+type MineItem struct {
+	Form    Form
+	Done    bool
+	Entries int64
+	Day     string
+}
+
+// Mine returns the open forms the user is in the audience of, newest first.
+func (s *Service) Mine(ctx context.Context, userID int64) (_ []MineItem, err error) {
+	defer apperr.Annotate(&err, "form.Mine")
+	db := s.db.WithContext(ctx)
+	now := s.now()
+	var ms []member
+	if err := db.Scopes(org.LiveMemberships(now)).Select("m.org_id, m.badge").Where("m.user_id = ?", userID).Scan(&ms).Error; err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return []MineItem{}, nil
+	}
+	own := make([]int64, 0, len(ms))
+	var above []int64
+	for _, m := range ms {
+		own = append(own, m.OrgID)
+		ids, err := org.Ancestors(ctx, s.db, m.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		above = append(above, ids...)
+	}
+	var forms []Form
+	if err := db.Where("status = ? AND (org_id IN ? OR (include_suborgs = ? AND org_id IN ?))", StatusOpen, own, true, above).
+		Order("id DESC").Limit(200).Find(&forms).Error; err != nil {
+		return nil, err
+	}
+	today := s.Day(now)
+	out := []MineItem{}
+	for _, f := range forms {
+		in := false
+		for _, m := range ms {
+			if f.For(userID, m.Badge) && (m.OrgID == f.OrgID || f.IncludeSuborgs) {
+				if m.OrgID != f.OrgID {
+					ids, err := org.Ancestors(ctx, s.db, m.OrgID)
+					if err != nil {
+						return nil, err
+					}
+					if !slices.Contains(ids, f.OrgID) {
+						continue
+					}
+				}
+				in = true
+				break
+			}
+		}
+		if !in {
+			continue
+		}
+		q := db.Model(&Entry{}).Where("form_id = ? AND user_id = ?", f.ID, userID)
+		if f.Mode == ModeDaily {
+			q = q.Where("day = ?", today)
+		}
+		var n int64
+		if err := q.Count(&n).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, MineItem{Form: f, Done: n > 0 && f.Mode != ModeEntries, Entries: n, Day: today})
+	}
+	return out, nil
+}
+
+// SubmitInput is an entry from a phone.
+type SubmitInput struct {
+	RequestID  string
+	Answers    map[string]json.RawMessage
+	ClientTime *time.Time
+	// CopyLast repeats the member's previous entry: yesterday's for a daily
+	// form, the last one otherwise.
+	CopyLast bool
+}
+
+// Submit records an entry; created is false when the request_id had been
+// seen and the first entry made with it is returned.
+func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInput) (_ Entry, created bool, err error) {
+	defer apperr.Annotate(&err, "form.Submit(%d)", formID)
+	if in.RequestID == "" || len(in.RequestID) > 64 {
+		return Entry{}, false, apperr.Invalid("参数错误", map[string]string{"request_id": "需要 1 到 64 个字符的请求编号"})
+	}
+	if in.CopyLast && len(in.Answers) > 0 {
+		return Entry{}, false, apperr.Invalid("参数错误", map[string]string{"answers": "复制上一次填报时不能同时提供答案"})
+	}
+	f, err := s.get(ctx, formID)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	m, ok, err := s.membership(ctx, userID, f)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if !ok {
+		return Entry{}, false, ErrNotFound
+	}
+	db := s.db.WithContext(ctx)
+	var first Entry
+	if err := db.Take(&first, "form_id = ? AND user_id = ? AND request_id = ?", formID, userID, in.RequestID).Error; err == nil {
+		return first, false, s.show(ctx, userID, f, &first, true)
+	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return Entry{}, false, err
+	}
+	if f.Status != StatusOpen {
+		return Entry{}, false, ErrClosed
+	}
+	now := s.now()
+	at, err := checkin.ClientAt(now, in.ClientTime, s.opts.Window, clientSkew)
+	if err != nil {
+		e := *ErrWindow
+		e.Message = fmt.Sprintf("离线填报只接受 %g 小时以内的记录", s.opts.Window.Hours())
+		return Entry{}, false, &e
+	}
+	day := s.Day(at)
+	e := Entry{FormID: f.ID, UserID: userID, RequestID: in.RequestID, OrgID: m.OrgID, Day: day, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if in.ClientTime != nil {
+		e.ClientTime = &at
+	}
+	switch f.Mode {
+	case ModeOnce:
+		e.Slot = "once"
+	case ModeDaily:
+		e.Slot = day
+	default:
+		e.Slot = "r:" + in.RequestID
+	}
+	if f.Mode != ModeEntries {
+		var n int64
+		if err := db.Model(&Entry{}).Where("form_id = ? AND user_id = ? AND slot = ?", f.ID, userID, e.Slot).Count(&n).Error; err != nil {
+			return Entry{}, false, err
+		}
+		if n > 0 {
+			return Entry{}, false, ErrAlreadySubmitted
+		}
+	}
+	answers := in.Answers
+	if in.CopyLast {
+		if answers, err = s.previous(ctx, f, userID, at); err != nil {
+			return Entry{}, false, err
+		}
+	}
+	fields := f.FieldList()
+	problems := map[string]string{}
+	stored, alert := Check(fields, answers, problems)
+	if len(problems) > 0 {
+		return Entry{}, false, apperr.Invalid("填报内容有误", problems)
+	}
+	if err := s.seal(fields, stored); err != nil {
+		return Entry{}, false, err
+	}
+	aj, err := json.Marshal(stored)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	e.Answers, e.Alert = string(aj), alert
+	err = db.Create(&e).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// A concurrent retry of the same request, or a second entry for the slot.
+		if err := db.Take(&first, "form_id = ? AND user_id = ? AND request_id = ?", formID, userID, in.RequestID).Error; err == nil {
+			return first, false, s.show(ctx, userID, f, &first, true)
+		}
+		return Entry{}, false, ErrAlreadySubmitted
+	}
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if e.Alert {
+		s.alert(ctx, &e, f, fields, stored)
+	}
+	return e, true, s.show(ctx, userID, f, &e, true)
+}
+
+// previous returns the answers of the entry copy_last repeats.
+func (s *Service) previous(ctx context.Context, f Form, userID int64, at time.Time) (map[string]json.RawMessage, error) {
+	q := s.db.WithContext(ctx).Where("form_id = ? AND user_id = ?", f.ID, userID)
+	if f.Mode == ModeDaily {
+		d := at.In(s.opts.Location)
+		q = q.Where("day = ?", time.Date(d.Year(), d.Month(), d.Day()-1, 12, 0, 0, 0, s.opts.Location).Format(time.DateOnly))
+	}
+	var es []Entry
+	if err := q.Order("id DESC").Limit(1).Find(&es).Error; err != nil {
+		return nil, err
+	}
+	if len(es) == 0 {
+		return nil, ErrNothingToCopy
+	}
+	return s.open(f.FieldList(), es[0].Answers, true)
+}
+
+// alert files the entry's urgent report and links it to the entry. A
+// failure is logged, not returned: the entry is recorded and the member
+// must not send it again.
+func (s *Service) alert(ctx context.Context, e *Entry, f Form, fields []Field, answers map[string]any) {
+	if s.opts.Alerts == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	var lines []string
+	for _, fd := range fields {
+		if v, ok := answers[fd.Key]; ok && fd.Alert != nil && fd.trips(v) {
+			lines = append(lines, fmt.Sprintf("%s：%v%s", fd.Label, v, fd.Unit))
+		}
+	}
+	content := "【排查预警】" + f.Title + "：" + strings.Join(lines, "；")
+	id, err := s.opts.Alerts.Alert(ctx, e.UserID, e.OrgID, "form_entry:"+strconv.FormatInt(e.ID, 10), content)
+	if err != nil {
+		s.opts.Log.ErrorContext(ctx, "could not report an alerting form entry", "form_id", f.ID, "entry_id", e.ID, "err", err)
+		return
+	}
+	if err := s.db.WithContext(ctx).Model(&Entry{}).Where("id = ?", e.ID).Update("report_id", id).Error; err != nil {
+		s.opts.Log.ErrorContext(ctx, "could not link an alerting form entry to its report", "entry_id", e.ID, "err", err)
+		return
+	}
+	e.ReportID = &id
+}
+
+// Row is an entry in a secretary's list, with the member's name.
+type Row struct {
+	Entry
+	Name string
+}
+
+// Filter narrows a form's entry list.
+type Filter struct {
+	Alert *bool
+	OrgID int64
+	Day   string
+}
+
+// Entries returns a page of a form's entries to a secretary of its org or
+// above, newest first, before the entry id before (0: from the newest).
+// ID and phone numbers are whole only for the secretaries of the entry's
+// own org (and audited), masked for those above.
+func (s *Service) Entries(ctx context.Context, userID, formID int64, flt Filter, before int64, limit int) (_ paging.Page[Row], err error) {
+	defer apperr.Annotate(&err, "form.Entries(%d)", formID)
+	f, err := s.manage(ctx, userID, formID)
+	if err != nil {
+		return paging.Page[Row]{}, err
+	}
+	q := s.db.WithContext(ctx).Table("form_entries AS e").Select("e.*, COALESCE("+org.MemberNameSQL("e.user_id")+", '') AS name").Where("e.form_id = ?", f.ID)
+	if flt.Alert != nil {
+		q = q.Where("e.alert = ?", *flt.Alert)
+	}
+	if flt.OrgID > 0 {
+		q = q.Where("e.org_id = ?", flt.OrgID)
+	}
+	if flt.Day != "" {
+		q = q.Where("e.day = ?", flt.Day)
+	}
+	if before > 0 {
+		q = q.Where("e.id < ?", before)
+	}
+	var rows []Row
+	if err := q.Order("e.id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return paging.Page[Row]{}, err
+	}
+	page := paging.Trim(rows, limit, func(r Row) int64 { return r.ID })
+	for i := range page.Items {
+		if err := s.show(ctx, userID, f, &page.Items[i].Entry, false); err != nil {
+			return paging.Page[Row]{}, err
+		}
+	}
+	return page, nil
+}
