@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/render"
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/user"
@@ -19,6 +22,7 @@ type Handler struct {
 	log         *slog.Logger
 	api         web.Adapter[Session]
 	memberships MembershipLister
+	mePath      string // the full path of GET /me, set by Register
 }
 
 // MembershipLister returns a user's memberships as the response shows them.
@@ -39,6 +43,7 @@ func (h *Handler) Register(public, authed *gin.RouterGroup) {
 	public.POST("/auth/login", web.OK(h.api.Public(), h.login))
 	authed.POST("/auth/logout", web.NoContent(h.api, h.logout))
 	authed.POST("/auth/logout-all", web.NoContent(h.api, h.logoutAll))
+	h.mePath = authed.BasePath() + "/me"
 	authed.GET("/me", web.OK(h.api, h.me))
 	authed.POST("/me/phone", web.OK(h.api, h.bindPhone))
 }
@@ -55,7 +60,11 @@ func (h *Handler) Require() gin.HandlerFunc {
 			web.Fail(c, h.log, apperr.ErrUnauthenticated)
 			return
 		}
-		sess, err := h.svc.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+		authenticate := h.svc.Authenticate
+		if c.Request.Method == http.MethodGet && c.FullPath() == h.mePath {
+			authenticate = h.svc.AuthenticateMe
+		}
+		sess, err := authenticate(c.Request.Context(), strings.TrimSpace(token))
 		if err != nil {
 			web.Fail(c, h.log, err)
 			return
@@ -125,13 +134,31 @@ func (h *Handler) logoutAll(ctx context.Context, sess Session, _ struct{}) error
 	return h.svc.LogoutAll(ctx, sess.UserID)
 }
 
-func (h *Handler) me(ctx context.Context, sess Session, _ struct{}) (meResponse, error) {
+// me answers from the cache when the session's lookup found the answer
+// there, else renders it and caches it (see MeCache).
+func (h *Handler) me(ctx context.Context, sess Session, _ struct{}) (render.Data, error) {
+	if body := h.svc.CachedMe(sess); body != nil {
+		return jsonData(body), nil
+	}
 	u, err := h.svc.Me(ctx, sess)
 	if err != nil {
-		return meResponse{}, err
+		return render.Data{}, err
 	}
 	ms, err := h.memberships(ctx, u.ID)
-	return meResponse{User: NewUserJSON(u), Memberships: ms}, err
+	if err != nil {
+		return render.Data{}, err
+	}
+	body, err := json.Marshal(meResponse{User: NewUserJSON(u), Memberships: ms})
+	if err != nil {
+		return render.Data{}, err
+	}
+	h.svc.CacheMe(ctx, sess, body)
+	return jsonData(body), nil
+}
+
+// jsonData is an answer already encoded, with the header c.JSON would send.
+func jsonData(body []byte) render.Data {
+	return render.Data{ContentType: "application/json; charset=utf-8", Data: body}
 }
 
 func (h *Handler) bindPhone(ctx context.Context, sess Session, in codeRequest) (gin.H, error) {
