@@ -20,6 +20,7 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	public.POST("/auth/login", web.OK(sess.Public(), d.Auth.Login))
 	authed.POST("/auth/logout", web.NoContent(sess, d.Auth.Logout))
 	authed.POST("/auth/logout-all", web.NoContent(sess, d.Auth.LogoutAll))
+	d.Auth.CacheMeAt(authed.BasePath() + "/me")
 	authed.GET("/me", web.OK(sess, d.Auth.Me))
 	authed.POST("/me/phone", web.OK(sess, d.Auth.BindPhone))
 

@@ -141,7 +141,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 
 	users := user.NewStore(a.DB.DB)
 	sessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix, cfg.Session.TTL)
-	a.Auth = auth.NewService(wx, users, sessions, log)
+	meCache := auth.NewMeCache(a.Redis, cfg.Redis.KeyPrefix)
+	a.Auth = auth.NewService(wx, users, sessions, meCache, log)
 
 	templates := NotifyTemplates(cfg)
 	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
@@ -158,7 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// registered with the service afterwards.
 	orgJobs := org.NewJobs(a.Queue)
 	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
-		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded})
+		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: meCache})
 	orgJobs.Register(a.Org)
 	if cfg.Badge.Key == "" {
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")

@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/render"
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/user"
@@ -18,6 +21,7 @@ type Handler struct {
 	svc         *Service
 	log         *slog.Logger
 	memberships MembershipLister
+	mePath      string // the full path of GET /me, whose lookup also reads the cache
 }
 
 // MembershipLister returns a user's memberships as the response shows them.
@@ -28,6 +32,11 @@ type MembershipLister func(ctx context.Context, userID int64) (any, error)
 func NewHandler(svc *Service, log *slog.Logger, memberships MembershipLister) *Handler {
 	return &Handler{svc: svc, log: log, memberships: memberships}
 }
+
+// CacheMeAt says where GET /me is routed (its full path): Require reads the
+// cached answer of /me with the session, in the same round trip, for that
+// route only.
+func (h *Handler) CacheMeAt(fullPath string) { h.mePath = fullPath }
 
 // UserID returns the signed-in user of a request that passed Require.
 func UserID(c *gin.Context) int64 { return SessionOf(c).UserID }
@@ -44,7 +53,11 @@ func (h *Handler) Require() gin.HandlerFunc {
 			web.Fail(c, h.log, apperr.ErrUnauthenticated)
 			return
 		}
-		sess, err := h.svc.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+		authenticate := h.svc.Authenticate
+		if c.Request.Method == http.MethodGet && c.FullPath() == h.mePath {
+			authenticate = h.svc.AuthenticateMe
+		}
+		sess, err := authenticate(c.Request.Context(), strings.TrimSpace(token))
 		if err != nil {
 			web.Fail(c, h.log, err)
 			return
@@ -114,13 +127,31 @@ func (h *Handler) LogoutAll(ctx context.Context, sess Session, _ struct{}) error
 	return h.svc.LogoutAll(ctx, sess.UserID)
 }
 
-func (h *Handler) Me(ctx context.Context, sess Session, _ struct{}) (meResponse, error) {
+// me answers from the cache when the session's lookup found the answer
+// there, else renders it and caches it (see MeCache).
+func (h *Handler) Me(ctx context.Context, sess Session, _ struct{}) (render.Data, error) {
+	if body := h.svc.CachedMe(sess); body != nil {
+		return jsonData(body), nil
+	}
 	u, err := h.svc.Me(ctx, sess)
 	if err != nil {
-		return meResponse{}, err
+		return render.Data{}, err
 	}
 	ms, err := h.memberships(ctx, u.ID)
-	return meResponse{User: NewUserJSON(u), Memberships: ms}, err
+	if err != nil {
+		return render.Data{}, err
+	}
+	body, err := json.Marshal(meResponse{User: NewUserJSON(u), Memberships: ms})
+	if err != nil {
+		return render.Data{}, err
+	}
+	h.svc.CacheMe(ctx, sess, body)
+	return jsonData(body), nil
+}
+
+// jsonData is an answer already encoded, with the header c.JSON would send.
+func jsonData(body []byte) render.Data {
+	return render.Data{ContentType: "application/json; charset=utf-8", Data: body}
 }
 
 func (h *Handler) BindPhone(ctx context.Context, sess Session, in codeRequest) (gin.H, error) {

@@ -27,12 +27,14 @@ type Service struct {
 	wx       wechat.Client
 	users    Users
 	sessions *Sessions
+	me       *MeCache
 	log      *slog.Logger
 }
 
-// NewService returns the auth service.
-func NewService(wx wechat.Client, users Users, sessions *Sessions, log *slog.Logger) *Service {
-	return &Service{wx: wx, users: users, sessions: sessions, log: log}
+// NewService returns the auth service; me caches the GET /me answers, and
+// binding a phone number drops the user's.
+func NewService(wx wechat.Client, users Users, sessions *Sessions, me *MeCache, log *slog.Logger) *Service {
+	return &Service{wx: wx, users: users, sessions: sessions, me: me, log: log}
 }
 
 // LoginResult is what a successful login returns to the mini-program.
@@ -72,6 +74,25 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 	return s.sessions.Lookup(ctx, token)
 }
 
+// AuthenticateMe is Authenticate for a GET /me: the session carries the
+// user's cached answer, if any, read in the same round trip.
+func (s *Service) AuthenticateMe(ctx context.Context, token string) (Session, error) {
+	return s.sessions.LookupMe(ctx, token, s.me)
+}
+
+// CachedMe returns the GET /me answer that the session's lookup found in
+// the cache, or nil.
+func (s *Service) CachedMe(sess Session) []byte { return sess.me }
+
+// CacheMe keeps a GET /me answer rendered from reads made after the
+// session's lookup; it is dropped, not stored, if a change to the user was
+// committed since. A failure is logged: the answer is still right.
+func (s *Service) CacheMe(ctx context.Context, sess Session, body []byte) {
+	if _, err := s.me.store(ctx, sess.UserID, sess.meGen, body); err != nil {
+		s.log.WarnContext(ctx, "GET /me answer not cached", "user_id", sess.UserID, "err", err)
+	}
+}
+
 // Me returns the signed-in user.
 func (s *Service) Me(ctx context.Context, sess Session) (user.User, error) {
 	u, err := s.users.Get(ctx, sess.UserID)
@@ -96,6 +117,9 @@ func (s *Service) BindPhone(ctx context.Context, sess Session, code string) (use
 	}
 	u, err := s.users.SetPhone(ctx, sess.UserID, phone)
 	if err != nil {
+		return user.User{}, err
+	}
+	if err := s.me.Invalidate(ctx, u.ID); err != nil {
 		return user.User{}, err
 	}
 	s.log.InfoContext(ctx, "phone bound", "user_id", u.ID, "phone", u.PhoneMasked())

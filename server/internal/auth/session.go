@@ -27,6 +27,11 @@ type Session struct {
 	SessionKey string
 	CreatedAt  time.Time
 	LastSeen   time.Time
+
+	// me is the user's cached GET /me answer when the lookup was asked for
+	// it and found one, and meGen the generation to store a new one at.
+	me    []byte
+	meGen string
 }
 
 // LogValue keeps the session_key out of any log line that prints a session.
@@ -117,11 +122,14 @@ func (s *Sessions) Create(ctx context.Context, sess Session) (token string, expi
 // more, extends it in the same script: one round trip for a fresh or an
 // idle session. The extension happens only if the session still exists, so
 // a revoke that races a request is never undone. KEYS[1] is the session;
-// ARGV: now (Unix seconds), the TTL in ms, touchEvery in seconds, and the
-// user index key's prefix, or "" where the script may not name it (Redis
-// Cluster, where the index sits on another slot and the caller extends it).
-// It returns nil for no session, else uid, openid, sk, created, seen and 1
-// if it extended the session.
+// ARGV: now (Unix seconds), the TTL in ms, touchEvery in seconds, the user
+// index key's prefix, and the key prefix of the /me cache (see MeCache);
+// the last two are "" where the script may not name those keys (Redis
+// Cluster, where they sit on other slots and the caller reads them) or, for
+// the cache, where the request is not a GET /me.
+// It returns nil for no session, else uid, openid, sk, created, seen, 1 if
+// it extended the session, and, when asked, the cached /me answer (or
+// false) and the user's /me generation.
 var lookup = redis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'uid', 'openid', 'sk', 'created', 'seen')
 if not v[1] then return nil end
@@ -134,29 +142,46 @@ if tonumber(ARGV[1]) - (tonumber(v[5]) or 0) >= tonumber(ARGV[3]) then
   touched = 1
 end
 v[6] = touched
+if ARGV[5] ~= '' then
+  v[7] = redis.call('GET', ARGV[5] .. 'me:{' .. v[1] .. '}')
+  v[8] = redis.call('GET', ARGV[5] .. 'mgen:{' .. v[1] .. '}') or '0'
+end
 return v`)
 
 // Lookup returns the session of a token and extends its expiry. A malformed,
 // unknown, expired or revoked token is apperr.ErrUnauthenticated; Redis not
 // answering is an "unavailable" error.
 func (s *Sessions) Lookup(ctx context.Context, token string) (Session, error) {
+	return s.lookup(ctx, token, nil)
+}
+
+// LookupMe is Lookup for a GET /me: the session also carries the user's
+// cached answer from c, read in the same round trip (two on Redis Cluster).
+func (s *Sessions) LookupMe(ctx context.Context, token string, c *MeCache) (Session, error) {
+	return s.lookup(ctx, token, c)
+}
+
+func (s *Sessions) lookup(ctx context.Context, token string, me *MeCache) (Session, error) {
 	if !wellFormed(token) {
 		return Session{}, apperr.ErrUnauthenticated
 	}
 	id := hashToken(token)
 	now := s.now()
-	indexPrefix := s.prefix + "usess:"
-	if s.cluster {
-		indexPrefix = ""
+	indexPrefix, mePrefix := s.prefix+"usess:", ""
+	if me != nil {
+		mePrefix = me.prefix
 	}
-	res, err := lookup.Run(ctx, s.rdb, []string{s.key(id)}, now.Unix(), s.ttl.Milliseconds(), int64(touchEvery/time.Second), indexPrefix).Slice()
+	if s.cluster {
+		indexPrefix, mePrefix = "", ""
+	}
+	res, err := lookup.Run(ctx, s.rdb, []string{s.key(id)}, now.Unix(), s.ttl.Milliseconds(), int64(touchEvery/time.Second), indexPrefix, mePrefix).Slice()
 	if err == redis.Nil {
 		return Session{}, apperr.ErrUnauthenticated
 	}
 	if err != nil {
 		return Session{}, redisErr(err)
 	}
-	if len(res) != 6 {
+	if want := map[bool]int{false: 6, true: 8}[mePrefix != ""]; len(res) != want {
 		return Session{}, fmt.Errorf("auth: redis: session lookup answered %d values", len(res))
 	}
 	field := func(i int) string { v, _ := res[i].(string); return v }
@@ -173,6 +198,14 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (Session, error) {
 	if touched, _ := res[5].(int64); touched == 1 && indexPrefix == "" {
 		if err := s.rdb.Expire(ctx, s.userKey(uid), s.ttl).Err(); err != nil {
 			return Session{}, redisErr(err)
+		}
+	}
+	switch {
+	case mePrefix != "":
+		sess.me, sess.meGen = cached(res[6]), generation(res[7])
+	case me != nil:
+		if sess.me, sess.meGen, err = me.read(ctx, uid); err != nil {
+			return Session{}, err
 		}
 	}
 	return sess, nil

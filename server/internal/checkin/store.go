@@ -36,30 +36,38 @@ type oneTripRow struct {
 	Created bool
 }
 
-// postgresCheckin: the membership comes from org's live-membership scope;
-// the insert claims the (user, org, day) row or does nothing, and the last
-// branch reads the day's check-in only when the insert did nothing. A
-// conflict with a row committed after the statement began is invisible to
-// that read, so the statement answers no row and the caller falls back.
+const postgresCheckinCols = "id, org_id, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at"
+
+// postgresCheckinSQL is postgresCheckin's statement; its parameters are
+// org.LiveArgs, then the user, the org (0: the home membership), whether
+// the org is 0, then the row's values, then the user and the day again.
+const postgresCheckinSQL = `WITH m AS (
+		SELECT m.org_id, m.badge, m.seconded_from IS NOT NULL AS seconded
+		FROM memberships AS m JOIN orgs o ON o.id = m.org_id
+		WHERE ` + org.LiveSQL + ` AND m.user_id = ? AND (m.org_id = ? OR (? AND m.seconded_from IS NULL))
+		ORDER BY m.id LIMIT 1),
+	ins AS (
+		INSERT INTO checkins (user_id, org_id, day, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at)
+		SELECT ?, m.org_id, ?, m.badge, m.seconded, ?, ?, ?, ?, ?, ? FROM m
+		ON CONFLICT (user_id, org_id, day) DO NOTHING
+		RETURNING ` + postgresCheckinCols + `, true AS created)
+	SELECT * FROM ins
+	UNION ALL
+	SELECT ` + postgresCheckinCols + `, false FROM checkins c
+	WHERE c.user_id = ? AND c.day = ? AND c.org_id = (SELECT org_id FROM m) AND NOT EXISTS (SELECT 1 FROM ins)`
+
+// postgresCheckin: the membership comes from org's live-membership rule
+// (org.LiveSQL); the insert claims the (user, org, day) row or does
+// nothing, and the last branch reads the day's check-in only when the
+// insert did nothing. A conflict with a row committed after the statement
+// began is invisible to that read, so the statement answers no row and the
+// caller falls back. The statement is a constant, so gorm builds no query
+// per check-in.
 func postgresCheckin(ctx context.Context, db *gorm.DB, userID int64, in Input, day string, now time.Time) (Checkin, bool, bool, error) {
-	db = db.WithContext(ctx)
-	membership := db.Session(&gorm.Session{NewDB: true}).Scopes(org.LiveMemberships(now)).
-		Select("m.org_id, m.badge, m.seconded_from IS NOT NULL AS seconded").
-		Where("m.user_id = ? AND (m.org_id = ? OR (? AND m.seconded_from IS NULL))", userID, in.OrgID, in.OrgID == 0).
-		Order("m.id").Limit(1)
-	const cols = "id, org_id, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at"
 	var rows []oneTripRow
-	err := db.Raw(`WITH m AS (?),
-		ins AS (
-			INSERT INTO checkins (user_id, org_id, day, badge, seconded, lat, lng, accuracy_m, request_id, client_time, created_at)
-			SELECT ?, m.org_id, ?, m.badge, m.seconded, ?, ?, ?, ?, ?, ? FROM m
-			ON CONFLICT (user_id, org_id, day) DO NOTHING
-			RETURNING `+cols+`, true AS created)
-		SELECT * FROM ins
-		UNION ALL
-		SELECT `+cols+`, false FROM checkins c
-		WHERE c.user_id = ? AND c.day = ? AND c.org_id = (SELECT org_id FROM m) AND NOT EXISTS (SELECT 1 FROM ins)`,
-		membership, userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now, userID, day).Scan(&rows).Error
+	args := append(org.LiveArgs(now), userID, in.OrgID, in.OrgID == 0,
+		userID, day, in.Lat, in.Lng, in.AccuracyM, in.RequestID, in.ClientTime, now, userID, day)
+	err := db.WithContext(ctx).Raw(postgresCheckinSQL, args...).Scan(&rows).Error
 	if err != nil {
 		return Checkin{}, false, false, fmt.Errorf("checkin: insert: %w", err)
 	}

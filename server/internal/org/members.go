@@ -84,6 +84,9 @@ func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name str
 			return bump(tx, o.ID, StatusPending, badge, 1)
 		})
 	}
+	if err == nil {
+		err = s.changed(ctx, userID)
+	}
 	if err != nil {
 		return MembershipView{}, err
 	}
@@ -124,7 +127,7 @@ func (s *Service) target(ctx context.Context, actorID, orgID, targetID int64, se
 // fails with ErrTransition when another request changed the status first.
 func (s *Service) transition(ctx context.Context, actorID int64, m Membership, to Status, updates map[string]any, action string, detail map[string]any) error {
 	updates["status"] = to
-	return s.store.tx(ctx, func(tx *gorm.DB) error {
+	err := s.store.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, m.Status).Updates(updates)
 		if res.Error != nil {
 			return res.Error
@@ -142,6 +145,10 @@ func (s *Service) transition(ctx context.Context, actorID int64, m Membership, t
 		}
 		return audit.Write(tx, m.OrgID, actorID, action, &m.UserID, detail)
 	})
+	if err != nil {
+		return err
+	}
+	return s.changed(ctx, m.UserID)
 }
 
 // Approve accepts a pending application.
@@ -245,6 +252,9 @@ func (s *Service) Change(ctx context.Context, actorID, orgID, targetID int64, ba
 			}
 			return audit.Write(tx, m.OrgID, actorID, audit.ActionChange, &m.UserID, detail)
 		})
+		if err == nil {
+			err = s.changed(ctx, m.UserID)
+		}
 		if err != nil {
 			return MembershipView{}, err
 		}
@@ -285,6 +295,9 @@ func (s *Service) Remove(ctx context.Context, actorID, orgID, targetID int64) (e
 		}
 		return audit.Write(tx, m.OrgID, actorID, audit.ActionRemove, &m.UserID, nil)
 	})
+	if err == nil {
+		err = s.changed(ctx, m.UserID)
+	}
 	return err
 }
 
@@ -384,6 +397,9 @@ func (s *Service) Second(ctx context.Context, actorID, tempID int64, userIDs []i
 			skipped = append(skipped, Skipped{UserID: uid, Reason: reason})
 		}
 		if id != 0 {
+			if err := s.changed(ctx, uid); err != nil {
+				return nil, nil, err
+			}
 			added = append(added, id)
 		}
 	}

@@ -41,6 +41,16 @@ type Options struct {
 	OnEnd EndHook
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Changed, when set, is told after each committed change which users'
+	// memberships it altered (the cached GET /me answers to drop). Every
+	// app that serves /me sets it; a tool that only bootstraps orgs need not.
+	Changed Invalidator
+}
+
+// Invalidator drops what is cached about users after a change to their
+// memberships; an error means the cache may still hold the old answer.
+type Invalidator interface {
+	Invalidate(ctx context.Context, userIDs ...int64) error
 }
 
 // Service holds the rules of orgs and memberships. Every method that takes
@@ -208,6 +218,9 @@ func (s *Service) Claim(ctx context.Context, userID int64, code, name string, ba
 		mid = m.ID
 		return audit.Write(tx, cl.OrgID, userID, audit.ActionClaim, &userID, nil)
 	})
+	if err == nil {
+		err = s.changed(ctx, userID)
+	}
 	if err != nil {
 		return MembershipView{}, err
 	}
@@ -404,7 +417,9 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (_ Org, err
 		return o, nil
 	}
 	now := s.Now()
+	var users []int64
 	err = s.store.tx(ctx, func(tx *gorm.DB) error {
+		users = nil // a retried transaction starts afresh
 		res := tx.Model(&Org{}).Where("id = ? AND dissolved_at IS NULL", o.ID).Update("dissolved_at", now)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
@@ -413,11 +428,17 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (_ Org, err
 		if err != nil {
 			return err
 		}
+		for _, m := range ended {
+			users = append(users, m.UserID)
+		}
 		if err := s.ended(tx, ended, now); err != nil {
 			return err
 		}
 		return audit.Write(tx, o.ID, userID, audit.ActionDissolve, nil, map[string]any{"by_end_date": userID == 0})
 	})
+	if err == nil {
+		err = s.changed(ctx, users...)
+	}
 	if err != nil {
 		return Org{}, err
 	}
@@ -426,6 +447,16 @@ func (s *Service) Dissolve(ctx context.Context, userID, orgID int64) (_ Org, err
 
 // endMemberships marks the active memberships that the condition selects
 // removed and takes them off the counters; it returns those it ended.
+// changed tells Options.Changed that a committed change altered the
+// memberships of users: every change to a membership ends here. It runs even
+// if the request was cancelled, as the change was made.
+func (s *Service) changed(ctx context.Context, userIDs ...int64) error {
+	if s.opts.Changed == nil || len(userIDs) == 0 {
+		return nil
+	}
+	return s.opts.Changed.Invalidate(context.WithoutCancel(ctx), userIDs...)
+}
+
 func endMemberships(tx *gorm.DB, now time.Time, cond string, args ...any) ([]Membership, error) {
 	var ms []Membership
 	if err := tx.Where(cond, args...).Where("status IN ?", []Status{StatusPending, StatusApproved}).Find(&ms).Error; err != nil {

@@ -388,3 +388,24 @@ func (e *Env) ExpectHidden(t *testing.T, path string, outsiders []Outsider) {
 		})
 	}
 }
+
+// Instance starts another server on the same database, Redis and fake
+// WeChat, standing for a second instance behind the load balancer; it stops
+// when the test ends. Tokens work on both.
+func (e *Env) Instance() *Env {
+	e.t.Helper()
+	cfg := e.App.Config
+	if mr := e.App.Redis.Embedded(); mr != nil {
+		cfg.Redis.URL = "redis://" + mr.Addr()
+	}
+	a, err := app.New(context.Background(), cfg, e.App.Log, app.Options{WeChatTransport: e.WeChat.Transport()})
+	if err != nil {
+		e.t.Fatalf("testenv: build a second instance: %v", err)
+	}
+	e.t.Cleanup(func() { _ = a.Close() })
+	srv := httptest.NewServer(a.Router)
+	e.t.Cleanup(srv.Close)
+	c := *e
+	c.App, c.Server = a, srv
+	return &c
+}
