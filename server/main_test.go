@@ -346,6 +346,8 @@ func TestAnUnreachableRedisAtStartIsAnErrorNotAPanic(t *testing.T) {
 		"APP_HTTP_ADDR":  freePort(t),
 		"APP_ADMIN_ADDR": "off",
 		"APP_REDIS_URL":  "redis://" + refused + "/0",
+		// it gives up on a refusing Redis after this, instead of a second
+		"APP_REDIS_TIMEOUT": "200ms",
 	})
 	var stdout, stderr testenv.LogBuffer
 	err := run(context.Background(), []string{"api"}, env(vars), &stdout, &stderr)

@@ -291,7 +291,8 @@ func sessionKey(env *testenv.Env, token string) string {
 }
 
 func TestRedisDownIsA503AndRecovers(t *testing.T) {
-	env := testenv.New(t, testenv.Options{})
+	// A short Redis timeout, so that the answer with Redis down comes soon.
+	env := testenv.New(t, testenv.Options{Configure: func(c *config.Config) { c.Redis.Timeout = 200 * time.Millisecond }})
 	m := env.App.Redis.Embedded()
 	if m == nil {
 		t.Skip("needs the embedded Redis to stop and restart it")

@@ -18,7 +18,7 @@ import (
 
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
-	"xianfeng/server/internal/testenv"
+	"xianfeng/server/internal/testenv/testdb"
 )
 
 // freshURL returns the URL of an empty database of its own: a SQLite file by
@@ -27,7 +27,7 @@ func freshURL(t *testing.T) string {
 	t.Helper()
 	var b [5]byte
 	_, _ = rand.Read(b[:])
-	return testenv.Database(t, hex.EncodeToString(b[:]))
+	return testdb.Database(t, hex.EncodeToString(b[:]))
 }
 
 func open(t *testing.T, url string) *database.DB {

@@ -8,7 +8,7 @@ import (
 
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
-	"xianfeng/server/internal/testenv"
+	"xianfeng/server/internal/testenv/testdb"
 )
 
 func TestTheSchemaCheckSaysWhenTheSchemaIsBehind(t *testing.T) {
@@ -30,7 +30,7 @@ func TestTheSchemaCheckSaysWhenTheSchemaIsBehind(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var log testenv.LogBuffer
+			var log testdb.LogBuffer
 			check := database.NewSchemaCheck(db, all, logging.New(&log, "debug", "json"))
 			for range 3 {
 				if err := check.Check(context.Background()); !errors.Is(err, tt.want) {

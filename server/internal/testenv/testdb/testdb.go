@@ -1,0 +1,132 @@
+// Package testdb gives a test its own database and Redis key space without
+// building the server: the packages whose tests need only that (the
+// migrations, the commands) link it instead of all of testenv.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"xianfeng/config"
+)
+
+// Config returns a development configuration on this test's own database
+// and Redis key space.
+func Config(t testing.TB) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Log.Level = "error"
+	suffix := RandomSuffix()
+	cfg.Database.URL = Database(t, suffix)
+	if raw := os.Getenv("TEST_REDIS_URL"); raw != "" {
+		cfg.Redis.URL = raw
+		cfg.Redis.KeyPrefix = "test" + suffix + ":"
+		cfg.Queue.Namespace = "test" + suffix
+		t.Cleanup(func() { cleanRedis(t, raw, cfg.Redis.KeyPrefix, cfg.Queue.Namespace) })
+	}
+	return cfg
+}
+
+// Database returns the URL of an empty database for this test: a SQLite
+// file, or a fresh PostgreSQL schema or MySQL database on the server that
+// TEST_DATABASE_URL names, dropped when the test ends.
+func Database(t testing.TB, suffix string) string {
+	t.Helper()
+	raw := os.Getenv("TEST_DATABASE_URL")
+	if raw == "" {
+		return "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+	}
+	dialect, dsn, err := config.ParseDatabaseURL(raw)
+	if err != nil {
+		t.Fatalf("testdb: TEST_DATABASE_URL: %v", err)
+	}
+	name := "t_" + suffix
+	quiet := &gorm.Config{Logger: logger.Discard}
+	switch dialect {
+	case config.DialectPostgres:
+		admin, err := gorm.Open(postgres.Open(dsn), quiet)
+		if err != nil {
+			t.Fatalf("testdb: connect postgres: %v", err)
+		}
+		must(t, admin.Exec("CREATE SCHEMA "+name).Error)
+		t.Cleanup(func() {
+			_ = admin.Exec("DROP SCHEMA " + name + " CASCADE").Error
+			closeGorm(admin)
+		})
+		u, _ := url.Parse(raw)
+		q := u.Query()
+		q.Set("search_path", name)
+		u.RawQuery = q.Encode()
+		return u.String()
+	case config.DialectMySQL:
+		admin, err := gorm.Open(mysql.Open(dsn), quiet)
+		if err != nil {
+			t.Fatalf("testdb: connect mysql: %v", err)
+		}
+		must(t, admin.Exec("CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error)
+		t.Cleanup(func() {
+			_ = admin.Exec("DROP DATABASE " + name).Error
+			closeGorm(admin)
+		})
+		u, _ := url.Parse(raw)
+		u.Path = "/" + name
+		return u.String()
+	default:
+		return raw
+	}
+}
+
+func closeGorm(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+}
+
+// RandomSuffix names a test's schema, key prefix and queue namespace.
+func RandomSuffix() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// cleanRedis deletes this test's keys and its asynq queues.
+func cleanRedis(t testing.TB, raw, prefix, namespace string) {
+	opts, err := redis.ParseURL(raw)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, pattern := range []string{prefix + "*", "asynq:{" + namespace + ":*"} {
+		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+	}
+	for _, q := range []string{"critical", "default", "low"} {
+		rdb.SRem(ctx, "asynq:queues", namespace+":"+q)
+	}
+}
