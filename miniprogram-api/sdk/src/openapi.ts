@@ -1854,6 +1854,244 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{id}/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 组织的表单 / the org's forms
+         * @description 调用者：该组织或其上级组织的书记。列出本组织发布的表单，最新的在前。
+         *     Caller: a secretary of the org or an ancestor. Lists the forms published by this org, newest first.
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：`limit` 或 `cursor` 无效 / an invalid `limit` or `cursor`
+         *     - 404 `not_found`：组织不存在或不在调用者管辖范围内 / no such org in the caller's scope
+         */
+        get: operations["listOrgForms"];
+        put?: never;
+        /**
+         * 发布排查表 / publish a screening form
+         * @description 调用者：该组织或其上级组织的书记。发布一张表单（排查表、每日健康打卡、入户走访登记），立即返回 201，`status` 为 `open`。
+         *     `mode`：`once` 每人一份；`daily` 每人每个自然日（配置时区）一份；`entries` 每人任意多份（如每走访一户一份）。
+         *     填报对象 `target` 与任务相同（身份或点名，`include_suborgs` 包括下级组织），在填报和列出时按当时的成员关系判断：
+         *     后加入的党员也能看到，被移出的不再能填报。`due_at`：`daily` 为每天的截止时刻 `HH:MM`，其他为 RFC 3339 时间。
+         *     `fields` 为 1–50 个字段，每个字段的 `key` 在表单内唯一；可为字段设 `alert` 预警规则，命中的填报自动生成紧急上报。
+         *     幂等：同一书记重复的 `request_id` 返回第一次创建的表单（201）。
+         *     Caller: a secretary of the org or an ancestor. Publishes a form and answers 201 with `status: open`. `mode`:
+         *     `once` one entry per member; `daily` one per member per calendar day (configured zone); `entries` any number.
+         *     `target` as for tasks, evaluated as members come and go. `due_at` is `HH:MM` for `daily`, an RFC 3339 time
+         *     otherwise. `fields`: 1–50, keys unique; a field's `alert` rule files an urgent report for every entry that
+         *     trips it. Idempotent on `request_id` per secretary (201 with the first form).
+         *
+         *     错误 / Errors（参数检查先于权限检查 / input is checked before scope）:
+         *     - 400 `invalid_argument`：`fields` 中指出每个有误的项（如 `fields[0].key`）；`title`、`mode`、`target`、`due_at`、
+         *       `remind_before_minutes` 或 `request_id` 无效 / each bad item is named (`fields[0].key`, …); or a bad `title`,
+         *       `mode`, `target`, `due_at`, `remind_before_minutes` or `request_id`
+         *     - 404 `not_found`：组织不存在或调用者不是其或上级组织的书记 / no such org in the caller's scope
+         *     - 422 `org_ended`：该临时党组织已结束 / the temporary org has ended
+         */
+        post: operations["createForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 表单详情 / a form
+         * @description 调用者：表单所属组织或其上级组织的书记（`manager` 为 true），或填报对象中的党员（`my_entry` 为自己最近的一份填报，没有时为 null）。
+         *     Caller: a secretary of the form's org or an ancestor (`manager` true), or a member of its audience (`my_entry`
+         *     is their latest entry, null when none).
+         *
+         *     错误 / Errors:
+         *     - 404 `form_not_found`：表单不存在，或调用者既不是书记也不在填报对象中 / no such form, or the caller is neither
+         *       a secretary in scope nor in its audience
+         */
+        get: operations["getForm"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forms/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 关闭表单 / close a form
+         * @description 调用者：表单所属组织或其上级组织的书记。关闭后不再接受填报（409 `form_closed`）；再次关闭不改变任何内容。
+         *     Caller: a secretary of the form's org or an ancestor. A closed form takes no entries (409 `form_closed`);
+         *     closing again changes nothing.
+         *
+         *     错误 / Errors:
+         *     - 404 `form_not_found`：表单不存在或不在调用者管辖范围内 / no such form in the caller's scope
+         */
+        post: operations["closeForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forms/{id}/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 表单的填报 / a form's entries
+         * @description 调用者：表单所属组织或其上级组织的书记。列出填报，最新的在前，可按是否预警 `alert`、填报人所在组织 `org_id`、日期 `day` 筛选。
+         *     身份证号与手机号只对填报人所在组织（填报时的成员关系所在组织）的书记完整显示（每次完整读取记入审计 `form.unmask`），
+         *     对上级组织的书记脱敏显示（如 `3702**********1234`、`139****5678`）。
+         *     Caller: a secretary of the form's org or an ancestor. The entries, newest first, optionally by `alert`, the
+         *     member's org `org_id` and `day`. ID and phone numbers are whole only for the secretaries of the entry's own org
+         *     (each such read audited as `form.unmask`), masked for those above.
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：`limit`、`cursor`、`alert`、`org_id` 或 `day` 无效 / an invalid `limit`, `cursor`, `alert`, `org_id` or `day`
+         *     - 404 `form_not_found`：表单不存在或不在调用者管辖范围内 / no such form in the caller's scope
+         */
+        get: operations["listFormEntries"];
+        put?: never;
+        /**
+         * 填报 / submit an entry
+         * @description 调用者：填报对象中的党员。`answers` 以字段 `key` 为键，每个答案按字段类型检查：`text` 1–500 字；`number` 数字且在
+         *     `min`/`max` 之间；`choice` 为选项之一；`multi` 为不重复选项的数组；`date` 为 `YYYY-MM-DD`；`phone` 为 11 位手机号；
+         *     `id_card` 为含正确校验位的 18 位居民身份证号；`temperature` 为 34.0–43.0 ℃；`location` 为 `{lat, lng, accuracy_m, address}`。
+         *     `copy_last` 为 true 时复制自己的上一份填报（`daily` 为昨天的，其余为最近一份），不能同时给出 `answers`。
+         *     第一次提交返回 201；同一 `request_id` 再次提交返回 200 和第一次的填报。`once` 已填过、`daily` 当天已填过时返回 409。
+         *     离线填报：`client_time` 在离线窗口内（同每日打卡）被接受，日期按它计算。命中任一字段的 `alert` 规则的填报
+         *     （`alert` 为 true）自动向所在组织生成一条紧急上报（`report_id`，类别 `screening_alert`），按紧急时限逐级上报。
+         *     Caller: a member of the form's audience. `answers` keyed by field key, each checked by its type (see above).
+         *     `copy_last` repeats the member's previous entry (yesterday's for `daily`, the latest otherwise), without `answers`.
+         *     201 for a new entry; 200 with the first entry for a repeated `request_id`; 409 for a second `once` entry or a
+         *     second `daily` entry on the same day. `client_time` as for check-ins. An entry that trips any `alert` rule files
+         *     one urgent report (`report_id`, category `screening_alert`) that escalates like one filed by hand.
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：`fields` 指出每个有误的答案（`answers.<key>`），或 `request_id` 无效 / each bad answer
+         *       named (`answers.<key>`), or a bad `request_id`
+         *     - 404 `form_not_found`：表单不存在或调用者不在填报对象中 / no such form, or the caller is not in its audience
+         *     - 404 `no_previous_entry`：`copy_last` 但没有可以复制的填报 / `copy_last` with nothing to copy
+         *     - 409 `already_submitted`：已填报过 / already submitted
+         *     - 409 `form_closed`：表单已关闭 / the form is closed
+         *     - 422 `client_time_out_of_window`：`client_time` 超出离线窗口 / `client_time` outside the offline window
+         */
+        post: operations["submitFormEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forms/{id}/entries/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * 更正自己的填报 / correct one's own entry
+         * @description 调用者：填报人本人。在表单截止时间（`daily` 为该填报日期当天的截止时刻）之前可更正，答案按字段重新检查。
+         *     更正后 `version` 加一，原来的答案作为旧版本保留供书记查看。更正后命中预警而原先没有上报的，生成紧急上报；
+         *     原先已生成上报、更正后不再命中的，上报保留并在其时间线上加一条说明（`note`）。
+         *     Caller: the member who made the entry, until the form's due time (for `daily`, that day's). The answers are
+         *     checked again; `version` goes up by one and the replaced answers are kept for the secretaries. A correction that
+         *     now trips an alert files the urgent report if there was none; one that no longer trips it leaves the report and
+         *     adds a `note` event to its timeline.
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：`fields` 指出每个有误的答案（`answers.<key>`）/ each bad answer named (`answers.<key>`)
+         *     - 404 `form_not_found` / `entry_not_found`：表单或填报不存在，或不是调用者本人的填报 / no such form or entry of the caller's
+         *     - 409 `past_due`：已过截止时间 / past the due time
+         *     - 409 `form_closed`：表单已关闭 / the form is closed
+         *     - 409 `entry_changed`：同时有另一次更正 / a concurrent correction came first
+         */
+        put: operations["correctFormEntry"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forms/{id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 表单汇总 / a form's summary
+         * @description 调用者：表单所属组织或其上级组织的书记。`daily` 表单为 `day`（默认今天）的填报，其他表单为全部填报（给出 `day` 时为该日）：
+         *     填报份数、预警份数、每个字段的作答数，选项的各项计数，数字与体温的最小、最大与平均值（身份证号、手机号不汇总）；
+         *     当前填报对象人数与已填报人数，按填报人所在组织的已填报人数；调用者是表单所属组织本身的书记时，`missing` 列出本组织未填报的成员（最多 1000 人），
+         *     上级组织的书记为 null。
+         *     Caller: a secretary of the form's org or an ancestor. For `daily`, the entries of `day` (today by default); for
+         *     the others all entries (or `day`'s): counts of entries and alerts; per field, how many answered, per-option
+         *     counts, and min/max/mean of numbers and temperatures (ID and phone numbers are not summed up); the audience as
+         *     it stands and how many of it submitted, per org of the members; and for a secretary of the form's own org,
+         *     `missing`, the members of that org who have not submitted (at most 1000; null above).
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：`day` 无效 / a bad `day`
+         *     - 404 `form_not_found`：表单不存在或不在调用者管辖范围内 / no such form in the caller's scope
+         */
+        get: operations["getFormSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 我要填的表单 / the signed-in member's open forms
+         * @description 调用者：任何已登录用户。列出自己在填报对象中的、未关闭的表单，最新的在前（最多 200 个，不分页）。`done` 表示
+         *     `once` 已填、`daily` 今天（`day`）已填；`entries` 为自己的填报份数（`daily` 为今天的）。
+         *     Caller: any signed-in user. The open forms whose audience includes them, newest first (at most 200, one page).
+         *     `done`: the `once` entry or today's (`day`) `daily` entry is in; `entries` counts their entries (today's for `daily`).
+         */
+        get: operations["listMyForms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2903,7 +3141,7 @@ export interface components {
          *     report escalated to the caller's org, deed update. Each kind may have a subscribe-message template.
          * @enum {string}
          */
-        NotificationKind: "task_assigned" | "task_reminder" | "task_overdue" | "task_cancelled" | "member_approved" | "announcement" | "report_received" | "report_escalated" | "deed_update";
+        NotificationKind: "task_assigned" | "task_reminder" | "task_overdue" | "task_cancelled" | "member_approved" | "announcement" | "report_received" | "report_escalated" | "deed_update" | "form_published" | "form_reminder";
         /**
          * @description 订阅消息推送状态：`queued` 等待推送；`sending` 已占用一条同意、正在请求微信；`sent` 微信已接受；`no_consent` 只进站内信箱
          *     （没有剩余同意、用户在微信中撤回了同意，或该类型没有模板）；`failed` 微信拒绝，或重试用尽仍未成功，不再推送（同意退回）；
@@ -3119,9 +3357,13 @@ export interface components {
              * @description 上报人的用户 id / the reporter's user id
              */
             reporter_id: number;
-            category: components["schemas"]["ReportCategory"];
+            /**
+             * @description 上报类别；`screening_alert`（排查预警）由排查表的预警自动生成，不能手动上报 / the category; `screening_alert` is filed by a screening form's alert, never by hand
+             * @enum {string}
+             */
+            category: "epidemic_clue" | "help_needed" | "supplies" | "rumor" | "other" | "screening_alert";
             /** @enum {string} */
-            category_label: "疫情线索" | "群众求助" | "物资短缺" | "谣言" | "其他";
+            category_label: "疫情线索" | "群众求助" | "物资短缺" | "谣言" | "其他" | "排查预警";
             urgency: components["schemas"]["ReportUrgency"];
             /** @description 内容（已去除首尾空白）/ the text, trimmed */
             content: string;
@@ -3207,7 +3449,7 @@ export interface components {
          */
         ReportEvent: {
             /** @enum {string} */
-            kind: "created" | "notified" | "escalated" | "acknowledged" | "resolved";
+            kind: "created" | "notified" | "escalated" | "acknowledged" | "resolved" | "note";
             /**
              * Format: int64
              * @description 这一步所在的组织 / the org the step happened at
@@ -3324,6 +3566,206 @@ export interface components {
         DeedList: {
             items: components["schemas"]["Deed"][];
             next_cursor: string;
+        };
+        /**
+         * @description 每人一份 / 每人每天一份 / 每人任意多份 — one per member, one per member per day, any number
+         * @enum {string}
+         */
+        FormMode: "once" | "daily" | "entries";
+        /** @enum {string} */
+        FormFieldType: "text" | "number" | "choice" | "multi" | "date" | "phone" | "id_card" | "temperature" | "location";
+        /**
+         * @description 预警规则：`op` 为 `gt`、`gte`、`lt`、`lte`（数字，用于 number 和 temperature）、`eq`（一个有效答案）或 `in`（有效答案的数组；
+         *     multi 选中任一即命中）。An alert rule: `gt`, `gte`, `lt`, `lte` (numbers; number and temperature fields), `eq`
+         *     (one valid answer) or `in` (an array of valid answers; for multi, any chosen one trips it).
+         */
+        FormAlert: {
+            /** @enum {string} */
+            op: "gt" | "gte" | "lt" | "lte" | "eq" | "in";
+            /**
+             * @description 比较的值 / the value compared with
+             * @example 37.3
+             */
+            value: unknown;
+        };
+        FormField: {
+            /** @description 表单内唯一的键 / unique in the form */
+            key: string;
+            label: string;
+            type: components["schemas"]["FormFieldType"];
+            required?: boolean;
+            /** @description choice 与 multi 的选项（1–50 个，不重复）/ the options of choice and multi (1–50, distinct) */
+            options?: string[];
+            /** @description number 的最小值 / a number's minimum */
+            min?: number;
+            /** @description number 的最大值 / a number's maximum */
+            max?: number;
+            /** @description 单位，如「户」/ the unit */
+            unit?: string;
+            alert?: components["schemas"]["FormAlert"];
+        };
+        CreateFormRequest: {
+            /** @description 幂等编号，可省略 / idempotency id, optional */
+            request_id?: string;
+            title: string;
+            description?: string;
+            mode: components["schemas"]["FormMode"];
+            target?: components["schemas"]["TaskTargetRequest"];
+            /**
+             * @description `daily` 为每天的截止时刻 `HH:MM`（配置时区），其他为 RFC 3339 时间 / `HH:MM` for `daily`, an RFC 3339 time otherwise
+             * @example 10:00
+             */
+            due_at?: string | null;
+            remind_before_minutes?: number;
+            fields: components["schemas"]["FormField"][];
+        };
+        /** @description 表单 / a form */
+        Form: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            org_id: number;
+            title: string;
+            description: string;
+            mode: components["schemas"]["FormMode"];
+            target: components["schemas"]["TaskTarget"];
+            /** @description `daily` 为 `HH:MM`，其他为 RFC 3339 时间，没有时为 null / `HH:MM` for `daily`, an RFC 3339 time otherwise; null when none */
+            due_at: string | null;
+            remind_before_minutes: number;
+            fields: components["schemas"]["FormField"][];
+            /** @enum {string} */
+            status: "open" | "closed";
+            /** Format: int64 */
+            created_by: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            closed_at: string | null;
+        };
+        FormList: {
+            items: components["schemas"]["Form"][];
+            next_cursor: string;
+        };
+        FormEntryRequest: {
+            request_id: components["schemas"]["RequestIDField"];
+            /**
+             * @description 以字段 `key` 为键的答案 / the answers keyed by field key
+             * @example {
+             *       "temperature": 36.5,
+             *       "symptoms": [
+             *         "无"
+             *       ]
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
+            /** @description 复制上一份填报 / repeat the previous entry */
+            copy_last?: boolean;
+            /**
+             * Format: date-time
+             * @description 离线填报时手机上的时间，规则同每日打卡 / the phone's time of an entry queued offline, as for check-ins
+             */
+            client_time?: string | null;
+        };
+        /** @description 一份填报 / an entry */
+        FormEntry: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            form_id: number;
+            /** Format: int64 */
+            user_id: number;
+            /**
+             * Format: int64
+             * @description 填报时所在成员关系的组织 / the org of the membership it was made under
+             */
+            org_id: number;
+            /** Format: date */
+            day: string;
+            answers: {
+                [key: string]: unknown;
+            };
+            /** @description 是否命中预警规则 / whether it tripped an alert rule */
+            alert: boolean;
+            /**
+             * Format: int64
+             * @description 预警生成的紧急上报 / the urgent report the alert filed
+             */
+            report_id: number | null;
+            version: number;
+            /** Format: date-time */
+            client_time: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        FormDetail: {
+            form: components["schemas"]["Form"];
+            /** @description 调用者是否为管辖该表单的书记 / whether the caller is a secretary in scope */
+            manager: boolean;
+            my_entry: components["schemas"]["FormEntry"] | null;
+        };
+        MyForm: {
+            form: components["schemas"]["Form"];
+            /**
+             * Format: date
+             * @description 今天（配置时区）/ today in the configured zone
+             */
+            day: string;
+            done: boolean;
+            /** Format: int64 */
+            entries: number;
+        };
+        MyFormList: {
+            items: components["schemas"]["MyForm"][];
+            next_cursor: string;
+        };
+        FormEntryRow: components["schemas"]["FormEntry"] & {
+            /** @description 填报人姓名 / the member's name */
+            name: string;
+        };
+        FormEntryList: {
+            items: components["schemas"]["FormEntryRow"][];
+            next_cursor: string;
+        };
+        FormCorrectionRequest: {
+            /** @description 更正后的全部答案，以字段 `key` 为键 / all the answers, corrected, keyed by field key */
+            answers: {
+                [key: string]: unknown;
+            };
+        };
+        FormSummary: {
+            /** @description 汇总的日期，全部填报时为空字符串 / the day summed up; empty for all entries */
+            day: string;
+            entries: number;
+            alerts: number;
+            /** @description 当前填报对象人数 / the audience as it stands */
+            audience: number;
+            /** @description 已填报人数 / members who submitted */
+            submitted: number;
+            fields: {
+                key: string;
+                type: components["schemas"]["FormFieldType"];
+                answered: number;
+                counts?: {
+                    [key: string]: number;
+                };
+                min?: number;
+                max?: number;
+                mean?: number;
+            }[];
+            orgs: {
+                /** Format: int64 */
+                org_id: number;
+                submitted: number;
+            }[];
+            missing: {
+                /** Format: int64 */
+                user_id: number;
+                name: string;
+            }[] | null;
         };
     };
     responses: {
@@ -3619,6 +4061,8 @@ export interface components {
         MemberBadge: components["schemas"]["BadgeType"];
         /** @description 任务 id，正整数 / the task's id, a positive integer */
         TaskID: number;
+        /** @description 表单 id，正整数 / the form's id, a positive integer */
+        FormID: number;
         /** @description 只列出该状态的任务 / only tasks in this status */
         TaskStatusFilter: components["schemas"]["TaskStatus"];
         /** @description 只列出该状态的任务分配 / only assignments in this status */
@@ -6322,6 +6766,375 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOrgForms: {
+        parameters: {
+            query?: {
+                /** @description 每页条数 / page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description 上一页返回的 `next_cursor`，首页不传 / the `next_cursor` of the previous page; omit for the first page */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 组织 id，正整数 / the org's id, a positive integer */
+                id: components["parameters"]["OrgID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 表单 / the forms */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createForm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 组织 id，正整数 / the org's id, a positive integer */
+                id: components["parameters"]["OrgID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFormRequest"];
+            };
+        };
+        responses: {
+            /** @description 已发布 / published */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Form"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getForm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 表单 / the form */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    closeForm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已关闭 / closed */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Form"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listFormEntries: {
+        parameters: {
+            query?: {
+                /** @description 每页条数 / page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description 上一页返回的 `next_cursor`，首页不传 / the `next_cursor` of the previous page; omit for the first page */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 只列出预警（true）或非预警（false）的填报 / only alerting (true) or other (false) entries */
+                alert?: "true" | "false";
+                /** @description 只列出该组织成员的填报 / only entries made under this org */
+                org_id?: number;
+                /** @description 只列出该日期的填报 / only entries of this day */
+                day?: string;
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 填报 / the entries */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormEntryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    submitFormEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormEntryRequest"];
+            };
+        };
+        responses: {
+            /** @description 重复的 `request_id`：第一次的填报 / a repeated `request_id` — the first entry */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormEntry"];
+                };
+            };
+            /** @description 已填报 / recorded */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    correctFormEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+                /** @description 填报 id，正整数 / the entry's id, a positive integer */
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormCorrectionRequest"];
+            };
+        };
+        responses: {
+            /** @description 已更正 / corrected */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getFormSummary: {
+        parameters: {
+            query?: {
+                /** @description 日期（配置时区）/ the day, in the configured zone */
+                day?: string;
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 汇总 / the summary */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listMyForms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 表单 / the forms */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyFormList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -97,6 +97,14 @@ export class OfflineQueue {
   }
 
   /**
+   * Queues an entry of a screening form or daily health report made now (POST
+   * /api/v1/forms/{id}/entries: `answers` keyed by field, or `copy_last: true`) and sends what it can.
+   */
+  formEntry(formId: number, body: Loose<BodyOf<'submitFormEntry'>>): Promise<SubmitOutcome> {
+    return this.submit('/api/v1/forms/{id}/entries', body, { id: formId });
+  }
+
+  /**
    * Queues any POST whose operation takes request_id and client_time, stamping both when
    * missing (client_time is the moment of this call), persists it, then sends the queue in order.
    */

@@ -1,6 +1,7 @@
 // A member's day through the SDK against the real server: login, sign-up with a badge, a
-// daily check-in made offline and replayed, a task accepted and checked in, a report whose
-// answer was lost and whose retry answers the first report, and the subscribe prompt.
+// daily check-in made offline and replayed, a task accepted and checked in, a daily health
+// report filled offline, a report whose answer was lost and whose retry answers the first
+// report, and the subscribe prompt.
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createXianfeng, QueueResult, Xianfeng } from '../src/index';
@@ -249,6 +250,43 @@ describe("a member's day through the SDK", () => {
       [report.id],
       'one report, not two',
     );
+  });
+
+  it('fills a daily health report offline; the entry keeps its time, and a fever files an urgent report', async () => {
+    const form = await sec.xf.client.call<OkOf<'createForm'>>({
+      method: 'POST',
+      path: '/api/v1/orgs/{id}/forms',
+      params: { id: branchId },
+      body: {
+        title: '每日健康打卡',
+        mode: 'daily',
+        target: { user_ids: [memberId] },
+        fields: [{ key: 'temperature', label: '体温', type: 'temperature', required: true, alert: { op: 'gte', value: 37.3 } }],
+      },
+    });
+    assert.equal(form.status, 201);
+
+    member.shim.setOnline(false);
+    member.clock.now = new Date();
+    const madeAt = member.clock.now.toISOString();
+    const before = member.results.length;
+    const outcome = await member.xf.queue.formEntry(form.data.id, { answers: { temperature: 37.8 } });
+    assert.ok('queued' in outcome, 'offline, the entry waits in the queue');
+    await offlineFor200ms();
+    member.shim.setOnline(true);
+    const result = await eventually('the replayed entry', async () => member.results[before]);
+    assert.ok(result.ok, JSON.stringify(result));
+    const entry = result.data as OkOf<'submitFormEntry'>;
+    assert.ok(sameInstant(entry.client_time, madeAt), `client_time ${entry.client_time} is ${madeAt}`);
+    assert.equal(entry.alert, true);
+    assert.ok(entry.report_id, 'a fever files a report');
+    const report = await sec.xf.client.call<OkOf<'getReport'>>({
+      method: 'GET',
+      path: '/api/v1/reports/{id}',
+      params: { id: entry.report_id as number },
+    });
+    assert.equal(report.data.report.urgency, 'urgent');
+    assert.equal(report.data.report.category, 'screening_alert');
   });
 
   it('waits as long as Retry-After says after a 503, then gets the answer', async () => {
