@@ -181,6 +181,13 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	if a.CheckinRequestID != nil && *a.CheckinRequestID == in.RequestID {
 		return t, asCheckedIn(a), nil // a retry of a check-in that went through
 	}
+	if at.Before(a.CreatedAt.Truncate(time.Millisecond)) {
+		// An offline check-in timed before the task reached the member is
+		// not one: the window of a task check-in opens with its assignment.
+		e := *ErrClientTime
+		e.Message = "离线打卡时间早于任务下达时间"
+		return Task{}, Assignment{}, &e
+	}
 	if a.Status != AAssigned && a.Status != AAccepted {
 		return Task{}, Assignment{}, transitionError(a, "到岗打卡")
 	}

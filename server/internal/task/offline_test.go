@@ -62,4 +62,15 @@ func TestAnOfflineCheckinMadeBeforeTheDueTimeCountsAsOnTime(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a client_time before the task reached the member is refused", func(t *testing.T) {
+		w := w.in(t)
+		fresh := w.createTask(w.SecA, w.A, newTask("新下达的值守", map[string]any{"due_at": clock.Now().Add(2 * time.Hour)}))
+		before := clock.Now().Add(-time.Hour) // inside the offline window, before the task existed
+		r := w.DoAs("POST", fmt.Sprintf("/api/v1/tasks/%d/checkin", fresh.ID), w.MemberA,
+			map[string]any{"request_id": "offline-3", "client_time": before.Format(time.RFC3339)})
+		if r.Status != 422 || r.ErrorCode() != "client_time_out_of_window" {
+			t.Errorf("answered %d %s, want 422 client_time_out_of_window", r.Status, r.Body)
+		}
+	})
 }
