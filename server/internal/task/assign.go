@@ -181,9 +181,10 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	if a.CheckinRequestID != nil && *a.CheckinRequestID == in.RequestID {
 		return t, asCheckedIn(a), nil // a retry of a check-in that went through
 	}
-	if at.Before(a.CreatedAt.Truncate(time.Millisecond)) {
+	if in.ClientTime != nil && at.Add(time.Second).Before(a.CreatedAt) {
 		// An offline check-in timed before the task reached the member is
-		// not one: the window of a task check-in opens with its assignment.
+		// not one: the window of a task check-in opens with its assignment
+		// (a second's leeway for a store that keeps whole seconds).
 		e := *ErrClientTime
 		e.Message = "离线打卡时间早于任务下达时间"
 		return Task{}, Assignment{}, &e
