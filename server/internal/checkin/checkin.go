@@ -75,7 +75,7 @@ func NewService(db *gorm.DB, members Members, opts Options) *Service {
 		panic("checkin.NewService: Options.Location is required")
 	}
 	if opts.Skew == 0 {
-		opts.Skew = 2 * time.Minute
+		opts.Skew = ClientSkew
 	}
 	return &Service{Base: service.New("checkin.NewService", db, opts.Log, opts.Now), members: members, opts: opts, oneTrip: oneTripFor(db)}
 }
@@ -94,6 +94,10 @@ var (
 	ErrNotMember = apperr.New(apperr.KindNotFound, "not_member", "您还不是该组织已通过审核的党员，无法打卡")
 	ErrWindow    = apperr.New(apperr.KindRule, "client_time_out_of_window", "离线打卡时间超出允许范围")
 )
+
+// ClientSkew is how far ahead of the server a phone's clock may run, for
+// every offline client_time (check-ins, task check-ins, form entries).
+const ClientSkew = 2 * time.Minute
 
 // ClientAt is when something recorded offline happened: clientTime (to
 // the millisecond) if it lies between window before now and skew after it,

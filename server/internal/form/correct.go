@@ -38,7 +38,7 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 		return Entry{}, err
 	}
 	var e Entry
-	err = s.db.WithContext(ctx).Take(&e, "id = ? AND form_id = ? AND user_id = ?", entryID, formID, userID).Error
+	err = s.DB().WithContext(ctx).Take(&e, "id = ? AND form_id = ? AND user_id = ?", entryID, formID, userID).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Entry{}, ErrEntryNotFound
 	}
@@ -65,7 +65,7 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 	if err != nil {
 		return Entry{}, err
 	}
-	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		var cur Entry
 		if err := tx.Take(&cur, "id = ?", e.ID).Error; err != nil {
 			return err
@@ -90,7 +90,7 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 		s.alert(ctx, &e, f, fields, stored)
 	case !alert && e.ReportID != nil && s.opts.Alerts != nil:
 		if err := s.opts.Alerts.Note(context.WithoutCancel(ctx), *e.ReportID, userID, "填报人已更正填报，更正后的内容不再触发预警"); err != nil {
-			s.opts.Log.WarnContext(ctx, "could not note a corrected entry on its report", "entry_id", e.ID, "err", err)
+			s.Log().WarnContext(ctx, "could not note a corrected entry on its report", "entry_id", e.ID, "err", err)
 		}
 	}
 	return e, s.show(ctx, userID, f, &e, true)

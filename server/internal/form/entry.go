@@ -54,7 +54,7 @@ func (s *Service) membership(ctx context.Context, userID int64, f Form) (member,
 // latest returns the user's newest entry of the form, or nil.
 func (s *Service) latest(ctx context.Context, f Form, userID int64) (*Entry, error) {
 	var es []Entry
-	if err := s.db.WithContext(ctx).Where("form_id = ? AND user_id = ?", f.ID, userID).Order("id DESC").Limit(1).Find(&es).Error; err != nil {
+	if err := s.DB().WithContext(ctx).Where("form_id = ? AND user_id = ?", f.ID, userID).Order("id DESC").Limit(1).Find(&es).Error; err != nil {
 		return nil, fmt.Errorf("form: latest entry: %w", err)
 	}
 	if len(es) == 0 {
@@ -76,7 +76,7 @@ type MineItem struct {
 // Mine returns the open forms the user is in the audience of, newest first.
 func (s *Service) Mine(ctx context.Context, userID int64) (_ []MineItem, err error) {
 	defer apperr.Annotate(&err, "form.Mine")
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	now := s.now()
 	var ms []member
 	if err := db.Scopes(org.LiveMemberships(now)).Select("m.org_id, m.badge").Where("m.user_id = ?", userID).Scan(&ms).Error; err != nil {
@@ -89,7 +89,7 @@ func (s *Service) Mine(ctx context.Context, userID int64) (_ []MineItem, err err
 	var above []int64
 	for _, m := range ms {
 		own = append(own, m.OrgID)
-		ids, err := org.Ancestors(ctx, s.db, m.OrgID)
+		ids, err := org.Ancestors(ctx, s.DB(), m.OrgID)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func (s *Service) Mine(ctx context.Context, userID int64) (_ []MineItem, err err
 		for _, m := range ms {
 			if f.For(userID, m.Badge) && (m.OrgID == f.OrgID || f.IncludeSuborgs) {
 				if m.OrgID != f.OrgID {
-					ids, err := org.Ancestors(ctx, s.db, m.OrgID)
+					ids, err := org.Ancestors(ctx, s.DB(), m.OrgID)
 					if err != nil {
 						return nil, err
 					}
@@ -166,7 +166,7 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if !ok {
 		return Entry{}, false, ErrNotFound
 	}
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	var first Entry
 	if err := db.Take(&first, "form_id = ? AND user_id = ? AND request_id = ?", formID, userID, in.RequestID).Error; err == nil {
 		return first, false, s.show(ctx, userID, f, &first, true)
@@ -177,7 +177,7 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		return Entry{}, false, ErrClosed
 	}
 	now := s.now()
-	at, err := checkin.ClientAt(now, in.ClientTime, s.opts.Window, clientSkew)
+	at, err := checkin.ClientAt(now, in.ClientTime, s.opts.Window, checkin.ClientSkew)
 	if err != nil {
 		e := *ErrWindow
 		e.Message = fmt.Sprintf("离线填报只接受 %g 小时以内的记录", s.opts.Window.Hours())
@@ -244,7 +244,7 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 
 // previous returns the answers of the entry copy_last repeats.
 func (s *Service) previous(ctx context.Context, f Form, userID int64, at time.Time) (map[string]json.RawMessage, error) {
-	q := s.db.WithContext(ctx).Where("form_id = ? AND user_id = ?", f.ID, userID)
+	q := s.DB().WithContext(ctx).Where("form_id = ? AND user_id = ?", f.ID, userID)
 	if f.Mode == ModeDaily {
 		d := at.In(s.opts.Location)
 		q = q.Where("day = ?", time.Date(d.Year(), d.Month(), d.Day()-1, 12, 0, 0, 0, s.opts.Location).Format(time.DateOnly))
@@ -276,11 +276,11 @@ func (s *Service) alert(ctx context.Context, e *Entry, f Form, fields []Field, a
 	content := "【排查预警】" + f.Title + "：" + strings.Join(lines, "；")
 	id, err := s.opts.Alerts.Alert(ctx, e.UserID, e.OrgID, "form_entry:"+strconv.FormatInt(e.ID, 10), content)
 	if err != nil {
-		s.opts.Log.ErrorContext(ctx, "could not report an alerting form entry", "form_id", f.ID, "entry_id", e.ID, "err", err)
+		s.Log().ErrorContext(ctx, "could not report an alerting form entry", "form_id", f.ID, "entry_id", e.ID, "err", err)
 		return
 	}
-	if err := s.db.WithContext(ctx).Model(&Entry{}).Where("id = ?", e.ID).Update("report_id", id).Error; err != nil {
-		s.opts.Log.ErrorContext(ctx, "could not link an alerting form entry to its report", "entry_id", e.ID, "err", err)
+	if err := s.DB().WithContext(ctx).Model(&Entry{}).Where("id = ?", e.ID).Update("report_id", id).Error; err != nil {
+		s.Log().ErrorContext(ctx, "could not link an alerting form entry to its report", "entry_id", e.ID, "err", err)
 		return
 	}
 	e.ReportID = &id
@@ -309,7 +309,7 @@ func (s *Service) Entries(ctx context.Context, userID, formID int64, flt Filter,
 	if err != nil {
 		return paging.Page[Row]{}, err
 	}
-	q := s.db.WithContext(ctx).Table("form_entries AS e").Select("e.*, COALESCE("+org.MemberNameSQL("e.user_id")+", '') AS name").Where("e.form_id = ?", f.ID)
+	q := s.DB().WithContext(ctx).Table("form_entries AS e").Select("e.*, COALESCE("+org.MemberNameSQL("e.user_id")+", '') AS name").Where("e.form_id = ?", f.ID)
 	if flt.Alert != nil {
 		q = q.Where("e.alert = ?", *flt.Alert)
 	}

@@ -21,6 +21,7 @@ import (
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/pii"
+	"xianfeng/server/internal/service"
 	"xianfeng/server/internal/task"
 )
 
@@ -153,28 +154,24 @@ type Alerter interface {
 
 // Service holds the rules of forms and entries.
 type Service struct {
-	db   *gorm.DB
+	service.Base
 	orgs Orgs
 	opts Options
-	now  func() time.Time
 }
 
-// clientSkew is how far ahead of the server a phone's clock may run.
-const clientSkew = 2 * time.Minute
+// now is the service's clock to the millisecond, which is what every
+// database keeps: an entry and its retries show the same times.
+func (s *Service) now() time.Time { return s.Now().Truncate(time.Millisecond) }
 
 // NewService returns the form service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Log == nil || opts.Box == nil {
-		panic("form.NewService: Options.Location, Log and Box are required")
+	if opts.Location == nil || opts.Box == nil {
+		panic("form.NewService: Options.Location and Box are required")
 	}
 	if opts.Window <= 0 {
 		opts.Window = 24 * time.Hour
 	}
-	clock := opts.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{db: db, orgs: orgs, opts: opts, now: func() time.Time { return clock().UTC().Truncate(time.Millisecond) }}
+	return &Service{Base: service.New("form.NewService", db, opts.Log, opts.Now), orgs: orgs, opts: opts}
 }
 
 // Errors of the service.
@@ -252,7 +249,7 @@ func (s *Service) validate(in Input) error {
 // the same secretary returns the form made the first time.
 func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (_ Form, err error) {
 	defer apperr.Annotate(&err, "form.Create")
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	if in.RequestID != "" {
 		var first Form
 		err := db.Take(&first, "created_by = ? AND request_id = ?", userID, in.RequestID).Error
@@ -317,7 +314,7 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (_ 
 	if s.opts.Publisher != nil {
 		// The form is committed: queue the fan-out even if the client hangs up now.
 		if err := s.opts.Publisher.Publish(context.WithoutCancel(ctx), fm.ID); err != nil {
-			s.opts.Log.WarnContext(ctx, "could not queue the notification of a new form's audience", "form_id", fm.ID, "err", err)
+			s.Log().WarnContext(ctx, "could not queue the notification of a new form's audience", "form_id", fm.ID, "err", err)
 		}
 	}
 	return fm, nil
@@ -326,7 +323,7 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (_ 
 // get loads a form.
 func (s *Service) get(ctx context.Context, id int64) (Form, error) {
 	var f Form
-	err := s.db.WithContext(ctx).Take(&f, "id = ?", id).Error
+	err := s.DB().WithContext(ctx).Take(&f, "id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Form{}, ErrNotFound
 	}
@@ -359,7 +356,7 @@ func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit i
 	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return paging.Page[Form]{}, err
 	}
-	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
+	q := s.DB().WithContext(ctx).Where("org_id = ?", orgID)
 	if before > 0 {
 		q = q.Where("id < ?", before)
 	}
@@ -416,7 +413,7 @@ func (s *Service) Close(ctx context.Context, userID, id int64) (Form, error) {
 		return Form{}, err
 	}
 	now := s.now()
-	if err := s.db.WithContext(ctx).Model(&Form{}).Where("id = ? AND status = ?", id, StatusOpen).
+	if err := s.DB().WithContext(ctx).Model(&Form{}).Where("id = ? AND status = ?", id, StatusOpen).
 		Updates(map[string]any{"status": StatusClosed, "closed_at": now, "updated_at": now}).Error; err != nil {
 		return Form{}, fmt.Errorf("form.Close(%d): %w", id, err)
 	}

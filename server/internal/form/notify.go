@@ -24,7 +24,7 @@ const fanOutBatch = 1000
 // memberships selects the live memberships (aliased m) of the orgs the
 // form reaches: its org, and everything below it with include_suborgs.
 func (s *Service) memberships(ctx context.Context, f Form) *gorm.DB {
-	q := s.db.WithContext(ctx).Scopes(org.LiveMemberships(s.now()))
+	q := s.DB().WithContext(ctx).Scopes(org.LiveMemberships(s.now()))
 	if f.IncludeSuborgs {
 		return q.Scopes(org.InSubtree("m.org_id", f.OrgID))
 	}
@@ -104,7 +104,7 @@ func (s *Service) Remind(ctx context.Context) (err error) {
 	now := s.now()
 	today := s.Day(now)
 	var forms []Form
-	if err := s.db.WithContext(ctx).Where("status = ? AND remind_before_minutes > 0 AND reminded_on <> ?", StatusOpen, today).
+	if err := s.DB().WithContext(ctx).Where("status = ? AND remind_before_minutes > 0 AND reminded_on <> ?", StatusOpen, today).
 		Order("id").Limit(1000).Find(&forms).Error; err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (s *Service) Remind(ctx context.Context) (err error) {
 			continue
 		}
 		// Claim the day's reminder: of concurrent sweeps, one sends it.
-		res := s.db.WithContext(ctx).Model(&Form{}).Where("id = ? AND reminded_on = ?", f.ID, f.RemindedOn).Update("reminded_on", today)
+		res := s.DB().WithContext(ctx).Model(&Form{}).Where("id = ? AND reminded_on = ?", f.ID, f.RemindedOn).Update("reminded_on", today)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -123,7 +123,7 @@ func (s *Service) Remind(ctx context.Context) (err error) {
 		}
 		dedupe := "form_reminder:" + strconv.FormatInt(f.ID, 10) + ":" + today
 		err := s.audience(ctx, f, func(users []int64) error {
-			q := s.db.WithContext(ctx).Model(&Entry{}).Where("form_id = ? AND user_id IN ?", f.ID, users)
+			q := s.DB().WithContext(ctx).Model(&Entry{}).Where("form_id = ? AND user_id IN ?", f.ID, users)
 			if f.Mode == ModeDaily {
 				q = q.Where("day = ?", today)
 			}

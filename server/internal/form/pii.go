@@ -70,7 +70,7 @@ func (s *Service) show(ctx context.Context, readerID int64, f Form, e *Entry, se
 			return err
 		}
 		if whole = slices.Contains(secs, readerID); whole {
-			if err := audit.Write(s.db.WithContext(ctx), e.OrgID, readerID, audit.ActionUnmask, &e.UserID,
+			if err := audit.Write(s.DB().WithContext(ctx), e.OrgID, readerID, audit.ActionUnmask, &e.UserID,
 				map[string]any{"form_id": f.ID, "entry_id": e.ID}); err != nil {
 				return err
 			}

@@ -71,7 +71,7 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 	if f.Mode == ModeDaily && day == "" {
 		day = s.Day(s.now())
 	}
-	db := s.db.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	q := db.Where("form_id = ?", f.ID)
 	if day != "" {
 		q = q.Where("day = ?", day)

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
@@ -132,9 +133,6 @@ type CheckinInput struct {
 // daily check-in does.
 var ErrClientTime = apperr.New(apperr.KindRule, "client_time_out_of_window", "离线打卡时间超出允许范围")
 
-// clientSkew is how far ahead of the server a phone's clock may run.
-const clientSkew = 2 * time.Minute
-
 func checkRequestID(id string) error {
 	if id == "" || len(id) > 64 {
 		return apperr.Invalid("参数错误", map[string]string{"request_id": "需要 1 到 64 个字符的请求编号"})
@@ -162,17 +160,9 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	if len(f) > 0 {
 		return Task{}, Assignment{}, apperr.Invalid("参数错误", f)
 	}
-	now := s.now()
-	at := now
-	if in.ClientTime != nil {
-		// Milliseconds are what every database keeps: a retry shows the same time.
-		ct := in.ClientTime.UTC().Truncate(time.Millisecond)
-		if ct.Before(now.Add(-s.opts.OfflineWindow)) || ct.After(now.Add(clientSkew)) {
-			e := *ErrClientTime
-			e.Message = fmt.Sprintf("离线打卡只接受 %g 小时以内的记录", s.opts.OfflineWindow.Hours())
-			return Task{}, Assignment{}, &e
-		}
-		at = ct
+	at, err := checkin.ClientAt(s.now(), in.ClientTime, s.opts.OfflineWindow, checkin.ClientSkew)
+	if err != nil {
+		return Task{}, Assignment{}, err
 	}
 	t, a, err := s.mine(ctx, userID, taskID)
 	if err != nil {
