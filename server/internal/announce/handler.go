@@ -10,16 +10,6 @@ import (
 	"xianfeng/server/internal/web"
 )
 
-// Handler serves the announcement endpoints.
-type Handler struct {
-	svc *Service
-}
-
-// NewHandler returns the announcement HTTP handler.
-func NewHandler(svc *Service) *Handler {
-	return &Handler{svc: svc}
-}
-
 // JSON is an announcement in responses.
 type JSON struct {
 	ID             int64     `json:"id"`
@@ -45,8 +35,9 @@ type createInput struct {
 	IncludeSuborgs bool   `json:"include_suborgs"`
 }
 
-func (h *Handler) Create(ctx context.Context, userID int64, in createInput) (JSON, error) {
-	a, err := h.svc.Create(ctx, userID, in.OrgID, in.Title, in.Body, in.IncludeSuborgs)
+// Create is POST /orgs/{id}/announcements.
+func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON, error) {
+	a, err := s.Create(ctx, userID, in.OrgID, in.Title, in.Body, in.IncludeSuborgs)
 	return newJSON(a), err
 }
 
@@ -55,13 +46,15 @@ type pageInput struct {
 	Page web.PageQuery
 }
 
-func (h *Handler) List(ctx context.Context, userID int64, in pageInput) (paging.Page[JSON], error) {
-	p, err := h.svc.List(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
+// List is GET /orgs/{id}/announcements.
+func List(ctx context.Context, s *Service, userID int64, in pageInput) (paging.Page[JSON], error) {
+	p, err := s.List(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newJSON), err
 }
 
-func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (JSON, error) {
-	a, _, err := h.svc.Read(ctx, userID, in.ID)
+// Get is GET /announcements/{id}.
+func Get(ctx context.Context, s *Service, userID int64, in web.ID) (JSON, error) {
+	a, _, err := s.Read(ctx, userID, in.ID)
 	return newJSON(a), err
 }
 
@@ -71,8 +64,9 @@ type unreadJSON struct {
 	Delivery string `json:"delivery"`
 }
 
-func (h *Handler) Receipts(ctx context.Context, userID int64, in pageInput) (gin.H, error) {
-	a, st, unread, err := h.svc.Receipts(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
+// Receipts is GET /announcements/{id}/receipts.
+func Receipts(ctx context.Context, s *Service, userID int64, in pageInput) (gin.H, error) {
+	a, st, unread, err := s.Receipts(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	if err != nil {
 		return nil, err
 	}

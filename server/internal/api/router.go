@@ -47,14 +47,14 @@ type Deps struct {
 	TrustedProxies []string
 	Spec           []byte
 	Auth           *auth.Handler
-	Org            *org.Handler
+	Org            *org.Service
 	Badge          *badge.Handler
-	Task           *task.Handler
+	Task           *task.Service
 	Checkin        *checkin.Handler
 	Notify         *notify.Handler
-	Announce       *announce.Handler
-	Report         *report.Handler
-	Deed           *deed.Handler
+	Announce       *announce.Service
+	Report         *report.Service
+	Deed           *deed.Service
 	Stats          *stats.Handler
 	// SignupLimit, ReportLimit and VerifyLimit rate-limit signing up with
 	// an invite code, filing reports and verifying a badge.

@@ -3,8 +3,12 @@ package api
 import (
 	"github.com/gin-gonic/gin"
 
+	"xianfeng/server/internal/announce"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/report"
+	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/web"
 )
 
@@ -24,35 +28,35 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	authed.GET("/me", web.OK(sess, d.Auth.Me))
 	authed.POST("/me/phone", web.OK(sess, d.Auth.BindPhone))
 
-	authed.POST("/orgs/claim", web.OK(api, d.Org.Claim))
-	authed.GET("/orgs/:id", web.OK(api, d.Org.Get))
-	authed.POST("/orgs/:id/children", web.Created(api, d.Org.CreateChild))
-	authed.GET("/orgs/:id/invite", web.OK(api, d.Org.Invite))
-	authed.POST("/orgs/:id/invite/rotate", web.OK(api, d.Org.Rotate))
-	authed.POST("/orgs/:id/dissolve", web.OK(api, d.Org.Dissolve))
-	authed.GET("/orgs/:id/audit", web.OK(api, d.Org.Audit))
-	authed.GET("/orgs/:id/members", web.OK(api, d.Org.Members))
-	authed.POST("/orgs/:id/members", web.OK(api, d.Org.Second))
-	authed.POST("/orgs/:id/members/:user_id/approve", web.OK(api, d.Org.Approve))
-	authed.POST("/orgs/:id/members/:user_id/reject", web.OK(api, d.Org.Reject))
-	authed.PATCH("/orgs/:id/members/:user_id", web.OK(api, d.Org.Change))
-	authed.DELETE("/orgs/:id/members/:user_id", web.NoContent(api, d.Org.Remove))
-	authed.POST("/members/signup", d.SignupLimit, web.Created(api, d.Org.Signup))
+	authed.POST("/orgs/claim", web.OK(api, web.On(d.Org, org.Claim)))
+	authed.GET("/orgs/:id", web.OK(api, web.On(d.Org, org.Get)))
+	authed.POST("/orgs/:id/children", web.Created(api, web.On(d.Org, org.CreateChild)))
+	authed.GET("/orgs/:id/invite", web.OK(api, web.On(d.Org, org.Invite)))
+	authed.POST("/orgs/:id/invite/rotate", web.OK(api, web.On(d.Org, org.Rotate)))
+	authed.POST("/orgs/:id/dissolve", web.OK(api, web.On(d.Org, org.Dissolve)))
+	authed.GET("/orgs/:id/audit", web.OK(api, web.On(d.Org, org.Audit)))
+	authed.GET("/orgs/:id/members", web.OK(api, web.On(d.Org, org.Members)))
+	authed.POST("/orgs/:id/members", web.OK(api, web.On(d.Org, org.Second)))
+	authed.POST("/orgs/:id/members/:user_id/approve", web.OK(api, web.On(d.Org, org.Approve)))
+	authed.POST("/orgs/:id/members/:user_id/reject", web.OK(api, web.On(d.Org, org.Reject)))
+	authed.PATCH("/orgs/:id/members/:user_id", web.OK(api, web.On(d.Org, org.Change)))
+	authed.DELETE("/orgs/:id/members/:user_id", web.NoContent(api, web.OnErr(d.Org, org.Remove)))
+	authed.POST("/members/signup", d.SignupLimit, web.Created(api, web.On(d.Org, org.Signup)))
 
 	authed.GET("/me/badge", web.OK(api, d.Badge.Mine))
 	authed.GET("/me/badge/qr.png", web.OK(api, d.Badge.QR))
 	public.GET("/badges/verify", d.VerifyLimit, d.Badge.Verify)
 
-	authed.POST("/orgs/:id/tasks", web.Created(api, d.Task.Create))
-	authed.GET("/orgs/:id/tasks", web.OK(api, d.Task.List))
-	authed.GET("/tasks/:id", web.OK(api, d.Task.Get))
-	authed.PATCH("/tasks/:id", web.OK(api, d.Task.Reschedule))
-	authed.POST("/tasks/:id/cancel", web.OK(api, d.Task.Cancel))
-	authed.POST("/tasks/:id/accept", web.OK(api, d.Task.Accept))
-	authed.POST("/tasks/:id/decline", web.OK(api, d.Task.Decline))
-	authed.POST("/tasks/:id/checkin", web.OK(api, d.Task.Checkin))
-	authed.POST("/tasks/:id/complete", web.OK(api, d.Task.Complete))
-	authed.GET("/me/tasks", web.OK(api, d.Task.Mine))
+	authed.POST("/orgs/:id/tasks", web.Created(api, web.On(d.Task, task.Create)))
+	authed.GET("/orgs/:id/tasks", web.OK(api, web.On(d.Task, task.List)))
+	authed.GET("/tasks/:id", web.OK(api, web.On(d.Task, task.Get)))
+	authed.PATCH("/tasks/:id", web.OK(api, web.On(d.Task, task.Reschedule)))
+	authed.POST("/tasks/:id/cancel", web.OK(api, web.On(d.Task, task.Cancel)))
+	authed.POST("/tasks/:id/accept", web.OK(api, web.On(d.Task, task.Accept)))
+	authed.POST("/tasks/:id/decline", web.OK(api, web.On(d.Task, task.Decline)))
+	authed.POST("/tasks/:id/checkin", web.OK(api, web.On(d.Task, task.Checkin)))
+	authed.POST("/tasks/:id/complete", web.OK(api, web.On(d.Task, task.Complete)))
+	authed.GET("/me/tasks", web.OK(api, web.On(d.Task, task.Mine)))
 
 	authed.POST("/checkins", web.OK(api, d.Checkin.Checkin))
 	authed.GET("/me/checkins", web.OK(api, d.Checkin.Mine))
@@ -64,25 +68,25 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	authed.GET("/me/subscriptions", web.OK(api, d.Notify.Subscriptions))
 	authed.POST("/me/subscriptions", web.OK(api, d.Notify.Subscribe))
 
-	authed.POST("/orgs/:id/announcements", web.Created(api, d.Announce.Create))
-	authed.GET("/orgs/:id/announcements", web.OK(api, d.Announce.List))
-	authed.GET("/announcements/:id", web.OK(api, d.Announce.Get))
-	authed.GET("/announcements/:id/receipts", web.OK(api, d.Announce.Receipts))
+	authed.POST("/orgs/:id/announcements", web.Created(api, web.On(d.Announce, announce.Create)))
+	authed.GET("/orgs/:id/announcements", web.OK(api, web.On(d.Announce, announce.List)))
+	authed.GET("/announcements/:id", web.OK(api, web.On(d.Announce, announce.Get)))
+	authed.GET("/announcements/:id/receipts", web.OK(api, web.On(d.Announce, announce.Receipts)))
 
-	authed.POST("/reports", d.ReportLimit, web.Created(api, d.Report.Create))
-	authed.GET("/reports/:id", web.OK(api, d.Report.Get))
-	authed.POST("/reports/:id/ack", web.OK(api, d.Report.Ack))
-	authed.POST("/reports/:id/resolve", web.OK(api, d.Report.Resolve))
-	authed.POST("/reports/:id/escalate", web.OK(api, d.Report.Escalate))
-	authed.GET("/orgs/:id/reports", web.OK(api, d.Report.List))
-	authed.GET("/me/reports", web.OK(api, d.Report.Mine))
+	authed.POST("/reports", d.ReportLimit, web.Created(api, web.On(d.Report, report.Create)))
+	authed.GET("/reports/:id", web.OK(api, web.On(d.Report, report.Get)))
+	authed.POST("/reports/:id/ack", web.OK(api, web.On(d.Report, report.Ack)))
+	authed.POST("/reports/:id/resolve", web.OK(api, web.On(d.Report, report.Resolve)))
+	authed.POST("/reports/:id/escalate", web.OK(api, web.On(d.Report, report.Escalate)))
+	authed.GET("/orgs/:id/reports", web.OK(api, web.On(d.Report, report.List)))
+	authed.GET("/me/reports", web.OK(api, web.On(d.Report, report.Mine)))
 
-	authed.POST("/deeds", web.Created(api, d.Deed.Create))
-	authed.GET("/deeds/:id", web.OK(api, d.Deed.Get))
+	authed.POST("/deeds", web.Created(api, web.On(d.Deed, deed.Create)))
+	authed.GET("/deeds/:id", web.OK(api, web.On(d.Deed, deed.Get)))
 	for _, action := range deed.Actions {
-		authed.POST("/deeds/:id/"+action, web.OK(api, d.Deed.Act(action)))
+		authed.POST("/deeds/:id/"+action, web.OK(api, web.On(d.Deed, deed.Act(action))))
 	}
-	authed.GET("/orgs/:id/deeds", web.OK(api, d.Deed.List))
+	authed.GET("/orgs/:id/deeds", web.OK(api, web.On(d.Deed, deed.List)))
 
 	authed.GET("/orgs/:id/stats", web.OK(api, d.Stats.Stats))
 	authed.GET("/orgs/:id/export.xlsx", d.Stats.Export)

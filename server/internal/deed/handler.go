@@ -13,18 +13,8 @@ import (
 	"xianfeng/server/internal/web"
 )
 
-// Handler serves the deed endpoints.
-type Handler struct {
-	svc *Service
-}
-
 // Actions are the secretaries' steps on a nomination, each POST /deeds/{id}/<action>.
 var Actions = []string{"approve", "reject", "recommend", "commend"}
-
-// NewHandler returns the deed HTTP handler.
-func NewHandler(svc *Service) *Handler {
-	return &Handler{svc: svc}
-}
 
 // JSON is a deed in responses.
 type JSON struct {
@@ -70,8 +60,9 @@ type createInput struct {
 	ReportIDs []int64 `json:"report_ids"`
 }
 
-func (h *Handler) Create(ctx context.Context, userID int64, in createInput) (JSON, error) {
-	d, err := h.svc.Create(ctx, userID, Input{Title: in.Title, Content: in.Content, UserID: in.UserID, TaskIDs: in.TaskIDs, ReportIDs: in.ReportIDs})
+// Create is POST /deeds.
+func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON, error) {
+	d, err := s.Create(ctx, userID, Input{Title: in.Title, Content: in.Content, UserID: in.UserID, TaskIDs: in.TaskIDs, ReportIDs: in.ReportIDs})
 	return newJSON(d), err
 }
 
@@ -83,8 +74,9 @@ type eventJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
-	d, evs, err := h.svc.Get(ctx, userID, in.ID)
+// Get is GET /deeds/{id}.
+func Get(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
+	d, evs, err := s.Get(ctx, userID, in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -101,9 +93,11 @@ type actInput struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) Act(action string) func(context.Context, int64, actInput) (JSON, error) {
-	return func(ctx context.Context, userID int64, in actInput) (JSON, error) {
-		d, err := h.svc.Act(ctx, userID, in.ID, action, in.Reason)
+// Act is POST /deeds/{id}/<action>, one of Actions: a secretary's step on
+// a nomination, with an optional reason.
+func Act(action string) func(context.Context, *Service, int64, actInput) (JSON, error) {
+	return func(ctx context.Context, s *Service, userID int64, in actInput) (JSON, error) {
+		d, err := s.Act(ctx, userID, in.ID, action, in.Reason)
 		return newJSON(d), err
 	}
 }
@@ -114,10 +108,11 @@ type listInput struct {
 	Status string `query:"status"`
 }
 
-func (h *Handler) List(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
+// List is GET /orgs/{id}/deeds.
+func List(ctx context.Context, s *Service, userID int64, in listInput) (paging.Page[JSON], error) {
 	if in.Status != "" && statusLabels[in.Status] == "" {
 		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、recommended、commended 或 rejected"})
 	}
-	p, err := h.svc.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
+	p, err := s.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newJSON), err
 }

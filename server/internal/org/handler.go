@@ -14,16 +14,6 @@ import (
 	"xianfeng/server/internal/web"
 )
 
-// Handler serves the org and membership endpoints.
-type Handler struct {
-	svc *Service
-}
-
-// NewHandler returns the org HTTP handler.
-func NewHandler(svc *Service) *Handler {
-	return &Handler{svc: svc}
-}
-
 // OrgJSON is an org in responses.
 type OrgJSON struct {
 	ID          int64      `json:"id"`
@@ -47,15 +37,7 @@ func KindLabel(k Kind) string {
 // newOrgJSON shows an org as of now (the service clock), which decides "ended".
 func newOrgJSON(o Org, now time.Time) OrgJSON {
 	return OrgJSON{ID: o.ID, ParentID: o.ParentID, Name: o.Name, Kind: o.Kind, KindLabel: KindLabel(o.Kind), Depth: o.Depth,
-		Post: o.Post(), EndsAt: utc(o.EndsAt), DissolvedAt: utc(o.DissolvedAt), Ended: o.Ended(now), CreatedAt: o.CreatedAt.UTC()}
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
+		Post: o.Post(), EndsAt: web.UTC(o.EndsAt), DissolvedAt: web.UTC(o.DissolvedAt), Ended: o.Ended(now), CreatedAt: o.CreatedAt.UTC()}
 }
 
 // MembershipJSON is a membership as its member sees it (/me, signup).
@@ -79,7 +61,7 @@ type MembershipJSON struct {
 func NewMembershipJSON(v MembershipView) MembershipJSON {
 	return MembershipJSON{ID: v.ID, OrgID: v.OrgID, OrgName: v.OrgName, OrgKind: v.OrgKind, Role: v.Role, Badge: v.Badge,
 		BadgeLabel: v.Badge.Label(), Status: v.Status, Name: v.Name, Reason: v.Reason, SecondedFrom: v.SecondedFrom,
-		CreatedAt: v.CreatedAt.UTC(), ApprovedAt: utc(v.ApprovedAt)}
+		CreatedAt: v.CreatedAt.UTC(), ApprovedAt: web.UTC(v.ApprovedAt)}
 }
 
 // MembershipsJSON renders a user's memberships.
@@ -113,17 +95,19 @@ type claimInput struct {
 	Badge Badge  `json:"badge"`
 }
 
-func (h *Handler) Claim(ctx context.Context, userID int64, in claimInput) (MembershipJSON, error) {
-	v, err := h.svc.Claim(ctx, userID, in.Code, in.Name, in.Badge)
+// Claim is POST /orgs/claim.
+func Claim(ctx context.Context, s *Service, userID int64, in claimInput) (MembershipJSON, error) {
+	v, err := s.Claim(ctx, userID, in.Code, in.Name, in.Badge)
 	return NewMembershipJSON(v), err
 }
 
-func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
-	d, err := h.svc.View(ctx, userID, in.ID)
+// Get is GET /orgs/{id}.
+func Get(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
+	d, err := s.View(ctx, userID, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	now := h.svc.Now()
+	now := s.Now()
 	type child struct {
 		OrgJSON
 		Subtree Counts `json:"subtree"`
@@ -151,7 +135,8 @@ type childInput struct {
 	EndsAt *time.Time `json:"ends_at"`
 }
 
-func (h *Handler) CreateChild(ctx context.Context, userID int64, req childInput) (OrgJSON, error) {
+// CreateChild is POST /orgs/{id}/children.
+func CreateChild(ctx context.Context, s *Service, userID int64, req childInput) (OrgJSON, error) {
 	in := ChildInput{Name: req.Name, Kind: req.Kind, EndsAt: req.EndsAt}
 	if p := req.Post; p != nil {
 		if p.Lat == nil || p.Lng == nil || p.RadiusM == nil {
@@ -159,25 +144,28 @@ func (h *Handler) CreateChild(ctx context.Context, userID int64, req childInput)
 		}
 		in.Post = &Post{Lat: *p.Lat, Lng: *p.Lng, RadiusM: *p.RadiusM, Address: p.Address}
 	}
-	o, err := h.svc.CreateChild(ctx, userID, req.ID, in)
-	return newOrgJSON(o, h.svc.Now()), err
+	o, err := s.CreateChild(ctx, userID, req.ID, in)
+	return newOrgJSON(o, s.Now()), err
 }
 
-func (h *Handler) Invite(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
-	return inviteJSON(h.svc.Invite(ctx, userID, in.ID))
+// Invite is GET /orgs/{id}/invite.
+func Invite(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
+	return inviteJSON(s.Invite(ctx, userID, in.ID))
 }
 
-func (h *Handler) Rotate(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
-	return inviteJSON(h.svc.RotateInvite(ctx, userID, in.ID))
+// Rotate is POST /orgs/{id}/invite/rotate.
+func Rotate(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
+	return inviteJSON(s.RotateInvite(ctx, userID, in.ID))
 }
 
 func inviteJSON(code string, exp time.Time, err error) (gin.H, error) {
 	return gin.H{"invite_code": code, "expires_at": exp.UTC()}, err
 }
 
-func (h *Handler) Dissolve(ctx context.Context, userID int64, in web.ID) (OrgJSON, error) {
-	o, err := h.svc.Dissolve(ctx, userID, in.ID)
-	return newOrgJSON(o, h.svc.Now()), err
+// Dissolve is POST /orgs/{id}/dissolve.
+func Dissolve(ctx context.Context, s *Service, userID int64, in web.ID) (OrgJSON, error) {
+	o, err := s.Dissolve(ctx, userID, in.ID)
+	return newOrgJSON(o, s.Now()), err
 }
 
 type pageInput struct {
@@ -204,8 +192,9 @@ func newEntryJSON(e audit.Entry) entryJSON {
 	return entryJSON{ID: e.ID, OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action, TargetUserID: e.TargetUserID, Detail: d, CreatedAt: e.CreatedAt.UTC()}
 }
 
-func (h *Handler) Audit(ctx context.Context, userID int64, in pageInput) (paging.Page[entryJSON], error) {
-	p, err := h.svc.AuditPage(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
+// Audit is GET /orgs/{id}/audit.
+func Audit(ctx context.Context, s *Service, userID int64, in pageInput) (paging.Page[entryJSON], error) {
+	p, err := s.AuditPage(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newEntryJSON), err
 }
 
@@ -219,10 +208,11 @@ type membersInput struct {
 func newMemberJSON(r MemberRow) memberJSON {
 	return memberJSON{UserID: r.UserID, MembershipID: r.ID, Name: r.Name, PhoneMasked: user.MaskPhone(r.Phone),
 		Badge: r.Badge, BadgeLabel: r.Badge.Label(), Role: r.Role, Status: r.Status, Reason: r.Reason,
-		SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: utc(r.ApprovedAt)}
+		SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: web.UTC(r.ApprovedAt)}
 }
 
-func (h *Handler) Members(ctx context.Context, userID int64, in membersInput) (paging.Page[memberJSON], error) {
+// Members is GET /orgs/{id}/members.
+func Members(ctx context.Context, s *Service, userID int64, in membersInput) (paging.Page[memberJSON], error) {
 	if in.Status != "" && !in.Status.Valid() {
 		return paging.Page[memberJSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、rejected 或 removed"})
 	}
@@ -230,7 +220,7 @@ func (h *Handler) Members(ctx context.Context, userID int64, in membersInput) (p
 		return paging.Page[memberJSON]{}, badgeInvalid()
 	}
 	f := MemberFilter{Status: in.Status, Badge: in.Badge, After: in.Page.Cursor, Limit: in.Page.Limit}
-	p, err := h.svc.Members(ctx, userID, in.ID, f)
+	p, err := s.Members(ctx, userID, in.ID, f)
 	return paging.Map(p, newMemberJSON), err
 }
 
@@ -239,8 +229,9 @@ type secondInput struct {
 	UserIDs []int64 `json:"user_ids"`
 }
 
-func (h *Handler) Second(ctx context.Context, userID int64, in secondInput) (gin.H, error) {
-	added, skipped, err := h.svc.Second(ctx, userID, in.ID, in.UserIDs)
+// Second is POST /orgs/{id}/members.
+func Second(ctx context.Context, s *Service, userID int64, in secondInput) (gin.H, error) {
+	added, skipped, err := s.Second(ctx, userID, in.ID, in.UserIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -256,8 +247,9 @@ type memberInput struct {
 	UserID int64 `path:"user_id"`
 }
 
-func (h *Handler) Approve(ctx context.Context, userID int64, in memberInput) (MembershipJSON, error) {
-	v, err := h.svc.Approve(ctx, userID, in.OrgID, in.UserID)
+// Approve is POST /orgs/{id}/members/{user_id}/approve.
+func Approve(ctx context.Context, s *Service, userID int64, in memberInput) (MembershipJSON, error) {
+	v, err := s.Approve(ctx, userID, in.OrgID, in.UserID)
 	return NewMembershipJSON(v), err
 }
 
@@ -268,8 +260,9 @@ type rejectInput struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) Reject(ctx context.Context, userID int64, in rejectInput) (MembershipJSON, error) {
-	v, err := h.svc.Reject(ctx, userID, in.OrgID, in.UserID, in.Reason)
+// Reject is POST /orgs/{id}/members/{user_id}/reject.
+func Reject(ctx context.Context, s *Service, userID int64, in rejectInput) (MembershipJSON, error) {
+	v, err := s.Reject(ctx, userID, in.OrgID, in.UserID, in.Reason)
 	return NewMembershipJSON(v), err
 }
 
@@ -280,13 +273,15 @@ type changeInput struct {
 	Role   *Role  `json:"role"`
 }
 
-func (h *Handler) Change(ctx context.Context, userID int64, in changeInput) (MembershipJSON, error) {
-	v, err := h.svc.Change(ctx, userID, in.OrgID, in.UserID, in.Badge, in.Role)
+// Change is PATCH /orgs/{id}/members/{user_id}.
+func Change(ctx context.Context, s *Service, userID int64, in changeInput) (MembershipJSON, error) {
+	v, err := s.Change(ctx, userID, in.OrgID, in.UserID, in.Badge, in.Role)
 	return NewMembershipJSON(v), err
 }
 
-func (h *Handler) Remove(ctx context.Context, userID int64, in memberInput) error {
-	return h.svc.Remove(ctx, userID, in.OrgID, in.UserID)
+// Remove is DELETE /orgs/{id}/members/{user_id}.
+func Remove(ctx context.Context, s *Service, userID int64, in memberInput) error {
+	return s.Remove(ctx, userID, in.OrgID, in.UserID)
 }
 
 type signupInput struct {
@@ -295,7 +290,8 @@ type signupInput struct {
 	Badge      Badge  `json:"badge"`
 }
 
-func (h *Handler) Signup(ctx context.Context, userID int64, in signupInput) (MembershipJSON, error) {
-	v, err := h.svc.Signup(ctx, userID, in.InviteCode, in.Name, in.Badge)
+// Signup is POST /members/signup.
+func Signup(ctx context.Context, s *Service, userID int64, in signupInput) (MembershipJSON, error) {
+	v, err := s.Signup(ctx, userID, in.InviteCode, in.Name, in.Badge)
 	return NewMembershipJSON(v), err
 }

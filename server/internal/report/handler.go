@@ -4,22 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
-
-// Handler serves the report endpoints.
-type Handler struct {
-	svc *Service
-}
-
-// NewHandler returns the report HTTP handler.
-func NewHandler(svc *Service) *Handler {
-	return &Handler{svc: svc}
-}
 
 // JSON is a report in responses.
 type JSON struct {
@@ -44,19 +32,11 @@ type JSON struct {
 	CreatedAt       time.Time  `json:"created_at"`
 }
 
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 func newJSON(r Report) JSON {
 	return JSON{ID: r.ID, OrgID: r.OrgID, ReporterID: r.ReporterID, Category: r.Category, CategoryLabel: Categories[r.Category],
 		Urgency: r.Urgency, Content: r.Content, Lat: r.Lat, Lng: r.Lng, Address: r.Address, Status: r.Status,
-		CurrentOrgID: r.CurrentOrgID, EscalationLevel: r.EscalationLevel, NextEscalateAt: utc(r.NextEscalateAt),
-		AckedBy: r.AckedBy, AckedAt: utc(r.AckedAt), ResolvedAt: utc(r.ResolvedAt), ResolveNote: r.ResolveNote, CreatedAt: r.CreatedAt.UTC()}
+		CurrentOrgID: r.CurrentOrgID, EscalationLevel: r.EscalationLevel, NextEscalateAt: web.UTC(r.NextEscalateAt),
+		AckedBy: r.AckedBy, AckedAt: web.UTC(r.AckedAt), ResolvedAt: web.UTC(r.ResolvedAt), ResolveNote: r.ResolveNote, CreatedAt: r.CreatedAt.UTC()}
 }
 
 type createInput struct {
@@ -70,8 +50,9 @@ type createInput struct {
 	RequestID string   `json:"request_id"`
 }
 
-func (h *Handler) Create(ctx context.Context, userID int64, in createInput) (JSON, error) {
-	r, _, err := h.svc.Create(ctx, userID, Input{OrgID: in.OrgID, Category: in.Category, Urgency: in.Urgency,
+// Create is POST /reports: a member files a report to their org.
+func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON, error) {
+	r, _, err := s.Create(ctx, userID, Input{OrgID: in.OrgID, Category: in.Category, Urgency: in.Urgency,
 		Content: in.Content, Lat: in.Lat, Lng: in.Lng, Address: in.Address, RequestID: in.RequestID})
 	return newJSON(r), err
 }
@@ -85,20 +66,28 @@ type eventJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func (h *Handler) Get(ctx context.Context, userID int64, in web.ID) (gin.H, error) {
-	r, evs, err := h.svc.Timeline(ctx, userID, in.ID)
+// detailJSON is a report with its timeline.
+type detailJSON struct {
+	Report   JSON        `json:"report"`
+	Timeline []eventJSON `json:"timeline"`
+}
+
+// Get is GET /reports/{id}: a report and its timeline.
+func Get(ctx context.Context, s *Service, userID int64, in web.ID) (detailJSON, error) {
+	r, evs, err := s.Timeline(ctx, userID, in.ID)
 	if err != nil {
-		return nil, err
+		return detailJSON{}, err
 	}
 	timeline := make([]eventJSON, len(evs))
 	for i, e := range evs {
 		timeline[i] = eventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Level: e.Level, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	return gin.H{"report": newJSON(r), "timeline": timeline}, nil
+	return detailJSON{Report: newJSON(r), Timeline: timeline}, nil
 }
 
-func (h *Handler) Ack(ctx context.Context, userID int64, in web.ID) (JSON, error) {
-	r, err := h.svc.Ack(ctx, userID, in.ID)
+// Ack is POST /reports/{id}/ack: a secretary acknowledges a report.
+func Ack(ctx context.Context, s *Service, userID int64, in web.ID) (JSON, error) {
+	r, err := s.Ack(ctx, userID, in.ID)
 	return newJSON(r), err
 }
 
@@ -108,15 +97,15 @@ type noteInput struct {
 	Note string `json:"note"`
 }
 
-// Resolve closes a report with the caller's note.
-func (h *Handler) Resolve(ctx context.Context, userID int64, in noteInput) (JSON, error) {
-	r, err := h.svc.Resolve(ctx, userID, in.ID, in.Note)
+// Resolve is POST /reports/{id}/resolve: it closes a report with the caller's note.
+func Resolve(ctx context.Context, s *Service, userID int64, in noteInput) (JSON, error) {
+	r, err := s.Resolve(ctx, userID, in.ID, in.Note)
 	return newJSON(r), err
 }
 
-// Escalate sends a report one level up by hand, with the caller's note.
-func (h *Handler) Escalate(ctx context.Context, userID int64, in noteInput) (JSON, error) {
-	r, err := h.svc.EscalateByHand(ctx, userID, in.ID, in.Note)
+// Escalate is POST /reports/{id}/escalate: it sends a report one level up by hand, with the caller's note.
+func Escalate(ctx context.Context, s *Service, userID int64, in noteInput) (JSON, error) {
+	r, err := s.EscalateByHand(ctx, userID, in.ID, in.Note)
 	return newJSON(r), err
 }
 
@@ -127,14 +116,15 @@ type listInput struct {
 	Urgency string `query:"urgency"`
 }
 
-func (h *Handler) List(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
+// List is GET /orgs/{id}/reports: the reports a secretary handles.
+func List(ctx context.Context, s *Service, userID int64, in listInput) (paging.Page[JSON], error) {
 	if in.Status != "" && in.Status != StatusOpen && in.Status != StatusAcknowledged && in.Status != StatusResolved {
 		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 open、acknowledged 或 resolved"})
 	}
 	if in.Urgency != "" && in.Urgency != Urgent && in.Urgency != Normal {
 		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"urgency": "应为 urgent 或 normal"})
 	}
-	p, err := h.svc.List(ctx, userID, in.OrgID, in.Status, in.Urgency, in.Page.Cursor, in.Page.Limit)
+	p, err := s.List(ctx, userID, in.OrgID, in.Status, in.Urgency, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newJSON), err
 }
 
@@ -142,7 +132,8 @@ type mineInput struct {
 	Page web.PageQuery
 }
 
-func (h *Handler) Mine(ctx context.Context, userID int64, in mineInput) (paging.Page[JSON], error) {
-	p, err := h.svc.Mine(ctx, userID, in.Page.Cursor, in.Page.Limit)
+// Mine is GET /me/reports: the caller's own reports.
+func Mine(ctx context.Context, s *Service, userID int64, in mineInput) (paging.Page[JSON], error) {
+	p, err := s.Mine(ctx, userID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newJSON), err
 }

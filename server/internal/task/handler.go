@@ -14,16 +14,6 @@ import (
 	"xianfeng/server/internal/web"
 )
 
-// Handler serves the task endpoints.
-type Handler struct {
-	svc *Service
-}
-
-// NewHandler returns the task HTTP handler.
-func NewHandler(svc *Service) *Handler {
-	return &Handler{svc: svc}
-}
-
 // TaskJSON is a task in responses.
 type TaskJSON struct {
 	ID                  int64      `json:"id"`
@@ -45,14 +35,6 @@ type TaskJSON struct {
 	CancelledAt         *time.Time `json:"cancelled_at"`
 }
 
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // NewTaskJSON renders a task.
 func NewTaskJSON(t Task) TaskJSON {
 	target := Target{Badges: t.Badges(), UserIDs: []int64{}, IncludeSuborgs: t.IncludeSuborgs}
@@ -65,9 +47,9 @@ func NewTaskJSON(t Task) TaskJSON {
 		}
 	}
 	return TaskJSON{ID: t.ID, OrgID: t.OrgID, Title: t.Title, Description: t.Description, Kind: t.Kind, KindLabel: t.Kind.Label(),
-		Target: target, Location: t.Location(), StartsAt: utc(t.StartsAt), DueAt: utc(t.DueAt), RemindBeforeMinutes: t.RemindBeforeMinutes,
+		Target: target, Location: t.Location(), StartsAt: web.UTC(t.StartsAt), DueAt: web.UTC(t.DueAt), RemindBeforeMinutes: t.RemindBeforeMinutes,
 		Status: t.Status, AssignedCount: t.AssignedCount, Overdue: t.OverdueAt != nil && t.Status == StatusOpen,
-		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(), CancelledAt: utc(t.CancelledAt)}
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(), CancelledAt: web.UTC(t.CancelledAt)}
 }
 
 // CheckinJSON is where and when a member checked in at a task's post.
@@ -99,9 +81,9 @@ type AssignmentJSON struct {
 // NewAssignmentJSON renders an assignment.
 func NewAssignmentJSON(a Assignment) AssignmentJSON {
 	out := AssignmentJSON{ID: a.ID, TaskID: a.TaskID, UserID: a.UserID, OrgID: a.OrgID, Status: a.Status, StatusLabel: statusLabel(a.Status),
-		Overdue: a.Overdue, Reason: a.Reason, Note: a.Note, AcceptedAt: utc(a.AcceptedAt), CompletedAt: utc(a.CompletedAt), CreatedAt: a.CreatedAt.UTC()}
+		Overdue: a.Overdue, Reason: a.Reason, Note: a.Note, AcceptedAt: web.UTC(a.AcceptedAt), CompletedAt: web.UTC(a.CompletedAt), CreatedAt: a.CreatedAt.UTC()}
 	if a.CheckedInAt != nil {
-		out.Checkin = &CheckinJSON{Lat: a.CheckinLat, Lng: a.CheckinLng, AccuracyM: a.CheckinAccuracyM, DistanceM: a.CheckinDistanceM, At: utc(a.CheckedInAt)}
+		out.Checkin = &CheckinJSON{Lat: a.CheckinLat, Lng: a.CheckinLng, AccuracyM: a.CheckinAccuracyM, DistanceM: a.CheckinDistanceM, At: web.UTC(a.CheckedInAt)}
 	}
 	return out
 }
@@ -119,7 +101,8 @@ type createInput struct {
 	RemindBeforeMinutes int        `json:"remind_before_minutes"`
 }
 
-func (h *Handler) Create(ctx context.Context, userID int64, req createInput) (TaskJSON, error) {
+// Create is POST /orgs/{id}/tasks.
+func Create(ctx context.Context, s *Service, userID int64, req createInput) (TaskJSON, error) {
 	in := Input{RequestID: req.RequestID, Title: req.Title, Description: req.Description, Kind: req.Kind,
 		StartsAt: req.StartsAt, DueAt: req.DueAt, RemindBeforeMinutes: req.RemindBeforeMinutes}
 	if req.Target != nil {
@@ -132,7 +115,7 @@ func (h *Handler) Create(ctx context.Context, userID int64, req createInput) (Ta
 		}
 		in.Location = loc
 	}
-	t, _, err := h.svc.Create(ctx, userID, req.OrgID, in)
+	t, _, err := s.Create(ctx, userID, req.OrgID, in)
 	return NewTaskJSON(t), err
 }
 
@@ -156,11 +139,12 @@ type listInput struct {
 	Status Status `query:"status"`
 }
 
-func (h *Handler) List(ctx context.Context, userID int64, in listInput) (paging.Page[TaskJSON], error) {
+// List is GET /orgs/{id}/tasks.
+func List(ctx context.Context, s *Service, userID int64, in listInput) (paging.Page[TaskJSON], error) {
 	if in.Status != "" && in.Status != StatusDispatching && in.Status != StatusOpen && in.Status != StatusCancelled {
 		return paging.Page[TaskJSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 dispatching、open 或 cancelled"})
 	}
-	p, err := h.svc.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
+	p, err := s.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, NewTaskJSON), err
 }
 
@@ -177,11 +161,12 @@ func checkAStatus(s AStatus) error {
 	return nil
 }
 
-func (h *Handler) Get(ctx context.Context, userID int64, in detailInput) (gin.H, error) {
+// Get is GET /tasks/{id}.
+func Get(ctx context.Context, s *Service, userID int64, in detailInput) (gin.H, error) {
 	if err := checkAStatus(in.Status); err != nil {
 		return nil, err
 	}
-	d, err := h.svc.Detail(ctx, userID, in.ID, in.Status, in.Page.Cursor, in.Page.Limit)
+	d, err := s.Detail(ctx, userID, in.ID, in.Status, in.Page.Cursor, in.Page.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -210,16 +195,18 @@ type rescheduleInput struct {
 	RemindBeforeMinutes *int       `json:"remind_before_minutes"`
 }
 
-func (h *Handler) Reschedule(ctx context.Context, userID int64, in rescheduleInput) (TaskJSON, error) {
+// Reschedule is PATCH /tasks/{id}.
+func Reschedule(ctx context.Context, s *Service, userID int64, in rescheduleInput) (TaskJSON, error) {
 	if in.DueAt == nil {
 		return TaskJSON{}, apperr.Invalid("参数错误", map[string]string{"due_at": "需要新的截止时间"})
 	}
-	t, err := h.svc.Reschedule(ctx, userID, in.ID, in.DueAt, in.RemindBeforeMinutes)
+	t, err := s.Reschedule(ctx, userID, in.ID, in.DueAt, in.RemindBeforeMinutes)
 	return NewTaskJSON(t), err
 }
 
-func (h *Handler) Cancel(ctx context.Context, userID int64, in web.ID) (TaskJSON, error) {
-	t, err := h.svc.Cancel(ctx, userID, in.ID)
+// Cancel is POST /tasks/{id}/cancel.
+func Cancel(ctx context.Context, s *Service, userID int64, in web.ID) (TaskJSON, error) {
+	t, err := s.Cancel(ctx, userID, in.ID)
 	return NewTaskJSON(t), err
 }
 
@@ -234,8 +221,9 @@ func progress(t Task, a Assignment, err error) (progressJSON, error) {
 	return progressJSON{Task: NewTaskJSON(t), Assignment: NewAssignmentJSON(a)}, err
 }
 
-func (h *Handler) Accept(ctx context.Context, userID int64, in web.ID) (progressJSON, error) {
-	return progress(h.svc.Accept(ctx, userID, in.ID))
+// Accept is POST /tasks/{id}/accept.
+func Accept(ctx context.Context, s *Service, userID int64, in web.ID) (progressJSON, error) {
+	return progress(s.Accept(ctx, userID, in.ID))
 }
 
 type declineInput struct {
@@ -244,8 +232,9 @@ type declineInput struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) Decline(ctx context.Context, userID int64, in declineInput) (progressJSON, error) {
-	return progress(h.svc.Decline(ctx, userID, in.ID, in.Reason))
+// Decline is POST /tasks/{id}/decline.
+func Decline(ctx context.Context, s *Service, userID int64, in declineInput) (progressJSON, error) {
+	return progress(s.Decline(ctx, userID, in.ID, in.Reason))
 }
 
 type checkinInput struct {
@@ -259,8 +248,9 @@ type checkinInput struct {
 	ClientTime *time.Time `json:"client_time"`
 }
 
-func (h *Handler) Checkin(ctx context.Context, userID int64, in checkinInput) (progressJSON, error) {
-	return progress(h.svc.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime}))
+// Checkin is POST /tasks/{id}/checkin.
+func Checkin(ctx context.Context, s *Service, userID int64, in checkinInput) (progressJSON, error) {
+	return progress(s.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime}))
 }
 
 type completeInput struct {
@@ -269,8 +259,9 @@ type completeInput struct {
 	RequestID string `json:"request_id"`
 }
 
-func (h *Handler) Complete(ctx context.Context, userID int64, in completeInput) (progressJSON, error) {
-	return progress(h.svc.Complete(ctx, userID, in.ID, in.Note, in.RequestID))
+// Complete is POST /tasks/{id}/complete.
+func Complete(ctx context.Context, s *Service, userID int64, in completeInput) (progressJSON, error) {
+	return progress(s.Complete(ctx, userID, in.ID, in.Note, in.RequestID))
 }
 
 type mineInput struct {
@@ -278,11 +269,12 @@ type mineInput struct {
 	Status AStatus `query:"status"`
 }
 
-func (h *Handler) Mine(ctx context.Context, userID int64, in mineInput) (paging.Page[progressJSON], error) {
+// Mine is GET /me/tasks.
+func Mine(ctx context.Context, s *Service, userID int64, in mineInput) (paging.Page[progressJSON], error) {
 	if err := checkAStatus(in.Status); err != nil {
 		return paging.Page[progressJSON]{}, err
 	}
-	p, err := h.svc.Mine(ctx, userID, in.Status, in.Page.Cursor, in.Page.Limit)
+	p, err := s.Mine(ctx, userID, in.Status, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, func(r MyTask) progressJSON {
 		return progressJSON{Task: NewTaskJSON(r.Task), Assignment: NewAssignmentJSON(r.Assignment)}
 	}), err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/render"
@@ -62,6 +63,28 @@ func NoContent[C, In any](a Adapter[C], call func(ctx context.Context, caller C,
 	return endpoint(a, http.StatusNoContent, func(ctx context.Context, caller C, in In) (struct{}, error) {
 		return struct{}{}, call(ctx, caller, in)
 	})
+}
+
+// On binds a domain's endpoint function to its service, so that a domain
+// needs no handler type of its own: an endpoint is a plain function of the
+// service, the caller and the decoded input, and routes.go binds it with
+// web.OK(api, web.On(svc, report.Ack)).
+func On[S, C, In, Out any](svc S, f func(ctx context.Context, svc S, caller C, in In) (Out, error)) func(context.Context, C, In) (Out, error) {
+	return func(ctx context.Context, caller C, in In) (Out, error) { return f(ctx, svc, caller, in) }
+}
+
+// OnErr is On for an endpoint that answers nothing (see NoContent).
+func OnErr[S, C, In any](svc S, f func(ctx context.Context, svc S, caller C, in In) error) func(context.Context, C, In) error {
+	return func(ctx context.Context, caller C, in In) error { return f(ctx, svc, caller, in) }
+}
+
+// UTC is t in UTC, or nil: the API writes every time in UTC.
+func UTC(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // Status is an answer whose status the call decides, e.g. 201 for a record

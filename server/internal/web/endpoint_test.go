@@ -226,3 +226,25 @@ func TestEndpointRefusesInputsItCannotRead(t *testing.T) {
 	}()
 	web.OK(adapter(), call)
 }
+
+type counter struct{ name string }
+
+func TestOnBindsAnEndpointFunctionToItsService(t *testing.T) {
+	svc := &counter{name: "报告"}
+	h := web.OK(adapter(), web.On(svc, func(_ context.Context, s *counter, user int64, in web.ID) (gin.H, error) {
+		return gin.H{"service": s.name, "user": user, "id": in.ID}, nil
+	}))
+	w := serve(t, "/reports/:id", h, http.MethodGet, "/reports/5", "")
+	if w.Code != http.StatusOK || w.Body.String() != `{"id":5,"service":"报告","user":7}` {
+		t.Errorf("answer = %d %s", w.Code, w.Body)
+	}
+
+	var removed int64
+	del := web.NoContent(adapter(), web.OnErr(svc, func(_ context.Context, _ *counter, _ int64, in web.ID) error {
+		removed = in.ID
+		return nil
+	}))
+	if w := serve(t, "/members/:id", del, http.MethodDelete, "/members/9", ""); w.Code != http.StatusNoContent || removed != 9 {
+		t.Errorf("answer = %d, removed %d; want 204 and member 9", w.Code, removed)
+	}
+}
