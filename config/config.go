@@ -351,6 +351,13 @@ func Default() Config {
 	}
 }
 
+// Vars is a set of settings by name, for Load without the process
+// environment: config.Load("", config.Vars{"APP_ENV": "development"}.Get).
+type Vars map[string]string
+
+// Get returns the setting of that name, "" when it is not set.
+func (v Vars) Get(name string) string { return v[name] }
+
 // Load builds the configuration from defaults, the YAML file at path (skipped
 // when path is empty) and the environment as read by getenv. It validates the
 // result, so a returned Config is ready to use.

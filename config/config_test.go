@@ -14,11 +14,6 @@ import (
 	"xianfeng/config"
 )
 
-// env returns a getenv func that reads only the given variables.
-func env(vars map[string]string) func(string) string {
-	return func(name string) string { return vars[name] }
-}
-
 // writeYAML writes content to a temporary YAML file and returns its path.
 func writeYAML(t *testing.T, content string) string {
 	t.Helper()
@@ -30,7 +25,7 @@ func writeYAML(t *testing.T, content string) string {
 }
 
 func TestDefaultsRunALaptopWithoutAnySettings(t *testing.T) {
-	cfg, err := config.Load("", env(nil))
+	cfg, err := config.Load("", config.Vars(nil).Get)
 	if err != nil {
 		t.Fatalf("Load with no file and no environment: %v", err)
 	}
@@ -137,7 +132,7 @@ wechat:
 			if tt.yaml != "" {
 				path = writeYAML(t, tt.yaml)
 			}
-			cfg, err := config.Load(path, env(tt.env))
+			cfg, err := config.Load(path, config.Vars(tt.env).Get)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -162,7 +157,7 @@ func TestAFileThatCannotBeUsedStopsLoad(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeYAML(t, tt.yaml)
-			_, err := config.Load(path, env(nil))
+			_, err := config.Load(path, config.Vars(nil).Get)
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -175,7 +170,7 @@ func TestAFileThatCannotBeUsedStopsLoad(t *testing.T) {
 	}
 	t.Run("a missing file is an error that names its path", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "absent.yaml")
-		_, err := config.Load(path, env(nil))
+		_, err := config.Load(path, config.Vars(nil).Get)
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("Load(%q) error = %v, want one naming the path", path, err)
 		}
@@ -209,7 +204,7 @@ func TestEachBadSettingStopsLoadNamingIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Load("", env(tt.env))
+			_, err := config.Load("", config.Vars(tt.env).Get)
 			if err == nil {
 				t.Fatalf("Load(%v) succeeded, want an error naming %s", tt.env, tt.setting)
 			}
@@ -219,7 +214,7 @@ func TestEachBadSettingStopsLoadNamingIt(t *testing.T) {
 		})
 	}
 	t.Run("several bad settings are all reported at once", func(t *testing.T) {
-		_, err := config.Load("", env(map[string]string{"APP_ENV": "staging", "APP_LOG_LEVEL": "loud", "APP_TIMEZONE": "Mars/Base"}))
+		_, err := config.Load("", config.Vars(map[string]string{"APP_ENV": "staging", "APP_LOG_LEVEL": "loud", "APP_TIMEZONE": "Mars/Base"}).Get)
 		if err == nil {
 			t.Fatal("Load succeeded, want an error")
 		}
@@ -270,7 +265,7 @@ func TestProductionRefusesTrialSettings(t *testing.T) {
 			for k, v := range tt.change {
 				vars[k] = v
 			}
-			cfg, err := config.Load("", env(vars))
+			cfg, err := config.Load("", config.Vars(vars).Get)
 			if tt.setting != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.setting) {
 					t.Fatalf("Load error = %v, want one naming %s", err, tt.setting)
@@ -325,7 +320,7 @@ func TestRedactedMasksSecretsAndKeepsTheRestReadable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := config.Load("", env(tt.vars))
+			cfg, err := config.Load("", config.Vars(tt.vars).Get)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -343,7 +338,7 @@ func TestRedactedMasksSecretsAndKeepsTheRestReadable(t *testing.T) {
 		})
 	}
 	t.Run("redacting leaves the configuration itself untouched", func(t *testing.T) {
-		cfg, err := config.Load("", env(vars))
+		cfg, err := config.Load("", config.Vars(vars).Get)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,7 +441,7 @@ func TestParseDatabaseURL(t *testing.T) {
 func TestLocationIsTheConfiguredZoneEvenWithoutLoad(t *testing.T) {
 	changed := config.Default()
 	changed.Timezone = "America/Los_Angeles"
-	loaded, err := config.Load("", env(map[string]string{"APP_TIMEZONE": "Europe/Berlin"}))
+	loaded, err := config.Load("", config.Vars(map[string]string{"APP_TIMEZONE": "Europe/Berlin"}).Get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +483,7 @@ func TestLocationIsTheConfiguredZoneEvenWithoutLoad(t *testing.T) {
 	}
 	for _, zone := range []string{"Local", "Mars/Olympus"} {
 		t.Run("Load refuses the zone "+zone, func(t *testing.T) {
-			if _, err := config.Load("", env(map[string]string{"APP_TIMEZONE": zone})); err == nil || !strings.Contains(err.Error(), "APP_TIMEZONE") {
+			if _, err := config.Load("", config.Vars(map[string]string{"APP_TIMEZONE": zone}).Get); err == nil || !strings.Contains(err.Error(), "APP_TIMEZONE") {
 				t.Errorf("Load with APP_TIMEZONE=%s: %v, want an error naming APP_TIMEZONE", zone, err)
 			}
 		})
@@ -507,7 +502,7 @@ func TestTheAdminListenerCanBeTurnedOff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := config.Load("", env(map[string]string{"APP_ADMIN_ADDR": tt.addr}))
+			cfg, err := config.Load("", config.Vars(map[string]string{"APP_ADMIN_ADDR": tt.addr}).Get)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -519,7 +514,7 @@ func TestTheAdminListenerCanBeTurnedOff(t *testing.T) {
 }
 
 func TestTheWeChatQRCheckFileSplitsIntoNameAndContent(t *testing.T) {
-	cfg, err := config.Load("", env(map[string]string{"APP_WECHAT_QR_VERIFY_FILE": "Ab3xYz_9.txt:0123abcd:ef"}))
+	cfg, err := config.Load("", config.Vars(map[string]string{"APP_WECHAT_QR_VERIFY_FILE": "Ab3xYz_9.txt:0123abcd:ef"}).Get)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestCheckNotifyKinds(t *testing.T) {
 		for _, k := range known {
 			env["APP_NOTIFY_TEMPLATE_"+strings.ToUpper(k)] = "tmpl-" + k
 		}
-		cfg, err := config.Load("", func(k string) string { return env[k] })
+		cfg, err := config.Load("", config.Vars(env).Get)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,20 +23,6 @@ import (
 	"xianfeng/server/internal/testenv"
 )
 
-// env returns a getenv func that sees only vars.
-func env(vars map[string]string) func(string) string {
-	return func(name string) string { return vars[name] }
-}
-
-func writeFile(t *testing.T, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "xianfeng.yaml")
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // printed is the part of `server config` output the tests read.
 type printed struct {
 	HTTP struct {
@@ -49,7 +35,10 @@ type printed struct {
 }
 
 func TestConfigCommandPrintsTheEffectiveConfiguration(t *testing.T) {
-	file := writeFile(t, "http:\n  addr: \"127.0.0.1:9321\"\n")
+	file := filepath.Join(t.TempDir(), "xianfeng.yaml")
+	if err := os.WriteFile(file, []byte("http:\n  addr: \"127.0.0.1:9321\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	const secret = "app-secret-that-must-not-print"
 	tests := []struct {
 		name       string
@@ -74,7 +63,7 @@ func TestConfigCommandPrintsTheEffectiveConfiguration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if err := run(context.Background(), tt.args, env(tt.env), &stdout, &stderr); err != nil {
+			if err := run(context.Background(), tt.args, config.Vars(tt.env).Get, &stdout, &stderr); err != nil {
 				t.Fatalf("run %v: %v\nstderr: %s", tt.args, err, stderr.String())
 			}
 			if strings.Contains(stdout.String()+stderr.String(), secret) {
@@ -115,7 +104,7 @@ func TestBadInvocationsFailWithAReason(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), tt.args, env(tt.env), &stdout, &stderr)
+			err := run(context.Background(), tt.args, config.Vars(tt.env).Get, &stdout, &stderr)
 			if tt.wantErr == nil && err != nil {
 				t.Fatalf("run %v: %v", tt.args, err)
 			}
@@ -163,7 +152,7 @@ func TestMigrateCommandCreatesTheSchema(t *testing.T) {
 			url := tt.url(t)
 			for i := range tt.runs {
 				var stdout, stderr bytes.Buffer
-				if err := run(context.Background(), []string{"migrate"}, env(map[string]string{"APP_DATABASE_URL": url}), &stdout, &stderr); err != nil {
+				if err := run(context.Background(), []string{"migrate"}, config.Vars(map[string]string{"APP_DATABASE_URL": url}).Get, &stdout, &stderr); err != nil {
 					t.Fatalf("migrate run %d: %v\nstderr: %s", i+1, err, stderr.String())
 				}
 				if !strings.Contains(stderr.String(), "database schema is up to date") {
@@ -240,7 +229,7 @@ func TestServingStopsCleanlyWhenCancelled(t *testing.T) {
 			defer cancel()
 			var stdout, stderr testenv.LogBuffer
 			done := make(chan error, 1)
-			go func() { done <- run(ctx, []string{tt.cmd}, env(vars), &stdout, &stderr) }()
+			go func() { done <- run(ctx, []string{tt.cmd}, config.Vars(vars).Get, &stdout, &stderr) }()
 
 			client := &http.Client{Timeout: time.Second}
 			get := func(url string) int {
@@ -304,7 +293,7 @@ func TestTheAdminListenerIsOffWhenSaid(t *testing.T) {
 	defer cancel()
 	var stdout, stderr testenv.LogBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"api"}, env(vars), &stdout, &stderr) }()
+	go func() { done <- run(ctx, []string{"api"}, config.Vars(vars).Get, &stdout, &stderr) }()
 	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(stderr.String(), "HTTP API listening"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the API never listened\nstderr: %s", stderr.String())
@@ -331,7 +320,7 @@ func TestAnAdminPortInUseStopsTheServerNamingTheSetting(t *testing.T) {
 		"APP_ADMIN_ADDR": busy.Addr().String(),
 	})
 	var stdout, stderr testenv.LogBuffer
-	err = run(context.Background(), []string{"worker"}, env(vars), &stdout, &stderr)
+	err = run(context.Background(), []string{"worker"}, config.Vars(vars).Get, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "APP_ADMIN_ADDR") {
 		t.Fatalf("run with a busy admin port = %v, want an error naming APP_ADMIN_ADDR", err)
 	}
@@ -350,7 +339,7 @@ func TestAnUnreachableRedisAtStartIsAnErrorNotAPanic(t *testing.T) {
 		"APP_REDIS_TIMEOUT": "200ms",
 	})
 	var stdout, stderr testenv.LogBuffer
-	err := run(context.Background(), []string{"api"}, env(vars), &stdout, &stderr)
+	err := run(context.Background(), []string{"api"}, config.Vars(vars).Get, &stdout, &stderr)
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "redis") {
 		t.Fatalf("run with Redis refusing connections = %v, want an error about Redis", err)
 	}

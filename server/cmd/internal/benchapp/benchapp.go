@@ -71,7 +71,7 @@ func (s Settings) Config() (config.Config, error) {
 		"APP_REDIS_KEY_PREFIX": s.Prefix, "APP_QUEUE_NAMESPACE": s.Namespace, "APP_LOG_LEVEL": s.LogLevel,
 		"APP_WECHAT_MOCK": "true",
 	}
-	return config.Load("", func(k string) string { return env[k] })
+	return config.Load("", config.Vars(env).Get)
 }
 
 // Postgres returns the dialect -db names and whether it is PostgreSQL, the
