@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	taskJobs.Register(a.Task)
 	annJobs := announce.NewJobs(a.Queue)
 	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now})
-	annJobs.Register(a.Announce)
+	announce.Register(a.Queue, a.Announce)
 	reportJobs := report.NewJobs(a.Queue)
 	a.Report = report.NewService(a.DB.DB, a.Org, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
 		Notifier: inbox, Scheduler: reportJobs, Log: log, Now: now})

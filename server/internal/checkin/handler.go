@@ -40,13 +40,8 @@ type JSON struct {
 }
 
 func newJSON(c Checkin) JSON {
-	var ct *time.Time
-	if c.ClientTime != nil {
-		u := c.ClientTime.UTC()
-		ct = &u
-	}
 	return JSON{ID: c.ID, OrgID: c.OrgID, Day: c.Day, Badge: c.Badge, Lat: c.Lat, Lng: c.Lng, AccuracyM: c.AccuracyM,
-		RequestID: c.RequestID, ClientTime: ct, ServerTime: c.CreatedAt.UTC()}
+		RequestID: c.RequestID, ClientTime: web.UTC(c.ClientTime), ServerTime: c.CreatedAt.UTC()}
 }
 
 type checkinInput struct {

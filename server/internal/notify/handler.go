@@ -39,13 +39,8 @@ type JSON struct {
 }
 
 func newJSON(n Notification) JSON {
-	var readAt *time.Time
-	if n.ReadAt != nil {
-		t := n.ReadAt.UTC()
-		readAt = &t
-	}
 	return JSON{ID: n.ID, Kind: n.Kind, Title: n.Title, Body: n.Body, RefType: n.RefType, RefID: n.RefID,
-		Delivery: n.Delivery, Read: n.ReadAt != nil, ReadAt: readAt, CreatedAt: n.CreatedAt.UTC()}
+		Delivery: n.Delivery, Read: n.ReadAt != nil, ReadAt: web.UTC(n.ReadAt), CreatedAt: n.CreatedAt.UTC()}
 }
 
 type listInput struct {

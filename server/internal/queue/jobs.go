@@ -73,3 +73,38 @@ func (q *Queue) Sweep(taskType string, interval time.Duration, retries int, fn f
 	q.Handle(taskType, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error { return fn(ctx) }))
 	q.Every(interval, asynq.NewTask(taskType, nil, asynq.MaxRetry(retries)), Low)
 }
+
+// FanOut is a domain's fan-out job: the work that follows a new record
+// (telling its audience), one job per record with {"id": N} as its payload
+// and the record's id in its task id, so that dispatching it twice queues it
+// once. It runs on the Critical queue, up to ten minutes a try, retried up
+// to 20 times; what a dying process leaves unfinished a domain's sweep
+// dispatches again.
+type FanOut struct {
+	q        *Queue
+	taskType string
+	prefix   string
+}
+
+// FanOut returns the fan-out job of taskType, whose task ids are prefix
+// and the record's id (see ID).
+func (q *Queue) FanOut(taskType, prefix string) FanOut {
+	return FanOut{q: q, taskType: taskType, prefix: prefix}
+}
+
+type fanOutPayload struct {
+	ID int64 `json:"id"`
+}
+
+func (p fanOutPayload) Valid() bool { return p.ID > 0 }
+
+// Dispatch queues the fan-out of the record id, once.
+func (f FanOut) Dispatch(ctx context.Context, id int64) error {
+	task := NewTask(f.taskType, fanOutPayload{ID: id}, asynq.MaxRetry(20), asynq.Timeout(10*time.Minute))
+	return f.q.EnqueueOnce(ctx, task, Critical, ID(f.prefix, id))
+}
+
+// Handle registers fn as the work of the fan-out of a record.
+func (f FanOut) Handle(fn func(ctx context.Context, id int64) error) {
+	HandleJSON(f.q, f.taskType, func(ctx context.Context, p fanOutPayload) error { return fn(ctx, p.ID) })
+}

@@ -345,3 +345,34 @@ func TestAStartingWorkerLeavesAnotherWorkersJobAlone(t *testing.T) {
 		t.Errorf("the job ran %d times while its first worker was alive, want 1", n)
 	}
 }
+
+func TestAFanOutIsQueuedOncePerRecordAndHandedItsID(t *testing.T) {
+	cfg, rdb := redisFor(t)
+	q := newQueue(cfg, rdb, time.Second)
+	fan := q.FanOut("test:fanout", "test-fanout")
+	for range 2 {
+		if err := fan.Dispatch(context.Background(), 42); err != nil {
+			t.Fatalf("Dispatch: %v", err)
+		}
+	}
+	info, err := q.Inspector().GetTaskInfo(q.Name(queue.Critical), "test-fanout-42")
+	if err != nil {
+		t.Fatalf("GetTaskInfo: %v", err)
+	}
+	if string(info.Payload) != `{"id":42}` || info.MaxRetry != 20 || info.Timeout != 10*time.Minute {
+		t.Errorf("queued %s with %d retries and timeout %s, want {\"id\":42}, 20 and 10m", info.Payload, info.MaxRetry, info.Timeout)
+	}
+	if pending, err := q.Inspector().GetQueueInfo(q.Name(queue.Critical)); err != nil || pending.Pending != 1 {
+		t.Fatalf("critical queue = %+v, %v; want one pending fan-out", pending, err)
+	}
+
+	got := make(chan int64, 1)
+	fan.Handle(func(_ context.Context, id int64) error {
+		got <- id
+		return nil
+	})
+	start(t, q)
+	if id := waitFor(t, got, "the fan-out"); id != 42 {
+		t.Errorf("the fan-out worked on record %d, want 42", id)
+	}
+}
