@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
@@ -66,7 +64,8 @@ func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON
 	return newJSON(d), err
 }
 
-type eventJSON struct {
+// EventJSON is a step of a deed's timeline in responses.
+type EventJSON struct {
 	Kind      string    `json:"kind"`
 	OrgID     int64     `json:"org_id"`
 	ActorID   int64     `json:"actor_id"`
@@ -74,17 +73,23 @@ type eventJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// DetailJSON is a deed with its timeline, the answer of Get.
+type DetailJSON struct {
+	Deed     JSON        `json:"deed"`
+	Timeline []EventJSON `json:"timeline"`
+}
+
 // Get is GET /deeds/{id}.
-func Get(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
+func Get(ctx context.Context, s *Service, userID int64, in web.ID) (DetailJSON, error) {
 	d, evs, err := s.Get(ctx, userID, in.ID)
 	if err != nil {
-		return nil, err
+		return DetailJSON{}, err
 	}
-	timeline := make([]eventJSON, len(evs))
+	timeline := make([]EventJSON, len(evs))
 	for i, e := range evs {
-		timeline[i] = eventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
+		timeline[i] = EventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	return gin.H{"deed": newJSON(d), "timeline": timeline}, nil
+	return DetailJSON{Deed: newJSON(d), Timeline: timeline}, nil
 }
 
 type actInput struct {

@@ -62,12 +62,7 @@ func (w *world) secretary(org int64, name string) person {
 // client checks every response against openapi.yaml.
 type deedJSON = deed.JSON
 
-type eventJSON struct {
-	Kind    string `json:"kind"`
-	OrgID   int64  `json:"org_id"`
-	ActorID int64  `json:"actor_id"`
-	Note    string `json:"note"`
-}
+type eventJSON = deed.EventJSON
 
 // nominate has by nominate a deed (about subject, or themselves when
 // subject is nil) and returns it.
@@ -91,10 +86,7 @@ func (w *world) act(by person, id int64, action string, body any) testenv.Respon
 // timeline returns a deed and its path as p sees them.
 func (w *world) timeline(p person, id int64) (deedJSON, []eventJSON) {
 	w.t.Helper()
-	var out struct {
-		Deed     deedJSON    `json:"deed"`
-		Timeline []eventJSON `json:"timeline"`
-	}
+	var out deed.DetailJSON
 	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/deeds/%d", id), p, nil), 200).JSON(w.t, &out)
 	return out.Deed, out.Timeline
 }

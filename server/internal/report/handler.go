@@ -57,7 +57,8 @@ func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON
 	return newJSON(r), err
 }
 
-type eventJSON struct {
+// EventJSON is a step of a report's timeline in responses.
+type EventJSON struct {
 	Kind      string    `json:"kind"`
 	OrgID     int64     `json:"org_id"`
 	ActorID   int64     `json:"actor_id"`
@@ -66,23 +67,23 @@ type eventJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// detailJSON is a report with its timeline.
-type detailJSON struct {
+// DetailJSON is a report with its timeline, the answer of Get.
+type DetailJSON struct {
 	Report   JSON        `json:"report"`
-	Timeline []eventJSON `json:"timeline"`
+	Timeline []EventJSON `json:"timeline"`
 }
 
 // Get is GET /reports/{id}: a report and its timeline.
-func Get(ctx context.Context, s *Service, userID int64, in web.ID) (detailJSON, error) {
+func Get(ctx context.Context, s *Service, userID int64, in web.ID) (DetailJSON, error) {
 	r, evs, err := s.Timeline(ctx, userID, in.ID)
 	if err != nil {
-		return detailJSON{}, err
+		return DetailJSON{}, err
 	}
-	timeline := make([]eventJSON, len(evs))
+	timeline := make([]EventJSON, len(evs))
 	for i, e := range evs {
-		timeline[i] = eventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Level: e.Level, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
+		timeline[i] = EventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Level: e.Level, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	return detailJSON{Report: newJSON(r), Timeline: timeline}, nil
+	return DetailJSON{Report: newJSON(r), Timeline: timeline}, nil
 }
 
 // Ack is POST /reports/{id}/ack: a secretary acknowledges a report.

@@ -65,13 +65,7 @@ func (w *world) in(t *testing.T) *world {
 // client checks every response against openapi.yaml.
 type reportJSON = report.JSON
 
-type eventJSON struct {
-	Kind    string `json:"kind"`
-	OrgID   int64  `json:"org_id"`
-	ActorID int64  `json:"actor_id"`
-	Level   int    `json:"level"`
-	Note    string `json:"note"`
-}
+type eventJSON = report.EventJSON
 
 type listJSON struct {
 	Items      []reportJSON `json:"items"`
@@ -91,10 +85,7 @@ func (w *world) file(p person, urgency, content string) reportJSON {
 // timeline returns a report and its timeline as p sees them.
 func (w *world) timeline(p person, id int64) (reportJSON, []eventJSON) {
 	w.t.Helper()
-	var out struct {
-		Report   reportJSON  `json:"report"`
-		Timeline []eventJSON `json:"timeline"`
-	}
+	var out report.DetailJSON
 	w.Expect(w.DoAs("GET", reportPath(id, ""), p, nil), 200).JSON(w.t, &out)
 	return out.Report, out.Timeline
 }
