@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/testenv"
 )
 
@@ -206,5 +207,77 @@ func TestAMemberWhoseMembershipEndedLosesTheirTasks(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestARemovedMembersQueuedPushesStop: a member removed from their only
+// organisation gets no more pushes of any kind from the next moment on —
+// an announcement posted before the removal whose push still waits is not
+// sent; it stays in the inbox, which they can no longer reach through the
+// org anyway. A member who keeps another membership keeps those pushes.
+func TestARemovedMembersQueuedPushesStop(t *testing.T) {
+	w := newWorld(t, testenv.WithTemplates(notify.KindAnnouncement))
+	ctx := context.Background()
+	stay := w.NewMember(w.A, "frontline")
+	consents := notify.NewConsents(w.App.DB.DB, 20)
+	for _, p := range []person{w.MemberA, stay} {
+		if err := consents.Add(ctx, p.ID, []string{"tmpl-" + notify.KindAnnouncement}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a struct{ ID int64 }
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/announcements", w.A), w.SecA,
+		map[string]any{"title": "防控通知", "body": "请立即传达。", "include_suborgs": false}), 201).JSON(t, &a)
+	if err := w.App.Announce.FanOut(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	w.Expect(w.DoAs("DELETE", w.MemberPath(w.A, w.MemberA), w.SecA, nil), 204)
+
+	w.DeliverQueued(ctx)
+	if n := w.Pushed(w.MemberA); n != 0 {
+		t.Errorf("the removed member got %d pushes after the removal, want 0", n)
+	}
+	if n := w.Pushed(stay); n != 1 {
+		t.Errorf("the member who stayed got %d pushes, want 1 (the announcement)", n)
+	}
+}
+
+// TestTheSweepClosesAssignmentsThatRacedARemoval: a fan-out that read the
+// member list just before a removal committed can still write the removed
+// member an assignment after the removal closed theirs. The minute sweep
+// closes such an assignment as removed, so it is counted neither done nor
+// missed, while the colleague's stays open.
+func TestTheSweepClosesAssignmentsThatRacedARemoval(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	stay := w.NewMember(w.A, "frontline")
+	tk := w.createTask(w.SecA, w.A, newTask("卡口值守", map[string]any{
+		"target": map[string]any{"user_ids": []int64{stay.ID}}, "due_at": time.Now().UTC().Add(2 * time.Hour),
+	}))
+	w.Expect(w.DoAs("DELETE", w.MemberPath(w.A, w.MemberA), w.SecA, nil), 204)
+	// The late write of the racing fan-out.
+	now := time.Now().UTC()
+	late := task.Assignment{TaskID: tk.ID, UserID: w.MemberA.ID, OrgID: w.A, Status: task.AAssigned, CreatedAt: now, UpdatedAt: now}
+	if err := w.App.DB.Create(&late).Error; err != nil {
+		t.Fatal(err)
+	}
+
+	if err := w.App.Task.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	statusOf := func(userID int64) string {
+		var status string
+		if err := w.App.DB.Model(&task.Assignment{}).Where("task_id = ? AND user_id = ?", tk.ID, userID).Pluck("status", &status).Error; err != nil {
+			t.Fatal(err)
+		}
+		return status
+	}
+	if got := statusOf(w.MemberA.ID); got != string(task.ARemoved) {
+		t.Errorf("the removed member's late assignment is %q after the sweep, want %q", got, task.ARemoved)
+	}
+	if got := statusOf(stay.ID); got != string(task.AAssigned) {
+		t.Errorf("the colleague's assignment is %q after the sweep, want %q", got, task.AAssigned)
 	}
 }
