@@ -579,16 +579,8 @@ func (r *result) rate() float64 {
 	return float64(len(r.latencies)) / r.elapsed.Seconds()
 }
 
-// percentile returns the latency below which fraction p of requests finished
-// (nearest rank on the sorted latencies).
-func (r *result) percentile(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(r.latencies))+0.5) - 1
-	i = max(0, min(i, len(r.latencies)-1))
-	return r.latencies[i]
-}
+// percentile returns the latency below which fraction p of requests finished.
+func (r *result) percentile(p float64) time.Duration { return benchfig.Percentile(r.latencies, p) }
 
 func (r *result) line(name string, o options) string {
 	var maxLat time.Duration
