@@ -4,8 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
@@ -64,15 +63,25 @@ type unreadJSON struct {
 	Delivery string `json:"delivery"`
 }
 
+// receiptsJSON is who read an announcement: the counts, how its pushes
+// went, and a page of the members who have not read it.
+type receiptsJSON struct {
+	Announcement  JSON          `json:"announcement"`
+	Total         int64         `json:"total"`
+	Read          int64         `json:"read"`
+	Unread        int64         `json:"unread"`
+	Delivery      notify.Stats  `json:"delivery"`
+	UnreadMembers []unreadJSON  `json:"unread_members"`
+	NextCursor    paging.Cursor `json:"next_cursor"`
+}
+
 // Receipts is GET /announcements/{id}/receipts.
-func Receipts(ctx context.Context, s *Service, userID int64, in pageInput) (gin.H, error) {
+func Receipts(ctx context.Context, s *Service, userID int64, in pageInput) (receiptsJSON, error) {
 	a, st, unread, err := s.Receipts(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	if err != nil {
-		return nil, err
+		return receiptsJSON{}, err
 	}
 	p := paging.Map(unread, func(u Unread) unreadJSON { return unreadJSON{UserID: u.UserID, Name: u.Name, Delivery: u.Delivery} })
-	return gin.H{
-		"announcement": newJSON(a), "total": st.Total, "read": st.Read, "unread": st.Total - st.Read,
-		"delivery": st, "unread_members": p.Items, "next_cursor": p.Next,
-	}, nil
+	return receiptsJSON{Announcement: newJSON(a), Total: st.Total, Read: st.Read, Unread: st.Total - st.Read,
+		Delivery: st, UnreadMembers: p.Items, NextCursor: p.Next}, nil
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/paging"
@@ -101,25 +99,36 @@ func Claim(ctx context.Context, s *Service, userID int64, in claimInput) (Member
 	return NewMembershipJSON(v), err
 }
 
+// childJSON is a child org with the counts of its subtree.
+type childJSON struct {
+	OrgJSON
+	Subtree Counts `json:"subtree"`
+}
+
+// viewJSON is an org as Get answers it: with its children and counts and
+// whether the caller manages it.
+type viewJSON struct {
+	Org       OrgJSON     `json:"org"`
+	Children  []childJSON `json:"children"`
+	Members   Counts      `json:"members"`
+	Seconded  int64       `json:"seconded"`
+	Subtree   Counts      `json:"subtree"`
+	CanManage bool        `json:"can_manage"`
+}
+
 // Get is GET /orgs/{id}.
-func Get(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
+func Get(ctx context.Context, s *Service, userID int64, in web.ID) (viewJSON, error) {
 	d, err := s.View(ctx, userID, in.ID)
 	if err != nil {
-		return nil, err
+		return viewJSON{}, err
 	}
 	now := s.Now()
-	type child struct {
-		OrgJSON
-		Subtree Counts `json:"subtree"`
-	}
-	children := make([]child, len(d.Children))
+	children := make([]childJSON, len(d.Children))
 	for i, ch := range d.Children {
-		children[i] = child{OrgJSON: newOrgJSON(ch, now), Subtree: d.ChildCounts[ch.ID]}
+		children[i] = childJSON{OrgJSON: newOrgJSON(ch, now), Subtree: d.ChildCounts[ch.ID]}
 	}
-	return gin.H{
-		"org": newOrgJSON(d.Org, now), "children": children, "members": d.Members, "seconded": d.Seconded,
-		"subtree": d.Subtree, "can_manage": d.Manages,
-	}, nil
+	return viewJSON{Org: newOrgJSON(d.Org, now), Children: children, Members: d.Members, Seconded: d.Seconded,
+		Subtree: d.Subtree, CanManage: d.Manages}, nil
 }
 
 type childInput struct {
@@ -149,17 +158,23 @@ func CreateChild(ctx context.Context, s *Service, userID int64, req childInput) 
 }
 
 // Invite is GET /orgs/{id}/invite.
-func Invite(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
-	return inviteJSON(s.Invite(ctx, userID, in.ID))
+func Invite(ctx context.Context, s *Service, userID int64, in web.ID) (inviteJSON, error) {
+	return newInviteJSON(s.Invite(ctx, userID, in.ID))
 }
 
 // Rotate is POST /orgs/{id}/invite/rotate.
-func Rotate(ctx context.Context, s *Service, userID int64, in web.ID) (gin.H, error) {
-	return inviteJSON(s.RotateInvite(ctx, userID, in.ID))
+func Rotate(ctx context.Context, s *Service, userID int64, in web.ID) (inviteJSON, error) {
+	return newInviteJSON(s.RotateInvite(ctx, userID, in.ID))
 }
 
-func inviteJSON(code string, exp time.Time, err error) (gin.H, error) {
-	return gin.H{"invite_code": code, "expires_at": exp.UTC()}, err
+// inviteJSON is an org's invite code and when it expires.
+type inviteJSON struct {
+	InviteCode string    `json:"invite_code"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+func newInviteJSON(code string, exp time.Time, err error) (inviteJSON, error) {
+	return inviteJSON{InviteCode: code, ExpiresAt: exp.UTC()}, err
 }
 
 // Dissolve is POST /orgs/{id}/dissolve.
@@ -229,16 +244,22 @@ type secondInput struct {
 	UserIDs []int64 `json:"user_ids"`
 }
 
+// secondedJSON is who Second lent to the org and whom it skipped.
+type secondedJSON struct {
+	Added   []MembershipJSON `json:"added"`
+	Skipped []Skipped        `json:"skipped"`
+}
+
 // Second is POST /orgs/{id}/members.
-func Second(ctx context.Context, s *Service, userID int64, in secondInput) (gin.H, error) {
+func Second(ctx context.Context, s *Service, userID int64, in secondInput) (secondedJSON, error) {
 	added, skipped, err := s.Second(ctx, userID, in.ID, in.UserIDs)
 	if err != nil {
-		return nil, err
+		return secondedJSON{}, err
 	}
 	if skipped == nil {
 		skipped = []Skipped{}
 	}
-	return gin.H{"added": MembershipsJSON(added), "skipped": skipped}, nil
+	return secondedJSON{Added: MembershipsJSON(added), Skipped: skipped}, nil
 }
 
 // memberInput names a member of an org: /orgs/:id/members/:user_id.

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
@@ -161,30 +160,46 @@ func checkAStatus(s AStatus) error {
 	return nil
 }
 
+// assigneeJSON is an assignment with its member, in a secretary's view of
+// a task.
+type assigneeJSON struct {
+	AssignmentJSON
+	Name       string    `json:"name"`
+	Badge      org.Badge `json:"badge"`
+	BadgeLabel string    `json:"badge_label"`
+}
+
+// detailJSON is a task as Get answers it: its progress and pushes, a page
+// of its assignees for a secretary (null for a member), and the caller's
+// own assignment (null when they have none).
+type detailJSON struct {
+	Task                TaskJSON        `json:"task"`
+	Progress            *Progress       `json:"progress"`
+	Delivery            *notify.Stats   `json:"delivery"`
+	Assignees           []assigneeJSON  `json:"assignees"`
+	AssigneesNextCursor paging.Cursor   `json:"assignees_next_cursor"`
+	MyAssignment        *AssignmentJSON `json:"my_assignment"`
+}
+
 // Get is GET /tasks/{id}.
-func Get(ctx context.Context, s *Service, userID int64, in detailInput) (gin.H, error) {
+func Get(ctx context.Context, s *Service, userID int64, in detailInput) (detailJSON, error) {
 	if err := checkAStatus(in.Status); err != nil {
-		return nil, err
+		return detailJSON{}, err
 	}
 	d, err := s.Detail(ctx, userID, in.ID, in.Status, in.Page.Cursor, in.Page.Limit)
 	if err != nil {
-		return nil, err
+		return detailJSON{}, err
 	}
-	out := gin.H{"task": NewTaskJSON(d.Task), "progress": d.Progress, "delivery": d.Delivery, "assignees": nil, "assignees_next_cursor": "", "my_assignment": nil}
+	out := detailJSON{Task: NewTaskJSON(d.Task), Progress: d.Progress, Delivery: d.Delivery}
 	if d.Mine != nil {
-		out["my_assignment"] = NewAssignmentJSON(*d.Mine)
+		mine := NewAssignmentJSON(*d.Mine)
+		out.MyAssignment = &mine
 	}
 	if d.Manager {
-		type assignee struct {
-			AssignmentJSON
-			Name       string    `json:"name"`
-			Badge      org.Badge `json:"badge"`
-			BadgeLabel string    `json:"badge_label"`
-		}
-		p := paging.Map(d.Assignees, func(a Assignee) assignee {
-			return assignee{AssignmentJSON: NewAssignmentJSON(a.Assignment), Name: a.Name, Badge: a.Badge, BadgeLabel: a.Badge.Label()}
+		p := paging.Map(d.Assignees, func(a Assignee) assigneeJSON {
+			return assigneeJSON{AssignmentJSON: NewAssignmentJSON(a.Assignment), Name: a.Name, Badge: a.Badge, BadgeLabel: a.Badge.Label()}
 		})
-		out["assignees"], out["assignees_next_cursor"] = p.Items, p.Next
+		out.Assignees, out.AssigneesNextCursor = p.Items, p.Next
 	}
 	return out, nil
 }
