@@ -1,16 +1,10 @@
 package stats
 
 import (
-	"archive/zip"
-	"compress/flate"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"time"
 
-	"github.com/xuri/excelize/v2"
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
@@ -21,6 +15,7 @@ import (
 	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/user"
+	"xianfeng/server/internal/xlsx"
 )
 
 // Sheets of the export, in order, with their header rows.
@@ -43,52 +38,7 @@ const pageSize = 2000
 
 // maxSheetRows is the most rows a worksheet holds (Excel's limit); a longer
 // list continues on a sheet named like "党员 (2)".
-var maxSheetRows = excelize.TotalRows
-
-// Workbook is a finished export waiting to be written: its sheets sit in
-// temporary files, not in memory. Close removes them.
-type Workbook struct {
-	// Filename is the suggested file name, e.g. "考核数据_青岛市委_2020-01-01_2020-01-30.xlsx".
-	Filename string
-	// Rows counts the data rows of each sheet (headers not included).
-	Rows map[string]int
-	f    *excelize.File
-}
-
-// WriteTo writes the .xlsx file to w as it compresses it, without holding
-// the file in memory.
-func (wb *Workbook) WriteTo(w io.Writer) (int64, error) {
-	cw := &countingWriter{w: w}
-	// excelize builds the zip in a bytes.Buffer unless it is given a zip
-	// writer of its own: this one writes straight through, so the buffer
-	// stays empty.
-	wb.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-		zw := zip.NewWriter(cw)
-		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(out, flate.BestSpeed)
-		})
-		return zw
-	})
-	buf, err := wb.f.WriteToBuffer()
-	if err == nil && buf.Len() > 0 {
-		err = errors.New("stats: workbook buffered in memory")
-	}
-	return cw.n, err
-}
-
-// Close removes the workbook's temporary files.
-func (wb *Workbook) Close() error { return wb.f.Close() }
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
+var maxSheetRows = xlsx.MaxRows
 
 // Export builds the workbook of an org's subtree over a period for a
 // secretary of the org or an ancestor (anyone else gets
@@ -110,41 +60,29 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Rows are read pageSize at a time, each page after the last key of the
 // previous one (id; org and id for members), and streamed to temporary
 // files, so memory stays flat whatever the size of the subtree.
-func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (_ *Workbook, err error) {
+func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (_ *xlsx.Workbook, err error) {
 	defer apperr.Annotate(&err, "stats.Export(%d)", orgID)
 	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return nil, err
 	}
-	f := excelize.NewFile(excelize.Options{TmpDir: s.opts.TmpDir})
-	wb := &Workbook{f: f, Rows: map[string]int{},
-		Filename: "考核数据_" + o.Name + "_" + p.From + "_" + p.To + ".xlsx"}
+	wb, err := xlsx.New(s.opts.TmpDir, "考核数据_"+o.Name+"_"+p.From+"_"+p.To+".xlsx")
+	if err != nil {
+		return nil, err
+	}
 	err = s.fill(ctx, wb, o, p)
 	if err == nil {
 		err = audit.Write(s.DB().WithContext(ctx), orgID, userID, ActionExport, nil,
 			map[string]any{"from": p.From, "to": p.To, "org_name": o.Name, "rows": wb.Rows})
 	}
 	if err != nil {
-		_ = f.Close()
+		_ = wb.Close()
 		return nil, err
 	}
 	return wb, nil
 }
 
-func (s *Service) fill(ctx context.Context, wb *Workbook, o org.Org, p Period) error {
-	f := wb.f
-	if err := f.SetSheetName("Sheet1", SheetOrgs); err != nil {
-		return err
-	}
-	for _, name := range []string{SheetMembers, SheetTasks, SheetReports, SheetDeeds} {
-		if _, err := f.NewSheet(name); err != nil {
-			return err
-		}
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return err
-	}
+func (s *Service) fill(ctx context.Context, wb *xlsx.Workbook, o org.Org, p Period) error {
 	for _, sh := range []struct {
 		name    string
 		headers []string
@@ -167,90 +105,15 @@ func (s *Service) fill(ctx context.Context, wb *Workbook, o org.Org, p Period) e
 			return s.deedRows(ctx, o.ID, p, add)
 		}},
 	} {
-		w := &sheetWriter{f: f, name: sh.name, headers: sh.headers, widths: sh.widths, style: bold}
-		if err := sh.rows(ctx, w.add); err != nil {
+		w := wb.Sheet(sh.name, sh.headers, sh.widths, maxSheetRows)
+		if err := sh.rows(ctx, w.Add); err != nil {
 			return fmt.Errorf("sheet %s: %w", sh.name, err)
 		}
-		if err := w.flush(); err != nil {
+		if err := w.Flush(); err != nil {
 			return fmt.Errorf("sheet %s: %w", sh.name, err)
 		}
-		wb.Rows[sh.name] = w.total
 	}
 	return nil
-}
-
-// sheetWriter streams rows to a sheet, after a header row, and continues on
-// a new sheet when one is full.
-type sheetWriter struct {
-	f       *excelize.File
-	name    string
-	headers []string
-	widths  []float64
-	style   int
-
-	part  int                    // 1 for the first sheet
-	sw    *excelize.StreamWriter // the current sheet
-	row   int                    // rows written to it, header included
-	total int                    // data rows written
-}
-
-func (w *sheetWriter) start() error {
-	w.part++
-	name := w.name
-	if w.part > 1 {
-		if err := w.sw.Flush(); err != nil {
-			return err
-		}
-		name = w.name + " (" + strconv.Itoa(w.part) + ")"
-		if _, err := w.f.NewSheet(name); err != nil {
-			return err
-		}
-	}
-	sw, err := w.f.NewStreamWriter(name)
-	if err != nil {
-		return err
-	}
-	for i, width := range w.widths {
-		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
-			return err
-		}
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
-	}
-	header := make([]any, len(w.headers))
-	for i, h := range w.headers {
-		header[i] = h
-	}
-	if err := sw.SetRow("A1", header, excelize.RowOpts{StyleID: w.style}); err != nil {
-		return err
-	}
-	w.sw, w.row = sw, 1
-	return nil
-}
-
-func (w *sheetWriter) add(values ...any) error {
-	if w.sw == nil || w.row >= maxSheetRows {
-		if err := w.start(); err != nil {
-			return err
-		}
-	}
-	w.row++
-	w.total++
-	cell, err := excelize.CoordinatesToCellName(1, w.row)
-	if err != nil {
-		return err
-	}
-	return w.sw.SetRow(cell, values)
-}
-
-func (w *sheetWriter) flush() error {
-	if w.sw == nil {
-		if err := w.start(); err != nil { // the header alone
-			return err
-		}
-	}
-	return w.sw.Flush()
 }
 
 // eachPage calls page until a page reads fewer than pageSize rows; page

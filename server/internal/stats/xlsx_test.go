@@ -16,6 +16,7 @@ import (
 	"xianfeng/server/internal/stats"
 	"xianfeng/server/internal/testenv"
 	"xianfeng/server/internal/user"
+	"xianfeng/server/internal/xlsx"
 )
 
 func (w *world) export(token string, orgID int64, q url.Values) testenv.Response {
@@ -85,8 +86,8 @@ func TestExportWorkbook(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := w.in(t)
 			r := w.export(w.rootSec, tt.org, url.Values{"from": {from}, "to": {to}})
-			if ct := r.Header.Get("Content-Type"); ct != stats.XLSXContentType {
-				t.Errorf("Content-Type = %q, want %q", ct, stats.XLSXContentType)
+			if ct := r.Header.Get("Content-Type"); ct != xlsx.ContentType {
+				t.Errorf("Content-Type = %q, want %q", ct, xlsx.ContentType)
 			}
 			if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") ||
 				!strings.Contains(cd, "filename*=UTF-8''"+url.PathEscape("考核数据_")) || !strings.Contains(cd, from+"_"+to+".xlsx") {
