@@ -2069,6 +2069,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/forms/{id}/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 导出填报记录 / export a form's entries as an Excel workbook
+         * @description 调用者：表单所属组织或其上级组织的书记（其他组织的书记、党员为 404）。流式生成 Excel 工作簿，工作表「填报记录」，
+         *     `from`–`to`（按填报日，配置时区；都不给时为今天，只给一个时为那一天；最多 366 天）内的每份填报一行，按日期、提交顺序排列：
+         *     组织、姓名、身份、日期、提交时间、离线填写时间、每个字段一列（表头为字段名称，有单位的带单位）、预警（「是」或空）、
+         *     更正次数、最后更正时间。每行是书记看到的最新版本；身份证号与手机号一律脱敏（如 `3702**********1234`），
+         *     本支部书记导出时也如此。数据分批读取，内存占用不随行数增长；超过 Excel 单表 1,048,576 行时续写到
+         *     「填报记录 (2)」等新工作表（每张都有表头）。导出记入审计（`form.export`：表单、日期范围、行数）。
+         *     Caller: a secretary of the form's org or an ancestor (anyone else, a sibling branch's secretary included, gets
+         *     404). Streams an Excel workbook with one sheet, 填报记录: one row per entry made on the days `from`–`to` (entry
+         *     days in the configured zone; today when neither is given, that day when only one is; at most 366 days), by day
+         *     and in the order submitted: org, member name, badge, day, submitted time, offline client time, one column per
+         *     field (headed by its label, with its unit), alert (是 or empty), corrections, last corrected. Each row is the
+         *     entry's latest version; ID and phone numbers are always masked, for the branch's own secretary too. Rows are
+         *     read in batches, so memory does not grow with the row count; past Excel's 1,048,576 rows a sheet continues on
+         *     "填报记录 (2)" and so on, each with the header. Recorded in the audit trail (`form.export`: form, days, rows).
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：`from` 或 `to` 无效、`from` 晚于 `to` 或超过 366 天 / a bad `from` or `to`, `from` after `to`, or more than 366 days
+         *     - 404 `form_not_found`：表单不存在或不在调用者管辖范围内 / no such form in the caller's scope
+         */
+        get: operations["exportFormEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/forms": {
         parameters: {
             query?: never;
@@ -2551,7 +2588,7 @@ export interface components {
              */
             actor_id: number;
             /** @enum {string} */
-            action: "org.claim" | "org.create_child" | "org.rotate_invite" | "org.dissolve" | "member.approve" | "member.reject" | "member.change" | "member.remove" | "member.second" | "report.ack" | "report.resolve" | "report.escalate" | "deed.approve" | "deed.reject" | "deed.recommend" | "deed.commend" | "stats.export";
+            action: "org.claim" | "org.create_child" | "org.rotate_invite" | "org.dissolve" | "member.approve" | "member.reject" | "member.change" | "member.remove" | "member.second" | "report.ack" | "report.resolve" | "report.escalate" | "deed.approve" | "deed.reject" | "deed.recommend" | "deed.commend" | "stats.export" | "form.unmask" | "form.export";
             /**
              * Format: int64
              * @description 被操作的成员，没有时为 null / the member acted on, null when none
@@ -2563,7 +2600,7 @@ export interface components {
              *     `member.change` {badge: {from, to}, role: {from, to}}; `member.second` {home_org_id};
              *     `report.ack`, `report.resolve` {report_id}; `report.escalate` {report_id, to_org_id};
              *     `deed.approve`, `deed.reject`, `deed.recommend`, `deed.commend` {deed_id, to_org_id};
-             *     `stats.export` {from, to, org_name, rows}.
+             *     `stats.export` {from, to, org_name, rows}; `form.unmask` {form_id, entry_id}; `form.export` {form_id, from, to, rows}.
              *     上报与事迹的操作记在上报或事迹当时所在的组织，`target_user_id` 为上报人或事迹的党员 / report and deed actions are
              *     recorded at the org where the report or deed waited, with the reporter or the deed's member as `target_user_id`.
              */
@@ -7099,6 +7136,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FormSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportFormEntries: {
+        parameters: {
+            query?: {
+                /** @description 第一天（含），YYYY-MM-DD，按配置时区；默认同 `to`，都不给时为今天 / first day (inclusive), in the configured zone; default `to`, or today */
+                from?: string;
+                /** @description 最后一天（含），YYYY-MM-DD；默认同 `from`，都不给时为今天 / last day (inclusive); default `from`, or today */
+                to?: string;
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Excel 工作簿 / the workbook */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description attachment; filename="export.xlsx"; filename*=UTF-8''填报_<表单标题>_<from>[_<to>].xlsx */
+                    "Content-Disposition"?: string;
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -154,12 +154,7 @@ func label[K ~string](labels map[K]string, k K) string {
 }
 
 // when formats a time in the configured zone; "" for none.
-func (s *Service) when(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return ""
-	}
-	return t.In(s.opts.Location).Format(time.DateTime)
-}
+func (s *Service) when(t *time.Time) string { return xlsx.Time(t, s.opts.Location) }
 
 func (s *Service) orgRows(ctx context.Context, root int64, add func(...any) error) error {
 	after := int64(0)

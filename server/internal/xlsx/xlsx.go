@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -178,4 +179,12 @@ func (s *Sheet) Flush() error {
 		}
 	}
 	return s.sw.Flush()
+}
+
+// Time is a time as an export shows it: in loc, to the second; "" for none.
+func Time(t *time.Time, loc *time.Location) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.In(loc).Format(time.DateTime)
 }
