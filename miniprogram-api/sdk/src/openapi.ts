@@ -1801,13 +1801,15 @@ export interface paths {
          * 考核统计 / assessment figures of an org
          * @description 调用者：该组织或其上级组织的书记。统计区间 `from`–`to`（按配置时区的自然日，默认截至今天的 30 天，最长 366 天）内：
          *     本组织（含全部下级）、每个直属下级组织（各含其下级）与本组织直属成员（分页）的任务（分派、接受、按时完成、逾期、拒绝）、
-         *     打卡（天数与打卡率）、上报（提交数；收到的上报确认数与确认用时中位数；因未及时确认导致的升级次数）、典型事迹（审核通过与表彰）。
+         *     打卡（天数与打卡率）、上报（提交数；收到的上报确认数与确认用时中位数；因未及时确认导致的升级次数）、典型事迹（审核通过与表彰）、
+         *     排查表单（填报份数与缺报次数）。
          *     分页参数只作用于成员列表，每页都重复 `org` 与 `children`。
          *     Caller: a secretary of the org or an ancestor. For the period `from`–`to` (calendar days in the configured time zone;
          *     default the 30 days up to today; at most 366 days): the figures of the org with its whole subtree, of each child org
          *     with its subtree, and of the org's own approved members (paged): tasks (assigned, accepted, done on time, overdue,
          *     declined), daily check-ins (days and rate), reports (filed; received and acknowledged, median seconds to acknowledge,
-         *     escalations caused by not acknowledging) and deeds (approved, commended). `limit`/`cursor` page the members only;
+         *     escalations caused by not acknowledging), deeds (approved, commended) and screening forms (entries, misses).
+         *     `limit`/`cursor` page the members only;
          *     every page repeats `org` and `children`.
          *
          *     错误 / Errors:
@@ -1832,14 +1834,16 @@ export interface paths {
         };
         /**
          * 导出考核数据 / export the org's data as an Excel workbook
-         * @description 调用者：该组织或其上级组织的书记。流式生成 Excel 工作簿（工作表：组织、党员、任务、上报、事迹，中文表头；手机号脱敏），
+         * @description 调用者：该组织或其上级组织的书记。流式生成 Excel 工作簿（工作表：组织、党员、任务、上报、事迹、填报，中文表头；手机号脱敏），
          *     数据行分页读取，内存占用不随行数增长；单表超过 Excel 行数上限时续写到新工作表。任务表另列「新任务」订阅消息的推送结果：
-         *     微信已推送、推送未确认（推送进程在请求微信后停止，不知是否送达，不计入已推送）、推送失败。导出记入审计（`stats.export`）。
-         *     Caller: a secretary of the org or an ancestor. Streams an Excel workbook (sheets 组织, 党员, 任务, 上报, 事迹 with Chinese
+         *     微信已推送、推送未确认（推送进程在请求微信后停止，不知是否送达，不计入已推送）、推送失败。填报表每张在区间内有本组织填报或缺报的表单一行：
+         *     填报数、缺报数、预警数（与统计中的 `forms` 相加一致）。导出记入审计（`stats.export`）。
+         *     Caller: a secretary of the org or an ancestor. Streams an Excel workbook (sheets 组织, 党员, 任务, 上报, 事迹, 填报 with Chinese
          *     headers; phone numbers masked), reading rows in pages so memory does not grow with the row count; a sheet that
          *     reaches Excel's row limit continues on a new one. The task sheet also counts the "new task" pushes: sent,
-         *     unconfirmed (the worker stopped after asking WeChat; not counted as sent) and failed. Recorded in the audit trail
-         *     (`stats.export`).
+         *     unconfirmed (the worker stopped after asking WeChat; not counted as sent) and failed. The form sheet has a row per
+         *     form with entries or misses of the subtree in the period: entries, misses and alerts (adding up to the figures'
+         *     `forms`). Recorded in the audit trail (`stats.export`).
          *
          *     错误 / Errors:
          *     - 400 `invalid_argument`：`from` 或 `to` 无效 / a bad `from` or `to`
@@ -2164,6 +2168,21 @@ export interface components {
             /** Format: int64 */
             commended: number;
         };
+        StatsForms: {
+            /**
+             * Format: int64
+             * @description 填报日在区间内的表单填报份数（更正不另计）/ form entries whose day is in the period (corrections not counted again)
+             */
+            entries: number;
+            /**
+             * Format: int64
+             * @description 区间内的缺报：有截止时间的表单，到截止时间仍未填报的填报对象成员，`daily` 每人每天一次，`once`/`entries` 每人一次（记在截止日）；
+             *     截止后补填不撤销，离线填写时间早于截止时间的撤销 / misses in the period: members of the audience of a form with a due
+             *     time who had not filled it by then, once a day for `daily`, once for `once`/`entries` (on the due day); a late entry
+             *     does not undo it, an offline entry made before the due time does
+             */
+            missed: number;
+        };
         OrgStats: {
             /** Format: int64 */
             org_id: number;
@@ -2187,6 +2206,7 @@ export interface components {
                 escalations: number;
             };
             deeds: components["schemas"]["StatsDeeds"];
+            forms: components["schemas"]["StatsForms"];
         };
         MemberStats: {
             /** Format: int64 */
@@ -2202,6 +2222,7 @@ export interface components {
                 filed: number;
             };
             deeds: components["schemas"]["StatsDeeds"];
+            forms: components["schemas"]["StatsForms"];
         };
         OrgStatsReport: {
             /** Format: date */

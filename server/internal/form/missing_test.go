@@ -97,6 +97,29 @@ func TestMembersWhoHaveNotFilledADailyFormByItsDueTimeAreMarkedMissing(t *testin
 		expect(t, "2020-02-03 MemberA", "2020-02-04 SecA",
 			fmt.Sprint("2020-02-05 user ", late), "2020-02-06 SecA", fmt.Sprint("2020-02-06 user ", late))
 	})
+	t.Run("the misses count in the branch's assessment figures", func(t *testing.T) {
+		w := w.In(t)
+		var st struct {
+			Org struct {
+				Forms struct{ Entries, Missed int64 } `json:"forms"`
+			} `json:"org"`
+			Members struct {
+				Items []struct {
+					UserID int64                           `json:"user_id"`
+					Forms  struct{ Entries, Missed int64 } `json:"forms"`
+				} `json:"items"`
+			} `json:"members"`
+		}
+		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/stats?from=2020-02-03&to=2020-02-06", w.A), w.SecA, nil), http.StatusOK).JSON(t, &st)
+		if st.Org.Forms.Entries != 6 || st.Org.Forms.Missed != 5 {
+			t.Errorf("branch A's form figures = %+v, want 6 entries and 5 misses", st.Org.Forms)
+		}
+		for _, m := range st.Members.Items {
+			if m.UserID == w.MemberA.ID && (m.Forms.Entries != 4 || m.Forms.Missed != 1) {
+				t.Errorf("MemberA's form figures = %+v, want 4 entries and 1 miss", m.Forms)
+			}
+		}
+	})
 }
 
 // TestAOnceFormMarksMissingOnceAtItsDueTime: a once form due at 12:00

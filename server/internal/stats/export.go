@@ -25,12 +25,14 @@ var (
 	SheetTasks   = "任务"
 	SheetReports = "上报"
 	SheetDeeds   = "事迹"
+	SheetForms   = "填报"
 
 	OrgHeaders    = []string{"编号", "名称", "类型", "上级", "层级", "成员数"}
 	MemberHeaders = []string{"姓名", "所属组织", "身份", "角色", "状态", "手机号", "加入时间"}
 	TaskHeaders   = []string{"编号", "标题", "类型", "发布组织", "状态", "发布时间", "截止时间", "指派人数", "已接受", "按时完成", "逾期", "已拒绝", "微信已推送", "推送未确认", "推送失败"}
 	ReportHeaders = []string{"编号", "上报组织", "上报人", "类别", "紧急程度", "状态", "当前所在组织", "上报层级", "上报时间", "签收时间", "签收用时（秒）", "办结时间", "内容"}
 	DeedHeaders   = []string{"编号", "标题", "党员", "所属组织", "状态", "当前所在组织", "提名时间", "更新时间"}
+	FormHeaders   = []string{"编号", "标题", "方式", "发布组织", "状态", "截止时间", "填报数", "缺报数", "预警数"}
 )
 
 // pageSize is how many rows the export reads from the database at a time.
@@ -55,7 +57,10 @@ var maxSheetRows = xlsx.MaxRows
 //     the org's task statistics) and how their "new task" pushes went: sent,
 //     unconfirmed (the worker died mid-send; never counted as sent), failed;
 //   - 上报: the reports filed in the subtree in the period;
-//   - 事迹: the deeds of the subtree nominated or updated in the period.
+//   - 事迹: the deeds of the subtree nominated or updated in the period;
+//   - 填报: the screening forms with entries or misses of the subtree on
+//     days of the period, with those counted (the columns add up to the
+//     org's form statistics) and the entries that tripped an alert.
 //
 // Rows are read pageSize at a time, each page after the last key of the
 // previous one (id; org and id for members), and streamed to temporary
@@ -103,6 +108,9 @@ func (s *Service) fill(ctx context.Context, wb *xlsx.Workbook, o org.Org, p Peri
 		}},
 		{SheetDeeds, DeedHeaders, []float64{10, 30, 12, 24, 10, 24, 20, 20}, func(ctx context.Context, add func(...any) error) error {
 			return s.deedRows(ctx, o.ID, p, add)
+		}},
+		{SheetForms, FormHeaders, []float64{10, 30, 10, 24, 10, 20, 10, 10, 10}, func(ctx context.Context, add func(...any) error) error {
+			return s.formRows(ctx, o.ID, p, add)
 		}},
 	} {
 		w := wb.Sheet(sh.name, sh.headers, sh.widths, maxSheetRows)
@@ -333,6 +341,46 @@ func (s *Service) deedRows(ctx context.Context, root int64, p Period, add func(.
 		for _, r := range rows {
 			err := add(r.ID, r.Title, deref(r.MemberName), r.OrgName, label(deedStatusLabels, r.Status), r.CurrentOrgName,
 				s.when(&r.CreatedAt), s.when(&r.UpdatedAt))
+			if err != nil {
+				return 0, err
+			}
+			after = r.ID
+		}
+		return len(rows), err
+	})
+}
+
+var formModeLabels = map[string]string{"once": "每人一次", "daily": "每日", "entries": "多次"}
+
+var formStatusLabels = map[string]string{"open": "进行中", "closed": "已关闭"}
+
+func (s *Service) formRows(ctx context.Context, root int64, p Period, add func(...any) error) error {
+	type row struct {
+		ID                      int64
+		Title, Mode, OrgName    string
+		Status, DueTime         string
+		DueAt                   *time.Time
+		Entries, Missed, Alerts int64
+	}
+	after := int64(0)
+	return eachPage(ctx, func() (int, error) {
+		var rows []row
+		err := s.scan(ctx, &rows, `SELECT f.id, f.title, f.mode, o.name AS org_name, f.status, f.due_time, f.due_at, x.entries, x.missed, x.alerts
+			FROM (SELECT form_id AS id, SUM(e) AS entries, SUM(mi) AS missed, SUM(al) AS alerts FROM (
+					SELECT form_id, 1 AS e, 0 AS mi, CASE WHEN alert THEN 1 ELSE 0 END AS al FROM form_entries
+					WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) AND form_id > ?
+					UNION ALL
+					SELECT form_id, 0, 1, 0 FROM form_misses
+					WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) AND form_id > ?) u
+				GROUP BY form_id ORDER BY form_id LIMIT ?) x
+			JOIN forms f ON f.id = x.id JOIN orgs o ON o.id = f.org_id ORDER BY f.id`,
+			p.From, p.To, root, after, p.From, p.To, root, after, pageSize)
+		for _, r := range rows {
+			due := s.when(r.DueAt)
+			if r.DueTime != "" {
+				due = "每日 " + r.DueTime
+			}
+			err := add(r.ID, r.Title, label(formModeLabels, r.Mode), r.OrgName, label(formStatusLabels, r.Status), due, r.Entries, r.Missed, r.Alerts)
 			if err != nil {
 				return 0, err
 			}
