@@ -42,22 +42,20 @@ func (s *Service) MarkMissing(ctx context.Context) (err error) {
 	defer apperr.Annotate(&err, "form.MarkMissing")
 	now := s.now()
 	today := s.Day(now)
-	var forms []Form
-	if err := s.DB().WithContext(ctx).Where("status = ? AND ((due_at IS NOT NULL AND due_at <= ? AND missed_on = '') OR (due_time <> '' AND missed_on < ?))",
-		StatusOpen, now, today).Order("id").Limit(1000).Find(&forms).Error; err != nil {
-		return err
-	}
-	for _, f := range forms {
-		for _, day := range s.dueDays(f, now) {
-			if err := s.markDay(ctx, f, day, *s.Due(f, day), now); err != nil {
-				return err
+	// Once and entries forms not marked whose due time has passed; daily
+	// forms not marked today.
+	return s.eachForm(ctx, "status = ? AND ((due_at IS NOT NULL AND due_at <= ? AND missed_on = '') OR (due_time <> '' AND missed_on < ?))",
+		[]any{StatusOpen, now, today}, func(f Form) error {
+			for _, day := range s.dueDays(f, now) {
+				if err := s.markDay(ctx, f, day, *s.Due(f, day), now); err != nil {
+					return err
+				}
+				if err := s.DB().WithContext(ctx).Model(&Form{}).Where("id = ? AND missed_on < ?", f.ID, day).Update("missed_on", day).Error; err != nil {
+					return err
+				}
 			}
-			if err := s.DB().WithContext(ctx).Model(&Form{}).Where("id = ? AND missed_on < ?", f.ID, day).Update("missed_on", day).Error; err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+			return nil
+		})
 }
 
 // dueDays returns the days of f, oldest first, whose due time has passed
