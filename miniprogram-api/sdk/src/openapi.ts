@@ -1882,12 +1882,19 @@ export interface paths {
          *     `mode`：`once` 每人一份；`daily` 每人每个自然日（配置时区）一份；`entries` 每人任意多份（如每走访一户一份）。
          *     填报对象 `target` 与任务相同（身份或点名，`include_suborgs` 包括下级组织），在填报和列出时按当时的成员关系判断：
          *     后加入的党员也能看到，被移出的不再能填报。`due_at`：`daily` 为每天的截止时刻 `HH:MM`，其他为 RFC 3339 时间。
+         *     有截止时间时：截止前 `remind_before_minutes` 分钟提醒未填报的填报对象各一次（`daily` 每天一次）；到截止时间（一分钟内）
+         *     仍未填报的填报对象（当时已通过审核的成员）记为缺报（`daily` 每人每天一次，其他每人一次），计入考核统计的 `forms.missed`；
+         *     截止后补填不撤销缺报，离线填写时间早于截止时间的填报撤销缺报。
          *     `fields` 为 1–50 个字段，每个字段的 `key` 在表单内唯一；可为字段设 `alert` 预警规则，命中的填报自动生成紧急上报。
          *     幂等：同一书记重复的 `request_id` 返回第一次创建的表单（201）。
          *     Caller: a secretary of the org or an ancestor. Publishes a form and answers 201 with `status: open`. `mode`:
          *     `once` one entry per member; `daily` one per member per calendar day (configured zone); `entries` any number.
          *     `target` as for tasks, evaluated as members come and go. `due_at` is `HH:MM` for `daily`, an RFC 3339 time
-         *     otherwise. `fields`: 1–50, keys unique; a field's `alert` rule files an urgent report for every entry that
+         *     otherwise. With a due time, the members of the audience who have not filled it are reminded once,
+         *     `remind_before_minutes` before it (once a day for `daily`), and those still without an entry at the due time
+         *     (approved members by then; marked within a minute) are missing: once a day for `daily`, once otherwise, counted
+         *     in the assessment figures' `forms.missed`. A late entry does not undo a miss; an offline entry whose
+         *     `client_time` is before the due time does. `fields`: 1–50, keys unique; a field's `alert` rule files an urgent report for every entry that
          *     trips it. Idempotent on `request_id` per secretary (201 with the first form).
          *
          *     错误 / Errors（参数检查先于权限检查 / input is checked before scope）:
