@@ -1801,13 +1801,15 @@ export interface paths {
          * 考核统计 / assessment figures of an org
          * @description 调用者：该组织或其上级组织的书记。统计区间 `from`–`to`（按配置时区的自然日，默认截至今天的 30 天，最长 366 天）内：
          *     本组织（含全部下级）、每个直属下级组织（各含其下级）与本组织直属成员（分页）的任务（分派、接受、按时完成、逾期、拒绝）、
-         *     打卡（天数与打卡率）、上报（提交数；收到的上报确认数与确认用时中位数；因未及时确认导致的升级次数）、典型事迹（审核通过与表彰）。
+         *     打卡（天数与打卡率）、上报（提交数；收到的上报确认数与确认用时中位数；因未及时确认导致的升级次数）、典型事迹（审核通过与表彰）、
+         *     排查表单（填报份数与缺报次数）。
          *     分页参数只作用于成员列表，每页都重复 `org` 与 `children`。
          *     Caller: a secretary of the org or an ancestor. For the period `from`–`to` (calendar days in the configured time zone;
          *     default the 30 days up to today; at most 366 days): the figures of the org with its whole subtree, of each child org
          *     with its subtree, and of the org's own approved members (paged): tasks (assigned, accepted, done on time, overdue,
          *     declined), daily check-ins (days and rate), reports (filed; received and acknowledged, median seconds to acknowledge,
-         *     escalations caused by not acknowledging) and deeds (approved, commended). `limit`/`cursor` page the members only;
+         *     escalations caused by not acknowledging), deeds (approved, commended) and screening forms (entries, misses).
+         *     `limit`/`cursor` page the members only;
          *     every page repeats `org` and `children`.
          *
          *     错误 / Errors:
@@ -1832,14 +1834,16 @@ export interface paths {
         };
         /**
          * 导出考核数据 / export the org's data as an Excel workbook
-         * @description 调用者：该组织或其上级组织的书记。流式生成 Excel 工作簿（工作表：组织、党员、任务、上报、事迹，中文表头；手机号脱敏），
+         * @description 调用者：该组织或其上级组织的书记。流式生成 Excel 工作簿（工作表：组织、党员、任务、上报、事迹、填报，中文表头；手机号脱敏），
          *     数据行分页读取，内存占用不随行数增长；单表超过 Excel 行数上限时续写到新工作表。任务表另列「新任务」订阅消息的推送结果：
-         *     微信已推送、推送未确认（推送进程在请求微信后停止，不知是否送达，不计入已推送）、推送失败。导出记入审计（`stats.export`）。
-         *     Caller: a secretary of the org or an ancestor. Streams an Excel workbook (sheets 组织, 党员, 任务, 上报, 事迹 with Chinese
+         *     微信已推送、推送未确认（推送进程在请求微信后停止，不知是否送达，不计入已推送）、推送失败。填报表每张在区间内有本组织填报或缺报的表单一行：
+         *     填报数、缺报数、预警数（与统计中的 `forms` 相加一致）。导出记入审计（`stats.export`）。
+         *     Caller: a secretary of the org or an ancestor. Streams an Excel workbook (sheets 组织, 党员, 任务, 上报, 事迹, 填报 with Chinese
          *     headers; phone numbers masked), reading rows in pages so memory does not grow with the row count; a sheet that
          *     reaches Excel's row limit continues on a new one. The task sheet also counts the "new task" pushes: sent,
-         *     unconfirmed (the worker stopped after asking WeChat; not counted as sent) and failed. Recorded in the audit trail
-         *     (`stats.export`).
+         *     unconfirmed (the worker stopped after asking WeChat; not counted as sent) and failed. The form sheet has a row per
+         *     form with entries or misses of the subtree in the period: entries, misses and alerts (adding up to the figures'
+         *     `forms`). Recorded in the audit trail (`stats.export`).
          *
          *     错误 / Errors:
          *     - 400 `invalid_argument`：`from` 或 `to` 无效 / a bad `from` or `to`
@@ -1878,12 +1882,19 @@ export interface paths {
          *     `mode`：`once` 每人一份；`daily` 每人每个自然日（配置时区）一份；`entries` 每人任意多份（如每走访一户一份）。
          *     填报对象 `target` 与任务相同（身份或点名，`include_suborgs` 包括下级组织），在填报和列出时按当时的成员关系判断：
          *     后加入的党员也能看到，被移出的不再能填报。`due_at`：`daily` 为每天的截止时刻 `HH:MM`，其他为 RFC 3339 时间。
+         *     有截止时间时：截止前 `remind_before_minutes` 分钟提醒未填报的填报对象各一次（`daily` 每天一次）；到截止时间（一分钟内）
+         *     仍未填报的填报对象（当时已通过审核的成员）记为缺报（`daily` 每人每天一次，其他每人一次），计入考核统计的 `forms.missed`；
+         *     截止后补填不撤销缺报，离线填写时间早于截止时间的填报撤销缺报。
          *     `fields` 为 1–50 个字段，每个字段的 `key` 在表单内唯一；可为字段设 `alert` 预警规则，命中的填报自动生成紧急上报。
          *     幂等：同一书记重复的 `request_id` 返回第一次创建的表单（201）。
          *     Caller: a secretary of the org or an ancestor. Publishes a form and answers 201 with `status: open`. `mode`:
          *     `once` one entry per member; `daily` one per member per calendar day (configured zone); `entries` any number.
          *     `target` as for tasks, evaluated as members come and go. `due_at` is `HH:MM` for `daily`, an RFC 3339 time
-         *     otherwise. `fields`: 1–50, keys unique; a field's `alert` rule files an urgent report for every entry that
+         *     otherwise. With a due time, the members of the audience who have not filled it are reminded once,
+         *     `remind_before_minutes` before it (once a day for `daily`), and those still without an entry at the due time
+         *     (approved members by then; marked within a minute) are missing: once a day for `daily`, once otherwise, counted
+         *     in the assessment figures' `forms.missed`. A late entry does not undo a miss; an offline entry whose
+         *     `client_time` is before the due time does. `fields`: 1–50, keys unique; a field's `alert` rule files an urgent report for every entry that
          *     trips it. Idempotent on `request_id` per secretary (201 with the first form).
          *
          *     错误 / Errors（参数检查先于权限检查 / input is checked before scope）:
@@ -2069,6 +2080,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/forms/{id}/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 导出填报记录 / export a form's entries as an Excel workbook
+         * @description 调用者：表单所属组织或其上级组织的书记（其他组织的书记、党员为 404）。流式生成 Excel 工作簿，工作表「填报记录」，
+         *     `from`–`to`（按填报日，配置时区；都不给时为今天，只给一个时为那一天；最多 366 天）内的每份填报一行，按日期、提交顺序排列：
+         *     组织、姓名、身份、日期、提交时间、离线填写时间、每个字段一列（表头为字段名称，有单位的带单位）、预警（「是」或空）、
+         *     更正次数、最后更正时间。每行是书记看到的最新版本；身份证号与手机号一律脱敏（如 `3702**********1234`），
+         *     本支部书记导出时也如此。数据分批读取，内存占用不随行数增长；超过 Excel 单表 1,048,576 行时续写到
+         *     「填报记录 (2)」等新工作表（每张都有表头）。导出记入审计（`form.export`：表单、日期范围、行数）。
+         *     Caller: a secretary of the form's org or an ancestor (anyone else, a sibling branch's secretary included, gets
+         *     404). Streams an Excel workbook with one sheet, 填报记录: one row per entry made on the days `from`–`to` (entry
+         *     days in the configured zone; today when neither is given, that day when only one is; at most 366 days), by day
+         *     and in the order submitted: org, member name, badge, day, submitted time, offline client time, one column per
+         *     field (headed by its label, with its unit), alert (是 or empty), corrections, last corrected. Each row is the
+         *     entry's latest version; ID and phone numbers are always masked, for the branch's own secretary too. Rows are
+         *     read in batches, so memory does not grow with the row count; past Excel's 1,048,576 rows a sheet continues on
+         *     "填报记录 (2)" and so on, each with the header. Recorded in the audit trail (`form.export`: form, days, rows).
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：`from` 或 `to` 无效、`from` 晚于 `to` 或超过 366 天 / a bad `from` or `to`, `from` after `to`, or more than 366 days
+         *     - 404 `form_not_found`：表单不存在或不在调用者管辖范围内 / no such form in the caller's scope
+         */
+        get: operations["exportFormEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/forms": {
         parameters: {
             query?: never;
@@ -2127,6 +2175,21 @@ export interface components {
             /** Format: int64 */
             commended: number;
         };
+        StatsForms: {
+            /**
+             * Format: int64
+             * @description 填报日在区间内的表单填报份数（更正不另计）/ form entries whose day is in the period (corrections not counted again)
+             */
+            entries: number;
+            /**
+             * Format: int64
+             * @description 区间内的缺报：有截止时间的表单，到截止时间仍未填报的填报对象成员，`daily` 每人每天一次，`once`/`entries` 每人一次（记在截止日）；
+             *     截止后补填不撤销，离线填写时间早于截止时间的撤销 / misses in the period: members of the audience of a form with a due
+             *     time who had not filled it by then, once a day for `daily`, once for `once`/`entries` (on the due day); a late entry
+             *     does not undo it, an offline entry made before the due time does
+             */
+            missed: number;
+        };
         OrgStats: {
             /** Format: int64 */
             org_id: number;
@@ -2150,6 +2213,7 @@ export interface components {
                 escalations: number;
             };
             deeds: components["schemas"]["StatsDeeds"];
+            forms: components["schemas"]["StatsForms"];
         };
         MemberStats: {
             /** Format: int64 */
@@ -2165,6 +2229,7 @@ export interface components {
                 filed: number;
             };
             deeds: components["schemas"]["StatsDeeds"];
+            forms: components["schemas"]["StatsForms"];
         };
         OrgStatsReport: {
             /** Format: date */
@@ -2551,7 +2616,7 @@ export interface components {
              */
             actor_id: number;
             /** @enum {string} */
-            action: "org.claim" | "org.create_child" | "org.rotate_invite" | "org.dissolve" | "member.approve" | "member.reject" | "member.change" | "member.remove" | "member.second" | "report.ack" | "report.resolve" | "report.escalate" | "deed.approve" | "deed.reject" | "deed.recommend" | "deed.commend" | "stats.export";
+            action: "org.claim" | "org.create_child" | "org.rotate_invite" | "org.dissolve" | "member.approve" | "member.reject" | "member.change" | "member.remove" | "member.second" | "report.ack" | "report.resolve" | "report.escalate" | "deed.approve" | "deed.reject" | "deed.recommend" | "deed.commend" | "stats.export" | "form.unmask" | "form.export";
             /**
              * Format: int64
              * @description 被操作的成员，没有时为 null / the member acted on, null when none
@@ -2563,7 +2628,7 @@ export interface components {
              *     `member.change` {badge: {from, to}, role: {from, to}}; `member.second` {home_org_id};
              *     `report.ack`, `report.resolve` {report_id}; `report.escalate` {report_id, to_org_id};
              *     `deed.approve`, `deed.reject`, `deed.recommend`, `deed.commend` {deed_id, to_org_id};
-             *     `stats.export` {from, to, org_name, rows}.
+             *     `stats.export` {from, to, org_name, rows}; `form.unmask` {form_id, entry_id}; `form.export` {form_id, from, to, rows}.
              *     上报与事迹的操作记在上报或事迹当时所在的组织，`target_user_id` 为上报人或事迹的党员 / report and deed actions are
              *     recorded at the org where the report or deed waited, with the reporter or the deed's member as `target_user_id`.
              */
@@ -7099,6 +7164,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FormSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportFormEntries: {
+        parameters: {
+            query?: {
+                /** @description 第一天（含），YYYY-MM-DD，按配置时区；默认同 `to`，都不给时为今天 / first day (inclusive), in the configured zone; default `to`, or today */
+                from?: string;
+                /** @description 最后一天（含），YYYY-MM-DD；默认同 `from`，都不给时为今天 / last day (inclusive); default `from`, or today */
+                to?: string;
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 表单 id，正整数 / the form's id, a positive integer */
+                id: components["parameters"]["FormID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Excel 工作簿 / the workbook */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description attachment; filename="export.xlsx"; filename*=UTF-8''填报_<表单标题>_<from>[_<to>].xlsx */
+                    "Content-Disposition"?: string;
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];

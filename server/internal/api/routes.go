@@ -99,5 +99,6 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	authed.GET("/forms/:id/entries", web.OK(api, d.Form.Entries))
 	authed.PUT("/forms/:id/entries/:entry_id", web.OK(api, d.Form.Correct))
 	authed.GET("/forms/:id/summary", web.OK(api, d.Form.Summary))
+	authed.GET("/forms/:id/export.xlsx", d.Form.Export)
 	authed.GET("/me/forms", web.OK(api, d.Form.Mine))
 }

@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		SignupLimit: limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser),
 		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Form:        form.NewHandler(a.Form),
+		Form:        form.NewHandler(a.Form, log, auth.UserID),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {

@@ -30,6 +30,8 @@ const (
 	// ActionUnmask is a secretary reading a form entry's ID or phone
 	// numbers whole.
 	ActionUnmask = "form.unmask"
+	// ActionFormExport is a secretary exporting a form's entries.
+	ActionFormExport = "form.export"
 )
 
 // Entry is one action in the trail.

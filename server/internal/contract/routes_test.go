@@ -97,6 +97,7 @@ var documentedRoutes = []contract.Route{
 	{Method: "GET", Path: "/api/v1/forms/:id/entries"},
 	{Method: "PUT", Path: "/api/v1/forms/:id/entries/:entry_id"},
 	{Method: "GET", Path: "/api/v1/forms/:id/summary"},
+	{Method: "GET", Path: "/api/v1/forms/:id/export.xlsx"},
 	{Method: "GET", Path: "/api/v1/me/forms"},
 	{Method: "GET", Path: "/api/v1/dev/wechat/messages"},
 }

@@ -239,6 +239,12 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if e.Alert {
 		s.alert(ctx, &e, f, fields, stored)
 	}
+	if in.ClientTime != nil {
+		// Made offline before the due time, it is no miss.
+		if err := s.unmiss(ctx, f, e, at); err != nil {
+			s.Log().WarnContext(ctx, "could not withdraw the miss of an offline entry", "entry_id", e.ID, "err", err)
+		}
+	}
 	return e, true, s.show(ctx, userID, f, &e, true)
 }
 

@@ -61,11 +61,13 @@ type Form struct {
 	RemindBeforeMinutes int
 	// RemindedOn is the last day whose reminder went out ("" for none).
 	RemindedOn string
-	Fields     string // JSON []Field
-	Status     string
-	ClosedAt   *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// MissedOn is the last day whose misses are marked ("" for none).
+	MissedOn  string
+	Fields    string // JSON []Field
+	Status    string
+	ClosedAt  *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TableName is the forms table.

@@ -3,8 +3,11 @@ package form
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/paging"
@@ -15,11 +18,15 @@ import (
 // Handler serves the form endpoints.
 type Handler struct {
 	svc *Service
+	log *slog.Logger
+	// userID reads the caller of the export, which streams its answer
+	// itself.
+	userID func(*gin.Context) int64
 }
 
 // NewHandler returns the form HTTP handler.
-func NewHandler(svc *Service) *Handler {
-	return &Handler{svc: svc}
+func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
+	return &Handler{svc: svc, log: log, userID: userID}
 }
 
 // JSON is a form in responses.
@@ -241,4 +248,19 @@ func (h *Handler) Summary(ctx context.Context, userID int64, in summaryInput) (S
 		return Summary{}, apperr.Invalid("参数错误", map[string]string{"day": "日期格式应为 YYYY-MM-DD"})
 	}
 	return h.svc.Summarize(ctx, userID, in.FormID, in.Day)
+}
+
+// Export streams the workbook of a form's entries over a range of days.
+func (h *Handler) Export(c *gin.Context) {
+	formID, ok := web.PathID(c, h.log, "id")
+	if !ok {
+		return
+	}
+	r, err := h.svc.ExportRange(c.Query("from"), c.Query("to"))
+	if web.Failed(c, h.log, err) {
+		return
+	}
+	web.Download(c, h.log, "form export", func(ctx context.Context) (web.Attachment, error) {
+		return h.svc.Export(ctx, h.userID(c), formID, r)
+	}, "form_id", formID, "from", r.From, "to", r.To)
 }

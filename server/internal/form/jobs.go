@@ -25,7 +25,7 @@ type fanOutPayload struct {
 
 // Jobs puts the forms' background work on the queue (it is the service's
 // Publisher) and runs it: the fan-out that tells a new form's audience, and
-// the reminder sweep every minute.
+// every minute the sweep that sends reminders and marks misses.
 type Jobs struct{ q *queue.Queue }
 
 // NewJobs returns the form jobs on q.
@@ -42,7 +42,9 @@ func (j *Jobs) Register(svc *Service) {
 		}
 		return svc.FanOut(ctx, p.ID)
 	}))
-	j.q.Handle(TypeSweep, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error { return svc.Remind(ctx) }))
+	j.q.Handle(TypeSweep, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error {
+		return errors.Join(svc.Remind(ctx), svc.MarkMissing(ctx))
+	}))
 	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
 }
 

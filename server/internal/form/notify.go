@@ -18,8 +18,31 @@ type Publisher interface {
 	Publish(ctx context.Context, formID int64) error
 }
 
-// fanOutBatch is how many memberships a fan-out reads at a time.
+// fanOutBatch is how many memberships a fan-out reads at a time, and how
+// many forms a sweep.
 const fanOutBatch = 1000
+
+// eachForm calls fn with each form that where (with args) selects, in id
+// order, a batch at a time: a sweep reaches every form however many come
+// before it.
+func (s *Service) eachForm(ctx context.Context, where string, args []any, fn func(Form) error) error {
+	for after := int64(0); ; {
+		var forms []Form
+		if err := s.DB().WithContext(ctx).Where(where, args...).Where("id > ?", after).
+			Order("id").Limit(fanOutBatch).Find(&forms).Error; err != nil {
+			return err
+		}
+		for _, f := range forms {
+			if err := fn(f); err != nil {
+				return err
+			}
+		}
+		if len(forms) < fanOutBatch {
+			return nil
+		}
+		after = forms[len(forms)-1].ID
+	}
+}
 
 // memberships selects the live memberships (aliased m) of the orgs the
 // form reaches: its org, and everything below it with include_suborgs.
@@ -103,45 +126,42 @@ func (s *Service) Remind(ctx context.Context) (err error) {
 	defer apperr.Annotate(&err, "form.Remind")
 	now := s.now()
 	today := s.Day(now)
-	var forms []Form
-	if err := s.DB().WithContext(ctx).Where("status = ? AND remind_before_minutes > 0 AND reminded_on <> ?", StatusOpen, today).
-		Order("id").Limit(1000).Find(&forms).Error; err != nil {
-		return err
+	// Daily forms not reminded today; once and entries forms never
+	// reminded and not yet due.
+	return s.eachForm(ctx, "status = ? AND remind_before_minutes > 0 AND reminded_on <> ? AND (due_time <> '' OR (reminded_on = '' AND due_at > ?))",
+		[]any{StatusOpen, today, now}, func(f Form) error { return s.remind(ctx, f, now, today) })
+}
+
+// remind sends f's reminder of today if it is time and no other sweep has.
+func (s *Service) remind(ctx context.Context, f Form, now time.Time, today string) error {
+	due := s.Due(f, today)
+	if due == nil || now.Before(due.Add(-time.Duration(f.RemindBeforeMinutes)*time.Minute)) || !now.Before(*due) || (f.Mode != ModeDaily && f.RemindedOn != "") {
+		return nil
 	}
-	for _, f := range forms {
-		due := s.Due(f, today)
-		if due == nil || now.Before(due.Add(-time.Duration(f.RemindBeforeMinutes)*time.Minute)) || !now.Before(*due) || (f.Mode != ModeDaily && f.RemindedOn != "") {
-			continue
+	// Claim the day's reminder: of concurrent sweeps, one sends it.
+	res := s.DB().WithContext(ctx).Model(&Form{}).Where("id = ? AND reminded_on = ?", f.ID, f.RemindedOn).Update("reminded_on", today)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil
+	}
+	dedupe := "form_reminder:" + strconv.FormatInt(f.ID, 10) + ":" + today
+	return s.audience(ctx, f, func(users []int64) error {
+		q := s.DB().WithContext(ctx).Model(&Entry{}).Where("form_id = ? AND user_id IN ?", f.ID, users)
+		if f.Mode == ModeDaily {
+			q = q.Where("day = ?", today)
 		}
-		// Claim the day's reminder: of concurrent sweeps, one sends it.
-		res := s.DB().WithContext(ctx).Model(&Form{}).Where("id = ? AND reminded_on = ?", f.ID, f.RemindedOn).Update("reminded_on", today)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			continue
-		}
-		dedupe := "form_reminder:" + strconv.FormatInt(f.ID, 10) + ":" + today
-		err := s.audience(ctx, f, func(users []int64) error {
-			q := s.DB().WithContext(ctx).Model(&Entry{}).Where("form_id = ? AND user_id IN ?", f.ID, users)
-			if f.Mode == ModeDaily {
-				q = q.Where("day = ?", today)
-			}
-			var done []int64
-			if err := q.Distinct().Pluck("user_id", &done).Error; err != nil {
-				return err
-			}
-			var pending []int64
-			for _, u := range users {
-				if !slices.Contains(done, u) {
-					pending = append(pending, u)
-				}
-			}
-			return s.tell(ctx, f, pending, notify.KindFormReminder, "即将截止："+f.Title, "您还没有填报，请在截止前完成", dedupe, today)
-		})
-		if err != nil {
+		var done []int64
+		if err := q.Distinct().Pluck("user_id", &done).Error; err != nil {
 			return err
 		}
-	}
-	return nil
+		var pending []int64
+		for _, u := range users {
+			if !slices.Contains(done, u) {
+				pending = append(pending, u)
+			}
+		}
+		return s.tell(ctx, f, pending, notify.KindFormReminder, "即将截止："+f.Title, "您还没有填报，请在截止前完成", dedupe, today)
+	})
 }

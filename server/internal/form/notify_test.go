@@ -2,10 +2,13 @@ package form_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/notify"
 )
 
@@ -58,4 +61,68 @@ func TestTheAudienceIsToldOfANewFormAndRemindedOnceBeforeItIsDue(t *testing.T) {
 			t.Errorf("MemberA was reminded %d times over two days, want 2", got)
 		}
 	})
+}
+
+// TestAOnceFormRemindsEachMemberOnceEvenOverMidnight: a once form due at
+// 10:00 tomorrow with a reminder a day before reminds the members who have
+// not filled it at 10:00 today, and not again after midnight (a new day)
+// nor just before the due time.
+func TestAOnceFormRemindsEachMemberOnceEvenOverMidnight(t *testing.T) {
+	w := newWorld(t) // 09:00 on 2020-02-03 in Shanghai
+	ctx := context.Background()
+	f := w.createForm(w.SecA, w.A, "once", healthFields, map[string]any{
+		"due_at": shanghai(4, 10, 0, 0).Format(time.RFC3339), "remind_before_minutes": 24 * 60})
+	w.Expect(w.submit(w.SecA, f.ID, "o-s", healthy), http.StatusCreated)
+	for _, at := range []time.Time{shanghai(3, 9, 59, 0), shanghai(3, 10, 0, 0), shanghai(3, 23, 59, 0), shanghai(4, 0, 0, 30), shanghai(4, 9, 59, 0), shanghai(4, 10, 0, 0)} {
+		w.clock.Set(at)
+		w.Must(w.App.Form.Remind(ctx))
+	}
+	for _, p := range []struct {
+		name string
+		id   int64
+		want int64
+	}{{"MemberA", w.MemberA.ID, 1}, {"SecA, who filled it", w.SecA.ID, 0}} {
+		var n int64
+		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", notify.KindFormReminder, p.id, f.ID).Count(&n).Error)
+		if n != p.want {
+			t.Errorf("%s was reminded %d times, want %d", p.name, n, p.want)
+		}
+	}
+}
+
+// TestRemindersAndMissesReachEveryFormBeyondTheFirstThousand: 1,200
+// older forms that have nothing due now (once forms reminded and missed
+// already, daily forms due later in the day) do not keep the sweep from a
+// newer form whose reminder and due time come now.
+func TestRemindersAndMissesReachEveryFormBeyondTheFirstThousand(t *testing.T) {
+	w := newWorld(t) // 09:00 on 2020-02-03 in Shanghai
+	ctx := context.Background()
+	due := shanghai(5, 10, 0, 0).UTC()
+	var old []form.Form
+	for i := range 1200 {
+		f := form.Form{OrgID: w.A, CreatedBy: w.SecA.ID, Title: fmt.Sprint("旧表", i), Mode: form.ModeOnce, Target: `{"badges":[],"user_ids":[]}`,
+			RemindBeforeMinutes: 30, RemindedOn: "2020-02-02", MissedOn: "2020-02-02", DueAt: &due, Fields: "[]", Status: form.StatusOpen,
+			CreatedAt: start, UpdatedAt: start}
+		if i%6 != 0 {
+			f.Mode, f.DueAt, f.DueTime, f.RemindedOn, f.MissedOn = form.ModeDaily, nil, "18:00", "", ""
+		}
+		old = append(old, f)
+	}
+	w.Must(w.App.DB.CreateInBatches(old, 200).Error)
+	f := w.createForm(w.SecA, w.A, "daily", healthFields, map[string]any{"due_at": "10:00", "remind_before_minutes": 30})
+	count := func(kind string) int64 {
+		var n int64
+		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", kind, w.MemberA.ID, f.ID).Count(&n).Error)
+		return n
+	}
+	w.clock.Set(shanghai(3, 9, 45, 0))
+	w.Must(w.App.Form.Remind(ctx))
+	if n := count(notify.KindFormReminder); n != 1 {
+		t.Errorf("MemberA was reminded of the newest form %d times, want once", n)
+	}
+	w.clock.Set(shanghai(3, 10, 0, 0))
+	w.Must(w.App.Form.MarkMissing(ctx))
+	if got := w.misses(f.ID); !slices.Equal(got, []string{"2020-02-03 SecA", "2020-02-03 MemberA"}) {
+		t.Errorf("misses of the newest form = %q, want SecA's and MemberA's", got)
+	}
 }

@@ -1,16 +1,10 @@
 package stats
 
 import (
-	"archive/zip"
-	"compress/flate"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"time"
 
-	"github.com/xuri/excelize/v2"
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
@@ -21,6 +15,7 @@ import (
 	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/user"
+	"xianfeng/server/internal/xlsx"
 )
 
 // Sheets of the export, in order, with their header rows.
@@ -30,12 +25,14 @@ var (
 	SheetTasks   = "任务"
 	SheetReports = "上报"
 	SheetDeeds   = "事迹"
+	SheetForms   = "填报"
 
 	OrgHeaders    = []string{"编号", "名称", "类型", "上级", "层级", "成员数"}
 	MemberHeaders = []string{"姓名", "所属组织", "身份", "角色", "状态", "手机号", "加入时间"}
 	TaskHeaders   = []string{"编号", "标题", "类型", "发布组织", "状态", "发布时间", "截止时间", "指派人数", "已接受", "按时完成", "逾期", "已拒绝", "微信已推送", "推送未确认", "推送失败"}
 	ReportHeaders = []string{"编号", "上报组织", "上报人", "类别", "紧急程度", "状态", "当前所在组织", "上报层级", "上报时间", "签收时间", "签收用时（秒）", "办结时间", "内容"}
 	DeedHeaders   = []string{"编号", "标题", "党员", "所属组织", "状态", "当前所在组织", "提名时间", "更新时间"}
+	FormHeaders   = []string{"编号", "标题", "方式", "发布组织", "状态", "截止时间", "填报数", "缺报数", "预警数"}
 )
 
 // pageSize is how many rows the export reads from the database at a time.
@@ -43,52 +40,7 @@ const pageSize = 2000
 
 // maxSheetRows is the most rows a worksheet holds (Excel's limit); a longer
 // list continues on a sheet named like "党员 (2)".
-var maxSheetRows = excelize.TotalRows
-
-// Workbook is a finished export waiting to be written: its sheets sit in
-// temporary files, not in memory. Close removes them.
-type Workbook struct {
-	// Filename is the suggested file name, e.g. "考核数据_青岛市委_2020-01-01_2020-01-30.xlsx".
-	Filename string
-	// Rows counts the data rows of each sheet (headers not included).
-	Rows map[string]int
-	f    *excelize.File
-}
-
-// WriteTo writes the .xlsx file to w as it compresses it, without holding
-// the file in memory.
-func (wb *Workbook) WriteTo(w io.Writer) (int64, error) {
-	cw := &countingWriter{w: w}
-	// excelize builds the zip in a bytes.Buffer unless it is given a zip
-	// writer of its own: this one writes straight through, so the buffer
-	// stays empty.
-	wb.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-		zw := zip.NewWriter(cw)
-		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(out, flate.BestSpeed)
-		})
-		return zw
-	})
-	buf, err := wb.f.WriteToBuffer()
-	if err == nil && buf.Len() > 0 {
-		err = errors.New("stats: workbook buffered in memory")
-	}
-	return cw.n, err
-}
-
-// Close removes the workbook's temporary files.
-func (wb *Workbook) Close() error { return wb.f.Close() }
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
+var maxSheetRows = xlsx.MaxRows
 
 // Export builds the workbook of an org's subtree over a period for a
 // secretary of the org or an ancestor (anyone else gets
@@ -105,46 +57,37 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 //     the org's task statistics) and how their "new task" pushes went: sent,
 //     unconfirmed (the worker died mid-send; never counted as sent), failed;
 //   - 上报: the reports filed in the subtree in the period;
-//   - 事迹: the deeds of the subtree nominated or updated in the period.
+//   - 事迹: the deeds of the subtree nominated or updated in the period;
+//   - 填报: the screening forms with entries or misses of the subtree on
+//     days of the period, with those counted (the columns add up to the
+//     org's form statistics) and the entries that tripped an alert.
 //
 // Rows are read pageSize at a time, each page after the last key of the
 // previous one (id; org and id for members), and streamed to temporary
 // files, so memory stays flat whatever the size of the subtree.
-func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (_ *Workbook, err error) {
+func (s *Service) Export(ctx context.Context, userID, orgID int64, p Period) (_ *xlsx.Workbook, err error) {
 	defer apperr.Annotate(&err, "stats.Export(%d)", orgID)
 	o, err := s.orgs.RequireManager(ctx, userID, orgID)
 	if err != nil {
 		return nil, err
 	}
-	f := excelize.NewFile(excelize.Options{TmpDir: s.opts.TmpDir})
-	wb := &Workbook{f: f, Rows: map[string]int{},
-		Filename: "考核数据_" + o.Name + "_" + p.From + "_" + p.To + ".xlsx"}
+	wb, err := xlsx.New(s.opts.TmpDir, "考核数据_"+o.Name+"_"+p.From+"_"+p.To+".xlsx")
+	if err != nil {
+		return nil, err
+	}
 	err = s.fill(ctx, wb, o, p)
 	if err == nil {
 		err = audit.Write(s.DB().WithContext(ctx), orgID, userID, ActionExport, nil,
 			map[string]any{"from": p.From, "to": p.To, "org_name": o.Name, "rows": wb.Rows})
 	}
 	if err != nil {
-		_ = f.Close()
+		_ = wb.Close()
 		return nil, err
 	}
 	return wb, nil
 }
 
-func (s *Service) fill(ctx context.Context, wb *Workbook, o org.Org, p Period) error {
-	f := wb.f
-	if err := f.SetSheetName("Sheet1", SheetOrgs); err != nil {
-		return err
-	}
-	for _, name := range []string{SheetMembers, SheetTasks, SheetReports, SheetDeeds} {
-		if _, err := f.NewSheet(name); err != nil {
-			return err
-		}
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return err
-	}
+func (s *Service) fill(ctx context.Context, wb *xlsx.Workbook, o org.Org, p Period) error {
 	for _, sh := range []struct {
 		name    string
 		headers []string
@@ -166,91 +109,19 @@ func (s *Service) fill(ctx context.Context, wb *Workbook, o org.Org, p Period) e
 		{SheetDeeds, DeedHeaders, []float64{10, 30, 12, 24, 10, 24, 20, 20}, func(ctx context.Context, add func(...any) error) error {
 			return s.deedRows(ctx, o.ID, p, add)
 		}},
+		{SheetForms, FormHeaders, []float64{10, 30, 10, 24, 10, 20, 10, 10, 10}, func(ctx context.Context, add func(...any) error) error {
+			return s.formRows(ctx, o.ID, p, add)
+		}},
 	} {
-		w := &sheetWriter{f: f, name: sh.name, headers: sh.headers, widths: sh.widths, style: bold}
-		if err := sh.rows(ctx, w.add); err != nil {
+		w := wb.Sheet(sh.name, sh.headers, sh.widths, maxSheetRows)
+		if err := sh.rows(ctx, w.Add); err != nil {
 			return fmt.Errorf("sheet %s: %w", sh.name, err)
 		}
-		if err := w.flush(); err != nil {
+		if err := w.Flush(); err != nil {
 			return fmt.Errorf("sheet %s: %w", sh.name, err)
 		}
-		wb.Rows[sh.name] = w.total
 	}
 	return nil
-}
-
-// sheetWriter streams rows to a sheet, after a header row, and continues on
-// a new sheet when one is full.
-type sheetWriter struct {
-	f       *excelize.File
-	name    string
-	headers []string
-	widths  []float64
-	style   int
-
-	part  int                    // 1 for the first sheet
-	sw    *excelize.StreamWriter // the current sheet
-	row   int                    // rows written to it, header included
-	total int                    // data rows written
-}
-
-func (w *sheetWriter) start() error {
-	w.part++
-	name := w.name
-	if w.part > 1 {
-		if err := w.sw.Flush(); err != nil {
-			return err
-		}
-		name = w.name + " (" + strconv.Itoa(w.part) + ")"
-		if _, err := w.f.NewSheet(name); err != nil {
-			return err
-		}
-	}
-	sw, err := w.f.NewStreamWriter(name)
-	if err != nil {
-		return err
-	}
-	for i, width := range w.widths {
-		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
-			return err
-		}
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
-	}
-	header := make([]any, len(w.headers))
-	for i, h := range w.headers {
-		header[i] = h
-	}
-	if err := sw.SetRow("A1", header, excelize.RowOpts{StyleID: w.style}); err != nil {
-		return err
-	}
-	w.sw, w.row = sw, 1
-	return nil
-}
-
-func (w *sheetWriter) add(values ...any) error {
-	if w.sw == nil || w.row >= maxSheetRows {
-		if err := w.start(); err != nil {
-			return err
-		}
-	}
-	w.row++
-	w.total++
-	cell, err := excelize.CoordinatesToCellName(1, w.row)
-	if err != nil {
-		return err
-	}
-	return w.sw.SetRow(cell, values)
-}
-
-func (w *sheetWriter) flush() error {
-	if w.sw == nil {
-		if err := w.start(); err != nil { // the header alone
-			return err
-		}
-	}
-	return w.sw.Flush()
 }
 
 // eachPage calls page until a page reads fewer than pageSize rows; page
@@ -291,12 +162,7 @@ func label[K ~string](labels map[K]string, k K) string {
 }
 
 // when formats a time in the configured zone; "" for none.
-func (s *Service) when(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return ""
-	}
-	return t.In(s.opts.Location).Format(time.DateTime)
-}
+func (s *Service) when(t *time.Time) string { return xlsx.Time(t, s.opts.Location) }
 
 func (s *Service) orgRows(ctx context.Context, root int64, add func(...any) error) error {
 	after := int64(0)
@@ -475,6 +341,46 @@ func (s *Service) deedRows(ctx context.Context, root int64, p Period, add func(.
 		for _, r := range rows {
 			err := add(r.ID, r.Title, deref(r.MemberName), r.OrgName, label(deedStatusLabels, r.Status), r.CurrentOrgName,
 				s.when(&r.CreatedAt), s.when(&r.UpdatedAt))
+			if err != nil {
+				return 0, err
+			}
+			after = r.ID
+		}
+		return len(rows), err
+	})
+}
+
+var formModeLabels = map[string]string{"once": "每人一次", "daily": "每日", "entries": "多次"}
+
+var formStatusLabels = map[string]string{"open": "进行中", "closed": "已关闭"}
+
+func (s *Service) formRows(ctx context.Context, root int64, p Period, add func(...any) error) error {
+	type row struct {
+		ID                      int64
+		Title, Mode, OrgName    string
+		Status, DueTime         string
+		DueAt                   *time.Time
+		Entries, Missed, Alerts int64
+	}
+	after := int64(0)
+	return eachPage(ctx, func() (int, error) {
+		var rows []row
+		err := s.scan(ctx, &rows, `SELECT f.id, f.title, f.mode, o.name AS org_name, f.status, f.due_time, f.due_at, x.entries, x.missed, x.alerts
+			FROM (SELECT form_id AS id, SUM(e) AS entries, SUM(mi) AS missed, SUM(al) AS alerts FROM (
+					SELECT form_id, 1 AS e, 0 AS mi, CASE WHEN alert THEN 1 ELSE 0 END AS al FROM form_entries
+					WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) AND form_id > ?
+					UNION ALL
+					SELECT form_id, 0, 1, 0 FROM form_misses
+					WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) AND form_id > ?) u
+				GROUP BY form_id ORDER BY form_id LIMIT ?) x
+			JOIN forms f ON f.id = x.id JOIN orgs o ON o.id = f.org_id ORDER BY f.id`,
+			p.From, p.To, root, after, p.From, p.To, root, after, pageSize)
+		for _, r := range rows {
+			due := s.when(r.DueAt)
+			if r.DueTime != "" {
+				due = "每日 " + r.DueTime
+			}
+			err := add(r.ID, r.Title, label(formModeLabels, r.Mode), r.OrgName, label(formStatusLabels, r.Status), due, r.Entries, r.Missed, r.Alerts)
 			if err != nil {
 				return 0, err
 			}

@@ -88,6 +88,8 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 		acks      map[int64][]float64
 		escalated []count
 		deeds     []deedRow
+		entries   []count
+		missed    []count
 	)
 	g, gctx, q := s.parallel(ctx)
 	g.Go(q(&members, "SELECT org_id AS id, SUM(n) AS n FROM org_counts WHERE status = ? AND org_id IN ? GROUP BY org_id",
@@ -118,6 +120,12 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 		WHERE e.kind IN ? AND e.created_at >= ? AND e.created_at < ? AND d.org_id IN (`+org.SubtreeSQL+`)
 		GROUP BY d.org_id`, "approved", "commended"),
 		append(deedArgs(), deedKinds, p.Start, p.End, o.ID, ids)...))
+	g.Go(q(&entries, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM form_entries
+		WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) GROUP BY org_id`, "n"),
+		p.From, p.To, o.ID, ids))
+	g.Go(q(&missed, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM form_misses
+		WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) GROUP BY org_id`, "n"),
+		p.From, p.To, o.ID, ids))
 	if err := g.Wait(); err != nil {
 		return OrgStats{}, nil, err
 	}
@@ -152,6 +160,12 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 	}
 	for _, r := range deeds {
 		out[r.ID].Deeds = Deeds{Approved: r.Approved, Commended: r.Commended}
+	}
+	for _, r := range entries {
+		out[r.ID].Forms.Entries = r.N
+	}
+	for _, r := range missed {
+		out[r.ID].Forms.Missed = r.N
 	}
 	for _, st := range out {
 		st.Checkins.Rate = rate(st.Checkins.Days, st.ApprovedMembers*int64(p.Days))
@@ -236,6 +250,8 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 		checkins []count
 		reports  []count
 		deeds    []deedRow
+		entries  []count
+		missed   []count
 	)
 	g, _, q := s.parallel(ctx)
 	g.Go(q(&tasks, `SELECT a.user_id AS id, `+taskFiguresSQL+`
@@ -251,6 +267,10 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 		FROM deed_events e JOIN deeds d ON d.id = e.deed_id
 		WHERE d.org_id = ? AND d.user_id IN ? AND e.kind IN ? AND e.created_at >= ? AND e.created_at < ?
 		GROUP BY d.user_id`, append(deedArgs(), orgID, users, deedKinds, p.Start, p.End)...))
+	g.Go(q(&entries, `SELECT user_id AS id, COUNT(*) AS n FROM form_entries
+		WHERE org_id = ? AND user_id IN ? AND day >= ? AND day <= ? GROUP BY user_id`, orgID, users, p.From, p.To))
+	g.Go(q(&missed, `SELECT user_id AS id, COUNT(*) AS n FROM form_misses
+		WHERE org_id = ? AND user_id IN ? AND day >= ? AND day <= ? GROUP BY user_id`, orgID, users, p.From, p.To))
 	if err := g.Wait(); err != nil {
 		return paging.Page[MemberStats]{}, err
 	}
@@ -272,6 +292,12 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 	}
 	for _, r := range deeds {
 		at[r.ID].Deeds = Deeds{Approved: r.Approved, Commended: r.Commended}
+	}
+	for _, r := range entries {
+		at[r.ID].Forms.Entries = r.N
+	}
+	for _, r := range missed {
+		at[r.ID].Forms.Missed = r.N
 	}
 	for i := range out {
 		out[i].Checkins.Rate = rate(out[i].Checkins.Days, int64(p.Days))

@@ -36,6 +36,11 @@ type deedsJSON struct {
 	Commended int64 `json:"commended"`
 }
 
+type formsJSON struct {
+	Entries int64 `json:"entries"`
+	Missed  int64 `json:"missed"`
+}
+
 type orgStatsJSON struct {
 	OrgID           int64          `json:"org_id"`
 	Name            string         `json:"name"`
@@ -45,6 +50,7 @@ type orgStatsJSON struct {
 	Checkins        checkinsJSON   `json:"checkins"`
 	Reports         orgReportsJSON `json:"reports"`
 	Deeds           deedsJSON      `json:"deeds"`
+	Forms           formsJSON      `json:"forms"`
 }
 
 type memberStatsJSON struct {
@@ -59,6 +65,7 @@ type memberStatsJSON struct {
 		Filed int64 `json:"filed"`
 	} `json:"reports"`
 	Deeds deedsJSON `json:"deeds"`
+	Forms formsJSON `json:"forms"`
 }
 
 type statsJSON struct {
@@ -248,6 +255,20 @@ func (w *world) recountDeeds(p period, f filter) deedsJSON {
 	return deedsJSON{Approved: count("approved"), Commended: count("commended")}
 }
 
+func (w *world) recountForms(p period, f filter) formsJSON {
+	w.t.Helper()
+	count := func(table string) int64 {
+		var n int64
+		q := w.db.Table(table).Where("org_id IN ? AND day >= ? AND day <= ?", f.orgs, p.from, p.to)
+		if f.user != 0 {
+			q = q.Where("user_id = ?", f.user)
+		}
+		w.must(q.Count(&n).Error)
+		return n
+	}
+	return formsJSON{Entries: count("form_entries"), Missed: count("form_misses")}
+}
+
 // recountOrg computes every figure of an org's subtree.
 func (w *world) recountOrg(p period, id int64) orgStatsJSON {
 	w.t.Helper()
@@ -261,6 +282,7 @@ func (w *world) recountOrg(p period, id int64) orgStatsJSON {
 	out.Reports.Filed, out.Reports.Acknowledged, out.Reports.MedianAckSeconds = w.recountReports(p, f)
 	out.Reports.Escalations = w.recountEscalations(p, orgs)
 	out.Deeds = w.recountDeeds(p, f)
+	out.Forms = w.recountForms(p, f)
 	return out
 }
 
@@ -268,7 +290,7 @@ func (w *world) recountOrg(p period, id int64) orgStatsJSON {
 func (w *world) recountMember(p period, orgID, userID int64) memberStatsJSON {
 	w.t.Helper()
 	f := filter{orgs: []int64{orgID}, user: userID}
-	out := memberStatsJSON{UserID: userID, Tasks: w.recountTasks(p, f), Deeds: w.recountDeeds(p, f)}
+	out := memberStatsJSON{UserID: userID, Tasks: w.recountTasks(p, f), Deeds: w.recountDeeds(p, f), Forms: w.recountForms(p, f)}
 	out.Checkins.Days = w.recountCheckinDays(p, f)
 	out.Checkins.Rate = float64(out.Checkins.Days) / float64(p.days)
 	out.Reports.Filed, _, _ = w.recountReports(p, f)

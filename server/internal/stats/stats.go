@@ -35,6 +35,15 @@
 //   - Deeds: approved and commended = deed_events of those kinds made in
 //     range, for deeds whose org_id is in the subtree (for a member: their
 //     deeds in the org).
+//   - Forms: entries = screening-form entries (one per entry, however often
+//     corrected) whose day is in range, made under a membership of an org
+//     of the subtree (for a member: theirs in the org); missed = form
+//     misses on days in range, of members of the subtree's orgs (for a
+//     member: theirs in the org). A miss is a member of a form's audience
+//     who had made no entry by its due time: for a daily form each day at
+//     its time of day, for a once or entries form once, at due_at, on that
+//     day; a late entry does not undo it (as a task completed late stays
+//     overdue), an offline entry made before the due time does.
 //
 // Org figures aggregate the whole subtree (the org included); each child
 // org's row its own subtree; member rows are the direct members of the org
@@ -187,6 +196,12 @@ type Deeds struct {
 	Commended int64 `json:"commended"`
 }
 
+// Forms are the screening-form figures of an org or a member.
+type Forms struct {
+	Entries int64 `json:"entries"`
+	Missed  int64 `json:"missed"`
+}
+
 // OrgStats are the figures of one org's subtree.
 type OrgStats struct {
 	OrgID           int64      `json:"org_id"`
@@ -197,6 +212,7 @@ type OrgStats struct {
 	Checkins        Checkins   `json:"checkins"`
 	Reports         OrgReports `json:"reports"`
 	Deeds           Deeds      `json:"deeds"`
+	Forms           Forms      `json:"forms"`
 }
 
 // MemberStats are the figures of one member in one org.
@@ -211,6 +227,7 @@ type MemberStats struct {
 	Checkins     Checkins      `json:"checkins"`
 	Reports      MemberReports `json:"reports"`
 	Deeds        Deeds         `json:"deeds"`
+	Forms        Forms         `json:"forms"`
 }
 
 // Report is the assessment of an org over a period.

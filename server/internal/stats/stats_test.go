@@ -22,7 +22,7 @@ func diffOrg(t *testing.T, what string, want, got orgStatsJSON) {
 	if want.OrgID != got.OrgID || want.ApprovedMembers != got.ApprovedMembers || want.Tasks != got.Tasks ||
 		want.Checkins.Days != got.Checkins.Days || !near(want.Checkins.Rate, got.Checkins.Rate, 1e-4) ||
 		want.Reports.Filed != got.Reports.Filed || want.Reports.Acknowledged != got.Reports.Acknowledged ||
-		want.Reports.Escalations != got.Reports.Escalations || want.Deeds != got.Deeds ||
+		want.Reports.Escalations != got.Reports.Escalations || want.Deeds != got.Deeds || want.Forms != got.Forms ||
 		!sameSeconds(want.Reports.MedianAckSeconds, got.Reports.MedianAckSeconds) {
 		t.Errorf("%s: figures differ from the recount (-want +got)\n-%s\n+%s", what, show(want), show(got))
 	}
@@ -31,7 +31,7 @@ func diffOrg(t *testing.T, what string, want, got orgStatsJSON) {
 func diffMember(t *testing.T, what string, want, got memberStatsJSON) {
 	t.Helper()
 	if want.UserID != got.UserID || want.Tasks != got.Tasks || want.Checkins.Days != got.Checkins.Days ||
-		!near(want.Checkins.Rate, got.Checkins.Rate, 1e-4) || want.Reports != got.Reports || want.Deeds != got.Deeds {
+		!near(want.Checkins.Rate, got.Checkins.Rate, 1e-4) || want.Reports != got.Reports || want.Deeds != got.Deeds || want.Forms != got.Forms {
 		t.Errorf("%s: figures differ from the recount (-want +got)\n-%+v\n+%+v", what, want, got)
 	}
 }
@@ -48,8 +48,8 @@ func show(o orgStatsJSON) string {
 	if o.Reports.MedianAckSeconds != nil {
 		m = strconv.FormatFloat(*o.Reports.MedianAckSeconds, 'f', 3, 64)
 	}
-	return fmt.Sprintf("org=%d members=%d tasks=%+v checkins=%+v reports={filed:%d acked:%d median:%s escalations:%d} deeds=%+v",
-		o.OrgID, o.ApprovedMembers, o.Tasks, o.Checkins, o.Reports.Filed, o.Reports.Acknowledged, m, o.Reports.Escalations, o.Deeds)
+	return fmt.Sprintf("org=%d members=%d tasks=%+v checkins=%+v reports={filed:%d acked:%d median:%s escalations:%d} deeds=%+v forms=%+v",
+		o.OrgID, o.ApprovedMembers, o.Tasks, o.Checkins, o.Reports.Filed, o.Reports.Acknowledged, m, o.Reports.Escalations, o.Deeds, o.Forms)
 }
 
 func TestStatsEqualARecount(t *testing.T) {
@@ -60,7 +60,7 @@ func TestStatsEqualARecount(t *testing.T) {
 	// The data set must exercise every figure, or the comparison proves little.
 	if root.Tasks.Assigned == 0 || root.Tasks.Accepted == 0 || root.Tasks.DoneOnTime == 0 || root.Tasks.Overdue == 0 ||
 		root.Tasks.Declined == 0 || root.Checkins.Days == 0 || root.Reports.Filed == 0 || root.Reports.MedianAckSeconds == nil ||
-		root.Reports.Escalations == 0 || root.Deeds.Approved == 0 || root.Deeds.Commended == 0 {
+		root.Reports.Escalations == 0 || root.Deeds.Approved == 0 || root.Deeds.Commended == 0 || root.Forms.Entries == 0 || root.Forms.Missed == 0 {
 		t.Fatalf("the seeded activity leaves a figure at zero: %s", show(root))
 	}
 	for _, tt := range []struct {

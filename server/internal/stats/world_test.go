@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/task"
@@ -151,7 +153,8 @@ func (w *world) wall(loc *time.Location, day string, hh, mm, ss int) time.Time {
 	return time.Date(d.Year(), d.Month(), d.Day(), hh, mm, ss, 0, loc).UTC()
 }
 
-// activity inserts the tasks, check-ins, reports and deeds.
+// activity inserts the tasks, check-ins, reports, deeds, and form entries
+// and misses.
 func (w *world) activity(r *rand.Rand) {
 	db := w.db
 	pick := func() org.Membership { return w.memberships[r.IntN(len(w.memberships))] }
@@ -273,4 +276,43 @@ func (w *world) activity(r *rand.Rand) {
 		}
 		w.must(db.Create(&evs).Error)
 	}
+
+	// Screening forms with entries and misses, some on the days just
+	// outside the period.
+	edges := []string{w.day(from, -1), from, to, w.day(to, 1)}
+	for i, mode := range []form.Mode{form.ModeDaily, form.ModeOnce, form.ModeEntries} {
+		c := activityFrom
+		f := form.Form{OrgID: allOrgs[r.IntN(len(allOrgs))], CreatedBy: w.seed.RootSecretaryUserID, Title: fmt.Sprintf("排查表%d", i),
+			Mode: mode, Target: `{"badges":[],"user_ids":[],"include_suborgs":true}`, IncludeSuborgs: true, Fields: "[]",
+			Status: form.StatusOpen, CreatedAt: c, UpdatedAt: c}
+		if mode == form.ModeDaily {
+			f.DueTime = "10:00"
+		}
+		w.must(db.Create(&f).Error)
+		var es []form.Entry
+		var ms []form.Miss
+		for j := range 80 {
+			m := pick()
+			day := at(r, activityFrom, activityTo).In(w.shanghai).Format(time.DateOnly)
+			if j < len(edges) {
+				day = edges[j]
+			}
+			if r.IntN(3) == 0 {
+				ms = append(ms, form.Miss{FormID: f.ID, UserID: m.UserID, OrgID: m.OrgID, Day: day, CreatedAt: c})
+				continue
+			}
+			rid := fmt.Sprintf("f%d-%d", f.ID, j)
+			es = append(es, form.Entry{FormID: f.ID, UserID: m.UserID, Slot: "r:" + rid, RequestID: rid, OrgID: m.OrgID, Day: day,
+				Answers: "{}", Alert: r.IntN(5) == 0, Version: 1 + r.IntN(2), CreatedAt: c, UpdatedAt: c})
+		}
+		w.must(db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(ms, 50).Error)
+		w.must(db.CreateInBatches(es, 50).Error)
+	}
+}
+
+// day is the day n days after day (YYYY-MM-DD).
+func (w *world) day(day string, n int) string {
+	d, err := time.Parse(time.DateOnly, day)
+	w.must(err)
+	return d.AddDate(0, 0, n).Format(time.DateOnly)
 }

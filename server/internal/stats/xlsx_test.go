@@ -16,6 +16,7 @@ import (
 	"xianfeng/server/internal/stats"
 	"xianfeng/server/internal/testenv"
 	"xianfeng/server/internal/user"
+	"xianfeng/server/internal/xlsx"
 )
 
 func (w *world) export(token string, orgID int64, q url.Values) testenv.Response {
@@ -61,6 +62,8 @@ func (w *world) expectedRows(p period, root int64) map[string]int {
 		stats.SheetMembers: count("SELECT COUNT(*) FROM memberships WHERE org_id IN ?", orgs),
 		stats.SheetTasks: count(`SELECT COUNT(DISTINCT tasks.id) FROM tasks JOIN assignments ON assignments.task_id = tasks.id
 			WHERE assignments.org_id IN ? AND tasks.created_at >= ? AND tasks.created_at < ?`, orgs, p.start, p.end),
+		stats.SheetForms: count(`SELECT COUNT(*) FROM forms WHERE id IN (SELECT form_id FROM form_entries WHERE org_id IN ? AND day >= ? AND day <= ?)
+			OR id IN (SELECT form_id FROM form_misses WHERE org_id IN ? AND day >= ? AND day <= ?)`, orgs, p.from, p.to, orgs, p.from, p.to),
 		stats.SheetReports: count("SELECT COUNT(*) FROM reports WHERE org_id IN ? AND created_at >= ? AND created_at < ?", orgs, p.start, p.end),
 		stats.SheetDeeds: count(`SELECT COUNT(*) FROM deeds WHERE org_id IN ?
 			AND ((created_at >= ? AND created_at < ?) OR (updated_at >= ? AND updated_at < ?))`, orgs, p.start, p.end, p.start, p.end),
@@ -72,7 +75,7 @@ func TestExportWorkbook(t *testing.T) {
 	p := w.period(w.loc, from, to)
 	headers := map[string][]string{
 		stats.SheetOrgs: stats.OrgHeaders, stats.SheetMembers: stats.MemberHeaders, stats.SheetTasks: stats.TaskHeaders,
-		stats.SheetReports: stats.ReportHeaders, stats.SheetDeeds: stats.DeedHeaders,
+		stats.SheetReports: stats.ReportHeaders, stats.SheetDeeds: stats.DeedHeaders, stats.SheetForms: stats.FormHeaders,
 	}
 	for _, tt := range []struct {
 		name string
@@ -85,15 +88,15 @@ func TestExportWorkbook(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := w.in(t)
 			r := w.export(w.rootSec, tt.org, url.Values{"from": {from}, "to": {to}})
-			if ct := r.Header.Get("Content-Type"); ct != stats.XLSXContentType {
-				t.Errorf("Content-Type = %q, want %q", ct, stats.XLSXContentType)
+			if ct := r.Header.Get("Content-Type"); ct != xlsx.ContentType {
+				t.Errorf("Content-Type = %q, want %q", ct, xlsx.ContentType)
 			}
 			if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") ||
 				!strings.Contains(cd, "filename*=UTF-8''"+url.PathEscape("考核数据_")) || !strings.Contains(cd, from+"_"+to+".xlsx") {
 				t.Errorf("Content-Disposition = %q, want an attachment named 考核数据_…_%s_%s.xlsx", cd, from, to)
 			}
 			f := open(t, r)
-			want := []string{stats.SheetOrgs, stats.SheetMembers, stats.SheetTasks, stats.SheetReports, stats.SheetDeeds}
+			want := []string{stats.SheetOrgs, stats.SheetMembers, stats.SheetTasks, stats.SheetReports, stats.SheetDeeds, stats.SheetForms}
 			if got := f.GetSheetList(); !slices.Equal(got, want) {
 				t.Fatalf("sheets = %v, want %v", got, want)
 			}
@@ -120,6 +123,15 @@ func TestExportWorkbook(t *testing.T) {
 			}
 			if sum != st.Org.Tasks {
 				t.Errorf("task sheet adds up to %+v, the statistics say %+v", sum, st.Org.Tasks)
+			}
+			// So do the form columns.
+			var forms formsJSON
+			for _, row := range sheetRows(t, f, stats.SheetForms)[1:] {
+				n := func(i int) int64 { v, _ := strconv.ParseInt(row[i], 10, 64); return v }
+				forms.Entries, forms.Missed = forms.Entries+n(6), forms.Missed+n(7)
+			}
+			if forms != st.Org.Forms {
+				t.Errorf("form sheet adds up to %+v, the statistics say %+v", forms, st.Org.Forms)
 			}
 
 			// Phone numbers are masked: every member's masked number is there, no full one.
