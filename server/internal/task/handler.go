@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
@@ -16,12 +17,13 @@ import (
 
 // Handler serves the task endpoints.
 type Handler struct {
-	svc *Service
+	svc   *Service
+	media *media.Service
 }
 
-// NewHandler returns the task HTTP handler.
-func NewHandler(svc *Service) *Handler {
-	return &Handler{svc: svc}
+// NewHandler returns the task HTTP handler; photos are shown through media.
+func NewHandler(svc *Service, media *media.Service) *Handler {
+	return &Handler{svc: svc, media: media}
 }
 
 // TaskJSON is a task in responses.
@@ -94,6 +96,11 @@ type AssignmentJSON struct {
 	AcceptedAt  *time.Time   `json:"accepted_at"`
 	CompletedAt *time.Time   `json:"completed_at"`
 	CreatedAt   time.Time    `json:"created_at"`
+	// CheckinMedia and CompleteMedia are the photos of the check-in and
+	// of the completion, in the answers of those steps and of GET
+	// /tasks/{id}; absent elsewhere and when there are none.
+	CheckinMedia  []media.View `json:"checkin_media,omitempty"`
+	CompleteMedia []media.View `json:"complete_media,omitempty"`
 }
 
 // NewAssignmentJSON renders an assignment.
@@ -187,7 +194,11 @@ func (h *Handler) Get(ctx context.Context, userID int64, in detailInput) (gin.H,
 	}
 	out := gin.H{"task": NewTaskJSON(d.Task), "progress": d.Progress, "delivery": d.Delivery, "assignees": nil, "assignees_next_cursor": "", "my_assignment": nil}
 	if d.Mine != nil {
-		out["my_assignment"] = NewAssignmentJSON(*d.Mine)
+		mine := []AssignmentJSON{NewAssignmentJSON(*d.Mine)}
+		if err := h.withMedia(ctx, userID, mine); err != nil {
+			return nil, err
+		}
+		out["my_assignment"] = mine[0]
 	}
 	if d.Manager {
 		type assignee struct {
@@ -199,6 +210,12 @@ func (h *Handler) Get(ctx context.Context, userID int64, in detailInput) (gin.H,
 		p := paging.Map(d.Assignees, func(a Assignee) assignee {
 			return assignee{AssignmentJSON: NewAssignmentJSON(a.Assignment), Name: a.Name, Badge: a.Badge, BadgeLabel: a.Badge.Label()}
 		})
+		if err := media.Fill(ctx, h.media, userID, media.OwnerTaskCheckin, p.Items, func(a *assignee) (int64, *[]media.View) { return a.ID, &a.CheckinMedia }); err != nil {
+			return nil, err
+		}
+		if err := media.Fill(ctx, h.media, userID, media.OwnerTaskComplete, p.Items, func(a *assignee) (int64, *[]media.View) { return a.ID, &a.CompleteMedia }); err != nil {
+			return nil, err
+		}
 		out["assignees"], out["assignees_next_cursor"] = p.Items, p.Next
 	}
 	return out, nil
@@ -257,20 +274,47 @@ type checkinInput struct {
 	// ClientTime is when the phone checked in, for a check-in sent late
 	// from an offline queue (within the offline window).
 	ClientTime *time.Time `json:"client_time"`
+	MediaIDs   []int64    `json:"media_ids"`
 }
 
 func (h *Handler) Checkin(ctx context.Context, userID int64, in checkinInput) (progressJSON, error) {
-	return progress(h.svc.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime}))
+	t, a, err := h.svc.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID,
+		ClientTime: in.ClientTime, MediaIDs: in.MediaIDs})
+	return h.progressWithMedia(ctx, userID, t, a, err)
 }
 
 type completeInput struct {
-	ID        int64  `path:"id"`
-	Note      string `json:"note"`
-	RequestID string `json:"request_id"`
+	ID        int64   `path:"id"`
+	Note      string  `json:"note"`
+	RequestID string  `json:"request_id"`
+	MediaIDs  []int64 `json:"media_ids"`
 }
 
 func (h *Handler) Complete(ctx context.Context, userID int64, in completeInput) (progressJSON, error) {
-	return progress(h.svc.Complete(ctx, userID, in.ID, in.Note, in.RequestID))
+	t, a, err := h.svc.Complete(ctx, userID, in.ID, in.Note, in.RequestID, in.MediaIDs)
+	return h.progressWithMedia(ctx, userID, t, a, err)
+}
+
+// progressWithMedia is progress with the photos of the assignment's
+// check-in and completion, signed for viewer.
+func (h *Handler) progressWithMedia(ctx context.Context, viewer int64, t Task, a Assignment, err error) (progressJSON, error) {
+	out, err := progress(t, a, err)
+	if err != nil {
+		return out, err
+	}
+	one := []AssignmentJSON{out.Assignment}
+	err = h.withMedia(ctx, viewer, one)
+	out.Assignment = one[0]
+	return out, err
+}
+
+// withMedia puts the photos of each assignment's check-in and completion
+// in out, signed for viewer.
+func (h *Handler) withMedia(ctx context.Context, viewer int64, out []AssignmentJSON) error {
+	if err := media.Fill(ctx, h.media, viewer, media.OwnerTaskCheckin, out, func(a *AssignmentJSON) (int64, *[]media.View) { return a.ID, &a.CheckinMedia }); err != nil {
+		return err
+	}
+	return media.Fill(ctx, h.media, viewer, media.OwnerTaskComplete, out, func(a *AssignmentJSON) (int64, *[]media.View) { return a.ID, &a.CompleteMedia })
 }
 
 type mineInput struct {

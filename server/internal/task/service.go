@@ -16,6 +16,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -41,6 +42,14 @@ type Scheduler interface {
 	Unschedule(ctx context.Context, t Task) error
 }
 
+// Media attaches uploaded photos to an assignment's check-in or
+// completion, in the same transaction.
+type Media interface {
+	Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ownerID int64) error
+}
+
+var _ Media = (*media.Service)(nil)
+
 // Options configure the service.
 type Options struct {
 	// Location is the zone of the due times written in notifications; it
@@ -61,6 +70,8 @@ type Options struct {
 	// OfflineWindow is how old a check-in's client_time may be (the daily
 	// check-in's window); 24 hours when zero.
 	OfflineWindow time.Duration
+	// Media attaches photos to check-ins and completions; it is required.
+	Media Media
 	// AfterBatch, when set, runs after each fan-out batch is committed
 	// (tests use it to stop a fan-out half-way, as a crash would).
 	AfterBatch func(taskID int64, batch int) error
@@ -76,8 +87,8 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Notifier == nil || opts.Scheduler == nil {
-		panic("task.NewService: Options.Location, Notifier and Scheduler are required")
+	if opts.Location == nil || opts.Notifier == nil || opts.Scheduler == nil || opts.Media == nil {
+		panic("task.NewService: Options.Location, Notifier, Scheduler and Media are required")
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
