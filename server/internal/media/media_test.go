@@ -549,3 +549,19 @@ func TestUnattachedUploadsAreDeletedAfterADay(t *testing.T) {
 		t.Error("a deleted upload could still be attached")
 	}
 }
+
+func TestAContentCheckGetsAURLOfItsOwn(t *testing.T) {
+	w := newWorld(t, nil)
+	m := w.uploaded(w.MemberA, jpegOf(t, halves(16, 16)))
+	row, err := w.App.Media.Get(context.Background(), m.ID)
+	w.Must(err)
+	u := w.App.Media.SignedURL(row, false, time.Hour)
+	w.clock.Add(30 * time.Minute) // longer than an answer's URLs live
+	if status, _, _ := w.fetch(u, ""); status != http.StatusOK {
+		t.Errorf("the check's URL after 30 minutes: %d", status)
+	}
+	w.clock.Add(31 * time.Minute)
+	if status, _, _ := w.fetch(u, ""); status != http.StatusNotFound {
+		t.Errorf("the check's URL after its hour: %d", status)
+	}
+}

@@ -30,12 +30,30 @@ type View struct {
 // view shows m to viewer with URLs signed for viewer.
 func (s *Service) view(m Media, viewer int64) View {
 	exp := s.Now().Add(s.opts.URLTTL).Truncate(time.Second)
-	base := s.opts.BasePath + "/media/" + strconv.FormatInt(m.ID, 10)
 	return View{ID: m.ID, ContentType: m.ContentType, Bytes: m.Bytes, Width: m.Width, Height: m.Height, SHA256: m.SHA256,
 		CheckState: m.CheckState, ExpiresAt: exp,
-		URL:      base + "?t=" + s.opts.Signer.sign(urlClaims{MediaID: m.ID, Variant: variantFull, Viewer: viewer, ExpiresAt: exp}),
-		ThumbURL: base + "/thumb?t=" + s.opts.Signer.sign(urlClaims{MediaID: m.ID, Variant: variantThumb, Viewer: viewer, ExpiresAt: exp}),
+		URL: s.signed(m.ID, variantFull, viewer, exp), ThumbURL: s.signed(m.ID, variantThumb, viewer, exp)}
+}
+
+// SignedURL returns a signed URL of the image of m (thumb: its thumbnail)
+// valid for ttl, made for its uploader: for a content-security service
+// that fetches the image from outside (WeChat's mediaCheckAsync), put
+// behind the public origin. It works while the item is not risky.
+func (s *Service) SignedURL(m Media, thumb bool, ttl time.Duration) string {
+	v := variantFull
+	if thumb {
+		v = variantThumb
 	}
+	return s.signed(m.ID, v, m.UserID, s.Now().Add(ttl).Truncate(time.Second))
+}
+
+// signed is the URL of one variant of media id, signed for viewer until exp.
+func (s *Service) signed(id int64, v byte, viewer int64, exp time.Time) string {
+	path := "/media/" + strconv.FormatInt(id, 10)
+	if v == variantThumb {
+		path += "/thumb"
+	}
+	return s.opts.BasePath + path + "?t=" + s.opts.Signer.sign(urlClaims{MediaID: id, Variant: v, Viewer: viewer, ExpiresAt: exp})
 }
 
 // Upload stores the image raw for userID: recognised by its content (JPEG,
