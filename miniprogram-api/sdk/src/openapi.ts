@@ -2000,6 +2000,7 @@ export interface paths {
          *     - 409 `already_submitted`：已填报过 / already submitted
          *     - 409 `form_closed`：表单已关闭 / the form is closed
          *     - 422 `client_time_out_of_window`：`client_time` 超出离线窗口 / `client_time` outside the offline window
+         *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
          */
         post: operations["submitFormEntry"];
         delete?: never;
@@ -2112,7 +2113,7 @@ export interface paths {
          *     （`APP_MEDIA_MAX_BYTES`），像素不超过 4000 万（`APP_MEDIA_MAX_PIXELS`，解码前按图片头判断）。服务器按 EXIF 方向摆正图片，
          *     重新编码以去掉全部元数据（EXIF，包括 GPS 位置）：PNG 仍存为 PNG，JPEG 与 WebP 存为 JPEG（`content_type` 为所存格式），
          *     并生成长边 320 像素的缩略图（JPEG）。`sha256` 是所存图片的摘要。返回 201 与带签名的 `url`、`thumb_url`（有效期见
-         *     `expires_at`）。上传后 24 小时内未附到上报、事迹、任务打卡或完成上的图片会被删除。每名用户每分钟最多上传 30 张
+         *     `expires_at`）。上传后 24 小时内未附到上报、事迹、任务打卡或完成、填报上的图片会被删除。每名用户每分钟最多上传 30 张
          *     （`APP_MEDIA_UPLOADS_PER_MINUTE`）。
          *     Caller: any signed-in user. Uploads one image as `multipart/form-data` in the field `file` (`name: 'file'` of
          *     `wx.uploadFile`); other fields are ignored. JPEG, PNG and WebP only, recognised by content (never by file name or
@@ -2121,7 +2122,7 @@ export interface paths {
          *     all metadata (EXIF, GPS position included): PNG stays PNG, JPEG and WebP are stored as JPEG (`content_type` says
          *     what is stored), with a JPEG thumbnail 320 px on its long side. `sha256` is the stored image's digest. Answers 201
          *     with signed `url` and `thumb_url` (valid until `expires_at`). An upload not attached to a report, deed, task
-         *     check-in or completion within 24 hours is deleted. At most 30 uploads per user per minute
+         *     check-in or completion, or form entry within 24 hours is deleted. At most 30 uploads per user per minute
          *     (`APP_MEDIA_UPLOADS_PER_MINUTE`).
          *
          *     错误 / Errors:
@@ -2150,13 +2151,14 @@ export interface paths {
          * 取图片 / fetch a photo
          * @description 两种调用方式：带签名参数 `t`（答复中 `url` 的原样链接，小程序 `<image src>` 无法带 Authorization 头时用），在
          *     `expires_at` 之前无需登录；或不带 `t`、带 Bearer token，调用者须是上传者，或能看到图片所附内容的人（上报人及其书记、
-         *     事迹的党员、推荐人及其书记、任务执行者及管理该任务的书记）。被内容安全判定为违规（`risky`）的图片只对上传者显示。
+         *     事迹的党员、推荐人及其书记、任务执行者及管理该任务的书记、填报人及其组织的书记）。被内容安全判定为违规（`risky`）的图片只对上传者显示。
          *     其他人、过期或被篡改的签名一律 404。本地磁盘存储时直接返回图片；S3 存储时 302 重定向到短期预签名地址（对象存储不公开）。
          *     `Cache-Control: private, max-age` 不超过链接剩余的有效期。
          *     Two ways in: with the signature `t` (the `url` of an answer as it is, for an `<image src>` that cannot send an
          *     Authorization header), no token needed until `expires_at`; or without `t` and with a bearer token, as the uploader
          *     or someone who may see what the photo is attached to (a report's reporter and secretaries; a deed's member,
-         *     nominator and secretaries; a task's assignee and its managing secretaries). A photo found risky by the content
+         *     nominator and secretaries; a task's assignee and its managing secretaries; a form entry's member and
+         *     the secretaries of their org). A photo found risky by the content
          *     checks shows to its uploader only. Anyone else, and an expired or altered signature, get 404. A disk store
          *     answers the bytes; an S3 store redirects (302) to a short-lived presigned URL (the bucket is never public).
          *     `Cache-Control: private, max-age` is no longer than the link has left.
@@ -3810,6 +3812,7 @@ export interface components {
             next_cursor: string;
         };
         FormEntryRequest: {
+            media_ids?: components["schemas"]["MediaIDs"];
             request_id: components["schemas"]["RequestIDField"];
             /**
              * @description 以字段 `key` 为键的答案 / the answers keyed by field key
@@ -3833,6 +3836,8 @@ export interface components {
         };
         /** @description 一份填报 / an entry */
         FormEntry: {
+            /** @description 附图，仅在提交填报的答复和书记的填报列表中给出，没有时省略 / the entry's photos, in the answer of its submission and in the secretaries' list only; left out when none */
+            media?: components["schemas"]["Media"][];
             /** Format: int64 */
             id: number;
             /** Format: int64 */

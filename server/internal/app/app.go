@@ -205,7 +205,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	formJobs := form.NewJobs(a.Queue)
 	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
-		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs})
+		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media})
 	formJobs.Register(a.Form)
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
@@ -224,6 +224,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Media: media.NewHandler(a.Media, a.Media.Access(map[string]media.Viewer{
 			media.OwnerReport: a.Report.CanSee, media.OwnerDeed: a.Deed.CanSee,
 			media.OwnerTaskCheckin: a.Task.CanSeeAssignment, media.OwnerTaskComplete: a.Task.CanSeeAssignment,
+			media.OwnerFormEntry: a.Form.CanSeeEntry,
 		}), log, auth.UserID, cfg.Media.ReadTimeout),
 		Stats:   stats.NewHandler(a.Stats, log, auth.UserID),
 		Notify:  notify.NewHandler(inbox, consents, templates),
@@ -235,7 +236,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
 		UploadLimit: limiter.Limit("media-upload", cfg.Media.UploadsPerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Form:        form.NewHandler(a.Form),
+		Form:        form.NewHandler(a.Form, a.Media),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {

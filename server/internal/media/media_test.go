@@ -565,3 +565,42 @@ func TestAContentCheckGetsAURLOfItsOwn(t *testing.T) {
 		t.Errorf("the check's URL after its hour: %d", status)
 	}
 }
+
+func TestAFormEntryCarriesPhotos(t *testing.T) {
+	w := newWorld(t, nil)
+	var f struct{ ID int64 }
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/forms", w.A), w.SecA, map[string]any{"title": "排查登记", "mode": "entries",
+		"fields": []map[string]any{{"key": "note", "label": "情况", "type": "text", "required": true}}}), http.StatusCreated).JSON(t, &f)
+	m := w.uploaded(w.MemberA, jpegOf(t, halves(16, 16)))
+	entry := func(id string, media []int64) testenv.Response {
+		return w.DoAs("POST", fmt.Sprintf("/api/v1/forms/%d/entries", f.ID), w.MemberA, map[string]any{"request_id": id,
+			"answers": map[string]any{"note": "3号楼门口张贴告示"}, "media_ids": media})
+	}
+	var e struct {
+		ID    int64       `json:"id"`
+		Media []mediaJSON `json:"media"`
+	}
+	w.Expect(entry("e1", []int64{m.ID}), http.StatusCreated).JSON(t, &e)
+	if len(e.Media) != 1 || e.Media[0].ID != m.ID {
+		t.Fatalf("entry media: %+v", e.Media)
+	}
+	if r := entry("e2", []int64{m.ID}); r.ErrorCode() != "media_already_attached" {
+		t.Errorf("the same photo on a second entry: %d %s", r.Status, r.Body)
+	}
+	var rows struct {
+		Items []struct {
+			ID    int64       `json:"id"`
+			Media []mediaJSON `json:"media"`
+		} `json:"items"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d/entries", f.ID), w.SecA, nil), http.StatusOK).JSON(t, &rows)
+	if len(rows.Items) != 1 || len(rows.Items[0].Media) != 1 {
+		t.Errorf("the secretary's list: %+v", rows.Items)
+	}
+	for who, want := range map[string]int{"SecA": http.StatusOK, "SecB": http.StatusNotFound} {
+		p := map[string]testenv.Person{"SecA": w.SecA, "SecB": w.SecB}[who]
+		if status, _, _ := w.fetch(fmt.Sprintf("/api/v1/media/%d", m.ID), p.Token); status != want {
+			t.Errorf("%s fetching an entry's photo: %d, want %d", who, status, want)
+		}
+	}
+}
