@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -180,7 +181,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Media = media.NewService(a.DB.DB, media.Options{Store: store, Signer: media.NewSigner(cfg.BadgeKey()), Log: log, Now: now,
 		MaxBytes: cfg.Media.MaxBytes, MaxPixels: cfg.Media.MaxPixels, Decoders: cfg.Media.Decoders, URLTTL: cfg.Media.URLTTL,
-		BasePath: cfg.Media.PublicURL + "/api/v1"})
+		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1"})
 	media.RegisterJobs(a.Queue, a.Media)
 
 	inbox := a.Inbox

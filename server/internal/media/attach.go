@@ -109,24 +109,33 @@ func (s *Service) ViewsOf(ctx context.Context, viewer int64, kind string, ownerI
 }
 
 // Sweep deletes the uploads nobody attached within Unattached, their
-// objects with them.
+// objects with them, in batches until none is left.
 func (s *Service) Sweep(ctx context.Context) (err error) {
 	defer apperr.Annotate(&err, "media.Sweep")
-	var stale []Media
-	if err := s.DB().WithContext(ctx).Where("attached_at IS NULL AND created_at < ?", s.Now().Add(-Unattached)).
-		Order("id").Limit(500).Find(&stale).Error; err != nil {
-		return err
-	}
-	for _, m := range stale {
-		res := s.DB().WithContext(ctx).Where("id = ? AND attached_at IS NULL", m.ID).Delete(&Media{})
-		if res.Error != nil {
-			return res.Error
+	const batch = 500
+	cutoff := s.Now().Add(-Unattached)
+	for after := int64(0); ; {
+		var stale []Media
+		if err := s.DB().WithContext(ctx).Where("id > ? AND attached_at IS NULL AND created_at < ?", after, cutoff).
+			Order("id").Limit(batch).Find(&stale).Error; err != nil {
+			return err
 		}
-		if res.RowsAffected == 1 {
-			s.drop(ctx, m)
+		for _, m := range stale {
+			// Only a row still unattached goes: an Attach that claimed it
+			// meanwhile holds it (see Attach).
+			res := s.DB().WithContext(ctx).Where("id = ? AND attached_at IS NULL", m.ID).Delete(&Media{})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				s.drop(ctx, m)
+			}
+			after = m.ID
+		}
+		if len(stale) < batch {
+			return nil
 		}
 	}
-	return nil
 }
 
 // Fill puts into each of items (answers about owners of one kind) the
