@@ -50,6 +50,7 @@ type Config struct {
 	Report   Report   `yaml:"report"`
 	Badge    Badge    `yaml:"badge"`
 	Data     Data     `yaml:"data"`
+	Media    Media    `yaml:"media"`
 
 	location *time.Location
 }
@@ -208,6 +209,67 @@ type Badge struct {
 	MiniProgramPath string `yaml:"miniprogram_path" env:"APP_BADGE_MINIPROGRAM_PATH"`
 }
 
+// Media configures uploaded photos: where they are kept, how large they
+// may be, and how long their signed URLs work.
+type Media struct {
+	// URL names the store: file:<directory> (local disk, for one API
+	// machine) or s3://bucket?endpoint=host:port&region=…&secure=false for
+	// an S3-compatible store (MinIO, Tencent COS, Aliyun OSS), which a
+	// deployment of several API machines needs.
+	URL string `yaml:"url" env:"APP_MEDIA_URL"`
+	// AccessKey and SecretKey are the S3 store's credentials (secret,
+	// masked when printed).
+	AccessKey string `yaml:"access_key" env:"APP_MEDIA_ACCESS_KEY"`
+	SecretKey string `yaml:"secret_key" env:"APP_MEDIA_SECRET_KEY"`
+	// PublicURL, when set, is the public origin put before the signed media
+	// URLs in answers (https://xf.example.cn); empty gives paths.
+	PublicURL string `yaml:"public_url" env:"APP_MEDIA_PUBLIC_URL"`
+	// MaxBytes bounds an uploaded file (413 beyond).
+	MaxBytes int64 `yaml:"max_bytes" env:"APP_MEDIA_MAX_BYTES"`
+	// MaxPixels bounds an image's width × height, read from its header
+	// before it is decoded: a small PNG can decode to gigabytes.
+	MaxPixels int64 `yaml:"max_pixels" env:"APP_MEDIA_MAX_PIXELS"`
+	// ReadTimeout is how long an upload may take to arrive.
+	ReadTimeout time.Duration `yaml:"read_timeout" env:"APP_MEDIA_READ_TIMEOUT"`
+	// URLTTL is how long a signed media URL works.
+	URLTTL time.Duration `yaml:"url_ttl" env:"APP_MEDIA_URL_TTL"`
+	// UploadsPerMinute caps one user's uploads per minute.
+	UploadsPerMinute int `yaml:"uploads_per_minute" env:"APP_MEDIA_UPLOADS_PER_MINUTE"`
+	// Decoders is how many images one process decodes at once.
+	Decoders int `yaml:"decoders" env:"APP_MEDIA_DECODERS"`
+}
+
+// MediaStore parses Media.URL: its kind ("file" or "s3"), its directory or
+// bucket, and the options of an s3 URL (endpoint, region, secure, lookup).
+func (c Config) MediaStore() (kind, target string, opts url.Values, err error) {
+	raw := c.Media.URL
+	if rest, ok := strings.CutPrefix(raw, "file:"); ok || !strings.Contains(raw, "://") {
+		if !ok {
+			rest = raw
+		}
+		if strings.TrimSpace(rest) == "" {
+			return "", "", nil, errors.New("needs a directory, e.g. file:data/media")
+		}
+		return "file", rest, url.Values{}, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "s3" {
+		return "", "", nil, errors.New("must be file:<directory> or s3://bucket?endpoint=host:port&region=…")
+	}
+	q := u.Query()
+	switch {
+	case u.Host == "":
+		return "", "", nil, errors.New("s3:// needs a bucket name")
+	case q.Get("endpoint") == "":
+		return "", "", nil, errors.New("s3:// needs ?endpoint=host:port")
+	case q.Get("secure") != "" && q.Get("secure") != "true" && q.Get("secure") != "false":
+		return "", "", nil, errors.New("secure must be true or false")
+	case q.Get("lookup") != "" && q.Get("lookup") != "path" && q.Get("lookup") != "dns":
+		return "", "", nil, errors.New("lookup must be path or dns")
+	}
+	return "s3", u.Host, q, nil
+}
+
 // Checkin configures the daily duty check-in.
 type Checkin struct {
 	// OfflineWindow is how old a check-in queued offline on a phone may be
@@ -342,6 +404,8 @@ func Default() Config {
 		Checkin: Checkin{OfflineWindow: 12 * time.Hour},
 		Report:  Report{SLAUrgent: 10 * time.Minute, SLANormal: 2 * time.Hour, PerMinute: 10},
 		Notify:  Notify{RatePerMinute: 60000, MaxConsent: 20, ReportCoalesce: 10 * time.Minute, MiniprogramState: "formal", Templates: defaultTemplates()},
+		Media: Media{URL: "file:data/media", MaxBytes: 10 << 20, MaxPixels: 40_000_000, ReadTimeout: 2 * time.Minute,
+			URLTTL: 10 * time.Minute, UploadsPerMinute: 30, Decoders: 2},
 		Badge: Badge{
 			TokenTTL:        10 * time.Minute,
 			VerifyURL:       "http://localhost:8080/api/v1/badges/verify",
@@ -582,6 +646,28 @@ func (c *Config) validate() error {
 		if c.Production() && strings.HasPrefix(t.ID, devTemplatePrefix) {
 			bad("APP_NOTIFY_TEMPLATE_"+strings.ToUpper(kind)+" (notify.templates."+kind+".id)", "is a development placeholder; set the real template id, or empty for inbox only")
 		}
+	}
+	if kind, _, _, err := c.MediaStore(); err != nil {
+		bad("APP_MEDIA_URL (media.url)", "%v", err)
+	} else if kind == "s3" && (c.Media.AccessKey == "" || c.Media.SecretKey == "") {
+		bad("APP_MEDIA_ACCESS_KEY (media.access_key)", "an s3:// store needs APP_MEDIA_ACCESS_KEY and APP_MEDIA_SECRET_KEY")
+	}
+	if c.Media.PublicURL != "" {
+		if u, err := url.Parse(c.Media.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("APP_MEDIA_PUBLIC_URL (media.public_url)", "must be an origin such as https://xf.example.cn, got %q", c.Media.PublicURL)
+		}
+	}
+	atLeast("APP_MEDIA_MAX_BYTES (media.max_bytes)", c.Media.MaxBytes, 1024)
+	atLeast("APP_MEDIA_MAX_PIXELS (media.max_pixels)", c.Media.MaxPixels, 1)
+	if c.Media.ReadTimeout < c.HTTP.ReadTimeout {
+		bad("APP_MEDIA_READ_TIMEOUT (media.read_timeout)", "must be at least APP_HTTP_READ_TIMEOUT (%s), got %s", c.HTTP.ReadTimeout, c.Media.ReadTimeout)
+	}
+	if c.Media.URLTTL < time.Minute || c.Media.URLTTL > 24*time.Hour {
+		bad("APP_MEDIA_URL_TTL (media.url_ttl)", "must be 1m to 24h, got %s", c.Media.URLTTL)
+	}
+	atLeast("APP_MEDIA_UPLOADS_PER_MINUTE (media.uploads_per_minute)", int64(c.Media.UploadsPerMinute), 1)
+	if c.Media.Decoders < 1 || c.Media.Decoders > 64 {
+		bad("APP_MEDIA_DECODERS (media.decoders)", "must be 1-64, got %d", c.Media.Decoders)
 	}
 	if c.Data.Key != "" && len(c.Data.Key) < 32 {
 		bad("APP_DATA_KEY (data.key)", "must be at least 32 characters")

@@ -48,6 +48,10 @@ func TestDefaultsRunALaptopWithoutAnySettings(t *testing.T) {
 		{"the server is not in production", cfg.Production(), false},
 		{"the admin listener is on the loopback port 9090", cfg.Admin.Addr, "127.0.0.1:9090"},
 		{"the admin listener is on", cfg.AdminEnabled(), true},
+		{"photos are kept on disk under data/media", cfg.Media.URL, "file:data/media"},
+		{"an upload may be 10 MB", cfg.Media.MaxBytes, int64(10 << 20)},
+		{"an upload may take long enough for 10 MB at 100 KB/s", cfg.Media.ReadTimeout >= 100*time.Second, true},
+		{"signed media URLs work ten minutes", cfg.Media.URLTTL, 10 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,6 +205,16 @@ func TestEachBadSettingStopsLoadNamingIt(t *testing.T) {
 		{"a QR check file without its content is refused", map[string]string{"APP_WECHAT_QR_VERIFY_FILE": "abc.txt"}, "APP_WECHAT_QR_VERIFY_FILE"},
 		{"a QR check file that is not a .txt at the root is refused", map[string]string{"APP_WECHAT_QR_VERIFY_FILE": "../etc/passwd:x"}, "APP_WECHAT_QR_VERIFY_FILE"},
 		{"a negative block profile rate is refused", map[string]string{"APP_ADMIN_BLOCK_PROFILE_RATE": "-1ms"}, "APP_ADMIN_BLOCK_PROFILE_RATE"},
+		{"a media store of another scheme is refused", map[string]string{"APP_MEDIA_URL": "ftp://host/media"}, "APP_MEDIA_URL"},
+		{"an s3 store without an endpoint is refused", map[string]string{"APP_MEDIA_URL": "s3://bucket?region=x", "APP_MEDIA_ACCESS_KEY": "a", "APP_MEDIA_SECRET_KEY": "b"}, "APP_MEDIA_URL"},
+		{"an s3 store without credentials is refused", map[string]string{"APP_MEDIA_URL": "s3://bucket?endpoint=minio:9000"}, "APP_MEDIA_ACCESS_KEY"},
+		{"an s3 store with secure neither true nor false is refused", map[string]string{"APP_MEDIA_URL": "s3://bucket?endpoint=minio:9000&secure=yes", "APP_MEDIA_ACCESS_KEY": "a", "APP_MEDIA_SECRET_KEY": "b"}, "APP_MEDIA_URL"},
+		{"a media public URL with a path is refused", map[string]string{"APP_MEDIA_PUBLIC_URL": "https://xf.example.cn/api"}, "APP_MEDIA_PUBLIC_URL"},
+		{"a media size limit under 1 KB is refused", map[string]string{"APP_MEDIA_MAX_BYTES": "100"}, "APP_MEDIA_MAX_BYTES"},
+		{"a media read timeout shorter than the listener's is refused", map[string]string{"APP_MEDIA_READ_TIMEOUT": "5s"}, "APP_MEDIA_READ_TIMEOUT"},
+		{"a signed media URL living over a day is refused", map[string]string{"APP_MEDIA_URL_TTL": "48h"}, "APP_MEDIA_URL_TTL"},
+		{"no media decoder at all is refused", map[string]string{"APP_MEDIA_DECODERS": "0"}, "APP_MEDIA_DECODERS"},
+		{"no uploads at all is refused", map[string]string{"APP_MEDIA_UPLOADS_PER_MINUTE": "0"}, "APP_MEDIA_UPLOADS_PER_MINUTE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,6 +302,8 @@ func TestRedactedMasksSecretsAndKeepsTheRestReadable(t *testing.T) {
 	vars := production()
 	vars["APP_REDIS_PASSWORD"] = "redis-field-secret"
 	vars["APP_HTTP_ADDR"] = ":9443"
+	vars["APP_MEDIA_URL"] = "s3://xf-media?endpoint=cos.ap-shanghai.myqcloud.com&region=ap-shanghai"
+	vars["APP_MEDIA_ACCESS_KEY"], vars["APP_MEDIA_SECRET_KEY"] = "AKIDmediaaccess", "media-secret-key-value"
 	tests := []struct {
 		name string
 		vars map[string]string
@@ -297,8 +313,8 @@ func TestRedactedMasksSecretsAndKeepsTheRestReadable(t *testing.T) {
 		{
 			name:   "production secrets are masked",
 			vars:   vars,
-			hidden: []string{"0123456789abcdef0123456789abcdef", "badge-key-badge-key", "db-secret", "redis-secret", "redis-field-secret"},
-			shown:  []string{"******", "wx0123456789abcdef", "db:5432/xianfeng", "sslmode=require", "redis:6379", ":9443", "production", "Asia/Shanghai"},
+			hidden: []string{"0123456789abcdef0123456789abcdef", "badge-key-badge-key", "db-secret", "redis-secret", "redis-field-secret", "media-secret-key-value"},
+			shown:  []string{"******", "wx0123456789abcdef", "db:5432/xianfeng", "sslmode=require", "redis:6379", ":9443", "production", "Asia/Shanghai", "AKIDmediaaccess", "xf-media"},
 		},
 		{
 			name:   "a password given as a database URL parameter is masked",
@@ -527,5 +543,21 @@ func TestTheWeChatQRCheckFileSplitsIntoNameAndContent(t *testing.T) {
 	}
 	if got := config.Default().Badge.MiniProgramPath; got != "pages/verify/verify" {
 		t.Errorf("default mini-program path = %q", got)
+	}
+}
+
+func TestTheMediaStoreURLSaysWhereAndHow(t *testing.T) {
+	cfg, err := config.Load("", config.Vars(map[string]string{"APP_MEDIA_URL": "s3://xf-media?endpoint=minio:9000&region=cn-east-1&secure=false",
+		"APP_MEDIA_ACCESS_KEY": "a", "APP_MEDIA_SECRET_KEY": "b"}).Get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind, bucket, opts, err := cfg.MediaStore()
+	if err != nil || kind != "s3" || bucket != "xf-media" || opts.Get("endpoint") != "minio:9000" || opts.Get("region") != "cn-east-1" || opts.Get("secure") != "false" {
+		t.Errorf("MediaStore() = %q %q %v %v", kind, bucket, opts, err)
+	}
+	cfg.Media.URL = "/srv/xf/media"
+	if kind, dir, _, err := cfg.MediaStore(); err != nil || kind != "file" || dir != "/srv/xf/media" {
+		t.Errorf("a plain path: %q %q %v", kind, dir, err)
 	}
 }

@@ -919,6 +919,7 @@ export interface paths {
          *     - 409 `task_not_started`：未到任务开始时间 `starts_at` / before the task's `starts_at`
          *     - 422 `outside_area`：不在任务区域内 / outside the task's area
          *     - 422 `client_time_out_of_window`：`client_time` 超出离线窗口 / `client_time` outside the offline window
+         *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
          */
         post: operations["checkinTask"];
         delete?: never;
@@ -953,6 +954,7 @@ export interface paths {
          *     - 409 `task_cancelled`：任务或该分配已取消 / the task or the assignment is cancelled
          *     - 409 `checkin_required`：有地点的任务尚未到岗打卡 / a task with a location, not checked in yet
          *     - 409 `invalid_transition`：已拒绝或已完成（换了 `request_id`）/ declined, or completed under another `request_id`
+         *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
          */
         post: operations["completeTask"];
         delete?: never;
@@ -1352,6 +1354,7 @@ export interface paths {
          *     - 404 `not_member`：在该组织没有已通过审核的成员关系，或组织已结束 / no approved membership in that
          *       org, or the org has ended
          *     - 429 `rate_limited`：一分钟内提交过多，按 `Retry-After` 等待 / too many reports this minute; wait `Retry-After` seconds
+         *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
          */
         post: operations["createReport"];
         delete?: never;
@@ -1563,6 +1566,7 @@ export interface paths {
          *     - 404 `member_not_found`：自荐时没有符合条件的已通过成员关系；书记推荐时该用户不是其管理的组织中的已通过党员 /
          *       self-nominated, no such approved membership; by a secretary, the user is not an approved member of an org the
          *       caller manages
+         *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
          */
         post: operations["createDeed"];
         delete?: never;
@@ -2007,6 +2011,7 @@ export interface paths {
          *     - 409 `already_submitted`：已填报过 / already submitted
          *     - 409 `form_closed`：表单已关闭 / the form is closed
          *     - 422 `client_time_out_of_window`：`client_time` 超出离线窗口 / `client_time` outside the offline window
+         *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
          */
         post: operations["submitFormEntry"];
         delete?: never;
@@ -2132,6 +2137,111 @@ export interface paths {
          *     `done`: the `once` entry or today's (`day`) `daily` entry is in; `entries` counts their entries (today's for `daily`).
          */
         get: operations["listMyForms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 上传图片 / upload a photo
+         * @description 调用者：任何已登录用户。以 `multipart/form-data` 上传一张图片，文件放在 `file` 字段（`wx.uploadFile` 的 `name: 'file'`），
+         *     其他字段忽略。只收 JPEG、PNG、WebP，按文件内容识别（不看文件名和 Content-Type）；文件不超过 10 MB
+         *     （`APP_MEDIA_MAX_BYTES`），像素不超过 4000 万（`APP_MEDIA_MAX_PIXELS`，解码前按图片头判断）。服务器按 EXIF 方向摆正图片，
+         *     重新编码以去掉全部元数据（EXIF，包括 GPS 位置）：PNG 仍存为 PNG，JPEG 与 WebP 存为 JPEG（`content_type` 为所存格式），
+         *     并生成长边 320 像素的缩略图（JPEG）。`sha256` 是所存图片的摘要。返回 201 与带签名的 `url`、`thumb_url`（有效期见
+         *     `expires_at`）。上传后 24 小时内未附到上报、事迹、任务打卡或完成、填报上的图片会被删除。每名用户每分钟最多上传 30 张
+         *     （`APP_MEDIA_UPLOADS_PER_MINUTE`）。
+         *     Caller: any signed-in user. Uploads one image as `multipart/form-data` in the field `file` (`name: 'file'` of
+         *     `wx.uploadFile`); other fields are ignored. JPEG, PNG and WebP only, recognised by content (never by file name or
+         *     Content-Type); at most 10 MB (`APP_MEDIA_MAX_BYTES`) and 40 megapixels (`APP_MEDIA_MAX_PIXELS`, checked from the
+         *     header before decoding). The server turns the image upright by its EXIF orientation and re-encodes it, dropping
+         *     all metadata (EXIF, GPS position included): PNG stays PNG, JPEG and WebP are stored as JPEG (`content_type` says
+         *     what is stored), with a JPEG thumbnail 320 px on its long side. `sha256` is the stored image's digest. Answers 201
+         *     with signed `url` and `thumb_url` (valid until `expires_at`). An upload not attached to a report, deed, task
+         *     check-in or completion, or form entry within 24 hours is deleted. At most 30 uploads per user per minute
+         *     (`APP_MEDIA_UPLOADS_PER_MINUTE`).
+         *
+         *     错误 / Errors:
+         *     - 400 `invalid_argument`：不是 multipart 请求体、没有 `file` 字段或上传中断 / not a multipart body, no `file` field, or the upload broke off
+         *     - 400 `image_undecodable`：看似图片但无法解码 / looks like an image but does not decode
+         *     - 400 `image_too_many_pixels`：像素超过上限 / more pixels than allowed
+         *     - 413 `payload_too_large`：文件超过上限 / the file is over the limit
+         *     - 415 `unsupported_media_type`：内容不是 JPEG、PNG 或 WebP / the content is not JPEG, PNG or WebP
+         *     - 429 `rate_limited`：上传过于频繁 / too many uploads this minute
+         */
+        post: operations["uploadMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 取图片 / fetch a photo
+         * @description 两种调用方式：带签名参数 `t`（答复中 `url` 的原样链接，小程序 `<image src>` 无法带 Authorization 头时用），在
+         *     `expires_at` 之前无需登录；或不带 `t`、带 Bearer token，调用者须是上传者，或能看到图片所附内容的人（上报人及其书记、
+         *     事迹的党员、推荐人及其书记、任务执行者及管理该任务的书记、填报人及其组织的书记）。被内容安全判定为违规（`risky`）的图片只对上传者显示。
+         *     其他人、过期或被篡改的签名一律 404。本地磁盘存储时直接返回图片；S3 存储时 302 重定向到短期预签名地址（对象存储不公开）。
+         *     `Cache-Control: private, max-age` 不超过链接剩余的有效期。
+         *     Two ways in: with the signature `t` (the `url` of an answer as it is, for an `<image src>` that cannot send an
+         *     Authorization header), no token needed until `expires_at`; or without `t` and with a bearer token, as the uploader
+         *     or someone who may see what the photo is attached to (a report's reporter and secretaries; a deed's member,
+         *     nominator and secretaries; a task's assignee and its managing secretaries; a form entry's member and
+         *     the secretaries of their org). A photo found risky by the content
+         *     checks shows to its uploader only. Anyone else, and an expired or altered signature, get 404. A disk store
+         *     answers the bytes; an S3 store redirects (302) to a short-lived presigned URL (the bucket is never public).
+         *     `Cache-Control: private, max-age` is no longer than the link has left.
+         *
+         *     错误 / Errors:
+         *     - 401 `unauthenticated`：没有 `t` 也没有有效 token / neither `t` nor a valid token
+         *     - 404 `media_not_found`：图片不存在、无权查看，或签名无效或过期 / no such photo, not yours to see, or a bad or expired signature
+         */
+        get: operations["getMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/{id}/thumb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 取缩略图 / fetch a photo's thumbnail
+         * @description 与 `GET /api/v1/media/{id}` 相同的规则，返回长边 320 像素的 JPEG 缩略图；签名参数 `t` 用答复中 `thumb_url` 的。
+         *     The same rules as `GET /api/v1/media/{id}`, for the JPEG thumbnail 320 px on its long side; `t` comes from an
+         *     answer's `thumb_url`.
+         *
+         *     错误 / Errors:
+         *     - 401 `unauthenticated`：没有 `t` 也没有有效 token / neither `t` nor a valid token
+         *     - 404 `media_not_found`：图片不存在、无权查看，或签名无效或过期 / no such photo, not yours to see, or a bad or expired signature
+         */
+        get: operations["getMediaThumb"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2836,6 +2946,10 @@ export interface components {
         };
         /** @description 任务分配：一名党员在某任务中的部分 / one member's part in a task */
         Assignment: {
+            /** @description 到岗打卡的附图，仅在打卡、完成与任务详情的答复中给出，没有时省略 / the check-in's photos, in the answers of check-in, completion and the task detail only; left out when none */
+            checkin_media?: components["schemas"]["Media"][];
+            /** @description 完成时的附图，同上 / the completion's photos, likewise */
+            complete_media?: components["schemas"]["Media"][];
             /** Format: int64 */
             id: number;
             /** Format: int64 */
@@ -3036,6 +3150,7 @@ export interface components {
             reason?: string;
         };
         TaskCheckinRequest: {
+            media_ids?: components["schemas"]["MediaIDs"];
             /**
              * Format: double
              * @description 纬度，与 `lng` 同时提供；任务有地点时必填 / latitude, together with `lng`; required for a task with a location
@@ -3066,6 +3181,7 @@ export interface components {
             client_time?: string | null;
         };
         CompleteTaskRequest: {
+            media_ids?: components["schemas"]["MediaIDs"];
             /** @description 完成说明，去除首尾空白后不超过 1000 字，可省略 / a note, at most 1000 characters once trimmed, optional */
             note?: string;
             request_id: components["schemas"]["RequestIDField"];
@@ -3408,8 +3524,53 @@ export interface components {
          * @enum {string}
          */
         ReportStatus: "open" | "acknowledged" | "resolved";
+        /**
+         * @description 附图：调用者自己上传（`POST /api/v1/media`）、尚未附到别处的图片 id，最多 9 张（重复的 id 算一张）；超过为 422 `too_many_media`，
+         *     不存在或不是自己的为 422 `media_not_found`，已附在别处为 422 `media_already_attached`。与所附内容一起保存，要么都成功要么都不保存。
+         *     Photos: ids of the caller's own uploads (`POST /api/v1/media`) not yet attached elsewhere, at most 9 (a repeated id
+         *     counts once); more is 422 `too_many_media`, a missing id or another user's 422 `media_not_found`, one attached
+         *     before 422 `media_already_attached`. Saved together with what they are attached to, or not at all.
+         */
+        MediaIDs: number[] | null;
+        /** @description 一张图片，带短期签名链接 / a photo, with short-lived signed links */
+        Media: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description 所存格式（WebP 存为 JPEG）/ what is stored (WebP is stored as JPEG)
+             * @enum {string}
+             */
+            content_type: "image/jpeg" | "image/png";
+            /**
+             * Format: int64
+             * @description 所存图片的字节数 / the stored image's size
+             */
+            bytes: number;
+            /** @description 摆正后的宽（像素）/ width once upright, in pixels */
+            width: number;
+            /** @description 摆正后的高（像素）/ height once upright, in pixels */
+            height: number;
+            /** @description 所存图片的 SHA-256（十六进制）/ the stored image's SHA-256, in hex */
+            sha256: string;
+            /**
+             * @description 内容安全检查状态 / the content security verdict
+             * @enum {string}
+             */
+            check_state: "pending" | "pass" | "risky";
+            /** @description 图片的签名链接（以 `/api/v1/media/` 开头，配置了 `APP_MEDIA_PUBLIC_URL` 时为完整地址），无需 Authorization 头，到 `expires_at` 失效 / the photo's signed link (a path under `/api/v1/media/`, or a full URL when `APP_MEDIA_PUBLIC_URL` is set), needing no Authorization header, until `expires_at` */
+            url: string;
+            /** @description 缩略图的签名链接，同上 / the thumbnail's signed link, likewise */
+            thumb_url: string;
+            /**
+             * Format: date-time
+             * @description 链接失效时间（默认 10 分钟后，`APP_MEDIA_URL_TTL`）/ when the links stop working (10 minutes by default, `APP_MEDIA_URL_TTL`)
+             */
+            expires_at: string;
+        };
         /** @description 一条向上级的报告 / a report upward */
         Report: {
+            /** @description 附图（按上传时的顺序，带签名链接）；内容安全判定违规的图片只对上传者显示 / the photos, in the order given, with signed links; one found risky shows to its uploader only */
+            media: components["schemas"]["Media"][];
             /** Format: int64 */
             id: number;
             /**
@@ -3478,6 +3639,7 @@ export interface components {
             created_at: string;
         };
         CreateReportRequest: {
+            media_ids?: components["schemas"]["MediaIDs"];
             /**
              * Format: int64
              * @description 向哪个组织上报；省略或为 0 时为最早加入的非借调成员关系所在组织 / the org to report in; left out or 0, the org of the oldest membership that is not a secondment
@@ -3548,6 +3710,8 @@ export interface components {
         DeedStatus: "pending" | "approved" | "recommended" | "commended" | "rejected";
         /** @description 一条典型事迹 / an outstanding deed */
         Deed: {
+            /** @description 附图（按上传时的顺序，带签名链接）；内容安全判定违规的图片只对上传者显示 / the photos, in the order given, with signed links; one found risky shows to its uploader only */
+            media: components["schemas"]["Media"][];
             /** Format: int64 */
             id: number;
             /**
@@ -3585,6 +3749,7 @@ export interface components {
             created_at: string;
         };
         CreateDeedRequest: {
+            media_ids?: components["schemas"]["MediaIDs"];
             /** @description 标题，去除首尾空白后 1–100 字 / title, 1–100 characters once trimmed */
             title: string;
             /** @description 事迹内容，去除首尾空白后 1–10000 字 / the deed, 1–10000 characters once trimmed */
@@ -3712,6 +3877,7 @@ export interface components {
             next_cursor: string;
         };
         FormEntryRequest: {
+            media_ids?: components["schemas"]["MediaIDs"];
             request_id: components["schemas"]["RequestIDField"];
             /**
              * @description 以字段 `key` 为键的答案 / the answers keyed by field key
@@ -3735,6 +3901,8 @@ export interface components {
         };
         /** @description 一份填报 / an entry */
         FormEntry: {
+            /** @description 附图，仅在提交填报的答复和书记的填报列表中给出，没有时省略 / the entry's photos, in the answer of its submission and in the secretaries' list only; left out when none */
+            media?: components["schemas"]["Media"][];
             /** Format: int64 */
             id: number;
             /** Format: int64 */
@@ -3834,6 +4002,46 @@ export interface components {
         };
     };
     responses: {
+        /** @description 图片内容（本地磁盘存储）/ the image bytes (disk store) */
+        MediaBytes: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "Cache-Control": components["headers"]["CacheControlPrivate"];
+                [name: string]: unknown;
+            };
+            content: {
+                "image/jpeg": unknown;
+                "image/png": unknown;
+            };
+        };
+        /** @description 重定向到短期预签名地址（S3 存储）/ a redirect to a short-lived presigned URL (S3 store) */
+        MediaRedirect: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "Cache-Control": components["headers"]["CacheControlPrivate"];
+                Location: string;
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description 内容不是 JPEG、PNG 或 WebP 图片（`unsupported_media_type`）/ the content is not a JPEG, PNG or WebP image */
+        UnsupportedMediaType: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "unsupported_media_type",
+                 *         "message": "仅支持 JPEG、PNG 或 WebP 图片"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description 参数错误（`invalid_argument`），`fields` 说明具体字段 / invalid input; `fields` names the offending fields */
         BadRequest: {
             headers: {
@@ -3997,12 +4205,15 @@ export interface components {
          * @description 违反业务规则：不是临时党组织（`not_temporary`）、临时党组织已结束（`org_ended`）、该组织下不能设立此类组织（`child_kind_not_allowed`）、
          *     到岗打卡不在任务区域内（`outside_area`，`fields` 中 `distance_m` 为距离、`radius_m` 为任务半径，单位米）、
          *     离线打卡时间超出允许范围（`client_time_out_of_window`）、上报或事迹已在根组织无法再向上（`already_at_root`）、
-         *     只有党委可以表彰事迹（`commend_needs_committee`）。
+         *     只有党委可以表彰事迹（`commend_needs_committee`）、附图超过 9 张（`too_many_media`）、图片不存在或不是调用者上传的
+         *     （`media_not_found`）、图片已附在别处（`media_already_attached`）。
          *     Breaks a business rule: the org is not temporary (`not_temporary`), the temporary org has ended (`org_ended`),
          *     the parent may not hold this kind of org (`child_kind_not_allowed`), a task check-in outside the task's area
          *     (`outside_area`, whose `fields` carry `distance_m` and `radius_m` in metres), an offline check-in's `client_time`
          *     outside the allowed window (`client_time_out_of_window`), a report or deed already at the root org
-         *     (`already_at_root`), a deed commended anywhere but at a committee (`commend_needs_committee`).
+         *     (`already_at_root`), a deed commended anywhere but at a committee (`commend_needs_committee`), more than 9
+         *     photos (`too_many_media`), a photo that does not exist or is not the caller's upload (`media_not_found`), a photo
+         *     already attached elsewhere (`media_already_attached`).
          */
         Unprocessable: {
             headers: {
@@ -4138,6 +4349,10 @@ export interface components {
         AnnouncementID: number;
         /** @description 上报 id，正整数 / the report's id, a positive integer */
         ReportID: number;
+        /** @description 图片 id，正整数 / the photo's id, a positive integer */
+        MediaID: number;
+        /** @description 签名链接中的签名（原样使用答复中的 `url` 或 `thumb_url`）/ the signature of a signed link (use an answer's `url` or `thumb_url` as it is) */
+        MediaSignature: string;
         /** @description 只列出该状态的上报 / only reports in this status */
         ReportStatusFilter: components["schemas"]["ReportStatus"];
         /** @description 只列出该紧急程度的上报 / only reports of this urgency */
@@ -4157,6 +4372,8 @@ export interface components {
         RetryAfterOptional: number;
         /** @description 含核验码，不得缓存 / carries a verification token, never cache it */
         CacheControlNoStore: "no-store";
+        /** @description 仅终端私有缓存，时长不超过链接剩余有效期 / private caching only, no longer than the link has left */
+        CacheControlPrivate: string;
     };
     pathItems: never;
 }
@@ -5633,6 +5850,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -6173,6 +6391,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -6452,6 +6671,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -7244,6 +7464,115 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    uploadMedia: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description 图片文件 / the image file
+                     */
+                    file: string;
+                } & {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 已保存 / stored */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMedia: {
+        parameters: {
+            query?: {
+                /** @description 签名链接中的签名（原样使用答复中的 `url` 或 `thumb_url`）/ the signature of a signed link (use an answer's `url` or `thumb_url` as it is) */
+                t?: components["parameters"]["MediaSignature"];
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 图片 id，正整数 / the photo's id, a positive integer */
+                id: components["parameters"]["MediaID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["MediaBytes"];
+            302: components["responses"]["MediaRedirect"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMediaThumb: {
+        parameters: {
+            query?: {
+                /** @description 签名链接中的签名（原样使用答复中的 `url` 或 `thumb_url`）/ the signature of a signed link (use an answer's `url` or `thumb_url` as it is) */
+                t?: components["parameters"]["MediaSignature"];
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 图片 id，正整数 / the photo's id, a positive integer */
+                id: components["parameters"]["MediaID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["MediaBytes"];
+            302: components["responses"]["MediaRedirect"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

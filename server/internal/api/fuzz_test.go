@@ -238,6 +238,8 @@ func (f *fuzzer) pathID(rng *rand.Rand, path, name string, clean bool) string {
 		pool = []int64{w.Entry}
 	case strings.HasPrefix(path, "/api/v1/forms/"):
 		pool = []int64{w.Form}
+	case strings.HasPrefix(path, "/api/v1/media/"):
+		pool = []int64{1}
 	}
 	if !clean {
 		pool = append(pool, 1, 2, int64(rng.IntN(50)+1))

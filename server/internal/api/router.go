@@ -24,6 +24,7 @@ import (
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/form"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
@@ -56,10 +57,12 @@ type Deps struct {
 	Report         *report.Service
 	Deed           *deed.Service
 	Stats          *stats.Handler
-	// SignupLimit, ReportLimit and VerifyLimit rate-limit signing up with
-	// an invite code, filing reports and verifying a badge.
-	SignupLimit, ReportLimit, VerifyLimit gin.HandlerFunc
-	Form                                  *form.Handler
+	// SignupLimit, ReportLimit, VerifyLimit and UploadLimit rate-limit
+	// signing up with an invite code, filing reports, verifying a badge and
+	// uploading photos.
+	SignupLimit, ReportLimit, VerifyLimit, UploadLimit gin.HandlerFunc
+	Form                                               *form.Handler
+	Media                                              *media.Handler
 	// Ready names the dependencies /readyz checks ("database", "redis").
 	Ready map[string]Pinger
 	// DevMessages, when set, serves the WeChat mock's recorded subscribe
@@ -86,7 +89,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	// wx.request cannot send PATCH: the two PATCH operations also take POST
 	// with X-HTTP-Method-Override (openapi.yaml documents both).
 	r.Use(web.MethodOverride(r, "/api/v1/orgs/:id/members/:user_id", "/api/v1/tasks/:id"))
-	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.RefuseMethodOverride(), web.LimitURI(), web.LimitBody(d.Log, d.MaxBodyBytes))
+	r.Use(web.RequestID(), web.SecurityHeaders(), web.Observe(d.Log, metrics), web.Recover(d.Log), web.RefuseMethodOverride(), web.LimitURI(),
+		web.LimitBodyOf(d.Log, d.MaxBodyBytes, map[string]int64{"/api/v1/media": d.Media.BodyLimit()}))
 	r.NoRoute(d.Badge.CheckFile(web.NotFound))
 	r.NoMethod(web.MethodNotAllowed)
 

@@ -101,4 +101,10 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	authed.GET("/forms/:id/summary", web.OK(api, d.Form.Summary))
 	authed.GET("/forms/:id/export.xlsx", d.Form.Export)
 	authed.GET("/me/forms", web.OK(api, d.Form.Mine))
+
+	authed.POST("/media", d.UploadLimit, d.Media.Upload)
+	// A signed URL (?t=) works without the Authorization header, as an
+	// <image src> needs; without one, the bearer token and scope decide.
+	public.GET("/media/:id", d.Media.Signed(false), d.Auth.Require(), web.OK(api, d.Media.Get))
+	public.GET("/media/:id/thumb", d.Media.Signed(true), d.Auth.Require(), web.OK(api, d.Media.Thumb))
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,6 +28,7 @@ import (
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/form"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/pii"
@@ -75,6 +77,7 @@ type App struct {
 	Deed     *deed.Service
 	Stats    *stats.Service
 	Form     *form.Service
+	Media    *media.Service
 	Pusher   *notify.Pusher
 	Mock     *wechat.Mock
 	closers  []func() error
@@ -168,18 +171,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
 	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
 
+	kind, target, storeOpts, _ := cfg.MediaStore()
+	store, err := media.OpenStore(kind, target, storeOpts, media.Credentials{AccessKey: cfg.Media.AccessKey, SecretKey: cfg.Media.SecretKey})
+	if err != nil {
+		return nil, err
+	}
+	if kind == "file" {
+		log.Info("media are kept on local disk: run one API machine, or set APP_MEDIA_URL=s3://… for several", "dir", target)
+	}
+	a.Media = media.NewService(a.DB.DB, media.Options{Store: store, Signer: media.NewSigner(cfg.BadgeKey()), Log: log, Now: now,
+		MaxBytes: cfg.Media.MaxBytes, MaxPixels: cfg.Media.MaxPixels, Decoders: cfg.Media.Decoders, URLTTL: cfg.Media.URLTTL,
+		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1"})
+	media.RegisterJobs(a.Queue, a.Media)
+
 	inbox := a.Inbox
 	taskJobs := task.NewJobs(a.Queue)
-	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow})
+	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow, Media: a.Media})
 	taskJobs.Register(a.Task)
 	annJobs := announce.NewJobs(a.Queue)
 	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now})
 	announce.Register(a.Queue, a.Announce)
 	reportJobs := report.NewJobs(a.Queue)
 	a.Report = report.NewService(a.DB.DB, a.Org, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
-		Notifier: inbox, Scheduler: reportJobs, Log: log, Now: now})
+		Notifier: inbox, Scheduler: reportJobs, Media: a.Media, Log: log, Now: now})
 	reportJobs.Register(a.Report)
-	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Log: log, Now: now})
+	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Media: a.Media, Log: log, Now: now})
 	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
 	if cfg.Data.Key == "" {
 		log.Warn("APP_DATA_KEY is not set: ID and phone numbers in form entries are sealed with the public development key")
@@ -190,7 +206,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	formJobs := form.NewJobs(a.Queue)
 	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
-		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs})
+		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media})
 	formJobs.Register(a.Form)
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
@@ -206,16 +222,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Announce: a.Announce,
 		Report:   a.Report,
 		Deed:     a.Deed,
-		Stats:    stats.NewHandler(a.Stats, log, auth.UserID),
-		Notify:   notify.NewHandler(inbox, consents, templates),
-		Checkin:  checkin.NewHandler(a.Checkin, a.Org),
-		Badge:    badge.NewHandler(a.Badge, log, badgePage(cfg)),
+		Media: media.NewHandler(a.Media, a.Media.Access(map[string]media.Viewer{
+			media.OwnerReport: a.Report.CanSee, media.OwnerDeed: a.Deed.CanSee,
+			media.OwnerTaskCheckin: a.Task.CanSeeAssignment, media.OwnerTaskComplete: a.Task.CanSeeAssignment,
+			media.OwnerFormEntry: a.Form.CanSeeEntry,
+		}), log, auth.UserID, cfg.Media.ReadTimeout),
+		Stats:   stats.NewHandler(a.Stats, log, auth.UserID),
+		Notify:  notify.NewHandler(inbox, consents, templates),
+		Checkin: checkin.NewHandler(a.Checkin, a.Org),
+		Badge:   badge.NewHandler(a.Badge, log, badgePage(cfg)),
 		// signups are limited against invite-code guessing, reports so that
 		// nobody floods their secretaries, verification per client address
 		SignupLimit: limiter.Limit("signup", cfg.Org.SignupPerMinute, time.Minute, perUser),
 		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
+		UploadLimit: limiter.Limit("media-upload", cfg.Media.UploadsPerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Form:        form.NewHandler(a.Form, log, auth.UserID),
+		Form:        form.NewHandler(a.Form, log, auth.UserID, a.Media),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {

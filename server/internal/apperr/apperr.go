@@ -25,6 +25,7 @@ const (
 	KindRateLimited                 // too many requests: 429
 	KindBadGateway                  // an upstream (WeChat) failed: 502
 	KindUnavailable                 // a dependency is down or busy: 503
+	KindUnsupported                 // a body of a type the operation does not take: 415
 )
 
 // Error is a domain error with a stable machine code and a message safe to

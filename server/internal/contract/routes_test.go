@@ -99,6 +99,9 @@ var documentedRoutes = []contract.Route{
 	{Method: "GET", Path: "/api/v1/forms/:id/summary"},
 	{Method: "GET", Path: "/api/v1/forms/:id/export.xlsx"},
 	{Method: "GET", Path: "/api/v1/me/forms"},
+	{Method: "POST", Path: "/api/v1/media"},
+	{Method: "GET", Path: "/api/v1/media/:id"},
+	{Method: "GET", Path: "/api/v1/media/:id/thumb"},
 	{Method: "GET", Path: "/api/v1/dev/wechat/messages"},
 }
 

@@ -370,5 +370,32 @@ var Migrations = []Migration{
 			CreatedAt time.Time
 		}
 		return tx.Table("form_misses").AutoMigrate(&formMiss{})
+	}}, {Version: 10, Name: "media: uploaded photos and what they are attached to", Up: func(tx *gorm.DB) error {
+		type media struct {
+			ID          int64  `gorm:"primaryKey"`
+			UserID      int64  `gorm:"not null;index"`
+			Key         string `gorm:"column:object_key;size:200;not null"`
+			ThumbKey    string `gorm:"size:200;not null"`
+			ContentType string `gorm:"size:40;not null"`
+			Bytes       int64  `gorm:"not null"`
+			Width       int    `gorm:"not null"`
+			Height      int    `gorm:"not null"`
+			SHA256      string `gorm:"column:sha256;size:64;not null"`
+			CheckState  string `gorm:"size:10;not null;default:'pass'"`
+			AttachedAt  *time.Time
+			CreatedAt   time.Time `gorm:"not null;index"`
+		}
+		type mediaLink struct {
+			ID        int64  `gorm:"primaryKey"`
+			MediaID   int64  `gorm:"not null;uniqueIndex"`
+			OwnerKind string `gorm:"size:20;not null;index:ix_media_link_owner,priority:1"`
+			OwnerID   int64  `gorm:"not null;index:ix_media_link_owner,priority:2"`
+			Position  int    `gorm:"not null;default:0"`
+			CreatedAt time.Time
+		}
+		if err := tx.Table("media").AutoMigrate(&media{}); err != nil {
+			return err
+		}
+		return tx.Table("media_links").AutoMigrate(&mediaLink{})
 	}},
 }

@@ -19,6 +19,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -83,10 +84,15 @@ type Members interface {
 	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
 }
 
+// Media attaches uploaded photos in the service's transaction and shows
+// them in its answers (media.Service).
+type Media = media.Photos
+
 // Options configure the service.
 type Options struct {
-	// Notifier and Log are required.
+	// Notifier, Media and Log are required.
 	Notifier notify.Notifier
+	Media    Media
 	Log      *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -98,14 +104,15 @@ type Service struct {
 	orgs     Orgs
 	members  Members
 	notifier notify.Notifier
+	media    Media
 }
 
 // NewService returns the deed service.
 func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
-	if opts.Notifier == nil {
-		panic("deed.NewService: Options.Notifier is required")
+	if opts.Notifier == nil || opts.Media == nil {
+		panic("deed.NewService: Options.Notifier and Media are required")
 	}
-	return &Service{Base: service.New("deed.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, notifier: opts.Notifier}
+	return &Service{Base: service.New("deed.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, notifier: opts.Notifier, media: opts.Media}
 }
 
 // Errors of the service.
@@ -130,6 +137,8 @@ type Input struct {
 	UserID    int64 // 0 = the caller, about themselves
 	TaskIDs   []int64
 	ReportIDs []int64
+	// MediaIDs are photos the nominator uploaded (media.MaxPerOwner at most).
+	MediaIDs []int64
 }
 
 // Create nominates a deed: a member about themselves, or a secretary about
@@ -149,6 +158,9 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 	}
 	if len(f) > 0 {
 		return Deed{}, apperr.Invalid("参数错误", f)
+	}
+	if err := media.CheckIDs(in.MediaIDs); err != nil {
+		return Deed{}, err
 	}
 	subject := in.UserID
 	if subject == 0 {
@@ -203,6 +215,9 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		d.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&d).Error; err != nil {
+			return err
+		}
+		if err := s.media.Attach(tx, actorID, in.MediaIDs, media.OwnerDeed, d.ID); err != nil {
 			return err
 		}
 		return tx.Create(&Event{DeedID: d.ID, Kind: "nominated", OrgID: orgID, ActorID: actorID, CreatedAt: now}).Error
@@ -375,6 +390,16 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	}
 	s.tell(ctx, d, "典型事迹"+statusLabels[d.Status], to == StatusRecommended)
 	return d, nil
+}
+
+// CanSee reports whether userID may see deed id, as Get decides
+// (media.Viewer of deeds).
+func (s *Service) CanSee(ctx context.Context, userID, id int64) (bool, error) {
+	_, _, err := s.Get(ctx, userID, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Get returns a deed and its path, to the member, the nominator, or a

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
@@ -29,12 +30,14 @@ type JSON struct {
 	CurrentOrgID int64     `json:"current_org_id"`
 	Reason       string    `json:"reason"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Media are the deed's photos, with signed URLs.
+	Media []media.View `json:"media"`
 }
 
 func newJSON(d Deed) JSON {
 	out := JSON{ID: d.ID, OrgID: d.OrgID, UserID: d.UserID, NominatedBy: d.NominatedBy, Title: d.Title, Content: d.Content,
 		TaskIDs: []int64{}, ReportIDs: []int64{}, Status: d.Status, StatusLabel: statusLabels[d.Status],
-		CurrentOrgID: d.CurrentOrgID, Reason: d.Reason, CreatedAt: d.CreatedAt.UTC()}
+		CurrentOrgID: d.CurrentOrgID, Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), Media: []media.View{}}
 	for _, l := range strings.Split(d.Links, ",") {
 		kind, id, ok := strings.Cut(l, ":")
 		n, err := strconv.ParseInt(id, 10, 64)
@@ -56,12 +59,27 @@ type createInput struct {
 	UserID    int64   `json:"user_id"`
 	TaskIDs   []int64 `json:"task_ids"`
 	ReportIDs []int64 `json:"report_ids"`
+	MediaIDs  []int64 `json:"media_ids"`
+}
+
+// show puts the photos of each deed in out, signed for viewer.
+func show(ctx context.Context, s *Service, viewer int64, out []JSON, err error) ([]JSON, error) {
+	if err != nil {
+		return out, err
+	}
+	return out, media.Fill(ctx, s.media, viewer, media.OwnerDeed, out, func(j *JSON) (int64, *[]media.View) { return j.ID, &j.Media })
+}
+
+// one is show for one deed.
+func one(ctx context.Context, s *Service, viewer int64, d Deed, err error) (JSON, error) {
+	out, err := show(ctx, s, viewer, []JSON{newJSON(d)}, err)
+	return out[0], err
 }
 
 // Create is POST /deeds.
 func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON, error) {
-	d, err := s.Create(ctx, userID, Input{Title: in.Title, Content: in.Content, UserID: in.UserID, TaskIDs: in.TaskIDs, ReportIDs: in.ReportIDs})
-	return newJSON(d), err
+	d, err := s.Create(ctx, userID, Input{Title: in.Title, Content: in.Content, UserID: in.UserID, TaskIDs: in.TaskIDs, ReportIDs: in.ReportIDs, MediaIDs: in.MediaIDs})
+	return one(ctx, s, userID, d, err)
 }
 
 // EventJSON is a step of a deed's timeline in responses.
@@ -89,7 +107,8 @@ func Get(ctx context.Context, s *Service, userID int64, in web.ID) (DetailJSON, 
 	for i, e := range evs {
 		timeline[i] = EventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	return DetailJSON{Deed: newJSON(d), Timeline: timeline}, nil
+	j, err := one(ctx, s, userID, d, nil)
+	return DetailJSON{Deed: j, Timeline: timeline}, err
 }
 
 type actInput struct {
@@ -103,7 +122,7 @@ type actInput struct {
 func Act(action string) func(context.Context, *Service, int64, actInput) (JSON, error) {
 	return func(ctx context.Context, s *Service, userID int64, in actInput) (JSON, error) {
 		d, err := s.Act(ctx, userID, in.ID, action, in.Reason)
-		return newJSON(d), err
+		return one(ctx, s, userID, d, err)
 	}
 }
 
@@ -119,5 +138,7 @@ func List(ctx context.Context, s *Service, userID int64, in listInput) (paging.P
 		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"status": "应为 pending、approved、recommended、commended 或 rejected"})
 	}
 	p, err := s.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
-	return paging.Map(p, newJSON), err
+	out := paging.Map(p, newJSON)
+	out.Items, err = show(ctx, s, userID, out.Items, err)
+	return out, err
 }

@@ -14,6 +14,8 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 )
@@ -143,6 +145,8 @@ type SubmitInput struct {
 	// CopyLast repeats the member's previous entry: yesterday's for a daily
 	// form, the last one otherwise.
 	CopyLast bool
+	// MediaIDs are photos the member uploaded (media.MaxPerOwner at most).
+	MediaIDs []int64
 }
 
 // Submit records an entry; created is false when the request_id had been
@@ -154,6 +158,9 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	}
 	if in.CopyLast && len(in.Answers) > 0 {
 		return Entry{}, false, apperr.Invalid("参数错误", map[string]string{"answers": "复制上一次填报时不能同时提供答案"})
+	}
+	if err := media.CheckIDs(in.MediaIDs); err != nil {
+		return Entry{}, false, err
 	}
 	f, err := s.get(ctx, formID)
 	if err != nil {
@@ -225,7 +232,13 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		return Entry{}, false, err
 	}
 	e.Answers, e.Alert = string(aj), alert
-	err = db.Create(&e).Error
+	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
+		e.ID = 0 // a retried transaction inserts afresh
+		if err := tx.Create(&e).Error; err != nil {
+			return err
+		}
+		return s.opts.Media.Attach(tx, userID, in.MediaIDs, media.OwnerFormEntry, e.ID)
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// A concurrent retry of the same request, or a second entry for the slot.
 		if err := db.Take(&first, "form_id = ? AND user_id = ? AND request_id = ?", formID, userID, in.RequestID).Error; err == nil {
@@ -246,6 +259,21 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		}
 	}
 	return e, true, s.show(ctx, userID, f, &e, true)
+}
+
+// CanSeeEntry reports whether userID may see entry id and its photos: its
+// member, or a secretary of the org it was made in or above
+// (media.Viewer of form entries).
+func (s *Service) CanSeeEntry(ctx context.Context, userID, id int64) (bool, error) {
+	var e Entry
+	err := s.DB().WithContext(ctx).Take(&e, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, nil
+	}
+	if err != nil || e.UserID == userID {
+		return err == nil, err
+	}
+	return s.orgs.Manages(ctx, userID, e.OrgID)
 }
 
 // previous returns the answers of the entry copy_last repeats.

@@ -142,6 +142,11 @@ type Options struct {
 	// Alerts, when set, files the urgent report of an entry that trips an
 	// alert rule.
 	Alerts Alerter
+	// Media attaches photos to entries, in the entry's transaction; it is
+	// required.
+	Media interface {
+		Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ownerID int64) error
+	}
 }
 
 // Alerter reports an alerting entry upward (report.Service).
@@ -167,8 +172,8 @@ func (s *Service) now() time.Time { return s.Now().Truncate(time.Millisecond) }
 
 // NewService returns the form service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Box == nil {
-		panic("form.NewService: Options.Location and Box are required")
+	if opts.Location == nil || opts.Box == nil || opts.Media == nil {
+		panic("form.NewService: Options.Location, Box and Media are required")
 	}
 	if opts.Window <= 0 {
 		opts.Window = 24 * time.Hour

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/web"
@@ -17,16 +18,17 @@ import (
 
 // Handler serves the form endpoints.
 type Handler struct {
-	svc *Service
-	log *slog.Logger
+	svc   *Service
+	log   *slog.Logger
+	media media.Photos
 	// userID reads the caller of the export, which streams its answer
 	// itself.
 	userID func(*gin.Context) int64
 }
 
-// NewHandler returns the form HTTP handler.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID}
+// NewHandler returns the form HTTP handler; photos are shown through media.
+func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, media media.Photos) *Handler {
+	return &Handler{svc: svc, log: log, userID: userID, media: media}
 }
 
 // JSON is a form in responses.
@@ -78,6 +80,9 @@ type EntryJSON struct {
 	ClientTime *time.Time      `json:"client_time"`
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
+	// Media are the entry's photos, in the answer of its submission and
+	// in the secretaries' list; absent elsewhere and when there are none.
+	Media []media.View `json:"media,omitempty"`
 }
 
 // NewEntryJSON renders an entry.
@@ -163,16 +168,21 @@ type submitInput struct {
 	Answers    map[string]json.RawMessage `json:"answers"`
 	ClientTime *time.Time                 `json:"client_time"`
 	CopyLast   bool                       `json:"copy_last"`
+	MediaIDs   []int64                    `json:"media_ids"`
 }
 
 func (h *Handler) Submit(ctx context.Context, userID int64, in submitInput) (web.Status[EntryJSON], error) {
 	e, created, err := h.svc.Submit(ctx, userID, in.FormID, SubmitInput{RequestID: in.RequestID, Answers: in.Answers,
-		ClientTime: in.ClientTime, CopyLast: in.CopyLast})
+		ClientTime: in.ClientTime, CopyLast: in.CopyLast, MediaIDs: in.MediaIDs})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	return web.Status[EntryJSON]{Code: status, Body: NewEntryJSON(e)}, err
+	out := []EntryJSON{NewEntryJSON(e)}
+	if err == nil {
+		err = media.Fill(ctx, h.media, userID, media.OwnerFormEntry, out, func(j *EntryJSON) (int64, *[]media.View) { return j.ID, &j.Media })
+	}
+	return web.Status[EntryJSON]{Code: status, Body: out[0]}, err
 }
 
 // MineJSON is a form in a member's list.
@@ -224,7 +234,11 @@ func (h *Handler) Entries(ctx context.Context, userID int64, in entriesInput) (p
 		return paging.Page[RowJSON]{}, apperr.Invalid("参数错误", bad)
 	}
 	p, err := h.svc.Entries(ctx, userID, in.FormID, flt, in.Page.Cursor, in.Page.Limit)
-	return paging.Map(p, func(r Row) RowJSON { return RowJSON{EntryJSON: NewEntryJSON(r.Entry), Name: r.Name} }), err
+	out := paging.Map(p, func(r Row) RowJSON { return RowJSON{EntryJSON: NewEntryJSON(r.Entry), Name: r.Name} })
+	if err == nil {
+		err = media.Fill(ctx, h.media, userID, media.OwnerFormEntry, out.Items, func(j *RowJSON) (int64, *[]media.View) { return j.ID, &j.Media })
+	}
+	return out, err
 }
 
 type correctInput struct {

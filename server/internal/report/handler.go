@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
 )
@@ -30,13 +31,16 @@ type JSON struct {
 	ResolvedAt      *time.Time `json:"resolved_at"`
 	ResolveNote     string     `json:"resolve_note"`
 	CreatedAt       time.Time  `json:"created_at"`
+	// Media are the report's photos, with signed URLs.
+	Media []media.View `json:"media"`
 }
 
 func newJSON(r Report) JSON {
 	return JSON{ID: r.ID, OrgID: r.OrgID, ReporterID: r.ReporterID, Category: r.Category, CategoryLabel: Categories[r.Category],
 		Urgency: r.Urgency, Content: r.Content, Lat: r.Lat, Lng: r.Lng, Address: r.Address, Status: r.Status,
 		CurrentOrgID: r.CurrentOrgID, EscalationLevel: r.EscalationLevel, NextEscalateAt: web.UTC(r.NextEscalateAt),
-		AckedBy: r.AckedBy, AckedAt: web.UTC(r.AckedAt), ResolvedAt: web.UTC(r.ResolvedAt), ResolveNote: r.ResolveNote, CreatedAt: r.CreatedAt.UTC()}
+		AckedBy: r.AckedBy, AckedAt: web.UTC(r.AckedAt), ResolvedAt: web.UTC(r.ResolvedAt), ResolveNote: r.ResolveNote, CreatedAt: r.CreatedAt.UTC(),
+		Media: []media.View{}}
 }
 
 type createInput struct {
@@ -48,13 +52,35 @@ type createInput struct {
 	Lng       *float64 `json:"lng"`
 	Address   string   `json:"address"`
 	RequestID string   `json:"request_id"`
+	MediaIDs  []int64  `json:"media_ids"`
+}
+
+// show puts the photos of each report in out, signed for viewer.
+func show(ctx context.Context, s *Service, viewer int64, out []JSON, err error) ([]JSON, error) {
+	if err != nil {
+		return out, err
+	}
+	return out, media.Fill(ctx, s.opts.Media, viewer, media.OwnerReport, out, func(j *JSON) (int64, *[]media.View) { return j.ID, &j.Media })
+}
+
+// one is show for one report.
+func one(ctx context.Context, s *Service, viewer int64, r Report, err error) (JSON, error) {
+	out, err := show(ctx, s, viewer, []JSON{newJSON(r)}, err)
+	return out[0], err
+}
+
+// page is show for a page of reports.
+func page(ctx context.Context, s *Service, viewer int64, p paging.Page[Report], err error) (paging.Page[JSON], error) {
+	out := paging.Map(p, newJSON)
+	out.Items, err = show(ctx, s, viewer, out.Items, err)
+	return out, err
 }
 
 // Create is POST /reports: a member files a report to their org.
 func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON, error) {
 	r, _, err := s.Create(ctx, userID, Input{OrgID: in.OrgID, Category: in.Category, Urgency: in.Urgency,
-		Content: in.Content, Lat: in.Lat, Lng: in.Lng, Address: in.Address, RequestID: in.RequestID})
-	return newJSON(r), err
+		Content: in.Content, Lat: in.Lat, Lng: in.Lng, Address: in.Address, RequestID: in.RequestID, MediaIDs: in.MediaIDs})
+	return one(ctx, s, userID, r, err)
 }
 
 // EventJSON is a step of a report's timeline in responses.
@@ -83,13 +109,14 @@ func Get(ctx context.Context, s *Service, userID int64, in web.ID) (DetailJSON, 
 	for i, e := range evs {
 		timeline[i] = EventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Level: e.Level, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	return DetailJSON{Report: newJSON(r), Timeline: timeline}, nil
+	j, err := one(ctx, s, userID, r, nil)
+	return DetailJSON{Report: j, Timeline: timeline}, err
 }
 
 // Ack is POST /reports/{id}/ack: a secretary acknowledges a report.
 func Ack(ctx context.Context, s *Service, userID int64, in web.ID) (JSON, error) {
 	r, err := s.Ack(ctx, userID, in.ID)
-	return newJSON(r), err
+	return one(ctx, s, userID, r, err)
 }
 
 type noteInput struct {
@@ -101,13 +128,13 @@ type noteInput struct {
 // Resolve is POST /reports/{id}/resolve: it closes a report with the caller's note.
 func Resolve(ctx context.Context, s *Service, userID int64, in noteInput) (JSON, error) {
 	r, err := s.Resolve(ctx, userID, in.ID, in.Note)
-	return newJSON(r), err
+	return one(ctx, s, userID, r, err)
 }
 
 // Escalate is POST /reports/{id}/escalate: it sends a report one level up by hand, with the caller's note.
 func Escalate(ctx context.Context, s *Service, userID int64, in noteInput) (JSON, error) {
 	r, err := s.EscalateByHand(ctx, userID, in.ID, in.Note)
-	return newJSON(r), err
+	return one(ctx, s, userID, r, err)
 }
 
 type listInput struct {
@@ -126,7 +153,7 @@ func List(ctx context.Context, s *Service, userID int64, in listInput) (paging.P
 		return paging.Page[JSON]{}, apperr.Invalid("参数错误", map[string]string{"urgency": "应为 urgent 或 normal"})
 	}
 	p, err := s.List(ctx, userID, in.OrgID, in.Status, in.Urgency, in.Page.Cursor, in.Page.Limit)
-	return paging.Map(p, newJSON), err
+	return page(ctx, s, userID, p, err)
 }
 
 type mineInput struct {
@@ -136,5 +163,5 @@ type mineInput struct {
 // Mine is GET /me/reports: the caller's own reports.
 func Mine(ctx context.Context, s *Service, userID int64, in mineInput) (paging.Page[JSON], error) {
 	p, err := s.Mine(ctx, userID, in.Page.Cursor, in.Page.Limit)
-	return paging.Map(p, newJSON), err
+	return page(ctx, s, userID, p, err)
 }

@@ -18,6 +18,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -124,12 +125,17 @@ type Scheduler interface {
 	CancelEscalation(ctx context.Context, reportID int64, level int) error
 }
 
+// Media attaches uploaded photos in the service's transaction and shows
+// them in its answers (media.Service).
+type Media = media.Photos
+
 // Options configure the service.
 type Options struct {
 	SLAUrgent, SLANormal time.Duration
-	// Notifier, Scheduler and Log are required.
+	// Notifier, Scheduler, Media and Log are required.
 	Notifier  notify.Notifier
 	Scheduler Scheduler
+	Media     Media
 	Log       *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -146,8 +152,8 @@ type Service struct {
 
 // NewService returns the report service.
 func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service {
-	if opts.Notifier == nil || opts.Scheduler == nil {
-		panic("report.NewService: Options.Notifier and Scheduler are required")
+	if opts.Notifier == nil || opts.Scheduler == nil || opts.Media == nil {
+		panic("report.NewService: Options.Notifier, Scheduler and Media are required")
 	}
 	return &Service{Base: service.New("report.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, sched: opts.Scheduler, opts: opts}
 }
@@ -176,6 +182,8 @@ type Input struct {
 	Lat, Lng  *float64
 	Address   string
 	RequestID string
+	// MediaIDs are photos the reporter uploaded (media.MaxPerOwner at most).
+	MediaIDs []int64
 }
 
 // Create files a report with the secretaries of the reporter's org and
@@ -204,6 +212,9 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	if len(f) > 0 {
 		return Report{}, false, apperr.Invalid("参数错误", f)
 	}
+	if err := media.CheckIDs(in.MediaIDs); err != nil {
+		return Report{}, false, err
+	}
 	db := s.DB().WithContext(ctx)
 	var prior Report
 	if err := db.Where("reporter_id = ? AND request_id = ?", userID, in.RequestID).Take(&prior).Error; err == nil {
@@ -217,7 +228,7 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 		return Report{}, false, err
 	}
 	return s.file(ctx, Report{OrgID: m.OrgID, ReporterID: userID, RequestID: in.RequestID, Category: in.Category, Urgency: in.Urgency,
-		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address)})
+		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address)}, in.MediaIDs)
 }
 
 // Alert files an urgent screening_alert report for a member, in the org of
@@ -233,7 +244,7 @@ func (s *Service) Alert(ctx context.Context, reporterID, orgID int64, key, conte
 		return prior.ID, nil
 	}
 	r, _, err := s.file(ctx, Report{OrgID: orgID, ReporterID: reporterID, RequestID: key, Category: CategoryScreeningAlert,
-		Urgency: Urgent, Content: content})
+		Urgency: Urgent, Content: content}, nil)
 	return r.ID, err
 }
 
@@ -248,16 +259,20 @@ func (s *Service) Note(ctx context.Context, reportID, actorID int64, note string
 		Level: r.EscalationLevel, Note: note, CreatedAt: s.Now()}).Error
 }
 
-// file records a new report r and its first event, tells the secretaries
-// of its org and starts its escalation clock; created is false when the
-// reporter's request_id had been used, and the first report is returned.
-func (s *Service) file(ctx context.Context, r Report) (_ Report, created bool, err error) {
+// file records a new report r, its first event and its photos (mediaIDs),
+// tells the secretaries of its org and starts its escalation clock;
+// created is false when the reporter's request_id had been used, and the
+// first report is returned.
+func (s *Service) file(ctx context.Context, r Report, mediaIDs []int64) (_ Report, created bool, err error) {
 	now := s.Now()
 	next := now.Add(s.sla(r.Urgency))
 	r.Status, r.CurrentOrgID, r.NextEscalateAt = StatusOpen, r.OrgID, &next
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		r.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&r).Error; err != nil {
+			return err
+		}
+		if err := s.opts.Media.Attach(tx, r.ReporterID, mediaIDs, media.OwnerReport, r.ID); err != nil {
 			return err
 		}
 		return tx.Create(&Event{ReportID: r.ID, Kind: EventCreated, OrgID: r.OrgID, ActorID: r.ReporterID, CreatedAt: now}).Error
@@ -512,6 +527,19 @@ func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (_
 		_ = s.sched.CancelEscalation(context.WithoutCancel(ctx), id, cur.EscalationLevel)
 	}
 	return s.load(ctx, id)
+}
+
+// CanSee reports whether userID may see report id: its reporter, or a
+// secretary of an org above where it was filed (media.Viewer of reports).
+func (s *Service) CanSee(ctx context.Context, userID, id int64) (bool, error) {
+	r, err := s.load(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil || r.ReporterID == userID {
+		return err == nil, err
+	}
+	return s.orgs.Manages(ctx, userID, r.OrgID)
 }
 
 // Timeline returns a report with its events, to its reporter or a secretary in scope.

@@ -15,6 +15,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -63,13 +64,32 @@ func (s *Service) standing(ctx context.Context, a Assignment) (bool, error) {
 // move changes an assignment's status if it is still in one of from; a
 // concurrent change makes it ErrTransition.
 func (s *Service) move(ctx context.Context, a Assignment, from []AStatus, updates map[string]any) (Assignment, error) {
+	return s.moveWith(ctx, a, from, updates, "", nil)
+}
+
+// moveWith is move that also attaches the member's photos mediaIDs to the
+// step (kind media.OwnerTaskCheckin or OwnerTaskComplete), in the same
+// transaction: the step and its photos are recorded together or not at all.
+func (s *Service) moveWith(ctx context.Context, a Assignment, from []AStatus, updates map[string]any, kind string, mediaIDs []int64) (Assignment, error) {
 	updates["updated_at"] = s.now()
-	res := s.db.WithContext(ctx).Model(&Assignment{}).Where("id = ? AND status IN ?", a.ID, from).Updates(updates)
-	if res.Error != nil {
-		return Assignment{}, fmt.Errorf("task: update assignment %d: %w", a.ID, res.Error)
+	step := func(tx *gorm.DB) error {
+		res := tx.Model(&Assignment{}).Where("id = ? AND status IN ?", a.ID, from).Updates(updates)
+		if res.Error != nil {
+			return fmt.Errorf("task: update assignment %d: %w", a.ID, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return ErrTransition
+		}
+		return s.opts.Media.Attach(tx, a.UserID, mediaIDs, kind, a.ID)
 	}
-	if res.RowsAffected != 1 {
-		return Assignment{}, ErrTransition
+	var err error
+	if len(mediaIDs) == 0 {
+		err = step(s.db.WithContext(ctx))
+	} else {
+		err = database.Transact(ctx, s.db, step)
+	}
+	if err != nil {
+		return Assignment{}, err
 	}
 	var out Assignment
 	if err := s.db.WithContext(ctx).Take(&out, "id = ?", a.ID).Error; err != nil {
@@ -127,6 +147,8 @@ type CheckinInput struct {
 	// and sent later: within Options.OfflineWindow it is the check-in's time,
 	// so one made before the due time counts as on time however late it arrives.
 	ClientTime *time.Time
+	// MediaIDs are photos of the post the member uploaded (media.MaxPerOwner at most).
+	MediaIDs []int64
 }
 
 // ErrClientTime refuses a client_time outside the offline window, as the
@@ -159,6 +181,9 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	}
 	if len(f) > 0 {
 		return Task{}, Assignment{}, apperr.Invalid("参数错误", f)
+	}
+	if err := media.CheckIDs(in.MediaIDs); err != nil {
+		return Task{}, Assignment{}, err
 	}
 	at, err := checkin.ClientAt(s.now(), in.ClientTime, s.opts.OfflineWindow, checkin.ClientSkew)
 	if err != nil {
@@ -211,7 +236,7 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 	if a.Status == AAssigned {
 		updates["accepted_at"] = at
 	}
-	a, err = s.move(ctx, a, []AStatus{AAssigned, AAccepted}, updates)
+	a, err = s.moveWith(ctx, a, []AStatus{AAssigned, AAccepted}, updates, media.OwnerTaskCheckin, in.MediaIDs)
 	if errors.Is(err, ErrTransition) {
 		// A concurrent retry may have won: answer it the same way.
 		if _, cur, err2 := s.mine(ctx, userID, taskID); err2 == nil && cur.CheckinRequestID != nil && *cur.CheckinRequestID == in.RequestID {
@@ -230,10 +255,14 @@ func asCheckedIn(a Assignment) Assignment {
 	return a
 }
 
-// Complete finishes the task with an optional note. A task with a location
-// needs a check-in first; an overdue task can still be completed.
-func (s *Service) Complete(ctx context.Context, userID, taskID int64, note, requestID string) (Task, Assignment, error) {
+// Complete finishes the task with an optional note and photos. A task with
+// a location needs a check-in first; an overdue task can still be
+// completed.
+func (s *Service) Complete(ctx context.Context, userID, taskID int64, note, requestID string, mediaIDs []int64) (Task, Assignment, error) {
 	if err := checkRequestID(requestID); err != nil {
+		return Task{}, Assignment{}, err
+	}
+	if err := media.CheckIDs(mediaIDs); err != nil {
 		return Task{}, Assignment{}, err
 	}
 	note = strings.TrimSpace(note)
@@ -262,13 +291,36 @@ func (s *Service) Complete(ctx context.Context, userID, taskID int64, note, requ
 	case a.Status != ACheckedIn:
 		return Task{}, Assignment{}, transitionError(a, "完成")
 	}
-	a, err = s.move(ctx, a, from, map[string]any{"status": ACompleted, "completed_at": s.now(), "note": note, "complete_request_id": requestID})
+	a, err = s.moveWith(ctx, a, from, map[string]any{"status": ACompleted, "completed_at": s.now(), "note": note, "complete_request_id": requestID},
+		media.OwnerTaskComplete, mediaIDs)
 	if errors.Is(err, ErrTransition) {
 		if _, cur, err2 := s.mine(ctx, userID, taskID); err2 == nil && cur.CompleteRequestID != nil && *cur.CompleteRequestID == requestID {
 			return t, cur, nil
 		}
 	}
 	return t, a, err
+}
+
+// CanSeeAssignment reports whether userID may see assignment id and what
+// was attached to it: its member, or a secretary who manages its task
+// (media.Viewer of check-ins and completions).
+func (s *Service) CanSeeAssignment(ctx context.Context, userID, id int64) (bool, error) {
+	var a Assignment
+	err := s.db.WithContext(ctx).Take(&a, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, nil
+	}
+	if err != nil || a.UserID == userID {
+		return err == nil, err
+	}
+	t, err := s.get(ctx, a.TaskID)
+	if errors.Is(err, ErrTaskNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.orgs.Manages(ctx, userID, t.OrgID)
 }
 
 // MyTask is an assignment with its task, for the member's list.

@@ -239,7 +239,7 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 			defer cancel()
 			crashing := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{
 				Location: w.App.Config.Location(), Log: w.App.Log, Notifier: notify.NewInbox(w.App.DB.DB, notify.InboxOptions{Log: w.App.Log}),
-				Scheduler: task.NewJobs(w.App.Queue), AfterBatch: tc.stop(cancel),
+				Scheduler: task.NewJobs(w.App.Queue), AfterBatch: tc.stop(cancel), Media: w.App.Media,
 			})
 			if err := crashing.FanOut(runCtx, tk.ID); err == nil {
 				t.Fatal("the crashing fan-out returned no error")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -75,6 +76,11 @@ type AssignmentJSON struct {
 	AcceptedAt  *time.Time   `json:"accepted_at"`
 	CompletedAt *time.Time   `json:"completed_at"`
 	CreatedAt   time.Time    `json:"created_at"`
+	// CheckinMedia and CompleteMedia are the photos of the check-in and
+	// of the completion, in the answers of those steps and of GET
+	// /tasks/{id}; absent elsewhere and when there are none.
+	CheckinMedia  []media.View `json:"checkin_media,omitempty"`
+	CompleteMedia []media.View `json:"complete_media,omitempty"`
 }
 
 // NewAssignmentJSON renders an assignment.
@@ -192,13 +198,22 @@ func Get(ctx context.Context, s *Service, userID int64, in detailInput) (detailJ
 	}
 	out := detailJSON{Task: NewTaskJSON(d.Task), Progress: d.Progress, Delivery: d.Delivery}
 	if d.Mine != nil {
-		mine := NewAssignmentJSON(*d.Mine)
-		out.MyAssignment = &mine
+		mine := []AssignmentJSON{NewAssignmentJSON(*d.Mine)}
+		if err := withMedia(ctx, s, userID, mine); err != nil {
+			return detailJSON{}, err
+		}
+		out.MyAssignment = &mine[0]
 	}
 	if d.Manager {
 		p := paging.Map(d.Assignees, func(a Assignee) assigneeJSON {
 			return assigneeJSON{AssignmentJSON: NewAssignmentJSON(a.Assignment), Name: a.Name, Badge: a.Badge, BadgeLabel: a.Badge.Label()}
 		})
+		if err := media.Fill(ctx, s.opts.Media, userID, media.OwnerTaskCheckin, p.Items, func(a *assigneeJSON) (int64, *[]media.View) { return a.ID, &a.CheckinMedia }); err != nil {
+			return detailJSON{}, err
+		}
+		if err := media.Fill(ctx, s.opts.Media, userID, media.OwnerTaskComplete, p.Items, func(a *assigneeJSON) (int64, *[]media.View) { return a.ID, &a.CompleteMedia }); err != nil {
+			return detailJSON{}, err
+		}
 		out.Assignees, out.AssigneesNextCursor = p.Items, p.Next
 	}
 	return out, nil
@@ -261,22 +276,49 @@ type checkinInput struct {
 	// ClientTime is when the phone checked in, for a check-in sent late
 	// from an offline queue (within the offline window).
 	ClientTime *time.Time `json:"client_time"`
+	MediaIDs   []int64    `json:"media_ids"`
 }
 
 // Checkin is POST /tasks/{id}/checkin.
 func Checkin(ctx context.Context, s *Service, userID int64, in checkinInput) (progressJSON, error) {
-	return progress(s.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID, ClientTime: in.ClientTime}))
+	t, a, err := s.Checkin(ctx, userID, in.ID, CheckinInput{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RequestID: in.RequestID,
+		ClientTime: in.ClientTime, MediaIDs: in.MediaIDs})
+	return progressWithMedia(ctx, s, userID, t, a, err)
 }
 
 type completeInput struct {
-	ID        int64  `path:"id"`
-	Note      string `json:"note"`
-	RequestID string `json:"request_id"`
+	ID        int64   `path:"id"`
+	Note      string  `json:"note"`
+	RequestID string  `json:"request_id"`
+	MediaIDs  []int64 `json:"media_ids"`
 }
 
 // Complete is POST /tasks/{id}/complete.
 func Complete(ctx context.Context, s *Service, userID int64, in completeInput) (progressJSON, error) {
-	return progress(s.Complete(ctx, userID, in.ID, in.Note, in.RequestID))
+	t, a, err := s.Complete(ctx, userID, in.ID, in.Note, in.RequestID, in.MediaIDs)
+	return progressWithMedia(ctx, s, userID, t, a, err)
+}
+
+// progressWithMedia is progress with the photos of the assignment's
+// check-in and completion, signed for viewer.
+func progressWithMedia(ctx context.Context, s *Service, viewer int64, t Task, a Assignment, err error) (progressJSON, error) {
+	out, err := progress(t, a, err)
+	if err != nil {
+		return out, err
+	}
+	one := []AssignmentJSON{out.Assignment}
+	err = withMedia(ctx, s, viewer, one)
+	out.Assignment = one[0]
+	return out, err
+}
+
+// withMedia puts the photos of each assignment's check-in and completion
+// in out, signed for viewer.
+func withMedia(ctx context.Context, s *Service, viewer int64, out []AssignmentJSON) error {
+	if err := media.Fill(ctx, s.opts.Media, viewer, media.OwnerTaskCheckin, out, func(a *AssignmentJSON) (int64, *[]media.View) { return a.ID, &a.CheckinMedia }); err != nil {
+		return err
+	}
+	return media.Fill(ctx, s.opts.Media, viewer, media.OwnerTaskComplete, out, func(a *AssignmentJSON) (int64, *[]media.View) { return a.ID, &a.CompleteMedia })
 }
 
 type mineInput struct {

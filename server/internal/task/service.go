@@ -16,6 +16,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -41,6 +42,10 @@ type Scheduler interface {
 	Unschedule(ctx context.Context, t Task) error
 }
 
+// Media attaches uploaded photos in the service's transaction and shows
+// them in its answers (media.Service).
+type Media = media.Photos
+
 // Options configure the service.
 type Options struct {
 	// Location is the zone of the due times written in notifications; it
@@ -61,6 +66,8 @@ type Options struct {
 	// OfflineWindow is how old a check-in's client_time may be (the daily
 	// check-in's window); 24 hours when zero.
 	OfflineWindow time.Duration
+	// Media attaches photos to check-ins and completions; it is required.
+	Media Media
 	// AfterBatch, when set, runs after each fan-out batch is committed
 	// (tests use it to stop a fan-out half-way, as a crash would).
 	AfterBatch func(taskID int64, batch int) error
@@ -76,8 +83,8 @@ type Service struct {
 
 // NewService returns the task service.
 func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
-	if opts.Location == nil || opts.Notifier == nil || opts.Scheduler == nil {
-		panic("task.NewService: Options.Location, Notifier and Scheduler are required")
+	if opts.Location == nil || opts.Notifier == nil || opts.Scheduler == nil || opts.Media == nil {
+		panic("task.NewService: Options.Location, Notifier, Scheduler and Media are required")
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000

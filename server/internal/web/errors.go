@@ -29,6 +29,7 @@ var statusOf = map[apperr.Kind]int{
 	apperr.KindRateLimited:     http.StatusTooManyRequests,
 	apperr.KindBadGateway:      http.StatusBadGateway,
 	apperr.KindUnavailable:     http.StatusServiceUnavailable,
+	apperr.KindUnsupported:     http.StatusUnsupportedMediaType,
 }
 
 // ErrorBody is the JSON shape of every error response.

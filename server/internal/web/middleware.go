@@ -159,12 +159,23 @@ func Recover(log *slog.Logger) gin.HandlerFunc {
 // LimitBody caps the request body at max bytes; reading past it fails with
 // *http.MaxBytesError, which BindJSON answers with 413.
 func LimitBody(log *slog.Logger, max int64) gin.HandlerFunc {
+	return LimitBodyOf(log, max, nil)
+}
+
+// LimitBodyOf is LimitBody with a limit of its own for some routes, keyed
+// by route pattern (gin's FullPath, such as "/api/v1/media"): an upload
+// takes megabytes where every JSON body takes max.
+func LimitBodyOf(log *slog.Logger, max int64, routes map[string]int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > max {
+		limit := max
+		if n, ok := routes[c.FullPath()]; ok {
+			limit = n
+		}
+		if c.Request.ContentLength > limit {
 			Fail(c, log, errTooLarge)
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		c.Next()
 	}
 }

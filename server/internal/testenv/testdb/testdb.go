@@ -29,6 +29,7 @@ func Config(t testing.TB) config.Config {
 	cfg.Log.Level = "error"
 	suffix := RandomSuffix()
 	cfg.Database.URL = Database(t, suffix)
+	cfg.Media.URL = "file:" + filepath.Join(t.TempDir(), "media")
 	if raw := os.Getenv("TEST_REDIS_URL"); raw != "" {
 		cfg.Redis.URL = raw
 		cfg.Redis.KeyPrefix = "test" + suffix + ":"
