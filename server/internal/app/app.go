@@ -161,8 +161,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// Each service gets its jobs at construction; the jobs' handlers are
 	// registered with the service afterwards.
 	orgJobs := org.NewJobs(a.Queue)
+	// The check-in board's records answer repeated check-ins from Redis:
+	// a membership change must reach them as it reaches the /me cache.
+	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
-		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: meCache})
+		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: org.Invalidators{meCache, a.Board.Records()}})
 	orgJobs.Register(a.Org)
 	if cfg.Badge.Key == "" {
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
@@ -208,7 +211,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
 		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media})
 	formJobs.Register(a.Form)
-	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
 	reg := prometheus.NewRegistry()

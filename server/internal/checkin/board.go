@@ -32,12 +32,19 @@ type Board struct {
 
 	mu        sync.RWMutex
 	ancestors map[int64][]int64 // an org's ancestors never change
+
+	records *Records
 }
 
-// NewBoard returns the board on rdb with keys under prefix.
+// NewBoard returns the board on rdb with keys under prefix, and the
+// members' check-in records beside it (see Records).
 func NewBoard(rdb redis.UniversalClient, db *gorm.DB, prefix string, log *slog.Logger) *Board {
-	return &Board{rdb: rdb, db: db, prefix: prefix, log: log, ancestors: map[int64][]int64{}}
+	return &Board{rdb: rdb, db: db, prefix: prefix, log: log, ancestors: map[int64][]int64{}, records: NewRecords(rdb, prefix)}
 }
+
+// Records are the members' check-in records that answer repeats. The app
+// must tell them of every membership change (org's Options.Changed).
+func (b *Board) Records() *Records { return b.records }
 
 // keep is how long a day's board stays in Redis.
 const keep = 72 * time.Hour
@@ -78,10 +85,11 @@ func (b *Board) orgAncestors(ctx context.Context, orgID int64) ([]int64, error) 
 	return a, nil
 }
 
-func (b *Board) apply(ctx context.Context, run redis.Scripter, c Checkin) error {
+// apply runs (or, on a pipeline, queues) the count of c.
+func (b *Board) apply(ctx context.Context, run redis.Scripter, c Checkin) (*redis.Cmd, error) {
 	anc, err := b.orgAncestors(ctx, c.OrgID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keys := make([]string, 0, len(anc)+1)
 	keys = append(keys, b.key(c.Day, "set", c.OrgID))
@@ -91,17 +99,55 @@ func (b *Board) apply(ctx context.Context, run redis.Scripter, c Checkin) error 
 	for _, a := range anc {
 		keys = append(keys, b.key(c.Day, "cnt", a))
 	}
-	return count.Run(ctx, run, keys, c.UserID, "b:"+string(c.Badge), int(keep.Seconds())).Err()
+	return count.Run(ctx, run, keys, c.UserID, "b:"+string(c.Badge), int(keep.Seconds())), nil
 }
 
-// Count adds a new check-in to the board. The check-in is already safe in the
-// database; if Redis fails, the day's board is marked for a rebuild instead
-// of failing the member's request.
-func (b *Board) Count(ctx context.Context, c Checkin) {
-	if err := b.apply(ctx, b.rdb, c); err != nil {
+// settle tells Redis of a check-in the database answered, in one round
+// trip: a new one (created) is counted on the board, and its record is
+// kept for the repeats if the member's generation is still gen (haveGen
+// false: it was not read, keep none). requested is the org the member asked
+// for (0: home), endsAt the end date of the membership's org. The check-in
+// is already safe in the database; if Redis fails to count it, the day's
+// board is marked for a rebuild instead of failing the member's request,
+// and a record not kept only costs the next repeat a database statement.
+func (b *Board) settle(ctx context.Context, c Checkin, created bool, requested int64, endsAt *time.Time, gen string, haveGen bool) {
+	if !created && !haveGen {
+		return
+	}
+	var err error
+	for try := 0; try < 2; try++ {
+		pipe := b.rdb.Pipeline()
+		var counted, kept *redis.Cmd
+		if created {
+			if counted, err = b.apply(ctx, pipe, c); err != nil {
+				break
+			}
+		}
+		if haveGen {
+			kept = b.records.keep(ctx, pipe, requested, c, endsAt, gen)
+		}
+		_, _ = pipe.Exec(ctx)
+		err = cmdErr(counted)
+		if try == 0 && (isNoScript(err) || isNoScript(cmdErr(kept))) {
+			// Redis restarted and lost the scripts: load them and go again
+			// (counting is idempotent, keeping a record too).
+			_ = count.Load(ctx, b.rdb).Err()
+			_ = keepRecord.Load(ctx, b.rdb).Err()
+			continue
+		}
+		break
+	}
+	if err != nil {
 		b.log.WarnContext(ctx, "board counter not updated; the day's board will be rebuilt", "day", c.Day, "err", err)
 		_ = b.rdb.Del(ctx, b.readyKey(c.Day)).Err()
 	}
+}
+
+func cmdErr(c *redis.Cmd) error {
+	if c == nil {
+		return nil
+	}
+	return c.Err()
 }
 
 // Tally is a subtree's check-ins of a day.
@@ -161,7 +207,7 @@ func (b *Board) Rebuild(ctx context.Context, day string) (done bool, err error) 
 		}
 		pipe := b.rdb.Pipeline()
 		for _, c := range rows {
-			if err := b.apply(ctx, pipe, c); err != nil {
+			if _, err := b.apply(ctx, pipe, c); err != nil {
 				return false, err
 			}
 		}

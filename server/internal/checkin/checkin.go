@@ -159,16 +159,33 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 		in.ClientTime = &at
 	}
 	day := s.Day(at)
+	b := s.opts.Board
+	var gen string
+	haveGen := false
+	if b != nil {
+		// A repeat is answered from the member's record in Redis when it may
+		// (see Records); otherwise the generation read here lets the answer
+		// below be kept as the record.
+		c, ok, g, err := b.records.recall(ctx, userID, day, in.OrgID, now)
+		if ok {
+			return c, false, nil
+		}
+		gen, haveGen = g, err == nil // Redis not answering: the database does, and no record is kept
+	}
+	// Whatever happens to the request now, what the database did is told to Redis.
+	settle := func(c Checkin, created bool, endsAt *time.Time) {
+		if b != nil {
+			b.settle(context.WithoutCancel(ctx), c, created, in.OrgID, endsAt, gen, haveGen)
+		}
+	}
 	if s.oneTrip != nil {
 		// A first check-in and a repeat are both one round trip here.
-		c, created, found, err := s.oneTrip(ctx, s.DB(), userID, in, day, now)
+		c, endsAt, created, found, err := s.oneTrip(ctx, s.DB(), userID, in, day, now)
 		if err != nil {
 			return Checkin{}, false, err
 		}
 		if found {
-			if created && s.opts.Board != nil {
-				s.opts.Board.Count(context.WithoutCancel(ctx), c)
-			}
+			settle(c, created, endsAt)
 			return c, created, nil
 		}
 		// Not a member, or a race the statement could not see: the general path tells which.
@@ -191,16 +208,15 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 		return Checkin{}, false, fmt.Errorf("checkin: insert: %w", err)
 	}
 	if err == nil {
-		if s.opts.Board != nil {
-			// The row is committed: count it even if the phone hangs up now.
-			s.opts.Board.Count(context.WithoutCancel(ctx), c)
-		}
+		// The row is committed: count it even if the phone hangs up now.
+		settle(c, true, m.OrgEndsAt)
 		return c, true, nil
 	}
 	var first Checkin
 	if err := db.Take(&first, "user_id = ? AND org_id = ? AND day = ?", userID, m.OrgID, c.Day).Error; err != nil {
 		return Checkin{}, false, fmt.Errorf("checkin: read the day's check-in: %w", err)
 	}
+	settle(first, false, m.OrgEndsAt)
 	return first, false, nil
 }
 

@@ -31,7 +31,14 @@ func (v MembershipView) Live(now time.Time) bool {
 // a hot path); queries built with gorm use LiveMemberships.
 const LiveSQL = "m.status = ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)"
 
-// LiveArgs are the parameters of LiveSQL.
+// LiveFromSQL is the FROM clause of the live memberships, with the rule as
+// its WHERE: memberships aliased m joined to their org aliased o. A hand-
+// written statement appends "AND ..." conditions of its own; its first
+// parameters are LiveArgs(now). With it, no package but org names the
+// memberships table.
+const LiveFromSQL = "memberships AS m JOIN orgs o ON o.id = m.org_id WHERE " + LiveSQL
+
+// LiveArgs are the parameters of LiveSQL and LiveFromSQL.
 func LiveArgs(now time.Time) []any { return []any{StatusApproved, now} }
 
 // LiveMemberships is a gorm scope that selects from the live memberships at

@@ -53,6 +53,19 @@ type Invalidator interface {
 	Invalidate(ctx context.Context, userIDs ...int64) error
 }
 
+// Invalidators tells several caches of what a change altered, each in
+// turn; the error joins theirs, and one failing does not skip the others.
+type Invalidators []Invalidator
+
+// Invalidate implements Invalidator.
+func (is Invalidators) Invalidate(ctx context.Context, userIDs ...int64) error {
+	var errs []error
+	for _, i := range is {
+		errs = append(errs, i.Invalidate(ctx, userIDs...))
+	}
+	return errors.Join(errs...)
+}
+
 // Service holds the rules of orgs and memberships. Every method that takes
 // an org id checks the caller's scope against it first.
 type Service struct {
