@@ -1,0 +1,125 @@
+package checkin_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// recordKeys are the Redis keys of the members' check-in records (kind
+// "ckrec") or generations ("ckgen").
+func (w *world) recordKeys(kind string) []string {
+	w.t.Helper()
+	ctx := context.Background()
+	var keys []string
+	iter := w.App.Redis.Scan(ctx, 0, w.App.Config.Redis.KeyPrefix+kind+":*", 500).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		w.t.Fatal(err)
+	}
+	return keys
+}
+
+func (w *world) dropKeys(keys []string) {
+	w.t.Helper()
+	if len(keys) == 0 {
+		w.t.Fatal("no keys to drop")
+	}
+	if err := w.App.Redis.Del(context.Background(), keys...).Err(); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func TestRepeatedCheckinsFromTheRecord(t *testing.T) {
+	w := newWorld(t)
+	first := w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{
+		"request_id": "phone-1", "lat": 36.0671, "lng": 120.3826, "accuracy_m": 15.5}), 201)
+
+	repeat := func(t *testing.T, requestID string) []byte {
+		t.Helper()
+		r := w.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{"request_id": requestID})
+		if r.Status != 200 {
+			t.Fatalf("a repeat answered %d %s", r.Status, r.Body)
+		}
+		return r.Body
+	}
+	same := func(t *testing.T, got []byte) {
+		t.Helper()
+		if !bytes.Equal(got, first.Body) {
+			t.Errorf("a repeat answered %s, want the first check-in %s", got, first.Body)
+		}
+		if rows := w.rows(w.MemberA.ID); rows != 1 {
+			t.Errorf("%d rows, want 1", rows)
+		}
+	}
+
+	t.Run("the first check-in leaves its record, and repeats answer it as the database would", func(t *testing.T) {
+		w := w.in(t)
+		if keys := w.recordKeys("ckrec"); len(keys) != 1 {
+			t.Fatalf("record keys %v, want one", keys)
+		}
+		same(t, repeat(t, "phone-1"))
+		same(t, repeat(t, "phone-2"))
+	})
+
+	t.Run("a record Redis lost falls back to the database, which keeps it again", func(t *testing.T) {
+		w := w.in(t)
+		w.dropKeys(w.recordKeys("ckrec"))
+		same(t, repeat(t, "phone-3"))
+		if keys := w.recordKeys("ckrec"); len(keys) != 1 {
+			t.Errorf("record keys %v after the fallback, want one", keys)
+		}
+		same(t, repeat(t, "phone-4"))
+	})
+
+	t.Run("a record whose generation Redis lost does not answer", func(t *testing.T) {
+		w := w.in(t)
+		w.dropKeys(w.recordKeys("ckgen"))
+		same(t, repeat(t, "phone-5"))
+		same(t, repeat(t, "phone-6"))
+	})
+
+	t.Run("a removed member is refused although the day's record is in Redis", func(t *testing.T) {
+		w := w.in(t)
+		if keys := w.recordKeys("ckrec"); len(keys) != 1 {
+			t.Fatalf("record keys %v, want one", keys)
+		}
+		w.Expect(w.DoAs("DELETE", w.MemberPath(w.A, w.MemberA), w.SecA, nil), 204)
+		for _, org := range []int64{0, w.A} {
+			r := w.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{"request_id": "phone-1", "org_id": org})
+			if r.Status != 404 || r.ErrorCode() != "not_member" {
+				t.Errorf("org_id %d: a removed member's repeat answered %d %s", org, r.Status, r.Body)
+			}
+		}
+		if rows := w.rows(w.MemberA.ID); rows != 1 {
+			t.Errorf("%d rows, want 1", rows)
+		}
+	})
+}
+
+func TestARepeatAtAnEndedOrgIsRefused(t *testing.T) {
+	w := newWorld(t)
+	var temp struct {
+		ID int64 `json:"id"`
+	}
+	ends := w.clock.Now().Add(2 * time.Hour)
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/children", w.A), w.SecA,
+		map[string]any{"name": "卡口临时党支部", "kind": "temporary", "ends_at": ends}), 201).JSON(t, &temp)
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/members", temp.ID), w.SecA, map[string][]int64{"user_ids": {w.MemberA.ID}}), 200)
+	body := map[string]any{"org_id": temp.ID, "request_id": "at-the-post"}
+	w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberA, body), 201)
+	w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberA, body), 200)
+
+	// The end date passes; no job has ended the memberships yet.
+	w.clock.Set(ends)
+	r := w.DoAs("POST", "/api/v1/checkins", w.MemberA, body)
+	if r.Status != 404 || r.ErrorCode() != "not_member" {
+		t.Errorf("a repeat at an ended org answered %d %s", r.Status, r.Body)
+	}
+	// Home still takes the day's check-in.
+	w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{"request_id": "at-home"}), 201)
+}
