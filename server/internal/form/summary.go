@@ -64,7 +64,7 @@ const maxMissing = 1000
 // entries otherwise.
 func (s *Service) Summarize(ctx context.Context, userID, formID int64, day string) (_ Summary, err error) {
 	defer apperr.Annotate(&err, "form.Summarize(%d)", formID)
-	f, err := s.manage(ctx, userID, formID)
+	f, v, err := s.oversee(ctx, userID, formID)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 		day = s.Day(s.now())
 	}
 	db := s.DB().WithContext(ctx)
-	q := db.Where("form_id = ?", f.ID)
+	q := v.within(db.Where("form_id = ?", f.ID), "org_id")
 	if day != "" {
 		q = q.Where("day = ?", day)
 	}
@@ -151,7 +151,7 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 	sum.Submitted = len(submitted)
 
 	// The audience as it stands now.
-	aq := s.memberships(ctx, f).Select("m.user_id, m.org_id, m.badge, m.name")
+	aq := v.within(s.memberships(ctx, f), "m.org_id").Select("m.user_id, m.org_id, m.badge, m.name")
 	var members []struct {
 		UserID int64
 		OrgID  int64
@@ -161,12 +161,17 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 	if err := aq.Order("m.id").Scan(&members).Error; err != nil {
 		return Summary{}, err
 	}
-	secs, err := s.orgs.Secretaries(ctx, f.OrgID)
-	if err != nil {
-		return Summary{}, err
+	var own []int64
+	for _, root := range v.Roots {
+		secs, err := s.orgs.Secretaries(ctx, root)
+		if err != nil {
+			return Summary{}, err
+		}
+		if slices.Contains(secs, userID) {
+			own = append(own, root)
+		}
 	}
-	own := slices.Contains(secs, userID)
-	if own {
+	if len(own) > 0 {
 		sum.Missing = []Absent{}
 	}
 	seen := map[int64]bool{}
@@ -176,7 +181,7 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 		}
 		seen[m.UserID] = true
 		sum.Audience++
-		if own && m.OrgID == f.OrgID && !submitted[m.UserID] && len(sum.Missing) < maxMissing {
+		if slices.Contains(own, m.OrgID) && !submitted[m.UserID] && len(sum.Missing) < maxMissing {
 			sum.Missing = append(sum.Missing, Absent{UserID: m.UserID, Name: m.Name})
 		}
 	}
