@@ -31,6 +31,11 @@ func (v MembershipView) Live(now time.Time) bool {
 // a hot path); queries built with gorm use LiveMemberships.
 const LiveSQL = "m.status = ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)"
 
+// FromSQL is the FROM clause LiveSQL reads: the memberships aliased m,
+// joined to their orgs aliased o, for a statement written by hand ("SELECT
+// … FROM " + FromSQL + " WHERE " + LiveSQL).
+const FromSQL = "memberships m JOIN orgs o ON o.id = m.org_id"
+
 // LiveArgs are the parameters of LiveSQL.
 func LiveArgs(now time.Time) []any { return []any{StatusApproved, now} }
 
@@ -38,7 +43,7 @@ func LiveArgs(now time.Time) []any { return []any{StatusApproved, now} }
 // now: the table is memberships aliased m, joined to its org aliased o.
 func LiveMemberships(now time.Time) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
-		return db.Table("memberships AS m").Joins("JOIN orgs o ON o.id = m.org_id").Where(LiveSQL, LiveArgs(now)...)
+		return db.Table(FromSQL).Where(LiveSQL, LiveArgs(now)...)
 	}
 }
 
