@@ -232,9 +232,16 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		return Entry{}, false, err
 	}
 	e.Answers, e.Alert = string(aj), alert
+	sums := tally{}
+	if err := sums.add(fields, e.Answers, e.Alert, 1); err != nil {
+		return Entry{}, false, err
+	}
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		e.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&e).Error; err != nil {
+			return err
+		}
+		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
 			return err
 		}
 		return s.opts.Media.Attach(tx, userID, in.MediaIDs, media.OwnerFormEntry, e.ID)
