@@ -30,3 +30,51 @@ func InsertSelect(db *gorm.DB, table string, cols []string, selectSQL string, ar
 	res := db.Exec(sql, args...)
 	return res.RowsAffected, res.Error
 }
+
+// AddUp writes rows (values of cols, in order) into table as running
+// totals, in one statement on every dialect: a row whose key (the columns
+// keys, which must be the table's primary key, leading cols) is new is
+// inserted; one whose key is there adds its sums columns to the stored
+// ones, keeps the lesser of its mins columns and the greater of its maxs
+// columns (NULL standing for none). Give rows in key order, no key twice,
+// so that writers of the same keys lock them in the same order. table and
+// the column names must be constants of the calling code, never input.
+func AddUp(db *gorm.DB, table string, keys, sums, mins, maxs []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := append(append(append(append([]string{}, keys...), sums...), mins...), maxs...)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	args := make([]any, 0, len(rows)*len(cols))
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+		args = append(args, r...)
+	}
+	old, added := func(c string) string { return table + "." + c }, func(c string) string { return "excluded." + c }
+	if db.Dialector.Name() == "mysql" {
+		old, added = func(c string) string { return c }, func(c string) string { return "VALUES(" + c + ")" }
+		b.WriteString(" ON DUPLICATE KEY UPDATE ")
+	} else {
+		b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET ")
+	}
+	var set []string
+	for _, c := range sums {
+		set = append(set, c+" = "+old(c)+" + "+added(c))
+	}
+	keep := func(c, cmp string) string {
+		return c + " = CASE WHEN " + added(c) + " IS NULL OR (" + old(c) + " IS NOT NULL AND " + old(c) + cmp + added(c) + ") THEN " + old(c) + " ELSE " + added(c) + " END"
+	}
+	for _, c := range mins {
+		set = append(set, keep(c, " <= "))
+	}
+	for _, c := range maxs {
+		set = append(set, keep(c, " >= "))
+	}
+	b.WriteString(strings.Join(set, ", "))
+	return db.Exec(b.String(), args...).Error
+}

@@ -1,6 +1,9 @@
 package database
 
 import (
+	"encoding/json"
+	"fmt"
+	"sort"
 	"time"
 
 	"gorm.io/gorm"
@@ -397,5 +400,161 @@ var Migrations = []Migration{
 			return err
 		}
 		return tx.Table("media_links").AutoMigrate(&mediaLink{})
+	}}, {Version: 11, Name: "form totals: running sums of each form's entries by day and org, filled from the entries", Up: func(tx *gorm.DB) error {
+		type formTotal struct {
+			FormID   int64    `gorm:"primaryKey;autoIncrement:false"`
+			Day      string   `gorm:"primaryKey;size:10"`
+			OrgID    int64    `gorm:"primaryKey;autoIncrement:false"`
+			FieldKey string   `gorm:"primaryKey;size:32"`
+			Choice   string   `gorm:"primaryKey;size:200"`
+			N        int64    `gorm:"not null;default:0"`
+			Alerts   int64    `gorm:"not null;default:0"`
+			Total    float64  `gorm:"not null;default:0"`
+			Lo       *float64 `gorm:""`
+			Hi       *float64 `gorm:""`
+		}
+		if err := tx.Table("form_totals").AutoMigrate(&formTotal{}); err != nil {
+			return err
+		}
+		return fillFormTotals(tx)
 	}},
+}
+
+// fillFormTotals sums up the entries written before version 11 into
+// form_totals, a form and a day at a time, as the form package did then: a
+// row per day and org for the entries and alerts, one per answered field
+// (with the sum, least and greatest of a number or temperature), one per
+// option chosen of a choice or multi field.
+func fillFormTotals(tx *gorm.DB) error {
+	var forms []struct {
+		ID     int64
+		Fields string
+	}
+	if err := tx.Table("forms").Select("id, fields").Order("id").Scan(&forms).Error; err != nil {
+		return err
+	}
+	type key struct {
+		org          int64
+		field, value string
+	}
+	type sums struct {
+		n, alerts int64
+		total     float64
+		lo, hi    *float64
+	}
+	for _, f := range forms {
+		var fields []struct{ Key, Type string }
+		if err := json.Unmarshal([]byte(f.Fields), &fields); err != nil {
+			return fmt.Errorf("form %d: fields: %w", f.ID, err)
+		}
+		day, acc := "", map[key]*sums{}
+		flush := func() error {
+			keys := make([]key, 0, len(acc))
+			for k := range acc {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool {
+				a, b := keys[i], keys[j]
+				return a.org < b.org || a.org == b.org && (a.field < b.field || a.field == b.field && a.value < b.value)
+			})
+			rows := make([][]any, len(keys))
+			for i, k := range keys {
+				s := acc[k]
+				rows[i] = []any{f.ID, day, k.org, k.field, k.value, s.n, s.alerts, s.total, s.lo, s.hi}
+			}
+			for len(rows) > 0 {
+				n := min(len(rows), 500)
+				if err := AddUp(tx, "form_totals", []string{"form_id", "day", "org_id", "field_key", "choice"},
+					[]string{"n", "alerts", "total"}, []string{"lo"}, []string{"hi"}, rows[:n]); err != nil {
+					return err
+				}
+				rows = rows[n:]
+			}
+			clear(acc)
+			return nil
+		}
+		add := func(k key, alerts int64, x *float64) {
+			s := acc[k]
+			if s == nil {
+				s = &sums{}
+				acc[k] = s
+			}
+			s.n++
+			s.alerts += alerts
+			if x != nil {
+				s.total += *x
+				if s.lo == nil || *x < *s.lo {
+					s.lo = x
+				}
+				if s.hi == nil || *x > *s.hi {
+					s.hi = x
+				}
+			}
+		}
+		for afterDay, afterID := "", int64(0); ; {
+			var batch []struct {
+				ID      int64
+				OrgID   int64
+				Day     string
+				Answers string
+				Alert   bool
+			}
+			if err := tx.Table("form_entries").Select("id, org_id, day, answers, alert").
+				Where("form_id = ? AND (day > ? OR (day = ? AND id > ?))", f.ID, afterDay, afterDay, afterID).
+				Order("day, id").Limit(5000).Scan(&batch).Error; err != nil {
+				return err
+			}
+			for _, e := range batch {
+				if e.Day != day {
+					if err := flush(); err != nil {
+						return err
+					}
+					day = e.Day
+				}
+				var alerts int64
+				if e.Alert {
+					alerts = 1
+				}
+				add(key{org: e.OrgID}, alerts, nil)
+				var answers map[string]json.RawMessage
+				if err := json.Unmarshal([]byte(e.Answers), &answers); err != nil {
+					return fmt.Errorf("form entry %d: %w", e.ID, err)
+				}
+				for _, fd := range fields {
+					raw, ok := answers[fd.Key]
+					if !ok {
+						continue
+					}
+					var x *float64
+					var values []string
+					switch fd.Type {
+					case "number", "temperature":
+						var v float64
+						if json.Unmarshal(raw, &v) == nil {
+							x = &v
+						}
+					case "choice":
+						var v string
+						if json.Unmarshal(raw, &v) == nil {
+							values = []string{v}
+						}
+					case "multi":
+						_ = json.Unmarshal(raw, &values) // a list of options
+					}
+					add(key{org: e.OrgID, field: fd.Key}, 0, x)
+					for _, v := range values {
+						add(key{org: e.OrgID, field: fd.Key, value: v}, 0, nil)
+					}
+				}
+				afterDay, afterID = e.Day, e.ID
+			}
+			if len(batch) < 5000 {
+				break
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

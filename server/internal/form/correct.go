@@ -75,8 +75,23 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 		}
 		e = cur
 		e.Answers, e.Alert, e.Version, e.UpdatedAt = string(aj), alert, cur.Version+1, now
-		return tx.Model(&Entry{}).Where("id = ? AND version = ?", cur.ID, cur.Version).
-			Updates(map[string]any{"answers": e.Answers, "alert": alert, "version": e.Version, "updated_at": now}).Error
+		if err := tx.Model(&Entry{}).Where("id = ? AND version = ?", cur.ID, cur.Version).
+			Updates(map[string]any{"answers": e.Answers, "alert": alert, "version": e.Version, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		// The totals lose the old answers and gain the new; a number taken
+		// out may have been the least or greatest of its day and org.
+		sums := tally{}
+		if err := sums.add(fields, cur.Answers, cur.Alert, -1); err != nil {
+			return err
+		}
+		if err := sums.add(fields, e.Answers, alert, 1); err != nil {
+			return err
+		}
+		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
+			return err
+		}
+		return s.recount(tx, f, e, changedNumbers(fields, cur.Answers, e.Answers))
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// A concurrent correction kept the same version first.
@@ -94,4 +109,20 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 		}
 	}
 	return e, s.show(ctx, userID, f, &e, true)
+}
+
+// changedNumbers returns the keys of the number and temperature fields
+// whose answer in before is not the same in after.
+func changedNumbers(fields []Field, before, after string) []string {
+	var b, a map[string]json.RawMessage
+	if json.Unmarshal([]byte(before), &b) != nil || json.Unmarshal([]byte(after), &a) != nil {
+		return nil
+	}
+	var keys []string
+	for _, fd := range fields {
+		if (fd.Type == TypeNumber || fd.Type == TypeTemperature) && b[fd.Key] != nil && string(b[fd.Key]) != string(a[fd.Key]) {
+			keys = append(keys, fd.Key)
+		}
+	}
+	return keys
 }

@@ -232,9 +232,16 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		return Entry{}, false, err
 	}
 	e.Answers, e.Alert = string(aj), alert
+	sums := tally{}
+	if err := sums.add(fields, e.Answers, e.Alert, 1); err != nil {
+		return Entry{}, false, err
+	}
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		e.ID = 0 // a retried transaction inserts afresh
 		if err := tx.Create(&e).Error; err != nil {
+			return err
+		}
+		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
 			return err
 		}
 		return s.opts.Media.Attach(tx, userID, in.MediaIDs, media.OwnerFormEntry, e.ID)
@@ -333,17 +340,18 @@ type Filter struct {
 	Day   string
 }
 
-// Entries returns a page of a form's entries to a secretary of its org or
-// above, newest first, before the entry id before (0: from the newest).
+// Entries returns a page of a form's entries to a secretary who oversees
+// some of it (those in what they see: see viewOf), newest first, before the entry id before (0: from the newest).
 // ID and phone numbers are whole only for the secretaries of the entry's
 // own org (and audited), masked for those above.
 func (s *Service) Entries(ctx context.Context, userID, formID int64, flt Filter, before int64, limit int) (_ paging.Page[Row], err error) {
 	defer apperr.Annotate(&err, "form.Entries(%d)", formID)
-	f, err := s.manage(ctx, userID, formID)
+	f, v, err := s.oversee(ctx, userID, formID)
 	if err != nil {
 		return paging.Page[Row]{}, err
 	}
 	q := s.DB().WithContext(ctx).Table("form_entries AS e").Select("e.*, COALESCE("+org.MemberNameSQL("e.user_id")+", '') AS name").Where("e.form_id = ?", f.ID)
+	q = v.within(q, "e.org_id")
 	if flt.Alert != nil {
 		q = q.Where("e.alert = ?", *flt.Alert)
 	}

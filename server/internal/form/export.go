@@ -78,7 +78,8 @@ type exportRow struct {
 }
 
 // Export builds the workbook of a form's entries made on the days of r, for
-// a secretary of the form's org or above (anyone else gets ErrNotFound),
+// a secretary who oversees some of it, of what they see (see viewOf;
+// anyone else gets ErrNotFound),
 // and records in the audit trail who exported what once it is built.
 // One row per entry, as its secretaries see it: the latest version, with
 // how many times it was corrected; ID and phone numbers masked, whoever
@@ -87,7 +88,7 @@ type exportRow struct {
 // stays flat whatever the range.
 func (s *Service) Export(ctx context.Context, userID, formID int64, r Range) (_ *xlsx.Workbook, err error) {
 	defer apperr.Annotate(&err, "form.Export(%d)", formID)
-	f, err := s.manage(ctx, userID, formID)
+	f, v, err := s.oversee(ctx, userID, formID)
 	if err != nil {
 		return nil, err
 	}
@@ -99,10 +100,13 @@ func (s *Service) Export(ctx context.Context, userID, formID int64, r Range) (_ 
 	if err != nil {
 		return nil, err
 	}
-	err = s.exportRows(ctx, wb, f, r)
+	err = s.exportRows(ctx, wb, f, v, r)
 	if err == nil {
-		err = audit.Write(s.DB().WithContext(ctx), f.OrgID, userID, audit.ActionFormExport, nil,
-			map[string]any{"form_id": f.ID, "from": r.From, "to": r.To, "rows": wb.Rows[SheetEntries]})
+		detail := map[string]any{"form_id": f.ID, "from": r.From, "to": r.To, "rows": wb.Rows[SheetEntries]}
+		if !v.All {
+			detail["orgs"] = v.Roots
+		}
+		err = audit.Write(s.DB().WithContext(ctx), f.OrgID, userID, audit.ActionFormExport, nil, detail)
 	}
 	if err != nil {
 		_ = wb.Close()
@@ -111,7 +115,7 @@ func (s *Service) Export(ctx context.Context, userID, formID int64, r Range) (_ 
 	return wb, nil
 }
 
-func (s *Service) exportRows(ctx context.Context, wb *xlsx.Workbook, f Form, r Range) error {
+func (s *Service) exportRows(ctx context.Context, wb *xlsx.Workbook, f Form, v view, r Range) error {
 	fields := f.FieldList()
 	headers := append([]string{}, EntryHeaders...)
 	widths := []float64{24, 12, 10, 12, 20, 20}
@@ -134,7 +138,7 @@ func (s *Service) exportRows(ctx context.Context, wb *xlsx.Workbook, f Form, r R
 			return err
 		}
 		var rows []exportRow
-		err := s.DB().WithContext(ctx).Table("form_entries AS e").
+		err := v.within(s.DB().WithContext(ctx).Table("form_entries AS e"), "e.org_id").
 			Select("e.*, o.name AS org_name, m.name AS name, m.badge AS badge").
 			Joins("JOIN orgs o ON o.id = e.org_id").
 			Joins(org.JoinMembershipSQL("e.org_id", "e.user_id")).

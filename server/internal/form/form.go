@@ -119,6 +119,8 @@ type Orgs interface {
 	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
 	// Secretaries returns the user ids of the org's own secretaries.
 	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
+	// ForUser returns the user's memberships.
+	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
 }
 
 var _ Orgs = (*org.Service)(nil)
@@ -374,25 +376,27 @@ func (s *Service) List(ctx context.Context, userID, orgID, before int64, limit i
 	return paging.Trim(rows, limit, func(f Form) int64 { return f.ID }), nil
 }
 
-// Detail is a form as its reader sees it: Manager for its secretaries, Mine
-// the caller's own latest entry when they are in its audience.
+// Detail is a form as its reader sees it: Manager for its secretaries
+// (those of a branch below its org too, who see their branch's part of it),
+// Mine the caller's own latest entry when they are in its audience.
 type Detail struct {
 	Form    Form
 	Manager bool
 	Mine    *Entry
 }
 
-// Get returns a form to a secretary of its org (or above) or a member of
-// its audience.
+// Get returns a form to a secretary who oversees some of it (see viewOf)
+// or a member of its audience.
 func (s *Service) Get(ctx context.Context, userID, id int64) (Detail, error) {
 	f, err := s.get(ctx, id)
 	if err != nil {
 		return Detail{}, err
 	}
-	manages, err := s.orgs.Manages(ctx, userID, f.OrgID)
+	v, err := s.viewOf(ctx, userID, f)
 	if err != nil {
 		return Detail{}, err
 	}
+	manages := len(v.Roots) > 0
 	d := Detail{Form: f, Manager: manages}
 	if _, ok, err := s.membership(ctx, userID, f); err != nil {
 		return Detail{}, err

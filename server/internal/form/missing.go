@@ -115,7 +115,7 @@ func (s *Service) markDay(ctx context.Context, f Form, day string, due, now time
 	}
 	where = append(where, "NOT EXISTS (SELECT 1 FROM form_entries e WHERE "+filled+")")
 	_, err := database.InsertSelect(s.DB().WithContext(ctx), "form_misses", []string{"form_id", "user_id", "day", "created_at", "org_id"},
-		"SELECT ?, m.user_id, ?, ?, m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE "+strings.Join(where, " AND "), args...)
+		"SELECT ?, m.user_id, ?, ?, m.org_id FROM "+org.FromSQL+" WHERE "+strings.Join(where, " AND "), args...)
 	return err
 }
 

@@ -2,12 +2,13 @@ package form
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
 
+	"gorm.io/gorm"
+
 	"xianfeng/server/internal/apperr"
-	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/database"
 )
 
 // FieldSummary sums up the answers to one field: how often each option
@@ -59,126 +60,138 @@ type Summary struct {
 // maxMissing bounds the list of members who have not submitted.
 const maxMissing = 1000
 
-// Summarize returns the figures of a form for a secretary of its org or
-// above: of day's entries for a daily form (today when day is ""), of all
-// entries otherwise.
+// Summarize returns the figures of a form for a secretary who oversees
+// some of it, over what they see (see viewOf): of day's entries for a daily
+// form (today when day is ""), of all entries otherwise. The figures of
+// the entries are read from the form's totals, summed over the orgs seen;
+// the audience and who has not submitted from the memberships.
 func (s *Service) Summarize(ctx context.Context, userID, formID int64, day string) (_ Summary, err error) {
 	defer apperr.Annotate(&err, "form.Summarize(%d)", formID)
-	f, err := s.manage(ctx, userID, formID)
+	f, v, err := s.oversee(ctx, userID, formID)
 	if err != nil {
 		return Summary{}, err
 	}
 	if f.Mode == ModeDaily && day == "" {
 		day = s.Day(s.now())
 	}
-	db := s.DB().WithContext(ctx)
-	q := db.Where("form_id = ?", f.ID)
-	if day != "" {
-		q = q.Where("day = ?", day)
-	}
-	var entries []Entry
-	if err := q.Order("id").Find(&entries).Error; err != nil {
-		return Summary{}, err
-	}
 	fields := f.FieldList()
-	sum := Summary{Day: day, Entries: len(entries), Fields: make([]FieldSummary, len(fields)), Orgs: []OrgSummary{}}
-	totals := make([]float64, len(fields))
+	sum := Summary{Day: day, Fields: make([]FieldSummary, len(fields)), Orgs: []OrgSummary{}}
+	at := map[string]int{}
 	for i, fd := range fields {
 		sum.Fields[i] = FieldSummary{Key: fd.Key, Type: fd.Type}
 		if fd.Type == TypeChoice || fd.Type == TypeMulti {
 			sum.Fields[i].Counts = map[string]int{}
 		}
+		at[fd.Key] = i
 	}
-	submitted := map[int64]bool{}
-	byOrg := map[int64]map[int64]bool{}
-	for _, e := range entries {
-		if e.Alert {
-			sum.Alerts++
-		}
-		submitted[e.UserID] = true
-		if byOrg[e.OrgID] == nil {
-			byOrg[e.OrgID] = map[int64]bool{}
-		}
-		byOrg[e.OrgID][e.UserID] = true
-		var answers map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(e.Answers), &answers); err != nil {
-			return Summary{}, err
-		}
-		for i, fd := range fields {
-			raw, ok := answers[fd.Key]
-			if !ok {
-				continue
+	err = database.CustomPlans(ctx, s.DB(), func(db *gorm.DB) error {
+		totals := func() *gorm.DB {
+			q := v.within(db.Table("form_totals").Where("form_id = ?", f.ID), "org_id")
+			if day != "" {
+				q = q.Where("day = ?", day)
 			}
-			fs := &sum.Fields[i]
-			fs.Answered++
-			switch fd.Type {
-			case TypeChoice:
-				var v string
-				if json.Unmarshal(raw, &v) == nil {
-					fs.Counts[v]++
+			return q
+		}
+		var rows []struct {
+			FieldKey, Choice string
+			N, Alerts        int
+			Total            float64
+			Lo, Hi           *float64
+		}
+		if err := totals().Select("field_key, choice, SUM(n) AS n, SUM(alerts) AS alerts, SUM(total) AS total, MIN(lo) AS lo, MAX(hi) AS hi").
+			Group("field_key, choice").Scan(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			i, ok := at[r.FieldKey]
+			switch {
+			case r.FieldKey == "":
+				sum.Entries, sum.Alerts = r.N, r.Alerts
+			case !ok || r.N <= 0:
+			case r.Choice != "":
+				if sum.Fields[i].Counts != nil {
+					sum.Fields[i].Counts[r.Choice] = r.N
 				}
-			case TypeMulti:
-				var vs []string
-				_ = json.Unmarshal(raw, &vs) // stored by Check as a list of options
-				for _, v := range vs {
-					fs.Counts[v]++
-				}
-			case TypeNumber, TypeTemperature:
-				var v float64
-				if json.Unmarshal(raw, &v) != nil {
-					continue
-				}
-				totals[i] += v
-				if fs.Min == nil || v < *fs.Min {
-					fs.Min = &v
-				}
-				if fs.Max == nil || v > *fs.Max {
-					fs.Max = &v
+			default:
+				fs := &sum.Fields[i]
+				fs.Answered = r.N
+				if (fs.Type == TypeNumber || fs.Type == TypeTemperature) && r.Lo != nil {
+					mean := math.Round(r.Total/float64(r.N)*100) / 100
+					fs.Min, fs.Max, fs.Mean = r.Lo, r.Hi, &mean
 				}
 			}
 		}
-	}
-	for i := range sum.Fields {
-		if fs := &sum.Fields[i]; fs.Min != nil {
-			mean := math.Round(totals[i]/float64(fs.Answered)*100) / 100
-			fs.Mean = &mean
+		if f.Mode == ModeEntries {
+			// Members make many entries: count each once.
+			entries := func() *gorm.DB {
+				q := v.within(db.Model(&Entry{}).Where("form_id = ?", f.ID), "org_id")
+				if day != "" {
+					q = q.Where("day = ?", day)
+				}
+				return q
+			}
+			var n int64
+			if err := entries().Distinct("user_id").Count(&n).Error; err != nil {
+				return err
+			}
+			sum.Submitted = int(n)
+			return entries().Select("org_id, COUNT(DISTINCT user_id) AS submitted").Group("org_id").Order("org_id").Scan(&sum.Orgs).Error
 		}
-	}
-	for id, users := range byOrg {
-		sum.Orgs = append(sum.Orgs, OrgSummary{OrgID: id, Submitted: len(users)})
-	}
-	slices.SortFunc(sum.Orgs, func(a, b OrgSummary) int { return int(a.OrgID - b.OrgID) })
-	sum.Submitted = len(submitted)
-
-	// The audience as it stands now.
-	aq := s.memberships(ctx, f).Select("m.user_id, m.org_id, m.badge, m.name")
-	var members []struct {
-		UserID int64
-		OrgID  int64
-		Badge  org.Badge
-		Name   string
-	}
-	if err := aq.Order("m.id").Scan(&members).Error; err != nil {
-		return Summary{}, err
-	}
-	secs, err := s.orgs.Secretaries(ctx, f.OrgID)
+		// One entry per member (a day): the entries are who submitted.
+		sum.Submitted = sum.Entries
+		return totals().Where("field_key = '' AND choice = ''").Select("org_id, SUM(n) AS submitted").
+			Group("org_id").Having("SUM(n) > 0").Order("org_id").Scan(&sum.Orgs).Error
+	})
 	if err != nil {
 		return Summary{}, err
 	}
-	own := slices.Contains(secs, userID)
-	if own {
-		sum.Missing = []Absent{}
+	return sum, s.absent(ctx, userID, f, v, day, &sum)
+}
+
+// absent counts the audience of what v sees as it stands now and, for a
+// secretary of the top of what they see, lists who of that org's own
+// members has made no entry (of the day).
+func (s *Service) absent(ctx context.Context, userID int64, f Form, v view, day string, sum *Summary) error {
+	var n int64
+	if err := s.audienceOf(ctx, f, v).Distinct("m.user_id").Count(&n).Error; err != nil {
+		return err
 	}
-	seen := map[int64]bool{}
-	for _, m := range members {
-		if seen[m.UserID] || !f.For(m.UserID, m.Badge) {
-			continue
+	sum.Audience = int(n)
+	var own []int64
+	for _, root := range v.Roots {
+		secs, err := s.orgs.Secretaries(ctx, root)
+		if err != nil {
+			return err
 		}
-		seen[m.UserID] = true
-		sum.Audience++
-		if own && m.OrgID == f.OrgID && !submitted[m.UserID] && len(sum.Missing) < maxMissing {
-			sum.Missing = append(sum.Missing, Absent{UserID: m.UserID, Name: m.Name})
+		if slices.Contains(secs, userID) {
+			own = append(own, root)
 		}
 	}
-	return sum, nil
+	if len(own) == 0 {
+		return nil
+	}
+	filled := s.DB().Session(&gorm.Session{NewDB: true}).Model(&Entry{}).Select("1").Where("form_id = ? AND user_id = m.user_id", f.ID)
+	if day != "" {
+		filled = filled.Where("day = ?", day)
+	}
+	sum.Missing = []Absent{}
+	return s.audienceOf(ctx, f, v).Where("m.org_id IN ?", own).Where("NOT EXISTS (?)", filled).
+		Select("m.user_id, MIN(m.name) AS name").Group("m.user_id").Order("MIN(m.id)").Limit(maxMissing).Scan(&sum.Missing).Error
+}
+
+// audienceOf selects the live memberships (aliased m) of what v sees of
+// f that put their member in its audience (see Form.For).
+func (s *Service) audienceOf(ctx context.Context, f Form, v view) *gorm.DB {
+	q := v.within(s.memberships(ctx, f), "m.org_id")
+	if t := f.Audience(); len(t.Badges) > 0 || len(t.UserIDs) > 0 {
+		who := s.DB().Session(&gorm.Session{NewDB: true})
+		if len(t.Badges) > 0 {
+			who = who.Or("m.badge IN ?", t.Badges)
+		}
+		if len(t.UserIDs) > 0 {
+			who = who.Or("m.user_id IN ?", t.UserIDs)
+		}
+		q = q.Where(who)
+	}
+	return q
 }

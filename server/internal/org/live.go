@@ -31,12 +31,16 @@ func (v MembershipView) Live(now time.Time) bool {
 // a hot path); queries built with gorm use LiveMemberships.
 const LiveSQL = "m.status = ? AND o.dissolved_at IS NULL AND (o.ends_at IS NULL OR o.ends_at > ?)"
 
-// LiveFromSQL is the FROM clause of the live memberships, with the rule as
-// its WHERE: memberships aliased m joined to their org aliased o. A hand-
-// written statement appends "AND ..." conditions of its own; its first
-// parameters are LiveArgs(now). With it, no package but org names the
-// memberships table.
-const LiveFromSQL = "memberships AS m JOIN orgs o ON o.id = m.org_id WHERE " + LiveSQL
+// FromSQL is the FROM clause LiveSQL reads: the memberships aliased m,
+// joined to their orgs aliased o, for a statement written by hand ("SELECT
+// … FROM " + FromSQL + " WHERE " + LiveSQL). With it, no package but org
+// names the memberships table.
+const FromSQL = "memberships m JOIN orgs o ON o.id = m.org_id"
+
+// LiveFromSQL is FromSQL with the rule as its WHERE: a hand-written
+// statement appends "AND ..." conditions of its own; its first parameters
+// are LiveArgs(now).
+const LiveFromSQL = FromSQL + " WHERE " + LiveSQL
 
 // LiveArgs are the parameters of LiveSQL and LiveFromSQL.
 func LiveArgs(now time.Time) []any { return []any{StatusApproved, now} }
@@ -45,7 +49,7 @@ func LiveArgs(now time.Time) []any { return []any{StatusApproved, now} }
 // now: the table is memberships aliased m, joined to its org aliased o.
 func LiveMemberships(now time.Time) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
-		return db.Table("memberships AS m").Joins("JOIN orgs o ON o.id = m.org_id").Where(LiveSQL, LiveArgs(now)...)
+		return db.Table(FromSQL).Where(LiveSQL, LiveArgs(now)...)
 	}
 }
 

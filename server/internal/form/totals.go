@@ -1,0 +1,152 @@
+package form
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"xianfeng/server/internal/database"
+)
+
+// Totals are running sums of a form's entries, kept in form_totals as the
+// entries are written (in the entry's transaction; a correction takes the
+// old answers out and puts the new ones in), so that a summary reads a few
+// rows per org instead of every entry. Each day and org of the entries
+// has a row for the entries and alerts (field ""), one per answered field
+// (how many answered; for a number or temperature the sum, least and
+// greatest), and one per option chosen of a choice or multi field.
+// Migration 11 filled them from the entries written before.
+
+// totalKeys are form_totals' primary key, totalSums the columns added up.
+var (
+	totalKeys = []string{"form_id", "day", "org_id", "field_key", "choice"}
+	totalSums = []string{"n", "alerts", "total"}
+)
+
+// tally is the part of one day and org's totals an entry makes, keyed by
+// field and option.
+type tally map[[2]string]*part
+
+// part is what a tally adds to one row of totals.
+type part struct {
+	N, Alerts int64
+	Total     float64
+	Lo, Hi    *float64
+}
+
+// add puts into t (sign 1) or takes out of it (sign -1) the stored answers
+// of an entry and its alert.
+func (t tally) add(fields []Field, answers string, alert bool, sign int64) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(answers), &raw); err != nil {
+		return fmt.Errorf("form: stored answers: %w", err)
+	}
+	row := func(field, choice string) *part {
+		p := t[[2]string{field, choice}]
+		if p == nil {
+			p = &part{}
+			t[[2]string{field, choice}] = p
+		}
+		p.N += sign
+		return p
+	}
+	if e := row("", ""); alert {
+		e.Alerts += sign
+	}
+	for _, fd := range fields {
+		v, ok := raw[fd.Key]
+		if !ok {
+			continue
+		}
+		p := row(fd.Key, "")
+		switch fd.Type {
+		case TypeNumber, TypeTemperature:
+			var x float64
+			if json.Unmarshal(v, &x) != nil {
+				continue
+			}
+			p.Total += float64(sign) * x
+			if sign > 0 {
+				p.Lo, p.Hi = lesser(p.Lo, x), greater(p.Hi, x)
+			}
+		case TypeChoice:
+			var c string
+			if json.Unmarshal(v, &c) == nil {
+				row(fd.Key, c)
+			}
+		case TypeMulti:
+			var cs []string
+			_ = json.Unmarshal(v, &cs) // stored by Check as a list of options
+			for _, c := range cs {
+				row(fd.Key, c)
+			}
+		}
+	}
+	return nil
+}
+
+func lesser(a *float64, x float64) *float64 {
+	if a != nil && *a <= x {
+		return a
+	}
+	return &x
+}
+
+func greater(a *float64, x float64) *float64 {
+	if a != nil && *a >= x {
+		return a
+	}
+	return &x
+}
+
+// write adds the tally to the totals of the form's day and org, in one
+// statement, rows in key order.
+func (t tally) write(tx *gorm.DB, formID int64, day string, orgID int64) error {
+	keys := make([][2]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	rows := make([][]any, len(keys))
+	for i, k := range keys {
+		p := t[k]
+		rows[i] = []any{formID, day, orgID, k[0], k[1], p.N, p.Alerts, p.Total, p.Lo, p.Hi}
+	}
+	return database.AddUp(tx, "form_totals", totalKeys, totalSums, []string{"lo"}, []string{"hi"}, rows)
+}
+
+// recount sets again the least and greatest answer to the number fields
+// keys in the totals of an entry's day and org from the entries, after a
+// correction took out an answer that may have been either.
+func (s *Service) recount(tx *gorm.DB, f Form, e Entry, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	var all []string
+	if err := tx.Model(&Entry{}).Where("form_id = ? AND day = ? AND org_id = ?", f.ID, e.Day, e.OrgID).Pluck("answers", &all).Error; err != nil {
+		return err
+	}
+	for _, k := range keys {
+		var lo, hi *float64
+		for _, a := range all {
+			var raw map[string]json.RawMessage
+			var x float64
+			if json.Unmarshal([]byte(a), &raw) == nil && json.Unmarshal(raw[k], &x) == nil {
+				lo, hi = lesser(lo, x), greater(hi, x)
+			}
+		}
+		if err := tx.Table("form_totals").Where("form_id = ? AND day = ? AND org_id = ? AND field_key = ? AND choice = ''", f.ID, e.Day, e.OrgID, k).
+			Updates(map[string]any{"lo": lo, "hi": hi}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
