@@ -78,4 +78,3 @@ func pageQuery(c *gin.Context) (PageQuery, error) {
 	}
 	return q, nil
 }
-
