@@ -229,12 +229,8 @@ func (s *Service) Read(ctx context.Context, userID, id int64) (_ Announcement, _
 	if n > 0 {
 		return a, false, s.inbox.ReadRef(ctx, userID, refType, id)
 	}
-	ok, err := s.orgs.Manages(ctx, userID, a.OrgID)
-	if err != nil {
+	if _, err := org.Managed(ctx, s.orgs, userID, a.OrgID, a, ErrNotFound); err != nil {
 		return Announcement{}, false, err
-	}
-	if !ok {
-		return Announcement{}, false, ErrNotFound
 	}
 	return a, true, nil
 }
@@ -259,15 +255,11 @@ func (s *Service) Receipts(ctx context.Context, userID, id, after int64, limit i
 func (s *Service) receipts(ctx context.Context, userID, id, after int64, limit int) (_ Announcement, _ notify.Stats, _ []Unread, err error) {
 	defer apperr.Annotate(&err, "announce.Receipts(%d)", id)
 	a, err := s.load(ctx, id)
+	if err == nil {
+		a, err = org.Managed(ctx, s.orgs, userID, a.OrgID, a, ErrNotFound)
+	}
 	if err != nil {
 		return Announcement{}, notify.Stats{}, nil, err
-	}
-	ok, err := s.orgs.Manages(ctx, userID, a.OrgID)
-	if err != nil {
-		return Announcement{}, notify.Stats{}, nil, err
-	}
-	if !ok {
-		return Announcement{}, notify.Stats{}, nil, ErrNotFound
 	}
 	st, err := s.inbox.BatchStats(ctx, refType, a.ID, notify.KindAnnouncement)
 	if err != nil {

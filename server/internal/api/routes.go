@@ -89,7 +89,7 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	authed.GET("/orgs/:id/deeds", web.OK(api, web.On(d.Deed, deed.List)))
 
 	authed.GET("/orgs/:id/stats", web.OK(api, d.Stats.Stats))
-	authed.GET("/orgs/:id/export.xlsx", d.Stats.Export)
+	authed.GET("/orgs/:id/export.xlsx", web.Attach(api, "stats export", d.Stats.Export))
 
 	authed.POST("/orgs/:id/forms", web.Created(api, d.Form.Create))
 	authed.GET("/orgs/:id/forms", web.OK(api, d.Form.List))
@@ -99,7 +99,7 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	authed.GET("/forms/:id/entries", web.OK(api, d.Form.Entries))
 	authed.PUT("/forms/:id/entries/:entry_id", web.OK(api, d.Form.Correct))
 	authed.GET("/forms/:id/summary", web.OK(api, d.Form.Summary))
-	authed.GET("/forms/:id/export.xlsx", d.Form.Export)
+	authed.GET("/forms/:id/export.xlsx", web.Attach(api, "form export", d.Form.Export))
 	authed.GET("/me/forms", web.OK(api, d.Form.Mine))
 
 	authed.POST("/media", d.UploadLimit, d.Media.Upload)

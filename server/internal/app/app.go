@@ -229,7 +229,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			media.OwnerTaskCheckin: a.Task.CanSeeAssignment, media.OwnerTaskComplete: a.Task.CanSeeAssignment,
 			media.OwnerFormEntry: a.Form.CanSeeEntry,
 		}), log, auth.UserID, cfg.Media.ReadTimeout),
-		Stats:   stats.NewHandler(a.Stats, log, auth.UserID),
+		Stats:   stats.NewHandler(a.Stats),
 		Notify:  notify.NewHandler(inbox, consents, templates),
 		Checkin: checkin.NewHandler(a.Checkin, a.Org),
 		Badge:   badge.NewHandler(a.Badge, log, badgePage(cfg)),
@@ -239,7 +239,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
 		UploadLimit: limiter.Limit("media-upload", cfg.Media.UploadsPerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Form:        form.NewHandler(a.Form, log, auth.UserID, a.Media),
+		Form:        form.NewHandler(a.Form, a.Media),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {

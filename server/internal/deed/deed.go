@@ -70,13 +70,9 @@ type Event struct {
 // TableName is the deed_events table.
 func (Event) TableName() string { return "deed_events" }
 
-// Orgs is what deeds need from the org tree: its scope rules.
-type Orgs interface {
-	org.Scope
-	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
-}
-
-var _ Orgs = (*org.Service)(nil)
+// Orgs is what deeds need from the org tree: its scope rules and the
+// secretaries to tell.
+type Orgs = org.Secretariat
 
 // Members finds a user's membership rows.
 type Members interface {
@@ -411,12 +407,8 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (_ Deed, _ []Event,
 		return Deed{}, nil, err
 	}
 	if d.UserID != userID && d.NominatedBy != userID {
-		ok, err := s.orgs.Manages(ctx, userID, d.OrgID)
-		if err != nil {
+		if _, err := org.Managed(ctx, s.orgs, userID, d.OrgID, d, ErrNotFound); err != nil {
 			return Deed{}, nil, err
-		}
-		if !ok {
-			return Deed{}, nil, ErrNotFound
 		}
 	}
 	var evs []Event

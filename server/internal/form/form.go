@@ -111,14 +111,11 @@ type Entry struct {
 // TableName is the form_entries table.
 func (Entry) TableName() string { return "form_entries" }
 
-// Orgs is what forms need from the org tree: its scope rules.
+// Orgs is what forms need from the org tree: its scope rules, the
+// secretaries to tell, and a secretary's own memberships (a secretary
+// below the form's org sees their branch's part of it).
 type Orgs interface {
-	Get(ctx context.Context, id int64) (org.Org, error)
-	Manages(ctx context.Context, userID, orgID int64) (bool, error)
-	// RequireManager returns the org if the user manages it, else org.ErrOrgNotFound.
-	RequireManager(ctx context.Context, userID, orgID int64) (org.Org, error)
-	// Secretaries returns the user ids of the org's own secretaries.
-	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
+	org.Secretariat
 	// ForUser returns the user's memberships.
 	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
 }
@@ -349,14 +346,7 @@ func (s *Service) manage(ctx context.Context, userID, id int64) (Form, error) {
 	if err != nil {
 		return Form{}, err
 	}
-	ok, err := s.orgs.Manages(ctx, userID, f.OrgID)
-	if err != nil {
-		return Form{}, err
-	}
-	if !ok {
-		return Form{}, ErrNotFound
-	}
-	return f, nil
+	return org.Managed(ctx, s.orgs, userID, f.OrgID, f, ErrNotFound)
 }
 
 // List returns a page of an org's forms, newest first, before the form id

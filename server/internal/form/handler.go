@@ -3,11 +3,8 @@ package form
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/media"
@@ -19,16 +16,12 @@ import (
 // Handler serves the form endpoints.
 type Handler struct {
 	svc   *Service
-	log   *slog.Logger
 	media media.Photos
-	// userID reads the caller of the export, which streams its answer
-	// itself.
-	userID func(*gin.Context) int64
 }
 
 // NewHandler returns the form HTTP handler; photos are shown through media.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64, media media.Photos) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID, media: media}
+func NewHandler(svc *Service, media media.Photos) *Handler {
+	return &Handler{svc: svc, media: media}
 }
 
 // JSON is a form in responses.
@@ -264,17 +257,18 @@ func (h *Handler) Summary(ctx context.Context, userID int64, in summaryInput) (S
 	return h.svc.Summarize(ctx, userID, in.FormID, in.Day)
 }
 
-// Export streams the workbook of a form's entries over a range of days.
-func (h *Handler) Export(c *gin.Context) {
-	formID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+type exportInput struct {
+	FormID int64  `path:"id"`
+	From   string `query:"from"`
+	To     string `query:"to"`
+}
+
+// Export is GET /forms/{id}/export.xlsx: the workbook of a form's entries
+// over a range of days (web.Attach streams it).
+func (h *Handler) Export(ctx context.Context, userID int64, in exportInput) (web.Attachment, error) {
+	r, err := h.svc.ExportRange(in.From, in.To)
+	if err != nil {
+		return nil, err
 	}
-	r, err := h.svc.ExportRange(c.Query("from"), c.Query("to"))
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	web.Download(c, h.log, "form export", func(ctx context.Context) (web.Attachment, error) {
-		return h.svc.Export(ctx, h.userID(c), formID, r)
-	}, "form_id", formID, "from", r.From, "to", r.To)
+	return h.svc.Export(ctx, userID, in.FormID, r)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"xianfeng/config"
 	"xianfeng/server/internal/notify"
@@ -126,16 +125,4 @@ func (w *pushWorld) sentTo(openID string) int {
 		}
 	}
 	return n
-}
-
-// eventually polls cond every 100 ms until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -202,44 +202,36 @@ func (p *Pusher) Deliver(ctx context.Context, id int64, lastAttempt bool) error 
 		}
 		return p.finish(ctx, n.ID, DeliverySending, DeliverySent, "")
 	}
-	reason := sendErr.Error()
-	switch {
-	case errors.Is(sendErr, wechat.ErrConsentRefused):
-		err := database.Transact(ctx, p.db, func(tx *gorm.DB) error {
+	if errors.Is(sendErr, wechat.ErrConsentRefused) {
+		return database.Transact(ctx, p.db, func(tx *gorm.DB) error {
 			if err := revoke(tx, n.UserID, tmpl.ID); err != nil {
 				return err
 			}
 			return setDelivery(tx, n.ID, DeliverySending, DeliveryNoConsent, "user refused (43101)", p.now())
 		})
-		return err
-	case errors.Is(sendErr, wechat.ErrBusy), errors.Is(sendErr, wechat.ErrQuota),
-		errors.Is(sendErr, wechat.ErrUnavailable), errors.Is(sendErr, wechat.ErrTokenInvalid):
-		final := DeliveryQueued
-		if lastAttempt {
-			final = DeliveryFailed
-		}
-		err := database.Transact(ctx, p.db, func(tx *gorm.DB) error {
-			if err := refund(tx, n.UserID, tmpl.ID); err != nil {
-				return err
-			}
-			return setDelivery(tx, n.ID, DeliverySending, final, clipReason(reason), p.now())
-		})
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("notify %d: %w", n.ID, sendErr)
-	default:
-		err := database.Transact(ctx, p.db, func(tx *gorm.DB) error {
-			if err := refund(tx, n.UserID, tmpl.ID); err != nil {
-				return err
-			}
-			return setDelivery(tx, n.ID, DeliverySending, DeliveryFailed, clipReason(reason), p.now())
-		})
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("notify %d: %s: %w", n.ID, reason, ErrPermanent)
 	}
+	// Any other failure gives the consent back. A passing one (busy, quota,
+	// unavailable, a stale token) queues the message again for the job's
+	// retry, until its last attempt; anything else fails it for good.
+	reason := sendErr.Error()
+	final, failure := DeliveryFailed, fmt.Errorf("notify %d: %s: %w", n.ID, reason, ErrPermanent)
+	if errors.Is(sendErr, wechat.ErrBusy) || errors.Is(sendErr, wechat.ErrQuota) ||
+		errors.Is(sendErr, wechat.ErrUnavailable) || errors.Is(sendErr, wechat.ErrTokenInvalid) {
+		failure = fmt.Errorf("notify %d: %w", n.ID, sendErr)
+		if !lastAttempt {
+			final = DeliveryQueued
+		}
+	}
+	err = database.Transact(ctx, p.db, func(tx *gorm.DB) error {
+		if err := refund(tx, n.UserID, tmpl.ID); err != nil {
+			return err
+		}
+		return setDelivery(tx, n.ID, DeliverySending, final, clipReason(reason), p.now())
+	})
+	if err != nil {
+		return err
+	}
+	return failure
 }
 
 // errHeld rolls back the consent taken for a push that is coalesced.

@@ -12,6 +12,7 @@ import (
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/queue"
+	"xianfeng/server/internal/testenv"
 )
 
 // runWorkers runs the queue workers of a until the test ends.
@@ -78,12 +79,12 @@ func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
 	runWorkers(t, second)
 
 	ids := w.notifyMany(users, kind, "rate:1")
-	eventually(t, 20*time.Second, fmt.Sprintf("%d messages sent", perMinute), func() bool { return len(w.env.WeChat.Sent()) >= perMinute })
+	testenv.Eventually(t, 20*time.Second, fmt.Sprintf("%d messages sent", perMinute), func() bool { return len(w.env.WeChat.Sent()) >= perMinute })
 	// Wait until the workers have taken every job (a fan-out batch sends its
 	// messages itself, each asking for a send slot at once), so that if the
 	// limit did not hold the rest would be going out now. A moment later,
 	// well inside the minute, nothing more may have gone out.
-	eventually(t, 20*time.Second, "the workers to hold the other messages", func() bool {
+	testenv.Eventually(t, 20*time.Second, "the workers to hold the other messages", func() bool {
 		c, d := w.queueDepth(t, queue.Critical), w.queueDepth(t, queue.Default)
 		return c[0] == 0 && d[0] == 0 && c[1]+d[1] > 0
 	})
@@ -129,7 +130,7 @@ func TestPushEndToEnd(t *testing.T) {
 			t.Fatalf("inbox %+v, want one member_approved notification", p.Items)
 		}
 		// No consent was given for it: it is not pushed.
-		eventually(t, 20*time.Second, "member_approved ends inbox-only", func() bool {
+		testenv.Eventually(t, 20*time.Second, "member_approved ends inbox-only", func() bool {
 			return w.in(t).delivery(p.Items[0].ID) == notify.DeliveryNoConsent
 		})
 	})
@@ -142,12 +143,12 @@ func TestPushEndToEnd(t *testing.T) {
 	t.Run("the first task uses the one consent and is pushed", func(t *testing.T) {
 		w, o := w.in(t), o.in(t)
 		id := o.createTask("核酸检测点值守", member)
-		eventually(t, 20*time.Second, "the task pushed to the member", func() bool { return w.sentTo("o-quinn") == 1 })
+		testenv.Eventually(t, 20*time.Second, "the task pushed to the member", func() bool { return w.sentTo("o-quinn") == 1 })
 		msg := w.env.WeChat.Sent()[0]
 		if msg.TemplateID != templateID(notify.KindTaskAssigned) || msg.Page != fmt.Sprintf("pages/task/detail?id=%d", id) {
 			t.Errorf("message %+v", msg)
 		}
-		eventually(t, 20*time.Second, "the delivery recorded as pushed", func() bool { return o.delivery(id).Pushed == 1 })
+		testenv.Eventually(t, 20*time.Second, "the delivery recorded as pushed", func() bool { return o.delivery(id).Pushed == 1 })
 		if d := o.delivery(id); d.Total != 1 || d.InboxOnly != 0 || d.Queued != 0 {
 			t.Errorf("delivery %+v, want 1 of 1 pushed", d)
 		}
@@ -159,7 +160,7 @@ func TestPushEndToEnd(t *testing.T) {
 	t.Run("the second task finds no consent left and stays in the inbox", func(t *testing.T) {
 		w, o := w.in(t), o.in(t)
 		id := o.createTask("物资配送", member)
-		eventually(t, 20*time.Second, "the second task inbox-only", func() bool { return o.delivery(id).InboxOnly == 1 })
+		testenv.Eventually(t, 20*time.Second, "the second task inbox-only", func() bool { return o.delivery(id).InboxOnly == 1 })
 		if d := o.delivery(id); d.Total != 1 || d.Pushed != 0 {
 			t.Errorf("delivery %+v, want 1 of 1 inbox-only", d)
 		}

@@ -123,9 +123,12 @@ func (s *Service) target(ctx context.Context, actorID, orgID, targetID int64, se
 }
 
 // transition moves a membership from one status to another, keeping the
-// counters in step and writing the audit entry, all in one transaction. It
-// fails with ErrTransition when another request changed the status first.
-func (s *Service) transition(ctx context.Context, actorID int64, m Membership, to Status, updates map[string]any, action string, detail map[string]any) error {
+// counters in step and writing the audit entry, all in one transaction.
+// end, when not nil, ends the membership in that transaction with whatever
+// ends with it; nil ends it alone, now, when it moves to rejected or
+// removed. It fails with ErrTransition when another request changed the
+// status first.
+func (s *Service) transition(ctx context.Context, actorID int64, m Membership, to Status, updates map[string]any, action string, detail map[string]any, end func(tx *gorm.DB) error) error {
 	updates["status"] = to
 	err := s.store.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, m.Status).Updates(updates)
@@ -138,8 +141,11 @@ func (s *Service) transition(ctx context.Context, actorID int64, m Membership, t
 		if err := moveCount(tx, m, to, m.Badge); err != nil {
 			return err
 		}
-		if to == StatusRejected || to == StatusRemoved {
-			if err := s.ended(tx, []Membership{m}, s.Now()); err != nil {
+		if end == nil && (to == StatusRejected || to == StatusRemoved) {
+			end = func(tx *gorm.DB) error { return s.ended(tx, []Membership{m}, s.Now()) }
+		}
+		if end != nil {
+			if err := end(tx); err != nil {
 				return err
 			}
 		}
@@ -162,7 +168,7 @@ func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (
 		return MembershipView{}, ErrTransition
 	}
 	now := s.Now()
-	if err := s.transition(ctx, actorID, m, StatusApproved, map[string]any{"approved_at": now}, audit.ActionApprove, nil); err != nil {
+	if err := s.transition(ctx, actorID, m, StatusApproved, map[string]any{"approved_at": now}, audit.ActionApprove, nil, nil); err != nil {
 		return MembershipView{}, err
 	}
 	v, err := s.store.MembershipByID(ctx, m.ID)
@@ -192,7 +198,7 @@ func (s *Service) Reject(ctx context.Context, actorID, orgID, targetID int64, re
 	if m.Status != StatusPending {
 		return MembershipView{}, ErrTransition
 	}
-	if err := s.transition(ctx, actorID, m, StatusRejected, map[string]any{"reason": reason}, audit.ActionReject, map[string]any{"reason": reason}); err != nil {
+	if err := s.transition(ctx, actorID, m, StatusRejected, map[string]any{"reason": reason}, audit.ActionReject, map[string]any{"reason": reason}, nil); err != nil {
 		return MembershipView{}, err
 	}
 	return s.store.MembershipByID(ctx, m.ID)
@@ -274,31 +280,14 @@ func (s *Service) Remove(ctx context.Context, actorID, orgID, targetID int64) (e
 		return ErrTransition
 	}
 	now := s.Now()
-	err = s.store.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, m.Status).
-			Updates(map[string]any{"status": StatusRemoved, "ended_at": now, "role": RoleMember})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return ErrTransition
-		}
-		if err := moveCount(tx, m, StatusRemoved, m.Badge); err != nil {
-			return err
-		}
-		lent, err := endMemberships(tx, now, "user_id = ? AND seconded_from = ?", m.UserID, m.OrgID)
-		if err != nil {
-			return err
-		}
-		if err := s.ended(tx, append([]Membership{m}, lent...), now); err != nil {
-			return err
-		}
-		return audit.Write(tx, m.OrgID, actorID, audit.ActionRemove, &m.UserID, nil)
-	})
-	if err == nil {
-		err = s.changed(ctx, m.UserID)
-	}
-	return err
+	return s.transition(ctx, actorID, m, StatusRemoved, map[string]any{"ended_at": now, "role": RoleMember}, audit.ActionRemove, nil,
+		func(tx *gorm.DB) error {
+			lent, err := endMemberships(tx, now, "user_id = ? AND seconded_from = ?", m.UserID, m.OrgID)
+			if err != nil {
+				return err
+			}
+			return s.ended(tx, append([]Membership{m}, lent...), now)
+		})
 }
 
 // Skipped says why a user was not seconded.

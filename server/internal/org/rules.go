@@ -26,10 +26,35 @@ type Scope interface {
 	RequireManager(ctx context.Context, userID, orgID int64) (Org, error)
 }
 
+// Secretariat is Scope with the secretaries of an org: what the domains
+// that put things before an org's secretaries (reports, deeds, forms) ask
+// of the tree.
+type Secretariat interface {
+	Scope
+	// Secretaries returns the user ids of the org's own secretaries.
+	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
+}
+
 var (
-	_ Scope = (*Service)(nil)
-	_ Scope = (*Store)(nil)
+	_ Scope       = (*Store)(nil)
+	_ Secretariat = (*Service)(nil)
 )
+
+// Managed returns v, a record that lies in the org orgID (the org itself,
+// or a report, a form, an announcement of it), when the user manages that
+// org; anyone else gets notFound, so that the record's existence stays
+// private.
+func Managed[T any](ctx context.Context, s Scope, userID, orgID int64, v T, notFound error) (T, error) {
+	ok, err := s.Manages(ctx, userID, orgID)
+	if err == nil && !ok {
+		err = notFound
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
 
 // RequireManager returns the org when the user manages it (an approved
 // secretary of it or of an ancestor, in an org that has not ended); anyone
@@ -39,14 +64,7 @@ func (s *Store) RequireManager(ctx context.Context, userID, orgID int64) (Org, e
 	if err != nil {
 		return Org{}, err
 	}
-	ok, err := s.Manages(ctx, userID, orgID)
-	if err != nil {
-		return Org{}, err
-	}
-	if !ok {
-		return Org{}, ErrOrgNotFound
-	}
-	return o, nil
+	return Managed(ctx, s, userID, orgID, o, ErrOrgNotFound)
 }
 
 // RequireMember returns the org when the user manages it or has a live

@@ -104,13 +104,9 @@ type Event struct {
 // TableName is the report_events table.
 func (Event) TableName() string { return "report_events" }
 
-// Orgs is what reports need from the org tree: its scope rules.
-type Orgs interface {
-	org.Scope
-	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
-}
-
-var _ Orgs = (*org.Service)(nil)
+// Orgs is what reports need from the org tree: its scope rules and the
+// secretaries to tell.
+type Orgs = org.Secretariat
 
 // Members finds a reporter's membership.
 type Members interface {
@@ -350,14 +346,7 @@ func (s *Service) inScope(ctx context.Context, userID, id int64) (Report, error)
 	if err != nil {
 		return Report{}, err
 	}
-	ok, err := s.orgs.Manages(ctx, userID, r.OrgID)
-	if err != nil {
-		return Report{}, err
-	}
-	if !ok {
-		return Report{}, ErrNotFound
-	}
-	return r, nil
+	return org.Managed(ctx, s.orgs, userID, r.OrgID, r, ErrNotFound)
 }
 
 // Escalate moves an open report from level to level+1 (the parent of its

@@ -2,9 +2,6 @@ package stats
 
 import (
 	"context"
-	"log/slog"
-
-	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/web"
@@ -13,15 +10,11 @@ import (
 // Handler serves the statistics endpoints.
 type Handler struct {
 	svc *Service
-	log *slog.Logger
-	// userID reads the caller of the export, which streams its answer
-	// itself.
-	userID func(*gin.Context) int64
 }
 
 // NewHandler returns the statistics HTTP handler.
-func NewHandler(svc *Service, log *slog.Logger, userID func(*gin.Context) int64) *Handler {
-	return &Handler{svc: svc, log: log, userID: userID}
+func NewHandler(svc *Service) *Handler {
+	return &Handler{svc: svc}
 }
 
 // JSON is the body of GET /orgs/{id}/stats.
@@ -52,16 +45,18 @@ func (h *Handler) Stats(ctx context.Context, userID int64, in statsInput) (JSON,
 		Org: r.Org, Children: r.Children, Members: r.Members}, err
 }
 
-func (h *Handler) Export(c *gin.Context) {
-	orgID, ok := web.PathID(c, h.log, "id")
-	if !ok {
-		return
+type exportInput struct {
+	OrgID int64  `path:"id"`
+	From  string `query:"from"`
+	To    string `query:"to"`
+}
+
+// Export is GET /orgs/{id}/export.xlsx: the workbook of an org's figures
+// over a period (web.Attach streams it).
+func (h *Handler) Export(ctx context.Context, userID int64, in exportInput) (web.Attachment, error) {
+	p, err := h.svc.Period(in.From, in.To)
+	if err != nil {
+		return nil, err
 	}
-	p, err := h.svc.Period(c.Query("from"), c.Query("to"))
-	if web.Failed(c, h.log, err) {
-		return
-	}
-	web.Download(c, h.log, "stats export", func(ctx context.Context) (web.Attachment, error) {
-		return h.svc.Export(ctx, h.userID(c), orgID, p)
-	}, "org_id", orgID, "from", p.From, "to", p.To)
+	return h.svc.Export(ctx, userID, in.OrgID, p)
 }

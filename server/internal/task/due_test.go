@@ -34,18 +34,6 @@ func (w *world) runWorkers() {
 	})
 }
 
-// eventually polls cond until it holds or patience runs out.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", patience, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // notified lists the users told about a task with a kind of notification,
 // sorted, once per notification.
 func (w *world) notified(kind string, taskID int64) []int64 {
@@ -93,7 +81,7 @@ func (w *world) runNow(id string) {
 // idle waits until the workers have nothing pending or running.
 func (w *world) idle(t *testing.T) {
 	t.Helper()
-	eventually(t, "the queue to drain", func() bool {
+	testenv.Eventually(t, patience, "the queue to drain", func() bool {
 		queues, err := w.App.Queue.Inspector().Queues()
 		if err != nil {
 			t.Fatal(err)
@@ -142,7 +130,7 @@ func TestRemindersAndOverdueRunOnTheQueue(t *testing.T) {
 		w := w.in(t)
 		clock.Set(due.Add(-30 * time.Minute))
 		w.runNow(remindJob)
-		eventually(t, "the reminders", func() bool { return len(w.notified(notify.KindTaskReminder, tk.ID)) >= len(notDone) })
+		testenv.Eventually(t, patience, "the reminders", func() bool { return len(w.notified(notify.KindTaskReminder, tk.ID)) >= len(notDone) })
 		w.idle(t)
 		if got := w.overdueUsers(tk.ID); len(got) != 0 {
 			t.Errorf("assignments %v were marked overdue before the due time", got)
@@ -153,7 +141,7 @@ func TestRemindersAndOverdueRunOnTheQueue(t *testing.T) {
 		clock.Set(due)
 		w.runNow(overdueJob)
 		var row struct{ OverdueAt *time.Time }
-		eventually(t, "the overdue marking", func() bool { // its last step
+		testenv.Eventually(t, patience, "the overdue marking", func() bool { // its last step
 			w.Must(w.App.DB.Table("tasks").Select("overdue_at").Where("id = ?", tk.ID).Take(&row).Error)
 			return row.OverdueAt != nil
 		})
@@ -201,7 +189,7 @@ func TestTheQueueRunsTheFanOutOfANewTask(t *testing.T) {
 	w.runWorkers()
 	var tk taskJSON
 	w.Expect(w.DoAs("POST", taskPathOrg(w.A), w.SecA, newTask("即时分派", nil)), 201).JSON(t, &tk)
-	eventually(t, "the fan-out", func() bool {
+	testenv.Eventually(t, patience, "the fan-out", func() bool {
 		var status string
 		w.Must(w.App.DB.Table("tasks").Where("id = ?", tk.ID).Pluck("status", &status).Error)
 		return status == "open"
@@ -331,7 +319,7 @@ func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 			t.Fatalf("%d fan-outs queued, want 2", n)
 		}
 		w.runWorkers()
-		eventually(t, "the fan-outs", func() bool {
+		testenv.Eventually(t, patience, "the fan-outs", func() bool {
 			var n int64
 			w.Must(w.App.DB.Table("tasks").Where("id IN ? AND status = 'open'", []int64{overdue, soon}).Count(&n).Error)
 			return n == 2

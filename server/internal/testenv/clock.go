@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -36,4 +37,18 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// Eventually polls cond every 100 ms until it holds, and fails the test
+// when timeout passes first: for what the queue's workers do on their own
+// real-time schedule.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"reflect"
 	"strings"
 	"time"
 
@@ -26,17 +27,32 @@ type Attachment interface {
 	ContentType() string
 }
 
-// Download answers the attachment that build makes, or build's error as
-// any handler's. The response may take DownloadTimeout. what names the
-// download in the log lines, with attrs.
-func Download(c *gin.Context, log *slog.Logger, what string, build func(ctx context.Context) (Attachment, error), attrs ...any) {
+// Attach answers the attachment (an Excel export) that call builds from the
+// request, decoded into In as for OK. The response may take
+// DownloadTimeout. what names the download in the log lines, which also
+// carry the decoded input.
+func Attach[C, In any](a Adapter[C], what string, call func(ctx context.Context, caller C, in In) (Attachment, error)) gin.HandlerFunc {
+	dec := newDecoder(reflect.TypeFor[In]())
+	return func(c *gin.Context) {
+		caller, in, ok := request[C, In](a, dec, c)
+		if !ok {
+			return
+		}
+		download(c, a.log, what, func(ctx context.Context) (Attachment, error) { return call(ctx, caller, in) }, "input", in)
+	}
+}
+
+// download answers the attachment that build makes, or build's error as
+// any endpoint's.
+func download(c *gin.Context, log *slog.Logger, what string, build func(ctx context.Context) (Attachment, error), attrs ...any) {
 	// A big export takes longer than an ordinary response may.
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetWriteDeadline(time.Now().Add(DownloadTimeout))
 	ctx := c.Request.Context()
 	start := time.Now()
 	a, err := build(ctx)
-	if Failed(c, log, err) {
+	if err != nil {
+		Fail(c, log, err)
 		return
 	}
 	defer func() {

@@ -36,7 +36,7 @@ func (a Adapter[C]) Public() Adapter[C] { return Adapter[C]{log: a.log} }
 // is decoded into before the call, in this order (the first problem found
 // is the answer):
 //
-//   - a field tagged path:"name" (int64) is a path id (PathID's rules: 400
+//   - a field tagged path:"name" (int64) is a path id (400
 //     when not a canonical positive integer, 404 when above MaxID);
 //   - a field of type PageQuery holds ?limit= and ?cursor= (400 when bad);
 //   - a field tagged query:"name" is a query parameter: a string (or a
@@ -118,14 +118,9 @@ type PageQuery struct {
 func endpoint[C, In, Out any](a Adapter[C], status int, call func(context.Context, C, In) (Out, error)) gin.HandlerFunc {
 	dec := newDecoder(reflect.TypeFor[In]())
 	return func(c *gin.Context) {
-		var in In
-		if err := dec.decode(c, reflect.ValueOf(&in).Elem()); err != nil {
-			Fail(c, a.log, err)
+		caller, in, ok := request[C, In](a, dec, c)
+		if !ok {
 			return
-		}
-		var caller C
-		if a.caller != nil {
-			caller = a.caller(c)
 		}
 		out, err := call(c.Request.Context(), caller, in)
 		if err != nil {
@@ -146,6 +141,19 @@ func endpoint[C, In, Out any](a Adapter[C], status int, call func(context.Contex
 		}
 		c.JSON(code, body)
 	}
+}
+
+// request reads the caller and the input of a request, or answers the
+// input's problem and reports that it did.
+func request[C, In any](a Adapter[C], dec *decoder, c *gin.Context) (caller C, in In, ok bool) {
+	if err := dec.decode(c, reflect.ValueOf(&in).Elem()); err != nil {
+		Fail(c, a.log, err)
+		return caller, in, false
+	}
+	if a.caller != nil {
+		caller = a.caller(c)
+	}
+	return caller, in, true
 }
 
 // decoder is how one input type is read from a request, worked out once

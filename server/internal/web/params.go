@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/base64"
-	"log/slog"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -10,22 +9,10 @@ import (
 	"xianfeng/server/internal/apperr"
 )
 
-// PathID reads a path id: a positive integer in canonical decimal (no sign,
+// pathID reads a path id: a positive integer in canonical decimal (no sign,
 // no leading zeros, no spaces), so that /tasks/+2 and /tasks/00002 are not
-// /tasks/2. Anything else is answered with 400; a canonical number above
-// MaxID names nothing that can exist and is answered with 404. ok is false
-// when it answered. Endpoints read their path ids through their input's
-// path fields; this is for the handlers that stream their answer.
-func PathID(c *gin.Context, log *slog.Logger, name string) (id int64, ok bool) {
-	id, err := pathID(c, name)
-	if err != nil {
-		Fail(c, log, err)
-		return 0, false
-	}
-	return id, true
-}
-
-// pathID reads a path id by PathID's rules, returning the error to answer.
+// /tasks/2. Anything else is a 400; a canonical number above MaxID names
+// nothing that can exist and is a 404.
 func pathID(c *gin.Context, name string) (int64, error) {
 	id, malformed := parseID(c.Param(name))
 	switch {
@@ -90,13 +77,4 @@ func pageQuery(c *gin.Context) (PageQuery, error) {
 		q.Cursor = n
 	}
 	return q, nil
-}
-
-// Failed answers err when it is not nil and reports whether it did.
-func Failed(c *gin.Context, log *slog.Logger, err error) bool {
-	if err == nil {
-		return false
-	}
-	Fail(c, log, err)
-	return true
 }

@@ -172,17 +172,28 @@ func TestCode2SessionTimeout(t *testing.T) {
 func TestPhoneNumber(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("a phone code binds the pure number", func(t *testing.T) {
-		e := newEnv(t, 2*time.Second)
-		got, err := e.api.PhoneNumber(ctx, "phone:13800138000")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != "13800138000" {
-			t.Errorf("PhoneNumber = %q, want 13800138000", got)
-		}
-		e.checkNoSecrets(t, "")
-	})
+	for _, tc := range []struct {
+		name, code, want string
+		tokenFetches     int
+	}{
+		{"a phone code binds the pure number", "phone:13800138000", "13800138000", 1},
+		{"an expired access token is evicted and the call retried once", "expire-once:13700137000", "13700137000", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, 2*time.Second)
+			got, err := e.api.PhoneNumber(ctx, tc.code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("PhoneNumber = %q, want %s", got, tc.want)
+			}
+			if n := e.fake.TokenFetches(); n != tc.tokenFetches {
+				t.Errorf("TokenFetches = %d, want %d", n, tc.tokenFetches)
+			}
+			e.checkNoSecrets(t, "")
+		})
+	}
 
 	runErrorCases(t, []errorCase{
 		{"an invalid phone code is ErrCodeInvalid", "40029", wechat.ErrCodeInvalid, 40029},
@@ -225,21 +236,6 @@ func TestPhoneNumber(t *testing.T) {
 		if n := e.fake.TokenFetches(); n != 1 {
 			t.Errorf("TokenFetches = %d, want 1", n)
 		}
-	})
-
-	t.Run("an expired access token is evicted and the call retried once", func(t *testing.T) {
-		e := newEnv(t, 2*time.Second)
-		got, err := e.api.PhoneNumber(ctx, "expire-once:13700137000")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != "13700137000" {
-			t.Errorf("PhoneNumber = %q, want 13700137000", got)
-		}
-		if n := e.fake.TokenFetches(); n != 2 {
-			t.Errorf("TokenFetches = %d, want 2", n)
-		}
-		e.checkNoSecrets(t, "")
 	})
 
 	t.Run("a token rejected twice is ErrTokenInvalid after exactly one retry", func(t *testing.T) {
