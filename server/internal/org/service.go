@@ -580,3 +580,14 @@ func checkName(field, name string, max int) error {
 func badgeInvalid() error {
 	return apperr.Invalid("参数错误", map[string]string{"badge": "应为 publicity（宣传员）、information（信息员）或 frontline（战斗员）"})
 }
+
+// FlagName marks the membership id's name as found risky by WeChat's
+// content check and, when hide, hidden from all but the member
+// (contentsec.Flagger of member names), in tx.
+func FlagName(tx *gorm.DB, id int64, hide bool) error {
+	updates := map[string]any{"content_risky": true}
+	if hide {
+		updates["content_hidden"] = true
+	}
+	return tx.Model(&Membership{}).Where("id = ?", id).Updates(updates).Error
+}
