@@ -170,19 +170,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	pushJobs.Register(a.Pusher, a.Inbox)
 	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
 
-	// Each service gets its jobs at construction; the jobs' handlers are
-	// registered with the service afterwards.
-	orgJobs := org.NewJobs(a.Queue)
-	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
-		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: meCache})
-	orgJobs.Register(a.Org)
-	if cfg.Badge.Key == "" {
-		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
-	}
-	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL, now)
-	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
-	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
-
 	kind, target, storeOpts, _ := cfg.MediaStore()
 	store, err := media.OpenStore(kind, target, storeOpts, media.Credentials{AccessKey: cfg.Media.AccessKey, SecretKey: cfg.Media.SecretKey})
 	if err != nil {
@@ -208,9 +195,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Flaggers: map[string]contentsec.Flagger{contentsec.KindMember: org.FlagName}})
 	secJobs.Register(a.Content)
 
+	// Each service gets its jobs at construction; the jobs' handlers are
+	// registered with the service afterwards.
+	orgJobs := org.NewJobs(a.Queue)
+	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
+		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: meCache, Content: a.Content})
+	orgJobs.Register(a.Org)
+	if cfg.Badge.Key == "" {
+		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
+	}
+	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL, now)
+	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
+	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
+
 	inbox := a.Inbox
 	taskJobs := task.NewJobs(a.Queue)
-	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow, Media: a.Media})
+	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow, Media: a.Media, Content: a.Content})
 	taskJobs.Register(a.Task)
 	annJobs := announce.NewJobs(a.Queue)
 	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now, Content: a.Content})
@@ -230,7 +230,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	formJobs := form.NewJobs(a.Queue)
 	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
-		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media})
+		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media, Content: a.Content})
 	formJobs.Register(a.Form)
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})

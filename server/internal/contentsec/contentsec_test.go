@@ -103,6 +103,41 @@ func TestRiskyTextIsRefusedNamingTheField(t *testing.T) {
 			t.Fatalf("answer = %s, want content_risky naming body", r.Body)
 		}
 	})
+	risky := "测试" + wechattest.RiskyText
+	for _, c := range []struct {
+		name, path, field string
+		as                func() testenv.Person
+		body              map[string]any
+	}{
+		{"a risky org name is refused naming name", fmt.Sprintf("/api/v1/orgs/%d/children", w.Root), "name",
+			func() testenv.Person { return w.RootSec }, map[string]any{"name": risky, "kind": "branch"}},
+		{"a risky task title is refused naming title", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), "title",
+			func() testenv.Person { return w.SecA }, map[string]any{"title": risky, "kind": "duty", "description": "请按时到岗",
+				"target": map[string]any{"user_ids": []int64{w.MemberA.ID}}}},
+		{"a risky task description is refused naming description", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), "description",
+			func() testenv.Person { return w.SecA }, map[string]any{"title": "卡口值守", "kind": "duty", "description": risky,
+				"target": map[string]any{"user_ids": []int64{w.MemberA.ID}}}},
+		{"a risky form label is refused naming the field", fmt.Sprintf("/api/v1/orgs/%d/forms", w.A), "fields[0].label",
+			func() testenv.Person { return w.SecA }, map[string]any{"title": "健康排查", "mode": "once",
+				"fields": []map[string]any{{"key": "note", "label": risky, "type": "text"}}}},
+		{"a risky member name is refused naming name", "/api/v1/members/signup", "name",
+			func() testenv.Person { return w.User("newbie", "新人") }, map[string]any{"invite_code": w.Invite(w.SecA, w.A), "name": risky, "badge": "frontline"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := w.In(t)
+			r := w.Expect(w.DoAs("POST", c.path, c.as(), c.body), http.StatusUnprocessableEntity)
+			var e struct {
+				Error struct {
+					Code   string            `json:"code"`
+					Fields map[string]string `json:"fields"`
+				} `json:"error"`
+			}
+			r.JSON(t, &e)
+			if e.Error.Code != "content_risky" || e.Error.Fields[c.field] == "" {
+				t.Fatalf("answer = %s, want content_risky naming %s", r.Body, c.field)
+			}
+		})
+	}
 	t.Run("a harmless report is stored", func(t *testing.T) {
 		w := w.In(t)
 		var rep reportAnswer
@@ -145,7 +180,7 @@ func TestACheckOutageLosesNoText(t *testing.T) {
 	w.Expect(w.DoAs("GET", path, w.SecA, nil), http.StatusOK)
 
 	var checks []contentsec.Check
-	w.Must(w.App.DB.Order("id").Find(&checks).Error)
+	w.Must(w.App.DB.Where("kind = ?", contentsec.KindReport).Order("id").Find(&checks).Error)
 	if len(checks) != 2 || checks[0].RefID != rep.ID || checks[0].Status != contentsec.StatusQueued || checks[0].Kind != contentsec.KindReport {
 		t.Fatalf("queued checks = %+v, want both reports queued", checks)
 	}
