@@ -161,7 +161,10 @@ func (s *Service) SetCheckState(ctx context.Context, id int64, state string) (er
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		// MySQL counts changed rows, not matched ones: the same state again
+		// affects none.
+		_, err := s.load(ctx, id)
+		return err
 	}
 	return nil
 }
