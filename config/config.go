@@ -51,6 +51,7 @@ type Config struct {
 	Badge    Badge    `yaml:"badge"`
 	Data     Data     `yaml:"data"`
 	Media    Media    `yaml:"media"`
+	Content  Content  `yaml:"content"`
 
 	location *time.Location
 }
@@ -129,6 +130,10 @@ type WeChat struct {
 	// accepts a "scan an ordinary link QR code" rule, as name.txt:content; it
 	// is served at /name.txt. Empty serves none.
 	QRVerifyFile string `yaml:"qr_verify_file" env:"APP_WECHAT_QR_VERIFY_FILE"`
+	// CallbackToken is the message push token set in the WeChat console:
+	// POST /api/v1/wechat/callback refuses pushes not signed with it
+	// (secret, masked when printed).
+	CallbackToken string `yaml:"callback_token" env:"APP_WECHAT_CALLBACK_TOKEN"`
 }
 
 // qrVerifyName is the shape of the check file's name WeChat hands out.
@@ -207,6 +212,30 @@ type Badge struct {
 	// QR code is scanned inside WeChat (the "scan an ordinary link QR code"
 	// rule, whose prefix is VerifyURL); the page gets the link as its q option.
 	MiniProgramPath string `yaml:"miniprogram_path" env:"APP_BADGE_MINIPROGRAM_PATH"`
+}
+
+// Content configures WeChat's content security checks of what members
+// write for others, per kind of text: queue (accept a text WeChat could
+// not check and check it later), refuse (answer 503 until WeChat checks)
+// or off. Risky texts are refused in every mode but off.
+type Content struct {
+	Report       string `yaml:"report" env:"APP_CONTENT_REPORT"`
+	Deed         string `yaml:"deed" env:"APP_CONTENT_DEED"`
+	Announcement string `yaml:"announcement" env:"APP_CONTENT_ANNOUNCEMENT"`
+	Task         string `yaml:"task" env:"APP_CONTENT_TASK"`
+	Org          string `yaml:"org" env:"APP_CONTENT_ORG"`
+	Form         string `yaml:"form" env:"APP_CONTENT_FORM"`
+	Member       string `yaml:"member" env:"APP_CONTENT_MEMBER"`
+	// Recheck is how long a queued text waits before it is checked again
+	// (doubling up to 6 h), and how often the sweep runs.
+	Recheck time.Duration `yaml:"recheck" env:"APP_CONTENT_RECHECK"`
+}
+
+// ContentModes returns the mode of each kind of text.
+func (c Config) ContentModes() map[string]string {
+	m := c.Content
+	return map[string]string{"report": m.Report, "deed": m.Deed, "announcement": m.Announcement, "task": m.Task,
+		"org": m.Org, "form": m.Form, "member": m.Member}
 }
 
 // Media configures uploaded photos: where they are kept, how large they
@@ -355,6 +384,7 @@ func defaultTemplates() map[string]Template {
 		"deed_update":      {ID: "", Page: "pages/deed/detail?id={{ref_id}}", Fields: map[string]string{"thing1": "{{title}}", "phrase2": "{{status}}", "thing3": "{{org}}"}},
 		"form_published":   {ID: "", Page: "pages/form/detail?id={{ref_id}}", Fields: task},
 		"form_reminder":    {ID: "", Page: "pages/form/detail?id={{ref_id}}", Fields: task},
+		"content_hidden":   {ID: "", Page: "pages/me/inbox", Fields: map[string]string{"thing1": "{{title}}", "thing2": "{{body}}"}},
 	}
 }
 
@@ -406,6 +436,8 @@ func Default() Config {
 		Notify:  Notify{RatePerMinute: 60000, MaxConsent: 20, ReportCoalesce: 10 * time.Minute, MiniprogramState: "formal", Templates: defaultTemplates()},
 		Media: Media{URL: "file:data/media", MaxBytes: 10 << 20, MaxPixels: 40_000_000, ReadTimeout: 2 * time.Minute,
 			URLTTL: 10 * time.Minute, UploadsPerMinute: 30, Decoders: 2},
+		Content: Content{Report: "queue", Deed: "queue", Announcement: "queue", Task: "queue", Org: "queue", Form: "queue",
+			Member: "queue", Recheck: 5 * time.Minute},
 		Badge: Badge{
 			TokenTTL:        10 * time.Minute,
 			VerifyURL:       "http://localhost:8080/api/v1/badges/verify",
@@ -658,6 +690,14 @@ func (c *Config) validate() error {
 		}
 	}
 	atLeast("APP_MEDIA_MAX_BYTES (media.max_bytes)", c.Media.MaxBytes, 1024)
+	for kind, mode := range c.ContentModes() {
+		if mode != "queue" && mode != "refuse" && mode != "off" {
+			bad("APP_CONTENT_"+strings.ToUpper(kind)+" (content."+kind+")", "must be queue, refuse or off, got %q", mode)
+		}
+	}
+	if c.Content.Recheck < time.Minute {
+		bad("APP_CONTENT_RECHECK (content.recheck)", "must be at least 1m, got %s", c.Content.Recheck)
+	}
 	atLeast("APP_MEDIA_MAX_PIXELS (media.max_pixels)", c.Media.MaxPixels, 1)
 	if c.Media.ReadTimeout < c.HTTP.ReadTimeout {
 		bad("APP_MEDIA_READ_TIMEOUT (media.read_timeout)", "must be at least APP_HTTP_READ_TIMEOUT (%s), got %s", c.HTTP.ReadTimeout, c.Media.ReadTimeout)

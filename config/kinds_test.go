@@ -9,7 +9,7 @@ import (
 
 func TestCheckNotifyKinds(t *testing.T) {
 	known := []string{"task_assigned", "task_reminder", "task_overdue", "task_cancelled", "member_approved",
-		"announcement", "report_received", "report_escalated", "deed_update", "form_published", "form_reminder"}
+		"announcement", "report_received", "report_escalated", "deed_update", "form_published", "form_reminder", "content_hidden"}
 	t.Run("the defaults cover the known kinds", func(t *testing.T) {
 		if err := config.Default().CheckNotifyKinds(known); err != nil {
 			t.Fatalf("CheckNotifyKinds = %v, want nil", err)

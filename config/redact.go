@@ -26,6 +26,9 @@ func (c Config) Redacted() string {
 	if r.Badge.Key != "" {
 		r.Badge.Key = mask
 	}
+	if r.WeChat.CallbackToken != "" {
+		r.WeChat.CallbackToken = mask
+	}
 	if r.Media.SecretKey != "" {
 		r.Media.SecretKey = mask
 	}

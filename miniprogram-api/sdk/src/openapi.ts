@@ -579,6 +579,7 @@ export interface paths {
          *       a malformed body, an empty `invite_code`, a blank `name` or one over 32 characters, an unknown `badge`
          *     - 404 `invite_invalid`：邀请码格式不符、不存在、已过期、已被更换，或其组织已结束 / the code is malformed, unknown, expired or replaced, or its org has ended
          *     - 409 `already_member`：已在审核中或已是成员 / already pending or approved
+         *     - 422 `content_risky`：姓名未通过微信内容安全检测，`fields.name` / the name failed WeChat's content check (`fields.name`)
          *     - 429 `rate_limited`：申请过于频繁 / too many attempts
          */
         post: operations["signupMember"];
@@ -2224,6 +2225,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wechat/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 微信消息推送地址校验 / WeChat's check of the message push URL
+         * @description 调用者：微信服务器（在小程序管理后台配置消息推送时）。`signature` 为令牌（`APP_WECHAT_CALLBACK_TOKEN`）、`timestamp`、
+         *     `nonce` 排序拼接后的 SHA-1；正确时原样返回 `echostr`（纯文本）。
+         *     Caller: WeChat's servers, when the message push is configured. `signature` is the SHA-1 of the token
+         *     (`APP_WECHAT_CALLBACK_TOKEN`), `timestamp` and `nonce` sorted and joined; when it is right the answer is
+         *     `echostr` as plain text.
+         *
+         *     错误 / Errors:
+         *     - 401 `bad_signature`：签名不对，或未配置令牌 / a wrong signature, or no token configured
+         *     - 400 `invalid_argument`：缺少 `echostr` / no `echostr`
+         */
+        get: operations["wechatCallbackHandshake"];
+        put?: never;
+        /**
+         * 微信消息推送（图片内容安全结果）/ WeChat's message push (image check verdicts)
+         * @description 调用者：微信服务器。消息推送须在管理后台设为 JSON 数据格式、明文模式。`wxa_media_check` 事件带来 mediaCheckAsync 的结论：
+         *     按 `trace_id` 找到所检测的图片，`pass`/`review` 时图片正常显示，`risky` 时图片只对上传者显示并在站内信告知上传者
+         *     （`content_hidden`）。同一结论微信可能重发，只处理一次。其他事件直接确认。成功时返回纯文本 `success`。
+         *     图片在结论到达前为待定：只对上传者与处理其所附内容的书记显示，不在公开场合（事迹）显示。
+         *     Caller: WeChat's servers; set the message push to JSON data and plain-text mode. A `wxa_media_check` event carries
+         *     a mediaCheckAsync verdict: the photo checked under `trace_id` shows normally on `pass` or `review`; on `risky` it
+         *     shows to its uploader only, who is told in the inbox (`content_hidden`). WeChat's repeats of one verdict are
+         *     handled once. Other events are acknowledged. The answer is the plain text `success`. Until its verdict a photo
+         *     is pending: shown to its uploader and the secretaries handling what it is attached to, never in public places
+         *     (deeds).
+         *
+         *     错误 / Errors:
+         *     - 401 `bad_signature`：签名不对，或未配置令牌 / a wrong signature, or no token configured
+         *     - 400 `invalid_argument`：消息体不是可读的 `wxa_media_check` 结论 / a body that is no readable verdict
+         *     - 503 `unknown_trace`：尚无该 `trace_id` 的检测，微信稍后重发 / no check has that `trace_id` yet; WeChat pushes again later
+         */
+        post: operations["wechatCallbackPush"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/media/{id}/thumb": {
         parameters: {
             query?: never;
@@ -3316,13 +3363,14 @@ export interface components {
             next_cursor: string;
         };
         /**
-         * @description 消息类型：新任务 / 任务即将截止 / 任务已逾期 / 任务已取消 / 入组申请已通过 / 通知公告 / 收到上报 / 逐级上报 / 典型事迹进展。
+         * @description 消息类型：新任务 / 任务即将截止 / 任务已逾期 / 任务已取消 / 入组申请已通过 / 通知公告 / 收到上报 / 逐级上报 / 典型事迹进展 /
+         *     表单发布 / 表单提醒 / 内容未通过安全检测（content_hidden：您提交的文字或图片已对他人隐藏）。
          *     每种类型可配置一个订阅消息模板。
          *     new task, task reminder, task overdue, task cancelled, application approved, announcement, report received,
          *     report escalated to the caller's org, deed update. Each kind may have a subscribe-message template.
          * @enum {string}
          */
-        NotificationKind: "task_assigned" | "task_reminder" | "task_overdue" | "task_cancelled" | "member_approved" | "announcement" | "report_received" | "report_escalated" | "deed_update" | "form_published" | "form_reminder";
+        NotificationKind: "task_assigned" | "task_reminder" | "task_overdue" | "task_cancelled" | "member_approved" | "announcement" | "report_received" | "report_escalated" | "deed_update" | "form_published" | "form_reminder" | "content_hidden";
         /**
          * @description 订阅消息推送状态：`queued` 等待推送；`sending` 已占用一条同意、正在请求微信；`sent` 微信已接受；`no_consent` 只进站内信箱
          *     （没有剩余同意、用户在微信中撤回了同意，或该类型没有模板）；`failed` 微信拒绝，或重试用尽仍未成功，不再推送（同意退回）；
@@ -3635,6 +3683,12 @@ export interface components {
             resolved_at: string | null;
             /** @description 办结说明，没有时为空 / the resolution note, empty when none */
             resolve_note: string;
+            /**
+             * @description 微信内容安全检测认为内容可能违规：紧急上报照常送达并逐级上报，仅作标记供书记核查 /
+             *     WeChat's content security check found the content risky: an urgent report is still delivered
+             *     and escalated, flagged for the secretary to look at
+             */
+            risky?: boolean;
             /** Format: date-time */
             created_at: string;
         };
@@ -4214,6 +4268,17 @@ export interface components {
          *     (`already_at_root`), a deed commended anywhere but at a committee (`commend_needs_committee`), more than 9
          *     photos (`too_many_media`), a photo that does not exist or is not the caller's upload (`media_not_found`), a photo
          *     already attached elsewhere (`media_already_attached`).
+         *
+         *     内容安全（`content_risky`）：别人会看到的文字（上报内容、事迹标题与内容、通知、任务标题与说明、组织名称、表单标题、
+         *     题目与文字答案、党员姓名）经微信内容安全检测（msgSecCheck）认为可能违规时拒绝保存，`fields` 指明是哪个字段；
+         *     紧急上报例外：照常保存并逐级上报，标记 `risky` 供书记核查。微信暂时无法检测（不可达，或作者两小时内未打开小程序：61010）
+         *     时照常保存，稍后再检测；届时认为违规的内容对作者以外的人隐藏，并在站内信告知作者（`content_hidden`）。
+         *     Content security (`content_risky`): text others will read (report content, deed title and content,
+         *     announcements, task titles and descriptions, org names, form titles, labels and text answers, member names)
+         *     that WeChat's msgSecCheck finds risky is refused and `fields` names the field; urgent reports are the exception:
+         *     stored, escalated, and flagged `risky` for the secretary. When WeChat cannot check (unreachable, or 61010: the
+         *     author has not opened the mini-program in two hours) the text is stored and checked later; found risky then, it
+         *     is hidden from everyone but its author, who is told in the inbox (`content_hidden`).
          */
         Unprocessable: {
             headers: {
@@ -4304,6 +4369,12 @@ export interface components {
         };
     };
     parameters: {
+        /** @description 消息推送签名 / the message push signature */
+        WeChatSignature: string;
+        /** @description 微信的时间戳 / WeChat's timestamp */
+        WeChatTimestamp: string;
+        /** @description 微信的随机数 / WeChat's nonce */
+        WeChatNonce: string;
         /**
          * @description `wx.request` 不支持 `PATCH`：两个 `PATCH` 接口另可用 `POST` 加本请求头调用。其他任何接口收到带本请求头的请求
          *     （或本请求头的值不是 `PATCH`）都返回 405 `method_override_not_allowed`。
@@ -5318,6 +5389,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -7542,6 +7614,99 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    wechatCallbackHandshake: {
+        parameters: {
+            query: {
+                /** @description 消息推送签名 / the message push signature */
+                signature: components["parameters"]["WeChatSignature"];
+                /** @description 微信的时间戳 / WeChat's timestamp */
+                timestamp: components["parameters"]["WeChatTimestamp"];
+                /** @description 微信的随机数 / WeChat's nonce */
+                nonce: components["parameters"]["WeChatNonce"];
+                /** @description 微信的随机字符串，原样返回 / WeChat's random string, answered as it is */
+                echostr: string;
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 原样返回的 `echostr` / `echostr` as it came */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    wechatCallbackPush: {
+        parameters: {
+            query: {
+                /** @description 消息推送签名 / the message push signature */
+                signature: components["parameters"]["WeChatSignature"];
+                /** @description 微信的时间戳 / WeChat's timestamp */
+                timestamp: components["parameters"]["WeChatTimestamp"];
+                /** @description 微信的随机数 / WeChat's nonce */
+                nonce: components["parameters"]["WeChatNonce"];
+            };
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 事件类型，`wxa_media_check` 为图片检测结论 / the event; `wxa_media_check` is an image verdict */
+                    Event?: string;
+                    trace_id?: string;
+                    result?: {
+                        /** @enum {string} */
+                        suggest?: "pass" | "review" | "risky";
+                        label?: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description 已处理 / handled */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": "success";
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
@@ -38,7 +39,11 @@ type Announcement struct {
 	IncludeSuborgs bool
 	Status         string
 	Recipients     int
-	CreatedAt      time.Time
+	// ContentRisky and ContentHidden: a later content check found it
+	// risky; it is shown to its author only.
+	ContentRisky  bool
+	ContentHidden bool
+	CreatedAt     time.Time
 }
 
 // TableName is the announcements table.
@@ -73,6 +78,8 @@ type Options struct {
 	// Dispatcher and Log are required.
 	Dispatcher Dispatcher
 	Log        *slog.Logger
+	// Content checks title and body (contentsec); nil checks nothing.
+	Content contentsec.Checker
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -83,6 +90,7 @@ type Service struct {
 	orgs  Orgs
 	inbox Inbox
 	disp  Dispatcher
+	sec   contentsec.Checker
 }
 
 // NewService returns the announcement service.
@@ -90,7 +98,8 @@ func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, opts Options) *Service {
 	if inbox == nil || opts.Dispatcher == nil {
 		panic("announce.NewService: the inbox and Options.Dispatcher are required")
 	}
-	return &Service{Base: service.New("announce.NewService", db, opts.Log, opts.Now), orgs: orgs, inbox: inbox, disp: opts.Dispatcher}
+	return &Service{Base: service.New("announce.NewService", db, opts.Log, opts.Now), orgs: orgs, inbox: inbox, disp: opts.Dispatcher,
+		sec: contentsec.Or(opts.Content)}
 }
 
 // Errors of the service.
@@ -120,8 +129,18 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body s
 	if o.Ended(s.Now()) {
 		return Announcement{}, org.ErrOrgEnded
 	}
+	checks, err := contentsec.Fields(ctx, s.sec, userID, contentsec.KindAnnouncement, "title", title, "body", body)
+	if err != nil {
+		return Announcement{}, err
+	}
 	a := Announcement{OrgID: orgID, CreatedBy: userID, Title: title, Body: body, IncludeSuborgs: includeSuborgs, Status: StatusSending, CreatedAt: s.Now()}
-	if err := s.DB().WithContext(ctx).Create(&a).Error; err != nil {
+	if err := database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
+		a.ID = 0 // a retried transaction inserts afresh
+		if err := tx.Create(&a).Error; err != nil {
+			return err
+		}
+		return contentsec.Record(tx, a.ID, checks...)
+	}); err != nil {
 		return Announcement{}, err
 	}
 	if err := s.disp.Dispatch(context.WithoutCancel(ctx), a.ID); err != nil {
@@ -205,7 +224,7 @@ func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit i
 	if _, err := s.orgs.RequireMember(ctx, userID, orgID, s.Now()); err != nil {
 		return nil, err
 	}
-	q := s.DB().WithContext(ctx).Where("org_id = ?", orgID)
+	q := s.DB().WithContext(ctx).Where("org_id = ?", orgID).Scopes(contentsec.Shown("created_by", userID))
 	out, err := database.Newest[Announcement](q, before, limit)
 	if err != nil {
 		return nil, err
@@ -220,6 +239,9 @@ func (s *Service) Read(ctx context.Context, userID, id int64) (_ Announcement, _
 	a, err := s.load(ctx, id)
 	if err != nil {
 		return Announcement{}, false, err
+	}
+	if contentsec.Hidden(a.ContentHidden, a.CreatedBy, userID) {
+		return Announcement{}, false, ErrNotFound
 	}
 	var n int64
 	if err := s.DB().WithContext(ctx).Model(&notify.Notification{}).

@@ -22,6 +22,7 @@ import (
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/media"
@@ -63,6 +64,8 @@ type Deps struct {
 	SignupLimit, ReportLimit, VerifyLimit, UploadLimit gin.HandlerFunc
 	Form                                               *form.Handler
 	Media                                              *media.Handler
+	// WeChat receives WeChat's message push (image check verdicts).
+	WeChat *contentsec.Handler
 	// Ready names the dependencies /readyz checks ("database", "redis").
 	Ready map[string]Pinger
 	// DevMessages, when set, serves the WeChat mock's recorded subscribe

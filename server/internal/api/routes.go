@@ -107,4 +107,8 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	// <image src> needs; without one, the bearer token and scope decide.
 	public.GET("/media/:id", d.Media.Signed(false), d.Auth.Require(), web.OK(api, d.Media.Get))
 	public.GET("/media/:id/thumb", d.Media.Signed(true), d.Auth.Require(), web.OK(api, d.Media.Thumb))
+
+	// WeChat's message push: signed with the callback token, no session.
+	public.GET("/wechat/callback", d.WeChat.Handshake)
+	public.POST("/wechat/callback", d.WeChat.Push)
 }

@@ -25,6 +25,7 @@ import (
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/form"
@@ -78,6 +79,7 @@ type App struct {
 	Stats    *stats.Service
 	Form     *form.Service
 	Media    *media.Service
+	Content  *contentsec.Service
 	Pusher   *notify.Pusher
 	Mock     *wechat.Mock
 	closers  []func() error
@@ -130,16 +132,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	})
 	a.closers = append(a.closers, a.Queue.Close)
 
-	var wx wechat.Client
+	var (
+		wx          wechat.Client
+		sec         wechat.Security
+		callbackTok = cfg.WeChat.CallbackToken
+	)
 	if cfg.WeChatMock() {
 		a.Mock = wechat.NewMock(a.Redis, cfg.Redis.KeyPrefix)
 		wx = a.Mock
-		log.Warn("WeChat MOCK is on: login code mock:<name> signs in as openid mock-<name>; subscribe messages are recorded, not sent")
+		if callbackTok == "" {
+			callbackTok = mockCallbackToken
+		}
+		sec = wechat.NewMockSecurity(callbackURL(cfg), callbackTok, 2*time.Second, log)
+		log.Warn("WeChat MOCK is on: login code mock:<name> signs in as openid mock-<name>; subscribe messages are recorded, not sent; " +
+			"texts containing " + wechat.MockRiskyText + " are risky, images of mock:risky… users too")
 	} else {
-		wx = wechat.New(wechat.Config{
+		api := wechat.New(wechat.Config{
 			AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret,
 			Timeout: cfg.WeChat.Timeout, Transport: opts.WeChatTransport,
 		}, a.Redis, cfg.Redis.KeyPrefix, log)
+		wx, sec = api, api
 	}
 
 	users := user.NewStore(a.DB.DB)
@@ -158,22 +170,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	pushJobs.Register(a.Pusher, a.Inbox)
 	consents := notify.NewConsents(a.DB.DB, cfg.Notify.MaxConsent)
 
-	// Each service gets its jobs at construction; the jobs' handlers are
-	// registered with the service afterwards.
-	orgJobs := org.NewJobs(a.Queue)
-	// The check-in board's records answer repeated check-ins from Redis:
-	// a membership change must reach them as it reaches the /me cache.
-	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
-	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
-		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: org.Invalidators{meCache, a.Board.Records()}})
-	orgJobs.Register(a.Org)
-	if cfg.Badge.Key == "" {
-		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
-	}
-	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL, now)
-	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
-	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
-
 	kind, target, storeOpts, _ := cfg.MediaStore()
 	store, err := media.OpenStore(kind, target, storeOpts, media.Credentials{AccessKey: cfg.Media.AccessKey, SecretKey: cfg.Media.SecretKey})
 	if err != nil {
@@ -184,21 +180,49 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Media = media.NewService(a.DB.DB, media.Options{Store: store, Signer: media.NewSigner(cfg.BadgeKey()), Log: log, Now: now,
 		MaxBytes: cfg.Media.MaxBytes, MaxPixels: cfg.Media.MaxPixels, Decoders: cfg.Media.Decoders, URLTTL: cfg.Media.URLTTL,
-		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1"})
+		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1", Checked: true})
 	media.RegisterJobs(a.Queue, a.Media)
+	if cfg.Media.PublicURL == "" && !cfg.WeChatMock() {
+		log.Warn("APP_MEDIA_PUBLIC_URL is not set: WeChat cannot fetch the images it is asked to check, so they stay pending")
+	}
+	secJobs := contentsec.NewJobs(a.Queue)
+	a.Content = contentsec.NewService(a.DB.DB, secJobs, contentsec.Options{Security: sec, Notifier: a.Inbox, Log: log, Now: now,
+		OpenIDs: func(ctx context.Context, id int64) (string, error) {
+			u, err := users.Get(ctx, id)
+			return u.OpenID, err
+		},
+		Images: a.Media, Modes: cfg.ContentModes(), Recheck: cfg.Content.Recheck, ImageURLTTL: time.Hour,
+		Flaggers: map[string]contentsec.Flagger{contentsec.KindMember: org.FlagName}})
+	secJobs.Register(a.Content)
+
+	// Each service gets its jobs at construction; the jobs' handlers are
+	// registered with the service afterwards.
+	orgJobs := org.NewJobs(a.Queue)
+	// The check-in board's records answer repeated check-ins from Redis:
+	// a membership change must reach them as it reaches the /me cache.
+	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
+	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
+		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: org.Invalidators{meCache, a.Board.Records()}, Content: a.Content})
+	orgJobs.Register(a.Org)
+	if cfg.Badge.Key == "" {
+		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
+	}
+	a.Badge = badge.NewService(a.Org, badge.NewSigner(cfg.BadgeKey()), cfg.Badge.TokenTTL, cfg.Badge.VerifyURL, now)
+	limiter := web.NewLimiter(a.Redis, cfg.Redis.KeyPrefix, log, now)
+	perUser := func(c *gin.Context) string { return strconv.FormatInt(auth.UserID(c), 10) }
 
 	inbox := a.Inbox
 	taskJobs := task.NewJobs(a.Queue)
-	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow, Media: a.Media})
+	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow, Media: a.Media, Content: a.Content})
 	taskJobs.Register(a.Task)
 	annJobs := announce.NewJobs(a.Queue)
-	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now})
+	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now, Content: a.Content})
 	announce.Register(a.Queue, a.Announce)
 	reportJobs := report.NewJobs(a.Queue)
 	a.Report = report.NewService(a.DB.DB, a.Org, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
-		Notifier: inbox, Scheduler: reportJobs, Media: a.Media, Log: log, Now: now})
+		Notifier: inbox, Scheduler: reportJobs, Media: a.Media, Log: log, Now: now, Content: a.Content})
 	reportJobs.Register(a.Report)
-	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Media: a.Media, Log: log, Now: now})
+	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Media: a.Media, Log: log, Now: now, Content: a.Content})
 	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
 	if cfg.Data.Key == "" {
 		log.Warn("APP_DATA_KEY is not set: ID and phone numbers in form entries are sealed with the public development key")
@@ -209,7 +233,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	formJobs := form.NewJobs(a.Queue)
 	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
-		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media})
+		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media, Content: a.Content})
 	formJobs.Register(a.Form)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
@@ -240,6 +264,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		UploadLimit: limiter.Limit("media-upload", cfg.Media.UploadsPerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
 		Form:        form.NewHandler(a.Form, a.Media),
+		WeChat:      contentsec.NewHandler(a.Content, callbackTok, log),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {
 				if err := a.DB.Ping(ctx); err != nil {
@@ -367,4 +392,22 @@ func (a *App) Close() error {
 func badgePage(cfg config.Config) badge.Page {
 	name, content, _ := cfg.WeChat.QRVerify()
 	return badge.Page{Zone: cfg.Location(), MiniProgramPath: cfg.Badge.MiniProgramPath, CheckFileName: name, CheckFileContent: content}
+}
+
+// mockCallbackToken signs the WeChat mock's message pushes when no
+// APP_WECHAT_CALLBACK_TOKEN is set (development only).
+const mockCallbackToken = "xianfeng-mock-callback-token"
+
+// callbackURL is where the WeChat mock pushes image verdicts: the public
+// origin, or this server's own HTTP port.
+func callbackURL(cfg config.Config) string {
+	origin := strings.TrimSuffix(cfg.Media.PublicURL, "/")
+	if origin == "" {
+		_, port, err := net.SplitHostPort(cfg.HTTP.Addr)
+		if err != nil || port == "" || port == "0" {
+			port = "8080"
+		}
+		origin = "http://127.0.0.1:" + port
+	}
+	return origin + "/api/v1/wechat/callback"
 }

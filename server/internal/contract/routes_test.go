@@ -102,6 +102,8 @@ var documentedRoutes = []contract.Route{
 	{Method: "POST", Path: "/api/v1/media"},
 	{Method: "GET", Path: "/api/v1/media/:id"},
 	{Method: "GET", Path: "/api/v1/media/:id/thumb"},
+	{Method: "GET", Path: "/api/v1/wechat/callback"},
+	{Method: "POST", Path: "/api/v1/wechat/callback"},
 	{Method: "GET", Path: "/api/v1/dev/wechat/messages"},
 }
 

@@ -418,6 +418,33 @@ var Migrations = []Migration{
 		}
 		return fillFormTotals(tx)
 	}},
+	{Version: 12, Name: "content security: flagged and hidden texts, and the checks still to make", Up: func(tx *gorm.DB) error {
+		// Plain statements that read the same on SQLite, PostgreSQL and MySQL.
+		for _, table := range []string{"reports", "deeds", "announcements", "tasks", "orgs", "forms", "form_entries", "memberships"} {
+			for _, col := range []string{"content_risky", "content_hidden"} {
+				if err := tx.Exec("ALTER TABLE " + table + " ADD COLUMN " + col + " BOOLEAN NOT NULL DEFAULT FALSE").Error; err != nil {
+					return err
+				}
+			}
+		}
+		type contentCheck struct {
+			ID        int64     `gorm:"primaryKey"`
+			Kind      string    `gorm:"size:20;not null;index:ix_content_check_ref,priority:1"`
+			RefID     int64     `gorm:"not null;index:ix_content_check_ref,priority:2"`
+			Field     string    `gorm:"size:40;not null;default:''"`
+			AuthorID  int64     `gorm:"not null"`
+			Text      string    `gorm:"type:text"`
+			TraceID   *string   `gorm:"size:128;uniqueIndex"`
+			Status    string    `gorm:"size:10;not null;index:ix_content_check_due,priority:1"`
+			Attempts  int       `gorm:"not null;default:0"`
+			Label     int       `gorm:"not null;default:0"`
+			NextAt    time.Time `gorm:"not null;index:ix_content_check_due,priority:2"`
+			CheckedAt *time.Time
+			CreatedAt time.Time
+			UpdatedAt time.Time
+		}
+		return tx.Table("content_checks").AutoMigrate(&contentCheck{})
+	}},
 }
 
 // fillFormTotals sums up the entries written before version 11 into

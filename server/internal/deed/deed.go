@@ -18,6 +18,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
@@ -49,8 +50,12 @@ type Deed struct {
 	Status       string
 	CurrentOrgID int64
 	Reason       string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// ContentRisky and ContentHidden: a later content check found it
+	// risky; it is shown to its nominator only.
+	ContentRisky  bool
+	ContentHidden bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // TableName is the deeds table.
@@ -90,6 +95,8 @@ type Options struct {
 	Notifier notify.Notifier
 	Media    Media
 	Log      *slog.Logger
+	// Content checks title and content (contentsec); nil checks nothing.
+	Content contentsec.Checker
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -101,6 +108,7 @@ type Service struct {
 	members  Members
 	notifier notify.Notifier
 	media    Media
+	sec      contentsec.Checker
 }
 
 // NewService returns the deed service.
@@ -108,7 +116,8 @@ func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service 
 	if opts.Notifier == nil || opts.Media == nil {
 		panic("deed.NewService: Options.Notifier and Media are required")
 	}
-	return &Service{Base: service.New("deed.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, notifier: opts.Notifier, media: opts.Media}
+	return &Service{Base: service.New("deed.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, notifier: opts.Notifier, media: opts.Media,
+		sec: contentsec.Or(opts.Content)}
 }
 
 // Errors of the service.
@@ -156,6 +165,10 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 		return Deed{}, apperr.Invalid("参数错误", f)
 	}
 	if err := media.CheckIDs(in.MediaIDs); err != nil {
+		return Deed{}, err
+	}
+	checks, err := contentsec.Fields(ctx, s.sec, actorID, contentsec.KindDeed, "title", in.Title, "content", in.Content)
+	if err != nil {
 		return Deed{}, err
 	}
 	subject := in.UserID
@@ -214,6 +227,9 @@ func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, 
 			return err
 		}
 		if err := s.media.Attach(tx, actorID, in.MediaIDs, media.OwnerDeed, d.ID); err != nil {
+			return err
+		}
+		if err := contentsec.Record(tx, d.ID, checks...); err != nil {
 			return err
 		}
 		return tx.Create(&Event{DeedID: d.ID, Kind: "nominated", OrgID: orgID, ActorID: actorID, CreatedAt: now}).Error
@@ -406,6 +422,9 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (_ Deed, _ []Event,
 	if err != nil {
 		return Deed{}, nil, err
 	}
+	if contentsec.Hidden(d.ContentHidden, d.NominatedBy, userID) {
+		return Deed{}, nil, ErrNotFound
+	}
 	if d.UserID != userID && d.NominatedBy != userID {
 		if _, err := org.Managed(ctx, s.orgs, userID, d.OrgID, d, ErrNotFound); err != nil {
 			return Deed{}, nil, err
@@ -431,7 +450,7 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status string, 
 	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
-	q := s.DB().WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
+	q := s.DB().WithContext(ctx).Scopes(org.InSubtree("org_id", orgID), contentsec.Shown("nominated_by", userID))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}

@@ -17,6 +17,8 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/contentsec"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
@@ -146,6 +148,8 @@ type Options struct {
 	Media interface {
 		Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ownerID int64) error
 	}
+	// Content checks titles and labels (contentsec); nil checks nothing.
+	Content contentsec.Checker
 }
 
 // Alerter reports an alerting entry upward (report.Service).
@@ -298,6 +302,14 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (_ 
 	if err != nil {
 		return Form{}, err
 	}
+	texts := []string{"title", in.Title, "description", in.Description}
+	for i, f := range in.Fields {
+		texts = append(texts, fmt.Sprintf("fields[%d].label", i), f.Label)
+	}
+	checks, err := contentsec.Fields(ctx, contentsec.Or(s.opts.Content), userID, contentsec.KindForm, texts...)
+	if err != nil {
+		return Form{}, err
+	}
 	now := s.now()
 	fm := Form{OrgID: orgID, CreatedBy: userID, Title: strings.TrimSpace(in.Title), Description: strings.TrimSpace(in.Description),
 		Mode: in.Mode, Target: string(tj), IncludeSuborgs: target.IncludeSuborgs, DueTime: in.DueTime,
@@ -309,7 +321,13 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (_ 
 	if in.RequestID != "" {
 		fm.RequestID = &in.RequestID
 	}
-	err = db.Create(&fm).Error
+	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
+		fm.ID = 0 // a retried transaction inserts afresh
+		if err := tx.Create(&fm).Error; err != nil {
+			return err
+		}
+		return contentsec.Record(tx, fm.ID, checks...)
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) && fm.RequestID != nil {
 		var first Form
 		return first, db.Take(&first, "created_by = ? AND request_id = ?", userID, in.RequestID).Error

@@ -88,7 +88,7 @@ func (a *Access) mayView(ctx context.Context, m Media, userID int64) (bool, erro
 		return false, err
 	}
 	view := a.viewers[l.OwnerKind]
-	if view == nil {
+	if view == nil || !VisibleAt(m, l.OwnerKind, userID) {
 		return false, nil
 	}
 	return view(ctx, userID, l.OwnerID)

@@ -25,7 +25,11 @@ func (s *Service) Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ow
 	now := s.Now()
 	// Claiming the rows by updating them locks them against the sweep,
 	// which deletes only rows still unattached.
-	res := tx.Model(&Media{}).Where("id IN ? AND user_id = ? AND attached_at IS NULL", ids, userID).Update("attached_at", now)
+	claim := map[string]any{"attached_at": now}
+	if s.opts.Checked {
+		claim["check_state"] = CheckPending
+	}
+	res := tx.Model(&Media{}).Where("id IN ? AND user_id = ? AND attached_at IS NULL", ids, userID).Updates(claim)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -89,7 +93,7 @@ func (s *Service) Views(ctx context.Context, viewer int64, kind string, ownerIDs
 		return nil, err
 	}
 	for _, r := range rows {
-		if Visible(r.Media, viewer) {
+		if VisibleAt(r.Media, kind, viewer) {
 			out[r.OwnerID] = append(out[r.OwnerID], s.view(r.Media, viewer))
 		}
 	}

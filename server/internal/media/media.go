@@ -108,6 +108,9 @@ type Options struct {
 	URLTTL time.Duration
 	// BasePath is where the media routes are mounted, e.g. "/api/v1".
 	BasePath string
+	// Checked makes every attached item wait for its content-security
+	// verdict (CheckPending) until SetCheckState records it.
+	Checked bool
 }
 
 // Service holds the rules of media.
@@ -158,7 +161,10 @@ func (s *Service) SetCheckState(ctx context.Context, id int64, state string) (er
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		// MySQL counts changed rows, not matched ones: the same state again
+		// affects none.
+		_, err := s.load(ctx, id)
+		return err
 	}
 	return nil
 }
@@ -173,4 +179,28 @@ func (s *Service) Get(ctx context.Context, id int64) (Media, error) {
 // risky item only to its uploader.
 func Visible(m Media, viewer int64) bool {
 	return m.CheckState != CheckRisky || m.UserID == viewer
+}
+
+// public are the owner kinds shown in public places (a commended deed):
+// there an item waiting for its verdict shows to its uploader only.
+var public = map[string]bool{OwnerDeed: true}
+
+// VisibleAt is Visible where m is attached to an owner of kind: an item
+// still pending shows in a public place to its uploader only, elsewhere
+// to the people handling its owner as well.
+func VisibleAt(m Media, kind string, viewer int64) bool {
+	if public[kind] && m.CheckState == CheckPending && m.UserID != viewer {
+		return false
+	}
+	return Visible(m, viewer)
+}
+
+// Unchecked returns up to limit attached items waiting for their
+// content-security verdict, with ids above after, in id order.
+func (s *Service) Unchecked(ctx context.Context, after int64, limit int) (_ []Media, err error) {
+	defer apperr.Annotate(&err, "media.Unchecked")
+	var ms []Media
+	err = s.DB().WithContext(ctx).Where("id > ? AND check_state = ? AND attached_at IS NOT NULL", after, CheckPending).
+		Order("id").Limit(limit).Find(&ms).Error
+	return ms, err
 }

@@ -28,6 +28,9 @@ const (
 	KindDeedUpdate      = "deed_update"
 	KindFormPublished   = "form_published"
 	KindFormReminder    = "form_reminder"
+	// KindContentHidden tells an author that what they wrote or uploaded
+	// failed WeChat's content security check and is hidden from others.
+	KindContentHidden = "content_hidden"
 )
 
 // Kinds returns every kind, in the order the subscriptions list shows them.
@@ -35,7 +38,7 @@ const (
 // (config.Config.CheckNotifyKinds).
 func Kinds() []string {
 	return []string{KindTaskAssigned, KindTaskReminder, KindTaskOverdue, KindTaskCancelled, KindMemberApproved,
-		KindAnnouncement, KindReportReceived, KindReportEscalated, KindDeedUpdate, KindFormPublished, KindFormReminder}
+		KindAnnouncement, KindReportReceived, KindReportEscalated, KindDeedUpdate, KindFormPublished, KindFormReminder, KindContentHidden}
 }
 
 // Template is the WeChat subscribe-message template of one kind: its id

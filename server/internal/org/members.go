@@ -11,6 +11,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/paging"
 )
@@ -47,12 +48,19 @@ func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name str
 		return MembershipView{}, err
 	}
 	name = strings.TrimSpace(name)
+	check, err := s.opts.Content.Check(ctx, userID, contentsec.KindMember, "name", name)
+	if err != nil {
+		return MembershipView{}, err
+	}
 	var mid int64
 	err = s.store.tx(ctx, func(tx *gorm.DB) error {
 		m := Membership{OrgID: o.ID, UserID: userID, Name: name, Badge: badge, Role: RoleMember, Status: StatusPending, BadgeVersion: 1}
 		err := tx.Create(&m).Error
 		if err == nil {
 			mid = m.ID
+			if err := contentsec.Record(tx, m.ID, check); err != nil {
+				return err
+			}
 			return bump(tx, o.ID, StatusPending, badge, 1)
 		}
 		if !errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -81,6 +89,9 @@ func (s *Service) Signup(ctx context.Context, userID int64, inviteCode, name str
 				return ErrAlreadyMember
 			}
 			mid = old.ID
+			if err := contentsec.Record(tx, old.ID, check); err != nil {
+				return err
+			}
 			return bump(tx, o.ID, StatusPending, badge, 1)
 		})
 	}

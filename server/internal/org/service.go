@@ -13,6 +13,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/service"
@@ -41,6 +42,8 @@ type Options struct {
 	OnEnd EndHook
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Content checks org and member names (contentsec); nil checks nothing.
+	Content contentsec.Checker
 	// Changed, when set, is told after each committed change which users'
 	// memberships it altered (the cached GET /me answers to drop). Every
 	// app that serves /me sets it; a tool that only bootstraps orgs need not.
@@ -79,6 +82,7 @@ func NewService(store *Store, opts Options) *Service {
 	if opts.Notifier == nil {
 		panic("org.NewService: Options.Notifier is required")
 	}
+	opts.Content = contentsec.Or(opts.Content)
 	return &Service{Base: service.New("org.NewService", store.db, opts.Log, opts.Now), store: store, opts: opts}
 }
 
@@ -297,12 +301,19 @@ func (s *Service) CreateChild(ctx context.Context, userID, parentID int64, in Ch
 	if !ok {
 		return Org{}, ErrChildKind
 	}
+	check, err := s.opts.Content.Check(ctx, userID, contentsec.KindOrg, "name", in.Name)
+	if err != nil {
+		return Org{}, err
+	}
 	o := Org{ParentID: &parent.ID, Name: strings.TrimSpace(in.Name), Kind: in.Kind, Depth: parent.Depth + 1, EndsAt: in.EndsAt, CreatedBy: userID}
 	if p := in.Post; p != nil {
 		o.PostLat, o.PostLng, o.PostRadiusM, o.PostAddress = &p.Lat, &p.Lng, &p.RadiusM, strings.TrimSpace(p.Address)
 	}
 	err = s.store.tx(ctx, func(tx *gorm.DB) error {
 		if err := insertOrg(tx, &o); err != nil {
+			return err
+		}
+		if err := contentsec.Record(tx, o.ID, check); err != nil {
 			return err
 		}
 		return audit.Write(tx, parent.ID, userID, audit.ActionCreateChild, nil, map[string]any{"org_id": o.ID, "name": o.Name, "kind": o.Kind})
@@ -592,4 +603,15 @@ func checkName(field, name string, max int) error {
 
 func badgeInvalid() error {
 	return apperr.Invalid("参数错误", map[string]string{"badge": "应为 publicity（宣传员）、information（信息员）或 frontline（战斗员）"})
+}
+
+// FlagName marks the membership id's name as found risky by WeChat's
+// content check and, when hide, hidden from all but the member
+// (contentsec.Flagger of member names), in tx.
+func FlagName(tx *gorm.DB, id int64, hide bool) error {
+	updates := map[string]any{"content_risky": true}
+	if hide {
+		updates["content_hidden"] = true
+	}
+	return tx.Model(&Membership{}).Where("id = ?", id).Updates(updates).Error
 }

@@ -30,6 +30,7 @@ type JSON struct {
 	AckedAt         *time.Time `json:"acked_at"`
 	ResolvedAt      *time.Time `json:"resolved_at"`
 	ResolveNote     string     `json:"resolve_note"`
+	Risky           bool       `json:"risky"`
 	CreatedAt       time.Time  `json:"created_at"`
 	// Media are the report's photos, with signed URLs.
 	Media []media.View `json:"media"`
@@ -37,7 +38,7 @@ type JSON struct {
 
 func newJSON(r Report) JSON {
 	return JSON{ID: r.ID, OrgID: r.OrgID, ReporterID: r.ReporterID, Category: r.Category, CategoryLabel: Categories[r.Category],
-		Urgency: r.Urgency, Content: r.Content, Lat: r.Lat, Lng: r.Lng, Address: r.Address, Status: r.Status,
+		Urgency: r.Urgency, Content: r.Content, Lat: r.Lat, Lng: r.Lng, Address: r.Address, Status: r.Status, Risky: r.ContentRisky,
 		CurrentOrgID: r.CurrentOrgID, EscalationLevel: r.EscalationLevel, NextEscalateAt: web.UTC(r.NextEscalateAt),
 		AckedBy: r.AckedBy, AckedAt: web.UTC(r.AckedAt), ResolvedAt: web.UTC(r.ResolvedAt), ResolveNote: r.ResolveNote, CreatedAt: r.CreatedAt.UTC(),
 		Media: []media.View{}}

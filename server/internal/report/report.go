@@ -17,6 +17,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
@@ -82,8 +83,14 @@ type Report struct {
 	ResolvedBy      *int64
 	ResolvedAt      *time.Time
 	ResolveNote     string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// ContentRisky flags a report whose content WeChat found risky: an
+	// urgent one stays shown to its secretaries, flagged; any other, found
+	// risky after it was stored, is hidden (ContentHidden) from all but its
+	// reporter.
+	ContentRisky  bool
+	ContentHidden bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // TableName is the reports table.
@@ -133,6 +140,8 @@ type Options struct {
 	Scheduler Scheduler
 	Media     Media
 	Log       *slog.Logger
+	// Content checks the content (contentsec); nil checks nothing.
+	Content contentsec.Checker
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -151,6 +160,7 @@ func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service 
 	if opts.Notifier == nil || opts.Scheduler == nil || opts.Media == nil {
 		panic("report.NewService: Options.Notifier, Scheduler and Media are required")
 	}
+	opts.Content = contentsec.Or(opts.Content)
 	return &Service{Base: service.New("report.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, sched: opts.Scheduler, opts: opts}
 }
 
@@ -223,8 +233,16 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	if err != nil {
 		return Report{}, false, err
 	}
+	kind := contentsec.KindReport
+	if in.Urgency == Urgent {
+		kind = contentsec.KindUrgentReport // never refused: flagged for the secretary
+	}
+	check, err := s.opts.Content.Check(ctx, userID, kind, "content", in.Content)
+	if err != nil {
+		return Report{}, false, err
+	}
 	return s.file(ctx, Report{OrgID: m.OrgID, ReporterID: userID, RequestID: in.RequestID, Category: in.Category, Urgency: in.Urgency,
-		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address)}, in.MediaIDs)
+		Content: strings.TrimSpace(in.Content), Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address)}, in.MediaIDs, check)
 }
 
 // Alert files an urgent screening_alert report for a member, in the org of
@@ -240,7 +258,7 @@ func (s *Service) Alert(ctx context.Context, reporterID, orgID int64, key, conte
 		return prior.ID, nil
 	}
 	r, _, err := s.file(ctx, Report{OrgID: orgID, ReporterID: reporterID, RequestID: key, Category: CategoryScreeningAlert,
-		Urgency: Urgent, Content: content}, nil)
+		Urgency: Urgent, Content: content}, nil, nil)
 	return r.ID, err
 }
 
@@ -259,7 +277,7 @@ func (s *Service) Note(ctx context.Context, reportID, actorID int64, note string
 // tells the secretaries of its org and starts its escalation clock;
 // created is false when the reporter's request_id had been used, and the
 // first report is returned.
-func (s *Service) file(ctx context.Context, r Report, mediaIDs []int64) (_ Report, created bool, err error) {
+func (s *Service) file(ctx context.Context, r Report, mediaIDs []int64, check *contentsec.Pending) (_ Report, created bool, err error) {
 	now := s.Now()
 	next := now.Add(s.sla(r.Urgency))
 	r.Status, r.CurrentOrgID, r.NextEscalateAt = StatusOpen, r.OrgID, &next
@@ -269,6 +287,9 @@ func (s *Service) file(ctx context.Context, r Report, mediaIDs []int64) (_ Repor
 			return err
 		}
 		if err := s.opts.Media.Attach(tx, r.ReporterID, mediaIDs, media.OwnerReport, r.ID); err != nil {
+			return err
+		}
+		if err := contentsec.Record(tx, r.ID, check); err != nil {
 			return err
 		}
 		return tx.Create(&Event{ReportID: r.ID, Kind: EventCreated, OrgID: r.OrgID, ActorID: r.ReporterID, CreatedAt: now}).Error
@@ -345,6 +366,9 @@ func (s *Service) inScope(ctx context.Context, userID, id int64) (Report, error)
 	r, err := s.load(ctx, id)
 	if err != nil {
 		return Report{}, err
+	}
+	if contentsec.Hidden(r.ContentHidden, r.ReporterID, userID) {
+		return Report{}, ErrNotFound
 	}
 	return org.Managed(ctx, s.orgs, userID, r.OrgID, r, ErrNotFound)
 }
@@ -566,7 +590,7 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
-	q := s.DB().WithContext(ctx).Scopes(org.InSubtree("org_id", orgID))
+	q := s.DB().WithContext(ctx).Scopes(org.InSubtree("org_id", orgID), contentsec.Shown("reporter_id", userID))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}

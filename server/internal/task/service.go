@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
@@ -68,6 +69,8 @@ type Options struct {
 	OfflineWindow time.Duration
 	// Media attaches photos to check-ins and completions; it is required.
 	Media Media
+	// Content checks title and description (contentsec); nil checks nothing.
+	Content contentsec.Checker
 	// AfterBatch, when set, runs after each fan-out batch is committed
 	// (tests use it to stop a fan-out half-way, as a crash would).
 	AfterBatch func(taskID int64, batch int) error
@@ -93,6 +96,7 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 		opts.OfflineWindow = 24 * time.Hour
 	}
 	// db and now stay fields of their own: the hot paths read them.
+	opts.Content = contentsec.Or(opts.Content)
 	base := service.New("task.NewService", db, opts.Log, opts.Now)
 	return &Service{db: base.DB(), orgs: orgs, opts: opts, now: base.Now}
 }
@@ -243,6 +247,10 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (Ta
 	if o.Ended(s.now()) {
 		return Task{}, false, org.ErrOrgEnded
 	}
+	checks, err := contentsec.Fields(ctx, s.opts.Content, userID, contentsec.KindTask, "title", in.Title, "description", in.Description)
+	if err != nil {
+		return Task{}, false, err
+	}
 	badges := make([]string, 0, len(in.Target.Badges))
 	for _, b := range in.Target.Badges {
 		if !slices.Contains(badges, string(b)) {
@@ -268,7 +276,13 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, in Input) (Ta
 	if l := in.Location; l != nil {
 		t.LocLat, t.LocLng, t.LocRadiusM, t.LocAddress = &l.Lat, &l.Lng, &l.RadiusM, strings.TrimSpace(l.Address)
 	}
-	err = s.db.WithContext(ctx).Create(&t).Error
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		t.ID = 0 // a retried transaction inserts afresh
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+		return contentsec.Record(tx, t.ID, checks...)
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) && t.RequestID != nil {
 		var first Task
 		if err := s.db.WithContext(ctx).Take(&first, "created_by = ? AND request_id = ?", userID, *t.RequestID).Error; err != nil {
@@ -318,7 +332,7 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status Status, 
 	if _, err := s.orgs.RequireManager(ctx, userID, orgID); err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Where("org_id = ?", orgID)
+	q := s.db.WithContext(ctx).Where("org_id = ?", orgID).Scopes(contentsec.Shown("created_by", userID))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}

@@ -84,8 +84,12 @@ type Task struct {
 	OverdueAt           *time.Time
 	CancelledAt         *time.Time
 	DispatchedAt        *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// ContentRisky and ContentHidden: a later content check found the
+	// title or description risky; the task is listed for its creator only.
+	ContentRisky  bool
+	ContentHidden bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // TableName is the tasks table.

@@ -14,6 +14,7 @@ import (
 	"github.com/silenceper/wechat/v2/miniprogram"
 	"github.com/silenceper/wechat/v2/miniprogram/auth"
 	"github.com/silenceper/wechat/v2/miniprogram/config"
+	"github.com/silenceper/wechat/v2/miniprogram/security"
 	"github.com/silenceper/wechat/v2/miniprogram/subscribe"
 	"github.com/silenceper/wechat/v2/util"
 )
@@ -40,6 +41,7 @@ type Config struct {
 type API struct {
 	auth      *auth.Auth
 	subscribe *subscribe.Subscribe
+	security  *security.Security
 	cache     *redisCache
 	tokenKey  string
 	secret    string
@@ -88,6 +90,7 @@ func New(cfg Config, rdb redis.UniversalClient, keyPrefix string, log *slog.Logg
 	return &API{
 		auth:      mp.GetAuth(),
 		subscribe: mp.GetSubscribe(),
+		security:  mp.GetSecurity(),
 		cache:     c,
 		// The key credential.DefaultAccessToken stores the token under.
 		tokenKey: fmt.Sprintf("%s_access_token_%s", credential.CacheKeyMiniProgramPrefix, cfg.AppID),

@@ -38,6 +38,10 @@ var (
 	// ErrTokenInvalid means the access token was rejected (errcode 40001,
 	// 42001, 40014) even after evicting it and retrying once.
 	ErrTokenInvalid = errors.New("wechat: access token invalid")
+	// ErrUserInactive means WeChat will not check content for a user who
+	// has not opened the mini-program in the last two hours (errcode
+	// 61010): check again later.
+	ErrUserInactive = errors.New("wechat: user not active in the mini-program lately")
 	// ErrUnknown is any other WeChat errcode or unexpected failure; *Error's
 	// Code tells which.
 	ErrUnknown = errors.New("wechat: unexpected error")
@@ -136,6 +140,8 @@ func kindOfCode(code int) error {
 		return ErrTemplateInvalid
 	case 40001, 42001, 40014:
 		return ErrTokenInvalid
+	case 61010:
+		return ErrUserInactive
 	default:
 		return ErrUnknown
 	}

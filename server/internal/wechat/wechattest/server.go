@@ -4,6 +4,14 @@
 //
 // The scenario is chosen by the input:
 //
+//   - msgSecCheck: openid "inactive" (or "o-inactive") → 61010 until
+//     Activate; "busy",
+//     "5xx", "slow" and decimal errcodes as for login; otherwise a text
+//     containing RiskyText is risky (label 20006), any other passes. Only
+//     version 2 requests with an openid and a scene of 1-4 are answered.
+//   - mediaCheckAsync: the same openid scenarios; otherwise a new trace id,
+//     and the request is recorded (MediaChecks) for the test to push a
+//     verdict as WeChat would.
 //   - login js_code "ok:<name>" → openid "o-<name>", unionid "", a random
 //     session_key; "busy" → errcode -1; "5xx" → HTTP 502 with an HTML body;
 //     "slow" → answers after 3 s; a decimal number such as "40029", "40163"
@@ -75,6 +83,8 @@ type Server struct {
 	seen         map[string]bool // expire-once inputs already answered with 40001
 	failed       map[string]int  // quota-once and busy-twice inputs: failures answered so far
 	sent         []wechat.SubscribeMessage
+	mediaChecks  []MediaCheck
+	active       map[string]bool // "inactive" openids made active again
 	sendAttempts int
 
 	latency, jitter atomic.Int64 // nanoseconds
@@ -98,6 +108,8 @@ func NewServer(t testing.TB) *Server {
 	mux.HandleFunc("GET /sns/jscode2session", s.code2Session)
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.phoneNumber)
 	mux.HandleFunc("POST "+sendPath, s.subscribeSend)
+	mux.HandleFunc("POST /wxa/msg_sec_check", s.msgSecCheck)
+	mux.HandleFunc("POST /wxa/media_check_async", s.mediaCheckAsync)
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == sendPath {
 			n := s.inFlight.Add(1)
@@ -479,4 +491,98 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// RiskyText makes the fake's msgSecCheck call a text risky.
+const RiskyText = "违规测试"
+
+// MediaCheck is a mediaCheckAsync request the fake accepted.
+type MediaCheck struct {
+	TraceID, OpenID, MediaURL string
+	MediaType, Scene          int
+}
+
+// MediaChecks returns the mediaCheckAsync requests accepted so far.
+func (s *Server) MediaChecks() []MediaCheck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]MediaCheck(nil), s.mediaChecks...)
+}
+
+// Activate makes the "inactive" openid active again, as if the user had
+// just opened the mini-program: its content is checked from now on.
+func (s *Server) Activate(openid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active == nil {
+		s.active = map[string]bool{}
+	}
+	s.active[openid] = true
+}
+
+func (s *Server) isActive(openid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active[openid]
+}
+
+// securityRefusal answers the openid scenarios of the content security
+// calls and reports whether it did.
+func (s *Server) securityRefusal(w http.ResponseWriter, version, scene int, openid string) bool {
+	switch {
+	case version != 2 || openid == "" || scene < 1 || scene > 4:
+		writeErr(w, 47001, "data format error")
+		return true
+	case strings.TrimPrefix(openid, "o-") == "inactive" && !s.isActive(openid):
+		writeErr(w, 61010, "user is not active in the last two hours")
+		return true
+	}
+	return false
+}
+
+func (s *Server) msgSecCheck(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		OpenID  string `json:"openid"`
+		Scene   int    `json:"scene"`
+		Content string `json:"content"`
+		Version int    `json:"version"`
+	}
+	if !s.accept(w, r, &body, func() string { return strings.TrimPrefix(body.OpenID, "o-") }) {
+		return
+	}
+	if s.securityRefusal(w, body.Version, body.Scene, body.OpenID) {
+		return
+	}
+	suggest, label := "pass", 100
+	if strings.Contains(body.Content, RiskyText) {
+		suggest, label = "risky", 20006
+	}
+	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "trace_id": "trace-" + randomHex(8),
+		"result": map[string]any{"suggest": suggest, "label": label}})
+}
+
+func (s *Server) mediaCheckAsync(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		MediaURL  string `json:"media_url"`
+		MediaType int    `json:"media_type"`
+		OpenID    string `json:"openid"`
+		Scene     int    `json:"scene"`
+		Version   int    `json:"version"`
+	}
+	if !s.accept(w, r, &body, func() string { return strings.TrimPrefix(body.OpenID, "o-") }) {
+		return
+	}
+	if s.securityRefusal(w, body.Version, body.Scene, body.OpenID) {
+		return
+	}
+	if body.MediaType != 2 || body.MediaURL == "" {
+		writeErr(w, 47001, "data format error")
+		return
+	}
+	trace := "trace-" + randomHex(8)
+	s.mu.Lock()
+	s.mediaChecks = append(s.mediaChecks, MediaCheck{TraceID: trace, OpenID: body.OpenID, MediaURL: body.MediaURL,
+		MediaType: body.MediaType, Scene: body.Scene})
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "trace_id": trace})
 }
