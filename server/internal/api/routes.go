@@ -25,6 +25,7 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	authed.POST("/auth/logout", web.NoContent(sess, d.Auth.Logout))
 	authed.POST("/auth/logout-all", web.NoContent(sess, d.Auth.LogoutAll))
 	d.Auth.CacheMeAt(authed.BasePath() + "/me")
+	d.Auth.ReadAhead("POST", authed.BasePath()+"/checkins", d.Checkin.Reads)
 	authed.GET("/me", web.OK(sess, d.Auth.Me))
 	authed.POST("/me/phone", web.OK(sess, d.Auth.BindPhone))
 

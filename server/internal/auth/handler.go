@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin/render"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/web"
 )
@@ -22,6 +23,14 @@ type Handler struct {
 	log         *slog.Logger
 	memberships MembershipLister
 	mePath      string // the full path of GET /me, whose lookup also reads the cache
+	// ahead holds, by full path, the routes whose session lookup also
+	// reads keys of the user that the route reads anyway (see ReadAhead).
+	ahead map[string]readAhead
+}
+
+type readAhead struct {
+	method string
+	reads  func() []redisdb.Read
 }
 
 // MembershipLister returns a user's memberships as the response shows them.
@@ -38,6 +47,18 @@ func NewHandler(svc *Service, log *slog.Logger, memberships MembershipLister) *H
 // route only.
 func (h *Handler) CacheMeAt(fullPath string) { h.mePath = fullPath }
 
+// ReadAhead says that the route method fullPath reads the keys of the
+// signed-in user that reads names (asked anew for each request: a key may
+// name the day): Require reads them with the session, in the same round
+// trip, and the route finds their values with redisdb.Preloaded. Call it
+// while the routes are set up, before the server starts.
+func (h *Handler) ReadAhead(method, fullPath string, reads func() []redisdb.Read) {
+	if h.ahead == nil {
+		h.ahead = map[string]readAhead{}
+	}
+	h.ahead[fullPath] = readAhead{method: method, reads: reads}
+}
+
 // UserID returns the signed-in user of a request that passed Require.
 func UserID(c *gin.Context) int64 { return SessionOf(c).UserID }
 
@@ -53,11 +74,21 @@ func (h *Handler) Require() gin.HandlerFunc {
 			web.Fail(c, h.log, apperr.ErrUnauthenticated)
 			return
 		}
-		authenticate := h.svc.Authenticate
-		if c.Request.Method == http.MethodGet && c.FullPath() == h.mePath {
-			authenticate = h.svc.AuthenticateMe
+		token = strings.TrimSpace(token)
+		ctx := c.Request.Context()
+		var sess Session
+		var err error
+		switch ra, ok := h.ahead[c.FullPath()]; {
+		case ok && c.Request.Method == ra.method:
+			var vals map[string]any
+			if sess, vals, err = h.svc.AuthenticateWith(ctx, token, ra.reads()); err == nil && vals != nil {
+				c.Request = c.Request.WithContext(redisdb.WithPreloaded(ctx, vals))
+			}
+		case c.Request.Method == http.MethodGet && c.FullPath() == h.mePath:
+			sess, err = h.svc.AuthenticateMe(ctx, token)
+		default:
+			sess, err = h.svc.Authenticate(ctx, token)
 		}
-		sess, err := authenticate(c.Request.Context(), strings.TrimSpace(token))
 		if err != nil {
 			web.Fail(c, h.log, err)
 			return

@@ -2,10 +2,11 @@ package auth
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"xianfeng/server/internal/redisdb"
 )
 
 // MeCache keeps each user's rendered GET /me answer in Redis, so that a
@@ -36,14 +37,16 @@ func NewMeCache(rdb redis.UniversalClient, prefix string) *MeCache {
 	return &MeCache{rdb: rdb, prefix: prefix}
 }
 
-// The key names: the lookup script builds the same from the prefix and the
-// user id (see lookup).
-func meKey(prefix string, userID int64) string {
-	return prefix + "me:{" + strconv.FormatInt(userID, 10) + "}"
-}
+// The key names; the session lookup reads both (reads).
+func meKey(prefix string, userID int64) string  { return meRead(prefix).Key(userID) }
+func genKey(prefix string, userID int64) string { return genRead(prefix).Key(userID) }
 
-func genKey(prefix string, userID int64) string {
-	return prefix + "mgen:{" + strconv.FormatInt(userID, 10) + "}"
+func meRead(prefix string) redisdb.Read  { return redisdb.Read{Before: prefix + "me:{", After: "}"} }
+func genRead(prefix string) redisdb.Read { return redisdb.Read{Before: prefix + "mgen:{", After: "}"} }
+
+// reads are the user's answer and generation, for the session lookup.
+func (c *MeCache) reads() []redisdb.Read {
+	return []redisdb.Read{meRead(c.prefix), genRead(c.prefix)}
 }
 
 // invalidate deletes a user's answer and bumps its generation.

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/wechat"
 )
@@ -78,6 +79,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 // user's cached answer, if any, read in the same round trip.
 func (s *Service) AuthenticateMe(ctx context.Context, token string) (Session, error) {
 	return s.sessions.LookupMe(ctx, token, s.me)
+}
+
+// AuthenticateWith is Authenticate that also reads the user's keys named by
+// reads, in the same round trip, and returns their values by key (none on
+// Redis Cluster; see Sessions.LookupWith).
+func (s *Service) AuthenticateWith(ctx context.Context, token string, reads []redisdb.Read) (Session, map[string]any, error) {
+	return s.sessions.LookupWith(ctx, token, reads)
 }
 
 // CachedMe returns the GET /me answer that the session's lookup found in

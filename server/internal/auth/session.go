@@ -123,13 +123,13 @@ func (s *Sessions) Create(ctx context.Context, sess Session) (token string, expi
 // idle session. The extension happens only if the session still exists, so
 // a revoke that races a request is never undone. KEYS[1] is the session;
 // ARGV: now (Unix seconds), the TTL in ms, touchEvery in seconds, the user
-// index key's prefix, and the key prefix of the /me cache (see MeCache);
-// the last two are "" where the script may not name those keys (Redis
-// Cluster, where they sit on other slots and the caller reads them) or, for
-// the cache, where the request is not a GET /me.
+// index key's prefix ("" where the script may not name it: Redis Cluster,
+// where it sits on another slot and the caller extends it), then, for each
+// key of the user that the request reads anyway (see redisdb.Read), "h"
+// (HGETALL) or "s" (GET), the part of its name before the user id and the
+// part after; none on Redis Cluster, where the caller reads them.
 // It returns nil for no session, else uid, openid, sk, created, seen, 1 if
-// it extended the session, and, when asked, the cached /me answer (or
-// false) and the user's /me generation.
+// it extended the session, then the value of each key asked for.
 var lookup = redis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'uid', 'openid', 'sk', 'created', 'seen')
 if not v[1] then return nil end
@@ -142,9 +142,11 @@ if tonumber(ARGV[1]) - (tonumber(v[5]) or 0) >= tonumber(ARGV[3]) then
   touched = 1
 end
 v[6] = touched
-if ARGV[5] ~= '' then
-  v[7] = redis.call('GET', ARGV[5] .. 'me:{' .. v[1] .. '}')
-  v[8] = redis.call('GET', ARGV[5] .. 'mgen:{' .. v[1] .. '}') or '0'
+local n = 6
+for i = 5, #ARGV, 3 do
+  local key = ARGV[i+1] .. v[1] .. ARGV[i+2]
+  n = n + 1
+  if ARGV[i] == 'h' then v[n] = redis.call('HGETALL', key) else v[n] = redis.call('GET', key) end
 end
 return v`)
 
@@ -152,42 +154,77 @@ return v`)
 // unknown, expired or revoked token is apperr.ErrUnauthenticated; Redis not
 // answering is an "unavailable" error.
 func (s *Sessions) Lookup(ctx context.Context, token string) (Session, error) {
-	return s.lookup(ctx, token, nil)
+	sess, _, err := s.lookup(ctx, token, nil)
+	return sess, err
 }
 
 // LookupMe is Lookup for a GET /me: the session also carries the user's
 // cached answer from c, read in the same round trip (two on Redis Cluster).
 func (s *Sessions) LookupMe(ctx context.Context, token string, c *MeCache) (Session, error) {
-	return s.lookup(ctx, token, c)
+	sess, vals, err := s.lookup(ctx, token, c.reads())
+	if err != nil {
+		return Session{}, err
+	}
+	if vals == nil {
+		if sess.me, sess.meGen, err = c.read(ctx, sess.UserID); err != nil {
+			return Session{}, err
+		}
+		return sess, nil
+	}
+	sess.me, sess.meGen = cached(vals[0]), generation(vals[1])
+	return sess, nil
 }
 
-func (s *Sessions) lookup(ctx context.Context, token string, me *MeCache) (Session, error) {
+// LookupWith is Lookup that also reads the user's keys named by reads in the
+// same round trip, and returns their values by key. On Redis Cluster, where
+// the script may not name them, it returns no values: the request reads
+// them itself.
+func (s *Sessions) LookupWith(ctx context.Context, token string, reads []redisdb.Read) (Session, map[string]any, error) {
+	sess, vals, err := s.lookup(ctx, token, reads)
+	if err != nil || vals == nil {
+		return sess, nil, err
+	}
+	byKey := make(map[string]any, len(reads))
+	for i, r := range reads {
+		byKey[r.Key(sess.UserID)] = vals[i]
+	}
+	return sess, byKey, nil
+}
+
+// lookup reads the session and the values of reads (nil on Redis Cluster).
+func (s *Sessions) lookup(ctx context.Context, token string, reads []redisdb.Read) (Session, []any, error) {
 	if !wellFormed(token) {
-		return Session{}, apperr.ErrUnauthenticated
+		return Session{}, nil, apperr.ErrUnauthenticated
 	}
 	id := hashToken(token)
 	now := s.now()
-	indexPrefix, mePrefix := s.prefix+"usess:", ""
-	if me != nil {
-		mePrefix = me.prefix
-	}
+	indexPrefix := s.prefix + "usess:"
 	if s.cluster {
-		indexPrefix, mePrefix = "", ""
+		indexPrefix, reads = "", nil
 	}
-	res, err := lookup.Run(ctx, s.rdb, []string{s.key(id)}, now.Unix(), s.ttl.Milliseconds(), int64(touchEvery/time.Second), indexPrefix, mePrefix).Slice()
+	args := make([]any, 0, 4+3*len(reads))
+	args = append(args, now.Unix(), s.ttl.Milliseconds(), int64(touchEvery/time.Second), indexPrefix)
+	for _, r := range reads {
+		op := "s"
+		if r.Hash {
+			op = "h"
+		}
+		args = append(args, op, r.Before, r.After)
+	}
+	res, err := lookup.Run(ctx, s.rdb, []string{s.key(id)}, args...).Slice()
 	if err == redis.Nil {
-		return Session{}, apperr.ErrUnauthenticated
+		return Session{}, nil, apperr.ErrUnauthenticated
 	}
 	if err != nil {
-		return Session{}, redisErr(err)
+		return Session{}, nil, redisErr(err)
 	}
-	if want := map[bool]int{false: 6, true: 8}[mePrefix != ""]; len(res) != want {
-		return Session{}, fmt.Errorf("auth: redis: session lookup answered %d values", len(res))
+	if len(res) != 6+len(reads) {
+		return Session{}, nil, fmt.Errorf("auth: redis: session lookup answered %d values", len(res))
 	}
 	field := func(i int) string { v, _ := res[i].(string); return v }
 	uid, err := strconv.ParseInt(field(0), 10, 64)
 	if err != nil || uid <= 0 {
-		return Session{}, apperr.ErrUnauthenticated
+		return Session{}, nil, apperr.ErrUnauthenticated
 	}
 	created, _ := strconv.ParseInt(field(3), 10, 64)
 	seen, _ := strconv.ParseInt(field(4), 10, 64)
@@ -197,18 +234,13 @@ func (s *Sessions) lookup(ctx context.Context, token string, me *MeCache) (Sessi
 	}
 	if touched, _ := res[5].(int64); touched == 1 && indexPrefix == "" {
 		if err := s.rdb.Expire(ctx, s.userKey(uid), s.ttl).Err(); err != nil {
-			return Session{}, redisErr(err)
+			return Session{}, nil, redisErr(err)
 		}
 	}
-	switch {
-	case mePrefix != "":
-		sess.me, sess.meGen = cached(res[6]), generation(res[7])
-	case me != nil:
-		if sess.me, sess.meGen, err = me.read(ctx, uid); err != nil {
-			return Session{}, err
-		}
+	if len(reads) == 0 {
+		return sess, nil, nil
 	}
-	return sess, nil
+	return sess, res[6:], nil
 }
 
 // Revoke ends the session of a token at once, on every instance.

@@ -14,6 +14,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/service"
 )
 
@@ -124,6 +125,16 @@ func (s *Service) Day(t time.Time) string { return t.In(s.opts.Location).Format(
 func (s *Service) Today(days int) string {
 	n := s.Now().In(s.opts.Location)
 	return time.Date(n.Year(), n.Month(), n.Day()+days, 12, 0, 0, 0, s.opts.Location).Format(time.DateOnly)
+}
+
+// Reads are the Redis keys a check-in made now reads first (the member's
+// records of the day and generation, see Records), for the session lookup
+// to read with the session; none without a board.
+func (s *Service) Reads() []redisdb.Read {
+	if s.opts.Board == nil {
+		return nil
+	}
+	return s.opts.Board.records.Reads(s.Day(s.Now()))
 }
 
 // Checkin records today's check-in, or returns the one already made today:

@@ -10,6 +10,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/web"
 )
@@ -63,6 +64,10 @@ func (h *Handler) Checkin(ctx context.Context, userID int64, in checkinInput) (w
 	}
 	return web.Status[JSON]{Code: status, Body: newJSON(ck)}, err
 }
+
+// Reads are the Redis keys a check-in reads first: the session lookup of
+// POST /checkins reads them with the session (auth's ReadAhead).
+func (h *Handler) Reads() []redisdb.Read { return h.svc.Reads() }
 
 type mineInput struct {
 	From string  `query:"from"`

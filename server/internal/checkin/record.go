@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/redisdb"
 )
 
 // Records keeps each member's check-ins of the day in Redis, so that a
@@ -31,8 +32,13 @@ import (
 // answering at that instant. A missing generation never matches: a record
 // whose generation Redis lost goes back to the database too.
 //
-// A member's keys carry the hash tag {<user id>}, so each script and MGET
-// names keys of one Redis Cluster slot.
+// A member's records of a day are one hash, a field per org asked for (0:
+// the home membership), so the session lookup can read the day's records
+// and the generation with the session, in its one round trip (see
+// Reads): a repeat then costs Redis one round trip in all.
+//
+// A member's keys carry the hash tag {<user id>}, so each script and
+// pipeline names keys of one Redis Cluster slot.
 type Records struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -50,30 +56,40 @@ func NewRecords(rdb redis.UniversalClient, prefix string) *Records {
 // expires only costs its next repeat a database statement.
 const recordTTL = 36 * time.Hour
 
-// recordKey is the record of a check-in requested in orgID (0: the home
-// membership) on day.
-func (r *Records) recordKey(userID int64, day string, orgID int64) string {
-	return r.prefix + "ckrec:{" + strconv.FormatInt(userID, 10) + "}:" + day + ":" + strconv.FormatInt(orgID, 10)
+// dayRead is the hash of a member's records of day, a field per org asked
+// for; genRead the member's generation.
+func (r *Records) dayRead(day string) redisdb.Read {
+	return redisdb.Read{Before: r.prefix + "ckday:{", After: "}:" + day, Hash: true}
+}
+func (r *Records) genRead() redisdb.Read {
+	return redisdb.Read{Before: r.prefix + "ckgen:{", After: "}"}
 }
 
-func (r *Records) genKey(userID int64) string {
-	return r.prefix + "ckgen:{" + strconv.FormatInt(userID, 10) + "}"
+func (r *Records) dayKey(userID int64, day string) string { return r.dayRead(day).Key(userID) }
+func (r *Records) genKey(userID int64) string             { return r.genRead().Key(userID) }
+
+// Reads are the keys a check-in on day reads first: the session lookup
+// reads them with the session (auth's ReadAhead).
+func (r *Records) Reads(day string) []redisdb.Read {
+	return []redisdb.Read{r.dayRead(day), r.genRead()}
 }
 
 // keepRecord stores a record only if the generation is still ARGV[1] (""
 // for none); with none it starts one at ARGV[2], a random number far from
-// any count of bumps. KEYS: the record, the generation; ARGV: the
-// generation read, a fresh one, the record, the TTL in ms.
+// any count of bumps. KEYS: the day's records, the generation; ARGV: the
+// generation read, a fresh one, the org asked for, the record, the TTL in
+// ms.
 var keepRecord = redis.NewScript(`
 local g = redis.call('GET', KEYS[2])
 if (g or '') ~= ARGV[1] then return 0 end
 if not g then
   g = ARGV[2]
-  redis.call('SET', KEYS[2], g, 'PX', ARGV[4])
+  redis.call('SET', KEYS[2], g, 'PX', ARGV[5])
 else
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
-redis.call('SET', KEYS[1], g .. '|' .. ARGV[3], 'PX', ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[3], g .. '|' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`)
 
 // Invalidate implements org.Invalidator: the members' records stop
@@ -100,15 +116,37 @@ type record struct {
 
 // recall is the member's record of a check-in requested in orgID on day,
 // if one may answer at now; gen is the member's generation ("" for none),
-// to keep a record at after the database answered. An error means Redis
-// did not answer: the caller goes to the database and keeps no record.
+// to keep a record at after the database answered. The keys come from the
+// session lookup when it read them (redisdb.Preloaded), else from one round
+// trip. An error means Redis did not answer: the caller goes to the
+// database and keeps no record.
 func (r *Records) recall(ctx context.Context, userID int64, day string, orgID int64, now time.Time) (c Checkin, ok bool, gen string, err error) {
-	vs, err := r.rdb.MGet(ctx, r.recordKey(userID, day, orgID), r.genKey(userID)).Result()
-	if err != nil {
-		return Checkin{}, false, "", err
+	dayKey, genKey := r.dayKey(userID, day), r.genKey(userID)
+	records, ok1 := redisdb.Preloaded(ctx, dayKey)
+	g, ok2 := redisdb.Preloaded(ctx, genKey)
+	field := strconv.FormatInt(orgID, 10)
+	var raw string
+	if ok1 && ok2 {
+		gen, _ = g.(string)
+		fields, _ := records.([]any)
+		for i := 0; i+1 < len(fields); i += 2 {
+			if f, _ := fields[i].(string); f == field {
+				raw, _ = fields[i+1].(string)
+			}
+		}
+	} else {
+		var rc, gc *redis.StringCmd
+		_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			rc, gc = p.HGet(ctx, dayKey, field), p.Get(ctx, genKey)
+			return nil
+		})
+		for _, cmd := range []*redis.StringCmd{rc, gc} {
+			if err := cmd.Err(); err != nil && err != redis.Nil {
+				return Checkin{}, false, "", err
+			}
+		}
+		raw, gen = rc.Val(), gc.Val()
 	}
-	gen, _ = vs[1].(string)
-	raw, _ := vs[0].(string)
 	recGen, body, found := strings.Cut(raw, "|")
 	if !found || gen == "" || recGen != gen {
 		return Checkin{}, false, gen, nil
@@ -131,8 +169,8 @@ func (r *Records) recall(ctx context.Context, userID int64, day string, orgID in
 func (r *Records) keep(ctx context.Context, p redis.Pipeliner, orgID int64, c Checkin, endsAt *time.Time, gen string) *redis.Cmd {
 	body, _ := json.Marshal(record{JSON: newJSON(c), Seconded: c.Seconded, EndsAt: endsAt})
 	fresh := strconv.FormatUint(1<<62|rand.Uint64()>>2, 10)
-	return keepRecord.EvalSha(ctx, p, []string{r.recordKey(c.UserID, c.Day, orgID), r.genKey(c.UserID)},
-		gen, fresh, body, recordTTL.Milliseconds())
+	return keepRecord.EvalSha(ctx, p, []string{r.dayKey(c.UserID, c.Day), r.genKey(c.UserID)},
+		gen, fresh, strconv.FormatInt(orgID, 10), body, recordTTL.Milliseconds())
 }
 
 // isNoScript reports whether Redis lacked a script run by its SHA.

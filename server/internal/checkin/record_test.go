@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
-// recordKeys are the Redis keys of the members' check-in records (kind
-// "ckrec") or generations ("ckgen").
+// recordKeys are the Redis keys of the members' check-in records of a day (kind
+// "ckday") or generations ("ckgen").
 func (w *world) recordKeys(kind string) []string {
 	w.t.Helper()
 	ctx := context.Background()
@@ -59,7 +62,7 @@ func TestRepeatedCheckinsFromTheRecord(t *testing.T) {
 
 	t.Run("the first check-in leaves its record, and repeats answer it as the database would", func(t *testing.T) {
 		w := w.in(t)
-		if keys := w.recordKeys("ckrec"); len(keys) != 1 {
+		if keys := w.recordKeys("ckday"); len(keys) != 1 {
 			t.Fatalf("record keys %v, want one", keys)
 		}
 		same(t, repeat(t, "phone-1"))
@@ -68,9 +71,9 @@ func TestRepeatedCheckinsFromTheRecord(t *testing.T) {
 
 	t.Run("a record Redis lost falls back to the database, which keeps it again", func(t *testing.T) {
 		w := w.in(t)
-		w.dropKeys(w.recordKeys("ckrec"))
+		w.dropKeys(w.recordKeys("ckday"))
 		same(t, repeat(t, "phone-3"))
-		if keys := w.recordKeys("ckrec"); len(keys) != 1 {
+		if keys := w.recordKeys("ckday"); len(keys) != 1 {
 			t.Errorf("record keys %v after the fallback, want one", keys)
 		}
 		same(t, repeat(t, "phone-4"))
@@ -85,7 +88,7 @@ func TestRepeatedCheckinsFromTheRecord(t *testing.T) {
 
 	t.Run("a removed member is refused although the day's record is in Redis", func(t *testing.T) {
 		w := w.in(t)
-		if keys := w.recordKeys("ckrec"); len(keys) != 1 {
+		if keys := w.recordKeys("ckday"); len(keys) != 1 {
 			t.Fatalf("record keys %v, want one", keys)
 		}
 		w.Expect(w.DoAs("DELETE", w.MemberPath(w.A, w.MemberA), w.SecA, nil), 204)
@@ -122,4 +125,43 @@ func TestARepeatAtAnEndedOrgIsRefused(t *testing.T) {
 	}
 	// Home still takes the day's check-in.
 	w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{"request_id": "at-home"}), 201)
+}
+
+// roundTrips counts the commands and pipelines sent to Redis: each is one
+// round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+// A phone on a bad network retries: the repeat must cost Redis only the
+// session lookup, which reads the day's record with the session, and a new
+// check-in only that and the write of its record and count.
+func TestACheckinReadsItsRecordWithTheSession(t *testing.T) {
+	w := newWorld(t)
+	if _, ok := w.App.Redis.UniversalClient.(*redis.ClusterClient); ok {
+		t.Skip("on Redis Cluster the session script may not name the member's keys")
+	}
+	// Scripts are loaded by the first requests.
+	w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberB, map[string]any{"request_id": "warm-1"}), 201)
+	w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberB, map[string]any{"request_id": "warm-2"}), 200)
+
+	trips := &roundTrips{}
+	w.App.Redis.AddHook(trips)
+	count := func(t *testing.T, status int, requestID string) {
+		t.Helper()
+		before := trips.n.Load()
+		w.Expect(w.DoAs("POST", "/api/v1/checkins", w.MemberA, map[string]any{"request_id": requestID}), status)
+		t.Logf("%s: %d Redis round trips", requestID, trips.n.Load()-before)
+		if got, want := trips.n.Load()-before, map[int]int64{201: 2, 200: 1}[status]; got != want {
+			t.Errorf("a check-in answered %d after %d Redis round trips, want %d", status, got, want)
+		}
+	}
+	count(t, 201, "first")
+	count(t, 200, "retry")
 }
