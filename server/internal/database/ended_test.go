@@ -15,23 +15,8 @@ import (
 // (and only those) as removed.
 func TestMigrationClosesTheOpenAssignmentsOfEndedMemberships(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, freshURL(t))
-	var before []database.Migration
-	for _, m := range database.Migrations {
-		if m.Version <= 6 {
-			before = append(before, m)
-		}
-	}
-	if err := database.Migrate(ctx, db, before, logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
+	db, exec := migratedTo(t, 6)
 	now := time.Date(2026, 1, 26, 2, 0, 0, 0, time.UTC)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if err := db.Exec(sql, args...).Error; err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
 	exec("INSERT INTO orgs (id, name, kind, depth, created_at, updated_at) VALUES (1, '第一党支部', 'branch', 0, ?, ?)", now, now)
 	for _, m := range []struct {
 		user   int64

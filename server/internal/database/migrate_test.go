@@ -42,6 +42,29 @@ func open(t *testing.T, url string) *database.DB {
 	return db
 }
 
+// migratedTo opens an empty database with the migrations up to version
+// applied, as a database was before the later ones, and returns it with an
+// exec that fails the test on any error.
+func migratedTo(t *testing.T, version int) (*database.DB, func(sql string, args ...any)) {
+	t.Helper()
+	db := open(t, freshURL(t))
+	var before []database.Migration
+	for _, m := range database.Migrations {
+		if m.Version <= version {
+			before = append(before, m)
+		}
+	}
+	if err := database.Migrate(context.Background(), db, before, logging.Discard()); err != nil {
+		t.Fatal(err)
+	}
+	return db, func(sql string, args ...any) {
+		t.Helper()
+		if err := db.Exec(sql, args...).Error; err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+}
+
 // appliedVersions lists schema_migrations, one entry per row, in order.
 func appliedVersions(t *testing.T, db *database.DB) []int {
 	t.Helper()

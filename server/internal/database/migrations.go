@@ -88,15 +88,10 @@ var Migrations = []Migration{
 			Detail       string `gorm:"size:1000;not null;default:''"`
 			CreatedAt    time.Time
 		}
-		for name, model := range map[string]any{
+		return createTables(tx, map[string]any{
 			"orgs": &org{}, "org_closure": &orgClosure{}, "org_counts": &orgCount{},
 			"org_claims": &orgClaim{}, "memberships": &membership{}, "audit_logs": &auditLog{},
-		} {
-			if err := tx.Table(name).AutoMigrate(model); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	}}, {Version: 3, Name: "create tasks, assignments, checkins and notifications", Up: func(tx *gorm.DB) error {
 		type task struct {
 			ID                  int64   `gorm:"primaryKey;index:ix_task_org,priority:2"`
@@ -172,14 +167,9 @@ var Migrations = []Migration{
 			ReadAt    *time.Time
 			CreatedAt time.Time
 		}
-		for name, model := range map[string]any{
+		return createTables(tx, map[string]any{
 			"tasks": &task{}, "assignments": &assignment{}, "checkins": &checkin{}, "notifications": &notification{},
-		} {
-			if err := tx.Table(name).AutoMigrate(model); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	}}, {Version: 4, Name: "push delivery, consent ledger and announcements", Up: func(tx *gorm.DB) error {
 		type notification struct {
 			ID            int64  `gorm:"primaryKey;index:ix_notification_user,priority:2"`
@@ -215,14 +205,9 @@ var Migrations = []Migration{
 			Recipients     int    `gorm:"not null;default:0"`
 			CreatedAt      time.Time
 		}
-		for name, model := range map[string]any{
+		return createTables(tx, map[string]any{
 			"notifications": &notification{}, "subscriptions": &subscription{}, "announcements": &announcement{},
-		} {
-			if err := tx.Table(name).AutoMigrate(model); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	}}, {Version: 5, Name: "reports with escalation, deeds", Up: func(tx *gorm.DB) error {
 		type report struct {
 			ID              int64  `gorm:"primaryKey"`
@@ -280,14 +265,9 @@ var Migrations = []Migration{
 			Note      string `gorm:"size:1000;not null;default:''"`
 			CreatedAt time.Time
 		}
-		for name, model := range map[string]any{
+		return createTables(tx, map[string]any{
 			"reports": &report{}, "report_events": &reportEvent{}, "deeds": &deed{}, "deed_events": &deedEvent{},
-		} {
-			if err := tx.Table(name).AutoMigrate(model); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	}}, {Version: 6, Name: "push groups: coalesced report pushes", Up: func(tx *gorm.DB) error {
 		// Plain statements that read the same on SQLite, PostgreSQL and MySQL.
 		if err := tx.Exec("ALTER TABLE notifications ADD COLUMN push_group VARCHAR(60) NOT NULL DEFAULT ''").Error; err != nil {
@@ -346,14 +326,9 @@ var Migrations = []Migration{
 			Alert     bool   `gorm:"not null;default:false"`
 			CreatedAt time.Time
 		}
-		for name, model := range map[string]any{
+		return createTables(tx, map[string]any{
 			"forms": &form{}, "form_entries": &formEntry{}, "form_entry_versions": &formEntryVersion{},
-		} {
-			if err := tx.Table(name).AutoMigrate(model); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	}}, {Version: 9, Name: "form misses; the form export reads entries by day", Up: func(tx *gorm.DB) error {
 		// Plain statements that read the same on SQLite, PostgreSQL and MySQL.
 		for _, stmt := range []string{
@@ -580,6 +555,17 @@ func fillFormTotals(tx *gorm.DB) error {
 			}
 		}
 		if err := flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createTables creates each table of models, by name, from its model
+// (gorm's AutoMigrate).
+func createTables(tx *gorm.DB, models map[string]any) error {
+	for name, model := range models {
+		if err := tx.Table(name).AutoMigrate(model); err != nil {
 			return err
 		}
 	}

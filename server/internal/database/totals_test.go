@@ -16,23 +16,8 @@ import (
 // options chosen, and the sum, least and greatest of a temperature.
 func TestMigrationSumsUpTheFormEntriesWrittenBefore(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, freshURL(t))
-	var before []database.Migration
-	for _, m := range database.Migrations {
-		if m.Version <= 10 {
-			before = append(before, m)
-		}
-	}
-	if err := database.Migrate(ctx, db, before, logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
+	db, exec := migratedTo(t, 10)
 	now := time.Date(2020, 2, 3, 1, 0, 0, 0, time.UTC)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if err := db.Exec(sql, args...).Error; err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
 	exec(`INSERT INTO forms (id, org_id, created_by, title, mode, target, include_suborgs, fields, status, created_at, updated_at)
 		VALUES (1, 1, 1, '健康', 'daily', '{}', true, ?, 'open', ?, ?)`,
 		`[{"key":"temp","label":"体温","type":"temperature"},{"key":"sym","label":"症状","type":"multi","options":["咳嗽","发热"]},{"key":"note","label":"备注","type":"text"}]`, now, now)

@@ -67,6 +67,41 @@ type deedRow struct {
 
 type count struct{ ID, N int64 }
 
+// figureRows are the rows an org's and a member's figures count alike,
+// each by org or by user id.
+type figureRows struct {
+	tasks                     []taskRow
+	checkins, entries, missed []count
+	deeds                     []deedRow
+}
+
+// figures are where one org's or member's figures go.
+type figures struct {
+	tasks    *Tasks
+	checkins *Checkins
+	deeds    *Deeds
+	forms    *Forms
+}
+
+// fill writes the rows into the figures of their ids.
+func (r *figureRows) fill(at func(id int64) figures) {
+	for _, x := range r.tasks {
+		*at(x.ID).tasks = x.tasks()
+	}
+	for _, x := range r.checkins {
+		at(x.ID).checkins.Days = x.N
+	}
+	for _, x := range r.deeds {
+		*at(x.ID).deeds = Deeds{Approved: x.Approved, Commended: x.Commended}
+	}
+	for _, x := range r.entries {
+		at(x.ID).forms.Entries = x.N
+	}
+	for _, x := range r.missed {
+		at(x.ID).forms.Missed = x.N
+	}
+}
+
 // orgFigures computes the figures of o's subtree and of each child's.
 func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats, []OrgStats, error) {
 	db := s.DB().WithContext(ctx)
@@ -82,24 +117,20 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 
 	var (
 		members   []count
-		tasks     []taskRow
-		checkins  []count
+		rows      figureRows
 		reports   []struct{ ID, Filed, Acknowledged int64 }
 		acks      map[int64][]float64
 		escalated []count
-		deeds     []deedRow
-		entries   []count
-		missed    []count
 	)
 	g, gctx, q := s.parallel(ctx)
 	g.Go(q(&members, "SELECT org_id AS id, SUM(n) AS n FROM org_counts WHERE status = ? AND org_id IN ? GROUP BY org_id",
 		org.StatusApproved, ids))
-	g.Go(q(&tasks, org.RollupSQL(`SELECT a.org_id AS org_id, `+taskFiguresSQL+`
+	g.Go(q(&rows.tasks, org.RollupSQL(`SELECT a.org_id AS org_id, `+taskFiguresSQL+`
 		FROM tasks t JOIN assignments a ON a.task_id = t.id
 		WHERE t.created_at >= ? AND t.created_at < ? AND a.org_id IN (`+org.SubtreeSQL+`)
 		GROUP BY a.org_id`, "assigned", "accepted", "done_on_time", "overdue", "declined"),
 		append(taskArgs(), p.Start, p.End, o.ID, ids)...))
-	g.Go(q(&checkins, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM checkins
+	g.Go(q(&rows.checkins, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM checkins
 		WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) GROUP BY org_id`, "n"),
 		p.From, p.To, o.ID, ids))
 	g.Go(q(&reports, org.RollupSQL(`SELECT org_id, COUNT(*) AS filed, SUM(CASE WHEN acked_at IS NOT NULL THEN 1 ELSE 0 END) AS acknowledged
@@ -115,15 +146,15 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 		WHERE e.kind = ? AND e.actor_id = 0 AND e.created_at >= ? AND e.created_at < ? AND r.org_id IN (`+org.SubtreeSQL+`)
 		GROUP BY `+failedOrgSQL, "n"),
 		report.EventEscalated, report.EventEscalated, p.Start, p.End, o.ID, ids))
-	g.Go(q(&deeds, org.RollupSQL(`SELECT d.org_id AS org_id, `+deedFiguresSQL+`
+	g.Go(q(&rows.deeds, org.RollupSQL(`SELECT d.org_id AS org_id, `+deedFiguresSQL+`
 		FROM deed_events e JOIN deeds d ON d.id = e.deed_id
 		WHERE e.kind IN ? AND e.created_at >= ? AND e.created_at < ? AND d.org_id IN (`+org.SubtreeSQL+`)
 		GROUP BY d.org_id`, "approved", "commended"),
 		append(deedArgs(), deedKinds, p.Start, p.End, o.ID, ids)...))
-	g.Go(q(&entries, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM form_entries
+	g.Go(q(&rows.entries, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM form_entries
 		WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) GROUP BY org_id`, "n"),
 		p.From, p.To, o.ID, ids))
-	g.Go(q(&missed, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM form_misses
+	g.Go(q(&rows.missed, org.RollupSQL(`SELECT org_id, COUNT(*) AS n FROM form_misses
 		WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) GROUP BY org_id`, "n"),
 		p.From, p.To, o.ID, ids))
 	if err := g.Wait(); err != nil {
@@ -143,12 +174,7 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 	for _, r := range members {
 		out[r.ID].ApprovedMembers = r.N
 	}
-	for _, r := range tasks {
-		out[r.ID].Tasks = r.tasks()
-	}
-	for _, r := range checkins {
-		out[r.ID].Checkins.Days = r.N
-	}
+	rows.fill(func(id int64) figures { st := out[id]; return figures{&st.Tasks, &st.Checkins, &st.Deeds, &st.Forms} })
 	for _, r := range reports {
 		out[r.ID].Reports.Filed, out[r.ID].Reports.Acknowledged = r.Filed, r.Acknowledged
 	}
@@ -157,15 +183,6 @@ func (s *Service) orgFigures(ctx context.Context, o org.Org, p Period) (OrgStats
 	}
 	for _, r := range escalated {
 		out[r.ID].Reports.Escalations = r.N
-	}
-	for _, r := range deeds {
-		out[r.ID].Deeds = Deeds{Approved: r.Approved, Commended: r.Commended}
-	}
-	for _, r := range entries {
-		out[r.ID].Forms.Entries = r.N
-	}
-	for _, r := range missed {
-		out[r.ID].Forms.Missed = r.N
 	}
 	for _, st := range out {
 		st.Checkins.Rate = rate(st.Checkins.Days, st.ApprovedMembers*int64(p.Days))
@@ -246,30 +263,26 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 	}
 
 	var (
-		tasks    []taskRow
-		checkins []count
-		reports  []count
-		deeds    []deedRow
-		entries  []count
-		missed   []count
+		rows    figureRows
+		reports []count
 	)
 	g, _, q := s.parallel(ctx)
-	g.Go(q(&tasks, `SELECT a.user_id AS id, `+taskFiguresSQL+`
+	g.Go(q(&rows.tasks, `SELECT a.user_id AS id, `+taskFiguresSQL+`
 		FROM tasks t JOIN assignments a ON a.task_id = t.id
 		WHERE t.created_at >= ? AND t.created_at < ? AND a.org_id = ? AND a.user_id IN ?
 		GROUP BY a.user_id`, append(taskArgs(), p.Start, p.End, orgID, users)...))
-	g.Go(q(&checkins, `SELECT user_id AS id, COUNT(DISTINCT day) AS n FROM checkins
+	g.Go(q(&rows.checkins, `SELECT user_id AS id, COUNT(DISTINCT day) AS n FROM checkins
 		WHERE org_id = ? AND user_id IN ? AND day >= ? AND day <= ? GROUP BY user_id`, orgID, users, p.From, p.To))
 	g.Go(q(&reports, `SELECT reporter_id AS id, COUNT(*) AS n FROM reports
 		WHERE org_id = ? AND reporter_id IN ? AND created_at >= ? AND created_at < ? GROUP BY reporter_id`,
 		orgID, users, p.Start, p.End))
-	g.Go(q(&deeds, `SELECT d.user_id AS id, `+deedFiguresSQL+`
+	g.Go(q(&rows.deeds, `SELECT d.user_id AS id, `+deedFiguresSQL+`
 		FROM deed_events e JOIN deeds d ON d.id = e.deed_id
 		WHERE d.org_id = ? AND d.user_id IN ? AND e.kind IN ? AND e.created_at >= ? AND e.created_at < ?
 		GROUP BY d.user_id`, append(deedArgs(), orgID, users, deedKinds, p.Start, p.End)...))
-	g.Go(q(&entries, `SELECT user_id AS id, COUNT(*) AS n FROM form_entries
+	g.Go(q(&rows.entries, `SELECT user_id AS id, COUNT(*) AS n FROM form_entries
 		WHERE org_id = ? AND user_id IN ? AND day >= ? AND day <= ? GROUP BY user_id`, orgID, users, p.From, p.To))
-	g.Go(q(&missed, `SELECT user_id AS id, COUNT(*) AS n FROM form_misses
+	g.Go(q(&rows.missed, `SELECT user_id AS id, COUNT(*) AS n FROM form_misses
 		WHERE org_id = ? AND user_id IN ? AND day >= ? AND day <= ? GROUP BY user_id`, orgID, users, p.From, p.To))
 	if err := g.Wait(); err != nil {
 		return paging.Page[MemberStats]{}, err
@@ -281,23 +294,9 @@ func (s *Service) memberFigures(ctx context.Context, orgID int64, p Period, afte
 		out[i] = MemberStats{MembershipID: m.ID, UserID: m.UserID, Name: m.Name, Badge: m.Badge, BadgeLabel: m.Badge.Label(), Role: m.Role}
 		at[m.UserID] = &out[i]
 	}
-	for _, r := range tasks {
-		at[r.ID].Tasks = r.tasks()
-	}
-	for _, r := range checkins {
-		at[r.ID].Checkins.Days = r.N
-	}
+	rows.fill(func(id int64) figures { st := at[id]; return figures{&st.Tasks, &st.Checkins, &st.Deeds, &st.Forms} })
 	for _, r := range reports {
 		at[r.ID].Reports.Filed = r.N
-	}
-	for _, r := range deeds {
-		at[r.ID].Deeds = Deeds{Approved: r.Approved, Commended: r.Commended}
-	}
-	for _, r := range entries {
-		at[r.ID].Forms.Entries = r.N
-	}
-	for _, r := range missed {
-		at[r.ID].Forms.Missed = r.N
 	}
 	for i := range out {
 		out[i].Checkins.Rate = rate(out[i].Checkins.Days, int64(p.Days))

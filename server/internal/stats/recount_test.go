@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // The recount below follows the definitions in the package documentation
@@ -240,17 +242,24 @@ func (w *world) recountEscalations(p period, orgs []int64) int64 {
 	return n
 }
 
+// count counts q's rows, only those of f's user when it names one
+// (userCol is the user's column).
+func (w *world) count(q *gorm.DB, userCol string, f filter) int64 {
+	w.t.Helper()
+	if f.user != 0 {
+		q = q.Where(userCol+" = ?", f.user)
+	}
+	var n int64
+	w.must(q.Count(&n).Error)
+	return n
+}
+
 func (w *world) recountDeeds(p period, f filter) deedsJSON {
 	w.t.Helper()
 	count := func(kind string) int64 {
-		var n int64
-		q := w.db.Table("deed_events").Joins("JOIN deeds ON deeds.id = deed_events.deed_id").
-			Where("deed_events.kind = ? AND deeds.org_id IN ? AND deed_events.created_at >= ? AND deed_events.created_at < ?", kind, f.orgs, p.start, p.end)
-		if f.user != 0 {
-			q = q.Where("deeds.user_id = ?", f.user)
-		}
-		w.must(q.Count(&n).Error)
-		return n
+		return w.count(w.db.Table("deed_events").Joins("JOIN deeds ON deeds.id = deed_events.deed_id").
+			Where("deed_events.kind = ? AND deeds.org_id IN ? AND deed_events.created_at >= ? AND deed_events.created_at < ?", kind, f.orgs, p.start, p.end),
+			"deeds.user_id", f)
 	}
 	return deedsJSON{Approved: count("approved"), Commended: count("commended")}
 }
@@ -258,13 +267,7 @@ func (w *world) recountDeeds(p period, f filter) deedsJSON {
 func (w *world) recountForms(p period, f filter) formsJSON {
 	w.t.Helper()
 	count := func(table string) int64 {
-		var n int64
-		q := w.db.Table(table).Where("org_id IN ? AND day >= ? AND day <= ?", f.orgs, p.from, p.to)
-		if f.user != 0 {
-			q = q.Where("user_id = ?", f.user)
-		}
-		w.must(q.Count(&n).Error)
-		return n
+		return w.count(w.db.Table(table).Where("org_id IN ? AND day >= ? AND day <= ?", f.orgs, p.from, p.to), "user_id", f)
 	}
 	return formsJSON{Entries: count("form_entries"), Missed: count("form_misses")}
 }
