@@ -64,8 +64,7 @@ type Sessions struct {
 // NewSessions returns a session store with keys under prefix. Sessions keep
 // real time, not the app's clock: their expiry is Redis's, which runs on it.
 func NewSessions(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Sessions {
-	_, cluster := rdb.(*redis.ClusterClient)
-	return &Sessions{rdb: rdb, prefix: prefix, ttl: ttl, now: time.Now, cluster: cluster}
+	return &Sessions{rdb: rdb, prefix: prefix, ttl: ttl, now: time.Now, cluster: redisdb.IsCluster(rdb)}
 }
 
 // TTL is the sliding lifetime of a session.

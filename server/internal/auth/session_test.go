@@ -3,7 +3,6 @@ package auth
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -22,6 +21,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/redisdb"
+	"xianfeng/server/internal/testenv/testdb"
 )
 
 const testTTL = 7 * 24 * time.Hour
@@ -37,34 +37,30 @@ func openRedis(t *testing.T, url string) *redisdb.Client {
 	return rdb
 }
 
-// testStore returns a session store on miniredis, or on the Redis that
-// TEST_REDIS_URL names under a key prefix of its own, deleted afterwards.
+// testStore returns a session store on miniredis, or on the Redis (single,
+// Cluster or Sentinel) that the TEST_REDIS_ settings name, under a key
+// prefix of its own, deleted afterwards.
 func testStore(t *testing.T) (*Sessions, redis.UniversalClient, string) {
 	t.Helper()
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	prefix := "test" + hex.EncodeToString(b[:]) + ":"
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://" + miniredis.RunT(t).Addr()
+	if os.Getenv("TEST_REDIS_URL") == "" && os.Getenv("TEST_REDIS_ADDRS") == "" {
+		rdb := openRedis(t, "redis://"+miniredis.RunT(t).Addr())
+		return NewSessions(rdb, "xf:", testTTL), rdb, "xf:"
 	}
-	rdb := openRedis(t, url)
-	t.Cleanup(func() {
-		for _, k := range keys(t, rdb, prefix) {
-			rdb.Del(context.Background(), k)
-		}
-	})
+	cfg := testdb.Config(t).Redis
+	cfg.Timeout, cfg.PoolSize = time.Second, 8
+	rdb, err := redisdb.Open(context.Background(), cfg, logging.Discard())
+	if err != nil {
+		t.Fatalf("redisdb.Open: %v", err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	prefix := cfg.KeyPrefix
 	return NewSessions(rdb, prefix, testTTL), rdb, prefix
 }
 
 func keys(t *testing.T, rdb redis.UniversalClient, prefix string) []string {
 	t.Helper()
-	var out []string
-	iter := rdb.Scan(context.Background(), 0, prefix+"*", 500).Iterator()
-	for iter.Next(context.Background()) {
-		out = append(out, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	out, err := redisdb.Keys(context.Background(), rdb, prefix+"*")
+	if err != nil {
 		t.Fatalf("scan: %v", err)
 	}
 	return out

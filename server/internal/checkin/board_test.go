@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/testenv"
 )
 
@@ -129,13 +130,8 @@ func (w *world) assertBoards(t *testing.T, date string, orgs ...int64) {
 // boardKeys lists this app's board keys in Redis.
 func (w *world) boardKeys() []string {
 	w.t.Helper()
-	ctx := context.Background()
-	var keys []string
-	iter := w.App.Redis.Scan(ctx, 0, w.App.Config.Redis.KeyPrefix+"board:*", 500).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	keys, err := redisdb.Keys(context.Background(), w.App.Redis, w.App.Config.Redis.KeyPrefix+"board:*")
+	if err != nil {
 		w.t.Fatal(err)
 	}
 	return keys
@@ -154,7 +150,7 @@ func (w *world) loseRedis(people ...*person) {
 		return
 	}
 	if keys := w.boardKeys(); len(keys) > 0 {
-		if err := w.App.Redis.Del(context.Background(), keys...).Err(); err != nil {
+		if err := redisdb.Del(context.Background(), w.App.Redis, keys...); err != nil {
 			w.t.Fatal(err)
 		}
 	}

@@ -9,19 +9,16 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"xianfeng/server/internal/redisdb"
 )
 
 // recordKeys are the Redis keys of the members' check-in records of a day (kind
 // "ckday") or generations ("ckgen").
 func (w *world) recordKeys(kind string) []string {
 	w.t.Helper()
-	ctx := context.Background()
-	var keys []string
-	iter := w.App.Redis.Scan(ctx, 0, w.App.Config.Redis.KeyPrefix+kind+":*", 500).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	keys, err := redisdb.Keys(context.Background(), w.App.Redis, w.App.Config.Redis.KeyPrefix+kind+":*")
+	if err != nil {
 		w.t.Fatal(err)
 	}
 	return keys
@@ -32,7 +29,7 @@ func (w *world) dropKeys(keys []string) {
 	if len(keys) == 0 {
 		w.t.Fatal("no keys to drop")
 	}
-	if err := w.App.Redis.Del(context.Background(), keys...).Err(); err != nil {
+	if err := redisdb.Del(context.Background(), w.App.Redis, keys...); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -144,7 +141,7 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // check-in only that and the write of its record and count.
 func TestACheckinReadsItsRecordWithTheSession(t *testing.T) {
 	w := newWorld(t)
-	if _, ok := w.App.Redis.UniversalClient.(*redis.ClusterClient); ok {
+	if redisdb.IsCluster(w.App.Redis) {
 		t.Skip("on Redis Cluster the session script may not name the member's keys")
 	}
 	// Scripts are loaded by the first requests.

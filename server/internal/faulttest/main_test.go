@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -72,6 +73,8 @@ func startWorker(t *testing.T, cfg config.Config, name string, env ...string) *w
 		"APP_DATABASE_URL="+cfg.Database.URL,
 		"APP_DATABASE_AUTO_MIGRATE=false",
 		"APP_REDIS_URL="+cfg.Redis.URL,
+		"APP_REDIS_ADDRS="+strings.Join(cfg.Redis.Addrs, ","),
+		"APP_REDIS_MASTER_NAME="+cfg.Redis.MasterName,
 		"APP_REDIS_KEY_PREFIX="+cfg.Redis.KeyPrefix,
 		"APP_QUEUE_NAMESPACE="+cfg.Queue.Namespace,
 		"APP_WECHAT_MOCK=true",

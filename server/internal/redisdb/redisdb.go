@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -83,6 +84,16 @@ func Open(ctx context.Context, cfg config.Redis, log *slog.Logger) (*Client, err
 
 // Embedded returns the in-process Redis, or nil when a real one is used.
 func (c *Client) Embedded() *miniredis.Miniredis { return c.embedded }
+
+// IsCluster reports whether rdb (a *Client or a go-redis client) talks to a
+// Redis Cluster, where a script may name only keys of one slot.
+func IsCluster(rdb redis.UniversalClient) bool {
+	if c, ok := rdb.(*Client); ok {
+		rdb = c.UniversalClient
+	}
+	_, ok := rdb.(*redis.ClusterClient)
+	return ok
+}
 
 // Close closes the client and stops the embedded Redis, if any.
 func (c *Client) Close() error {
@@ -165,4 +176,41 @@ var blocking = map[string]bool{
 	"blpop": true, "brpop": true, "brpoplpush": true, "blmove": true, "blmpop": true,
 	"bzpopmin": true, "bzpopmax": true, "bzmpop": true, "xread": true, "xreadgroup": true,
 	"wait": true, "waitaof": true, "subscribe": true, "psubscribe": true, "ssubscribe": true,
+}
+
+// Keys lists the keys matching pattern, on every master of a Redis Cluster
+// (SCAN asks one node only). For tools and tests: it walks the whole key
+// space.
+func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
+	if c, ok := rdb.(*Client); ok {
+		rdb = c.UniversalClient
+	}
+	var out []string
+	var mu sync.Mutex
+	scan := func(ctx context.Context, node redis.UniversalClient) error {
+		iter := node.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			out = append(out, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
+		return out, err
+	}
+	return out, scan(ctx, rdb)
+}
+
+// Del deletes keys one DEL each, in one pipeline: on a Redis Cluster they
+// may sit on many slots, which one DEL may not span.
+func Del(ctx context.Context, rdb redis.UniversalClient, keys ...string) error {
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, k)
+		}
+		return nil
+	})
+	return err
 }

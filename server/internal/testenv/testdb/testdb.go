@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"xianfeng/config"
+	"xianfeng/server/internal/redisdb"
 )
 
 // Config returns a development configuration on this test's own database
@@ -32,9 +34,16 @@ func Config(t testing.TB) config.Config {
 	cfg.Media.URL = "file:" + filepath.Join(t.TempDir(), "media")
 	if raw := os.Getenv("TEST_REDIS_URL"); raw != "" {
 		cfg.Redis.URL = raw
+	} else if addrs := os.Getenv("TEST_REDIS_ADDRS"); addrs != "" {
+		// Redis Cluster (several addresses) or Sentinel (with TEST_REDIS_MASTER).
+		cfg.Redis.Addrs = strings.Split(addrs, ",")
+		cfg.Redis.MasterName = os.Getenv("TEST_REDIS_MASTER")
+	}
+	if !cfg.EmbeddedRedis() {
 		cfg.Redis.KeyPrefix = "test" + suffix + ":"
 		cfg.Queue.Namespace = "test" + suffix
-		t.Cleanup(func() { cleanRedis(t, raw, cfg.Redis.KeyPrefix, cfg.Queue.Namespace) })
+		r := cfg.Redis
+		t.Cleanup(func() { cleanRedis(r, r.KeyPrefix, cfg.Queue.Namespace) })
 	}
 	return cfg
 }
@@ -109,22 +118,21 @@ func RandomSuffix() string {
 }
 
 // cleanRedis deletes this test's keys and its asynq queues.
-func cleanRedis(t testing.TB, raw, prefix, namespace string) {
-	opts, err := redis.ParseURL(raw)
-	if err != nil {
-		return
+func cleanRedis(cfg config.Redis, prefix, namespace string) {
+	opts := &redis.UniversalOptions{Addrs: cfg.Addrs, MasterName: cfg.MasterName, DB: cfg.DB}
+	if cfg.URL != "" {
+		o, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			return
+		}
+		opts = &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB}
 	}
-	rdb := redis.NewClient(opts)
+	rdb := redis.NewUniversalClient(opts)
 	defer rdb.Close()
 	ctx := context.Background()
 	for _, pattern := range []string{prefix + "*", "asynq:{" + namespace + ":*"} {
-		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
+		if keys, err := redisdb.Keys(ctx, rdb, pattern); err == nil {
+			_ = redisdb.Del(ctx, rdb, keys...)
 		}
 	}
 	for _, q := range []string{"critical", "default", "low"} {
