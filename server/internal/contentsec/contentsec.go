@@ -316,10 +316,16 @@ func (s *Service) flag(tx *gorm.DB, kind string, refID int64, hide bool) error {
 
 // Shown is the gorm scope of the rows of a table with content_hidden that
 // viewer may see: those not hidden, and their own (authorColumn names the
-// author's column).
+// author's column). An authorColumn qualified by a table or alias
+// ("e.user_id") qualifies content_hidden alike, for queries that join
+// other tables with the column.
 func Shown(authorColumn string, viewer int64) func(*gorm.DB) *gorm.DB {
+	hidden := "content_hidden"
+	if i := strings.LastIndexByte(authorColumn, '.'); i >= 0 {
+		hidden = authorColumn[:i+1] + hidden
+	}
 	return func(db *gorm.DB) *gorm.DB {
-		return db.Where("(content_hidden = ? OR "+authorColumn+" = ?)", false, viewer)
+		return db.Where("("+hidden+" = ? OR "+authorColumn+" = ?)", false, viewer)
 	}
 }
 
