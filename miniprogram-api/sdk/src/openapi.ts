@@ -1981,7 +1981,9 @@ export interface paths {
          *     对上级组织的书记脱敏显示（如 `3702**********1234`、`139****5678`）。
          *     Caller: a secretary of the form's org or an ancestor. The entries, newest first, optionally by `alert`, the
          *     member's org `org_id` and `day`. ID and phone numbers are whole only for the secretaries of the entry's own org
-         *     (each such read audited as `form.unmask`), masked for those above.
+         *     (each such read audited as `form.unmask`), masked for those above. An entry whose text a later content check
+         *     found risky is left out (it is hidden from all but its member).
+         *     后来的内容安全检测认为文字答案违规的填报不列出（只有填报人本人可见）。
          *
          *     错误 / Errors:
          *     - 400 `invalid_argument`：`limit`、`cursor`、`alert`、`org_id` 或 `day` 无效 / an invalid `limit`, `cursor`, `alert`, `org_id` or `day`
@@ -2013,6 +2015,13 @@ export interface paths {
          *     - 409 `form_closed`：表单已关闭 / the form is closed
          *     - 422 `client_time_out_of_window`：`client_time` 超出离线窗口 / `client_time` outside the offline window
          *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
+         *     - 422 `content_risky`：文字答案（`text`）或位置的地址（`location.address`）未通过微信内容安全检测，`fields` 指明
+         *       `answers.<key>`，什么都不保存；微信暂时无法检测时照常保存、稍后再检测，届时认为违规的填报对填报人以外的人隐藏，
+         *       并在站内信告知填报人（`content_hidden`）/ a text answer or a location's address failed WeChat's content check,
+         *       named `answers.<key>`, and nothing is saved; when WeChat cannot check, the entry is stored and checked later,
+         *       and if found risky then it is hidden from everyone but its member, who is told in the inbox (`content_hidden`)
+         *     - 503 `content_check_unavailable`：表单类内容设为 `refuse` 且微信暂时无法检测 / WeChat could not check and forms'
+         *       content mode is `refuse`
          */
         post: operations["submitFormEntry"];
         delete?: never;
@@ -2045,6 +2054,10 @@ export interface paths {
          *     - 409 `past_due`：已过截止时间 / past the due time
          *     - 409 `form_closed`：表单已关闭 / the form is closed
          *     - 409 `entry_changed`：同时有另一次更正 / a concurrent correction came first
+         *     - 422 `content_risky`：更正后的文字答案或地址未通过微信内容安全检测（`fields` 指明 `answers.<key>`），原答案不变 /
+         *       a corrected text answer or address failed WeChat's content check (named `answers.<key>`); the entry is unchanged
+         *     - 503 `content_check_unavailable`：表单类内容设为 `refuse` 且微信暂时无法检测 / WeChat could not check and forms'
+         *       content mode is `refuse`
          */
         put: operations["correctFormEntry"];
         post?: never;
@@ -2099,14 +2112,15 @@ export interface paths {
          *     `from`–`to`（按填报日，配置时区；都不给时为今天，只给一个时为那一天；最多 366 天）内的每份填报一行，按日期、提交顺序排列：
          *     组织、姓名、身份、日期、提交时间、离线填写时间、每个字段一列（表头为字段名称，有单位的带单位）、预警（「是」或空）、
          *     更正次数、最后更正时间。每行是书记看到的最新版本；身份证号与手机号一律脱敏（如 `3702**********1234`），
-         *     本支部书记导出时也如此。数据分批读取，内存占用不随行数增长；超过 Excel 单表 1,048,576 行时续写到
+         *     本支部书记导出时也如此；后来的内容安全检测认为违规而隐藏的填报不导出。数据分批读取，内存占用不随行数增长；超过 Excel 单表 1,048,576 行时续写到
          *     「填报记录 (2)」等新工作表（每张都有表头）。导出记入审计（`form.export`：表单、日期范围、行数）。
          *     Caller: a secretary of the form's org or an ancestor (anyone else, a sibling branch's secretary included, gets
          *     404). Streams an Excel workbook with one sheet, 填报记录: one row per entry made on the days `from`–`to` (entry
          *     days in the configured zone; today when neither is given, that day when only one is; at most 366 days), by day
          *     and in the order submitted: org, member name, badge, day, submitted time, offline client time, one column per
          *     field (headed by its label, with its unit), alert (是 or empty), corrections, last corrected. Each row is the
-         *     entry's latest version; ID and phone numbers are always masked, for the branch's own secretary too. Rows are
+         *     entry's latest version; ID and phone numbers are always masked, for the branch's own secretary too; entries
+         *     hidden because a later content check found them risky are left out. Rows are
          *     read in batches, so memory does not grow with the row count; past Excel's 1,048,576 rows a sheet continues on
          *     "填报记录 (2)" and so on, each with the header. Recorded in the audit trail (`form.export`: form, days, rows).
          *
@@ -7422,6 +7436,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

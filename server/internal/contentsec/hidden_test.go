@@ -1,12 +1,19 @@
 package contentsec_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"xianfeng/config"
 
 	"xianfeng/server/internal/contentsec"
+	formpkg "xianfeng/server/internal/form"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/testenv"
 	"xianfeng/server/internal/wechat/wechattest"
@@ -95,4 +102,139 @@ func TestATaskFoundRiskyLaterIsHiddenFromItsAssignees(t *testing.T) {
 			t.Errorf("the assignee got %d task_cancelled notifications naming the hidden task, want 0", n)
 		}
 	})
+}
+
+// entryForm has SecA publish a form of A with a text field "note" and a
+// location field "place", and returns its id.
+func entryForm(w *testenv.World) int64 {
+	var f struct {
+		ID int64 `json:"id"`
+	}
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/forms", w.A), w.SecA, map[string]any{"title": "卡口巡查记录", "mode": "entries",
+		"fields": []map[string]any{{"key": "note", "label": "情况说明", "type": "text", "required": true},
+			{"key": "place", "label": "地点", "type": "location"}}}), http.StatusCreated).JSON(w.T(), &f)
+	return f.ID
+}
+
+var entries int
+
+func submitEntry(w *testenv.World, p testenv.Person, form int64, answers map[string]any, mediaIDs ...int64) testenv.Response {
+	entries++
+	return w.DoAs("POST", fmt.Sprintf("/api/v1/forms/%d/entries", form), p, map[string]any{"request_id": fmt.Sprintf("e-%d", entries),
+		"answers": answers, "media_ids": mediaIDs})
+}
+
+// entryIDs lists the ids of the form's entries as p sees them.
+func entryIDs(w *testenv.World, p testenv.Person, form int64) []int64 {
+	var page struct {
+		Items []struct {
+			ID int64 `json:"id"`
+		} `json:"items"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d/entries", form), p, nil), http.StatusOK).JSON(w.T(), &page)
+	var out []int64
+	for _, it := range page.Items {
+		out = append(out, it.ID)
+	}
+	return out
+}
+
+func TestRiskyFormAnswersAreRefusedNamingTheField(t *testing.T) {
+	w := newWorld(t)
+	form := entryForm(w)
+	risky := "卡口有人" + wechattest.RiskyText
+	for _, c := range []struct {
+		name, field string
+		answers     map[string]any
+	}{
+		{"a risky text answer", "answers.note", map[string]any{"note": risky}},
+		{"a risky location address", "answers.place", map[string]any{"note": "一切正常",
+			"place": map[string]any{"lat": 36.07, "lng": 120.38, "address": "八大峡" + risky}}},
+	} {
+		t.Run(c.name+" is refused naming "+c.field, func(t *testing.T) {
+			w := w.In(t)
+			r := w.Expect(submitEntry(w, w.MemberA, form, c.answers), http.StatusUnprocessableEntity)
+			if r.ErrorCode() != "content_risky" || r.APIError(t).Fields[c.field] == "" {
+				t.Fatalf("answer = %s, want content_risky naming %s", r.Body, c.field)
+			}
+		})
+	}
+	if ids := entryIDs(w, w.SecA, form); len(ids) != 0 {
+		t.Fatalf("refused entries were stored: %v", ids)
+	}
+	t.Run("a risky correction is refused and the entry keeps its answers", func(t *testing.T) {
+		w := w.In(t)
+		var e struct {
+			ID      int64          `json:"id"`
+			Answers map[string]any `json:"answers"`
+		}
+		w.Expect(submitEntry(w, w.MemberA, form, map[string]any{"note": "一切正常"}), http.StatusCreated).JSON(t, &e)
+		path := fmt.Sprintf("/api/v1/forms/%d/entries/%d", form, e.ID)
+		r := w.Expect(w.DoAs("PUT", path, w.MemberA, map[string]any{"answers": map[string]any{"note": risky}}), http.StatusUnprocessableEntity)
+		if r.ErrorCode() != "content_risky" || r.APIError(t).Fields["answers.note"] == "" {
+			t.Fatalf("answer = %s, want content_risky naming answers.note", r.Body)
+		}
+		w.Expect(w.DoAs("PUT", path, w.MemberA, map[string]any{"answers": map[string]any{"note": "已处理"}}), http.StatusOK).JSON(t, &e)
+		if e.Answers["note"] != "已处理" {
+			t.Errorf("a harmless correction stored %v", e.Answers)
+		}
+	})
+}
+
+// exportRows counts the rows of the form's export of day as p gets it.
+func exportRows(w *testenv.World, p testenv.Person, form int64, day string) int {
+	r := w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d/export.xlsx?from=%s&to=%s", form, day, day), p, nil), http.StatusOK)
+	f, err := excelize.OpenReader(bytes.NewReader(r.Body))
+	w.Must(err)
+	defer func() { _ = f.Close() }()
+	rows, err := f.GetRows(formpkg.SheetEntries)
+	w.Must(err)
+	return len(rows) - 1 // the header
+}
+
+func TestAFormAnswerFoundRiskyLaterIsHidden(t *testing.T) {
+	// Entries fall on the clock's day, which the export is asked for.
+	clock := testenv.NewClock(time.Date(2026, 3, 10, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	w := testenv.NewWorld(t, testenv.Options{Now: clock.Now, Configure: func(c *config.Config) {
+		c.WeChat.CallbackToken = callbackToken
+		c.Media.PublicURL = "https://xf.example.cn"
+	}})
+	const day = "2026-03-10"
+	form := entryForm(w)
+	// o-inactive has not opened the mini-program lately: WeChat answers 61010.
+	author := w.Join(w.User("inactive", "孙晓"), w.A, w.RootSec, "孙晓", "frontline", w.SecA)
+	var risky, clean struct {
+		ID int64 `json:"id"`
+	}
+	photo, err := w.App.Media.Upload(context.Background(), author.ID, pngImage(t))
+	w.Must(err)
+	photoPath := fmt.Sprintf("/api/v1/media/%d", photo.ID)
+	w.Expect(submitEntry(w, author, form, map[string]any{"note": "卡口" + wechattest.RiskyText}, photo.ID), http.StatusCreated).JSON(t, &risky)
+	w.Expect(submitEntry(w, author, form, map[string]any{"note": "卡口物资充足"}), http.StatusCreated).JSON(t, &clean)
+	if ids := entryIDs(w, w.SecA, form); len(ids) != 2 || exportRows(w, w.SecA, form, day) != 2 {
+		t.Fatalf("the secretary lists %v before the later check, want both entries listed and exported", ids)
+	}
+	if r := w.DoAs("GET", photoPath, w.SecA, nil); r.Status != http.StatusOK && r.Status != http.StatusFound {
+		t.Fatalf("the secretary cannot open the entry's photo before the later check: %d", r.Status)
+	}
+
+	recheckAll(w, contentsec.KindFormEntry)
+	if ids := entryIDs(w, w.SecA, form); len(ids) != 1 || ids[0] != clean.ID {
+		t.Errorf("the secretary lists %v, want only the clean entry %d", ids, clean.ID)
+	}
+	if n := exportRows(w, w.SecA, form, day); n != 1 {
+		t.Errorf("the secretary's export has %d rows, want only the clean entry", n)
+	}
+	w.Expect(w.DoAs("GET", photoPath, w.SecA, nil), http.StatusNotFound)
+	if n := inbox(w, author, notify.KindContentHidden); n != 1 {
+		t.Errorf("the author has %d content_hidden notifications, want 1", n)
+	}
+	var e struct {
+		Answers map[string]any `json:"answers"`
+	}
+	w.Expect(w.DoAs("PUT", fmt.Sprintf("/api/v1/forms/%d/entries/%d", form, risky.ID), author,
+		map[string]any{"answers": map[string]any{"note": "已更正"}}), http.StatusOK).JSON(t, &e)
+	if e.Answers["note"] != "已更正" {
+		t.Errorf("the author cannot correct their hidden entry: %v", e.Answers)
+	}
 }
