@@ -178,14 +178,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if kind == "file" {
 		log.Info("media are kept on local disk: run one API machine, or set APP_MEDIA_URL=s3://… for several", "dir", target)
 	}
+	// An attached image's check starts right after the attaching commit.
+	secJobs := contentsec.NewJobs(a.Queue)
 	a.Media = media.NewService(a.DB.DB, media.Options{Store: store, Signer: media.NewSigner(cfg.BadgeKey()), Log: log, Now: now,
 		MaxBytes: cfg.Media.MaxBytes, MaxPixels: cfg.Media.MaxPixels, Decoders: cfg.Media.Decoders, URLTTL: cfg.Media.URLTTL,
-		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1", Checked: true})
+		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1", Checked: true, Attached: secJobs.Attached})
 	media.RegisterJobs(a.Queue, a.Media)
 	if cfg.Media.PublicURL == "" && !cfg.WeChatMock() {
 		log.Warn("APP_MEDIA_PUBLIC_URL is not set: WeChat cannot fetch the images it is asked to check, so they stay pending")
 	}
-	secJobs := contentsec.NewJobs(a.Queue)
 	a.Content = contentsec.NewService(a.DB.DB, secJobs, contentsec.Options{Security: sec, Notifier: a.Inbox, Log: log, Now: now,
 		OpenIDs: func(ctx context.Context, id int64) (string, error) {
 			u, err := users.Get(ctx, id)

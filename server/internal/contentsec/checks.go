@@ -55,8 +55,10 @@ const (
 	// TypeRecheck checks one queued text again.
 	TypeRecheck = "content:recheck"
 	// TypeSweep queues the checks that are due and whose job was lost, and
-	// starts the checks of newly attached images.
+	// starts the checks of attached images their job did not start.
 	TypeSweep = "content:sweep"
+	// TypeImage starts the check of one image just attached.
+	TypeImage = "content:image"
 )
 
 // maxBackoff caps the wait between two checks of one text.
@@ -80,10 +82,26 @@ func (j *Jobs) dispatch(ctx context.Context, id int64, at time.Time) error {
 	return j.q.EnqueueOnce(ctx, t, queue.Low, queue.ID("content-check", id))
 }
 
+// Attached queues the start of the checks of images just attached, one
+// job per image (media.Options.Attached): they need not wait for the sweep.
+func (j *Jobs) Attached(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		t := queue.NewTask(TypeImage, recheckPayload{ID: id}, asynq.MaxRetry(3))
+		if err := j.q.EnqueueOnce(ctx, t, queue.Low, ImageJobID(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ImageJobID is the task id of the job that starts the check of image id.
+func ImageJobID(id int64) string { return queue.ID("content-image", id) }
+
 // Register adds the handlers of the jobs and the periodic sweep, every
 // Options.Recheck.
 func (j *Jobs) Register(s *Service) {
 	queue.HandleJSON(j.q, TypeRecheck, func(ctx context.Context, p recheckPayload) error { return s.Recheck(ctx, p.ID) })
+	queue.HandleJSON(j.q, TypeImage, func(ctx context.Context, p recheckPayload) error { return s.StartImage(ctx, p.ID) })
 	j.q.Sweep(TypeSweep, s.opts.Recheck, 0, s.Sweep)
 }
 

@@ -3,6 +3,7 @@ package contentsec_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -15,6 +16,7 @@ import (
 	"xianfeng/config"
 	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/testenv"
 	"xianfeng/server/internal/wechat"
 	"xianfeng/server/internal/wechat/wechattest"
@@ -335,4 +337,38 @@ func TestTheImageCallbackHidesARiskyImage(t *testing.T) {
 			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+func TestAnAttachedImageIsSentToWeChatWithoutWaitingForTheSweep(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	up, err := w.App.Media.Upload(ctx, w.MemberA.ID, pngImage(t))
+	w.Must(err)
+	if _, err := w.App.Queue.Inspector().GetTaskInfo(w.App.Queue.Name(queue.Low), contentsec.ImageJobID(up.ID)); err == nil {
+		t.Fatalf("a job checks the photo before it is attached")
+	}
+	w.Expect(fileReport(w, w.MemberA, "normal", "现场照片", up.ID), http.StatusCreated)
+
+	info, err := w.App.Queue.Inspector().GetTaskInfo(w.App.Queue.Name(queue.Low), contentsec.ImageJobID(up.ID))
+	if err != nil {
+		t.Fatalf("attaching the photo queued no job to check it: %v", err)
+	}
+	var p struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(info.Payload, &p); err != nil || info.Type != contentsec.TypeImage || p.ID != up.ID {
+		t.Fatalf("queued %s %s, want %s of photo %d", info.Type, info.Payload, contentsec.TypeImage, up.ID)
+	}
+	// The job's work, as the worker runs it.
+	w.Must(w.App.Content.StartImage(ctx, p.ID))
+	asked := w.WeChat.MediaChecks()
+	if len(asked) != 1 || asked[0].OpenID != "o-membera" {
+		t.Fatalf("WeChat was asked %+v, want one check of the photo for its uploader", asked)
+	}
+	// The sweep, and a repeated job, do not ask again.
+	w.Must(w.App.Content.Sweep(ctx))
+	w.Must(w.App.Content.StartImage(ctx, p.ID))
+	if n := len(w.WeChat.MediaChecks()); n != 1 {
+		t.Errorf("WeChat was asked %d times about one photo, want once", n)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 )
 
 // Attach attaches the media ids (at most MaxPerOwner, the user's own
@@ -13,7 +14,8 @@ import (
 // the owner's transaction tx, so that the owner and its media are written
 // together or not at all. An id repeated in ids counts once. Errors:
 // ErrTooMany, ErrNotYours (missing, deleted or another user's: the same
-// answer), ErrAttached.
+// answer), ErrAttached. When tx is a database.Transact transaction, its
+// commit tells Options.Attached, which starts the items' checks at once.
 func (s *Service) Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ownerID int64) error {
 	ids = dedupe(ids)
 	if len(ids) == 0 {
@@ -47,7 +49,17 @@ func (s *Service) Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ow
 	for i, id := range ids {
 		links[i] = Link{MediaID: id, OwnerKind: kind, OwnerID: ownerID, Position: i, CreatedAt: now}
 	}
-	return tx.Create(&links).Error
+	if err := tx.Create(&links).Error; err != nil {
+		return err
+	}
+	if s.opts.Checked && s.opts.Attached != nil {
+		database.AfterCommit(tx, func(ctx context.Context) {
+			if err := s.opts.Attached(ctx, ids); err != nil {
+				s.Log().WarnContext(ctx, "could not start the checks of attached media; the sweep will", "media_ids", ids, "err", err)
+			}
+		})
+	}
+	return nil
 }
 
 // CheckIDs refuses a list of media ids that Attach would refuse for its

@@ -111,6 +111,10 @@ type Options struct {
 	// Checked makes every attached item wait for its content-security
 	// verdict (CheckPending) until SetCheckState records it.
 	Checked bool
+	// Attached, when set with Checked, is told the items an attaching
+	// transaction attached, right after it commits, to start their checks
+	// (a failure is logged: the periodic check sweep starts them too).
+	Attached func(ctx context.Context, ids []int64) error
 }
 
 // Service holds the rules of media.
@@ -196,11 +200,15 @@ func VisibleAt(m Media, kind string, viewer int64) bool {
 }
 
 // Unchecked returns up to limit attached items waiting for their
-// content-security verdict, with ids above after, in id order.
-func (s *Service) Unchecked(ctx context.Context, after int64, limit int) (_ []Media, err error) {
+// content-security verdict, with ids above after, in id order; among ids
+// only, when ids are given.
+func (s *Service) Unchecked(ctx context.Context, after int64, limit int, ids ...int64) (_ []Media, err error) {
 	defer apperr.Annotate(&err, "media.Unchecked")
 	var ms []Media
-	err = s.DB().WithContext(ctx).Where("id > ? AND check_state = ? AND attached_at IS NOT NULL", after, CheckPending).
-		Order("id").Limit(limit).Find(&ms).Error
+	q := s.DB().WithContext(ctx).Where("id > ? AND check_state = ? AND attached_at IS NOT NULL", after, CheckPending)
+	if len(ids) > 0 {
+		q = q.Where("id IN ?", ids)
+	}
+	err = q.Order("id").Limit(limit).Find(&ms).Error
 	return ms, err
 }
