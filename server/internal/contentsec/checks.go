@@ -24,6 +24,9 @@ const (
 	StatusWaiting = "waiting"
 	StatusPass    = "pass"
 	StatusRisky   = "risky"
+	// StatusReplaced is a queued text check whose text its author replaced
+	// before it was checked (Replace): never checked.
+	StatusReplaced = "replaced"
 )
 
 // Check is a content check that could not be done at once, or an image

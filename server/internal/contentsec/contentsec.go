@@ -297,6 +297,15 @@ func (s *Service) record(tx *gorm.DB, refID int64, p *Pending) error {
 	return nil
 }
 
+// Replace drops, in tx, the queued checks of the texts of the thing refID
+// of kind, whose author is replacing them (a corrected form entry): a
+// later check of a text no longer shown must not hide what replaced it.
+// Record the checks of the new texts in the same transaction.
+func Replace(tx *gorm.DB, kind string, refID int64) error {
+	return tx.Model(&Check{}).Where("kind = ? AND ref_id = ? AND status = ?", kind, refID, StatusQueued).
+		Update("status", StatusReplaced).Error
+}
+
 // flag marks the row refID of kind risky and, when hide, hidden from all
 // but its author.
 func (s *Service) flag(tx *gorm.DB, kind string, refID int64, hide bool) error {

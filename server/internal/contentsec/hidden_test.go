@@ -238,3 +238,24 @@ func TestAFormAnswerFoundRiskyLaterIsHidden(t *testing.T) {
 		t.Errorf("the author cannot correct their hidden entry: %v", e.Answers)
 	}
 }
+
+func TestACorrectedAnswerIsNotHiddenForTheTextItReplaced(t *testing.T) {
+	w := newWorld(t)
+	form := entryForm(w)
+	author := w.Join(w.User("inactive", "孙晓"), w.A, w.RootSec, "孙晓", "frontline", w.SecA)
+	var e struct {
+		ID int64 `json:"id"`
+	}
+	w.Expect(submitEntry(w, author, form, map[string]any{"note": "卡口" + wechattest.RiskyText}), http.StatusCreated).JSON(t, &e)
+	// Corrected before WeChat could check the first text.
+	w.Expect(w.DoAs("PUT", fmt.Sprintf("/api/v1/forms/%d/entries/%d", form, e.ID), author,
+		map[string]any{"answers": map[string]any{"note": "卡口物资充足"}}), http.StatusOK)
+
+	recheckAll(w, contentsec.KindFormEntry)
+	if ids := entryIDs(w, w.SecA, form); len(ids) != 1 || ids[0] != e.ID {
+		t.Errorf("the secretary lists %v, want the corrected entry %d: the check of the replaced text hid it", ids, e.ID)
+	}
+	if n := inbox(w, author, notify.KindContentHidden); n != 0 {
+		t.Errorf("the author was told %d times that the corrected entry was hidden", n)
+	}
+}

@@ -96,6 +96,9 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
 			return err
 		}
+		if err := contentsec.Replace(tx, contentsec.KindFormEntry, e.ID); err != nil {
+			return err
+		}
 		if err := contentsec.Record(tx, e.ID, checks...); err != nil {
 			return err
 		}
