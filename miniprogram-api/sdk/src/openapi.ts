@@ -2265,13 +2265,14 @@ export interface paths {
          * @description 调用者：微信服务器。消息推送须在管理后台设为 JSON 数据格式、明文模式。`wxa_media_check` 事件带来 mediaCheckAsync 的结论：
          *     按 `trace_id` 找到所检测的图片，`pass`/`review` 时图片正常显示，`risky` 时图片只对上传者显示并在站内信告知上传者
          *     （`content_hidden`）。同一结论微信可能重发，只处理一次。其他事件直接确认。成功时返回纯文本 `success`。
-         *     图片在结论到达前为待定：只对上传者与处理其所附内容的书记显示，不在公开场合（事迹）显示。
+         *     图片在结论到达前为待定：只对上传者与处理其所附内容的书记（事迹为审核它的、事迹所属党员所在组织及上级组织的书记）显示，不在公开场合显示（事迹所写的党员本人也看不到）。
          *     Caller: WeChat's servers; set the message push to JSON data and plain-text mode. A `wxa_media_check` event carries
          *     a mediaCheckAsync verdict: the photo checked under `trace_id` shows normally on `pass` or `review`; on `risky` it
          *     shows to its uploader only, who is told in the inbox (`content_hidden`). WeChat's repeats of one verdict are
          *     handled once. Other events are acknowledged. The answer is the plain text `success`. Until its verdict a photo
-         *     is pending: shown to its uploader and the secretaries handling what it is attached to, never in public places
-         *     (deeds).
+         *     is pending: shown to its uploader and the secretaries handling what it is attached to (for a deed, the
+         *     secretaries of its member's org and above, who review it), never in public places (on a deed, not even to the
+         *     member it is about).
          *
          *     错误 / Errors:
          *     - 401 `bad_signature`：签名不对，或未配置令牌 / a wrong signature, or no token configured

@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			media.OwnerReport: a.Report.CanSee, media.OwnerDeed: a.Deed.CanSee,
 			media.OwnerTaskCheckin: a.Task.CanSeeAssignment, media.OwnerTaskComplete: a.Task.CanSeeAssignment,
 			media.OwnerFormEntry: a.Form.CanSeeEntry,
-		}), log, auth.UserID, cfg.Media.ReadTimeout),
+		}, map[string]media.Viewer{media.OwnerDeed: a.Deed.Handles}), log, auth.UserID, cfg.Media.ReadTimeout),
 		Stats:   stats.NewHandler(a.Stats),
 		Notify:  notify.NewHandler(inbox, consents, templates),
 		Checkin: checkin.NewHandler(a.Checkin, a.Org),

@@ -142,9 +142,10 @@ func NewService(db *gorm.DB, opts Options) *Service {
 
 // Access returns the service that serves media to viewers: viewers gives,
 // for each owner kind, who may see an owner of that kind. The uploader
-// always may.
-func (s *Service) Access(viewers map[string]Viewer) *Access {
-	return &Access{svc: s, viewers: viewers}
+// always may. handlers gives, for the kinds shown in public places (a
+// deed), who handles an owner: they also see its items still pending.
+func (s *Service) Access(viewers, handlers map[string]Viewer) *Access {
+	return &Access{svc: s, viewers: viewers, handlers: handlers}
 }
 
 func (s *Service) load(ctx context.Context, id int64) (Media, error) {
@@ -186,14 +187,16 @@ func Visible(m Media, viewer int64) bool {
 }
 
 // public are the owner kinds shown in public places (a commended deed):
-// there an item waiting for its verdict shows to its uploader only.
+// there an item waiting for its verdict shows to its uploader and to the
+// people handling its owner (the secretaries reviewing a deed) only.
 var public = map[string]bool{OwnerDeed: true}
 
 // VisibleAt is Visible where m is attached to an owner of kind: an item
-// still pending shows in a public place to its uploader only, elsewhere
-// to the people handling its owner as well.
-func VisibleAt(m Media, kind string, viewer int64) bool {
-	if public[kind] && m.CheckState == CheckPending && m.UserID != viewer {
+// still pending shows to its uploader and to the people handling its
+// owner (handles); elsewhere than in a public place, to everyone who may
+// see the owner, since they all handle it.
+func VisibleAt(m Media, kind string, viewer int64, handles bool) bool {
+	if public[kind] && m.CheckState == CheckPending && m.UserID != viewer && !handles {
 		return false
 	}
 	return Visible(m, viewer)
