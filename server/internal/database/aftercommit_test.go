@@ -51,6 +51,23 @@ func TestAfterCommitRunsOnlyOnceTheTransactionCommitted(t *testing.T) {
 			t.Errorf("Transact = %v, ran = %v; want boom and no run", err, ran)
 		}
 	})
+	t.Run("its context does not end with the caller's, who may be gone by then", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		type key struct{}
+		var hookCtx context.Context
+		err := database.Transact(context.WithValue(cctx, key{}, "request"), db.DB, func(tx *gorm.DB) error {
+			database.AfterCommit(tx, func(ctx context.Context) { hookCtx = ctx })
+			return nil
+		})
+		if err != nil || hookCtx == nil {
+			t.Fatalf("Transact = %v, hook ran: %v", err, hookCtx != nil)
+		}
+		cancel()
+		if hookCtx.Err() != nil || hookCtx.Value(key{}) != "request" {
+			t.Errorf("the hook's context ended with the caller's (%v) or lost its values (%v)", hookCtx.Err(), hookCtx.Value(key{}))
+		}
+	})
 	t.Run("outside Transact it is refused and never runs", func(t *testing.T) {
 		ran := false
 		err := db.Transaction(func(tx *gorm.DB) error {

@@ -210,8 +210,10 @@ func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) erro
 		var after []func(context.Context)
 		tctx := context.WithValue(ctx, afterCommitKey{}, &after)
 		if err = db.WithContext(tctx).Transaction(fn); err == nil {
+			// What follows a commit is owed whether or not the caller
+			// still waits (a client gone at this instant).
 			for _, f := range after {
-				f(ctx)
+				f(context.WithoutCancel(ctx))
 			}
 			return nil
 		}
@@ -224,8 +226,8 @@ func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) erro
 
 type afterCommitKey struct{}
 
-// AfterCommit has f run, with the transaction's context, right after tx
-// commits, when tx is a transaction of Transact (an attempt rolled back
+// AfterCommit has f run, with the transaction's context (its values, not
+// its cancellation), right after tx commits, when tx is a transaction of Transact (an attempt rolled back
 // runs nothing). It reports false, and f never runs, for any other tx: the
 // caller then leaves the work to a sweep.
 func AfterCommit(tx *gorm.DB, f func(context.Context)) bool {
