@@ -209,6 +209,8 @@ export interface paths {
          *     - 400 `invalid_argument`：请求体不是合法 JSON、`name` 去除首尾空白后为空白或超过 32 字、`badge` 不在枚举中 /
          *       malformed body, a blank `name` or one over 32 characters, an unknown `badge`
          *     - 404 `claim_invalid`：认领码为空、格式不符、不存在、已使用或已过期 / the code is empty, malformed, unknown, used or expired
+         *     - 422 `content_risky`：姓名未通过微信内容安全检测，`fields.name`，认领码仍可用 / the name failed WeChat's content
+         *       check (`fields.name`); the code still works
          */
         post: operations["claimOrg"];
         delete?: never;
@@ -4819,6 +4821,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -259,3 +259,16 @@ func TestACorrectedAnswerIsNotHiddenForTheTextItReplaced(t *testing.T) {
 		t.Errorf("the author was told %d times that the corrected entry was hidden", n)
 	}
 }
+
+func TestARiskyClaimNameIsRefusedAndTheCodeStillWorks(t *testing.T) {
+	w := newWorld(t)
+	_, code, _, err := w.App.Org.Bootstrap(context.Background(), "市北区委", "committee")
+	w.Must(err)
+	p := w.User("claimer", "")
+	r := w.Expect(w.DoAs("POST", "/api/v1/orgs/claim", p, map[string]string{"code": code, "name": "书记" + wechattest.RiskyText}),
+		http.StatusUnprocessableEntity)
+	if r.ErrorCode() != "content_risky" || r.APIError(t).Fields["name"] == "" {
+		t.Fatalf("answer = %s, want content_risky naming name", r.Body)
+	}
+	w.Expect(w.DoAs("POST", "/api/v1/orgs/claim", p, map[string]string{"code": code, "name": "周书记"}), http.StatusOK)
+}

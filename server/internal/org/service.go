@@ -196,6 +196,11 @@ func (s *Service) Claim(ctx context.Context, userID int64, code, name string, ba
 	if !badge.Valid() {
 		return MembershipView{}, badgeInvalid()
 	}
+	// The name is a member name others read, as a signup's is.
+	check, err := s.opts.Content.Check(ctx, userID, contentsec.KindMember, "name", name)
+	if err != nil {
+		return MembershipView{}, err
+	}
 	now := s.Now()
 	var mid int64
 	err = s.store.tx(ctx, func(tx *gorm.DB) error {
@@ -217,6 +222,9 @@ func (s *Service) Claim(ctx context.Context, userID int64, code, name string, ba
 			m = Membership{OrgID: cl.OrgID, UserID: userID, Name: strings.TrimSpace(name), Badge: badge,
 				Role: RoleSecretary, Status: StatusApproved, BadgeVersion: 1, ApprovedAt: &now}
 			if err := tx.Create(&m).Error; err != nil {
+				return err
+			}
+			if err := contentsec.Record(tx, m.ID, check); err != nil {
 				return err
 			}
 			if err := bump(tx, m.OrgID, StatusApproved, badge, 1); err != nil {
