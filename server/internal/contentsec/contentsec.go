@@ -371,3 +371,23 @@ func Fields(ctx context.Context, c Checker, author int64, kind string, pairs ...
 // Hidden reports whether a thing found risky (hidden) by author is hidden
 // from viewer: from everyone but its author.
 func Hidden(hidden bool, author, viewer int64) bool { return hidden && author != viewer }
+
+// MaskText stands, for everyone but its author, in place of a name found
+// risky (hidden): a name is masked where a thing would be left out.
+const MaskText = "（已隐藏）"
+
+// Mask is text as viewer sees it: MaskText when it is hidden from them
+// (Hidden).
+func Mask(text string, hidden bool, author, viewer int64) string {
+	if Hidden(hidden, author, viewer) {
+		return MaskText
+	}
+	return text
+}
+
+// MaskSQL is the SQL expression of column as others than its author see
+// it, in lists of many authors' names: MaskText where the boolean
+// hiddenColumn is set.
+func MaskSQL(column, hiddenColumn string) string {
+	return "CASE WHEN " + hiddenColumn + " THEN '" + MaskText + "' ELSE " + column + " END"
+}

@@ -3,8 +3,10 @@ package contentsec_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -271,4 +273,70 @@ func TestARiskyClaimNameIsRefusedAndTheCodeStillWorks(t *testing.T) {
 		t.Fatalf("answer = %s, want content_risky naming name", r.Body)
 	}
 	w.Expect(w.DoAs("POST", "/api/v1/orgs/claim", p, map[string]string{"code": code, "name": "周书记"}), http.StatusOK)
+}
+
+func TestAMemberNameFoundRiskyLaterIsMaskedForOthers(t *testing.T) {
+	// Entries fall on the clock's day, which the export is asked for.
+	clock := testenv.NewClock(time.Date(2026, 3, 10, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	w := testenv.NewWorld(t, testenv.Options{Now: clock.Now, Configure: func(c *config.Config) {
+		c.WeChat.CallbackToken = callbackToken
+	}})
+	const day = "2026-03-10"
+	// WeChat answers 61010 for o-inactive: the name is stored, checked later.
+	name := "孙" + wechattest.RiskyText
+	member := w.Join(w.User("inactive", name), w.A, w.RootSec, name, "frontline", w.SecA)
+	form := entryForm(w)
+	w.Expect(submitEntry(w, member, form, map[string]any{"note": "卡口正常"}), http.StatusCreated)
+	var tk struct {
+		ID int64 `json:"id"`
+	}
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", w.A), w.SecA, map[string]any{"title": "卡口值守", "kind": "duty",
+		"target": map[string]any{"user_ids": []int64{member.ID}}}), http.StatusCreated).JSON(t, &tk)
+	w.Must(w.App.Task.FanOut(context.Background(), tk.ID))
+
+	type named struct {
+		UserID int64  `json:"user_id"`
+		Name   string `json:"name"`
+	}
+	shown := func(path string, key string) []string {
+		var answer map[string]json.RawMessage
+		w.Expect(w.DoAs("GET", path, w.SecA, nil), http.StatusOK).JSON(t, &answer)
+		var rows []named
+		w.Must(json.Unmarshal(answer[key], &rows))
+		var out []string
+		for _, r := range rows {
+			if r.UserID == member.ID {
+				out = append(out, r.Name)
+			}
+		}
+		return out
+	}
+	exported := func() string {
+		r := w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d/export.xlsx?from=%s&to=%s", form, day, day), w.SecA, nil), http.StatusOK)
+		f, err := excelize.OpenReader(bytes.NewReader(r.Body))
+		w.Must(err)
+		defer func() { _ = f.Close() }()
+		rows, err := f.GetRows(formpkg.SheetEntries)
+		w.Must(err)
+		if len(rows) != 2 || len(rows[1]) < 2 || rows[0][1] != "姓名" {
+			t.Fatalf("the export has rows %v, want a header and the entry", rows)
+		}
+		return rows[1][1]
+	}
+	lists := func() []string {
+		var all []string
+		all = append(all, shown(fmt.Sprintf("/api/v1/orgs/%d/members", w.A), "items")...)
+		all = append(all, shown(fmt.Sprintf("/api/v1/forms/%d/entries", form), "items")...)
+		all = append(all, shown(fmt.Sprintf("/api/v1/tasks/%d", tk.ID), "assignees")...)
+		return append(all, exported())
+	}
+	if got := lists(); len(got) != 4 || slices.ContainsFunc(got, func(s string) bool { return s != name }) {
+		t.Fatalf("before its check the secretary is shown the name as %q, want it 4 times as written", got)
+	}
+
+	recheckAll(w, contentsec.KindMember)
+	if got := lists(); len(got) != 4 || slices.ContainsFunc(got, func(s string) bool { return s != contentsec.MaskText }) {
+		t.Errorf("the secretary is shown the risky name as %q in the member list, entries, task assignees and export; want it masked as %q",
+			got, contentsec.MaskText)
+	}
 }

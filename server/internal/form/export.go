@@ -141,7 +141,7 @@ func (s *Service) exportRows(ctx context.Context, userID int64, wb *xlsx.Workboo
 		}
 		var rows []exportRow
 		err := v.within(s.DB().WithContext(ctx).Table("form_entries AS e"), "e.org_id").
-			Select("e.*, o.name AS org_name, m.name AS name, m.badge AS badge").
+			Select("e.*, o.name AS org_name, "+org.MemberName+" AS name, m.badge AS badge").
 			Joins("JOIN orgs o ON o.id = e.org_id").
 			Joins(org.JoinMembershipSQL("e.org_id", "e.user_id")).
 			Where("e.form_id = ? AND e.day >= ? AND e.day <= ?", f.ID, r.From, r.To).Scopes(contentsec.Shown("e.user_id", userID)).

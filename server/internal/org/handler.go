@@ -7,6 +7,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/web"
@@ -220,8 +221,10 @@ type membersInput struct {
 	Badge  Badge  `query:"badge"`
 }
 
-func newMemberJSON(r MemberRow) memberJSON {
-	return memberJSON{UserID: r.UserID, MembershipID: r.ID, Name: r.Name, PhoneMasked: user.MaskPhone(r.Phone),
+// newMemberJSON shows a member to viewer: a name found risky is masked
+// for all but the member.
+func newMemberJSON(r MemberRow, viewer int64) memberJSON {
+	return memberJSON{UserID: r.UserID, MembershipID: r.ID, Name: contentsec.Mask(r.Name, r.ContentHidden, r.UserID, viewer), PhoneMasked: user.MaskPhone(r.Phone),
 		Badge: r.Badge, BadgeLabel: r.Badge.Label(), Role: r.Role, Status: r.Status, Reason: r.Reason,
 		SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: web.UTC(r.ApprovedAt)}
 }
@@ -236,7 +239,7 @@ func Members(ctx context.Context, s *Service, userID int64, in membersInput) (pa
 	}
 	f := MemberFilter{Status: in.Status, Badge: in.Badge, After: in.Page.Cursor, Limit: in.Page.Limit}
 	p, err := s.Members(ctx, userID, in.ID, f)
-	return paging.Map(p, newMemberJSON), err
+	return paging.Map(p, func(r MemberRow) memberJSON { return newMemberJSON(r, userID) }), err
 }
 
 type secondInput struct {

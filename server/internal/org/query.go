@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"xianfeng/server/internal/contentsec"
 )
 
 // Pieces of SQL for statements of other packages that must name the tree
@@ -56,6 +58,10 @@ func SpreadSQL(inner string, cols ...string) string {
 	return b.String()
 }
 
+// MemberName is the name of the membership aliased m as others see it in
+// lists: masked where a later content check found it risky.
+var MemberName = contentsec.MaskSQL("m.name", "m.content_hidden")
+
 // JoinMembershipSQL is a LEFT JOIN of the membership (aliased m) of the
 // row's user (column userCol) in the row's org (column orgCol), for a list
 // that shows the member's name or badge beside rows of another table.
@@ -64,9 +70,9 @@ func JoinMembershipSQL(orgCol, userCol string) string {
 }
 
 // MemberNameSQL is a scalar subquery: the name of the user's (column
-// userCol) oldest approved membership, or NULL.
+// userCol) oldest approved membership (masked: MemberName), or NULL.
 func MemberNameSQL(userCol string) string {
-	return "(SELECT m.name FROM memberships m WHERE m.user_id = " + userCol +
+	return "(SELECT " + MemberName + " FROM memberships m WHERE m.user_id = " + userCol +
 		" AND m.status = '" + string(StatusApproved) + "' ORDER BY m.id LIMIT 1)"
 }
 
@@ -117,7 +123,7 @@ type SubtreeMember struct {
 // statement. db may be a transaction.
 func SubtreeMembers(db *gorm.DB, root, afterOrg, afterID int64, limit int) ([]SubtreeMember, error) {
 	var rows []SubtreeMember
-	err := db.Raw(`SELECT m.id, m.org_id, m.name, o.name AS org_name, m.badge, m.role, m.status, u.phone, m.created_at, m.approved_at
+	err := db.Raw(`SELECT m.id, m.org_id, `+MemberName+` AS name, o.name AS org_name, m.badge, m.role, m.status, u.phone, m.created_at, m.approved_at
 		FROM org_closure c JOIN memberships m ON m.org_id = c.descendant_id JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
 		WHERE c.ancestor_id = ? AND c.descendant_id >= ? AND (c.descendant_id > ? OR m.id > ?)
 		ORDER BY c.descendant_id, m.id LIMIT ?`, root, afterOrg, afterOrg, afterID, limit).Scan(&rows).Error

@@ -247,6 +247,8 @@ type MemberFilter struct {
 type MemberRow struct {
 	Membership
 	Phone string
+	// ContentHidden: a later content check found the name risky.
+	ContentHidden bool
 }
 
 // Members lists an org's memberships in id order.

@@ -452,7 +452,7 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 		}
 		d.Delivery = &st
 	}
-	q := db.Table("assignments AS a").Select("a.*, m.name AS name, m.badge AS badge").
+	q := db.Table("assignments AS a").Select("a.*, "+org.MemberName+" AS name, m.badge AS badge").
 		Joins(org.JoinMembershipSQL("a.org_id", "a.user_id")).
 		Where("a.task_id = ? AND a.id > ?", taskID, after)
 	if status != "" {
