@@ -4290,14 +4290,16 @@ export interface components {
          *     题目与文字答案、党员姓名）经微信内容安全检测（msgSecCheck）认为可能违规时拒绝保存，`fields` 指明是哪个字段；
          *     紧急上报例外：照常保存并逐级上报，标记 `risky` 供书记核查。微信暂时无法检测（不可达，或作者两小时内未打开小程序：61010）
          *     时照常保存，稍后再检测；届时认为违规的内容对作者以外的人隐藏，并在站内信告知作者（`content_hidden`）；
-         *     党员姓名则在他人看到的名单（成员、填报、任务执行人、导出）中显示为 `（已隐藏）`。
+         *     党员姓名则在他人看到的名单（成员、填报、任务执行人、导出）中显示为 `（已隐藏）`，组织名称对命名者以外的人
+         *     （组织详情、下级组织、`/me` 的 `org_name`、组织树）同样显示为 `（已隐藏）`。
          *     Content security (`content_risky`): text others will read (report content, deed title and content,
          *     announcements, task titles and descriptions, org names, form titles, labels and text answers, member names)
          *     that WeChat's msgSecCheck finds risky is refused and `fields` names the field; urgent reports are the exception:
          *     stored, escalated, and flagged `risky` for the secretary. When WeChat cannot check (unreachable, or 61010: the
          *     author has not opened the mini-program in two hours) the text is stored and checked later; found risky then, it
          *     is hidden from everyone but its author, who is told in the inbox (`content_hidden`); a member name is shown to
-         *     others as `（已隐藏）` in lists (members, entries, task assignees, exports).
+         *     others as `（已隐藏）` in lists (members, entries, task assignees, exports), and an org name to everyone but
+         *     who named it (the org, its parent's children, `org_name` in `/me`, the org tree).
          */
         Unprocessable: {
             headers: {

@@ -180,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	// An attached image's check starts right after the attaching commit.
 	secJobs := contentsec.NewJobs(a.Queue)
+	flaggers := map[string]contentsec.Flagger{contentsec.KindMember: org.FlagName}
 	a.Media = media.NewService(a.DB.DB, media.Options{Store: store, Signer: media.NewSigner(cfg.BadgeKey()), Log: log, Now: now,
 		MaxBytes: cfg.Media.MaxBytes, MaxPixels: cfg.Media.MaxPixels, Decoders: cfg.Media.Decoders, URLTTL: cfg.Media.URLTTL,
 		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1", Checked: true, Attached: secJobs.Attached})
@@ -192,8 +193,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			u, err := users.Get(ctx, id)
 			return u.OpenID, err
 		},
-		Images: a.Media, Modes: cfg.ContentModes(), Recheck: cfg.Content.Recheck, ImageURLTTL: time.Hour,
-		Flaggers: map[string]contentsec.Flagger{contentsec.KindMember: org.FlagName}})
+		Images: a.Media, Modes: cfg.ContentModes(), Recheck: cfg.Content.Recheck, ImageURLTTL: time.Hour, Flaggers: flaggers})
 	secJobs.Register(a.Content)
 
 	// Each service gets its jobs at construction; the jobs' handlers are
@@ -205,6 +205,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
 		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: org.Invalidators{meCache, a.Board.Records()}, Content: a.Content})
 	orgJobs.Register(a.Org)
+	// The org service needs the checker and flags org names for it.
+	flaggers[contentsec.KindOrg] = a.Org.FlagOrg
 	if cfg.Badge.Key == "" {
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
 	}

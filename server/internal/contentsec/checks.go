@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/queue"
@@ -151,7 +152,9 @@ func (s *Service) Recheck(ctx context.Context, id int64) (err error) {
 func (s *Service) settle(ctx context.Context, c Check, status string, label int) error {
 	now := s.Now()
 	decided := false
-	err := s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// In database.Transact: a Flagger may have work follow the commit.
+	err := database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
+		decided = false // a retried attempt decides afresh
 		res := tx.Model(&Check{}).Where("id = ? AND status IN ?", c.ID, []string{StatusQueued, StatusWaiting}).
 			Updates(map[string]any{"status": status, "label": label, "checked_at": now, "updated_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {

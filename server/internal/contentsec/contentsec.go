@@ -106,8 +106,9 @@ func Risky(field string) *apperr.Error {
 }
 
 // Flagger flags the row id of a kind whose table contentsec does not name
-// (members' names): risky, and hidden from all but the author when hide.
-// It runs in tx.
+// (members' names), or whose owner has more to do (organisations' names):
+// risky, and hidden from all but the author when hide. It runs in tx, a
+// database.Transact transaction (database.AfterCommit works).
 type Flagger func(tx *gorm.DB, id int64, hide bool) error
 
 // OpenIDs returns a user's openid ("" when they have none).

@@ -340,3 +340,58 @@ func TestAMemberNameFoundRiskyLaterIsMaskedForOthers(t *testing.T) {
 			got, contentsec.MaskText)
 	}
 }
+
+func TestAnOrgNameFoundRiskyLaterIsMaskedForAllButWhoNamedIt(t *testing.T) {
+	w := newWorld(t)
+	// A secretary of the root whom WeChat will not check yet (61010).
+	author := w.Join(w.User("inactive", "孙晓"), w.Root, w.RootSec, "孙晓", "information", w.RootSec)
+	w.Expect(w.DoAs("PATCH", w.MemberPath(w.Root, author), w.RootSec, map[string]string{"role": "secretary"}), http.StatusOK)
+	name := "第三" + wechattest.RiskyText + "支部"
+	child := w.Child(author, w.Root, name, "branch")
+	member := w.Join(w.User("c1", "吴刚"), child, author, "吴刚", "frontline", author)
+
+	type org struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	seen := func(p testenv.Person) (own, listed, mine string) {
+		var view struct {
+			Org org `json:"org"`
+		}
+		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d", child), p, nil), http.StatusOK).JSON(t, &view)
+		var root struct {
+			Children []org `json:"children"`
+		}
+		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d", w.Root), w.RootSec, nil), http.StatusOK).JSON(t, &root)
+		for _, c := range root.Children {
+			if c.ID == child {
+				listed = c.Name
+			}
+		}
+		var me struct {
+			Memberships []struct {
+				OrgID   int64  `json:"org_id"`
+				OrgName string `json:"org_name"`
+			} `json:"memberships"`
+		}
+		w.Expect(w.DoAs("GET", "/api/v1/me", member, nil), http.StatusOK).JSON(t, &me)
+		for _, m := range me.Memberships {
+			if m.OrgID == child {
+				mine = m.OrgName
+			}
+		}
+		return view.Org.Name, listed, mine
+	}
+	if own, listed, mine := seen(w.RootSec); own != name || listed != name || mine != name {
+		t.Fatalf("before its check the name shows as %q, %q, %q; want %q", own, listed, mine, name)
+	}
+
+	recheckAll(w, contentsec.KindOrg)
+	if own, listed, mine := seen(w.RootSec); own != contentsec.MaskText || listed != contentsec.MaskText || mine != contentsec.MaskText {
+		t.Errorf("after its check the name shows as %q (the org), %q (its parent's children), %q (a member's /me); want %q",
+			own, listed, mine, contentsec.MaskText)
+	}
+	if own, _, _ := seen(author); own != name {
+		t.Errorf("who named the org sees %q, want the name they wrote", own)
+	}
+}

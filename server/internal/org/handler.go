@@ -33,9 +33,10 @@ func KindLabel(k Kind) string {
 	return map[Kind]string{KindCommittee: "党委", KindGeneralBranch: "党总支", KindBranch: "党支部", KindTemporary: "临时党组织"}[k]
 }
 
-// newOrgJSON shows an org as of now (the service clock), which decides "ended".
-func newOrgJSON(o Org, now time.Time) OrgJSON {
-	return OrgJSON{ID: o.ID, ParentID: o.ParentID, Name: o.Name, Kind: o.Kind, KindLabel: KindLabel(o.Kind), Depth: o.Depth,
+// newOrgJSON shows an org to viewer as of now (the service clock), which
+// decides "ended".
+func newOrgJSON(o Org, now time.Time, viewer int64) OrgJSON {
+	return OrgJSON{ID: o.ID, ParentID: o.ParentID, Name: o.ShownName(viewer), Kind: o.Kind, KindLabel: KindLabel(o.Kind), Depth: o.Depth,
 		Post: o.Post(), EndsAt: web.UTC(o.EndsAt), DissolvedAt: web.UTC(o.DissolvedAt), Ended: o.Ended(now), CreatedAt: o.CreatedAt.UTC()}
 }
 
@@ -126,9 +127,9 @@ func Get(ctx context.Context, s *Service, userID int64, in web.ID) (viewJSON, er
 	now := s.Now()
 	children := make([]childJSON, len(d.Children))
 	for i, ch := range d.Children {
-		children[i] = childJSON{OrgJSON: newOrgJSON(ch, now), Subtree: d.ChildCounts[ch.ID]}
+		children[i] = childJSON{OrgJSON: newOrgJSON(ch, now, userID), Subtree: d.ChildCounts[ch.ID]}
 	}
-	return viewJSON{Org: newOrgJSON(d.Org, now), Children: children, Members: d.Members, Seconded: d.Seconded,
+	return viewJSON{Org: newOrgJSON(d.Org, now, userID), Children: children, Members: d.Members, Seconded: d.Seconded,
 		Subtree: d.Subtree, CanManage: d.Manages}, nil
 }
 
@@ -155,7 +156,7 @@ func CreateChild(ctx context.Context, s *Service, userID int64, req childInput) 
 		in.Post = &Post{Lat: *p.Lat, Lng: *p.Lng, RadiusM: *p.RadiusM, Address: p.Address}
 	}
 	o, err := s.CreateChild(ctx, userID, req.ID, in)
-	return newOrgJSON(o, s.Now()), err
+	return newOrgJSON(o, s.Now(), userID), err
 }
 
 // Invite is GET /orgs/{id}/invite.
@@ -181,7 +182,7 @@ func newInviteJSON(code string, exp time.Time, err error) (inviteJSON, error) {
 // Dissolve is POST /orgs/{id}/dissolve.
 func Dissolve(ctx context.Context, s *Service, userID int64, in web.ID) (OrgJSON, error) {
 	o, err := s.Dissolve(ctx, userID, in.ID)
-	return newOrgJSON(o, s.Now()), err
+	return newOrgJSON(o, s.Now(), userID), err
 }
 
 type pageInput struct {
