@@ -1844,13 +1844,15 @@ export interface paths {
          * @description 调用者：该组织或其上级组织的书记。流式生成 Excel 工作簿（工作表：组织、党员、任务、上报、事迹、填报，中文表头；手机号脱敏），
          *     数据行分页读取，内存占用不随行数增长；单表超过 Excel 行数上限时续写到新工作表。任务表另列「新任务」订阅消息的推送结果：
          *     微信已推送、推送未确认（推送进程在请求微信后停止，不知是否送达，不计入已推送）、推送失败。填报表每张在区间内有本组织填报或缺报的表单一行：
-         *     填报数、缺报数、预警数（与统计中的 `forms` 相加一致）。导出记入审计（`stats.export`）。
+         *     填报数、缺报数、预警数（与统计中的 `forms` 相加一致）。后来的内容安全检测认为违规的文字（上报内容，任务、事迹、表单标题）
+         *     与姓名、组织名称显示为 `（已隐藏）`，行与数字照常。导出记入审计（`stats.export`）。
          *     Caller: a secretary of the org or an ancestor. Streams an Excel workbook (sheets 组织, 党员, 任务, 上报, 事迹, 填报 with Chinese
          *     headers; phone numbers masked), reading rows in pages so memory does not grow with the row count; a sheet that
          *     reaches Excel's row limit continues on a new one. The task sheet also counts the "new task" pushes: sent,
          *     unconfirmed (the worker stopped after asking WeChat; not counted as sent) and failed. The form sheet has a row per
          *     form with entries or misses of the subtree in the period: entries, misses and alerts (adding up to the figures'
-         *     `forms`). Recorded in the audit trail (`stats.export`).
+         *     `forms`). Text a later content check found risky (report content; task, deed and form titles), member names and
+         *     org names show as `（已隐藏）`; the rows and figures stay. Recorded in the audit trail (`stats.export`).
          *
          *     错误 / Errors:
          *     - 400 `invalid_argument`：`from` 或 `to` 无效 / a bad `from` or `to`

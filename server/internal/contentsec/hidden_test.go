@@ -395,3 +395,34 @@ func TestAnOrgNameFoundRiskyLaterIsMaskedForAllButWhoNamedIt(t *testing.T) {
 		t.Errorf("who named the org sees %q, want the name they wrote", own)
 	}
 }
+
+func TestTheStatsExportMasksAReportFoundRiskyLater(t *testing.T) {
+	clock := testenv.NewClock(time.Date(2026, 3, 10, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	w := testenv.NewWorld(t, testenv.Options{Now: clock.Now, Configure: func(c *config.Config) {
+		c.WeChat.CallbackToken = callbackToken
+	}})
+	const day = "2026-03-10"
+	author := w.Join(w.User("inactive", "孙晓"), w.A, w.RootSec, "孙晓", "information", w.SecA)
+	content := "卡口" + wechattest.RiskyText
+	w.Expect(fileReport(w, author, "normal", content), http.StatusCreated)
+	exported := func() []string {
+		r := w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/export.xlsx?from=%s&to=%s", w.Root, day, day), w.RootSec, nil), http.StatusOK)
+		f, err := excelize.OpenReader(bytes.NewReader(r.Body))
+		w.Must(err)
+		defer func() { _ = f.Close() }()
+		rows, err := f.GetRows("上报")
+		w.Must(err)
+		var out []string
+		for _, row := range rows[1:] {
+			out = append(out, row[len(row)-1]) // 内容, the last column
+		}
+		return out
+	}
+	if got := exported(); len(got) != 1 || got[0] != content {
+		t.Fatalf("before its check the export holds %q, want the report as written", got)
+	}
+	recheckAll(w, contentsec.KindReport)
+	if got := exported(); len(got) != 1 || got[0] != contentsec.MaskText {
+		t.Errorf("the export holds %q for the hidden report, want its content masked as %q", got, contentsec.MaskText)
+	}
+}
