@@ -12,6 +12,8 @@
 #   APP_WECHAT_APP_SECRET=...
 #   APP_BADGE_KEY=<at least 32 random characters, e.g. from: openssl rand -base64 32>
 #   APP_BADGE_VERIFY_URL=https://xf.example.cn/api/v1/badges/verify
+#   APP_WECHAT_CALLBACK_TOKEN=<the message push token set in the mini-program console>
+#   APP_MEDIA_PUBLIC_URL=https://xf.example.cn
 #   END
 #   docker run --rm --env-file xianfeng.env xianfeng migrate     # before each rollout
 #   docker run -d -p 8080:8080 --env-file xianfeng.env xianfeng  # or: xianfeng api

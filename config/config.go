@@ -238,6 +238,18 @@ func (c Config) ContentModes() map[string]string {
 		"org": m.Org, "form": m.Form, "member": m.Member}
 }
 
+// ContentChecks reports whether any kind of text is checked with WeChat's
+// content security (a mode other than off): the server then also checks
+// photos, and needs the callback token and the public media origin.
+func (c Config) ContentChecks() bool {
+	for _, mode := range c.ContentModes() {
+		if mode != "off" {
+			return true
+		}
+	}
+	return false
+}
+
 // Media configures uploaded photos: where they are kept, how large they
 // may be, and how long their signed URLs work.
 type Media struct {
@@ -738,6 +750,17 @@ func (c *Config) validate() error {
 		}
 		if c.WeChat.AppSecret == "" {
 			bad("APP_WECHAT_APP_SECRET (wechat.app_secret)", "is required in production")
+		}
+		if c.ContentChecks() {
+			// Without them image verdicts never arrive (every push is
+			// refused) or WeChat cannot fetch the images: photos would
+			// stay pending, unseen by the public, for ever.
+			if c.WeChat.CallbackToken == "" {
+				bad("APP_WECHAT_CALLBACK_TOKEN (wechat.callback_token)", "is required in production while content checks are on: WeChat's image check verdicts are pushed signed with it (set APP_CONTENT_<KIND>=off for every kind to run without checks)")
+			}
+			if c.Media.PublicURL == "" {
+				bad("APP_MEDIA_PUBLIC_URL (media.public_url)", "is required in production while content checks are on: WeChat fetches the images it checks from under it (set APP_CONTENT_<KIND>=off for every kind to run without checks)")
+			}
 		}
 	}
 	if len(errs) > 0 {

@@ -243,14 +243,16 @@ func TestEachBadSettingStopsLoadNamingIt(t *testing.T) {
 // production is a complete production environment.
 func production() map[string]string {
 	return map[string]string{
-		"APP_ENV":               "production",
-		"APP_DATABASE_URL":      "postgres://xf:db-secret@db:5432/xianfeng?sslmode=require",
-		"APP_REDIS_URL":         "redis://:redis-secret@redis:6379/0",
-		"APP_WECHAT_APP_ID":     "wx0123456789abcdef",
-		"APP_WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
-		"APP_BADGE_KEY":         "badge-key-badge-key-badge-key-badge-key",
-		"APP_DATA_KEY":          "data-key-data-key-data-key-data-key-data",
-		"APP_BADGE_VERIFY_URL":  "https://xf.example.cn/api/v1/badges/verify",
+		"APP_ENV":                   "production",
+		"APP_DATABASE_URL":          "postgres://xf:db-secret@db:5432/xianfeng?sslmode=require",
+		"APP_REDIS_URL":             "redis://:redis-secret@redis:6379/0",
+		"APP_WECHAT_APP_ID":         "wx0123456789abcdef",
+		"APP_WECHAT_APP_SECRET":     "0123456789abcdef0123456789abcdef",
+		"APP_BADGE_KEY":             "badge-key-badge-key-badge-key-badge-key",
+		"APP_DATA_KEY":              "data-key-data-key-data-key-data-key-data",
+		"APP_BADGE_VERIFY_URL":      "https://xf.example.cn/api/v1/badges/verify",
+		"APP_WECHAT_CALLBACK_TOKEN": "callback-token-callback-token",
+		"APP_MEDIA_PUBLIC_URL":      "https://xf.example.cn",
 	}
 }
 
@@ -270,6 +272,11 @@ func TestProductionRefusesTrialSettings(t *testing.T) {
 		{"the public development badge key is refused", map[string]string{"APP_BADGE_KEY": config.DevBadgeKey}, "APP_BADGE_KEY"},
 		{"the default badge verify URL on localhost is refused", map[string]string{"APP_BADGE_VERIFY_URL": ""}, "APP_BADGE_VERIFY_URL"},
 		{"a badge verify URL on a loopback address is refused", map[string]string{"APP_BADGE_VERIFY_URL": "http://127.0.0.1:8080/api/v1/badges/verify"}, "APP_BADGE_VERIFY_URL"},
+		{"a missing WeChat callback token is refused while content is checked", map[string]string{"APP_WECHAT_CALLBACK_TOKEN": ""}, "APP_WECHAT_CALLBACK_TOKEN"},
+		{"a missing public media origin is refused while content is checked", map[string]string{"APP_MEDIA_PUBLIC_URL": ""}, "APP_MEDIA_PUBLIC_URL"},
+		{"with every kind of content check off neither is needed", map[string]string{"APP_WECHAT_CALLBACK_TOKEN": "", "APP_MEDIA_PUBLIC_URL": "",
+			"APP_CONTENT_REPORT": "off", "APP_CONTENT_DEED": "off", "APP_CONTENT_ANNOUNCEMENT": "off", "APP_CONTENT_TASK": "off",
+			"APP_CONTENT_ORG": "off", "APP_CONTENT_FORM": "off", "APP_CONTENT_MEMBER": "off"}, ""},
 		{"a complete production configuration is accepted", nil, ""},
 		{"Redis Sentinel counts as a real Redis", map[string]string{"APP_REDIS_URL": "", "APP_REDIS_ADDRS": "s1:26379,s2:26379", "APP_REDIS_MASTER_NAME": "mymaster"}, ""},
 	}

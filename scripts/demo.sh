@@ -294,6 +294,13 @@ expect 200
 call GET "/reports/$REPORT" "$INFO"
 expect 200
 
+step "Content security (内容安全): WeChat's msgSecCheck finds a report risky (the mock: text containing 违规测试), and it is refused"
+call POST /reports "$INFO" "{\"category\":\"other\",\"urgency\":\"normal\",\"content\":\"这是一条违规测试内容\",\"request_id\":\"demo-risky-$RUN\"}"
+expect 422
+grep -q '"code":"content_risky"' <<<"$BODY" || { echo "!! the risky report was not refused as content_risky" >&2; exit 1; }
+grep -q '"fields":{"content":' <<<"$BODY" || { echo "!! the refusal does not name the content field" >&2; exit 1; }
+echo "refused and not stored; an urgent report would be stored, flagged risky for the secretary, and still escalate"
+
 step "A daily health screening form (排查): a member reports 37.8 °C and the secretary has an urgent report at once"
 call POST "/orgs/$BRANCH/forms" "$SEC" '{"title":"每日健康打卡","mode":"daily","due_at":"10:00","fields":[{"key":"temp","label":"体温","type":"temperature","required":true,"alert":{"op":"gte","value":37.3}},{"key":"travel","label":"近14天是否去过中高风险地区","type":"choice","required":true,"options":["是","否"],"alert":{"op":"in","value":["是"]}},{"key":"phone","label":"联系电话","type":"phone"}]}'
 expect 201

@@ -209,6 +209,8 @@ export interface paths {
          *     - 400 `invalid_argument`：请求体不是合法 JSON、`name` 去除首尾空白后为空白或超过 32 字、`badge` 不在枚举中 /
          *       malformed body, a blank `name` or one over 32 characters, an unknown `badge`
          *     - 404 `claim_invalid`：认领码为空、格式不符、不存在、已使用或已过期 / the code is empty, malformed, unknown, used or expired
+         *     - 422 `content_risky`：姓名未通过微信内容安全检测，`fields.name`，认领码仍可用 / the name failed WeChat's content
+         *       check (`fields.name`); the code still works
          */
         post: operations["claimOrg"];
         delete?: never;
@@ -1842,13 +1844,15 @@ export interface paths {
          * @description 调用者：该组织或其上级组织的书记。流式生成 Excel 工作簿（工作表：组织、党员、任务、上报、事迹、填报，中文表头；手机号脱敏），
          *     数据行分页读取，内存占用不随行数增长；单表超过 Excel 行数上限时续写到新工作表。任务表另列「新任务」订阅消息的推送结果：
          *     微信已推送、推送未确认（推送进程在请求微信后停止，不知是否送达，不计入已推送）、推送失败。填报表每张在区间内有本组织填报或缺报的表单一行：
-         *     填报数、缺报数、预警数（与统计中的 `forms` 相加一致）。导出记入审计（`stats.export`）。
+         *     填报数、缺报数、预警数（与统计中的 `forms` 相加一致）。后来的内容安全检测认为违规的文字（上报内容，任务、事迹、表单标题）
+         *     与姓名、组织名称显示为 `（已隐藏）`，行与数字照常。导出记入审计（`stats.export`）。
          *     Caller: a secretary of the org or an ancestor. Streams an Excel workbook (sheets 组织, 党员, 任务, 上报, 事迹, 填报 with Chinese
          *     headers; phone numbers masked), reading rows in pages so memory does not grow with the row count; a sheet that
          *     reaches Excel's row limit continues on a new one. The task sheet also counts the "new task" pushes: sent,
          *     unconfirmed (the worker stopped after asking WeChat; not counted as sent) and failed. The form sheet has a row per
          *     form with entries or misses of the subtree in the period: entries, misses and alerts (adding up to the figures'
-         *     `forms`). Recorded in the audit trail (`stats.export`).
+         *     `forms`). Text a later content check found risky (report content; task, deed and form titles), member names and
+         *     org names show as `（已隐藏）`; the rows and figures stay. Recorded in the audit trail (`stats.export`).
          *
          *     错误 / Errors:
          *     - 400 `invalid_argument`：`from` 或 `to` 无效 / a bad `from` or `to`
@@ -1981,7 +1985,9 @@ export interface paths {
          *     对上级组织的书记脱敏显示（如 `3702**********1234`、`139****5678`）。
          *     Caller: a secretary of the form's org or an ancestor. The entries, newest first, optionally by `alert`, the
          *     member's org `org_id` and `day`. ID and phone numbers are whole only for the secretaries of the entry's own org
-         *     (each such read audited as `form.unmask`), masked for those above.
+         *     (each such read audited as `form.unmask`), masked for those above. An entry whose text a later content check
+         *     found risky is left out (it is hidden from all but its member).
+         *     后来的内容安全检测认为文字答案违规的填报不列出（只有填报人本人可见）。
          *
          *     错误 / Errors:
          *     - 400 `invalid_argument`：`limit`、`cursor`、`alert`、`org_id` 或 `day` 无效 / an invalid `limit`, `cursor`, `alert`, `org_id` or `day`
@@ -2013,6 +2019,13 @@ export interface paths {
          *     - 409 `form_closed`：表单已关闭 / the form is closed
          *     - 422 `client_time_out_of_window`：`client_time` 超出离线窗口 / `client_time` outside the offline window
          *     - 422 `too_many_media`、`media_not_found`、`media_already_attached`：附图不符合 `media_ids` 的规则，什么都不保存 / photos that break the rules of `media_ids`; nothing is saved
+         *     - 422 `content_risky`：文字答案（`text`）或位置的地址（`location.address`）未通过微信内容安全检测，`fields` 指明
+         *       `answers.<key>`，什么都不保存；微信暂时无法检测时照常保存、稍后再检测，届时认为违规的填报对填报人以外的人隐藏，
+         *       并在站内信告知填报人（`content_hidden`）/ a text answer or a location's address failed WeChat's content check,
+         *       named `answers.<key>`, and nothing is saved; when WeChat cannot check, the entry is stored and checked later,
+         *       and if found risky then it is hidden from everyone but its member, who is told in the inbox (`content_hidden`)
+         *     - 503 `content_check_unavailable`：表单类内容设为 `refuse` 且微信暂时无法检测 / WeChat could not check and forms'
+         *       content mode is `refuse`
          */
         post: operations["submitFormEntry"];
         delete?: never;
@@ -2045,6 +2058,10 @@ export interface paths {
          *     - 409 `past_due`：已过截止时间 / past the due time
          *     - 409 `form_closed`：表单已关闭 / the form is closed
          *     - 409 `entry_changed`：同时有另一次更正 / a concurrent correction came first
+         *     - 422 `content_risky`：更正后的文字答案或地址未通过微信内容安全检测（`fields` 指明 `answers.<key>`），原答案不变 /
+         *       a corrected text answer or address failed WeChat's content check (named `answers.<key>`); the entry is unchanged
+         *     - 503 `content_check_unavailable`：表单类内容设为 `refuse` 且微信暂时无法检测 / WeChat could not check and forms'
+         *       content mode is `refuse`
          */
         put: operations["correctFormEntry"];
         post?: never;
@@ -2099,14 +2116,15 @@ export interface paths {
          *     `from`–`to`（按填报日，配置时区；都不给时为今天，只给一个时为那一天；最多 366 天）内的每份填报一行，按日期、提交顺序排列：
          *     组织、姓名、身份、日期、提交时间、离线填写时间、每个字段一列（表头为字段名称，有单位的带单位）、预警（「是」或空）、
          *     更正次数、最后更正时间。每行是书记看到的最新版本；身份证号与手机号一律脱敏（如 `3702**********1234`），
-         *     本支部书记导出时也如此。数据分批读取，内存占用不随行数增长；超过 Excel 单表 1,048,576 行时续写到
+         *     本支部书记导出时也如此；后来的内容安全检测认为违规而隐藏的填报不导出。数据分批读取，内存占用不随行数增长；超过 Excel 单表 1,048,576 行时续写到
          *     「填报记录 (2)」等新工作表（每张都有表头）。导出记入审计（`form.export`：表单、日期范围、行数）。
          *     Caller: a secretary of the form's org or an ancestor (anyone else, a sibling branch's secretary included, gets
          *     404). Streams an Excel workbook with one sheet, 填报记录: one row per entry made on the days `from`–`to` (entry
          *     days in the configured zone; today when neither is given, that day when only one is; at most 366 days), by day
          *     and in the order submitted: org, member name, badge, day, submitted time, offline client time, one column per
          *     field (headed by its label, with its unit), alert (是 or empty), corrections, last corrected. Each row is the
-         *     entry's latest version; ID and phone numbers are always masked, for the branch's own secretary too. Rows are
+         *     entry's latest version; ID and phone numbers are always masked, for the branch's own secretary too; entries
+         *     hidden because a later content check found them risky are left out. Rows are
          *     read in batches, so memory does not grow with the row count; past Excel's 1,048,576 rows a sheet continues on
          *     "填报记录 (2)" and so on, each with the header. Recorded in the audit trail (`form.export`: form, days, rows).
          *
@@ -2251,13 +2269,14 @@ export interface paths {
          * @description 调用者：微信服务器。消息推送须在管理后台设为 JSON 数据格式、明文模式。`wxa_media_check` 事件带来 mediaCheckAsync 的结论：
          *     按 `trace_id` 找到所检测的图片，`pass`/`review` 时图片正常显示，`risky` 时图片只对上传者显示并在站内信告知上传者
          *     （`content_hidden`）。同一结论微信可能重发，只处理一次。其他事件直接确认。成功时返回纯文本 `success`。
-         *     图片在结论到达前为待定：只对上传者与处理其所附内容的书记显示，不在公开场合（事迹）显示。
+         *     图片在结论到达前为待定：只对上传者与处理其所附内容的书记（事迹为审核它的、事迹所属党员所在组织及上级组织的书记）显示，不在公开场合显示（事迹所写的党员本人也看不到）。
          *     Caller: WeChat's servers; set the message push to JSON data and plain-text mode. A `wxa_media_check` event carries
          *     a mediaCheckAsync verdict: the photo checked under `trace_id` shows normally on `pass` or `review`; on `risky` it
          *     shows to its uploader only, who is told in the inbox (`content_hidden`). WeChat's repeats of one verdict are
          *     handled once. Other events are acknowledged. The answer is the plain text `success`. Until its verdict a photo
-         *     is pending: shown to its uploader and the secretaries handling what it is attached to, never in public places
-         *     (deeds).
+         *     is pending: shown to its uploader and the secretaries handling what it is attached to (for a deed, the
+         *     secretaries of its member's org and above, who review it), never in public places (on a deed, not even to the
+         *     member it is about).
          *
          *     错误 / Errors:
          *     - 401 `bad_signature`：签名不对，或未配置令牌 / a wrong signature, or no token configured
@@ -4272,13 +4291,17 @@ export interface components {
          *     内容安全（`content_risky`）：别人会看到的文字（上报内容、事迹标题与内容、通知、任务标题与说明、组织名称、表单标题、
          *     题目与文字答案、党员姓名）经微信内容安全检测（msgSecCheck）认为可能违规时拒绝保存，`fields` 指明是哪个字段；
          *     紧急上报例外：照常保存并逐级上报，标记 `risky` 供书记核查。微信暂时无法检测（不可达，或作者两小时内未打开小程序：61010）
-         *     时照常保存，稍后再检测；届时认为违规的内容对作者以外的人隐藏，并在站内信告知作者（`content_hidden`）。
+         *     时照常保存，稍后再检测；届时认为违规的内容对作者以外的人隐藏，并在站内信告知作者（`content_hidden`）；
+         *     党员姓名则在他人看到的名单（成员、填报、任务执行人、导出）中显示为 `（已隐藏）`，组织名称对命名者以外的人
+         *     （组织详情、下级组织、`/me` 的 `org_name`、组织树）同样显示为 `（已隐藏）`。
          *     Content security (`content_risky`): text others will read (report content, deed title and content,
          *     announcements, task titles and descriptions, org names, form titles, labels and text answers, member names)
          *     that WeChat's msgSecCheck finds risky is refused and `fields` names the field; urgent reports are the exception:
          *     stored, escalated, and flagged `risky` for the secretary. When WeChat cannot check (unreachable, or 61010: the
          *     author has not opened the mini-program in two hours) the text is stored and checked later; found risky then, it
-         *     is hidden from everyone but its author, who is told in the inbox (`content_hidden`).
+         *     is hidden from everyone but its author, who is told in the inbox (`content_hidden`); a member name is shown to
+         *     others as `（已隐藏）` in lists (members, entries, task assignees, exports), and an org name to everyone but
+         *     who named it (the org, its parent's children, `org_name` in `/me`, the org tree).
          */
         Unprocessable: {
             headers: {
@@ -4804,6 +4827,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -7422,6 +7446,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -178,21 +178,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if kind == "file" {
 		log.Info("media are kept on local disk: run one API machine, or set APP_MEDIA_URL=s3://… for several", "dir", target)
 	}
+	// An attached image's check starts right after the attaching commit.
+	secJobs := contentsec.NewJobs(a.Queue)
+	flaggers := map[string]contentsec.Flagger{contentsec.KindMember: org.FlagName}
 	a.Media = media.NewService(a.DB.DB, media.Options{Store: store, Signer: media.NewSigner(cfg.BadgeKey()), Log: log, Now: now,
 		MaxBytes: cfg.Media.MaxBytes, MaxPixels: cfg.Media.MaxPixels, Decoders: cfg.Media.Decoders, URLTTL: cfg.Media.URLTTL,
-		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1", Checked: true})
+		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1", Checked: true, Attached: secJobs.Attached})
 	media.RegisterJobs(a.Queue, a.Media)
 	if cfg.Media.PublicURL == "" && !cfg.WeChatMock() {
 		log.Warn("APP_MEDIA_PUBLIC_URL is not set: WeChat cannot fetch the images it is asked to check, so they stay pending")
 	}
-	secJobs := contentsec.NewJobs(a.Queue)
 	a.Content = contentsec.NewService(a.DB.DB, secJobs, contentsec.Options{Security: sec, Notifier: a.Inbox, Log: log, Now: now,
 		OpenIDs: func(ctx context.Context, id int64) (string, error) {
 			u, err := users.Get(ctx, id)
 			return u.OpenID, err
 		},
-		Images: a.Media, Modes: cfg.ContentModes(), Recheck: cfg.Content.Recheck, ImageURLTTL: time.Hour,
-		Flaggers: map[string]contentsec.Flagger{contentsec.KindMember: org.FlagName}})
+		Images: a.Media, Modes: cfg.ContentModes(), Recheck: cfg.Content.Recheck, ImageURLTTL: time.Hour, Flaggers: flaggers})
 	secJobs.Register(a.Content)
 
 	// Each service gets its jobs at construction; the jobs' handlers are
@@ -204,6 +205,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
 		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: org.Invalidators{meCache, a.Board.Records()}, Content: a.Content})
 	orgJobs.Register(a.Org)
+	// The org service needs the checker and flags org names for it.
+	flaggers[contentsec.KindOrg] = a.Org.FlagOrg
 	if cfg.Badge.Key == "" {
 		log.Warn("APP_BADGE_KEY is not set: badges are signed with the public development key")
 	}
@@ -252,7 +255,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			media.OwnerReport: a.Report.CanSee, media.OwnerDeed: a.Deed.CanSee,
 			media.OwnerTaskCheckin: a.Task.CanSeeAssignment, media.OwnerTaskComplete: a.Task.CanSeeAssignment,
 			media.OwnerFormEntry: a.Form.CanSeeEntry,
-		}), log, auth.UserID, cfg.Media.ReadTimeout),
+		}, map[string]media.Viewer{media.OwnerDeed: a.Deed.Handles}), log, auth.UserID, cfg.Media.ReadTimeout),
 		Stats:   stats.NewHandler(a.Stats),
 		Notify:  notify.NewHandler(inbox, consents, templates),
 		Checkin: checkin.NewHandler(a.Checkin, a.Org),

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/queue"
@@ -24,6 +25,9 @@ const (
 	StatusWaiting = "waiting"
 	StatusPass    = "pass"
 	StatusRisky   = "risky"
+	// StatusReplaced is a queued text check whose text its author replaced
+	// before it was checked (Replace): never checked.
+	StatusReplaced = "replaced"
 )
 
 // Check is a content check that could not be done at once, or an image
@@ -55,8 +59,10 @@ const (
 	// TypeRecheck checks one queued text again.
 	TypeRecheck = "content:recheck"
 	// TypeSweep queues the checks that are due and whose job was lost, and
-	// starts the checks of newly attached images.
+	// starts the checks of attached images their job did not start.
 	TypeSweep = "content:sweep"
+	// TypeImage starts the check of one image just attached.
+	TypeImage = "content:image"
 )
 
 // maxBackoff caps the wait between two checks of one text.
@@ -80,10 +86,26 @@ func (j *Jobs) dispatch(ctx context.Context, id int64, at time.Time) error {
 	return j.q.EnqueueOnce(ctx, t, queue.Low, queue.ID("content-check", id))
 }
 
+// Attached queues the start of the checks of images just attached, one
+// job per image (media.Options.Attached): they need not wait for the sweep.
+func (j *Jobs) Attached(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		t := queue.NewTask(TypeImage, recheckPayload{ID: id}, asynq.MaxRetry(3))
+		if err := j.q.EnqueueOnce(ctx, t, queue.Low, ImageJobID(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ImageJobID is the task id of the job that starts the check of image id.
+func ImageJobID(id int64) string { return queue.ID("content-image", id) }
+
 // Register adds the handlers of the jobs and the periodic sweep, every
 // Options.Recheck.
 func (j *Jobs) Register(s *Service) {
 	queue.HandleJSON(j.q, TypeRecheck, func(ctx context.Context, p recheckPayload) error { return s.Recheck(ctx, p.ID) })
+	queue.HandleJSON(j.q, TypeImage, func(ctx context.Context, p recheckPayload) error { return s.StartImage(ctx, p.ID) })
 	j.q.Sweep(TypeSweep, s.opts.Recheck, 0, s.Sweep)
 }
 
@@ -130,7 +152,9 @@ func (s *Service) Recheck(ctx context.Context, id int64) (err error) {
 func (s *Service) settle(ctx context.Context, c Check, status string, label int) error {
 	now := s.Now()
 	decided := false
-	err := s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// In database.Transact: a Flagger may have work follow the commit.
+	err := database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
+		decided = false // a retried attempt decides afresh
 		res := tx.Model(&Check{}).Where("id = ? AND status IN ?", c.ID, []string{StatusQueued, StatusWaiting}).
 			Updates(map[string]any{"status": status, "label": label, "checked_at": now, "updated_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {

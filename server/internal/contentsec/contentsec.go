@@ -106,8 +106,9 @@ func Risky(field string) *apperr.Error {
 }
 
 // Flagger flags the row id of a kind whose table contentsec does not name
-// (members' names): risky, and hidden from all but the author when hide.
-// It runs in tx.
+// (members' names), or whose owner has more to do (organisations' names):
+// risky, and hidden from all but the author when hide. It runs in tx, a
+// database.Transact transaction (database.AfterCommit works).
 type Flagger func(tx *gorm.DB, id int64, hide bool) error
 
 // OpenIDs returns a user's openid ("" when they have none).
@@ -297,6 +298,15 @@ func (s *Service) record(tx *gorm.DB, refID int64, p *Pending) error {
 	return nil
 }
 
+// Replace drops, in tx, the queued checks of the texts of the thing refID
+// of kind, whose author is replacing them (a corrected form entry): a
+// later check of a text no longer shown must not hide what replaced it.
+// Record the checks of the new texts in the same transaction.
+func Replace(tx *gorm.DB, kind string, refID int64) error {
+	return tx.Model(&Check{}).Where("kind = ? AND ref_id = ? AND status = ?", kind, refID, StatusQueued).
+		Update("status", StatusReplaced).Error
+}
+
 // flag marks the row refID of kind risky and, when hide, hidden from all
 // but its author.
 func (s *Service) flag(tx *gorm.DB, kind string, refID int64, hide bool) error {
@@ -316,10 +326,16 @@ func (s *Service) flag(tx *gorm.DB, kind string, refID int64, hide bool) error {
 
 // Shown is the gorm scope of the rows of a table with content_hidden that
 // viewer may see: those not hidden, and their own (authorColumn names the
-// author's column).
+// author's column). An authorColumn qualified by a table or alias
+// ("e.user_id") qualifies content_hidden alike, for queries that join
+// other tables with the column.
 func Shown(authorColumn string, viewer int64) func(*gorm.DB) *gorm.DB {
+	hidden := "content_hidden"
+	if i := strings.LastIndexByte(authorColumn, '.'); i >= 0 {
+		hidden = authorColumn[:i+1] + hidden
+	}
 	return func(db *gorm.DB) *gorm.DB {
-		return db.Where("(content_hidden = ? OR "+authorColumn+" = ?)", false, viewer)
+		return db.Where("("+hidden+" = ? OR "+authorColumn+" = ?)", false, viewer)
 	}
 }
 
@@ -356,3 +372,23 @@ func Fields(ctx context.Context, c Checker, author int64, kind string, pairs ...
 // Hidden reports whether a thing found risky (hidden) by author is hidden
 // from viewer: from everyone but its author.
 func Hidden(hidden bool, author, viewer int64) bool { return hidden && author != viewer }
+
+// MaskText stands, for everyone but its author, in place of a name found
+// risky (hidden): a name is masked where a thing would be left out.
+const MaskText = "（已隐藏）"
+
+// Mask is text as viewer sees it: MaskText when it is hidden from them
+// (Hidden).
+func Mask(text string, hidden bool, author, viewer int64) string {
+	if Hidden(hidden, author, viewer) {
+		return MaskText
+	}
+	return text
+}
+
+// MaskSQL is the SQL expression of column as others than its author see
+// it, in lists of many authors' names: MaskText where the boolean
+// hiddenColumn is set.
+func MaskSQL(column, hiddenColumn string) string {
+	return "CASE WHEN " + hiddenColumn + " THEN '" + MaskText + "' ELSE " + column + " END"
+}

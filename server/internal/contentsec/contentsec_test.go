@@ -3,6 +3,7 @@ package contentsec_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -15,6 +16,7 @@ import (
 	"xianfeng/config"
 	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/notify"
+	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/testenv"
 	"xianfeng/server/internal/wechat"
 	"xianfeng/server/internal/wechat/wechattest"
@@ -238,6 +240,18 @@ func pngImage(t *testing.T) []byte {
 	return b.Bytes()
 }
 
+// shownPhotos counts the photos p is shown of the thing at path, whose
+// answer carries it under key.
+func shownPhotos(w *testenv.World, path, key string, p testenv.Person) int {
+	var answer map[string]json.RawMessage
+	w.Expect(w.DoAs("GET", path, p, nil), http.StatusOK).JSON(w.T(), &answer)
+	var got struct {
+		Media []json.RawMessage `json:"media"`
+	}
+	w.Must(json.Unmarshal(answer[key], &got))
+	return len(got.Media)
+}
+
 func push(w *testenv.World, token, trace string, v wechat.Verdict) testenv.Response {
 	ts, nonce := "1764633600", "n0nce"
 	q := url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {wechat.Signature(token, ts, nonce)}}
@@ -262,13 +276,7 @@ func TestTheImageCallbackHidesARiskyImage(t *testing.T) {
 	var rep reportAnswer
 	w.Expect(fileReport(w, w.MemberA, "normal", "现场照片", up.ID), http.StatusCreated).JSON(t, &rep)
 	path := fmt.Sprintf("/api/v1/reports/%d", rep.ID)
-	photos := func(p testenv.Person) int {
-		var got reportAnswer
-		w.Expect(w.DoAs("GET", path, p, nil), http.StatusOK).JSON(t, &struct {
-			*reportAnswer `json:"report"`
-		}{&got})
-		return len(got.Media)
-	}
+	photos := func(p testenv.Person) int { return shownPhotos(w, path, "report", p) }
 	if photos(w.SecA) != 1 {
 		t.Fatalf("the secretary handling the report does not see its pending photo")
 	}
@@ -335,4 +343,78 @@ func TestTheImageCallbackHidesARiskyImage(t *testing.T) {
 			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+func TestAnAttachedImageIsSentToWeChatWithoutWaitingForTheSweep(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	up, err := w.App.Media.Upload(ctx, w.MemberA.ID, pngImage(t))
+	w.Must(err)
+	if _, err := w.App.Queue.Inspector().GetTaskInfo(w.App.Queue.Name(queue.Low), contentsec.ImageJobID(up.ID)); err == nil {
+		t.Fatalf("a job checks the photo before it is attached")
+	}
+	w.Expect(fileReport(w, w.MemberA, "normal", "现场照片", up.ID), http.StatusCreated)
+
+	info, err := w.App.Queue.Inspector().GetTaskInfo(w.App.Queue.Name(queue.Low), contentsec.ImageJobID(up.ID))
+	if err != nil {
+		t.Fatalf("attaching the photo queued no job to check it: %v", err)
+	}
+	var p struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(info.Payload, &p); err != nil || info.Type != contentsec.TypeImage || p.ID != up.ID {
+		t.Fatalf("queued %s %s, want %s of photo %d", info.Type, info.Payload, contentsec.TypeImage, up.ID)
+	}
+	// The job's work, as the worker runs it.
+	w.Must(w.App.Content.StartImage(ctx, p.ID))
+	asked := w.WeChat.MediaChecks()
+	if len(asked) != 1 || asked[0].OpenID != "o-membera" {
+		t.Fatalf("WeChat was asked %+v, want one check of the photo for its uploader", asked)
+	}
+	// The sweep, and a repeated job, do not ask again.
+	w.Must(w.App.Content.Sweep(ctx))
+	w.Must(w.App.Content.StartImage(ctx, p.ID))
+	if n := len(w.WeChat.MediaChecks()); n != 1 {
+		t.Errorf("WeChat was asked %d times about one photo, want once", n)
+	}
+}
+
+func TestADeedsSecretariesSeeItsPendingPhotoButNotTheMemberItIsAbout(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	type deedAnswer struct {
+		ID    int64 `json:"id"`
+		Media []struct {
+			ID int64 `json:"id"`
+		} `json:"media"`
+	}
+	// SecA nominates MemberA's deed with SecA's own photo; no verdict yet.
+	up, err := w.App.Media.Upload(ctx, w.SecA.ID, pngImage(t))
+	w.Must(err)
+	var d deedAnswer
+	w.Expect(w.DoAs("POST", "/api/v1/deeds", w.SecA, map[string]any{"title": "连续值守七天", "content": "坚守卡口，劝返外来车辆百余辆",
+		"user_id": w.MemberA.ID, "media_ids": []int64{up.ID}}), http.StatusCreated).JSON(t, &d)
+	path := fmt.Sprintf("/api/v1/deeds/%d", d.ID)
+	photos := func(p testenv.Person) int { return shownPhotos(w, path, "deed", p) }
+	photoPath := fmt.Sprintf("/api/v1/media/%d", up.ID)
+	if n := photos(w.RootSec); n != 1 {
+		t.Errorf("a secretary above the member's branch sees %d photos of the deed they review, want its pending photo", n)
+	}
+	var list struct {
+		Items []deedAnswer `json:"items"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/deeds", w.Root), w.RootSec, nil), http.StatusOK).JSON(t, &list)
+	if len(list.Items) != 1 || len(list.Items[0].Media) != 1 {
+		t.Errorf("the secretary's list shows %+v, want the deed with its pending photo", list.Items)
+	}
+	if r := w.DoAs("GET", photoPath, w.RootSec, nil); r.Status != http.StatusOK {
+		t.Errorf("the reviewing secretary opens the pending photo with %d, want 200", r.Status)
+	}
+	if n := photos(w.MemberA); n != 0 {
+		t.Errorf("the member the deed is about sees %d pending photos, want none until WeChat's verdict", n)
+	}
+	w.Expect(w.DoAs("GET", photoPath, w.MemberA, nil), http.StatusNotFound)
+	if n := photos(w.SecA); n != 1 {
+		t.Errorf("the uploader sees %d photos, want their own", n)
+	}
 }

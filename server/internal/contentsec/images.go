@@ -15,8 +15,8 @@ import (
 // Images is media's side of the image checks. *media.Service is one.
 type Images interface {
 	// Unchecked returns up to limit attached media whose verdict is
-	// pending, with ids above after, in id order.
-	Unchecked(ctx context.Context, after int64, limit int) ([]media.Media, error)
+	// pending, with ids above after, in id order (among ids, if given).
+	Unchecked(ctx context.Context, after int64, limit int, ids ...int64) ([]media.Media, error)
 	// SignedURL is the URL WeChat fetches the image from, valid for ttl.
 	SignedURL(m media.Media, thumb bool, ttl time.Duration) string
 	// SetCheckState records a verdict: media.CheckPass or media.CheckRisky.
@@ -39,33 +39,58 @@ func (s *Service) startImages(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ids := make([]int64, len(ms))
-		for i, m := range ms {
-			ids[i] = m.ID
-		}
-		var started []int64
-		if len(ids) > 0 {
-			if err := s.DB().WithContext(ctx).Model(&Check{}).Where("kind = ? AND ref_id IN ?", KindImage, ids).
-				Pluck("ref_id", &started).Error; err != nil {
-				return err
-			}
-		}
-		asked := make(map[int64]bool, len(started))
-		for _, id := range started {
-			asked[id] = true
-		}
-		for _, m := range ms {
-			after = m.ID
-			if !asked[m.ID] {
-				if err := s.startImage(ctx, m); err != nil {
-					return err
-				}
-			}
+		if err := s.startUnasked(ctx, ms); err != nil {
+			return err
 		}
 		if len(ms) < batch {
 			return nil
 		}
+		after = ms[len(ms)-1].ID
 	}
+}
+
+// StartImage sends the attached image id to mediaCheckAsync unless its
+// verdict is in or WeChat was asked already: the job queued when it was
+// attached (Jobs.Attached). Should WeChat not take it now, the sweep asks
+// again.
+func (s *Service) StartImage(ctx context.Context, id int64) (err error) {
+	defer apperr.Annotate(&err, "contentsec.StartImage(%d)", id)
+	if s.opts.Images == nil {
+		return nil
+	}
+	ms, err := s.opts.Images.Unchecked(ctx, 0, 1, id)
+	if err != nil {
+		return err
+	}
+	return s.startUnasked(ctx, ms)
+}
+
+// startUnasked starts the checks of the pending images ms that WeChat has
+// not been asked about.
+func (s *Service) startUnasked(ctx context.Context, ms []media.Media) error {
+	ids := make([]int64, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	var started []int64
+	if len(ids) > 0 {
+		if err := s.DB().WithContext(ctx).Model(&Check{}).Where("kind = ? AND ref_id IN ?", KindImage, ids).
+			Pluck("ref_id", &started).Error; err != nil {
+			return err
+		}
+	}
+	asked := make(map[int64]bool, len(started))
+	for _, id := range started {
+		asked[id] = true
+	}
+	for _, m := range ms {
+		if !asked[m.ID] {
+			if err := s.startImage(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // startImage asks WeChat to check one image and records the trace id its

@@ -203,14 +203,39 @@ func Retryable(err error) bool {
 
 // Transact runs fn in a transaction, again (up to three times in all) when
 // the database aborted it to break a deadlock between concurrent writers.
+// What fn registers with AfterCommit runs once the transaction committed.
 func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if err = db.WithContext(ctx).Transaction(fn); err == nil || !Retryable(err) {
+		var after []func(context.Context)
+		tctx := context.WithValue(ctx, afterCommitKey{}, &after)
+		if err = db.WithContext(tctx).Transaction(fn); err == nil {
+			// What follows a commit is owed whether or not the caller
+			// still waits (a client gone at this instant).
+			for _, f := range after {
+				f(context.WithoutCancel(ctx))
+			}
+			return nil
+		}
+		if !Retryable(err) {
 			return err
 		}
 	}
 	return err
+}
+
+type afterCommitKey struct{}
+
+// AfterCommit has f run, with the transaction's context (its values, not
+// its cancellation), right after tx commits, when tx is a transaction of Transact (an attempt rolled back
+// runs nothing). It reports false, and f never runs, for any other tx: the
+// caller then leaves the work to a sweep.
+func AfterCommit(tx *gorm.DB, f func(context.Context)) bool {
+	after, ok := tx.Statement.Context.Value(afterCommitKey{}).(*[]func(context.Context))
+	if ok {
+		*after = append(*after, f)
+	}
+	return ok
 }
 
 // Take reads the row of type T whose id is id. No such row is notFound (the

@@ -414,6 +414,21 @@ func (s *Service) CanSee(ctx context.Context, userID, id int64) (bool, error) {
 	return err == nil, err
 }
 
+// Handles reports whether userID handles deed id: a secretary of the
+// member's org or above it, who sees its photos while their verdict is
+// pending (media's handler of deeds).
+func (s *Service) Handles(ctx context.Context, userID, id int64) (_ bool, err error) {
+	defer apperr.Annotate(&err, "deed.Handles(%d)", id)
+	d, err := s.load(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && contentsec.Hidden(d.ContentHidden, d.NominatedBy, userID)) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.orgs.Manages(ctx, userID, d.OrgID)
+}
+
 // Get returns a deed and its path, to the member, the nominator, or a
 // secretary above the member's org.
 func (s *Service) Get(ctx context.Context, userID, id int64) (_ Deed, _ []Event, err error) {

@@ -62,24 +62,30 @@ type createInput struct {
 	MediaIDs  []int64 `json:"media_ids"`
 }
 
-// show puts the photos of each deed in out, signed for viewer.
-func show(ctx context.Context, s *Service, viewer int64, out []JSON, err error) ([]JSON, error) {
+// show puts the photos of each deed in out, signed for viewer; a viewer
+// who handles them (a secretary reviewing them) also sees those whose
+// verdict is pending.
+func show(ctx context.Context, s *Service, viewer int64, handles bool, out []JSON, err error) ([]JSON, error) {
 	if err != nil {
 		return out, err
 	}
-	return out, media.Fill(ctx, s.media, viewer, media.OwnerDeed, out, func(j *JSON) (int64, *[]media.View) { return j.ID, &j.Media })
+	fill := media.Fill[JSON]
+	if handles {
+		fill = media.FillHandled[JSON]
+	}
+	return out, fill(ctx, s.media, viewer, media.OwnerDeed, out, func(j *JSON) (int64, *[]media.View) { return j.ID, &j.Media })
 }
 
 // one is show for one deed.
-func one(ctx context.Context, s *Service, viewer int64, d Deed, err error) (JSON, error) {
-	out, err := show(ctx, s, viewer, []JSON{newJSON(d)}, err)
+func one(ctx context.Context, s *Service, viewer int64, handles bool, d Deed, err error) (JSON, error) {
+	out, err := show(ctx, s, viewer, handles, []JSON{newJSON(d)}, err)
 	return out[0], err
 }
 
 // Create is POST /deeds.
 func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON, error) {
 	d, err := s.Create(ctx, userID, Input{Title: in.Title, Content: in.Content, UserID: in.UserID, TaskIDs: in.TaskIDs, ReportIDs: in.ReportIDs, MediaIDs: in.MediaIDs})
-	return one(ctx, s, userID, d, err)
+	return one(ctx, s, userID, false, d, err)
 }
 
 // EventJSON is a step of a deed's timeline in responses.
@@ -107,7 +113,11 @@ func Get(ctx context.Context, s *Service, userID int64, in web.ID) (DetailJSON, 
 	for i, e := range evs {
 		timeline[i] = EventJSON{Kind: e.Kind, OrgID: e.OrgID, ActorID: e.ActorID, Note: e.Note, CreatedAt: e.CreatedAt.UTC()}
 	}
-	j, err := one(ctx, s, userID, d, nil)
+	handles, err := s.orgs.Manages(ctx, userID, d.OrgID)
+	if err != nil {
+		return DetailJSON{}, err
+	}
+	j, err := one(ctx, s, userID, handles, d, nil)
 	return DetailJSON{Deed: j, Timeline: timeline}, err
 }
 
@@ -122,7 +132,7 @@ type actInput struct {
 func Act(action string) func(context.Context, *Service, int64, actInput) (JSON, error) {
 	return func(ctx context.Context, s *Service, userID int64, in actInput) (JSON, error) {
 		d, err := s.Act(ctx, userID, in.ID, action, in.Reason)
-		return one(ctx, s, userID, d, err)
+		return one(ctx, s, userID, true, d, err) // the actor manages where it waits
 	}
 }
 
@@ -139,6 +149,6 @@ func List(ctx context.Context, s *Service, userID int64, in listInput) (paging.P
 	}
 	p, err := s.List(ctx, userID, in.OrgID, in.Status, in.Page.Cursor, in.Page.Limit)
 	out := paging.Map(p, newJSON)
-	out.Items, err = show(ctx, s, userID, out.Items, err)
+	out.Items, err = show(ctx, s, userID, true, out.Items, err) // only managers of the subtree list it
 	return out, err
 }

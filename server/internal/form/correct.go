@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 )
 
@@ -58,6 +59,10 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 	if len(problems) > 0 {
 		return Entry{}, apperr.Invalid("填报内容有误", problems)
 	}
+	checks, err := contentsec.Fields(ctx, contentsec.Or(s.opts.Content), userID, contentsec.KindFormEntry, texts(fields, stored)...)
+	if err != nil {
+		return Entry{}, err
+	}
 	if err := s.seal(fields, stored); err != nil {
 		return Entry{}, err
 	}
@@ -89,6 +94,12 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 			return err
 		}
 		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
+			return err
+		}
+		if err := contentsec.Replace(tx, contentsec.KindFormEntry, e.ID); err != nil {
+			return err
+		}
+		if err := contentsec.Record(tx, e.ID, checks...); err != nil {
 			return err
 		}
 		return s.recount(tx, f, e, changedNumbers(fields, cur.Answers, e.Answers))

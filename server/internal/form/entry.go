@@ -14,6 +14,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/org"
@@ -224,6 +225,10 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if len(problems) > 0 {
 		return Entry{}, false, apperr.Invalid("填报内容有误", problems)
 	}
+	checks, err := contentsec.Fields(ctx, contentsec.Or(s.opts.Content), userID, contentsec.KindFormEntry, texts(fields, stored)...)
+	if err != nil {
+		return Entry{}, false, err
+	}
 	if err := s.seal(fields, stored); err != nil {
 		return Entry{}, false, err
 	}
@@ -242,6 +247,9 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 			return err
 		}
 		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
+			return err
+		}
+		if err := contentsec.Record(tx, e.ID, checks...); err != nil {
 			return err
 		}
 		return s.opts.Media.Attach(tx, userID, in.MediaIDs, media.OwnerFormEntry, e.ID)
@@ -279,6 +287,9 @@ func (s *Service) CanSeeEntry(ctx context.Context, userID, id int64) (bool, erro
 	}
 	if err != nil || e.UserID == userID {
 		return err == nil, err
+	}
+	if contentsec.Hidden(e.ContentHidden, e.UserID, userID) {
+		return false, nil
 	}
 	return s.orgs.Manages(ctx, userID, e.OrgID)
 }
@@ -350,7 +361,8 @@ func (s *Service) Entries(ctx context.Context, userID, formID int64, flt Filter,
 	if err != nil {
 		return paging.Page[Row]{}, err
 	}
-	q := s.DB().WithContext(ctx).Table("form_entries AS e").Select("e.*, COALESCE("+org.MemberNameSQL("e.user_id")+", '') AS name").Where("e.form_id = ?", f.ID)
+	q := s.DB().WithContext(ctx).Table("form_entries AS e").Select("e.*, COALESCE("+org.MemberNameSQL("e.user_id")+", '') AS name").
+		Where("e.form_id = ?", f.ID).Scopes(contentsec.Shown("e.user_id", userID))
 	q = v.within(q, "e.org_id")
 	if flt.Alert != nil {
 		q = q.Where("e.alert = ?", *flt.Alert)

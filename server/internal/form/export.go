@@ -10,6 +10,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/xlsx"
 )
@@ -100,7 +101,7 @@ func (s *Service) Export(ctx context.Context, userID, formID int64, r Range) (_ 
 	if err != nil {
 		return nil, err
 	}
-	err = s.exportRows(ctx, wb, f, v, r)
+	err = s.exportRows(ctx, userID, wb, f, v, r)
 	if err == nil {
 		detail := map[string]any{"form_id": f.ID, "from": r.From, "to": r.To, "rows": wb.Rows[SheetEntries]}
 		if !v.All {
@@ -115,7 +116,8 @@ func (s *Service) Export(ctx context.Context, userID, formID int64, r Range) (_ 
 	return wb, nil
 }
 
-func (s *Service) exportRows(ctx context.Context, wb *xlsx.Workbook, f Form, v view, r Range) error {
+// exportRows writes the entries userID may see to wb.
+func (s *Service) exportRows(ctx context.Context, userID int64, wb *xlsx.Workbook, f Form, v view, r Range) error {
 	fields := f.FieldList()
 	headers := append([]string{}, EntryHeaders...)
 	widths := []float64{24, 12, 10, 12, 20, 20}
@@ -139,10 +141,10 @@ func (s *Service) exportRows(ctx context.Context, wb *xlsx.Workbook, f Form, v v
 		}
 		var rows []exportRow
 		err := v.within(s.DB().WithContext(ctx).Table("form_entries AS e"), "e.org_id").
-			Select("e.*, o.name AS org_name, m.name AS name, m.badge AS badge").
+			Select("e.*, o.name AS org_name, "+org.MemberName+" AS name, m.badge AS badge").
 			Joins("JOIN orgs o ON o.id = e.org_id").
 			Joins(org.JoinMembershipSQL("e.org_id", "e.user_id")).
-			Where("e.form_id = ? AND e.day >= ? AND e.day <= ?", f.ID, r.From, r.To).
+			Where("e.form_id = ? AND e.day >= ? AND e.day <= ?", f.ID, r.From, r.To).Scopes(contentsec.Shown("e.user_id", userID)).
 			Where("e.day > ? OR (e.day = ? AND e.id > ?)", afterDay, afterDay, afterID).
 			Order("e.day, e.id").Limit(exportBatch).Find(&rows).Error
 		if err != nil {

@@ -275,6 +275,25 @@ func (fd Field) answer(raw json.RawMessage) (any, bool) {
 	return nil, false
 }
 
+// texts returns the free text of the answers in stored form (as Check
+// returns them) that others will read, as field, text pairs for
+// contentsec.Fields: each text answer, and the address of each location,
+// under "answers.<key>" as Check names problems.
+func texts(fields []Field, answers map[string]any) []string {
+	var out []string
+	for _, fd := range fields {
+		switch v := answers[fd.Key].(type) {
+		case string:
+			if fd.Type == TypeText {
+				out = append(out, "answers."+fd.Key, v)
+			}
+		case Location:
+			out = append(out, "answers."+fd.Key, v.Address)
+		}
+	}
+	return out
+}
+
 // problem is what a member is told about a bad answer to the field.
 func (fd Field) problem() string {
 	switch fd.Type {

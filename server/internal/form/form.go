@@ -106,8 +106,12 @@ type Entry struct {
 	ReportID   *int64
 	Version    int
 	ClientTime *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// ContentRisky and ContentHidden: a later content check found a text
+	// answer risky; the entry is hidden from all but its member.
+	ContentRisky  bool
+	ContentHidden bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // TableName is the form_entries table.

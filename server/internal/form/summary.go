@@ -9,6 +9,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/database"
+	"xianfeng/server/internal/org"
 )
 
 // FieldSummary sums up the answers to one field: how often each option
@@ -176,7 +177,7 @@ func (s *Service) absent(ctx context.Context, userID int64, f Form, v view, day 
 	}
 	sum.Missing = []Absent{}
 	return s.audienceOf(ctx, f, v).Where("m.org_id IN ?", own).Where("NOT EXISTS (?)", filled).
-		Select("m.user_id, MIN(m.name) AS name").Group("m.user_id").Order("MIN(m.id)").Limit(maxMissing).Scan(&sum.Missing).Error
+		Select("m.user_id, MIN(" + org.MemberName + ") AS name").Group("m.user_id").Order("MIN(m.id)").Limit(maxMissing).Scan(&sum.Missing).Error
 }
 
 // audienceOf selects the live memberships (aliased m) of what v sees of

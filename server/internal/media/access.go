@@ -16,8 +16,9 @@ import (
 // may see (by that owner's Viewer) and not found risky. Everyone else gets
 // ErrNotFound, whether the item exists or not.
 type Access struct {
-	svc     *Service
-	viewers map[string]Viewer
+	svc      *Service
+	viewers  map[string]Viewer
+	handlers map[string]Viewer
 }
 
 // Object is what a GET of a media item answers: a redirect to a presigned
@@ -88,7 +89,16 @@ func (a *Access) mayView(ctx context.Context, m Media, userID int64) (bool, erro
 		return false, err
 	}
 	view := a.viewers[l.OwnerKind]
-	if view == nil || !VisibleAt(m, l.OwnerKind, userID) {
+	if view == nil {
+		return false, nil
+	}
+	handles := false
+	if handler := a.handlers[l.OwnerKind]; handler != nil && m.CheckState == CheckPending {
+		if handles, err = handler(ctx, userID, l.OwnerID); err != nil {
+			return false, err
+		}
+	}
+	if !VisibleAt(m, l.OwnerKind, userID, handles) {
 		return false, nil
 	}
 	return view(ctx, userID, l.OwnerID)

@@ -6,6 +6,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 )
 
 // Attach attaches the media ids (at most MaxPerOwner, the user's own
@@ -13,7 +14,8 @@ import (
 // the owner's transaction tx, so that the owner and its media are written
 // together or not at all. An id repeated in ids counts once. Errors:
 // ErrTooMany, ErrNotYours (missing, deleted or another user's: the same
-// answer), ErrAttached.
+// answer), ErrAttached. When tx is a database.Transact transaction, its
+// commit tells Options.Attached, which starts the items' checks at once.
 func (s *Service) Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ownerID int64) error {
 	ids = dedupe(ids)
 	if len(ids) == 0 {
@@ -47,7 +49,17 @@ func (s *Service) Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ow
 	for i, id := range ids {
 		links[i] = Link{MediaID: id, OwnerKind: kind, OwnerID: ownerID, Position: i, CreatedAt: now}
 	}
-	return tx.Create(&links).Error
+	if err := tx.Create(&links).Error; err != nil {
+		return err
+	}
+	if s.opts.Checked && s.opts.Attached != nil {
+		database.AfterCommit(tx, func(ctx context.Context) {
+			if err := s.opts.Attached(ctx, ids); err != nil {
+				s.Log().WarnContext(ctx, "could not start the checks of attached media; the sweep will", "media_ids", ids, "err", err)
+			}
+		})
+	}
+	return nil
 }
 
 // CheckIDs refuses a list of media ids that Attach would refuse for its
@@ -74,8 +86,19 @@ func dedupe(ids []int64) []int64 {
 // Views returns the media attached to each of the owners (of one kind)
 // that viewer has been shown, in the order they were attached, with URLs
 // signed for viewer; an item found risky is left out for all but its
+// uploader, and one pending in a public place (VisibleAt) for all but its
 // uploader. The caller has checked that viewer may see those owners.
-func (s *Service) Views(ctx context.Context, viewer int64, kind string, ownerIDs ...int64) (_ map[int64][]View, err error) {
+func (s *Service) Views(ctx context.Context, viewer int64, kind string, ownerIDs ...int64) (map[int64][]View, error) {
+	return s.views(ctx, viewer, kind, false, ownerIDs)
+}
+
+// HandlerViews is Views for a viewer who handles the owners (the caller
+// checked): items still pending show to them in public places too.
+func (s *Service) HandlerViews(ctx context.Context, viewer int64, kind string, ownerIDs ...int64) (map[int64][]View, error) {
+	return s.views(ctx, viewer, kind, true, ownerIDs)
+}
+
+func (s *Service) views(ctx context.Context, viewer int64, kind string, handles bool, ownerIDs []int64) (_ map[int64][]View, err error) {
 	defer apperr.Annotate(&err, "media.Views(%s)", kind)
 	out := make(map[int64][]View, len(ownerIDs))
 	if len(ownerIDs) == 0 {
@@ -93,7 +116,7 @@ func (s *Service) Views(ctx context.Context, viewer int64, kind string, ownerIDs
 		return nil, err
 	}
 	for _, r := range rows {
-		if VisibleAt(r.Media, kind, viewer) {
+		if VisibleAt(r.Media, kind, viewer, handles) {
 			out[r.OwnerID] = append(out[r.OwnerID], s.view(r.Media, viewer))
 		}
 	}
@@ -143,10 +166,11 @@ func (s *Service) Sweep(ctx context.Context) (err error) {
 }
 
 // Photos is what a domain service needs of media: attaching photos in its
-// own transaction and showing them (Views). *Service is one.
+// own transaction and showing them (Views, HandlerViews). *Service is one.
 type Photos interface {
 	Attach(tx *gorm.DB, userID int64, ids []int64, kind string, ownerID int64) error
 	Views(ctx context.Context, viewer int64, kind string, ownerIDs ...int64) (map[int64][]View, error)
+	HandlerViews(ctx context.Context, viewer int64, kind string, ownerIDs ...int64) (map[int64][]View, error)
 }
 
 var _ Photos = (*Service)(nil)
@@ -155,17 +179,28 @@ var _ Photos = (*Service)(nil)
 // media attached to its owner, signed for viewer: owner returns an item's
 // owner id and where its media go. One query for the whole list.
 func Fill[T any](ctx context.Context, s Photos, viewer int64, kind string, items []T, owner func(*T) (int64, *[]View)) error {
+	return fill(ctx, s.Views, viewer, kind, items, owner)
+}
+
+// FillHandled is Fill for a viewer who handles every owner of items
+// (HandlerViews).
+func FillHandled[T any](ctx context.Context, s Photos, viewer int64, kind string, items []T, owner func(*T) (int64, *[]View)) error {
+	return fill(ctx, s.HandlerViews, viewer, kind, items, owner)
+}
+
+func fill[T any](ctx context.Context, views func(context.Context, int64, string, ...int64) (map[int64][]View, error),
+	viewer int64, kind string, items []T, owner func(*T) (int64, *[]View)) error {
 	ids := make([]int64, len(items))
 	for i := range items {
 		ids[i], _ = owner(&items[i])
 	}
-	views, err := s.Views(ctx, viewer, kind, ids...)
+	shown, err := views(ctx, viewer, kind, ids...)
 	if err != nil {
 		return err
 	}
 	for i := range items {
 		id, dst := owner(&items[i])
-		if v := views[id]; v != nil {
+		if v := shown[id]; v != nil {
 			*dst = v
 		} else {
 			*dst = []View{}

@@ -111,6 +111,10 @@ type Options struct {
 	// Checked makes every attached item wait for its content-security
 	// verdict (CheckPending) until SetCheckState records it.
 	Checked bool
+	// Attached, when set with Checked, is told the items an attaching
+	// transaction attached, right after it commits, to start their checks
+	// (a failure is logged: the periodic check sweep starts them too).
+	Attached func(ctx context.Context, ids []int64) error
 }
 
 // Service holds the rules of media.
@@ -138,9 +142,10 @@ func NewService(db *gorm.DB, opts Options) *Service {
 
 // Access returns the service that serves media to viewers: viewers gives,
 // for each owner kind, who may see an owner of that kind. The uploader
-// always may.
-func (s *Service) Access(viewers map[string]Viewer) *Access {
-	return &Access{svc: s, viewers: viewers}
+// always may. handlers gives, for the kinds shown in public places (a
+// deed), who handles an owner: they also see its items still pending.
+func (s *Service) Access(viewers, handlers map[string]Viewer) *Access {
+	return &Access{svc: s, viewers: viewers, handlers: handlers}
 }
 
 func (s *Service) load(ctx context.Context, id int64) (Media, error) {
@@ -182,25 +187,31 @@ func Visible(m Media, viewer int64) bool {
 }
 
 // public are the owner kinds shown in public places (a commended deed):
-// there an item waiting for its verdict shows to its uploader only.
+// there an item waiting for its verdict shows to its uploader and to the
+// people handling its owner (the secretaries reviewing a deed) only.
 var public = map[string]bool{OwnerDeed: true}
 
 // VisibleAt is Visible where m is attached to an owner of kind: an item
-// still pending shows in a public place to its uploader only, elsewhere
-// to the people handling its owner as well.
-func VisibleAt(m Media, kind string, viewer int64) bool {
-	if public[kind] && m.CheckState == CheckPending && m.UserID != viewer {
+// still pending shows to its uploader and to the people handling its
+// owner (handles); elsewhere than in a public place, to everyone who may
+// see the owner, since they all handle it.
+func VisibleAt(m Media, kind string, viewer int64, handles bool) bool {
+	if public[kind] && m.CheckState == CheckPending && m.UserID != viewer && !handles {
 		return false
 	}
 	return Visible(m, viewer)
 }
 
 // Unchecked returns up to limit attached items waiting for their
-// content-security verdict, with ids above after, in id order.
-func (s *Service) Unchecked(ctx context.Context, after int64, limit int) (_ []Media, err error) {
+// content-security verdict, with ids above after, in id order; among ids
+// only, when ids are given.
+func (s *Service) Unchecked(ctx context.Context, after int64, limit int, ids ...int64) (_ []Media, err error) {
 	defer apperr.Annotate(&err, "media.Unchecked")
 	var ms []Media
-	err = s.DB().WithContext(ctx).Where("id > ? AND check_state = ? AND attached_at IS NOT NULL", after, CheckPending).
-		Order("id").Limit(limit).Find(&ms).Error
+	q := s.DB().WithContext(ctx).Where("id > ? AND check_state = ? AND attached_at IS NOT NULL", after, CheckPending)
+	if len(ids) > 0 {
+		q = q.Where("id IN ?", ids)
+	}
+	err = q.Order("id").Limit(limit).Find(&ms).Error
 	return ms, err
 }

@@ -14,6 +14,7 @@ import (
 	"xianfeng/config"
 	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/testenv"
 )
 
 type meJSON struct {
@@ -330,7 +331,11 @@ func TestBadgeQRCode(t *testing.T) {
 }
 
 func TestVerificationIsRateLimitedPerIP(t *testing.T) {
-	w := newWorld(t, func(c *config.Config) { c.Badge.VerifyPerMinute = 5 })
+	// The limit counts per minute of the clock: one standing still keeps
+	// the eight requests in one minute, wherever the machine's minute turns.
+	clock := testenv.NewClock(time.Date(2026, 3, 10, 10, 0, 30, 0, time.UTC))
+	w := &world{World: testenv.NewWorld(t, testenv.Options{Now: clock.Now,
+		Configure: func(c *config.Config) { c.Badge.VerifyPerMinute = 5 }}), t: t}
 	tok := w.badge(w.MemberA).VerifyToken
 	limited := 0
 	for range 8 {

@@ -7,6 +7,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/user"
 	"xianfeng/server/internal/web"
@@ -32,9 +33,10 @@ func KindLabel(k Kind) string {
 	return map[Kind]string{KindCommittee: "党委", KindGeneralBranch: "党总支", KindBranch: "党支部", KindTemporary: "临时党组织"}[k]
 }
 
-// newOrgJSON shows an org as of now (the service clock), which decides "ended".
-func newOrgJSON(o Org, now time.Time) OrgJSON {
-	return OrgJSON{ID: o.ID, ParentID: o.ParentID, Name: o.Name, Kind: o.Kind, KindLabel: KindLabel(o.Kind), Depth: o.Depth,
+// newOrgJSON shows an org to viewer as of now (the service clock), which
+// decides "ended".
+func newOrgJSON(o Org, now time.Time, viewer int64) OrgJSON {
+	return OrgJSON{ID: o.ID, ParentID: o.ParentID, Name: o.ShownName(viewer), Kind: o.Kind, KindLabel: KindLabel(o.Kind), Depth: o.Depth,
 		Post: o.Post(), EndsAt: web.UTC(o.EndsAt), DissolvedAt: web.UTC(o.DissolvedAt), Ended: o.Ended(now), CreatedAt: o.CreatedAt.UTC()}
 }
 
@@ -125,9 +127,9 @@ func Get(ctx context.Context, s *Service, userID int64, in web.ID) (viewJSON, er
 	now := s.Now()
 	children := make([]childJSON, len(d.Children))
 	for i, ch := range d.Children {
-		children[i] = childJSON{OrgJSON: newOrgJSON(ch, now), Subtree: d.ChildCounts[ch.ID]}
+		children[i] = childJSON{OrgJSON: newOrgJSON(ch, now, userID), Subtree: d.ChildCounts[ch.ID]}
 	}
-	return viewJSON{Org: newOrgJSON(d.Org, now), Children: children, Members: d.Members, Seconded: d.Seconded,
+	return viewJSON{Org: newOrgJSON(d.Org, now, userID), Children: children, Members: d.Members, Seconded: d.Seconded,
 		Subtree: d.Subtree, CanManage: d.Manages}, nil
 }
 
@@ -154,7 +156,7 @@ func CreateChild(ctx context.Context, s *Service, userID int64, req childInput) 
 		in.Post = &Post{Lat: *p.Lat, Lng: *p.Lng, RadiusM: *p.RadiusM, Address: p.Address}
 	}
 	o, err := s.CreateChild(ctx, userID, req.ID, in)
-	return newOrgJSON(o, s.Now()), err
+	return newOrgJSON(o, s.Now(), userID), err
 }
 
 // Invite is GET /orgs/{id}/invite.
@@ -180,7 +182,7 @@ func newInviteJSON(code string, exp time.Time, err error) (inviteJSON, error) {
 // Dissolve is POST /orgs/{id}/dissolve.
 func Dissolve(ctx context.Context, s *Service, userID int64, in web.ID) (OrgJSON, error) {
 	o, err := s.Dissolve(ctx, userID, in.ID)
-	return newOrgJSON(o, s.Now()), err
+	return newOrgJSON(o, s.Now(), userID), err
 }
 
 type pageInput struct {
@@ -220,8 +222,10 @@ type membersInput struct {
 	Badge  Badge  `query:"badge"`
 }
 
-func newMemberJSON(r MemberRow) memberJSON {
-	return memberJSON{UserID: r.UserID, MembershipID: r.ID, Name: r.Name, PhoneMasked: user.MaskPhone(r.Phone),
+// newMemberJSON shows a member to viewer: a name found risky is masked
+// for all but the member.
+func newMemberJSON(r MemberRow, viewer int64) memberJSON {
+	return memberJSON{UserID: r.UserID, MembershipID: r.ID, Name: contentsec.Mask(r.Name, r.ContentHidden, r.UserID, viewer), PhoneMasked: user.MaskPhone(r.Phone),
 		Badge: r.Badge, BadgeLabel: r.Badge.Label(), Role: r.Role, Status: r.Status, Reason: r.Reason,
 		SecondedFrom: r.SecondedFrom, CreatedAt: r.CreatedAt.UTC(), ApprovedAt: web.UTC(r.ApprovedAt)}
 }
@@ -236,7 +240,7 @@ func Members(ctx context.Context, s *Service, userID int64, in membersInput) (pa
 	}
 	f := MemberFilter{Status: in.Status, Badge: in.Badge, After: in.Page.Cursor, Limit: in.Page.Limit}
 	p, err := s.Members(ctx, userID, in.ID, f)
-	return paging.Map(p, newMemberJSON), err
+	return paging.Map(p, func(r MemberRow) memberJSON { return newMemberJSON(r, userID) }), err
 }
 
 type secondInput struct {

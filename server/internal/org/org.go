@@ -5,6 +5,8 @@ package org
 
 import (
 	"time"
+
+	"xianfeng/server/internal/contentsec"
 )
 
 // Kind is the kind of an organisation.
@@ -122,8 +124,18 @@ type Org struct {
 	InviteCode      *string
 	InviteExpiresAt *time.Time
 	CreatedBy       int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// ContentRisky and ContentHidden: a later content check found the
+	// name risky; it is masked for all but CreatedBy (ShownName).
+	ContentRisky  bool
+	ContentHidden bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ShownName is the org's name as viewer sees it: masked when a later
+// content check found it risky, for all but who named it.
+func (o Org) ShownName(viewer int64) string {
+	return contentsec.Mask(o.Name, o.ContentHidden, o.CreatedBy, viewer)
 }
 
 // TableName is the orgs table.

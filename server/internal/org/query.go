@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"xianfeng/server/internal/contentsec"
 )
 
 // Pieces of SQL for statements of other packages that must name the tree
@@ -56,6 +58,16 @@ func SpreadSQL(inner string, cols ...string) string {
 	return b.String()
 }
 
+// MemberName is the name of the membership aliased m as others see it in
+// lists: masked where a later content check found it risky.
+var MemberName = contentsec.MaskSQL("m.name", "m.content_hidden")
+
+// OrgNameSQL is the name of the org aliased alias as others see it in
+// lists: masked where a later content check found it risky (Org.ShownName).
+func OrgNameSQL(alias string) string {
+	return contentsec.MaskSQL(alias+".name", alias+".content_hidden")
+}
+
 // JoinMembershipSQL is a LEFT JOIN of the membership (aliased m) of the
 // row's user (column userCol) in the row's org (column orgCol), for a list
 // that shows the member's name or badge beside rows of another table.
@@ -64,9 +76,9 @@ func JoinMembershipSQL(orgCol, userCol string) string {
 }
 
 // MemberNameSQL is a scalar subquery: the name of the user's (column
-// userCol) oldest approved membership, or NULL.
+// userCol) oldest approved membership (masked: MemberName), or NULL.
 func MemberNameSQL(userCol string) string {
-	return "(SELECT m.name FROM memberships m WHERE m.user_id = " + userCol +
+	return "(SELECT " + MemberName + " FROM memberships m WHERE m.user_id = " + userCol +
 		" AND m.status = '" + string(StatusApproved) + "' ORDER BY m.id LIMIT 1)"
 }
 
@@ -86,7 +98,7 @@ type SubtreeOrg struct {
 // the same whatever the size of the subtree. db may be a transaction.
 func SubtreeOrgs(db *gorm.DB, root, after int64, limit int) ([]SubtreeOrg, error) {
 	var rows []SubtreeOrg
-	err := db.Raw(`SELECT o.id, o.name, o.kind, o.depth, p.name AS parent_name,
+	err := db.Raw(`SELECT o.id, `+OrgNameSQL("o")+` AS name, o.kind, o.depth, `+OrgNameSQL("p")+` AS parent_name,
 			(SELECT SUM(k.n) FROM org_counts k WHERE k.org_id = o.id AND k.status = ?) AS members
 		FROM org_closure c JOIN orgs o ON o.id = c.descendant_id LEFT JOIN orgs p ON p.id = o.parent_id
 		WHERE c.ancestor_id = ? AND c.descendant_id > ? ORDER BY c.descendant_id LIMIT ?`,
@@ -117,7 +129,7 @@ type SubtreeMember struct {
 // statement. db may be a transaction.
 func SubtreeMembers(db *gorm.DB, root, afterOrg, afterID int64, limit int) ([]SubtreeMember, error) {
 	var rows []SubtreeMember
-	err := db.Raw(`SELECT m.id, m.org_id, m.name, o.name AS org_name, m.badge, m.role, m.status, u.phone, m.created_at, m.approved_at
+	err := db.Raw(`SELECT m.id, m.org_id, `+MemberName+` AS name, `+OrgNameSQL("o")+` AS org_name, m.badge, m.role, m.status, u.phone, m.created_at, m.approved_at
 		FROM org_closure c JOIN memberships m ON m.org_id = c.descendant_id JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
 		WHERE c.ancestor_id = ? AND c.descendant_id >= ? AND (c.descendant_id > ? OR m.id > ?)
 		ORDER BY c.descendant_id, m.id LIMIT ?`, root, afterOrg, afterOrg, afterID, limit).Scan(&rows).Error

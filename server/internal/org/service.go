@@ -14,6 +14,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/contentsec"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/service"
@@ -196,6 +197,11 @@ func (s *Service) Claim(ctx context.Context, userID int64, code, name string, ba
 	if !badge.Valid() {
 		return MembershipView{}, badgeInvalid()
 	}
+	// The name is a member name others read, as a signup's is.
+	check, err := s.opts.Content.Check(ctx, userID, contentsec.KindMember, "name", name)
+	if err != nil {
+		return MembershipView{}, err
+	}
 	now := s.Now()
 	var mid int64
 	err = s.store.tx(ctx, func(tx *gorm.DB) error {
@@ -217,6 +223,9 @@ func (s *Service) Claim(ctx context.Context, userID int64, code, name string, ba
 			m = Membership{OrgID: cl.OrgID, UserID: userID, Name: strings.TrimSpace(name), Badge: badge,
 				Role: RoleSecretary, Status: StatusApproved, BadgeVersion: 1, ApprovedAt: &now}
 			if err := tx.Create(&m).Error; err != nil {
+				return err
+			}
+			if err := contentsec.Record(tx, m.ID, check); err != nil {
 				return err
 			}
 			if err := bump(tx, m.OrgID, StatusApproved, badge, 1); err != nil {
@@ -603,6 +612,30 @@ func checkName(field, name string, max int) error {
 
 func badgeInvalid() error {
 	return apperr.Invalid("参数错误", map[string]string{"badge": "应为 publicity（宣传员）、information（信息员）或 frontline（战斗员）"})
+}
+
+// FlagOrg marks the org id's name as found risky by WeChat's content
+// check and, when hide, masked for all but who named it (contentsec.Flagger
+// of org names), in tx; after the commit the members' cached answers
+// (/me) are dropped, as after any change of their memberships.
+func (s *Service) FlagOrg(tx *gorm.DB, id int64, hide bool) error {
+	updates := map[string]any{"content_risky": true}
+	if hide {
+		updates["content_hidden"] = true
+	}
+	if err := tx.Model(&Org{}).Where("id = ?", id).Updates(updates).Error; err != nil {
+		return err
+	}
+	var users []int64
+	if err := tx.Model(&Membership{}).Where("org_id = ?", id).Distinct().Pluck("user_id", &users).Error; err != nil {
+		return err
+	}
+	database.AfterCommit(tx, func(ctx context.Context) {
+		if err := s.changed(ctx, users...); err != nil {
+			s.Log().WarnContext(ctx, "could not drop the cached answers of a flagged org's members", "org_id", id, "err", err)
+		}
+	})
+	return nil
 }
 
 // FlagName marks the membership id's name as found risky by WeChat's

@@ -226,12 +226,12 @@ func (s *Store) ForUser(ctx context.Context, userID int64) ([]MembershipView, er
 	return v, nil
 }
 
-const forUserSQL = `SELECT m.*, o.name AS org_name, o.kind AS org_kind, o.ends_at AS org_ends_at, o.dissolved_at AS org_dissolve
+var forUserSQL = `SELECT m.*, ` + OrgNameSQL("o") + ` AS org_name, o.kind AS org_kind, o.ends_at AS org_ends_at, o.dissolved_at AS org_dissolve
 	FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY m.id LIMIT 200`
 
 func (s *Store) views(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("memberships AS m").
-		Select("m.*, o.name AS org_name, o.kind AS org_kind, o.ends_at AS org_ends_at, o.dissolved_at AS org_dissolve").
+		Select("m.*, " + OrgNameSQL("o") + " AS org_name, o.kind AS org_kind, o.ends_at AS org_ends_at, o.dissolved_at AS org_dissolve").
 		Joins("JOIN orgs o ON o.id = m.org_id")
 }
 
@@ -247,6 +247,8 @@ type MemberFilter struct {
 type MemberRow struct {
 	Membership
 	Phone string
+	// ContentHidden: a later content check found the name risky.
+	ContentHidden bool
 }
 
 // Members lists an org's memberships in id order.

@@ -9,6 +9,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
@@ -231,7 +232,7 @@ func (s *Service) taskRows(ctx context.Context, root int64, p Period, add func(.
 		}
 		after = ids[len(ids)-1]
 		var rows []row
-		err = s.scan(ctx, &rows, `SELECT x.*, t.title, t.kind, t.status, o.name AS org_name, t.created_at, t.due_at
+		err = s.scan(ctx, &rows, `SELECT x.*, `+contentsec.MaskSQL("t.title", "t.content_hidden")+` AS title, t.kind, t.status, `+org.OrgNameSQL("o")+` AS org_name, t.created_at, t.due_at
 			FROM (SELECT a.task_id AS id, `+taskFiguresSQL+` FROM tasks t JOIN assignments a ON a.task_id = t.id
 				WHERE t.id IN ? AND a.org_id IN (`+org.SubtreeSQL+`) GROUP BY a.task_id) x
 			JOIN tasks t ON t.id = x.id JOIN orgs o ON o.id = t.org_id ORDER BY t.id`,
@@ -292,8 +293,9 @@ func (s *Service) reportRows(ctx context.Context, root int64, p Period, add func
 	after := int64(0)
 	return eachPage(ctx, func() (int, error) {
 		var rows []row
-		err := s.scan(ctx, &rows, `SELECT r.id, o.name AS org_name, m.name AS reporter_name, r.category, r.urgency, r.status,
-				co.name AS current_org_name, r.escalation_level, r.created_at, r.acked_at, r.resolved_at, r.content
+		err := s.scan(ctx, &rows, `SELECT r.id, `+org.OrgNameSQL("o")+` AS org_name, `+org.MemberName+` AS reporter_name, r.category, r.urgency, r.status,
+				`+org.OrgNameSQL("co")+` AS current_org_name, r.escalation_level, r.created_at, r.acked_at, r.resolved_at,
+				`+contentsec.MaskSQL("r.content", "r.content_hidden")+` AS content
 			FROM reports r JOIN orgs o ON o.id = r.org_id JOIN orgs co ON co.id = r.current_org_id
 			`+org.JoinMembershipSQL("r.org_id", "r.reporter_id")+`
 			WHERE r.org_id IN (`+org.SubtreeSQL+`) AND r.created_at >= ? AND r.created_at < ? AND r.id > ?
@@ -332,8 +334,8 @@ func (s *Service) deedRows(ctx context.Context, root int64, p Period, add func(.
 	after := int64(0)
 	return eachPage(ctx, func() (int, error) {
 		var rows []row
-		err := s.scan(ctx, &rows, `SELECT d.id, d.title, m.name AS member_name, o.name AS org_name, d.status,
-				co.name AS current_org_name, d.created_at, d.updated_at
+		err := s.scan(ctx, &rows, `SELECT d.id, `+contentsec.MaskSQL("d.title", "d.content_hidden")+` AS title, `+org.MemberName+` AS member_name,
+				`+org.OrgNameSQL("o")+` AS org_name, d.status, `+org.OrgNameSQL("co")+` AS current_org_name, d.created_at, d.updated_at
 			FROM deeds d JOIN orgs o ON o.id = d.org_id JOIN orgs co ON co.id = d.current_org_id
 			`+org.JoinMembershipSQL("d.org_id", "d.user_id")+`
 			WHERE d.org_id IN (`+org.SubtreeSQL+`) AND ((d.created_at >= ? AND d.created_at < ?) OR (d.updated_at >= ? AND d.updated_at < ?))
@@ -365,7 +367,7 @@ func (s *Service) formRows(ctx context.Context, root int64, p Period, add func(.
 	after := int64(0)
 	return eachPage(ctx, func() (int, error) {
 		var rows []row
-		err := s.scan(ctx, &rows, `SELECT f.id, f.title, f.mode, o.name AS org_name, f.status, f.due_time, f.due_at, x.entries, x.missed, x.alerts
+		err := s.scan(ctx, &rows, `SELECT f.id, `+contentsec.MaskSQL("f.title", "f.content_hidden")+` AS title, f.mode, `+org.OrgNameSQL("o")+` AS org_name, f.status, f.due_time, f.due_at, x.entries, x.missed, x.alerts
 			FROM (SELECT form_id AS id, SUM(e) AS entries, SUM(mi) AS missed, SUM(al) AS alerts FROM (
 					SELECT form_id, 1 AS e, 0 AS mi, CASE WHEN alert THEN 1 ELSE 0 END AS al FROM form_entries
 					WHERE day >= ? AND day <= ? AND org_id IN (`+org.SubtreeSQL+`) AND form_id > ?

@@ -14,6 +14,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
@@ -23,7 +24,7 @@ import (
 
 // mine loads the user's assignment in a task with the task.
 func (s *Service) mine(ctx context.Context, userID, taskID int64) (Task, Assignment, error) {
-	t, err := s.get(ctx, taskID)
+	t, err := s.getFor(ctx, userID, taskID)
 	if errors.Is(err, ErrTaskNotFound) {
 		return Task{}, Assignment{}, ErrNotAssigned
 	}
@@ -341,7 +342,9 @@ func (s *Service) Mine(ctx context.Context, userID int64, status AStatus, before
 func (s *Service) myTasks(ctx context.Context, userID int64, status AStatus, before int64, limit int) ([]MyTask, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Where("user_id = ? AND status <> ?", userID, ARemoved).
-		Where("EXISTS (?)", org.LiveMembershipOf(db, "assignments.org_id", "assignments.user_id", s.now()))
+		Where("EXISTS (?)", org.LiveMembershipOf(db, "assignments.org_id", "assignments.user_id", s.now())).
+		Where("EXISTS (?)", db.Session(&gorm.Session{NewDB: true}).Table("tasks").Select("1").
+			Where("tasks.id = assignments.task_id").Scopes(contentsec.Shown("tasks.created_by", userID)))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}

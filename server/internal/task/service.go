@@ -210,7 +210,7 @@ func text(s string, min, max int) string {
 // manageTask loads a task whose org the user manages; anyone else gets
 // ErrTaskNotFound.
 func (s *Service) manageTask(ctx context.Context, userID, taskID int64) (Task, error) {
-	t, err := s.get(ctx, taskID)
+	t, err := s.getFor(ctx, userID, taskID)
 	if err != nil {
 		return Task{}, err
 	}
@@ -320,6 +320,17 @@ func (s *Service) get(ctx context.Context, taskID int64) (_ Task, err error) {
 	return database.Take[Task](s.db.WithContext(ctx), taskID, ErrTaskNotFound)
 }
 
+// getFor loads a task for userID to see or act on: a task whose text a
+// later content check found risky (hidden) is not found for anyone but its
+// author, as hidden reports are, before any scope rule.
+func (s *Service) getFor(ctx context.Context, userID, taskID int64) (Task, error) {
+	t, err := s.get(ctx, taskID)
+	if err == nil && contentsec.Hidden(t.ContentHidden, t.CreatedBy, userID) {
+		return Task{}, ErrTaskNotFound
+	}
+	return t, err
+}
+
 // List returns a page of an org's tasks, newest first, before the task id
 // before (0: from the newest).
 func (s *Service) List(ctx context.Context, userID, orgID int64, status Status, before int64, limit int) (paging.Page[Task], error) {
@@ -380,7 +391,7 @@ type Detail struct {
 // assignees; a secretary gets a page of at most limit assignees after the
 // assignment id after.
 func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStatus, after int64, limit int) (Detail, error) {
-	t, err := s.get(ctx, taskID)
+	t, err := s.getFor(ctx, userID, taskID)
 	if err != nil {
 		return Detail{}, err
 	}
@@ -441,7 +452,7 @@ func (s *Service) Detail(ctx context.Context, userID, taskID int64, status AStat
 		}
 		d.Delivery = &st
 	}
-	q := db.Table("assignments AS a").Select("a.*, m.name AS name, m.badge AS badge").
+	q := db.Table("assignments AS a").Select("a.*, "+org.MemberName+" AS name, m.badge AS badge").
 		Joins(org.JoinMembershipSQL("a.org_id", "a.user_id")).
 		Where("a.task_id = ? AND a.id > ?", taskID, after)
 	if status != "" {
@@ -559,6 +570,8 @@ func (s *Service) Reschedule(ctx context.Context, userID, taskID int64, dueAt *t
 
 // notify sends one notification about a task to each user.
 func (s *Service) notify(ctx context.Context, t Task, users []int64, kind, title, body, dedupe string) error {
+	// A hidden task's title is told to nobody who may not see the task.
+	users = slices.DeleteFunc(slices.Clone(users), func(u int64) bool { return contentsec.Hidden(t.ContentHidden, t.CreatedBy, u) })
 	if len(users) == 0 {
 		return nil
 	}
