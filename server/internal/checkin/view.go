@@ -130,7 +130,7 @@ func (s *Service) countInDB(ctx context.Context, orgID int64, day string) (Tally
 func (s *Service) absent(ctx context.Context, o org.Org, day string, after int64, limit int) ([]Absent, error) {
 	var out []Absent
 	err := s.DB().WithContext(ctx).Scopes(org.LiveMemberships(s.Now().UTC())).
-		Select("m.id AS membership_id, m.user_id, m.org_id, o.name AS org_name, m.name, m.badge, u.phone").
+		Select("m.id AS membership_id, m.user_id, m.org_id, "+org.OrgNameSQL("o")+" AS org_name, "+org.MemberName+" AS name, m.badge, u.phone").
 		Joins("JOIN users u ON u.id = m.user_id").Scopes(org.InSubtree("m.org_id", o.ID)).
 		Where("(m.seconded_from IS NULL OR m.org_id = ?) AND m.id > ?", o.ID, after).
 		Where("NOT EXISTS (SELECT 1 FROM checkins c WHERE c.user_id = m.user_id AND c.org_id = m.org_id AND c.day = ?)", day).

@@ -328,15 +328,16 @@ func TestAMemberNameFoundRiskyLaterIsMaskedForOthers(t *testing.T) {
 		all = append(all, shown(fmt.Sprintf("/api/v1/orgs/%d/members", w.A), "items")...)
 		all = append(all, shown(fmt.Sprintf("/api/v1/forms/%d/entries", form), "items")...)
 		all = append(all, shown(fmt.Sprintf("/api/v1/tasks/%d", tk.ID), "assignees")...)
+		all = append(all, shown(fmt.Sprintf("/api/v1/orgs/%d/checkins", w.A), "not_checked_in")...)
 		return append(all, exported())
 	}
-	if got := lists(); len(got) != 4 || slices.ContainsFunc(got, func(s string) bool { return s != name }) {
-		t.Fatalf("before its check the secretary is shown the name as %q, want it 4 times as written", got)
+	if got := lists(); len(got) != 5 || slices.ContainsFunc(got, func(s string) bool { return s != name }) {
+		t.Fatalf("before its check the secretary is shown the name as %q, want it 5 times as written", got)
 	}
 
 	recheckAll(w, contentsec.KindMember)
-	if got := lists(); len(got) != 4 || slices.ContainsFunc(got, func(s string) bool { return s != contentsec.MaskText }) {
-		t.Errorf("the secretary is shown the risky name as %q in the member list, entries, task assignees and export; want it masked as %q",
+	if got := lists(); len(got) != 5 || slices.ContainsFunc(got, func(s string) bool { return s != contentsec.MaskText }) {
+		t.Errorf("the secretary is shown the risky name as %q in the member list, entries, task assignees, check-in board and export; want it masked as %q",
 			got, contentsec.MaskText)
 	}
 }
