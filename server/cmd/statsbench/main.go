@@ -245,7 +245,7 @@ func run(ctx context.Context, a *app.App, o options) error {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "export.xlsx")
-	if err := benchapp.Child(ctx, "-export-child", "-db", o.DB, "-redis", o.Redis,
+	if _, err := benchapp.Child(ctx, "-export-child", "-db", o.DB, "-redis", o.Redis,
 		"-org", strconv.FormatInt(res.RootID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10),
 		"-from", p.From, "-to", p.To, "-out", out); err != nil {
 		return fmt.Errorf("export child: %w", err)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -68,15 +69,22 @@ func VM(field string) int64 {
 }
 
 // Child runs this binary again with args, its output on ours: a
-// measurement whose peak RSS must be its own.
-func Child(ctx context.Context, args ...string) error {
+// measurement whose peak RSS must be its own. It returns the child's peak
+// RSS in kB, as the kernel counted it (getrusage's ru_maxrss).
+func Child(ctx context.Context, args ...string) (int64, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	return cmd.Run()
+	if err := cmd.Run(); err != nil {
+		return 0, err
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss, nil
+	}
+	return 0, nil
 }
 
 // Download fetches path with get into the file out and prints, as what,
