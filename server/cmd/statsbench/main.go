@@ -315,9 +315,11 @@ func verifyWorkbook(ctx context.Context, a *app.App, path string, root int64, p 
 		stats.SheetReports: `SELECT COUNT(*) FROM reports WHERE created_at >= @start AND created_at < @end`,
 		stats.SheetDeeds: `SELECT COUNT(*) FROM deeds WHERE (created_at >= @start AND created_at < @end)
 			OR (updated_at >= @start AND updated_at < @end)`,
+		stats.SheetForms: `SELECT COUNT(*) FROM (SELECT form_id FROM form_entries WHERE day BETWEEN @from AND @to
+			UNION SELECT form_id FROM form_misses WHERE day BETWEEN @from AND @to) f`,
 	} {
 		var n int64
-		if err := db.Raw(q, map[string]any{"root": root, "start": p.Start, "end": p.End}).Scan(&n).Error; err != nil {
+		if err := db.Raw(q, map[string]any{"root": root, "start": p.Start, "end": p.End, "from": p.From, "to": p.To}).Scan(&n).Error; err != nil {
 			return err
 		}
 		want[sheet] = n
