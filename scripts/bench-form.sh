@@ -22,7 +22,9 @@
 #    XF_BENCH_BASELINE_USERS sessions, default 500,000); drives POST
 #    /api/v1/forms/{id}/entries with 64 keep-alive clients (2 s warm-up, 10 s
 #    measured), XF_BENCH_RUNS times (default 3), every request a member's
-#    first entry of the day, each run followed by the same load on the
+#    first entry of the day, the members shuffled so that concurrent entries
+#    come from all the branches (-in-order: a branch at a time, the worst case
+#    for the branch's running totals), each run followed by the same load on the
 #    baseline's POST /checkin; prints each run and a table of medians,
 #    spreads and ratios to the baseline with "goal met"/"goal missed" (goal:
 #    ≥ 0.4 × the baseline's throughput, p99 ≤ 3 × its p99); then verifies
