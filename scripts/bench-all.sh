@@ -7,17 +7,22 @@
 # Runs, one after the other: scripts/bench.sh (login, GET /me, GET /me with
 # sessions idle > 1 min, beside the baseline's GET /r1), scripts/bench-checkin.sh
 # (new check-ins and half repeats beside the baseline's check-in, server
-# RSS, fan-out to 10,000 members beside the bare write of its rows) and
+# RSS, fan-out to 10,000 members beside the bare write of its rows),
 # scripts/bench-push.sh (10,000 pushes with WeChat answering at once and
-# after 100 ms). Each seeds its data set once and runs every measurement
-# XF_BENCH_RUNS times (default 3). The baseline (bare-stack server, see
+# after 100 ms) and scripts/bench-form.sh (form entries beside the baseline's
+# check-in; summary and export of one day of a daily form for 500,000
+# members with 30 days of entries). Each seeds its data set once and runs
+# every measurement XF_BENCH_RUNS times (default 3). The baseline (bare-stack server, see
 # scripts/bench-lib.sh; its source is found in XF_BASELINE_DIR) is built once.
-# About 12 minutes on the 2-core machine with the defaults.
+# About 25 minutes on the 2-core machine with the defaults.
 #
 # Extra flags for each benchmark come from XF_BENCH_ARGS (bench.sh),
-# XF_BENCH_CHECKIN_ARGS and XF_BENCH_PUSH_ARGS (split on spaces).
+# XF_BENCH_CHECKIN_ARGS, XF_BENCH_PUSH_ARGS and XF_BENCH_FORM_ARGS (split on
+# spaces); the form's sizes from the XF_BENCH_FORM_* variables of
+# scripts/bench-form.sh.
 # --quick is a smoke run of a minute or two whose figures mean nothing: 2 runs
-# of 2 s, small data sets, idle sessions aged 5 s instead of 61 s.
+# of 2 s, small data sets (a form of 20,000 members), idle sessions aged 5 s
+# instead of 61 s.
 #
 # It prints everything the benchmarks print, then the commit, date, machine,
 # load average at start and end, total time, and the table (figure, median,
@@ -35,6 +40,8 @@ if [[ ${1:-} == --quick ]]; then
 	XF_BENCH_ARGS="-d 2s -warmup 1s -idle-sessions 3000 -idle-age 5s"
 	XF_BENCH_CHECKIN_ARGS="-d 2s -warmup 1s"
 	XF_BENCH_PUSH_ARGS="-n 1000"
+	XF_BENCH_FORM_ARGS="-d 2s -warmup 1s"
+	export XF_BENCH_FORM_LOAD_MEMBERS=40000 XF_BENCH_FORM_MEMBERS=20000
 	shift
 fi
 if [[ $# -gt 0 ]]; then
@@ -77,12 +84,14 @@ step() {
 read -ra bench_args <<<"${XF_BENCH_ARGS:-}"
 read -ra checkin_args <<<"${XF_BENCH_CHECKIN_ARGS:-}"
 read -ra push_args <<<"${XF_BENCH_PUSH_ARGS:-}"
+read -ra form_args <<<"${XF_BENCH_FORM_ARGS:-}"
 step scripts/bench.sh scripts/bench.sh "${bench_args[@]}"
 step scripts/bench-checkin.sh scripts/bench-checkin.sh "${checkin_args[@]}"
 step scripts/bench-push.sh scripts/bench-push.sh "${push_args[@]}"
+step scripts/bench-form.sh scripts/bench-form.sh "${form_args[@]}"
 
 echo
-echo "======== summary: scripts/bench-all.sh${XF_BENCH_ARGS:+ (XF_BENCH_ARGS=$XF_BENCH_ARGS)}${XF_BENCH_CHECKIN_ARGS:+ (XF_BENCH_CHECKIN_ARGS=$XF_BENCH_CHECKIN_ARGS)}${XF_BENCH_PUSH_ARGS:+ (XF_BENCH_PUSH_ARGS=$XF_BENCH_PUSH_ARGS)}"
+echo "======== summary: scripts/bench-all.sh${XF_BENCH_ARGS:+ (XF_BENCH_ARGS=$XF_BENCH_ARGS)}${XF_BENCH_CHECKIN_ARGS:+ (XF_BENCH_CHECKIN_ARGS=$XF_BENCH_CHECKIN_ARGS)}${XF_BENCH_PUSH_ARGS:+ (XF_BENCH_PUSH_ARGS=$XF_BENCH_PUSH_ARGS)}${XF_BENCH_FORM_ARGS:+ (XF_BENCH_FORM_ARGS=$XF_BENCH_FORM_ARGS)}"
 echo "$header"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); total time $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"
 echo "Medians of the runs; spread is min–max; baseline: the bare-stack server measured in the same run with the same load generator and clients; ratio = median / baseline median."

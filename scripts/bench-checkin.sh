@@ -80,18 +80,7 @@ bench_redis_clean "$PREFIX" "$NS"
 common=(-db "$(bench_db_url "$DB")" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS")
 "$tmp/checkinbench" -mode seed "${common[@]}" -members "$MEMBERS" -tokens "$tmp/tokens"
 
-(
-	cd "$tmp"
-	exec env APP_ENV=development APP_WECHAT_MOCK=true \
-		APP_DATABASE_URL="$(bench_db_url "$DB")" \
-		APP_REDIS_URL=redis://127.0.0.1:6379/0 APP_REDIS_KEY_PREFIX=$PREFIX \
-		APP_QUEUE_NAMESPACE=$NS APP_HTTP_ADDR=$ADDR APP_LOG_LEVEL=warn \
-		APP_ADMIN_ADDR="${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19082}" \
-		./server
-) >"$tmp/server.log" 2>&1 &
-server_pid=$!
-
-wait_ready "$server_pid" "http://$ADDR/readyz" server
+bench_server_start "$DB" "$ADDR" "${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19082}"
 baseline_start "$tmp/xfbase" "$BASE_DB" "$BASE_ADDR" "$BASE_REDIS_DB" "$BASE_USERS" "$tmp/baseline.log"
 echo "server ready on $ADDR (pid $server_pid), RSS $(awk '/^VmRSS/ {print $2, $3}' /proc/$server_pid/status)"
 
@@ -142,12 +131,7 @@ bench_summary_row "server RSS peak during the check-in load" "$(mb "$top")" "< 1
 "$tmp/checkinbench" -mode verify "${common[@]}" -counts "$tmp/counts" || rc=1
 
 stop_server
-# Warnings and errors of the server, but the two expected start-up warnings.
-grep -iE '"level":"(ERROR|WARN)"' "$tmp/server.log" | grep -v 'WeChat MOCK is on\|APP_BADGE_KEY is not set' >"$tmp/server.warn" || true
-if [[ -s $tmp/server.warn ]]; then
-	echo "server log: $(wc -l <"$tmp/server.warn") warning/error lines, e.g.:"
-	head -n 3 "$tmp/server.warn" | cut -c1-400
-fi
+bench_server_warnings
 
 "$tmp/checkinbench" -mode fanout -db "$(bench_db_url "$FANOUT_DB")" -redis redis://127.0.0.1:6379/0 -prefix "$PREFIX" -namespace "$NS" -targets 10000 -runs "$XF_BENCH_RUNS" || rc=1
 exit "$rc"

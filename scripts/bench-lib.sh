@@ -169,6 +169,37 @@ bench_command() {
 	TMPDIR="$tmp" "$tmp/$name" -db "$(bench_db_url "$db")" -redis redis://127.0.0.1:6379/0 "$@"
 }
 
+# bench_server_start DB ADDR ADMIN: builds nothing; starts $tmp/server (in
+# $tmp) on the scratch database DB with the Redis key prefix and asynq
+# namespace given to bench_scratch, listening on ADDR and its admin listener
+# on ADMIN, its log in $tmp/server.log; sets server_pid and waits until it is
+# ready.
+bench_server_start() {
+	local db=$1 addr=$2 admin=$3
+	(
+		cd "$tmp"
+		exec env APP_ENV=development APP_WECHAT_MOCK=true \
+			APP_DATABASE_URL="$(bench_db_url "$db")" \
+			APP_REDIS_URL=redis://127.0.0.1:6379/0 APP_REDIS_KEY_PREFIX="$BENCH_PREFIX" \
+			APP_QUEUE_NAMESPACE="$BENCH_NS" APP_HTTP_ADDR="$addr" APP_LOG_LEVEL=warn \
+			APP_ADMIN_ADDR="$admin" \
+			./server
+	) >"$tmp/server.log" 2>&1 &
+	server_pid=$!
+	wait_ready "$server_pid" "http://$addr/readyz" server
+}
+
+# bench_server_warnings prints how many warnings and errors the server
+# logged to $tmp/server.log, but the two expected start-up warnings, and the
+# first three.
+bench_server_warnings() {
+	grep -iE '"level":"(ERROR|WARN)"' "$tmp/server.log" | grep -v 'WeChat MOCK is on\|APP_BADGE_KEY is not set' >"$tmp/server.warn" || true
+	if [[ -s $tmp/server.warn ]]; then
+		echo "server log: $(wc -l <"$tmp/server.warn") warning/error lines, e.g.:"
+		head -n 3 "$tmp/server.warn" | cut -c1-400
+	fi
+}
+
 # --------------------------------------------------------------- baseline
 
 BASELINE_PID=""

@@ -46,17 +46,7 @@ baseline_build "$tmp/xfbase"
 
 bench_db_fresh "$DB"
 
-(
-	cd "$tmp"
-	exec env APP_ENV=development APP_WECHAT_MOCK=true \
-		APP_DATABASE_URL="$(bench_db_url "$DB")" \
-		APP_REDIS_URL=redis://127.0.0.1:6379/0 APP_REDIS_KEY_PREFIX=bench: \
-		APP_QUEUE_NAMESPACE=bench APP_HTTP_ADDR=$ADDR APP_LOG_LEVEL=warn \
-		APP_ADMIN_ADDR="${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19081}" \
-		./server
-) >"$tmp/server.log" 2>&1 &
-server_pid=$!
-wait_ready "$server_pid" "http://$ADDR/readyz" server
+bench_server_start "$DB" "$ADDR" "${XF_BENCH_ADMIN_ADDR:-127.0.0.1:19081}"
 # GET /r1 needs no seeded session.
 baseline_start "$tmp/xfbase" "$BASE_DB" "$BASE_ADDR" "$BASE_REDIS_DB" 0 "$tmp/baseline.log"
 

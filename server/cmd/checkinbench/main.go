@@ -58,33 +58,22 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"maps"
-	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	_ "time/tzdata" // Asia/Shanghai, as the server
 
 	"xianfeng/config"
 	"xianfeng/scripts/benchfig"
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/loadgen"
 	"xianfeng/server/internal/app"
-	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/task"
 )
@@ -101,18 +90,11 @@ type options struct {
 	mode string
 	benchapp.Flags
 	benchapp.Tree
+	loadgen.Options
 	prefix               string
 	namespace            string
 	targets              int
-	tokens, counts       string
-	url, baseline        string
-	baseUsers            int
-	runs                 int
 	scenario             string
-	c                    int
-	d, warmup            time.Duration
-	sessionTTL           time.Duration
-	sessionWorkers       int
 	fanoutOrgs, fanBatch int
 }
 
@@ -125,23 +107,9 @@ func main() {
 	o.Tree.Register(1000, 300000, " (seed)")
 	flag.IntVar(&o.targets, "targets", 10000, "approved members under the root to fan a task out to (fanout)")
 	flag.IntVar(&o.fanoutOrgs, "fanout-orgs", 200, "orgs of the fan-out tree (fanout)")
-	flag.StringVar(&o.tokens, "tokens", "", "file of \"<token> <user id>\" lines (seed writes, load reads)")
-	flag.StringVar(&o.counts, "counts", "", "file of the load's 201 counts (load writes, verify reads)")
-	flag.StringVar(&o.url, "url", "http://127.0.0.1:18082", "base URL of the server (load)")
-	flag.StringVar(&o.baseline, "baseline", "", "base URL of the bare-stack baseline, measured after each run with the same load (load; empty: none)")
-	flag.IntVar(&o.baseUsers, "baseline-users", 500000, "sessions the baseline seeded, sess:1..N (its SEED_SESSIONS) (load)")
-	flag.IntVar(&o.runs, "runs", benchfig.Runs(), "runs of each measurement (load, fanout; default XF_BENCH_RUNS or 3)")
+	o.Options.Register("http://127.0.0.1:18082")
 	flag.StringVar(&o.scenario, "scenario", "new,mix", "new (every request a member's first check-in of the day), mix (every second one a repeat), or both (load)")
-	flag.IntVar(&o.c, "c", 64, "concurrent keep-alive clients (load)")
-	flag.DurationVar(&o.d, "d", 10*time.Second, "measured duration (load)")
-	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up (load)")
-	flag.DurationVar(&o.sessionTTL, "session-ttl", time.Hour, "lifetime of the seeded sessions (seed)")
-	flag.IntVar(&o.sessionWorkers, "session-workers", 32, "concurrent session writers (seed)")
-	benchapp.Main(func() string { return "checkinbench " + o.mode }, func() bool {
-		return o.c >= 1 && o.d > 0 && o.warmup >= 0 && o.sessionWorkers >= 1 && o.runs >= 1 && o.baseUsers >= 1
-	}, func() error {
-		o.url = strings.TrimRight(o.url, "/")
-		o.baseline = strings.TrimRight(o.baseline, "/")
+	benchapp.Main(func() string { return "checkinbench " + o.mode }, o.Options.Valid, func() error {
 		switch o.mode {
 		case "seed":
 			return seed(o)
@@ -179,7 +147,7 @@ func open(ctx context.Context, o options, migrate bool) (*app.App, config.Config
 
 func seed(o options) error {
 	ctx := context.Background()
-	if o.tokens == "" {
+	if o.Tokens == "" {
 		return errors.New("-tokens is required")
 	}
 	a, _, err := open(ctx, o, true)
@@ -193,295 +161,20 @@ func seed(o options) error {
 	}
 	fmt.Printf("seed: %d orgs, %d memberships (%d approved, %d pending, secretaries included) in %s\n",
 		res.Orgs, res.Memberships, res.Approved, res.Pending, res.Duration.Round(time.Millisecond))
-
-	// The members who can check in: approved ordinary members.
-	var users []struct {
-		UserID int64
-		OpenID string
-	}
-	if err := a.DB.Table("memberships AS m").Select("m.user_id, u.open_id").Joins("JOIN users u ON u.id = m.user_id").
-		Where("m.status = ? AND m.role = ?", org.StatusApproved, org.RoleMember).Order("m.id").Scan(&users).Error; err != nil {
-		return fmt.Errorf("list members: %w", err)
-	}
-	start := time.Now()
-	sessions := auth.NewSessions(a.Redis, o.prefix, o.sessionTTL)
-	tokens := make([]string, len(users))
-	var next atomic.Int64
-	errs := make([]error, o.sessionWorkers)
-	var wg sync.WaitGroup
-	for w := range o.sessionWorkers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(users) {
-					return
-				}
-				tok, _, err := sessions.Create(ctx, auth.Session{UserID: users[i].UserID, OpenID: users[i].OpenID})
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				tokens[i] = tok
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("create sessions: %w", err)
-	}
-	var buf bytes.Buffer
-	for i, u := range users {
-		buf.WriteString(tokens[i])
-		buf.WriteByte(' ')
-		buf.WriteString(strconv.FormatInt(u.UserID, 10))
-		buf.WriteByte('\n')
-	}
-	if err := os.WriteFile(o.tokens, buf.Bytes(), 0o600); err != nil {
-		return err
-	}
-	fmt.Printf("seed: %d sessions (one per approved member, key prefix %s) created in Redis in %s\n",
-		len(users), o.prefix, time.Since(start).Round(time.Millisecond))
-	return nil
+	return loadgen.Sessions(ctx, a, o.prefix, o.Options)
 }
 
 // ---------------------------------------------------------------- load
 
-type member struct {
-	token  string
-	userID int64
-}
-
-func readTokens(path string) ([]member, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var ms []member
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		tok, id, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		uid, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: bad line %q", path, sc.Text())
-		}
-		ms = append(ms, member{token: tok, userID: uid})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("%s: no tokens", path)
-	}
-	return ms, nil
-}
-
-// counts is what load leaves for verify.
-type counts struct {
-	Members    int   `json:"members"`
-	Created    int64 `json:"created_201"`          // 201 answers, warm-up included
-	Distinct   int64 `json:"distinct_members_201"` // members that got at least one 201
-	Repeated   int64 `json:"members_201_twice"`    // members that got more than one (must be 0)
-	Requests   int64 `json:"requests"`             // warm-up included
-	Errors     int64 `json:"errors"`               // transport errors and other statuses
-	StartedAt  int64 `json:"started_unix"`
-	FinishedAt int64 `json:"finished_unix"`
-}
-
-type sample struct {
-	lat    time.Duration
-	status int16 // 0: transport error
-}
-
-// target is a server under load: Xianfeng or the baseline. Its users are
-// numbered 0..pool-1; next hands out the ones that have not checked in yet,
-// in order, across all the runs.
-type target struct {
-	name             string
-	pool             int
-	next             atomic.Int64
-	created, already int // the status of a new check-in and of a repeat
-	send             func(i int, body []byte) (int, error)
-	got201           []atomic.Int32 // per user, warm-up included (Xianfeng only)
-	requests, errors atomic.Int64
-	firstErr         atomic.Pointer[string]
-}
-
-// runResult is what one run of one target measured.
-type runResult struct {
-	all, fresh, again []time.Duration // sorted
-	elapsed           time.Duration
-	byStatus          map[int]int
-	ranOut            time.Duration // into the measurement; -1 if not
-}
-
-func (r *runResult) rate() float64 {
-	if r.elapsed <= 0 {
-		return 0
-	}
-	return float64(len(r.all)) / r.elapsed.Seconds()
-}
-
-// run drives one target for a warm-up and a measurement. With mix, every
-// second request of a worker repeats a check-in already made today: one of
-// the users that checked in before this run, or else the worker's previous
-// one.
-func (tg *target) run(o options, mix bool) (*runResult, error) {
-	before := int(min(tg.next.Load(), int64(tg.pool)))
-	start := time.Now()
-	measureFrom := start.Add(o.warmup)
-	stopAt := measureFrom.Add(o.d)
-	per := int(o.d.Seconds()*20000)/o.c + 64
-	out := make([][]sample, o.c)
-	lastDone := make([]time.Time, o.c)
-	ranOut := make([]time.Time, o.c)
-	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	var wg sync.WaitGroup
-	for w := range o.c {
-		wg.Go(func() {
-			samples := make([]sample, 0, per)
-			body := make([]byte, 0, 160)
-			rnd := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
-			prev := -1
-			for n := 0; ; n++ {
-				if !time.Now().Before(stopAt) {
-					break
-				}
-				var i int
-				if mix && n%2 == 1 && (before > 0 || prev >= 0) {
-					if before > 0 {
-						i = rnd.IntN(before)
-					} else {
-						i = prev
-					}
-				} else {
-					k := tg.next.Add(1) - 1
-					if k >= int64(tg.pool) {
-						ranOut[w] = time.Now()
-						break
-					}
-					i = int(k)
-					prev = i
-				}
-				t0 := time.Now()
-				body = append(body[:0], `{"request_id":"`...)
-				body = append(body, run...)
-				body = append(body, '-')
-				body = strconv.AppendInt(body, int64(w), 10)
-				body = append(body, '-')
-				body = strconv.AppendInt(body, int64(n), 10)
-				body = append(body, `","lat":`...)
-				body = strconv.AppendFloat(body, 36.0+float64(i%1000)/10000, 'f', 6, 64)
-				body = append(body, `,"lng":`...)
-				body = strconv.AppendFloat(body, 120.3+float64(i/1000%1000)/10000, 'f', 6, 64)
-				body = append(body, `,"accuracy_m":`...)
-				body = strconv.AppendInt(body, int64(5+i%60), 10)
-				body = append(body, '}')
-				status, err := tg.send(i, body)
-				t1 := time.Now()
-				tg.requests.Add(1)
-				switch {
-				case err != nil:
-					tg.errors.Add(1)
-					e := fmt.Sprintf("%s user %d: %v", tg.name, i, err)
-					tg.firstErr.CompareAndSwap(nil, &e)
-				case status == tg.created:
-					if tg.got201 != nil {
-						tg.got201[i].Add(1)
-					}
-				case status != tg.already:
-					tg.errors.Add(1)
-					e := fmt.Sprintf("%s user %d: status %d", tg.name, i, status)
-					tg.firstErr.CompareAndSwap(nil, &e)
-				}
-				if t0.Before(measureFrom) {
-					continue
-				}
-				samples = append(samples, sample{lat: t1.Sub(t0), status: int16(status)})
-				lastDone[w] = t1
-			}
-			out[w] = samples
-		})
-	}
-	wg.Wait()
-
-	r := &runResult{byStatus: map[int]int{}, ranOut: -1}
-	last := measureFrom
-	for w, ss := range out {
-		for _, s := range ss {
-			r.all = append(r.all, s.lat)
-			r.byStatus[int(s.status)]++
-			switch int(s.status) {
-			case tg.created:
-				r.fresh = append(r.fresh, s.lat)
-			case tg.already:
-				r.again = append(r.again, s.lat)
-			}
-		}
-		if lastDone[w].After(last) {
-			last = lastDone[w]
-		}
-		if !ranOut[w].IsZero() && (r.ranOut < 0 || ranOut[w].Sub(measureFrom) < r.ranOut) {
-			r.ranOut = max(0, ranOut[w].Sub(measureFrom))
-		}
-	}
-	if r.ranOut == 0 || len(r.all) == 0 {
-		return nil, fmt.Errorf("%s: its %d users ran out before the measurement: seed more (-members, -baseline-users)", tg.name, tg.pool)
-	}
-	r.elapsed = last.Sub(measureFrom)
-	for _, l := range [][]time.Duration{r.all, r.fresh, r.again} {
-		slices.Sort(l)
-	}
-	return r, nil
-}
-
-func (r *runResult) line(tg *target) string {
-	keys := slices.Sorted(maps.Keys(r.byStatus))
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		name := strconv.Itoa(k)
-		if k == 0 {
-			name = "transport-error"
-		}
-		parts[i] = fmt.Sprintf("%s:%d", name, r.byStatus[k])
-	}
-	s := fmt.Sprintf("%-9s req=%d rps=%.0f %s; new (%d) %s; repeat (%d) %s; status %s",
-		tg.name, len(r.all), r.rate(), benchfig.Percentiles(r.all), tg.created, p99(r.fresh), tg.already, p99(r.again), strings.Join(parts, " "))
-	if r.ranOut >= 0 {
-		s += fmt.Sprintf("; RAN OUT of users %s into the measurement, measured until then", benchfig.Latency(r.ranOut))
-	}
-	return s
-}
-
-func p99(lat []time.Duration) string {
-	if len(lat) == 0 {
-		return "none"
-	}
-	return fmt.Sprintf("n=%d p99=%s", len(lat), benchfig.Latency(benchfig.Percentile(lat, 0.99)))
-}
-
 func load(o options) error {
-	if o.tokens == "" || o.counts == "" {
+	if o.Tokens == "" || o.Counts == "" {
 		return errors.New("-tokens and -counts are required")
 	}
-	mem, err := readTokens(o.tokens)
+	mem, err := loadgen.ReadTokens(o.Tokens)
 	if err != nil {
 		return err
 	}
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        2 * o.c,
-			MaxIdleConnsPerHost: o.c,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-		},
-	}
+	client := loadgen.Client(o.C)
 	var scen []string
 	for s := range strings.SplitSeq(o.scenario, ",") {
 		switch s = strings.TrimSpace(s); s {
@@ -491,130 +184,58 @@ func load(o options) error {
 			return fmt.Errorf("-scenario: unknown %q (want new, mix or both)", s)
 		}
 	}
-	xurl := o.url + "/api/v1/checkins"
-	xf := &target{name: "xianfeng", pool: len(mem), created: http.StatusCreated, already: http.StatusOK,
-		got201: make([]atomic.Int32, len(mem)),
-		send: func(i int, body []byte) (int, error) {
-			return post(client, xurl, "Authorization", "Bearer "+mem[i].token, body)
-		},
-	}
-	targets := []*target{xf}
-	if o.baseline != "" {
-		burl := o.baseline + "/checkin"
-		targets = append(targets, &target{name: "baseline", pool: o.baseUsers, created: http.StatusCreated, already: http.StatusConflict,
-			// The baseline's sessions are sess:1..N.
-			send: func(i int, body []byte) (int, error) { return post(client, burl, "X-User", strconv.Itoa(i+1), body) },
-		})
+	xurl := o.URL + "/api/v1/checkins"
+	xf := loadgen.Xianfeng(client, xurl, mem, position)
+	targets := []*loadgen.Target{xf}
+	if o.Baseline != "" {
+		targets = append(targets, loadgen.Baseline(client, o.Baseline, o.BaseUsers, position))
 	}
 	fmt.Printf("load: %d members with a session, %d clients, warm-up %s, measured %s, %d runs of %s; POST %s",
-		len(mem), o.c, o.warmup, o.d, o.runs, strings.Join(scen, " and "), xurl)
-	if o.baseline != "" {
-		fmt.Printf(", beside the baseline's POST %s/checkin (%d users) after each run", o.baseline, o.baseUsers)
+		len(mem), o.C, o.Warmup, o.D, o.Runs, strings.Join(scen, " and "), xurl)
+	if o.Baseline != "" {
+		fmt.Printf(", beside the baseline's POST %s/checkin (%d users) after each run", o.Baseline, o.BaseUsers)
 	}
 	fmt.Println()
 	start := time.Now()
-	type series struct{ rps, p99 []float64 }
-	figures := map[string]map[string]*series{} // scenario → target → series
-	var errs []error
-	for _, sc := range scen {
-		figures[sc] = map[string]*series{"xianfeng": {}, "baseline": {}}
-	runs:
-		for run := 1; run <= o.runs; run++ {
-			for _, tg := range targets {
-				r, err := tg.run(o, sc == "mix")
-				if err != nil {
-					fmt.Printf("run %d/%d %-3s %s: %v: the remaining runs of %s are skipped\n", run, o.runs, sc, tg.name, err, sc)
-					errs = append(errs, err)
-					break runs
-				}
-				fmt.Printf("run %d/%d %-3s %s\n", run, o.runs, sc, r.line(tg))
-				s := figures[sc][tg.name]
-				s.rps = append(s.rps, r.rate())
-				s.p99 = append(s.p99, benchfig.Ms(benchfig.Percentile(r.all, 0.99)))
-			}
-		}
-	}
-	finished := time.Now()
-
 	label := map[string]string{"new": "check-in, new", "mix": "check-in, half repeats"}
 	var figs []benchfig.Figure
+	var errs []error
 	for _, sc := range scen {
-		x, b := figures[sc]["xianfeng"], figures[sc]["baseline"]
-		thr := benchfig.Figure{Name: label[sc] + ": throughput", Unit: benchfig.PerSecond, Values: x.rps, Base: b.rps, Goal: benchfig.Goal{MinRatio: goalRatio}}
-		lat := benchfig.Figure{Name: label[sc] + ": p99", Unit: benchfig.Millis, Values: x.p99, Base: b.p99, Goal: benchfig.Goal{MaxRatio: goalP99Ratio}}
-		figs = append(figs, thr, lat)
-		fmt.Printf("goal %s: ≥ %.1f × the baseline's throughput and p99 ≤ %g × its p99: %.2f and %.2f: %s\n",
-			label[sc], goalRatio, goalP99Ratio, thr.Ratio(), lat.Ratio(), benchfig.Verdict(thr.Met() && lat.Met()))
+		s, err := loadgen.Compare(o.Options, sc, sc == "mix", targets)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		figs = append(figs, loadgen.Judge(label[sc], s, goalRatio, goalP99Ratio)...)
 	}
-	title := fmt.Sprintf("summary of checkinbench (c=%d, d=%s, warm-up %s, %d runs; baseline: POST /checkin of the bare-stack server, same run)", o.c, o.d, o.warmup, o.runs)
-	if o.baseline == "" {
+	title := fmt.Sprintf("summary of checkinbench (c=%d, d=%s, warm-up %s, %d runs; baseline: POST /checkin of the bare-stack server, same run)", o.C, o.D, o.Warmup, o.Runs)
+	if o.Baseline == "" {
 		title += " — no baseline given: ratios and their goals cannot be judged"
 	}
 	if err := benchfig.Table(os.Stdout, title, figs); err != nil {
 		return err
 	}
-
-	c := counts{Members: len(mem), Requests: xf.requests.Load(), Errors: xf.errors.Load(), StartedAt: start.Unix(), FinishedAt: finished.Unix()}
-	for i := range xf.got201 {
-		n := int64(xf.got201[i].Load())
-		c.Created += n
-		if n > 0 {
-			c.Distinct++
-		}
-		if n > 1 {
-			c.Repeated++
-		}
-	}
-	raw, _ := json.Marshal(c)
-	if err := os.WriteFile(o.counts, raw, 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("load: %d members got a 201 (%d 201 answers in all, warm-up included), %d left unused\n", c.Distinct, c.Created, max(0, int64(len(mem))-xf.next.Load()))
-	for _, tg := range targets {
-		if n := tg.errors.Load(); n > 0 {
-			errs = append(errs, fmt.Errorf("%s: %d of %d requests failed, e.g. %s", tg.name, n, tg.requests.Load(), *tg.firstErr.Load()))
-		}
-	}
-	if c.Repeated > 0 {
-		errs = append(errs, fmt.Errorf("%d members got more than one 201", c.Repeated))
-	}
-	return errors.Join(errs...)
+	_, err = loadgen.Finish(o.Options, xf, start, targets)
+	return errors.Join(append(errs, err)...)
 }
 
-// post sends one check-in with one header and reads the whole answer.
-func post(client *http.Client, url, header, value string, body []byte) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(header, value)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
+// position is the body of a check-in after its request_id: a position and
+// an accuracy.
+func position(body []byte, i int) []byte {
+	body = append(body, `,"lat":`...)
+	body = strconv.AppendFloat(body, 36.0+float64(i%1000)/10000, 'f', 6, 64)
+	body = append(body, `,"lng":`...)
+	body = strconv.AppendFloat(body, 120.3+float64(i/1000%1000)/10000, 'f', 6, 64)
+	body = append(body, `,"accuracy_m":`...)
+	return strconv.AppendInt(body, int64(5+i%60), 10)
 }
 
 // ---------------------------------------------------------------- verify
 
 func verify(o options) error {
 	ctx := context.Background()
-	if o.counts == "" {
-		return errors.New("-counts is required")
-	}
-	raw, err := os.ReadFile(o.counts)
+	c, err := loadgen.ReadCounts(o.Counts)
 	if err != nil {
 		return err
-	}
-	var c counts
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return fmt.Errorf("%s: %w", o.counts, err)
 	}
 	a, _, err := open(ctx, o, false)
 	if err != nil {
@@ -669,17 +290,6 @@ func verify(o options) error {
 
 // ---------------------------------------------------------------- fanout
 
-// membersFor returns the org.Seed Members that give exactly want approved
-// memberships in the root's subtree (every tenth member is pending; the two
-// secretaries are approved), or the next size up if none does.
-func membersFor(want int) int {
-	for m := 0; ; m++ {
-		if m-m/10+2 >= want {
-			return m
-		}
-	}
-}
-
 func fanout(o options) error {
 	ctx := context.Background()
 	a, _, err := open(ctx, o, true)
@@ -691,7 +301,7 @@ func fanout(o options) error {
 	if err := a.DB.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
 		return err
 	}
-	res, err := org.Seed(ctx, a.DB.DB, org.SeedSpec{Orgs: o.fanoutOrgs, Members: membersFor(o.targets)})
+	res, err := org.Seed(ctx, a.DB.DB, org.SeedSpec{Orgs: o.fanoutOrgs, Members: benchapp.MembersFor(o.targets)})
 	if err != nil {
 		return err
 	}
@@ -707,7 +317,7 @@ func fanout(o options) error {
 	}
 	want := int64(res.Approved)
 	var took, bare []float64
-	for run := 1; run <= o.runs; run++ {
+	for run := 1; run <= o.Runs; run++ {
 		tk, _, err := a.Task.Create(ctx, res.RootSecretaryUserID, res.RootID, task.Input{
 			Title: fmt.Sprintf("全员值守压测 %d", run), Description: "checkinbench fan-out", Kind: task.KindDuty,
 			Target: task.Target{IncludeSuborgs: true},
@@ -736,7 +346,7 @@ func fanout(o options) error {
 			return fmt.Errorf("yardstick: %w", err)
 		}
 		fmt.Printf("run %d/%d fanout: task %d to the root with include_suborgs, no filter: FanOut took %s; assignments=%d notifications=%d assigned_count=%d status=%s (want %d each); bare write of the same %d rows %s\n",
-			run, o.runs, tk.ID, benchfig.Latency(d), st.Assignments, st.Notifications, st.AssignedCount, st.Status, want, rows, benchfig.Latency(y))
+			run, o.Runs, tk.ID, benchfig.Latency(d), st.Assignments, st.Notifications, st.AssignedCount, st.Status, want, rows, benchfig.Latency(y))
 		if st.Assignments != want || st.Notifications != want || st.AssignedCount != want || st.Status != string(task.StatusOpen) {
 			return errors.New("fan-out verification failed")
 		}
@@ -746,7 +356,7 @@ func fanout(o options) error {
 	fig := benchfig.Figure{Name: fmt.Sprintf("fan-out of one task to %s members", benchfig.Format(benchfig.Count, float64(want))),
 		Unit: benchfig.Millis, Values: took, Base: bare, Goal: benchfig.Goal{Max: benchfig.Ms(goalFanOut)}}
 	fmt.Printf("goal fan-out to %d members < %s: median %s: %s\n", want, goalFanOut, benchfig.Format(benchfig.Millis, benchfig.Median(took)), fig.Verdict())
-	return benchfig.Table(os.Stdout, fmt.Sprintf("summary of checkinbench fan-out (%d runs; baseline: the same assignment and notification rows written by one transaction of 1,000-row INSERTs through pgx into empty copies of the two tables, same run)", o.runs),
+	return benchfig.Table(os.Stdout, fmt.Sprintf("summary of checkinbench fan-out (%d runs; baseline: the same assignment and notification rows written by one transaction of 1,000-row INSERTs through pgx into empty copies of the two tables, same run)", o.Runs),
 		[]benchfig.Figure{fig})
 }
 

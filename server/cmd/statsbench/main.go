@@ -47,10 +47,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -58,11 +55,8 @@ import (
 	"time"
 	_ "time/tzdata" // Asia/Shanghai, as the server
 
-	"github.com/xuri/excelize/v2"
-
 	"xianfeng/server/cmd/internal/benchapp"
 	"xianfeng/server/internal/app"
-	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/stats"
 )
@@ -140,36 +134,6 @@ func open(ctx context.Context, o options, migrate bool) (*app.App, error) {
 	return benchapp.Open(ctx, cfg, app.Options{Migrate: migrate})
 }
 
-// serve starts the app's router on loopback and returns a GET function
-// that signs in as userID.
-func serve(ctx context.Context, a *app.App, userID int64) (get func(path string, w io.Writer) (int64, error), stop func(), err error) {
-	token, _, err := auth.NewSessions(a.Redis, a.Config.Redis.KeyPrefix, time.Hour).
-		Create(ctx, auth.Session{UserID: userID, OpenID: "seed-" + strconv.FormatInt(userID, 10)})
-	if err != nil {
-		return nil, nil, fmt.Errorf("create session: %w", err)
-	}
-	srv := httptest.NewServer(a.Router)
-	client := &http.Client{Timeout: 20 * time.Minute, Transport: &http.Transport{Proxy: nil, DisableCompression: true}}
-	get = func(path string, w io.Writer) (int64, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-			return 0, fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
-		}
-		return io.Copy(w, resp.Body)
-	}
-	return get, srv.Close, nil
-}
-
 func run(ctx context.Context, a *app.App, o options) error {
 	db := a.DB.DB
 	if err := benchapp.Machine(ctx, a, "; time zone "+a.Config.Location().String()); err != nil {
@@ -213,7 +177,7 @@ func run(ctx context.Context, a *app.App, o options) error {
 		}
 	}
 
-	get, stop, err := serve(ctx, a, res.RootSecretaryUserID)
+	get, stop, err := benchapp.Serve(ctx, a, res.RootSecretaryUserID)
 	if err != nil {
 		return err
 	}
@@ -281,15 +245,9 @@ func run(ctx context.Context, a *app.App, o options) error {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "export.xlsx")
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, self, "-export-child", "-db", o.DB, "-redis", o.Redis,
+	if _, err := benchapp.Child(ctx, "-export-child", "-db", o.DB, "-redis", o.Redis,
 		"-org", strconv.FormatInt(res.RootID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10),
-		"-from", p.From, "-to", p.To, "-out", out)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
+		"-from", p.From, "-to", p.To, "-out", out); err != nil {
 		return fmt.Errorf("export child: %w", err)
 	}
 	if o.verify {
@@ -306,46 +264,14 @@ func run(ctx context.Context, a *app.App, o options) error {
 
 // exportChild runs one export and prints its time and the process's peak RSS.
 func exportChild(ctx context.Context, a *app.App, o options) error {
-	get, stop, err := serve(ctx, a, o.user)
+	get, stop, err := benchapp.Serve(ctx, a, o.user)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	f, err := os.Create(o.output)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	before := vm("VmHWM")
-	t0 := time.Now()
-	n, err := get(fmt.Sprintf("/api/v1/orgs/%d/export.xlsx?from=%s&to=%s", o.org, o.from, o.to), f)
-	if err != nil {
-		return err
-	}
-	took := time.Since(t0)
-	peak := vm("VmHWM")
-	verdict := "goal met"
-	if peak >= goalRSSKB {
-		verdict = "GOAL MISSED"
-	}
-	fmt.Printf("GET /orgs/{root}/export.xlsx (separate process): %s, %.1f MB written; peak RSS (VmHWM) %.1f MB, %.1f MB before the export  [peak < 300 MB: %s]\n",
-		took.Round(time.Millisecond), float64(n)/1e6, float64(peak)/1024, float64(before)/1024, verdict)
-	return f.Close()
-}
-
-// vm returns a field of /proc/self/status in kB, or 0.
-func vm(field string) int64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return n
-		}
-	}
-	return 0
+	_, err = benchapp.Download(get, fmt.Sprintf("/api/v1/orgs/%d/export.xlsx?from=%s&to=%s", o.org, o.from, o.to), o.output,
+		"GET /orgs/{root}/export.xlsx", goalRSSKB)
+	return err
 }
 
 // sane checks the root's figures against plain counts of the tables.
@@ -375,11 +301,10 @@ func sane(ctx context.Context, a *app.App, st stats.JSON, p stats.Period) error 
 // verifyWorkbook counts the rows of each sheet and compares them with the database.
 func verifyWorkbook(ctx context.Context, a *app.App, path string, root int64, p stats.Period) error {
 	t0 := time.Now()
-	f, err := excelize.OpenFile(path)
+	sheets, err := benchapp.SheetRows(path)
 	if err != nil {
-		return fmt.Errorf("open the workbook: %w", err)
+		return err
 	}
-	defer f.Close()
 	db := a.DB.WithContext(ctx)
 	want := map[string]int64{}
 	for sheet, q := range map[string]string{
@@ -390,29 +315,20 @@ func verifyWorkbook(ctx context.Context, a *app.App, path string, root int64, p 
 		stats.SheetReports: `SELECT COUNT(*) FROM reports WHERE created_at >= @start AND created_at < @end`,
 		stats.SheetDeeds: `SELECT COUNT(*) FROM deeds WHERE (created_at >= @start AND created_at < @end)
 			OR (updated_at >= @start AND updated_at < @end)`,
+		stats.SheetForms: `SELECT COUNT(*) FROM (SELECT form_id FROM form_entries WHERE day BETWEEN @from AND @to
+			UNION SELECT form_id FROM form_misses WHERE day BETWEEN @from AND @to) f`,
 	} {
 		var n int64
-		if err := db.Raw(q, map[string]any{"root": root, "start": p.Start, "end": p.End}).Scan(&n).Error; err != nil {
+		if err := db.Raw(q, map[string]any{"root": root, "start": p.Start, "end": p.End, "from": p.From, "to": p.To}).Scan(&n).Error; err != nil {
 			return err
 		}
 		want[sheet] = n
 	}
 	var lines []string
 	ok := true
-	for _, sheet := range f.GetSheetList() {
-		rows, err := f.Rows(sheet)
-		if err != nil {
-			return err
-		}
-		n := int64(-1) // the header
-		for rows.Next() {
-			n++
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		lines = append(lines, fmt.Sprintf("%s %d/%d", sheet, n, want[sheet]))
-		ok = ok && n == want[sheet]
+	for _, sh := range sheets {
+		lines = append(lines, fmt.Sprintf("%s %d/%d", sh.Name, sh.Rows, want[sh.Name]))
+		ok = ok && sh.Rows == want[sh.Name]
 	}
 	fmt.Printf("workbook: sheets with data rows (got/database): %s; read back in %s\n", strings.Join(lines, ", "), time.Since(t0).Round(time.Millisecond))
 	if !ok || len(lines) != len(want) {

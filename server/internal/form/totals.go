@@ -102,9 +102,8 @@ func greater(a *float64, x float64) *float64 {
 	return &x
 }
 
-// write adds the tally to the totals of the form's day and org, in one
-// statement, rows in key order.
-func (t tally) write(tx *gorm.DB, formID int64, day string, orgID int64) error {
+// keys returns the tally's rows' keys in order.
+func (t tally) keys() [][2]string {
 	keys := make([][2]string, 0, len(t))
 	for k := range t {
 		keys = append(keys, k)
@@ -115,12 +114,47 @@ func (t tally) write(tx *gorm.DB, formID int64, day string, orgID int64) error {
 		}
 		return strings.Compare(a[1], b[1])
 	})
+	return keys
+}
+
+// write adds the tally to the totals of the form's day and org, in one
+// statement, rows in key order.
+func (t tally) write(tx *gorm.DB, formID int64, day string, orgID int64) error {
+	keys := t.keys()
 	rows := make([][]any, len(keys))
 	for i, k := range keys {
 		p := t[k]
 		rows[i] = []any{formID, day, orgID, k[0], k[1], p.N, p.Alerts, p.Total, p.Lo, p.Hi}
 	}
 	return database.AddUp(tx, "form_totals", totalKeys, totalSums, []string{"lo"}, []string{"hi"}, rows)
+}
+
+// TotalRow is what an entry adds to one row of form_totals (of its form,
+// day and org): the row of the entries (FieldKey ""), of a field, or of
+// one option of a field (Choice).
+type TotalRow struct {
+	FieldKey, Choice string
+	N, Alerts        int64
+	Total            float64
+	Lo, Hi           *float64
+}
+
+// EntryTotals returns the rows an entry with the stored answers and alert
+// adds to the totals of its day and org, in key order, exactly as Submit
+// adds them: for a bulk load that fills form_totals itself
+// (server/cmd/formbench).
+func EntryTotals(fields []Field, answers string, alert bool) ([]TotalRow, error) {
+	t := tally{}
+	if err := t.add(fields, answers, alert, 1); err != nil {
+		return nil, err
+	}
+	keys := t.keys()
+	rows := make([]TotalRow, len(keys))
+	for i, k := range keys {
+		p := t[k]
+		rows[i] = TotalRow{FieldKey: k[0], Choice: k[1], N: p.N, Alerts: p.Alerts, Total: p.Total, Lo: p.Lo, Hi: p.Hi}
+	}
+	return rows, nil
 }
 
 // recount sets again the least and greatest answer to the number fields

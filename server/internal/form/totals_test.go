@@ -1,15 +1,28 @@
 package form_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/testenv"
 )
+
+// summedFields have every kind of field the totals sum up.
+var summedFields = []map[string]any{
+	{"key": "temp", "label": "体温", "type": "temperature", "required": true, "alert": map[string]any{"op": "gte", "value": 37.3}},
+	{"key": "sym", "label": "症状", "type": "multi", "options": []string{"咳嗽", "发热", "乏力"}},
+	{"key": "where", "label": "去向", "type": "choice", "options": []string{"在家", "外出"}},
+	{"key": "visits", "label": "走访户数", "type": "number", "min": 0, "max": 1000},
+	{"key": "note", "label": "备注", "type": "text"},
+}
 
 // TestTheSummaryFromTotalsIsTheSummaryOfTheEntries fills a daily form and
 // an entries form at the root (both branches, two days, every kind of
@@ -19,13 +32,7 @@ import (
 // secretary, each day and all days.
 func TestTheSummaryFromTotalsIsTheSummaryOfTheEntries(t *testing.T) {
 	w := newWorld(t)
-	fields := []map[string]any{
-		{"key": "temp", "label": "体温", "type": "temperature", "required": true, "alert": map[string]any{"op": "gte", "value": 37.3}},
-		{"key": "sym", "label": "症状", "type": "multi", "options": []string{"咳嗽", "发热", "乏力"}},
-		{"key": "where", "label": "去向", "type": "choice", "options": []string{"在家", "外出"}},
-		{"key": "visits", "label": "走访户数", "type": "number", "min": 0, "max": 1000},
-		{"key": "note", "label": "备注", "type": "text"},
-	}
+	fields := summedFields
 	inc := map[string]any{"target": map[string]any{"include_suborgs": true}, "due_at": "23:00"}
 	daily := w.createForm(w.RootSec, w.Root, "daily", fields, inc)
 	many := w.createForm(w.RootSec, w.Root, "entries", fields, map[string]any{"target": map[string]any{"include_suborgs": true}})
@@ -101,5 +108,57 @@ func TestTheSummaryFromTotalsIsTheSummaryOfTheEntries(t *testing.T) {
 				t.Errorf("from the totals:\n%s\nfrom the entries:\n%s", gj, wj)
 			}
 		})
+	}
+}
+
+// TestEntryTotalsAreTheRowsASubmissionAdds holds what EntryTotals says an
+// entry adds to form_totals (for bulk loads that write the totals
+// themselves) to the rows the submission of that entry wrote, one entry
+// per org and day so that each row is that entry's alone.
+func TestEntryTotalsAreTheRowsASubmissionAdds(t *testing.T) {
+	w := newWorld(t)
+	fields := summedFields
+	f := w.createForm(w.RootSec, w.Root, "daily", fields, map[string]any{"target": map[string]any{"include_suborgs": true}})
+	for i, c := range []struct {
+		p       testenv.Person
+		answers map[string]any
+	}{
+		{w.MemberA, map[string]any{"temp": 37.8, "sym": []string{"咳嗽", "发热"}, "where": "外出", "visits": 3, "note": "无"}},
+		{w.MemberB, map[string]any{"temp": 36.4}},
+	} {
+		var e entryJSON
+		w.Expect(w.submit(c.p, f.ID, fmt.Sprintf("r%d", i), c.answers), http.StatusCreated).JSON(t, &e)
+		var stored struct {
+			Answers string
+			Alert   bool
+		}
+		if err := w.App.DB.Table("form_entries").Select("answers, alert").Where("id = ?", e.ID).Scan(&stored).Error; err != nil {
+			t.Fatal(err)
+		}
+		var fm struct{ Fields string }
+		if err := w.App.DB.Table("forms").Select("fields").Where("id = ?", f.ID).Scan(&fm).Error; err != nil {
+			t.Fatal(err)
+		}
+		var fs []form.Field
+		if err := json.Unmarshal([]byte(fm.Fields), &fs); err != nil {
+			t.Fatal(err)
+		}
+		want, err := form.EntryTotals(fs, stored.Answers, stored.Alert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []form.TotalRow
+		if err := w.App.DB.Table("form_totals").Select("field_key, choice, n, alerts, total, lo, hi").
+			Where("form_id = ? AND day = ? AND org_id = ?", f.ID, e.Day, e.OrgID).Scan(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, func(a, b form.TotalRow) int {
+			return cmp.Or(strings.Compare(a.FieldKey, b.FieldKey), strings.Compare(a.Choice, b.Choice))
+		})
+		wj, _ := json.Marshal(want)
+		gj, _ := json.Marshal(got)
+		if len(want) < 2 || string(wj) != string(gj) {
+			t.Errorf("entry %d (%v): EntryTotals says\n%s\nthe submission wrote\n%s", i, c.answers, wj, gj)
+		}
 	}
 }
