@@ -31,7 +31,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -41,8 +40,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +47,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"xianfeng/server/cmd/internal/loadgen"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/logging"
@@ -81,33 +79,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scaletest:", err)
 		os.Exit(1)
 	}
-}
-
-type member struct {
-	token string
-	id    int64
-}
-
-func readTokens(path string) ([]member, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []member
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		tok, id, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, member{tok, n})
-	}
-	return out, sc.Err()
 }
 
 // client sends the requests, with the retries a phone makes.
@@ -167,7 +138,7 @@ func (t *timeline) window(from, to time.Duration) (perSec float64, failed int) {
 
 func run(o options) error {
 	ctx := context.Background()
-	members, err := readTokens(o.tokens)
+	members, err := loadgen.ReadTokens(o.tokens)
 	if err != nil {
 		return err
 	}
@@ -222,9 +193,9 @@ func run(o options) error {
 	var reportIDs []int64
 	for i := range o.reports {
 		m := members[len(members)-1-i]
-		s, b := answered(nil, "POST", "/api/v1/reports", m.token, map[string]any{
+		s, b := answered(nil, "POST", "/api/v1/reports", m.Token, map[string]any{
 			"category": "help_needed", "urgency": "urgent", "content": "卡口发现发热人员，需要支援",
-			"request_id": fmt.Sprintf("scale-report-%d", m.id)}, created)
+			"request_id": fmt.Sprintf("scale-report-%d", m.UserID)}, created)
 		var r struct {
 			ID int64 `json:"id"`
 		}
@@ -247,8 +218,8 @@ func run(o options) error {
 				if i >= len(status) {
 					return
 				}
-				status[i], _ = answered(tl, "POST", "/api/v1/checkins", members[i].token,
-					map[string]any{"request_id": fmt.Sprintf("scale-%d", members[i].id), "lat": 36.0671, "lng": 120.3826, "accuracy_m": 12}, created)
+				status[i], _ = answered(tl, "POST", "/api/v1/checkins", members[i].Token,
+					map[string]any{"request_id": fmt.Sprintf("scale-%d", members[i].UserID), "lat": 36.0671, "lng": 120.3826, "accuracy_m": 12}, created)
 			}
 		})
 	}
@@ -299,7 +270,7 @@ func run(o options) error {
 	var unanswered int
 	for i, s := range status {
 		if created(s) {
-			got[members[i].id] = true
+			got[members[i].UserID] = true
 		} else if s != 0 {
 			unanswered++
 		}
