@@ -172,7 +172,9 @@ func run(o options) error {
 		return err
 	}
 
-	c := &client{base: o.url, http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.clients + 8}}}
+	hc := loadgen.Client(o.clients + 8) // the phones, the secretary and the reporters
+	hc.Timeout = 10 * time.Second       // a phone gives up on a request sooner than a benchmark
+	c := &client{base: o.url, http: hc}
 	// A member's request until it is answered 200 or 201 (at most 90 s).
 	answered := func(tl *timeline, method, path, token string, body any, ok func(int) bool) (int, []byte) {
 		deadline := time.Now().Add(90 * time.Second)
