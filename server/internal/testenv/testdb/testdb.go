@@ -13,13 +13,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
 	"xianfeng/config"
+	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/redisdb"
 )
 
@@ -119,17 +119,12 @@ func RandomSuffix() string {
 
 // cleanRedis deletes this test's keys and its asynq queues.
 func cleanRedis(cfg config.Redis, prefix, namespace string) {
-	opts := &redis.UniversalOptions{Addrs: cfg.Addrs, MasterName: cfg.MasterName, DB: cfg.DB}
-	if cfg.URL != "" {
-		o, err := redis.ParseURL(cfg.URL)
-		if err != nil {
-			return
-		}
-		opts = &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB}
-	}
-	rdb := redis.NewUniversalClient(opts)
-	defer rdb.Close()
 	ctx := context.Background()
+	rdb, err := redisdb.Open(ctx, cfg, logging.Discard()) // the server's own way from settings to a client
+	if err != nil {
+		return
+	}
+	defer rdb.Close()
 	for _, pattern := range []string{prefix + "*", "asynq:{" + namespace + ":*"} {
 		if keys, err := redisdb.Keys(ctx, rdb, pattern); err == nil {
 			_ = redisdb.Del(ctx, rdb, keys...)
