@@ -202,6 +202,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// The check-in board's records answer repeated check-ins from Redis:
 	// a membership change must reach them as it reaches the /me cache.
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
+	a.closers = append(a.closers, a.Board.Close) // before Redis closes: what was answered reaches the board
 	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
 		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: org.Invalidators{meCache, a.Board.Records()}, Content: a.Content})
 	orgJobs.Register(a.Org)

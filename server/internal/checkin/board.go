@@ -34,12 +34,15 @@ type Board struct {
 	ancestors map[int64][]int64 // an org's ancestors never change
 
 	records *Records
+	settler settler
 }
 
 // NewBoard returns the board on rdb with keys under prefix, and the
 // members' check-in records beside it (see Records).
 func NewBoard(rdb redis.UniversalClient, db *gorm.DB, prefix string, log *slog.Logger) *Board {
-	return &Board{rdb: rdb, db: db, prefix: prefix, log: log, ancestors: map[int64][]int64{}, records: NewRecords(rdb, prefix)}
+	b := &Board{rdb: rdb, db: db, prefix: prefix, log: log, ancestors: map[int64][]int64{}, records: NewRecords(rdb, prefix)}
+	b.settler.cond = sync.NewCond(&b.settler.mu)
+	return b
 }
 
 // Records are the members' check-in records that answer repeats. The app
@@ -102,47 +105,6 @@ func (b *Board) apply(ctx context.Context, run redis.Scripter, c Checkin) (*redi
 	return count.Run(ctx, run, keys, c.UserID, "b:"+string(c.Badge), int(keep.Seconds())), nil
 }
 
-// settle tells Redis of a check-in the database answered, in one round
-// trip: a new one (created) is counted on the board, and its record is
-// kept for the repeats if the member's generation is still gen (haveGen
-// false: it was not read, keep none). requested is the org the member asked
-// for (0: home), endsAt the end date of the membership's org. The check-in
-// is already safe in the database; if Redis fails to count it, the day's
-// board is marked for a rebuild instead of failing the member's request,
-// and a record not kept only costs the next repeat a database statement.
-func (b *Board) settle(ctx context.Context, c Checkin, created bool, requested int64, endsAt *time.Time, gen string, haveGen bool) {
-	if !created && !haveGen {
-		return
-	}
-	var err error
-	for try := 0; try < 2; try++ {
-		pipe := b.rdb.Pipeline()
-		var counted, kept *redis.Cmd
-		if created {
-			if counted, err = b.apply(ctx, pipe, c); err != nil {
-				break
-			}
-		}
-		if haveGen {
-			kept = b.records.keep(ctx, pipe, requested, c, endsAt, gen)
-		}
-		_, _ = pipe.Exec(ctx)
-		err = cmdErr(counted)
-		if try == 0 && (isNoScript(err) || isNoScript(cmdErr(kept))) {
-			// Redis restarted and lost the scripts: load them and go again
-			// (counting is idempotent, keeping a record too).
-			_ = count.Load(ctx, b.rdb).Err()
-			_ = keepRecord.Load(ctx, b.rdb).Err()
-			continue
-		}
-		break
-	}
-	if err != nil {
-		b.log.WarnContext(ctx, "board counter not updated; the day's board will be rebuilt", "day", c.Day, "err", err)
-		_ = b.rdb.Del(ctx, b.readyKey(c.Day)).Err()
-	}
-}
-
 func cmdErr(c *redis.Cmd) error {
 	if c == nil {
 		return nil
@@ -160,6 +122,8 @@ type Tally struct {
 // day's board from the database first if Redis lost it. ok is false when
 // another process is rebuilding; the caller then counts in the database.
 func (b *Board) Read(ctx context.Context, orgID int64, day string) (Tally, bool, error) {
+	// What this instance has answered is on the board before it is read.
+	b.Flush()
 	ready, err := b.rdb.Exists(ctx, b.readyKey(day)).Result()
 	if err != nil {
 		return Tally{}, false, err
@@ -195,26 +159,36 @@ func (b *Board) Rebuild(ctx context.Context, day string) (done bool, err error) 
 	if err := count.Load(ctx, b.rdb).Err(); err != nil {
 		return false, err
 	}
-	after := int64(0)
-	for {
-		var rows []Checkin
-		if err := b.db.WithContext(ctx).Select("id, user_id, org_id, day, badge, seconded").Where("day = ? AND id > ?", day, after).
-			Order("id").Limit(1000).Find(&rows).Error; err != nil {
+	// Org by org (a batch at a time) through the (org, day) index: no
+	// index by day alone is kept for this rare pass, as every check-in
+	// would pay for it.
+	for afterOrg := int64(0); ; {
+		orgs, err := org.IDsAfter(ctx, b.db, afterOrg, 500)
+		if err != nil {
 			return false, fmt.Errorf("board: rebuild %s: %w", day, err)
 		}
-		if len(rows) == 0 {
+		if len(orgs) == 0 {
 			break
 		}
-		pipe := b.rdb.Pipeline()
-		for _, c := range rows {
-			if _, err := b.apply(ctx, pipe, c); err != nil {
-				return false, err
-			}
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		var rows []Checkin
+		if err := b.db.WithContext(ctx).Select("id, user_id, org_id, day, badge, seconded").Where("org_id IN ? AND day = ?", orgs, day).
+			Find(&rows).Error; err != nil {
 			return false, fmt.Errorf("board: rebuild %s: %w", day, err)
 		}
-		after = rows[len(rows)-1].ID
+		for len(rows) > 0 {
+			chunk := rows[:min(len(rows), 1000)]
+			rows = rows[len(chunk):]
+			pipe := b.rdb.Pipeline()
+			for _, c := range chunk {
+				if _, err := b.apply(ctx, pipe, c); err != nil {
+					return false, err
+				}
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				return false, fmt.Errorf("board: rebuild %s: %w", day, err)
+			}
+		}
+		afterOrg = orgs[len(orgs)-1]
 	}
 	if err := b.rdb.Set(ctx, b.readyKey(day), "1", keep).Err(); err != nil {
 		return false, err

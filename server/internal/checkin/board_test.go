@@ -220,3 +220,40 @@ func TestCheckinBoard(t *testing.T) {
 		}
 	})
 }
+
+// A check-in is counted on the board after its answer (see settle.go): an
+// instance that closes, as at a deploy, first sends what it answered, so
+// the board in Redis holds every check-in the moment Close returns.
+func TestCheckinsAnsweredBeforeACloseAreOnTheBoard(t *testing.T) {
+	w := newWorld(t)
+	other := w.Instance()
+	members := make([]person, 25)
+	for i := range members {
+		members[i] = w.NewMember(w.A, "frontline")
+	}
+	day := ""
+	for i, p := range members {
+		r := other.DoAs("POST", "/api/v1/checkins", p, map[string]any{"request_id": fmt.Sprintf("closing-%d", i)})
+		var c checkinJSON
+		if r.JSON(t, &c); r.Status != 201 {
+			t.Fatalf("check-in %d answered %d %s", i, r.Status, r.Body)
+		}
+		day = c.Day
+	}
+	if err := other.App.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key := w.App.Config.Redis.KeyPrefix + "board:{" + day + "}:set:" + fmt.Sprint(w.A)
+	for _, p := range members {
+		in, err := w.App.Redis.SIsMember(context.Background(), key, fmt.Sprint(p.ID)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !in {
+			t.Errorf("user %d checked in through an instance that then closed, and is not on the board", p.ID)
+		}
+	}
+	if got, _ := w.board(w.SecA, w.A, day); got.All.CheckedIn != int64(len(members)) {
+		t.Errorf("the board shows %d checked in, want %d", got.All.CheckedIn, len(members))
+	}
+}

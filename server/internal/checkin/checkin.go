@@ -183,10 +183,11 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 		}
 		gen, haveGen = g, err == nil // Redis not answering: the database does, and no record is kept
 	}
-	// Whatever happens to the request now, what the database did is told to Redis.
+	// Whatever happens to the request now, what the database did is told
+	// to Redis, after the answer (see settle).
 	settle := func(c Checkin, created bool, endsAt *time.Time) {
 		if b != nil {
-			b.settle(context.WithoutCancel(ctx), c, created, in.OrgID, endsAt, gen, haveGen)
+			b.settle(c, created, in.OrgID, endsAt, gen, haveGen)
 		}
 	}
 	if s.oneTrip != nil {

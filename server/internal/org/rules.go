@@ -97,6 +97,16 @@ func Ancestors(ctx context.Context, db *gorm.DB, orgID int64) ([]int64, error) {
 	return ids, nil
 }
 
+// IDsAfter returns the ids of up to limit orgs with ids above after, in
+// order, for a pass over every org a batch at a time (ended orgs included).
+func IDsAfter(ctx context.Context, db *gorm.DB, after int64, limit int) ([]int64, error) {
+	var ids []int64
+	if err := db.WithContext(ctx).Model(&Org{}).Where("id > ?", after).Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("org.IDsAfter(%d): %w", after, err)
+	}
+	return ids, nil
+}
+
 // Get returns an org by id.
 func (s *Service) Get(ctx context.Context, id int64) (Org, error) { return s.store.Get(ctx, id) }
 
