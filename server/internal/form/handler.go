@@ -172,7 +172,8 @@ func (h *Handler) Submit(ctx context.Context, userID int64, in submitInput) (web
 		status = http.StatusCreated
 	}
 	out := []EntryJSON{NewEntryJSON(e)}
-	if err == nil {
+	// A new entry made without photos has none: no statement to find them.
+	if err == nil && (!created || len(in.MediaIDs) > 0) {
 		err = media.Fill(ctx, h.media, userID, media.OwnerFormEntry, out, func(j *EntryJSON) (int64, *[]media.View) { return j.ID, &j.Media })
 	}
 	return web.Status[EntryJSON]{Code: status, Body: out[0]}, err
