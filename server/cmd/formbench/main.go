@@ -60,9 +60,10 @@
 //	        day, and their form_totals rows, with COPY (the entries'
 //	        secondary indexes are dropped first and built again after),
 //	        printing how long each step took. It then times GET
-//	        /api/v1/forms/{id}/summary?day= of the last day as the root's
-//	        secretary over loopback HTTP, -n times after one unmeasured call
-//	        (goal: median under 1 s), checks its figures against what was
+//	        /api/v1/forms/{id}/summary?day= of the last day (its first page
+//	        of orgs) as the root's secretary over loopback HTTP, -n times
+//	        after one unmeasured call (goal: median under 1 s), checks its
+//	        figures, and its orgs read page by page, against what was
 //	        loaded, streams GET /api/v1/forms/{id}/export.xlsx of that day
 //	        in a child process of its own (this binary with -mode
 //	        export-child), whose peak RSS is measured (goal: under 300 MB),
