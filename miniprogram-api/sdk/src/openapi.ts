@@ -2083,12 +2083,16 @@ export interface paths {
          * @description 调用者：表单所属组织或其上级组织的书记。`daily` 表单为 `day`（默认今天）的填报，其他表单为全部填报（给出 `day` 时为该日）：
          *     填报份数、预警份数、每个字段的作答数，选项的各项计数，数字与体温的最小、最大与平均值（身份证号、手机号不汇总）；
          *     当前填报对象人数与已填报人数，按填报人所在组织的已填报人数；调用者是表单所属组织本身的书记时，`missing` 列出本组织未填报的成员（最多 1000 人），
-         *     上级组织的书记为 null。
+         *     上级组织的书记为 null。按组织的已填报人数 `orgs` 按组织 id 升序分页：每页 `limit` 个组织，下一页以 `cursor` 传回 `orgs_next_cursor`
+         *     （最后一页为空字符串）；其余数字每页都是整张表单（调用者所见范围）的完整汇总。汇总包含调用前已提交的每一份填报。
          *     Caller: a secretary of the form's org or an ancestor. For `daily`, the entries of `day` (today by default); for
          *     the others all entries (or `day`'s): counts of entries and alerts; per field, how many answered, per-option
          *     counts, and min/max/mean of numbers and temperatures (ID and phone numbers are not summed up); the audience as
          *     it stands and how many of it submitted, per org of the members; and for a secretary of the form's own org,
-         *     `missing`, the members of that org who have not submitted (at most 1000; null above).
+         *     `missing`, the members of that org who have not submitted (at most 1000; null above). The per-org list `orgs`
+         *     is paged in org id order: `limit` orgs a page, the next page asked for with `cursor` set to
+         *     `orgs_next_cursor` (empty on the last page); every other figure is whole (over what the caller sees) on every
+         *     page. The summary counts every entry submitted before the call.
          *
          *     错误 / Errors:
          *     - 400 `invalid_argument`：`day` 无效 / a bad `day`
@@ -4067,6 +4071,8 @@ export interface components {
                 org_id: number;
                 submitted: number;
             }[];
+            /** @description 下一页 `orgs` 的 `cursor`，最后一页为空字符串 / the `cursor` of the next page of `orgs`; empty on the last page */
+            orgs_next_cursor: string;
             missing: {
                 /** Format: int64 */
                 user_id: number;
@@ -7456,6 +7462,10 @@ export interface operations {
             query?: {
                 /** @description 日期（配置时区）/ the day, in the configured zone */
                 day?: string;
+                /** @description 每页条数 / page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description 上一页返回的 `next_cursor`，首页不传 / the `next_cursor` of the previous page; omit for the first page */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: {
                 /**

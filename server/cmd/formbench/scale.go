@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -209,7 +210,9 @@ func (b *bulk) entriesOf(days []string, users int) func() ([]any, error) {
 }
 
 // totalsOf is the COPY source of the form_totals rows of the entries of
-// the first users members on days, in key order.
+// the first users members on days, in key order: each day's rows of the
+// whole form (org 0) and then of each org, as the service's folds write
+// them.
 func (b *bulk) totalsOf(days []string, users int) func() ([]any, error) {
 	d, i := -1, 0
 	var acc []sum
@@ -220,10 +223,14 @@ func (b *bulk) totalsOf(days []string, users int) func() ([]any, error) {
 					return nil, nil
 				}
 				acc, i = b.day(days[d], users), 0
+				acc = append(whole(acc, len(b.slots)), acc...)
 			}
 			s := acc[i]
 			k := b.slots[i%len(b.slots)]
-			org := b.orgIDs[i/len(b.slots)]
+			org := int64(0)
+			if i >= len(b.slots) {
+				org = b.orgIDs[i/len(b.slots)-1]
+			}
 			i++
 			if s.n == 0 {
 				continue
@@ -231,6 +238,24 @@ func (b *bulk) totalsOf(days []string, users int) func() ([]any, error) {
 			return []any{b.formID, days[d], org, k[0], k[1], s.n, s.alerts, s.total, s.lo, s.hi}, nil
 		}
 	}
+}
+
+// whole adds up the rows of every org of acc (slots a row each) by slot.
+func whole(acc []sum, slots int) []sum {
+	out := make([]sum, slots)
+	for i, s := range acc {
+		w := &out[i%slots]
+		w.n += s.n
+		w.alerts += s.alerts
+		w.total += s.total
+		if s.lo != nil && (w.lo == nil || *s.lo < *w.lo) {
+			w.lo = s.lo
+		}
+		if s.hi != nil && (w.hi == nil || *s.hi > *w.hi) {
+			w.hi = s.hi
+		}
+	}
+	return out
 }
 
 // load writes the entries of the first users members on days and their
@@ -414,7 +439,7 @@ func measure(ctx context.Context, a *app.App, o options, res org.SeedResult, b *
 		day, benchfig.Latency(first), o.n, benchfig.Format(benchfig.Millis, lo), benchfig.Format(benchfig.Millis, benchfig.Median(lat)),
 		benchfig.Format(benchfig.Millis, hi), goalSummary, sumFig.Verdict())
 	failed := false
-	if err := checkSummary(b, day, body.String()); err != nil {
+	if err := checkSummary(b, day, path, body.String(), get); err != nil {
 		failed = true
 		fmt.Fprintf(os.Stderr, "formbench: %v\n", err)
 	}
@@ -463,10 +488,15 @@ func measure(ctx context.Context, a *app.App, o options, res org.SeedResult, b *
 	return nil
 }
 
-// checkSummary holds the summary's figures to the totals of what was
-// loaded on day.
-func checkSummary(b *bulk, day, body string) error {
-	var got form.Summary
+// checkSummary holds the summary's figures, and its list of orgs read
+// page by page from path, to the totals of what was loaded on day.
+func checkSummary(b *bulk, day, path, body string, get benchapp.Get) error {
+	// The cursor is opaque: passed back as it came.
+	type summary struct {
+		form.Summary
+		OrgsNext string `json:"orgs_next_cursor"`
+	}
+	var got summary
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
@@ -477,10 +507,27 @@ func checkSummary(b *bulk, day, body string) error {
 		want[b.slots[i%len(b.slots)]] += s.n
 		alerts += s.alerts
 	}
-	submitted := 0
-	for _, o := range got.Orgs {
-		submitted += o.Submitted
+	first := len(got.Orgs)
+	orgs, pages := got.Orgs, 1
+	for next := got.OrgsNext; next != ""; pages++ {
+		var page strings.Builder
+		if _, err := get(path+"&limit=200&cursor="+url.QueryEscape(next), &page); err != nil {
+			return err
+		}
+		var p summary
+		if err := json.Unmarshal([]byte(page.String()), &p); err != nil {
+			return fmt.Errorf("summary page: %w", err)
+		}
+		orgs, next = append(orgs, p.Orgs...), p.OrgsNext
 	}
+	submitted := 0
+	for i, o := range orgs {
+		submitted += o.Submitted
+		if i > 0 && o.OrgID <= orgs[i-1].OrgID {
+			return fmt.Errorf("summary pages: org %d after %d", o.OrgID, orgs[i-1].OrgID)
+		}
+	}
+	got.Orgs = orgs
 	ok := int64(got.Entries) == want[[2]string{}] && got.Entries == len(b.users) && got.Submitted == got.Entries &&
 		submitted == got.Entries && got.Audience == len(b.users) && int64(got.Alerts) == alerts && len(got.Orgs) == len(b.orgIDs)
 	var fs []string
@@ -498,8 +545,8 @@ func checkSummary(b *bulk, day, body string) error {
 		}
 		fs = append(fs, s)
 	}
-	fmt.Printf("summary of %s: entries %d, submitted %d of an audience of %d, alerts %d, %d orgs; %s; %d bytes\n",
-		got.Day, got.Entries, got.Submitted, got.Audience, got.Alerts, len(got.Orgs), strings.Join(fs, "; "), len(body))
+	fmt.Printf("summary of %s: entries %d, submitted %d of an audience of %d, alerts %d; %s; %d bytes with the first %d orgs; %d orgs in %d pages\n",
+		got.Day, got.Entries, got.Submitted, got.Audience, got.Alerts, strings.Join(fs, "; "), len(body), first, len(got.Orgs), pages)
 	fmt.Printf("check: the summary against what was loaded: %s\n", benchfig.Verdict(ok))
 	if !ok {
 		return errors.New("the summary differs from what was loaded")
@@ -553,6 +600,11 @@ func sample(ctx context.Context, a *app.App, db *sql.DB, res org.SeedResult, n i
 		}
 	}
 	if err := b.load(ctx, db, []string{day}, n); err != nil {
+		return err
+	}
+	// The service's totals are written by a fold (the server's workers fold
+	// every few seconds; here nothing else runs).
+	if _, err := a.Form.Fold(ctx, served.ID); err != nil {
 		return err
 	}
 	var diff struct{ Entries, Totals, Rows, Alerts int64 }

@@ -3,12 +3,11 @@ package checkin
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/org"
 )
 
@@ -39,7 +38,7 @@ const postgresCheckinCols = "id, org_id, badge, seconded, lat, lng, accuracy_m, 
 // membership), whether the org is 0, then the row's values, then the user
 // and the day again.
 // The membership comes from org's live memberships (org.LiveFromSQL).
-var postgresCheckinSQL = numbered(`WITH m AS (
+var postgresCheckinSQL = database.Numbered(`WITH m AS (
 		SELECT m.org_id, m.badge, m.seconded_from IS NOT NULL AS seconded, o.ends_at
 		FROM ` + org.LiveFromSQL + ` AND m.user_id = ? AND (m.org_id = ? OR (? AND m.seconded_from IS NULL))
 		ORDER BY m.id LIMIT 1),
@@ -52,21 +51,6 @@ var postgresCheckinSQL = numbered(`WITH m AS (
 	UNION ALL
 	SELECT ` + postgresCheckinCols + `, false, (SELECT ends_at FROM m) FROM checkins c
 	WHERE c.user_id = ? AND c.day = ? AND c.org_id = (SELECT org_id FROM m) AND NOT EXISTS (SELECT 1 FROM ins)`)
-
-// numbered turns a statement's ? placeholders into PostgreSQL's $1, $2, …
-// (the statement has no ? of its own: no literal or operator holds one).
-func numbered(q string) string {
-	var b strings.Builder
-	n := 0
-	for _, part := range strings.Split(q, "?") {
-		if n > 0 {
-			b.WriteString("$" + strconv.Itoa(n))
-		}
-		b.WriteString(part)
-		n++
-	}
-	return b.String()
-}
 
 // postgresCheckin: the insert claims the (user, org, day) row or does
 // nothing, and the last branch reads the day's check-in only when the

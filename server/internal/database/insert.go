@@ -1,6 +1,7 @@
 package database
 
 import (
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -77,4 +78,20 @@ func AddUp(db *gorm.DB, table string, keys, sums, mins, maxs []string, rows [][]
 	}
 	b.WriteString(strings.Join(set, ", "))
 	return db.Exec(b.String(), args...).Error
+}
+
+// Numbered turns a statement's ? placeholders into PostgreSQL's $1, $2, …,
+// for a hand-written statement run straight on pgx (the statement has no ?
+// of its own: no literal or operator holds one).
+func Numbered(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, part := range strings.Split(q, "?") {
+		if n > 0 {
+			b.WriteString("$" + strconv.Itoa(n))
+		}
+		b.WriteString(part)
+		n++
+	}
+	return b.String()
 }

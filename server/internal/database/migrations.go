@@ -424,6 +424,33 @@ var Migrations = []Migration{
 		// org by org through ix_checkin_org_day.
 		return tx.Migrator().DropIndex("checkins", "ix_checkin_day")
 	}},
+	{Version: 13, Name: "form totals folded in the background: entries not yet counted, whole-form rows, fewer entry indexes", Up: func(tx *gorm.DB) error {
+		// An entry's totals are no longer written with it: its id waits in
+		// form_pending (written with the entry) until a fold adds it to
+		// form_totals and deletes it, in one transaction.
+		type formPending struct {
+			FormID  int64 `gorm:"primaryKey;autoIncrement:false"`
+			EntryID int64 `gorm:"primaryKey;autoIncrement:false"`
+		}
+		if err := tx.Table("form_pending").AutoMigrate(&formPending{}); err != nil {
+			return err
+		}
+		// org_id 0 holds each form and day's totals over all its orgs, so
+		// that the summary of a whole form reads a few rows.
+		if err := tx.Exec(`INSERT INTO form_totals (form_id, day, org_id, field_key, choice, n, alerts, total, lo, hi)
+			SELECT form_id, day, 0, field_key, choice, SUM(n), SUM(alerts), SUM(total), MIN(lo), MAX(hi)
+			FROM form_totals WHERE org_id <> 0 GROUP BY form_id, day, field_key, choice`).Error; err != nil {
+			return err
+		}
+		// The org's figures read entries by org and day range (stats); no
+		// query reads them by user alone, by org alone or by day alone.
+		for _, name := range []string{"idx_form_entries_user_id", "idx_form_entries_org_id", "idx_form_entries_day"} {
+			if err := tx.Migrator().DropIndex("form_entries", name); err != nil {
+				return err
+			}
+		}
+		return tx.Exec("CREATE INDEX ix_form_entry_org_day ON form_entries (org_id, day)").Error
+	}},
 }
 
 // fillFormTotals sums up the entries written before version 11 into

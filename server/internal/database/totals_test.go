@@ -13,7 +13,8 @@ import (
 // TestMigrationSumsUpTheFormEntriesWrittenBefore writes entries of a daily
 // form as they were before form totals were kept, and checks migration 11
 // counts them: entries and alerts per day and org, answers per field, the
-// options chosen, and the sum, least and greatest of a temperature.
+// options chosen, and the sum, least and greatest of a temperature; and
+// that migration 13 sums those rows up for the whole form (org 0).
 func TestMigrationSumsUpTheFormEntriesWrittenBefore(t *testing.T) {
 	ctx := context.Background()
 	db, exec := migratedTo(t, 10)
@@ -54,6 +55,12 @@ func TestMigrationSumsUpTheFormEntriesWrittenBefore(t *testing.T) {
 	}
 	f := func(x float64) *float64 { return &x }
 	want := []total{
+		{"2020-02-03", 0, "", "", 3, 1, 0, nil, nil},
+		{"2020-02-03", 0, "note", "", 1, 0, 0, nil, nil},
+		{"2020-02-03", 0, "sym", "", 2, 0, 0, nil, nil},
+		{"2020-02-03", 0, "sym", "发热", 1, 0, 0, nil, nil},
+		{"2020-02-03", 0, "sym", "咳嗽", 2, 0, 0, nil, nil},
+		{"2020-02-03", 0, "temp", "", 3, 0, 111.5, f(36.5), f(38.1)},
 		{"2020-02-03", 2, "", "", 2, 1, 0, nil, nil},
 		{"2020-02-03", 2, "note", "", 1, 0, 0, nil, nil},
 		{"2020-02-03", 2, "sym", "", 2, 0, 0, nil, nil},
@@ -62,6 +69,8 @@ func TestMigrationSumsUpTheFormEntriesWrittenBefore(t *testing.T) {
 		{"2020-02-03", 2, "temp", "", 2, 0, 74.6, f(36.5), f(38.1)},
 		{"2020-02-03", 3, "", "", 1, 0, 0, nil, nil},
 		{"2020-02-03", 3, "temp", "", 1, 0, 36.9, f(36.9), f(36.9)},
+		{"2020-02-04", 0, "", "", 1, 0, 0, nil, nil},
+		{"2020-02-04", 0, "temp", "", 1, 0, 36.6, f(36.6), f(36.6)},
 		{"2020-02-04", 2, "", "", 1, 0, 0, nil, nil},
 		{"2020-02-04", 2, "temp", "", 1, 0, 36.6, f(36.6), f(36.6)},
 	}

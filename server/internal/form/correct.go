@@ -85,15 +85,25 @@ func (s *Service) Correct(ctx context.Context, userID, formID, entryID int64, an
 			return err
 		}
 		// The totals lose the old answers and gain the new; a number taken
-		// out may have been the least or greatest of its day and org.
+		// out may have been the least or greatest of its day and org. An
+		// entry no fold has counted yet is counted here, with its new
+		// answers, and is no longer pending.
+		pending := tx.Where("form_id = ? AND entry_id = ?", f.ID, e.ID).Delete(&pendingEntry{})
+		if pending.Error != nil {
+			return pending.Error
+		}
 		sums := tally{}
-		if err := sums.add(fields, cur.Answers, cur.Alert, -1); err != nil {
-			return err
+		if pending.RowsAffected == 0 {
+			if err := sums.add(fields, cur.Answers, cur.Alert, -1); err != nil {
+				return err
+			}
 		}
 		if err := sums.add(fields, e.Answers, alert, 1); err != nil {
 			return err
 		}
-		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
+		sh := sheet{}
+		sh.put(f.ID, e.Day, e.OrgID, sums)
+		if err := sh.write(tx); err != nil {
 			return err
 		}
 		if err := contentsec.Replace(tx, contentsec.KindFormEntry, e.ID); err != nil {

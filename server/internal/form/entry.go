@@ -163,6 +163,13 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if err := media.CheckIDs(in.MediaIDs); err != nil {
 		return Entry{}, false, err
 	}
+	if s.oneTrip != nil && !in.CopyLast && len(in.MediaIDs) == 0 {
+		if e, ok, err := s.submitOneTrip(ctx, userID, formID, in); err != nil || ok {
+			return e, ok, err
+		}
+		// Whatever the statement could not write, the general path below
+		// answers, in the order it always has.
+	}
 	f, err := s.get(ctx, formID)
 	if err != nil {
 		return Entry{}, false, err
@@ -185,25 +192,12 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		return Entry{}, false, ErrClosed
 	}
 	now := s.now()
-	at, err := checkin.ClientAt(now, in.ClientTime, s.opts.Window, checkin.ClientSkew)
+	at, err := s.clientAt(now, in.ClientTime)
 	if err != nil {
-		e := *ErrWindow
-		e.Message = fmt.Sprintf("离线填报只接受 %g 小时以内的记录", s.opts.Window.Hours())
-		return Entry{}, false, &e
+		return Entry{}, false, err
 	}
-	day := s.Day(at)
-	e := Entry{FormID: f.ID, UserID: userID, RequestID: in.RequestID, OrgID: m.OrgID, Day: day, Version: 1, CreatedAt: now, UpdatedAt: now}
-	if in.ClientTime != nil {
-		e.ClientTime = &at
-	}
-	switch f.Mode {
-	case ModeOnce:
-		e.Slot = "once"
-	case ModeDaily:
-		e.Slot = day
-	default:
-		e.Slot = "r:" + in.RequestID
-	}
+	e := s.newEntry(f, userID, in, at, now)
+	e.OrgID = m.OrgID
 	if f.Mode != ModeEntries {
 		var n int64
 		if err := db.Model(&Entry{}).Where("form_id = ? AND user_id = ? AND slot = ?", f.ID, userID, e.Slot).Count(&n).Error; err != nil {
@@ -220,25 +214,8 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		}
 	}
 	fields := f.FieldList()
-	problems := map[string]string{}
-	stored, alert := Check(fields, answers, problems)
-	if len(problems) > 0 {
-		return Entry{}, false, apperr.Invalid("填报内容有误", problems)
-	}
-	checks, err := contentsec.Fields(ctx, contentsec.Or(s.opts.Content), userID, contentsec.KindFormEntry, texts(fields, stored)...)
+	stored, checks, err := s.compose(ctx, fields, userID, answers, &e)
 	if err != nil {
-		return Entry{}, false, err
-	}
-	if err := s.seal(fields, stored); err != nil {
-		return Entry{}, false, err
-	}
-	aj, err := json.Marshal(stored)
-	if err != nil {
-		return Entry{}, false, err
-	}
-	e.Answers, e.Alert = string(aj), alert
-	sums := tally{}
-	if err := sums.add(fields, e.Answers, e.Alert, 1); err != nil {
 		return Entry{}, false, err
 	}
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
@@ -246,7 +223,8 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 		if err := tx.Create(&e).Error; err != nil {
 			return err
 		}
-		if err := sums.write(tx, f.ID, e.Day, e.OrgID); err != nil {
+		// Counted in the totals by the next fold.
+		if err := tx.Create(&pendingEntry{FormID: f.ID, EntryID: e.ID}).Error; err != nil {
 			return err
 		}
 		if err := contentsec.Record(tx, e.ID, checks...); err != nil {
@@ -264,8 +242,102 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if err != nil {
 		return Entry{}, false, err
 	}
+	return s.submitted(ctx, userID, f, fields, stored, in, at, e)
+}
+
+// submitOneTrip is Submit's hot path (see oneTrip): the form's definition
+// from the cache, the answers checked and sealed, then one statement. ok
+// is false when it wrote nothing, or met anything (a bad answer, a
+// client_time out of its window, a text WeChat did not check) whose answer
+// the general path gives.
+func (s *Service) submitOneTrip(ctx context.Context, userID, formID int64, in SubmitInput) (_ Entry, ok bool, err error) {
+	f, err := s.definition(ctx, formID)
+	if errors.Is(err, ErrNotFound) {
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, err
+	}
+	now := s.now()
+	at, err := s.clientAt(now, in.ClientTime)
+	if err != nil {
+		return Entry{}, false, nil
+	}
+	e := s.newEntry(f, userID, in, at, now)
+	fields := f.FieldList()
+	stored, checks, err := s.compose(ctx, fields, userID, in.Answers, &e)
+	if err != nil || slices.ContainsFunc(checks, func(p *contentsec.Pending) bool { return p != nil }) {
+		return Entry{}, false, nil
+	}
+	if ok, err := s.oneTrip(ctx, s.DB(), f, &e); err != nil || !ok {
+		return Entry{}, false, err
+	}
+	return s.submitted(ctx, userID, f, fields, stored, in, at, e)
+}
+
+// clientAt is when an entry was made (see checkin.ClientAt), with the
+// form's own error.
+func (s *Service) clientAt(now time.Time, clientTime *time.Time) (time.Time, error) {
+	at, err := checkin.ClientAt(now, clientTime, s.opts.Window, checkin.ClientSkew)
+	if err != nil {
+		e := *ErrWindow
+		e.Message = fmt.Sprintf("离线填报只接受 %g 小时以内的记录", s.opts.Window.Hours())
+		return time.Time{}, &e
+	}
+	return at, nil
+}
+
+// newEntry returns the entry in of userID makes, at (its client time when
+// given) and now, its slot set by the form's mode; its org and answers are
+// not set.
+func (s *Service) newEntry(f Form, userID int64, in SubmitInput, at, now time.Time) Entry {
+	day := s.Day(at)
+	e := Entry{FormID: f.ID, UserID: userID, RequestID: in.RequestID, Day: day, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if in.ClientTime != nil {
+		e.ClientTime = &at
+	}
+	switch f.Mode {
+	case ModeOnce:
+		e.Slot = "once"
+	case ModeDaily:
+		e.Slot = day
+	default:
+		e.Slot = "r:" + in.RequestID
+	}
+	return e
+}
+
+// compose checks answers against the fields (400 naming each bad one) and
+// their texts with content security, seals the sensitive ones and sets
+// them and the alert on e; it returns the checked answers as stored (the
+// sensitive ones sealed) and the content checks to record with the entry.
+func (s *Service) compose(ctx context.Context, fields []Field, userID int64, answers map[string]json.RawMessage, e *Entry) (map[string]any, []*contentsec.Pending, error) {
+	problems := map[string]string{}
+	stored, alert := Check(fields, answers, problems)
+	if len(problems) > 0 {
+		return nil, nil, apperr.Invalid("填报内容有误", problems)
+	}
+	checks, err := contentsec.Fields(ctx, contentsec.Or(s.opts.Content), userID, contentsec.KindFormEntry, texts(fields, stored)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.seal(fields, stored); err != nil {
+		return nil, nil, err
+	}
+	aj, err := json.Marshal(stored)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.Answers, e.Alert = string(aj), alert
+	return stored, checks, nil
+}
+
+// submitted finishes a new entry once it is written: its urgent report if
+// it trips an alert, the miss it undoes if it was made offline before the
+// due time, and its answers as its member sees them.
+func (s *Service) submitted(ctx context.Context, userID int64, f Form, fields []Field, answers map[string]any, in SubmitInput, at time.Time, e Entry) (Entry, bool, error) {
 	if e.Alert {
-		s.alert(ctx, &e, f, fields, stored)
+		s.alert(ctx, &e, f, fields, answers)
 	}
 	if in.ClientTime != nil {
 		// Made offline before the due time, it is no miss.

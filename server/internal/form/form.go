@@ -169,8 +169,10 @@ type Alerter interface {
 // Service holds the rules of forms and entries.
 type Service struct {
 	service.Base
-	orgs Orgs
-	opts Options
+	orgs    Orgs
+	opts    Options
+	defs    definitions
+	oneTrip oneTrip // nil: the dialect has no one-statement entry
 }
 
 // now is the service's clock to the millisecond, which is what every
@@ -185,7 +187,7 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	if opts.Window <= 0 {
 		opts.Window = 24 * time.Hour
 	}
-	return &Service{Base: service.New("form.NewService", db, opts.Log, opts.Now), orgs: orgs, opts: opts}
+	return &Service{Base: service.New("form.NewService", db, opts.Log, opts.Now), orgs: orgs, opts: opts, oneTrip: oneTripFor(db)}
 }
 
 // Errors of the service.

@@ -172,7 +172,8 @@ func (h *Handler) Submit(ctx context.Context, userID int64, in submitInput) (web
 		status = http.StatusCreated
 	}
 	out := []EntryJSON{NewEntryJSON(e)}
-	if err == nil {
+	// A new entry made without photos has none: no statement to find them.
+	if err == nil && (!created || len(in.MediaIDs) > 0) {
 		err = media.Fill(ctx, h.media, userID, media.OwnerFormEntry, out, func(j *EntryJSON) (int64, *[]media.View) { return j.ID, &j.Media })
 	}
 	return web.Status[EntryJSON]{Code: status, Body: out[0]}, err
@@ -248,13 +249,15 @@ func (h *Handler) Correct(ctx context.Context, userID int64, in correctInput) (E
 type summaryInput struct {
 	FormID int64  `path:"id"`
 	Day    string `query:"day"`
+	// Page pages the per-org list (orgs); the other figures are whole.
+	Page web.PageQuery
 }
 
 func (h *Handler) Summary(ctx context.Context, userID int64, in summaryInput) (Summary, error) {
 	if _, err := time.Parse(time.DateOnly, in.Day); in.Day != "" && err != nil {
 		return Summary{}, apperr.Invalid("参数错误", map[string]string{"day": "日期格式应为 YYYY-MM-DD"})
 	}
-	return h.svc.Summarize(ctx, userID, in.FormID, in.Day)
+	return h.svc.SummarizePage(ctx, userID, in.FormID, in.Day, in.Page.Cursor, in.Page.Limit)
 }
 
 type exportInput struct {

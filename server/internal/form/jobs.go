@@ -16,7 +16,12 @@ import (
 const (
 	TypeFanOut = "form:fanout"
 	TypeSweep  = "form:sweep"
+	TypeFold   = "form:fold"
 )
+
+// foldEvery is how often the workers fold the entries not yet counted into
+// the totals (see Service.Fold).
+const foldEvery = 2 * time.Second
 
 // fanOutPayload names the form whose audience the fan-out tells.
 type fanOutPayload struct {
@@ -24,8 +29,9 @@ type fanOutPayload struct {
 }
 
 // Jobs puts the forms' background work on the queue (it is the service's
-// Publisher) and runs it: the fan-out that tells a new form's audience, and
-// every minute the sweep that sends reminders and marks misses.
+// Publisher) and runs it: the fan-out that tells a new form's audience,
+// every minute the sweep that sends reminders and marks misses, and every
+// foldEvery the fold of new entries into the totals.
 type Jobs struct{ q *queue.Queue }
 
 // NewJobs returns the form jobs on q.
@@ -46,6 +52,7 @@ func (j *Jobs) Register(svc *Service) {
 		return errors.Join(svc.Remind(ctx), svc.MarkMissing(ctx))
 	}))
 	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+	j.q.Sweep(TypeFold, foldEvery, 0, svc.FoldAll)
 }
 
 // Publish queues the fan-out of a new form, once per form (its task id is

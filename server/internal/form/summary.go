@@ -10,6 +10,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/paging"
 )
 
 // FieldSummary sums up the answers to one field: how often each option
@@ -50,8 +51,11 @@ type Summary struct {
 	Audience  int            `json:"audience"`
 	Submitted int            `json:"submitted"`
 	Fields    []FieldSummary `json:"fields"`
-	// Orgs counts who submitted by the org of the membership they used.
-	Orgs []OrgSummary `json:"orgs"`
+	// Orgs counts who submitted by the org of the membership they used, in
+	// org id order: a page of them (see SummarizePage), OrgsNext where the
+	// next page starts (0: this is the last).
+	Orgs     []OrgSummary  `json:"orgs"`
+	OrgsNext paging.Cursor `json:"orgs_next_cursor"`
 	// Missing lists, for a secretary of the form's own org, the members of
 	// that org in the audience who have not submitted (at most 1000);
 	// null for secretaries above.
@@ -61,15 +65,26 @@ type Summary struct {
 // maxMissing bounds the list of members who have not submitted.
 const maxMissing = 1000
 
-// Summarize returns the figures of a form for a secretary who oversees
+// Summarize is SummarizePage with every org in Orgs.
+func (s *Service) Summarize(ctx context.Context, userID, formID int64, day string) (Summary, error) {
+	return s.SummarizePage(ctx, userID, formID, day, 0, 0)
+}
+
+// SummarizePage returns the figures of a form for a secretary who oversees
 // some of it, over what they see (see viewOf): of day's entries for a daily
 // form (today when day is ""), of all entries otherwise. The figures of
-// the entries are read from the form's totals, summed over the orgs seen;
-// the audience and who has not submitted from the memberships.
-func (s *Service) Summarize(ctx context.Context, userID, formID int64, day string) (_ Summary, err error) {
+// the entries are read from the form's totals once the entries not yet
+// counted are folded in (for a secretary of the whole form, its own rows:
+// org 0), summed over the orgs seen; the audience and who has not
+// submitted from the memberships. Orgs holds the orgs after the org id
+// after, at most limit of them (0: all).
+func (s *Service) SummarizePage(ctx context.Context, userID, formID int64, day string, after int64, limit int) (_ Summary, err error) {
 	defer apperr.Annotate(&err, "form.Summarize(%d)", formID)
 	f, v, err := s.oversee(ctx, userID, formID)
 	if err != nil {
+		return Summary{}, err
+	}
+	if _, err := s.Fold(ctx, f.ID); err != nil {
 		return Summary{}, err
 	}
 	if f.Mode == ModeDaily && day == "" {
@@ -85,7 +100,15 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 		}
 		at[fd.Key] = i
 	}
+	page := func(q *gorm.DB) *gorm.DB {
+		q = q.Where("org_id > ?", after).Order("org_id")
+		if limit > 0 {
+			q = q.Limit(limit + 1)
+		}
+		return q
+	}
 	err = database.CustomPlans(ctx, s.DB(), func(db *gorm.DB) error {
+		// The orgs' rows; those of the whole form (org 0) are in no subtree.
 		totals := func() *gorm.DB {
 			q := v.within(db.Table("form_totals").Where("form_id = ?", f.ID), "org_id")
 			if day != "" {
@@ -93,13 +116,20 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 			}
 			return q
 		}
+		figures := totals()
+		if v.All {
+			figures = db.Table("form_totals").Where("form_id = ? AND org_id = 0", f.ID)
+			if day != "" {
+				figures = figures.Where("day = ?", day)
+			}
+		}
 		var rows []struct {
 			FieldKey, Choice string
 			N, Alerts        int
 			Total            float64
 			Lo, Hi           *float64
 		}
-		if err := totals().Select("field_key, choice, SUM(n) AS n, SUM(alerts) AS alerts, SUM(total) AS total, MIN(lo) AS lo, MAX(hi) AS hi").
+		if err := figures.Select("field_key, choice, SUM(n) AS n, SUM(alerts) AS alerts, SUM(total) AS total, MIN(lo) AS lo, MAX(hi) AS hi").
 			Group("field_key, choice").Scan(&rows).Error; err != nil {
 			return err
 		}
@@ -136,15 +166,19 @@ func (s *Service) Summarize(ctx context.Context, userID, formID int64, day strin
 				return err
 			}
 			sum.Submitted = int(n)
-			return entries().Select("org_id, COUNT(DISTINCT user_id) AS submitted").Group("org_id").Order("org_id").Scan(&sum.Orgs).Error
+			return page(entries()).Select("org_id, COUNT(DISTINCT user_id) AS submitted").Group("org_id").Scan(&sum.Orgs).Error
 		}
 		// One entry per member (a day): the entries are who submitted.
 		sum.Submitted = sum.Entries
-		return totals().Where("field_key = '' AND choice = ''").Select("org_id, SUM(n) AS submitted").
-			Group("org_id").Having("SUM(n) > 0").Order("org_id").Scan(&sum.Orgs).Error
+		return page(totals()).Where("field_key = '' AND choice = ''").Select("org_id, SUM(n) AS submitted").
+			Group("org_id").Having("SUM(n) > 0").Scan(&sum.Orgs).Error
 	})
 	if err != nil {
 		return Summary{}, err
+	}
+	if limit > 0 {
+		p := paging.Trim(sum.Orgs, limit, func(o OrgSummary) int64 { return o.OrgID })
+		sum.Orgs, sum.OrgsNext = p.Items, p.Next
 	}
 	return sum, s.absent(ctx, userID, f, v, day, &sum)
 }

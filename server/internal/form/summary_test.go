@@ -3,6 +3,8 @@ package form_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -64,4 +66,56 @@ func TestTheSummaryCountsAnswersAndNamesWhoHasNotSubmitted(t *testing.T) {
 		}
 		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d/summary", f.ID), w.SecB, nil), http.StatusNotFound)
 	})
+}
+
+// TestTheSummaryPagesItsOrgsAndKeepsItsFiguresWhole reads the root's
+// summary of a form for the whole tree an org at a time: the pages list
+// every org that submitted once, in org id order, and every page carries
+// the whole form's figures.
+func TestTheSummaryPagesItsOrgsAndKeepsItsFiguresWhole(t *testing.T) {
+	w := newWorld(t)
+	f := w.createForm(w.RootSec, w.Root, "daily", healthFields, map[string]any{"target": map[string]any{"include_suborgs": true}})
+	w.Expect(w.submit(w.MemberA, f.ID, "p-1", map[string]any{"temp": 37.9, "travel": "否"}), http.StatusCreated)
+	w.Expect(w.submit(w.MemberB, f.ID, "p-2", healthy), http.StatusCreated)
+	w.Expect(w.submit(w.SecB, f.ID, "p-3", healthy), http.StatusCreated)
+	w.Expect(w.submit(w.RootSec, f.ID, "p-4", healthy), http.StatusCreated)
+	type page struct {
+		Entries   int `json:"entries"`
+		Alerts    int `json:"alerts"`
+		Submitted int `json:"submitted"`
+		Orgs      []struct {
+			OrgID     int64 `json:"org_id"`
+			Submitted int   `json:"submitted"`
+		} `json:"orgs"`
+		Next string `json:"orgs_next_cursor"`
+	}
+	got := map[int64]int{}
+	var order []int64
+	cursor, pages := "", 0
+	for {
+		var p page
+		path := fmt.Sprintf("/api/v1/forms/%d/summary?limit=1&cursor=%s", f.ID, url.QueryEscape(cursor))
+		w.Expect(w.DoAs("GET", path, w.RootSec, nil), http.StatusOK).JSON(t, &p)
+		pages++
+		if p.Entries != 4 || p.Alerts != 1 || p.Submitted != 4 || len(p.Orgs) > 1 {
+			t.Errorf("page %d: %+v, want the whole form's 4 entries and 1 alert, and at most one org", pages, p)
+		}
+		for _, o := range p.Orgs {
+			got[o.OrgID] += o.Submitted
+			order = append(order, o.OrgID)
+		}
+		if p.Next == "" || pages > 5 {
+			break
+		}
+		cursor = p.Next
+	}
+	want := map[int64]int{w.Root: 1, w.A: 1, w.B: 2}
+	if fmt.Sprint(got) != fmt.Sprint(want) || !slices.IsSorted(order) || len(order) != 3 {
+		t.Errorf("orgs over %d pages: %v in the order %v, want %v in org id order", pages, got, order, want)
+	}
+	var all page
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d/summary", f.ID), w.RootSec, nil), http.StatusOK).JSON(t, &all)
+	if len(all.Orgs) != 3 || all.Next != "" {
+		t.Errorf("the default page: %+v, want all three orgs and no next page", all)
+	}
 }

@@ -7,18 +7,19 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
-
-	"xianfeng/server/internal/database"
+	"gorm.io/gorm/clause"
 )
 
-// Totals are running sums of a form's entries, kept in form_totals as the
-// entries are written (in the entry's transaction; a correction takes the
-// old answers out and puts the new ones in), so that a summary reads a few
-// rows per org instead of every entry. Each day and org of the entries
-// has a row for the entries and alerts (field ""), one per answered field
-// (how many answered; for a number or temperature the sum, least and
-// greatest), and one per option chosen of a choice or multi field.
-// Migration 11 filled them from the entries written before.
+// Totals are running sums of a form's entries, kept in form_totals, so
+// that a summary reads a few rows per org instead of every entry. Entries
+// are added by folds, a batch at a time, shortly after they are written
+// (see fold.go); a correction takes the old answers out and puts the new
+// ones in. Each day and org of the entries has a row for the entries and
+// alerts (field ""), one per answered field (how many answered; for a
+// number or temperature the sum, least and greatest), and one per option
+// chosen of a choice or multi field; org 0 has the same rows for the whole
+// form. Migration 11 filled them from the entries written before, and
+// migration 13 the whole form's rows.
 
 // totalKeys are form_totals' primary key, totalSums the columns added up.
 var (
@@ -117,18 +118,6 @@ func (t tally) keys() [][2]string {
 	return keys
 }
 
-// write adds the tally to the totals of the form's day and org, in one
-// statement, rows in key order.
-func (t tally) write(tx *gorm.DB, formID int64, day string, orgID int64) error {
-	keys := t.keys()
-	rows := make([][]any, len(keys))
-	for i, k := range keys {
-		p := t[k]
-		rows[i] = []any{formID, day, orgID, k[0], k[1], p.N, p.Alerts, p.Total, p.Lo, p.Hi}
-	}
-	return database.AddUp(tx, "form_totals", totalKeys, totalSums, []string{"lo"}, []string{"hi"}, rows)
-}
-
 // TotalRow is what an entry adds to one row of form_totals (of its form,
 // day and org): the row of the entries (FieldKey ""), of a field, or of
 // one option of a field (Choice).
@@ -140,9 +129,9 @@ type TotalRow struct {
 }
 
 // EntryTotals returns the rows an entry with the stored answers and alert
-// adds to the totals of its day and org, in key order, exactly as Submit
-// adds them: for a bulk load that fills form_totals itself
-// (server/cmd/formbench).
+// adds to the totals of its day and org, in key order, exactly as a fold
+// adds them (and the same again to the whole form's, org 0): for a bulk
+// load that fills form_totals itself (server/cmd/formbench).
 func EntryTotals(fields []Field, answers string, alert bool) ([]TotalRow, error) {
 	t := tally{}
 	if err := t.add(fields, answers, alert, 1); err != nil {
@@ -159,7 +148,11 @@ func EntryTotals(fields []Field, answers string, alert bool) ([]TotalRow, error)
 
 // recount sets again the least and greatest answer to the number fields
 // keys in the totals of an entry's day and org from the entries, after a
-// correction took out an answer that may have been either.
+// correction took out an answer that may have been either, and then those
+// of the whole form's day from its orgs'. Entries not folded yet count too:
+// a fold only ever lowers the least and raises the greatest, and the
+// correction already holds the whole form's rows, which a fold writes before
+// any org's, so no fold of the day can slip in between.
 func (s *Service) recount(tx *gorm.DB, f Form, e Entry, keys []string) error {
 	if len(keys) == 0 {
 		return nil
@@ -167,6 +160,9 @@ func (s *Service) recount(tx *gorm.DB, f Form, e Entry, keys []string) error {
 	var all []string
 	if err := tx.Model(&Entry{}).Where("form_id = ? AND day = ? AND org_id = ?", f.ID, e.Day, e.OrgID).Pluck("answers", &all).Error; err != nil {
 		return err
+	}
+	row := func(orgID int64, k string) *gorm.DB {
+		return tx.Table("form_totals").Where("form_id = ? AND day = ? AND org_id = ? AND field_key = ? AND choice = ''", f.ID, e.Day, orgID, k)
 	}
 	for _, k := range keys {
 		var lo, hi *float64
@@ -177,8 +173,21 @@ func (s *Service) recount(tx *gorm.DB, f Form, e Entry, keys []string) error {
 				lo, hi = lesser(lo, x), greater(hi, x)
 			}
 		}
-		if err := tx.Table("form_totals").Where("form_id = ? AND day = ? AND org_id = ? AND field_key = ? AND choice = ''", f.ID, e.Day, e.OrgID, k).
-			Updates(map[string]any{"lo": lo, "hi": hi}).Error; err != nil {
+		if err := row(e.OrgID, k).Updates(map[string]any{"lo": lo, "hi": hi}).Error; err != nil {
+			return err
+		}
+		// MySQL reads the latest rows only in a locking read (its plain
+		// reads see the transaction's first snapshot).
+		var whole struct{ Lo, Hi *float64 }
+		q := tx.Table("form_totals").Select("MIN(lo) AS lo, MAX(hi) AS hi").
+			Where("form_id = ? AND day = ? AND org_id <> 0 AND field_key = ? AND choice = ''", f.ID, e.Day, k)
+		if tx.Dialector.Name() == "mysql" {
+			q = q.Clauses(clause.Locking{Strength: "SHARE"})
+		}
+		if err := q.Scan(&whole).Error; err != nil {
+			return err
+		}
+		if err := row(0, k).Updates(map[string]any{"lo": whole.Lo, "hi": whole.Hi}).Error; err != nil {
 			return err
 		}
 	}

@@ -113,8 +113,8 @@ func TestTheSummaryFromTotalsIsTheSummaryOfTheEntries(t *testing.T) {
 
 // TestEntryTotalsAreTheRowsASubmissionAdds holds what EntryTotals says an
 // entry adds to form_totals (for bulk loads that write the totals
-// themselves) to the rows the submission of that entry wrote, one entry
-// per org and day so that each row is that entry's alone.
+// themselves) to the rows the fold of that entry's submission wrote, one
+// entry per org and day so that each row is that entry's alone.
 func TestEntryTotalsAreTheRowsASubmissionAdds(t *testing.T) {
 	w := newWorld(t)
 	fields := summedFields
@@ -145,6 +145,9 @@ func TestEntryTotalsAreTheRowsASubmissionAdds(t *testing.T) {
 		}
 		want, err := form.EntryTotals(fs, stored.Answers, stored.Alert)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.App.Form.Fold(context.Background(), f.ID); err != nil {
 			t.Fatal(err)
 		}
 		var got []form.TotalRow

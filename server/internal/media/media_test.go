@@ -584,6 +584,14 @@ func TestAFormEntryCarriesPhotos(t *testing.T) {
 	if len(e.Media) != 1 || e.Media[0].ID != m.ID {
 		t.Fatalf("entry media: %+v", e.Media)
 	}
+	// A retry answers the first entry with its photo, whatever it sends.
+	var again struct {
+		Media []mediaJSON `json:"media"`
+	}
+	w.Expect(entry("e1", nil), http.StatusOK).JSON(t, &again)
+	if len(again.Media) != 1 || again.Media[0].ID != m.ID {
+		t.Errorf("the retry's media: %+v", again.Media)
+	}
 	if r := entry("e2", []int64{m.ID}); r.ErrorCode() != "media_already_attached" {
 		t.Errorf("the same photo on a second entry: %d %s", r.Status, r.Body)
 	}
