@@ -419,10 +419,6 @@ var Migrations = []Migration{
 			UpdatedAt time.Time
 		}
 		return tx.Table("content_checks").AutoMigrate(&contentCheck{})
-	}}, {Version: 13, Name: "check-ins: drop the index by day alone, which only the board's rebuild read", Up: func(tx *gorm.DB) error {
-		// Every check-in wrote it; the board's rebuild now reads a day
-		// org by org through ix_checkin_org_day.
-		return tx.Migrator().DropIndex("checkins", "ix_checkin_day")
 	}},
 	{Version: 13, Name: "form totals folded in the background: entries not yet counted, whole-form rows, fewer entry indexes", Up: func(tx *gorm.DB) error {
 		// An entry's totals are no longer written with it: its id waits in
@@ -450,6 +446,11 @@ var Migrations = []Migration{
 			}
 		}
 		return tx.Exec("CREATE INDEX ix_form_entry_org_day ON form_entries (org_id, day)").Error
+	}},
+	{Version: 14, Name: "check-ins: drop the index by day alone, which only the board's rebuild read", Up: func(tx *gorm.DB) error {
+		// Every check-in wrote it; the board's rebuild now reads a day
+		// org by org through ix_checkin_org_day.
+		return tx.Migrator().DropIndex("checkins", "ix_checkin_day")
 	}},
 }
 
