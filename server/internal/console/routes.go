@@ -1,0 +1,43 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"xianfeng/server/internal/web"
+)
+
+// Mount puts the console's pages on the router under /console/: the login
+// (public, its ticket creation rate-limited), then everything else behind
+// a console session and, for what changes anything, its CSRF token.
+func (c *Console) Mount(r *gin.Engine) {
+	r.GET("/console", func(g *gin.Context) { g.Redirect(http.StatusSeeOther, "/console/") })
+	con := r.Group("/console")
+	con.StaticFS("/static", staticFiles())
+	con.GET("/login", c.loginPage)
+	con.POST("/login/tickets", c.o.TicketLimit, c.createTicket)
+	con.GET("/login/tickets/:ticket", c.pollTicket)
+	if c.o.DevLogin {
+		con.POST("/login/dev", c.devLogin)
+	}
+
+	s := con.Group("", c.requireSession())
+	s.GET("/", c.home)
+	s.POST("/logout", c.logout)
+	s.POST("/logout-all", c.logoutAll)
+	s.GET("/orgs/:id", c.dashboard)
+	s.GET("/orgs/:id/members", c.members)
+	s.POST("/orgs/:id/members/review", c.review)
+	s.POST("/orgs/:id/members/:user_id/change", c.changeMember)
+	s.POST("/orgs/:id/members/:user_id/remove", c.removeMember)
+	s.GET("/orgs/:id/tasks", c.tasks)
+	s.POST("/orgs/:id/tasks", c.createTask)
+	s.GET("/tasks/:id", c.taskDetail)
+	s.POST("/tasks/:id/cancel", c.cancelTask)
+	s.GET("/orgs/:id/reports", c.reports)
+	s.POST("/reports/:id/:action", c.actReport)
+	// The same download as GET /api/v1/orgs/{id}/export.xlsx, to the
+	// console's session.
+	s.GET("/orgs/:id/export.xlsx", web.Attach(web.NewAdapter(c.o.Log, userID), "stats export", c.o.StatsAPI.Export))
+}
