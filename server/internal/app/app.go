@@ -246,10 +246,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
 	statsAPI := stats.NewHandler(a.Stats)
+	formAPI := form.NewHandler(a.Form, a.Media)
 	a.Console, err = console.New(console.Options{Log: log, Now: now, Location: loc, Redis: a.Redis, KeyPrefix: cfg.Redis.KeyPrefix,
 		Sessions: consoleSessions, Auth: a.Auth, DevLogin: a.Mock != nil && !cfg.Production(), TrustedProxies: cfg.HTTP.TrustedProxies,
 		TicketLimit: limiter.Limit("console-ticket", cfg.Console.TicketsPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Org:         a.Org, Task: a.Task, Checkin: a.Checkin, Report: a.Report, Announce: a.Announce, Form: a.Form, Stats: a.Stats, StatsAPI: statsAPI})
+		Org:         a.Org, Task: a.Task, Checkin: a.Checkin, Report: a.Report, Announce: a.Announce, Deed: a.Deed, Form: a.Form, FormAPI: formAPI, Stats: a.Stats, StatsAPI: statsAPI})
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +282,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
 		UploadLimit: limiter.Limit("media-upload", cfg.Media.UploadsPerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Form:        form.NewHandler(a.Form, a.Media),
+		Form:        formAPI,
 		WeChat:      contentsec.NewHandler(a.Content, callbackTok, log),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {

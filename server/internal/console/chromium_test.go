@@ -179,6 +179,15 @@ func TestASecretaryRunsTheirBranchInChromium(t *testing.T) {
 	}
 	run("read it at 1920 px", chromedp.EmulateViewport(1920, 1080), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("board")), shot("board-1920"))
 
+	// The other pages of the branch render without a script error.
+	run("back to 1280 px", chromedp.EmulateViewport(1280, 900))
+	for _, pg := range []struct{ path, name string }{
+		{"/reports", "reports"}, {"/forms", "forms"}, {"/deeds", "deeds"}, {"/announcements", "announcements"},
+		{"/stats", "stats"}, {"/audit", "audit"},
+	} {
+		run("open "+pg.name, chromedp.Navigate(base+orgPath(w.A, pg.path)), chromedp.WaitVisible(chromedp.CSS("main h1")), shot(pg.name))
+	}
+
 	// Logging out returns to the login page.
 	run("log out", chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)), chromedp.WaitVisible(chromedp.ID("qr")))
 	if location = read("location", chromedp.Location()); !strings.HasSuffix(location, "/console/login") {

@@ -25,6 +25,7 @@ import (
 	"xianfeng/server/internal/announce"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
@@ -68,8 +69,12 @@ type Options struct {
 	Checkin  *checkin.Service
 	Report   *report.Service
 	Announce *announce.Service
+	Deed     *deed.Service
 	Form     *form.Service
-	Stats    *stats.Service
+	// FormAPI serves a form's export, the API's download, to the
+	// console's session.
+	FormAPI *form.Handler
+	Stats   *stats.Service
 	// StatsAPI serves the assessment export, the same download as the
 	// API's, to the console's session.
 	StatsAPI *stats.Handler
@@ -87,7 +92,7 @@ type Console struct {
 func New(o Options) (*Console, error) {
 	if o.Log == nil || o.Now == nil || o.Location == nil || o.Redis == nil || o.Sessions == nil || o.Auth == nil ||
 		o.TicketLimit == nil || o.Org == nil || o.Task == nil || o.Checkin == nil || o.Report == nil ||
-		o.Announce == nil || o.Form == nil || o.Stats == nil || o.StatsAPI == nil {
+		o.Announce == nil || o.Deed == nil || o.Form == nil || o.FormAPI == nil || o.Stats == nil || o.StatsAPI == nil {
 		return nil, fmt.Errorf("console: missing a dependency")
 	}
 	c := &Console{o: o, tickets: NewTickets(o.Redis, o.KeyPrefix, o.Now)}

@@ -45,6 +45,30 @@ func (c *Console) pageQuery(g *gin.Context) (web.PageQuery, bool) {
 	return q, err == nil
 }
 
+// idList reads the path id and ?cursor= of a page about one thing.
+func (c *Console) idList(g *gin.Context) (int64, web.PageQuery, bool) {
+	id, ok := c.pathID(g, "id")
+	if !ok {
+		return 0, web.PageQuery{}, false
+	}
+	pq, ok := c.pageQuery(g)
+	return id, pq, ok
+}
+
+// actOn reads what an action on a listed thing names: its id in the path
+// and the org page to return to (the form field org).
+func (c *Console) actOn(g *gin.Context) (id, orgID int64, ok bool) {
+	if id, ok = c.pathID(g, "id"); !ok {
+		return 0, 0, false
+	}
+	orgID, err := strconv.ParseInt(g.PostForm("org"), 10, 64)
+	if err != nil || orgID <= 0 || orgID > web.MaxID {
+		c.fail(g, apperr.Invalid("参数错误", map[string]string{"org": "应为正整数"}))
+		return 0, 0, false
+	}
+	return id, orgID, true
+}
+
 // orgPage reads the org of a page (:id) and builds its tree picker; a
 // secretary who does not manage it gets 404, as from the API.
 func (c *Console) orgPage(g *gin.Context) (*orgNav, bool) {
@@ -93,7 +117,8 @@ func (c *Console) navOf(g *gin.Context, id int64) (*orgNav, bool) {
 var flashes = map[string]string{
 	"approved": "已通过所选申请", "rejected": "已拒绝所选申请", "changed": "已保存成员的身份与角色",
 	"removed": "已移出该成员", "task": "任务已创建，正在派发给成员", "cancelled": "任务已取消",
-	"ack": "已确认收到该上报", "resolve": "该上报已办结", "escalate": "已上报上级组织", "announced": "公告已发送",
+	"ack": "已确认收到该上报", "resolve": "该上报已办结", "escalate": "已上报上级组织", "announced": "公告已发送，正在送达成员",
+	"form": "排查表已发布，正在通知填报对象", "closed": "排查表已关闭", "deed-approve": "已审核通过该事迹", "deed-reject": "已退回该事迹", "deed-recommend": "已向上级推荐该事迹", "deed-commend": "已表彰该事迹",
 }
 
 func flash(g *gin.Context) string { return flashes[g.Query("done")] }

@@ -117,3 +117,130 @@ func TestASecretaryRunsTheirBranchFromTheConsole(t *testing.T) {
 		t.Error("张小明 is not listed as 信息员 after the change")
 	}
 }
+
+func TestAnnouncementsDeedsFiguresAndTheAuditTrailInTheConsole(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	var d struct {
+		ID int64 `json:"id"`
+	}
+	w.Expect(w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "连续值守七昼夜", "content": "张小明在卡口连续值守。"}), http.StatusCreated).JSON(t, &d)
+
+	b := newBrowser(t, w)
+	dash := b.loginAs(w, w.SecA)
+	csrf := dash.csrf(t)
+
+	// An announcement sent from the console reaches the branch's members.
+	p := b.post(orgPath(w.A, "/announcements"), csrf, url.Values{"title": {"关于加强卡口值守的通知"}, "body": {"各位党员：\n请按时到岗。"}})
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/console/announcements/") {
+		t.Fatalf("sending an announcement = %d %.300s", p.Status, p.Body)
+	}
+	var list struct {
+		Items []struct {
+			Title string `json:"title"`
+		} `json:"items"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/orgs/%d/announcements", w.A), w.SecA, nil), http.StatusOK).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Title != "关于加强卡口值守的通知" {
+		t.Errorf("the API lists %+v", list.Items)
+	}
+	if r := b.get(p.Location); r.Status != http.StatusOK || !strings.Contains(r.Body, "已读回执") || !strings.Contains(r.Body, "请按时到岗") {
+		t.Errorf("the receipts page = %d", r.Status)
+	}
+
+	// The deed is reviewed from the console.
+	if r := b.get(orgPath(w.A, "/deeds?status=pending")); !strings.Contains(r.Body, "连续值守七昼夜") {
+		t.Fatalf("the deeds page does not list the pending deed: %.500s", r.Body)
+	}
+	if r := b.post(fmt.Sprintf("/console/deeds/%d/approve", d.ID), csrf, url.Values{"org": {fmt.Sprint(w.A)}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("approving the deed = %d %.300s", r.Status, r.Body)
+	}
+	var deedNow struct {
+		Deed struct {
+			Status string `json:"status"`
+		} `json:"deed"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/deeds/%d", d.ID), w.SecA, nil), http.StatusOK).JSON(t, &deedNow)
+	if deedNow.Deed.Status != "approved" {
+		t.Errorf("after approving in the console the deed is %q", deedNow.Deed.Status)
+	}
+
+	// Figures over a range, and the export of the same range.
+	st := b.get(orgPath(w.A, "/stats?from=2026-01-01&to=2026-01-31"))
+	if st.Status != http.StatusOK || !strings.Contains(st.Body, "2026-01-01 至 2026-01-31") || !strings.Contains(st.Body, "export.xlsx?from=2026-01-01&amp;to=2026-01-31") {
+		t.Errorf("the stats page = %d: %.400s", st.Status, st.Body)
+	}
+	if r := b.get(orgPath(w.A, "/stats?from=2026-02-01&to=2026-01-01")); r.Status != http.StatusBadRequest {
+		t.Errorf("a range that ends before it starts = %d, want 400", r.Status)
+	}
+	if r := b.get(orgPath(w.A, "/export.xlsx?from=2026-01-01&to=2026-01-31")); r.Status != http.StatusOK || !strings.HasPrefix(r.Body, "PK") {
+		t.Errorf("the export = %d", r.Status)
+	}
+
+	// The audit trail shows the approval of 张小明 and of the deed.
+	if r := b.get(orgPath(w.A, "/audit")); r.Status != http.StatusOK || !strings.Contains(r.Body, "member.approve") {
+		t.Errorf("the audit page = %d: %.500s", r.Status, r.Body)
+	}
+
+	// None of it is open to the other branch's secretary.
+	other := newBrowser(t, w)
+	other.loginAs(w, w.SecB)
+	for _, path := range []string{orgPath(w.A, "/announcements"), p.Location, orgPath(w.A, "/deeds"), orgPath(w.A, "/stats"), orgPath(w.A, "/audit")} {
+		if r := other.get(path); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s as 第二党支部's secretary = %d, want 404", path, r.Status)
+		}
+	}
+}
+
+func TestAScreeningFormBuiltInTheConsoleCollectsEntriesAndAlerts(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	b := newBrowser(t, w)
+	dash := b.loginAs(w, w.SecA)
+	csrf := dash.csrf(t)
+	p := b.post(orgPath(w.A, "/forms"), csrf, url.Values{"title": {"每日体温"}, "mode": {"daily"}, "due_time": {"18:00"}, "badge": {"frontline"},
+		"label0": {"体温"}, "type0": {"temperature"}, "required0": {"1"}, "op0": {"gte"}, "value0": {"37.3"},
+		"label1": {"症状"}, "type1": {"multi"}, "options1": {"咳嗽，发热、乏力"},
+		"label2": {""}, "type2": {"text"}})
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/console/forms/") {
+		t.Fatalf("publishing a form = %d %.400s", p.Status, p.Body)
+	}
+	formPath, _, _ := strings.Cut(p.Location, "?")
+	var formID int64
+	fmt.Sscanf(strings.TrimPrefix(formPath, "/console/forms/"), "%d", &formID)
+	var f struct {
+		Form struct {
+			Fields []struct {
+				Key     string   `json:"key"`
+				Type    string   `json:"type"`
+				Options []string `json:"options"`
+			} `json:"fields"`
+		} `json:"form"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d", formID), w.SecA, nil), http.StatusOK).JSON(t, &f)
+	if len(f.Form.Fields) != 2 || f.Form.Fields[0].Type != "temperature" || len(f.Form.Fields[1].Options) != 3 {
+		t.Fatalf("the API shows the form's fields as %+v", f.Form.Fields)
+	}
+	w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/forms/%d/entries", formID), w.MemberA, map[string]any{
+		"request_id": "e-1", "answers": map[string]any{"f1": 38.2, "f2": []string{"发热"}}}), http.StatusCreated)
+
+	d := b.get(formPath)
+	if d.Status != http.StatusOK || !strings.Contains(d.Body, "张小明") || !strings.Contains(d.Body, "38.2") || !strings.Contains(d.Body, "预警</span>") {
+		t.Errorf("the form page = %d: %.600s", d.Status, d.Body)
+	}
+	if r := b.get(formPath + "/export.xlsx"); r.Status != http.StatusOK || !strings.HasPrefix(r.Body, "PK") {
+		t.Errorf("the form's export = %d", r.Status)
+	}
+	other := newBrowser(t, w)
+	other.loginAs(w, w.SecB)
+	for _, path := range []string{formPath, formPath + "/export.xlsx", orgPath(w.A, "/forms")} {
+		if r := other.get(path); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s as 第二党支部's secretary = %d, want 404", path, r.Status)
+		}
+	}
+	if r := b.post(formPath+"/close", csrf, nil); r.Status != http.StatusSeeOther {
+		t.Errorf("closing = %d", r.Status)
+	}
+	if r := w.DoAs("POST", fmt.Sprintf("/api/v1/forms/%d/entries", formID), w.MemberA, map[string]any{
+		"request_id": "e-2", "answers": map[string]any{"f1": 36.5}}); r.Status != http.StatusConflict {
+		t.Errorf("an entry after closing in the console = %d, want 409", r.Status)
+	}
+}

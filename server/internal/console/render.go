@@ -36,7 +36,7 @@ type orgNav struct {
 }
 
 // pageNames are the templates under templates/, each with layout.html.
-var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports"}
+var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports", "stats", "announcements", "receipts", "deeds", "audit", "forms", "form"}
 
 func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -57,6 +57,7 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		"kind":      org.KindLabel,
 		"svgHTML":   func(s svg) template.HTML { return template.HTML(s) },
 		"percent":   percent,
+		"inc":       func(i int) int { return i + 1 },
 		"statusCN":  statusCN,
 		"shownName": func(o org.Org, viewer int64) string { return o.ShownName(viewer) },
 	}
@@ -83,7 +84,7 @@ func statusCN(s any) string {
 	m := map[string]string{
 		"pending": "待审核", "approved": "已通过", "rejected": "已拒绝", "removed": "已移出",
 		"dispatching": "派发中", "open": "进行中", "cancelled": "已取消", "closed": "已关闭",
-		"acknowledged": "已确认", "resolved": "已办结",
+		"acknowledged": "已确认", "resolved": "已办结", "recommended": "已推荐", "commended": "已表彰",
 		"assigned": "已派发", "accepted": "已接受", "declined": "已拒绝", "checked_in": "已到岗", "completed": "已完成",
 		"member": "党员", "secretary": "书记", "urgent": "紧急", "normal": "一般",
 	}

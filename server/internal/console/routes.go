@@ -37,6 +37,20 @@ func (c *Console) Mount(r *gin.Engine) {
 	s.POST("/tasks/:id/cancel", c.cancelTask)
 	s.GET("/orgs/:id/reports", c.reports)
 	s.POST("/reports/:id/:action", c.actReport)
+	s.GET("/orgs/:id/deeds", c.deeds)
+	s.POST("/deeds/:id/:action", c.actDeed)
+	s.GET("/orgs/:id/announcements", c.announcements)
+	s.POST("/orgs/:id/announcements", c.sendAnnouncement)
+	s.GET("/announcements/:id", c.receipts)
+	s.GET("/orgs/:id/stats", c.statsPage)
+	s.GET("/orgs/:id/audit", c.auditPage)
+	s.GET("/orgs/:id/forms", c.forms)
+	s.POST("/orgs/:id/forms", c.createForm)
+	s.GET("/forms/:id", c.formDetail)
+	s.POST("/forms/:id/close", c.closeForm)
+	// The same download as GET /api/v1/forms/{id}/export.xlsx (audited as
+	// form.export there), to the console's session.
+	s.GET("/forms/:id/export.xlsx", web.Attach(web.NewAdapter(c.o.Log, userID), "form export", c.o.FormAPI.Export))
 	// The same download as GET /api/v1/orgs/{id}/export.xlsx, to the
 	// console's session.
 	s.GET("/orgs/:id/export.xlsx", web.Attach(web.NewAdapter(c.o.Log, userID), "stats export", c.o.StatsAPI.Export))

@@ -108,11 +108,7 @@ func (c *Console) taskInput(g *gin.Context) (task.Input, error) {
 // taskDetail is GET /console/tasks/{id}: progress by status and the
 // assignees, paged.
 func (c *Console) taskDetail(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
-	pq, ok := c.pageQuery(g)
+	id, pq, ok := c.idList(g)
 	if !ok {
 		return
 	}
@@ -183,17 +179,13 @@ func (c *Console) reports(g *gin.Context) {
 // actReport is POST /console/reports/{id}/{ack|resolve|escalate}, then
 // back to the org page it came from (org, a form field).
 func (c *Console) actReport(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
+	id, orgID, ok := c.actOn(g)
 	if !ok {
-		return
-	}
-	orgID, err := strconv.ParseInt(g.PostForm("org"), 10, 64)
-	if err != nil || orgID <= 0 {
-		c.fail(g, apperr.Invalid("参数错误", map[string]string{"org": "应为正整数"}))
 		return
 	}
 	ctx, uid, note := g.Request.Context(), userID(g), strings.TrimSpace(g.PostForm("note"))
 	action := g.Param("action")
+	var err error
 	switch action {
 	case "ack":
 		_, err = c.o.Report.Ack(ctx, uid, id)
