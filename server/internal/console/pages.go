@@ -118,7 +118,7 @@ var flashes = map[string]string{
 	"approved": "已通过所选申请", "rejected": "已拒绝所选申请", "changed": "已保存成员的身份与角色",
 	"removed": "已移出该成员", "task": "任务已创建，正在派发给成员", "cancelled": "任务已取消",
 	"ack": "已确认收到该上报", "resolve": "该上报已办结", "escalate": "已上报上级组织", "announced": "公告已发送，正在送达成员",
-	"form": "排查表已发布，正在通知填报对象", "closed": "排查表已关闭", "deed-approve": "已审核通过该事迹", "deed-reject": "已退回该事迹", "deed-recommend": "已向上级推荐该事迹", "deed-commend": "已表彰该事迹",
+	"seconded": "借调完成（未能借调的用户不在上级组织范围内或不是已通过的党员）", "form": "排查表已发布，正在通知填报对象", "closed": "排查表已关闭", "deed-approve": "已审核通过该事迹", "deed-reject": "已退回该事迹", "deed-recommend": "已向上级推荐该事迹", "deed-commend": "已表彰该事迹",
 }
 
 func flash(g *gin.Context) string { return flashes[g.Query("done")] }
@@ -345,7 +345,8 @@ func (c *Console) members(g *gin.Context) {
 	}
 	c.render(g, http.StatusOK, "members", page{Title: "党员管理", Org: nav, Tab: "members", Flash: flash(g), Data: map[string]any{
 		"Pending": pageRows(pending, row), "List": pageRows(list, row),
-		"Status": string(status), "Badge": string(b), "Q": name, "Statuses": []string{"approved", "pending", "rejected", "removed"},
+		"Status": string(status), "Badge": string(b), "Q": name, "Temporary": nav.Org.Kind == org.KindTemporary,
+		"Added": g.Query("added"), "Skipped": g.Query("skipped"), "Statuses": []string{"approved", "pending", "rejected", "removed"},
 	}})
 }
 
@@ -379,6 +380,43 @@ func (c *Console) review(g *gin.Context) {
 		}
 	}
 	back(g, fmt.Sprintf("/console/orgs/%d/members", id), action+"d")
+}
+
+// second is POST /console/orgs/{id}/members/second: lend approved members
+// of the parent's subtree (user ids, comma-separated) to a temporary org.
+func (c *Console) second(g *gin.Context) {
+	id, ok := c.pathID(g, "id")
+	if !ok {
+		return
+	}
+	ids, err := userIDList(g.PostForm("user_ids"))
+	if err == nil && len(ids) == 0 {
+		err = apperr.Invalid("请填写要借调的用户编号", map[string]string{"user_ids": "请至少填写一个用户编号"})
+	}
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	added, skipped, err := c.o.Org.Second(g.Request.Context(), userID(g), id, ids)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	g.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/orgs/%d/members?done=seconded&added=%d&skipped=%d", id, len(added), len(skipped)))
+}
+
+// userIDList reads user ids written with commas, Chinese commas, spaces or
+// line breaks.
+func userIDList(s string) ([]int64, error) {
+	var out []int64
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == ' ' || r == '\n' || r == '\r' }) {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || n <= 0 || n > web.MaxID {
+			return nil, apperr.Invalid("参数错误", map[string]string{"user_ids": "应为以逗号分隔的用户编号"})
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // formIDs reads the ids ticked in a form field (at least one, at most 200).

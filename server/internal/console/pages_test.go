@@ -244,3 +244,30 @@ func TestAScreeningFormBuiltInTheConsoleCollectsEntriesAndAlerts(t *testing.T) {
 		t.Errorf("an entry after closing in the console = %d, want 409", r.Status)
 	}
 }
+
+func TestMembersAreSecondedToATemporaryOrgFromTheConsole(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	temp := w.Child(w.SecA, w.A, "卡口临时党支部", "temporary")
+	b := newBrowser(t, w)
+	dash := b.loginAs(w, w.SecA)
+	if m := b.get(orgPath(w.A, "/members")); strings.Contains(m.Body, `id="second"`) {
+		t.Error("a branch's members page offers secondment")
+	}
+	m := b.get(orgPath(temp, "/members"))
+	if m.Status != http.StatusOK || !strings.Contains(m.Body, `id="second"`) {
+		t.Fatalf("the temporary org's members page = %d without the secondment form", m.Status)
+	}
+	p := b.post(orgPath(temp, "/members/second"), dash.csrf(t), url.Values{"user_ids": {fmt.Sprintf("%d，%d", w.MemberA.ID, w.MemberB.ID)}})
+	if p.Status != http.StatusSeeOther || !strings.Contains(p.Location, "added=1&skipped=1") {
+		t.Fatalf("seconding = %d to %q", p.Status, p.Location)
+	}
+	if got := memberStatus(t, w, temp, w.MemberA.ID); got != "approved" {
+		t.Errorf("张小明 in the temporary org: %s", got)
+	}
+	if got := memberStatus(t, w, temp, w.MemberB.ID); got != "none" {
+		t.Errorf("陈晓东 of the other branch in the temporary org: %s", got)
+	}
+	if p := b.post(orgPath(temp, "/members/second"), dash.csrf(t), url.Values{"user_ids": {"abc"}}); p.Status != http.StatusBadRequest {
+		t.Errorf("seconding abc = %d, want 400", p.Status)
+	}
+}

@@ -29,6 +29,7 @@ func (c *Console) Mount(r *gin.Engine) {
 	s.GET("/orgs/:id", c.dashboard)
 	s.GET("/orgs/:id/members", c.members)
 	s.POST("/orgs/:id/members/review", c.review)
+	s.POST("/orgs/:id/members/second", c.second)
 	s.POST("/orgs/:id/members/:user_id/change", c.changeMember)
 	s.POST("/orgs/:id/members/:user_id/remove", c.removeMember)
 	s.GET("/orgs/:id/tasks", c.tasks)

@@ -64,14 +64,11 @@ func (c *Console) taskInput(g *gin.Context) (task.Input, error) {
 	for _, b := range g.PostFormArray("badge") {
 		in.Target.Badges = append(in.Target.Badges, org.Badge(b))
 	}
-	for _, f := range strings.FieldsFunc(g.PostForm("user_ids"), func(r rune) bool { return r == ',' || r == '，' || r == ' ' || r == '\n' }) {
-		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
-		if err != nil || n <= 0 {
-			bad["user_ids"] = "应为以逗号分隔的用户编号"
-			break
-		}
-		in.Target.UserIDs = append(in.Target.UserIDs, n)
+	ids, err := userIDList(g.PostForm("user_ids"))
+	if err != nil {
+		bad["user_ids"] = "应为以逗号分隔的用户编号"
 	}
+	in.Target.UserIDs = ids
 	in.Target.IncludeSuborgs = g.PostForm("include_suborgs") != ""
 	lat, lng, radius := strings.TrimSpace(g.PostForm("lat")), strings.TrimSpace(g.PostForm("lng")), strings.TrimSpace(g.PostForm("radius_m"))
 	if lat != "" || lng != "" || radius != "" {
