@@ -250,7 +250,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Console, err = console.New(console.Options{Log: log, Now: now, Location: loc, Redis: a.Redis, KeyPrefix: cfg.Redis.KeyPrefix,
 		Sessions: consoleSessions, Auth: a.Auth, DevLogin: a.Mock != nil && !cfg.Production(), TrustedProxies: cfg.HTTP.TrustedProxies,
 		TicketLimit: limiter.Limit("console-ticket", cfg.Console.TicketsPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Org:         a.Org, Task: a.Task, Checkin: a.Checkin, Report: a.Report, Announce: a.Announce, Deed: a.Deed, Form: a.Form, FormAPI: formAPI, Stats: a.Stats, StatsAPI: statsAPI})
+		Org:         a.Org, Task: a.Task, Checkin: a.Checkin, Report: a.Report, Announce: a.Announce, Deed: a.Deed, Form: a.Form, FormAPI: formAPI, Stats: a.Stats, StatsAPI: statsAPI, Media: a.Media})
 	if err != nil {
 		return nil, err
 	}

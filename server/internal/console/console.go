@@ -27,6 +27,7 @@ import (
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/form"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/stats"
@@ -75,6 +76,9 @@ type Options struct {
 	// console's session.
 	FormAPI *form.Handler
 	Stats   *stats.Service
+	// Media signs the photos attached to reports, deeds and form entries
+	// for the viewer, as the API's answers show them.
+	Media media.Photos
 	// StatsAPI serves the assessment export, the same download as the
 	// API's, to the console's session.
 	StatsAPI *stats.Handler
@@ -92,7 +96,7 @@ type Console struct {
 func New(o Options) (*Console, error) {
 	if o.Log == nil || o.Now == nil || o.Location == nil || o.Redis == nil || o.Sessions == nil || o.Auth == nil ||
 		o.TicketLimit == nil || o.Org == nil || o.Task == nil || o.Checkin == nil || o.Report == nil ||
-		o.Announce == nil || o.Deed == nil || o.Form == nil || o.FormAPI == nil || o.Stats == nil || o.StatsAPI == nil {
+		o.Announce == nil || o.Deed == nil || o.Form == nil || o.FormAPI == nil || o.Stats == nil || o.StatsAPI == nil || o.Media == nil {
 		return nil, fmt.Errorf("console: missing a dependency")
 	}
 	c := &Console{o: o, tickets: NewTickets(o.Redis, o.KeyPrefix, o.Now)}

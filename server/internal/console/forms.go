@@ -12,6 +12,7 @@ import (
 
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/form"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/org"
 )
 
@@ -166,6 +167,7 @@ func alertValue(op, v string) json.RawMessage {
 type entryRow struct {
 	form.Row
 	Answers []string
+	Media   []media.View
 }
 
 // formDetail is GET /console/forms/{id}?day=&alert=: the summary of a day
@@ -216,6 +218,11 @@ func (c *Console) formDetail(g *gin.Context) {
 		}
 		return out
 	})
+	if err := media.Fill(ctx, c.o.Media, uid, media.OwnerFormEntry, rows.Items,
+		func(e *entryRow) (int64, *[]media.View) { return e.ID, &e.Media }); err != nil {
+		c.fail(g, err)
+		return
+	}
 	nav, ok := c.navOf(g, d.Form.OrgID)
 	if !ok {
 		return

@@ -14,6 +14,7 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/stats"
 )
 
@@ -116,10 +117,24 @@ func (c *Console) deeds(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
+	rows := pageRows(p, func(d deed.Deed) deedRow { return deedRow{Deed: d} })
+	// Every deed listed lies in a subtree the viewer manages: they handle
+	// it, and see its photos before WeChat's verdict, as the API shows them.
+	if err := media.FillHandled(g.Request.Context(), c.o.Media, userID(g), media.OwnerDeed, rows.Items,
+		func(d *deedRow) (int64, *[]media.View) { return d.ID, &d.Media }); err != nil {
+		c.fail(g, err)
+		return
+	}
 	c.render(g, http.StatusOK, "deeds", page{Title: "典型事迹", Org: nav, Tab: "deeds", Flash: flash(g), Data: map[string]any{
-		"List": pageRows(p, func(d deed.Deed) deed.Deed { return d }), "Status": status,
+		"List": rows, "Status": status,
 		"Statuses": []string{deed.StatusPending, deed.StatusApproved, deed.StatusRecommended, deed.StatusCommended, deed.StatusRejected},
 	}})
+}
+
+// deedRow is a deed with its photos.
+type deedRow struct {
+	deed.Deed
+	Media []media.View
 }
 
 // actDeed is POST /console/deeds/{id}/{approve|reject|recommend|commend},

@@ -13,6 +13,7 @@ import (
 	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/form"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/report"
@@ -238,6 +239,14 @@ type reportRow struct {
 	report.Report
 	Left    string
 	Overdue bool
+	// Media are its photos, signed for the viewer (filled by withPhotos).
+	Media []media.View
+}
+
+// withPhotos signs each report's photos for the viewer, as the API does.
+func (c *Console) withPhotos(g *gin.Context, rows []reportRow) error {
+	return media.Fill(g.Request.Context(), c.o.Media, userID(g), media.OwnerReport, rows,
+		func(r *reportRow) (int64, *[]media.View) { return r.ID, &r.Media })
 }
 
 func (c *Console) reportRows(rs []report.Report) []reportRow {

@@ -1,9 +1,16 @@
 package console_test
 
 import (
+	"bytes"
 	"fmt"
+	"html"
+	"image"
+	"image/color"
+	"image/png"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -269,5 +276,48 @@ func TestMembersAreSecondedToATemporaryOrgFromTheConsole(t *testing.T) {
 	}
 	if p := b.post(orgPath(temp, "/members/second"), dash.csrf(t), url.Values{"user_ids": {"abc"}}); p.Status != http.StatusBadRequest {
 		t.Errorf("seconding abc = %d, want 400", p.Status)
+	}
+}
+
+// pngBytes is a small PNG photo.
+func pngBytes(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for x := range 64 {
+		for y := range 48 {
+			img.Set(x, y, color.RGBA{R: uint8(x * 4), G: uint8(y * 5), B: 90, A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestPhotosOfReportsShowInline(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "photo.png")
+	fw.Write(pngBytes(t))
+	mw.Close()
+	var m struct {
+		ID int64 `json:"id"`
+	}
+	w.Expect(w.DoWith("POST", "/api/v1/media", w.MemberA.Token, body.Bytes(), map[string]string{"Content-Type": mw.FormDataContentType()}), http.StatusCreated).JSON(t, &m)
+	w.Expect(w.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{"org_id": w.A, "category": "supplies", "urgency": "normal",
+		"content": "口罩短缺，见附图", "request_id": "r-photo", "media_ids": []int64{m.ID}}), http.StatusCreated)
+
+	b := newBrowser(t, w)
+	b.loginAs(w, w.SecA)
+	page := b.get(orgPath(w.A, "/reports"))
+	src := regexp.MustCompile(`<img src="([^"]+)" alt="附图"`).FindStringSubmatch(page.Body)
+	if src == nil {
+		t.Fatalf("the reports page shows no photo: %.800s", page.Body)
+	}
+	img := b.get(html.UnescapeString(src[1]))
+	if img.Status != http.StatusOK || !strings.HasPrefix(img.Header.Get("Content-Type"), "image/") {
+		t.Errorf("the photo's thumbnail = %d %s", img.Status, img.Header.Get("Content-Type"))
 	}
 }

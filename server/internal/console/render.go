@@ -110,7 +110,7 @@ func (c *Console) render(g *gin.Context, status int, name string, p page) {
 		g.Abort()
 		return
 	}
-	g.Header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	g.Header("Content-Security-Policy", "default-src 'self'; img-src * data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	g.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 

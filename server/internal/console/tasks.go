@@ -168,8 +168,13 @@ func (c *Console) reports(g *gin.Context) {
 		return
 	}
 	rows := pageRows(p, func(r report.Report) report.Report { return r })
+	list := c.reportRows(rows.Items)
+	if err := c.withPhotos(g, list); err != nil {
+		c.fail(g, err)
+		return
+	}
 	c.render(g, http.StatusOK, "reports", page{Title: "上报", Org: nav, Tab: "reports", Flash: flash(g), Data: map[string]any{
-		"List": c.reportRows(rows.Items), "Next": rows.Next, "Status": status, "Statuses": []string{report.StatusOpen, report.StatusAcknowledged, report.StatusResolved},
+		"List": list, "Next": rows.Next, "Status": status, "Statuses": []string{report.StatusOpen, report.StatusAcknowledged, report.StatusResolved},
 	}})
 }
 
