@@ -33,6 +33,7 @@ func TestASecretaryNeverSeesASiblingBranchThroughTheConsole(t *testing.T) {
 	for _, path := range []string{
 		orgPath(w.B, ""), orgPath(w.B, "/members"), orgPath(w.B, "/members?status=pending"), orgPath(w.B, "/tasks"),
 		orgPath(w.B, "/reports"), orgPath(w.B, "/export.xlsx"), fmt.Sprintf("/console/tasks/%d", tk.ID), orgPath(w.Root, ""),
+		fmt.Sprintf("/console/reports/%d", rep.ID),
 	} {
 		p := b.get(path)
 		if p.Status != http.StatusNotFound || strings.Contains(p.Body, "陈晓东") || strings.Contains(p.Body, "独居老人") {
@@ -60,6 +61,16 @@ func TestASecretaryNeverSeesASiblingBranchThroughTheConsole(t *testing.T) {
 	root.loginAs(w, w.RootSec)
 	if p := root.get(orgPath(w.Root, "/reports")); p.Status != http.StatusOK || !strings.Contains(p.Body, "独居老人") {
 		t.Errorf("the root's reports page = %d without the report from 第二党支部", p.Status)
+	}
+	detail := root.get(fmt.Sprintf("/console/reports/%d", rep.ID))
+	if detail.Status != http.StatusOK || !strings.Contains(detail.Body, "提交上报") {
+		t.Errorf("the report's page for the root = %d: %.500s", detail.Status, detail.Body)
+	}
+	if p := root.post(fmt.Sprintf("/console/reports/%d/ack", rep.ID), detail.csrf(t), url.Values{"org": {fmt.Sprint(w.Root)}}); p.Status != http.StatusSeeOther {
+		t.Errorf("acknowledging = %d %.300s", p.Status, p.Body)
+	}
+	if p := root.get(fmt.Sprintf("/console/reports/%d", rep.ID)); !strings.Contains(p.Body, "已确认") {
+		t.Errorf("after acknowledging the timeline lacks it: %.800s", p.Body)
 	}
 	if p := root.get(orgPath(w.B, "/members")); p.Status != http.StatusOK || !strings.Contains(p.Body, "陈晓东") {
 		t.Errorf("the root's view of 第二党支部's members = %d", p.Status)

@@ -36,7 +36,7 @@ type orgNav struct {
 }
 
 // pageNames are the templates under templates/, each with layout.html.
-var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports", "stats", "announcements", "receipts", "deeds", "audit", "forms", "form"}
+var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports", "stats", "announcements", "receipts", "deeds", "audit", "forms", "form", "report"}
 
 func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -86,7 +86,8 @@ func statusCN(s any) string {
 		"dispatching": "派发中", "open": "进行中", "cancelled": "已取消", "closed": "已关闭",
 		"acknowledged": "已确认", "resolved": "已办结", "recommended": "已推荐", "commended": "已表彰",
 		"assigned": "已派发", "accepted": "已接受", "declined": "已拒绝", "checked_in": "已到岗", "completed": "已完成",
-		"member": "党员", "secretary": "书记", "urgent": "紧急", "normal": "一般",
+		"member": "党员", "secretary": "书记", "created": "提交上报", "notified": "通知书记", "escalated": "上报上级",
+		"note": "备注", "urgent": "紧急", "normal": "一般",
 	}
 	k := fmt.Sprint(s)
 	if v, ok := m[k]; ok {

@@ -37,6 +37,7 @@ func (c *Console) Mount(r *gin.Engine) {
 	s.GET("/tasks/:id", c.taskDetail)
 	s.POST("/tasks/:id/cancel", c.cancelTask)
 	s.GET("/orgs/:id/reports", c.reports)
+	s.GET("/reports/:id", c.reportDetail)
 	s.POST("/reports/:id/:action", c.actReport)
 	s.GET("/orgs/:id/deeds", c.deeds)
 	s.POST("/deeds/:id/:action", c.actDeed)

@@ -204,3 +204,30 @@ func (c *Console) actReport(g *gin.Context) {
 	}
 	back(g, fmt.Sprintf("/console/orgs/%d/reports", orgID), action)
 }
+
+// reportDetail is GET /console/reports/{id}: a report with its photos and
+// its timeline (filed, notified, escalated, acknowledged, resolved), for
+// the secretaries of its org and above.
+func (c *Console) reportDetail(g *gin.Context) {
+	id, ok := c.pathID(g, "id")
+	if !ok {
+		return
+	}
+	r, events, err := c.o.Report.Timeline(g.Request.Context(), userID(g), id)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	nav, ok := c.navOf(g, r.OrgID)
+	if !ok {
+		return
+	}
+	rows := c.reportRows([]report.Report{r})
+	if err := c.withPhotos(g, rows); err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "report", page{Title: "上报详情", Org: nav, Tab: "reports", Flash: flash(g), Data: map[string]any{
+		"R": rows[0], "Events": events, "Category": report.Categories[r.Category],
+	}})
+}
