@@ -160,7 +160,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	sessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix, cfg.Session.TTL)
 	// The web console's sessions: the same store under keys of their own,
 	// sliding by the idle timeout; signing out everywhere ends them too.
-	consoleSessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix+"console:", cfg.Console.IdleTimeout)
+	consoleSessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix+console.SessionKeys, cfg.Console.IdleTimeout)
 	meCache := auth.NewMeCache(a.Redis, cfg.Redis.KeyPrefix)
 	a.Auth = auth.NewService(wx, users, sessions, meCache, log, consoleSessions)
 

@@ -148,6 +148,13 @@ func (c *Console) secure(g *gin.Context) bool {
 	return false
 }
 
+// SessionKeys follows APP_REDIS_KEY_PREFIX in the keys of console sessions
+// (app builds their auth.Sessions with it).
+const SessionKeys = "console:"
+
+// SessionCookie holds a console session's token.
+const SessionCookie = sessionCookie
+
 // The cookies of the console. All are HttpOnly and SameSite=Strict.
 const (
 	// sessionCookie holds the console session's token.
