@@ -146,11 +146,7 @@ func (c *Console) dashboard(g *gin.Context) {
 	}
 	ctx, uid, id := g.Request.Context(), userID(g), nav.Org.ID
 	day := c.o.Checkin.Today(0)
-	pq, ok := c.pageQuery(g)
-	if !ok {
-		return
-	}
-	board, absent, err := c.o.Checkin.Board(ctx, c.o.Org, uid, id, day, pq.Cursor, 20)
+	board, err := c.o.Checkin.Figures(ctx, c.o.Org, uid, id, day)
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -165,7 +161,7 @@ func (c *Console) dashboard(g *gin.Context) {
 		if i == maxChildBoards {
 			break
 		}
-		v, _, err := c.o.Checkin.Board(ctx, c.o.Org, uid, ch.ID, day, 0, 1)
+		v, err := c.o.Checkin.Figures(ctx, c.o.Org, uid, ch.ID, day)
 		if err != nil {
 			c.fail(g, err)
 			return
@@ -197,10 +193,28 @@ func (c *Console) dashboard(g *gin.Context) {
 		"Day": day, "Board": board, "BadgeChart": barChart("今日打卡（按身份）", badgeRows),
 		"ChildChart": barChart("今日打卡（按下级组织）", childRows), "HasChildren": len(childRows) > 0,
 		"MoreChildren": len(nav.Children) > maxChildBoards,
-		"Absent":       pageRows(absent, absentOf),
 		"Tasks":        tasks.Items, "MoreTasks": tasks.Next != 0, "Overdue": overdue,
 		"Reports": c.reportRows(reports.Items), "MoreReports": reports.Next != 0,
 		"Forms": forms,
+	}})
+}
+
+// absentPage is GET /console/orgs/{id}/absent: who of the subtree has not
+// checked in today, paged (a query over the subtree's memberships, so not
+// on the dashboard itself).
+func (c *Console) absentPage(g *gin.Context) {
+	nav, pq, ok := c.orgList(g)
+	if !ok {
+		return
+	}
+	day := c.o.Checkin.Today(0)
+	board, absent, err := c.o.Checkin.Board(g.Request.Context(), c.o.Org, userID(g), nav.Org.ID, day, pq.Cursor, 50)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "absent", page{Title: "尚未打卡", Org: nav, Tab: "dashboard", Data: map[string]any{
+		"Day": day, "Board": board, "Absent": pageRows(absent, absentOf),
 	}})
 }
 

@@ -93,6 +93,11 @@ func TestASecretaryRunsTheirBranchFromTheConsole(t *testing.T) {
 		t.Errorf("after 张小明 checked in the board does not show 1 with its chart: %.600s", dash.Body)
 	}
 
+	absent := b.get(orgPath(w.A, "/absent"))
+	if absent.Status != http.StatusOK || !strings.Contains(absent.Body, "李红梅") || strings.Contains(absent.Body, "张小明") {
+		t.Errorf("who has not checked in = %d: %.600s", absent.Status, absent.Body)
+	}
+
 	// A task for all 战斗员, created with the form.
 	p := b.post(orgPath(w.A, "/tasks"), dash.csrf(t), url.Values{"title": {"社区卡口值守"}, "kind": {"duty"}, "badge": {"frontline"},
 		"lat": {"36.07"}, "lng": {"120.38"}, "radius_m": {"300"}, "address": {"香港中路 1 号"}, "due_at": {"2030-01-02T18:00"}})

@@ -36,7 +36,7 @@ type orgNav struct {
 }
 
 // pageNames are the templates under templates/, each with layout.html.
-var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports", "stats", "announcements", "receipts", "deeds", "audit", "forms", "form", "report"}
+var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports", "stats", "announcements", "receipts", "deeds", "audit", "forms", "form", "report", "absent"}
 
 func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{

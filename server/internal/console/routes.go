@@ -27,6 +27,7 @@ func (c *Console) Mount(r *gin.Engine) {
 	s.POST("/logout", c.logout)
 	s.POST("/logout-all", c.logoutAll)
 	s.GET("/orgs/:id", c.dashboard)
+	s.GET("/orgs/:id/absent", c.absentPage)
 	s.GET("/orgs/:id/members", c.members)
 	s.POST("/orgs/:id/members/review", c.review)
 	s.POST("/orgs/:id/members/second", c.second)
