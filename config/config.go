@@ -42,6 +42,7 @@ type Config struct {
 	Redis    Redis    `yaml:"redis"`
 	WeChat   WeChat   `yaml:"wechat"`
 	Session  Session  `yaml:"session"`
+	Console  Console  `yaml:"console"`
 	Queue    Queue    `yaml:"queue"`
 	Log      Log      `yaml:"log"`
 	Org      Org      `yaml:"org"`
@@ -153,6 +154,17 @@ func (w WeChat) QRVerify() (name, content string, ok bool) {
 type Session struct {
 	// TTL is the sliding lifetime of a session: each use extends it by TTL.
 	TTL time.Duration `yaml:"ttl" env:"APP_SESSION_TTL"`
+}
+
+// Console configures the web console at /console/ (secretaries log in by
+// scanning a QR code with the mini-program).
+type Console struct {
+	// IdleTimeout ends a console session unused for this long; each use
+	// extends it (at most once a minute).
+	IdleTimeout time.Duration `yaml:"idle_timeout" env:"APP_CONSOLE_IDLE_TIMEOUT"`
+	// TicketsPerMinute caps the login tickets (QR codes) one client address
+	// may ask for per minute.
+	TicketsPerMinute int `yaml:"tickets_per_minute" env:"APP_CONSOLE_TICKETS_PER_MINUTE"`
 }
 
 // Queue configures the asynq workers.
@@ -440,6 +452,7 @@ func Default() Config {
 		},
 		WeChat:  WeChat{Timeout: 5 * time.Second},
 		Session: Session{TTL: 7 * 24 * time.Hour},
+		Console: Console{IdleTimeout: 30 * time.Minute, TicketsPerMinute: 10},
 		Queue:   Queue{Concurrency: 10, Namespace: "xf"},
 		Log:     Log{Level: "info", Format: "json"},
 		Org:     Org{InviteTTL: 30 * 24 * time.Hour, SignupPerMinute: 10},
@@ -622,6 +635,10 @@ func (c *Config) validate() error {
 	if c.Session.TTL < time.Minute {
 		bad("APP_SESSION_TTL (session.ttl)", "must be at least 1m, got %s", c.Session.TTL)
 	}
+	if c.Console.IdleTimeout < time.Minute {
+		bad("APP_CONSOLE_IDLE_TIMEOUT (console.idle_timeout)", "must be at least 1m, got %s", c.Console.IdleTimeout)
+	}
+	atLeast("APP_CONSOLE_TICKETS_PER_MINUTE (console.tickets_per_minute)", int64(c.Console.TicketsPerMinute), 1)
 	atLeast("APP_HTTP_MAX_BODY_BYTES (http.max_body_bytes)", c.HTTP.MaxBodyBytes, 1024)
 	atLeast("APP_DATABASE_MAX_OPEN_CONNS (database.max_open_conns)", int64(c.Database.MaxOpenConns), 1)
 	atLeast("APP_REDIS_POOL_SIZE (redis.pool_size)", int64(c.Redis.PoolSize), 1)

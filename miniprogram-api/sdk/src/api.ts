@@ -131,4 +131,35 @@ export class Api {
       }),
     );
   }
+  /**
+   * The web console's scan-to-login: the text of a console login QR code (from wx.scanCode)
+   * starts with this, and the ticket follows.
+   */
+  static readonly consoleQRPrefix = 'xianfeng-console-login:';
+
+  /** The ticket of a console login QR code's text, or null for any other code. */
+  static ticketOfScan(scanned: string): string | null {
+    if (!scanned.startsWith(Api.consoleQRPrefix)) return null;
+    const ticket = scanned.slice(Api.consoleQRPrefix.length);
+    return ticket === '' ? null : ticket;
+  }
+
+  /** GET /api/v1/console/tickets/{ticket}: where and when the computer asked to log in, to ask "log in on this computer?". */
+  consoleTicket(ticket: string): Promise<OkOf<'getConsoleTicket'>> {
+    return this.data(
+      this.client.call<OkOf<'getConsoleTicket'>>({ method: 'GET', path: '/api/v1/console/tickets/{ticket}', params: { ticket } }),
+    );
+  }
+
+  /** Secretary: POST /api/v1/console/tickets/{ticket}/confirm, log the waiting computer in (once, within 2 minutes). */
+  confirmConsoleLogin(ticket: string): Promise<OkOf<'confirmConsoleTicket'>> {
+    return this.data(
+      this.client.call<OkOf<'confirmConsoleTicket'>>({
+        method: 'POST',
+        path: '/api/v1/console/tickets/{ticket}/confirm',
+        params: { ticket },
+        retry: false,
+      }),
+    );
+  }
 }

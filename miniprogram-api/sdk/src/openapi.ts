@@ -147,6 +147,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/tickets/{ticket}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 读取管理后台登录二维码 / read a web console login ticket
+         * @description 管理后台（`/console/`）的登录页显示一个二维码，内容为 `xianfeng-console-login:` 加二维码编号（ticket）。小程序用
+         *     `wx.scanCode` 扫码后先调用本接口，取得发起登录的电脑的地址、浏览器标识和时间，向用户确认「在这台电脑上登录？」，
+         *     再调用确认接口。任何已登录用户都可读取；二维码 2 分钟内有效。
+         *     The console's login page shows a QR code holding `xianfeng-console-login:` and the ticket. After `wx.scanCode`
+         *     the mini-program reads the ticket here (the browser's address, user agent and time) to ask "log in on this
+         *     computer?", then confirms it. Any signed-in user may read it; a ticket lives 2 minutes.
+         *
+         *     错误 / Errors:
+         *     - 404 `ticket_not_found`：没有该二维码 / no such ticket
+         *     - 410 `ticket_expired`：已过期 / it expired; `ticket_used`：已被确认过 / it was already confirmed
+         */
+        get: operations["getConsoleTicket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/tickets/{ticket}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 确认在电脑上登录管理后台 / confirm a web console login
+         * @description 调用者：任一组织的书记（其他人 403 `forbidden`）。确认后，正在等待的那台电脑上的浏览器（且只有它）得到以调用者身份
+         *     登录的管理后台会话。每个二维码只能确认一次，2 分钟后过期。
+         *     Caller: a secretary of any org (anyone else 403 `forbidden`). The browser waiting on the ticket, and only it,
+         *     then gets a console session as the caller. A ticket is confirmed once at most and expires after 2 minutes.
+         *
+         *     错误 / Errors:
+         *     - 403 `forbidden`：调用者不是任何组织的书记 / the caller is no secretary of any org
+         *     - 404 `ticket_not_found`：没有该二维码 / no such ticket
+         *     - 410 `ticket_expired`：已过期 / it expired; `ticket_used`：已被确认过 / it was already confirmed
+         */
+        post: operations["confirmConsoleTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -2444,6 +2501,22 @@ export interface components {
                 };
             };
         };
+        /** @description 一次待确认的管理后台登录 / a console login waiting for confirmation */
+        ConsoleTicket: {
+            ticket: string;
+            /** @description 发起登录的电脑的地址 / the address of the browser that asked for it */
+            ip: string;
+            /** @description 该浏览器的标识（至多 300 字节）/ its user agent (at most 300 bytes) */
+            user_agent: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        ConsoleConfirmation: {
+            /** @enum {string} */
+            status: "confirmed";
+        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -4121,6 +4194,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description 已过期或已用过（`ticket_expired`、`ticket_used`）/ expired or already used */
+        Gone: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "ticket_expired",
+                 *         "message": "登录二维码已过期，请在电脑上刷新后重新扫码"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description 参数错误（`invalid_argument`），`fields` 说明具体字段 / invalid input; `fields` names the offending fields */
         BadRequest: {
             headers: {
@@ -4447,6 +4538,8 @@ export interface components {
         NotificationID: number;
         /** @description 通知公告 id，正整数 / the announcement's id, a positive integer */
         AnnouncementID: number;
+        /** @description 管理后台登录二维码编号（二维码内容去掉前缀 `xianfeng-console-login:`）/ the console login ticket (the QR code's text after `xianfeng-console-login:`) */
+        ConsoleTicket: string;
         /** @description 上报 id，正整数 / the report's id, a positive integer */
         ReportID: number;
         /** @description 图片 id，正整数 / the photo's id, a positive integer */
@@ -4726,6 +4819,79 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getConsoleTicket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 管理后台登录二维码编号（二维码内容去掉前缀 `xianfeng-console-login:`）/ the console login ticket (the QR code's text after `xianfeng-console-login:`) */
+                ticket: components["parameters"]["ConsoleTicket"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 待确认的登录 / the login waiting for confirmation */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleTicket"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    confirmConsoleTicket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 可选的请求编号，便于端到端排查。服务端在其为 1–128 个 `[A-Za-z0-9._:-]` 字符时沿用，否则另行生成，不会因此拒绝请求。
+                 *     Optional request id. The server reuses it when it is 1–128 characters of `[A-Za-z0-9._:-]`
+                 *     and otherwise generates its own; it never rejects a request because of it.
+                 */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description 管理后台登录二维码编号（二维码内容去掉前缀 `xianfeng-console-login:`）/ the console login ticket (the QR code's text after `xianfeng-console-login:`) */
+                ticket: components["parameters"]["ConsoleTicket"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已确认 / confirmed */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleConfirmation"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -26,6 +26,12 @@
 //	GET /orgs/{leaf}   over HTTP as the root secretary: a branch with its
 //	                   members counted directly
 //
+//	console {root}     GET /console/orgs/{root} over HTTP as the root
+//	                   secretary with a console session: the web console's
+//	                   dashboard (board by badge and child org, absent
+//	                   members, tasks, reports, forms), the issue's goal
+//	                   under 300 ms of server time; -n/20 calls (at least 50)
+//
 // The HTTP requests go over loopback to an httptest server running the
 // app's router, with a keep-alive client of -c connections and a session
 // made directly in Redis; every body is read in full and every status must be
@@ -45,6 +51,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,11 +60,16 @@ import (
 	"xianfeng/server/cmd/internal/benchapp"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
+	"xianfeng/server/internal/console"
 	"xianfeng/server/internal/org"
 )
 
-// goal is the p99 the issue asks for.
-const goal = 20 * time.Millisecond
+// goal is the p99 the issue asks for; dashboardGoal the web console's
+// root dashboard's (issue 14).
+const (
+	goal          = 20 * time.Millisecond
+	dashboardGoal = 300 * time.Millisecond
+)
 
 type options struct {
 	benchapp.Flags
@@ -113,7 +125,7 @@ func run(o options) error {
 
 	failed := false
 	report := func(name string, r result) {
-		fmt.Println(r.line(name, o))
+		fmt.Println(r.line(name, o, goal))
 		if r.errors > 0 {
 			failed = true
 			fmt.Fprintf(os.Stderr, "orgbench: %s: %d errors, e.g. %v\n", name, r.errors, r.first)
@@ -153,14 +165,15 @@ func run(o options) error {
 			DisableCompression:  true,
 		},
 	}
+	bearer := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
 	get := func(id int64) func() error {
 		url := srv.URL + "/api/v1/orgs/" + strconv.FormatInt(id, 10)
 		return func() error {
-			_, err := fetch(client, url, token)
+			_, err := fetch(client, url, bearer)
 			return err
 		}
 	}
-	body, err := fetch(client, srv.URL+"/api/v1/orgs/"+strconv.FormatInt(res.RootID, 10), token)
+	body, err := fetch(client, srv.URL+"/api/v1/orgs/"+strconv.FormatInt(res.RootID, 10), bearer)
 	if err != nil {
 		return fmt.Errorf("GET root: %w", err)
 	}
@@ -180,19 +193,48 @@ func run(o options) error {
 	report("GET /orgs/{root}  (root sec)       ", measure(o, get(res.RootID)))
 	report("GET /orgs/{leaf}  (root sec)       ", measure(o, get(res.LeafID)))
 
+	// (c) The web console's dashboard of the root, with a console session.
+	consoleToken, _, err := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix+console.SessionKeys, time.Hour).
+		Create(ctx, auth.Session{UserID: res.RootSecretaryUserID})
+	if err != nil {
+		return fmt.Errorf("create console session: %w", err)
+	}
+	cookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: console.SessionCookie, Value: consoleToken}) }
+	dashURL := srv.URL + "/console/orgs/" + strconv.FormatInt(res.RootID, 10)
+	page, err := fetch(client, dashURL, cookie)
+	if err != nil {
+		return fmt.Errorf("GET the console's root dashboard: %w", err)
+	}
+	if !strings.Contains(string(page), "今日打卡") {
+		return fmt.Errorf("the console's root dashboard is not the dashboard: %.300s", page)
+	}
+	fmt.Printf("sanity: the console's root dashboard is %d bytes\n", len(page))
+	dash := o
+	dash.n, dash.warmup = max(o.n/20, 50), max(o.warmup/20, 5)
+	r := measure(dash, func() error {
+		_, err := fetch(client, dashURL, cookie)
+		return err
+	})
+	fmt.Println(r.line("console {root}    (root sec)       ", dash, dashboardGoal))
+	if r.errors > 0 {
+		failed = true
+		fmt.Fprintf(os.Stderr, "orgbench: console dashboard: %d errors, e.g. %v\n", r.errors, r.first)
+	}
+
 	if failed {
 		return errors.New("some calls failed")
 	}
 	return nil
 }
 
-// fetch GETs url with the bearer token and returns the body of a 200 answer.
-func fetch(client *http.Client, url, token string) ([]byte, error) {
+// fetch GETs url signed in by auth (a bearer token, a console cookie) and
+// returns the body of a 200 answer.
+func fetch(client *http.Client, url string, auth func(*http.Request)) ([]byte, error) {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	auth(req)
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
@@ -258,7 +300,7 @@ func calls(n, c int, f func() error) result {
 	return r
 }
 
-func (r result) line(name string, o options) string {
+func (r result) line(name string, o options, goal time.Duration) string {
 	p99 := benchfig.Percentile(r.latencies, 0.99)
 	verdict := "ok"
 	if p99 >= goal {

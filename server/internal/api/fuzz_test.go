@@ -218,6 +218,12 @@ func (f *fuzzer) pathID(rng *rand.Rand, path, name string, clean bool) string {
 		return badIDs[rng.IntN(len(badIDs))]
 	}
 	w := f.w
+	if name == "ticket" {
+		// A console login ticket: well-formed but unknown, or not even
+		// well-formed (package console confirms real ones).
+		tickets := []string{"AAAAAAAAAAAAAAAAAAAAAA", "AAAA", "~~~~~~~~~~~~~~~~~~~~~~"}
+		return tickets[rng.IntN(len(tickets))]
+	}
 	var pool []int64
 	switch {
 	case name == "user_id":

@@ -22,6 +22,7 @@ import (
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/console"
 	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/form"
@@ -58,6 +59,9 @@ type Deps struct {
 	Report         *report.Service
 	Deed           *deed.Service
 	Stats          *stats.Handler
+	// Console is the web console: its pages under /console/ and the
+	// mini-program's side of its scan-to-login under /api/v1/console/.
+	Console *console.Console
 	// SignupLimit, ReportLimit, VerifyLimit and UploadLimit rate-limit
 	// signing up with an invite code, filing reports, verifying a badge and
 	// uploading photos.
@@ -102,6 +106,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	if d.MetricsOnAPI {
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	}
+
+	d.Console.Mount(r)
 
 	v1 := r.Group("/api/v1", web.CheckQuery(d.Log))
 	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.Spec) })

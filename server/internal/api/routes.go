@@ -27,6 +27,9 @@ func routes(d Deps, public, authed *gin.RouterGroup) {
 	d.Auth.CacheMeAt(authed.BasePath() + "/me")
 	d.Auth.ReadAhead("POST", authed.BasePath()+"/checkins", d.Checkin.Reads)
 	authed.GET("/me", web.OK(sess, d.Auth.Me))
+	// The web console's scan-to-login, as the mini-program sees it.
+	authed.GET("/console/tickets/:ticket", web.OK(api, d.Console.TicketInfo))
+	authed.POST("/console/tickets/:ticket/confirm", web.OK(api, d.Console.Confirm))
 	authed.POST("/me/phone", web.OK(sess, d.Auth.BindPhone))
 
 	authed.POST("/orgs/claim", web.OK(api, web.On(d.Org, org.Claim)))

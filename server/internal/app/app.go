@@ -25,6 +25,7 @@ import (
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/badge"
 	"xianfeng/server/internal/checkin"
+	"xianfeng/server/internal/console"
 	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/deed"
@@ -80,6 +81,7 @@ type App struct {
 	Form     *form.Service
 	Media    *media.Service
 	Content  *contentsec.Service
+	Console  *console.Console
 	Pusher   *notify.Pusher
 	Mock     *wechat.Mock
 	closers  []func() error
@@ -156,8 +158,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 
 	users := user.NewStore(a.DB.DB)
 	sessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix, cfg.Session.TTL)
+	// The web console's sessions: the same store under keys of their own,
+	// sliding by the idle timeout; signing out everywhere ends them too.
+	consoleSessions := auth.NewSessions(a.Redis, cfg.Redis.KeyPrefix+console.SessionKeys, cfg.Console.IdleTimeout)
 	meCache := auth.NewMeCache(a.Redis, cfg.Redis.KeyPrefix)
-	a.Auth = auth.NewService(wx, users, sessions, meCache, log)
+	a.Auth = auth.NewService(wx, users, sessions, meCache, log, consoleSessions)
 
 	templates := NotifyTemplates(cfg)
 	a.Pusher = notify.NewPusher(a.DB.DB, a.Redis, wx, notify.PushOptions{
@@ -241,6 +246,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	formJobs.Register(a.Form)
 	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
 
+	statsAPI := stats.NewHandler(a.Stats)
+	formAPI := form.NewHandler(a.Form, a.Media)
+	a.Console, err = console.New(console.Options{Log: log, Now: now, Location: loc, Redis: a.Redis, KeyPrefix: cfg.Redis.KeyPrefix,
+		Sessions: consoleSessions, Auth: a.Auth, DevLogin: a.Mock != nil && !cfg.Production(), TrustedProxies: cfg.HTTP.TrustedProxies,
+		TicketLimit: limiter.Limit("console-ticket", cfg.Console.TicketsPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
+		Org:         a.Org, Task: a.Task, Checkin: a.Checkin, Report: a.Report, Announce: a.Announce, Deed: a.Deed, Form: a.Form, FormAPI: formAPI, Stats: a.Stats, StatsAPI: statsAPI, Media: a.Media})
+	if err != nil {
+		return nil, err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.Queue.Collector())
 	deps := api.Deps{
@@ -257,7 +272,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			media.OwnerTaskCheckin: a.Task.CanSeeAssignment, media.OwnerTaskComplete: a.Task.CanSeeAssignment,
 			media.OwnerFormEntry: a.Form.CanSeeEntry,
 		}, map[string]media.Viewer{media.OwnerDeed: a.Deed.Handles}), log, auth.UserID, cfg.Media.ReadTimeout),
-		Stats:   stats.NewHandler(a.Stats),
+		Stats:   statsAPI,
+		Console: a.Console,
 		Notify:  notify.NewHandler(inbox, consents, templates),
 		Checkin: checkin.NewHandler(a.Checkin, a.Org),
 		Badge:   badge.NewHandler(a.Badge, log, badgePage(cfg)),
@@ -267,7 +283,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		ReportLimit: limiter.Limit("report", cfg.Report.PerMinute, time.Minute, perUser),
 		UploadLimit: limiter.Limit("media-upload", cfg.Media.UploadsPerMinute, time.Minute, perUser),
 		VerifyLimit: limiter.Limit("badge-verify", cfg.Badge.VerifyPerMinute, time.Minute, func(c *gin.Context) string { return c.ClientIP() }),
-		Form:        form.NewHandler(a.Form, a.Media),
+		Form:        formAPI,
 		WeChat:      contentsec.NewHandler(a.Content, callbackTok, log),
 		Ready: map[string]api.Pinger{
 			"database": func(ctx context.Context) error {

@@ -26,6 +26,7 @@ const (
 	KindBadGateway                  // an upstream (WeChat) failed: 502
 	KindUnavailable                 // a dependency is down or busy: 503
 	KindUnsupported                 // a body of a type the operation does not take: 415
+	KindGone                        // existed, but is used up or expired for good: 410
 )
 
 // Error is a domain error with a stable machine code and a message safe to

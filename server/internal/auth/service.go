@@ -30,12 +30,16 @@ type Service struct {
 	sessions *Sessions
 	me       *MeCache
 	log      *slog.Logger
+	// others are the other kinds of session of a user (the web console's),
+	// which signing out everywhere ends too.
+	others []*Sessions
 }
 
 // NewService returns the auth service; me caches the GET /me answers, and
-// binding a phone number drops the user's.
-func NewService(wx wechat.Client, users Users, sessions *Sessions, me *MeCache, log *slog.Logger) *Service {
-	return &Service{wx: wx, users: users, sessions: sessions, me: me, log: log}
+// binding a phone number drops the user's. others are further session
+// stores of the same users (the web console's): LogoutAll ends theirs too.
+func NewService(wx wechat.Client, users Users, sessions *Sessions, me *MeCache, log *slog.Logger, others ...*Sessions) *Service {
+	return &Service{wx: wx, users: users, sessions: sessions, me: me, log: log, others: others}
 }
 
 // LoginResult is what a successful login returns to the mini-program.
@@ -49,14 +53,7 @@ type LoginResult struct {
 // Login exchanges a wx.login code for a session. The code is checked for shape
 // first; WeChat's answer decides whether it is valid.
 func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
-	if err := checkCode(code); err != nil {
-		return LoginResult{}, err
-	}
-	ws, err := s.wx.Code2Session(ctx, code)
-	if err != nil {
-		return LoginResult{}, wechat.AppError(err)
-	}
-	u, created, err := s.users.FindOrCreate(ctx, ws.OpenID, ws.UnionID)
+	u, ws, created, err := s.identify(ctx, code)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -64,10 +61,33 @@ func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
 	if err != nil {
 		return LoginResult{}, err
 	}
+	return LoginResult{Token: token, ExpiresAt: exp, User: u, NewUser: created}, nil
+}
+
+// Identify returns the user behind a wx.login code, as Login does, without
+// starting a session: the web console's development login starts its own.
+func (s *Service) Identify(ctx context.Context, code string) (user.User, error) {
+	u, _, _, err := s.identify(ctx, code)
+	return u, err
+}
+
+// identify exchanges a code with WeChat and finds or creates its user.
+func (s *Service) identify(ctx context.Context, code string) (user.User, wechat.Session, bool, error) {
+	if err := checkCode(code); err != nil {
+		return user.User{}, wechat.Session{}, false, err
+	}
+	ws, err := s.wx.Code2Session(ctx, code)
+	if err != nil {
+		return user.User{}, wechat.Session{}, false, wechat.AppError(err)
+	}
+	u, created, err := s.users.FindOrCreate(ctx, ws.OpenID, ws.UnionID)
+	if err != nil {
+		return user.User{}, wechat.Session{}, false, err
+	}
 	if created {
 		s.log.InfoContext(ctx, "new user", "user_id", u.ID)
 	}
-	return LoginResult{Token: token, ExpiresAt: exp, User: u, NewUser: created}, nil
+	return u, ws, created, nil
 }
 
 // Authenticate returns the session of a bearer token.
@@ -139,8 +159,14 @@ func (s *Service) Logout(ctx context.Context, sess Session) error {
 	return s.sessions.Revoke(ctx, sess)
 }
 
-// LogoutAll ends every session of the user, on every device.
+// LogoutAll ends every session of the user, on every device, the web
+// console's included.
 func (s *Service) LogoutAll(ctx context.Context, userID int64) error {
+	for _, o := range s.others {
+		if err := o.RevokeAll(ctx, userID); err != nil {
+			return err
+		}
+	}
 	return s.sessions.RevokeAll(ctx, userID)
 }
 

@@ -296,12 +296,4 @@ func wellFormed(token string) bool {
 }
 
 // redisErr turns a Redis failure into the 503 "unavailable" error.
-func redisErr(err error) error {
-	if err == nil || err == redis.Nil {
-		return nil
-	}
-	if redisdb.IsUnavailable(err) {
-		return apperr.Unavailable(err)
-	}
-	return fmt.Errorf("auth: redis: %w", err)
-}
+func redisErr(err error) error { return redisdb.Err("auth", err) }

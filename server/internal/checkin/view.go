@@ -55,21 +55,43 @@ func (s *Service) Board(ctx context.Context, orgs Orgs, userID, orgID int64, day
 	return v, paging.Trim(absent, limit, func(a Absent) int64 { return a.MembershipID }), err
 }
 
+// Figures is Board without the list of who has not checked in: the
+// figures alone, which a page of many orgs' boards (the web console's
+// dashboard, one line per child org) needs; the list costs a query over
+// the subtree's memberships.
+func (s *Service) Figures(ctx context.Context, orgs Orgs, userID, orgID int64, day string) (View, error) {
+	v, _, err := s.figures(ctx, orgs, userID, orgID, day)
+	return v, err
+}
+
 // board is Board with up to limit absent members.
 func (s *Service) board(ctx context.Context, orgs Orgs, userID, orgID int64, day string, after int64, limit int) (View, []Absent, error) {
-	o, err := orgs.RequireManager(ctx, userID, orgID)
+	v, o, err := s.figures(ctx, orgs, userID, orgID, day)
 	if err != nil {
 		return View{}, nil, err
 	}
-	counts, err := orgs.SubtreeCounts(ctx, []int64{orgID})
+	absent, err := s.absent(ctx, o, day, after, limit)
 	if err != nil {
 		return View{}, nil, err
+	}
+	return v, absent, nil
+}
+
+// figures is the board's figures and the org they are of.
+func (s *Service) figures(ctx context.Context, orgs Orgs, userID, orgID int64, day string) (View, org.Org, error) {
+	o, err := orgs.RequireManager(ctx, userID, orgID)
+	if err != nil {
+		return View{}, org.Org{}, err
+	}
+	counts, err := orgs.SubtreeCounts(ctx, []int64{orgID})
+	if err != nil {
+		return View{}, org.Org{}, err
 	}
 	members := counts[orgID].ByBadge
 	if o.Kind == org.KindTemporary {
 		sec, err := orgs.SecondedByBadge(ctx, orgID)
 		if err != nil {
-			return View{}, nil, err
+			return View{}, org.Org{}, err
 		}
 		for b, n := range sec {
 			members[b] += n
@@ -87,7 +109,7 @@ func (s *Service) board(ctx context.Context, orgs Orgs, userID, orgID int64, day
 	if !done {
 		v.Source = "database"
 		if tally, err = s.countInDB(ctx, orgID, day); err != nil {
-			return View{}, nil, err
+			return View{}, org.Org{}, err
 		}
 	}
 	for _, b := range org.Badges {
@@ -98,11 +120,7 @@ func (s *Service) board(ctx context.Context, orgs Orgs, userID, orgID int64, day
 		v.All.CheckedIn += l.CheckedIn
 		v.All.NotYet += l.NotYet
 	}
-	absent, err := s.absent(ctx, o, day, after, limit)
-	if err != nil {
-		return View{}, nil, err
-	}
-	return v, absent, nil
+	return v, o, nil
 }
 
 // countInDB counts a subtree's check-ins of a day in the database.

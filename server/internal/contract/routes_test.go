@@ -34,6 +34,8 @@ var documentedRoutes = []contract.Route{
 	{Method: "POST", Path: "/api/v1/auth/logout-all"},
 	{Method: "GET", Path: "/api/v1/me"},
 	{Method: "POST", Path: "/api/v1/me/phone"},
+	{Method: "GET", Path: "/api/v1/console/tickets/:ticket"},
+	{Method: "POST", Path: "/api/v1/console/tickets/:ticket/confirm"},
 	{Method: "POST", Path: "/api/v1/orgs/claim"},
 	{Method: "GET", Path: "/api/v1/orgs/:id"},
 	{Method: "POST", Path: "/api/v1/orgs/:id/children"},

@@ -156,3 +156,22 @@ func (s *Service) MembershipsOf(ctx context.Context, userID int64) (any, error) 
 	}
 	return MembershipsJSON(vs), nil
 }
+
+// Secretaryships returns the user's live secretary memberships (see Live):
+// the orgs whose subtrees they manage. A user with
+// none is no secretary of any org (the web console lets only secretaries
+// in).
+func (s *Service) Secretaryships(ctx context.Context, userID int64) ([]MembershipView, error) {
+	vs, err := s.store.ForUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	var out []MembershipView
+	for _, v := range vs {
+		if v.Role == RoleSecretary && v.Live(now) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

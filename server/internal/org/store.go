@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -239,8 +240,11 @@ func (s *Store) views(ctx context.Context) *gorm.DB {
 type MemberFilter struct {
 	Status Status
 	Badge  Badge
-	After  int64 // membership id to continue after
-	Limit  int
+	// Name, when set, keeps the members whose name contains it (a name
+	// hidden by a content check is not searched).
+	Name  string
+	After int64 // membership id to continue after
+	Limit int
 }
 
 // MemberRow is a membership with the member's masked phone number.
@@ -261,12 +265,19 @@ func (s *Store) Members(ctx context.Context, orgID int64, f MemberFilter) ([]Mem
 	if f.Badge != "" {
 		q = q.Where("m.badge = ?", f.Badge)
 	}
+	if f.Name != "" {
+		q = q.Where("m.name LIKE ? ESCAPE '!' AND m.content_hidden = ?", "%"+likeEscaper.Replace(f.Name)+"%", false)
+	}
 	var rows []MemberRow
 	if err := q.Order("m.id").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("org.Members(%d): %w", orgID, err)
 	}
 	return rows, nil
 }
+
+// likeEscaper makes a text match itself in a LIKE pattern with ESCAPE '!'
+// (the same on SQLite, PostgreSQL and MySQL).
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
 // SecondedByBadge counts the approved members lent to a temporary org, by badge.
 func (s *Store) SecondedByBadge(ctx context.Context, orgID int64) (map[Badge]int64, error) {

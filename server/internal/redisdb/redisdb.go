@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"xianfeng/config"
+	"xianfeng/server/internal/apperr"
 )
 
 // Client is an open Redis client and the embedded server behind it, if any.
@@ -114,6 +115,19 @@ func IsUnavailable(err error) bool {
 	return errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
 		errors.Is(err, net.ErrClosed) || isConnError(err)
+}
+
+// Err is a Redis failure as a service answers it: nil for none (or a
+// missing key), the 503 "unavailable" error when Redis did not answer, and
+// otherwise the error under the name of the package that met it (what).
+func Err(what string, err error) error {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if IsUnavailable(err) {
+		return apperr.Unavailable(err)
+	}
+	return fmt.Errorf("%s: redis: %w", what, err)
 }
 
 func isConnError(err error) bool {

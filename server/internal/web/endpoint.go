@@ -37,7 +37,9 @@ func (a Adapter[C]) Public() Adapter[C] { return Adapter[C]{log: a.log} }
 // is the answer):
 //
 //   - a field tagged path:"name" (int64) is a path id (400
-//     when not a canonical positive integer, 404 when above MaxID);
+//     when not a canonical positive integer, 404 when above MaxID); a
+//     string field so tagged gets the path segment as it is (an opaque
+//     ticket), for the call to check;
 //   - a field of type PageQuery holds ?limit= and ?cursor= (400 when bad);
 //   - a field tagged query:"name" is a query parameter: a string (or a
 //     named string type) as given, "" when absent; a *string nil when
@@ -198,10 +200,10 @@ func newDecoder(t reflect.Type) *decoder {
 		case !f.IsExported():
 			panic(fmt.Sprintf("web: endpoint input %s: unexported field %s", t, f.Name))
 		case isPath:
-			if f.Type.Kind() != reflect.Int64 {
-				panic(fmt.Sprintf("web: endpoint input %s: path field %s is not an int64", t, f.Name))
+			if k := f.Type.Kind(); k != reflect.Int64 && k != reflect.String {
+				panic(fmt.Sprintf("web: endpoint input %s: path field %s is not an int64 or a string", t, f.Name))
 			}
-			d.paths = append(d.paths, param{name: name, index: i})
+			d.paths = append(d.paths, param{name: name, index: i, kind: f.Type.Kind()})
 		case f.Type == pageQueryType:
 			d.page = append(d.page, i)
 		default:
@@ -230,6 +232,10 @@ func newDecoder(t reflect.Type) *decoder {
 // decode fills in (an In) from the request, or returns the error to answer.
 func (d *decoder) decode(c *gin.Context, in reflect.Value) error {
 	for _, p := range d.paths {
+		if p.kind == reflect.String {
+			in.Field(p.index).SetString(c.Param(p.name))
+			continue
+		}
 		id, err := pathID(c, p.name)
 		if err != nil {
 			return err

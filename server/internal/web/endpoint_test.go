@@ -215,13 +215,13 @@ func TestPublicEndpointHasNoCaller(t *testing.T) {
 
 func TestEndpointRefusesInputsItCannotRead(t *testing.T) {
 	call := func(context.Context, int64, struct {
-		ID string `path:"id"`
+		ID float64 `path:"id"`
 	}) (int, error) {
 		return 0, nil
 	}
 	defer func() {
 		if recover() == nil {
-			t.Error("a string path field did not panic at registration")
+			t.Error("a float path field did not panic at registration")
 		}
 	}()
 	web.OK(adapter(), call)

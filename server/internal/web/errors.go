@@ -30,6 +30,7 @@ var statusOf = map[apperr.Kind]int{
 	apperr.KindBadGateway:      http.StatusBadGateway,
 	apperr.KindUnavailable:     http.StatusServiceUnavailable,
 	apperr.KindUnsupported:     http.StatusUnsupportedMediaType,
+	apperr.KindGone:            http.StatusGone,
 }
 
 // ErrorBody is the JSON shape of every error response.
@@ -50,6 +51,15 @@ var errInternal = apperr.New(apperr.KindInternal, "internal", "服务器内部�
 // that are not *apperr.Error are logged with their detail and answered with a
 // plain 500 "internal".
 func Fail(c *gin.Context, log *slog.Logger, err error) {
+	status, e := Resolve(c, log, err)
+	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}})
+}
+
+// Resolve is what Fail does before it writes the body: it finds the status
+// and the error to show for err, logs it as Fail does and sets Retry-After.
+// A handler that answers in another shape than JSON (the web console's
+// pages) writes its own body with them.
+func Resolve(c *gin.Context, log *slog.Logger, err error) (int, *apperr.Error) {
 	e, ok := apperr.As(err)
 	if !ok {
 		e = errInternal
@@ -71,7 +81,7 @@ func Fail(c *gin.Context, log *slog.Logger, err error) {
 		}
 		c.Header("Retry-After", strconv.Itoa(secs))
 	}
-	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields}})
+	return status, e
 }
 
 // unreachable reports whether err means a dependency (database, Redis) did

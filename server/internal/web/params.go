@@ -78,3 +78,14 @@ func pageQuery(c *gin.Context) (PageQuery, error) {
 	}
 	return q, nil
 }
+
+// PathID, QueryID and Page read a path id, an optional query id and the
+// list parameters by the same rules as the adapter, for handlers that do
+// not go through it (the web console's pages).
+func PathID(c *gin.Context, name string) (int64, error) { return pathID(c, name) }
+
+// QueryID reads an optional query id (see PathID).
+func QueryID(c *gin.Context, name string) (int64, error) { return queryID(c, name) }
+
+// Page reads ?limit= and ?cursor= (see PathID).
+func Page(c *gin.Context) (PageQuery, error) { return pageQuery(c) }

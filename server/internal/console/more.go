@@ -1,0 +1,192 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"xianfeng/server/internal/announce"
+	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/audit"
+	"xianfeng/server/internal/deed"
+	"xianfeng/server/internal/media"
+	"xianfeng/server/internal/stats"
+)
+
+// statsPage is GET /console/orgs/{id}/stats?from=&to=: the assessment of
+// the org, its children and its members over a range of days (the API's
+// figures), with charts, and the link to the same range's Excel export.
+func (c *Console) statsPage(g *gin.Context) {
+	nav, pq, ok := c.orgList(g)
+	if !ok {
+		return
+	}
+	p, err := c.o.Stats.Period(g.Query("from"), g.Query("to"))
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	r, err := c.o.Stats.Stats(g.Request.Context(), userID(g), nav.Org.ID, p, pq.Cursor, 50)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	var onTime, checkins []bar
+	for _, ch := range append([]stats.OrgStats{r.Org}, r.Children...) {
+		onTime = append(onTime, bar{Label: ch.Name, Done: ch.Tasks.DoneOnTime, Total: ch.Tasks.Assigned})
+		checkins = append(checkins, bar{Label: ch.Name, Done: ch.Checkins.Days, Total: ch.ApprovedMembers * int64(p.Days)})
+	}
+	members := pageRows(r.Members, func(m stats.MemberStats) stats.MemberStats { return m })
+	c.render(g, http.StatusOK, "stats", page{Title: "考核统计", Org: nav, Tab: "stats", Data: map[string]any{
+		"Period": p, "Report": r, "Members": members,
+		"OnTime":   barChart("任务按时完成（按组织）", onTime),
+		"Checkins": barChart("打卡人天（按组织）", checkins),
+		"Export":   fmt.Sprintf("/console/orgs/%d/export.xlsx?from=%s&to=%s", nav.Org.ID, p.From, p.To),
+	}})
+}
+
+// announcements is GET /console/orgs/{id}/announcements: the org's
+// announcements, paged, and the form that sends one.
+func (c *Console) announcements(g *gin.Context) {
+	nav, pq, ok := c.orgList(g)
+	if !ok {
+		return
+	}
+	p, err := c.o.Announce.List(g.Request.Context(), userID(g), nav.Org.ID, pq.Cursor, 20)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "announcements", page{Title: "通知公告", Org: nav, Tab: "announcements", Flash: flash(g), Data: map[string]any{
+		"List": pageRows(p, func(a announce.Announcement) announce.Announcement { return a }),
+	}})
+}
+
+// sendAnnouncement is POST /console/orgs/{id}/announcements.
+func (c *Console) sendAnnouncement(g *gin.Context) {
+	id, ok := c.pathID(g, "id")
+	if !ok {
+		return
+	}
+	a, err := c.o.Announce.Create(g.Request.Context(), userID(g), id, strings.TrimSpace(g.PostForm("title")), g.PostForm("body"),
+		g.PostForm("include_suborgs") != "")
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	back(g, fmt.Sprintf("/console/announcements/%d", a.ID), "announced")
+}
+
+// receipts is GET /console/announcements/{id}: how it was delivered and
+// read, and who has not read it (paged).
+func (c *Console) receipts(g *gin.Context) {
+	id, pq, ok := c.idList(g)
+	if !ok {
+		return
+	}
+	a, st, unread, err := c.o.Announce.Receipts(g.Request.Context(), userID(g), id, pq.Cursor, 50)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	nav, ok := c.navOf(g, a.OrgID)
+	if !ok {
+		return
+	}
+	c.render(g, http.StatusOK, "receipts", page{Title: a.Title, Org: nav, Tab: "announcements", Flash: flash(g), Data: map[string]any{
+		"A": a, "Stats": st, "Chart": barChart("已读回执", []bar{{Label: "已读", Done: st.Read, Total: st.Total}}),
+		"Unread": pageRows(unread, func(u announce.Unread) announce.Unread { return u }),
+	}})
+}
+
+// deeds is GET /console/orgs/{id}/deeds?status=: the deeds of the org's
+// subtree, paged, with review, recommendation and commendation.
+func (c *Console) deeds(g *gin.Context) {
+	nav, pq, ok := c.orgList(g)
+	if !ok {
+		return
+	}
+	status := g.Query("status")
+	p, err := c.o.Deed.List(g.Request.Context(), userID(g), nav.Org.ID, status, pq.Cursor, 20)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	rows := pageRows(p, func(d deed.Deed) deedRow { return deedRow{Deed: d} })
+	// Every deed listed lies in a subtree the viewer manages: they handle
+	// it, and see its photos before WeChat's verdict, as the API shows them.
+	if err := media.FillHandled(g.Request.Context(), c.o.Media, userID(g), media.OwnerDeed, rows.Items,
+		func(d *deedRow) (int64, *[]media.View) { return d.ID, &d.Media }); err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "deeds", page{Title: "典型事迹", Org: nav, Tab: "deeds", Flash: flash(g), Data: map[string]any{
+		"List": rows, "Status": status,
+		"Statuses": []string{deed.StatusPending, deed.StatusApproved, deed.StatusRecommended, deed.StatusCommended, deed.StatusRejected},
+	}})
+}
+
+// deedRow is a deed with its photos.
+type deedRow struct {
+	deed.Deed
+	Media []media.View
+}
+
+// actDeed is POST /console/deeds/{id}/{approve|reject|recommend|commend},
+// then back to the org page it came from (org, a form field).
+func (c *Console) actDeed(g *gin.Context) {
+	id, orgID, ok := c.actOn(g)
+	if !ok {
+		return
+	}
+	action := g.Param("action")
+	known := false
+	for _, a := range deed.Actions {
+		known = known || a == action
+	}
+	if !known {
+		c.fail(g, apperr.ErrNotFound)
+		return
+	}
+	if _, err := c.o.Deed.Act(g.Request.Context(), userID(g), id, action, strings.TrimSpace(g.PostForm("reason"))); err != nil {
+		c.fail(g, err)
+		return
+	}
+	back(g, fmt.Sprintf("/console/orgs/%d/deeds", orgID), "deed-"+action)
+}
+
+// auditRow is an entry of the audit trail with its detail decoded.
+type auditRow struct {
+	audit.Entry
+	Details string
+}
+
+// auditPage is GET /console/orgs/{id}/audit: who did what, when, on whom,
+// in the org and below, newest first, paged.
+func (c *Console) auditPage(g *gin.Context) {
+	nav, pq, ok := c.orgList(g)
+	if !ok {
+		return
+	}
+	p, err := c.o.Org.AuditPage(g.Request.Context(), userID(g), nav.Org.ID, pq.Cursor, 50)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "audit", page{Title: "操作记录", Org: nav, Tab: "audit", Data: map[string]any{
+		"List": pageRows(p, func(e audit.Entry) auditRow {
+			d := map[string]any{}
+			_ = json.Unmarshal([]byte(e.Detail), &d)
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(d)) {
+				parts = append(parts, fmt.Sprintf("%s=%v", k, d[k]))
+			}
+			return auditRow{Entry: e, Details: strings.Join(parts, "，")}
+		}),
+	}})
+}
