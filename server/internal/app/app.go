@@ -244,7 +244,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
 		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media, Content: a.Content})
 	formJobs.Register(a.Form)
-	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log})
+	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log, Queue: a.DB.Queue})
 
 	statsAPI := stats.NewHandler(a.Stats)
 	formAPI := form.NewHandler(a.Form, a.Media)

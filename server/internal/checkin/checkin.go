@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/database"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/service"
@@ -60,6 +61,9 @@ type Options struct {
 	Skew  time.Duration
 	Board *Board
 	Log   *slog.Logger
+	// Queue lines up the check-in statements for the connection pool in
+	// the order they came (database.Gate); nil: no queue.
+	Queue database.Gate
 }
 
 // Service records check-ins.
@@ -192,7 +196,11 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 	}
 	if s.oneTrip != nil {
 		// A first check-in and a repeat are both one round trip here.
+		if err := s.opts.Queue.Enter(ctx); err != nil {
+			return Checkin{}, false, err
+		}
 		c, endsAt, created, found, err := s.oneTrip(ctx, s.DB(), userID, in, day, now)
+		s.opts.Queue.Leave()
 		if err != nil {
 			return Checkin{}, false, err
 		}
