@@ -13,7 +13,6 @@ import (
 	"xianfeng/server/internal/apperr"
 	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/media"
-	"xianfeng/server/internal/org"
 )
 
 // editorRows is how many fields the form editor offers at once; a form
@@ -100,24 +99,7 @@ func (c *Console) formInput(g *gin.Context) (form.Input, error) {
 	in := form.Input{RequestID: g.PostForm("request_id"), Title: strings.TrimSpace(g.PostForm("title")),
 		Description: g.PostForm("description"), Mode: form.Mode(g.PostForm("mode")), DueTime: g.PostForm("due_time")}
 	bad := map[string]string{}
-	for _, b := range g.PostFormArray("badge") {
-		in.Target.Badges = append(in.Target.Badges, org.Badge(b))
-	}
-	in.Target.IncludeSuborgs = g.PostForm("include_suborgs") != ""
-	if s := g.PostForm("due_at"); s != "" {
-		t, err := time.ParseInLocation("2006-01-02T15:04", s, c.o.Location)
-		if err != nil {
-			bad["due_at"] = "时间格式不正确"
-		}
-		in.DueAt = &t
-	}
-	if s := g.PostForm("remind_before_minutes"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			bad["remind_before_minutes"] = "应为整数（分钟）"
-		}
-		in.RemindBeforeMinutes = n
-	}
+	in.Target, in.DueAt, in.RemindBeforeMinutes = c.audienceAndDue(g, bad)
 	for i := range editorRows {
 		n := strconv.Itoa(i)
 		label := strings.TrimSpace(g.PostForm("label" + n))

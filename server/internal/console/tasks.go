@@ -61,15 +61,7 @@ func (c *Console) taskInput(g *gin.Context) (task.Input, error) {
 	in := task.Input{RequestID: g.PostForm("request_id"), Title: strings.TrimSpace(g.PostForm("title")),
 		Description: g.PostForm("description"), Kind: task.Kind(g.PostForm("kind"))}
 	bad := map[string]string{}
-	for _, b := range g.PostFormArray("badge") {
-		in.Target.Badges = append(in.Target.Badges, org.Badge(b))
-	}
-	ids, err := userIDList(g.PostForm("user_ids"))
-	if err != nil {
-		bad["user_ids"] = "应为以逗号分隔的用户编号"
-	}
-	in.Target.UserIDs = ids
-	in.Target.IncludeSuborgs = g.PostForm("include_suborgs") != ""
+	in.Target, in.DueAt, in.RemindBeforeMinutes = c.audienceAndDue(g, bad)
 	lat, lng, radius := strings.TrimSpace(g.PostForm("lat")), strings.TrimSpace(g.PostForm("lng")), strings.TrimSpace(g.PostForm("radius_m"))
 	if lat != "" || lng != "" || radius != "" {
 		la, err1 := strconv.ParseFloat(lat, 64)
@@ -80,21 +72,6 @@ func (c *Console) taskInput(g *gin.Context) (task.Input, error) {
 		} else {
 			in.Location = &task.Location{Lat: la, Lng: ln, RadiusM: r, Address: strings.TrimSpace(g.PostForm("address"))}
 		}
-	}
-	if s := g.PostForm("due_at"); s != "" {
-		t, err := time.ParseInLocation("2006-01-02T15:04", s, c.o.Location)
-		if err != nil {
-			bad["due_at"] = "时间格式不正确"
-		} else {
-			in.DueAt = &t
-		}
-	}
-	if s := g.PostForm("remind_before_minutes"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			bad["remind_before_minutes"] = "应为整数（分钟）"
-		}
-		in.RemindBeforeMinutes = n
 	}
 	if len(bad) > 0 {
 		return task.Input{}, apperr.Invalid("参数错误", bad)
@@ -230,4 +207,35 @@ func (c *Console) reportDetail(g *gin.Context) {
 	c.render(g, http.StatusOK, "report", page{Title: "上报详情", Org: nav, Tab: "reports", Flash: flash(g), Data: map[string]any{
 		"R": rows[0], "Events": events, "Category": report.Categories[r.Category],
 	}})
+}
+
+// audienceAndDue reads what the task and form editors share: the audience
+// (badges, user ids, the whole subtree), the due time in the configured
+// zone and the reminder; what does not parse is named in bad.
+func (c *Console) audienceAndDue(g *gin.Context, bad map[string]string) (target task.Target, dueAt *time.Time, remind int) {
+	for _, b := range g.PostFormArray("badge") {
+		target.Badges = append(target.Badges, org.Badge(b))
+	}
+	ids, err := userIDList(g.PostForm("user_ids"))
+	if err != nil {
+		bad["user_ids"] = "应为以逗号分隔的用户编号"
+	}
+	target.UserIDs = ids
+	target.IncludeSuborgs = g.PostForm("include_suborgs") != ""
+	if s := g.PostForm("due_at"); s != "" {
+		t, err := time.ParseInLocation("2006-01-02T15:04", s, c.o.Location)
+		if err != nil {
+			bad["due_at"] = "时间格式不正确"
+		} else {
+			dueAt = &t
+		}
+	}
+	if s := g.PostForm("remind_before_minutes"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			bad["remind_before_minutes"] = "应为整数（分钟）"
+		}
+		remind = n
+	}
+	return target, dueAt, remind
 }
