@@ -8,7 +8,8 @@
 #   start  a three-master Redis Cluster on 127.0.0.1:7001-7003 and a Sentinel
 #          setup: master 127.0.0.1:7101, replica 127.0.0.1:7102, one sentinel
 #          on 127.0.0.1:26379 watching the master as "xfmaster" (quorum 1).
-#          Anything already answering on those ports is left as it is; data
+#          A working setup already answering on those ports is kept (a
+#          cluster that is not whole is emptied and made again); data
 #          lives in XF_REDIS_TOPO_DIR (default /tmp/xf-redis-topologies),
 #          nothing is saved to disk.
 #   stop   shuts them all down and removes the directory.
@@ -59,6 +60,13 @@ start() {
 		node "$p" --cluster-enabled yes --cluster-config-file "$DIR/$p/nodes.conf" --cluster-node-timeout 5000
 	done
 	if ! cluster_ok; then
+		# Nodes left by an earlier run (a slot moved by the fault test, a node
+		# that died, keys from a suite) refuse "cluster create": these ports
+		# are ours, so empty them and forget what they knew first.
+		for p in "${CLUSTER_PORTS[@]}"; do
+			redis-cli -h 127.0.0.1 -p "$p" flushall >/dev/null 2>&1 || true
+			redis-cli -h 127.0.0.1 -p "$p" cluster reset hard >/dev/null
+		done
 		local addrs=()
 		for p in "${CLUSTER_PORTS[@]}"; do addrs+=("127.0.0.1:$p"); done
 		redis-cli --cluster create "${addrs[@]}" --cluster-yes </dev/null >"$DIR/cluster-create.log" 2>&1 || {
