@@ -40,6 +40,7 @@
 #    /api/v1/forms/{id}/export.xlsx of that day in a child process whose peak
 #    RSS is measured (goal: under 300 MB), then reads the workbook back and
 #    counts its rows. About 10 minutes with the defaults on 2 cores.
+#    XF_BENCH_FORM_SCALE=0 skips this part.
 #
 # It drops the databases and deletes the bform: and asynq:{bform...} Redis
 # keys and the baseline's Redis database, also on failure. Exits non-zero
@@ -105,6 +106,11 @@ stop_all
 bench_server_warnings
 bench_db_drop "$DB"
 
+if [[ ${XF_BENCH_FORM_SCALE:-1} == 0 ]]; then
+	echo
+	echo "== a month of a daily form: skipped (XF_BENCH_FORM_SCALE=0)"
+	exit "$rc"
+fi
 echo
 echo "== a month of a daily form for $MEMBERS members"
 bench_db_fresh "$SCALE_DB"
