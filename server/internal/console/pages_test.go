@@ -311,8 +311,10 @@ func pngBytes(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
-func TestPhotosOfReportsShowInline(t *testing.T) {
-	w := testenv.NewWorld(t, testenv.Options{})
+// uploadPhoto uploads a small PNG as p, as the mini-program does before
+// attaching it, and returns its media id.
+func uploadPhoto(t *testing.T, w *testenv.World, p testenv.Person) int64 {
+	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	fw, _ := mw.CreateFormFile("file", "photo.png")
@@ -321,19 +323,33 @@ func TestPhotosOfReportsShowInline(t *testing.T) {
 	var m struct {
 		ID int64 `json:"id"`
 	}
-	w.Expect(w.DoWith("POST", "/api/v1/media", w.MemberA.Token, body.Bytes(), map[string]string{"Content-Type": mw.FormDataContentType()}), http.StatusCreated).JSON(t, &m)
-	w.Expect(w.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{"org_id": w.A, "category": "supplies", "urgency": "normal",
-		"content": "口罩短缺，见附图", "request_id": "r-photo", "media_ids": []int64{m.ID}}), http.StatusCreated)
+	w.Expect(w.DoWith("POST", "/api/v1/media", p.Token, body.Bytes(), map[string]string{"Content-Type": mw.FormDataContentType()}), http.StatusCreated).JSON(t, &m)
+	return m.ID
+}
 
-	b := newBrowser(t, w)
-	b.loginAs(w, w.SecA)
-	page := b.get(orgPath(w.A, "/reports"))
-	src := regexp.MustCompile(`<img src="([^"]+)" alt="附图"`).FindStringSubmatch(page.Body)
+var thumbnail = regexp.MustCompile(`<img src="([^"]+)" alt="附图"`)
+
+// thumbnailLoads checks that a page shows a photo whose thumbnail the
+// browser can load.
+func thumbnailLoads(t *testing.T, b *browser, what string, p page) {
+	t.Helper()
+	src := thumbnail.FindStringSubmatch(p.Body)
 	if src == nil {
-		t.Fatalf("the reports page shows no photo: %.800s", page.Body)
+		t.Fatalf("%s shows no photo: %.800s", what, p.Body)
 	}
 	img := b.get(html.UnescapeString(src[1]))
 	if img.Status != http.StatusOK || !strings.HasPrefix(img.Header.Get("Content-Type"), "image/") {
-		t.Errorf("the photo's thumbnail = %d %s", img.Status, img.Header.Get("Content-Type"))
+		t.Errorf("the thumbnail on %s = %d %s", what, img.Status, img.Header.Get("Content-Type"))
 	}
+}
+
+func TestPhotosOfReportsShowInline(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	photo := uploadPhoto(t, w, w.MemberA)
+	w.Expect(w.DoAs("POST", "/api/v1/reports", w.MemberA, map[string]any{"org_id": w.A, "category": "supplies", "urgency": "normal",
+		"content": "口罩短缺，见附图", "request_id": "r-photo", "media_ids": []int64{photo}}), http.StatusCreated)
+
+	b := newBrowser(t, w)
+	b.loginAs(w, w.SecA)
+	thumbnailLoads(t, b, "the reports page", b.get(orgPath(w.A, "/reports")))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
 	"xianfeng/server/internal/task"
@@ -108,10 +109,25 @@ func (c *Console) taskDetail(g *gin.Context) {
 			{Label: "已逾期", Done: p.Overdue, Total: p.Total},
 		})
 	}
+	assignees := pageRows(d.Assignees, func(a task.Assignee) assigneeRow { return assigneeRow{Assignee: a} })
+	// The photos of each check-in and completion, signed for the viewer
+	// by the task service's own helper, as GET /api/v1/tasks/{id} shows them.
+	if err := task.FillPhotos(ctx, c.o.Task, uid, assignees.Items, func(a *assigneeRow) (int64, *[]media.View, *[]media.View) {
+		return a.ID, &a.CheckinMedia, &a.CompleteMedia
+	}); err != nil {
+		c.fail(g, err)
+		return
+	}
 	c.render(g, http.StatusOK, "task", page{Title: d.Task.Title, Org: nav, Tab: "tasks", Flash: flash(g), Data: map[string]any{
-		"Task": d.Task, "Progress": d.Progress, "Chart": chart,
-		"Assignees": pageRows(d.Assignees, func(a task.Assignee) task.Assignee { return a }),
+		"Task": d.Task, "Progress": d.Progress, "Chart": chart, "Assignees": assignees,
 	}})
+}
+
+// assigneeRow is an assignee with the photos of their check-in and
+// completion.
+type assigneeRow struct {
+	task.Assignee
+	CheckinMedia, CompleteMedia []media.View
 }
 
 // cancelTask is POST /console/tasks/{id}/cancel.

@@ -208,10 +208,9 @@ func Get(ctx context.Context, s *Service, userID int64, in detailInput) (detailJ
 		p := paging.Map(d.Assignees, func(a Assignee) assigneeJSON {
 			return assigneeJSON{AssignmentJSON: NewAssignmentJSON(a.Assignment), Name: a.Name, Badge: a.Badge, BadgeLabel: a.Badge.Label()}
 		})
-		if err := media.Fill(ctx, s.opts.Media, userID, media.OwnerTaskCheckin, p.Items, func(a *assigneeJSON) (int64, *[]media.View) { return a.ID, &a.CheckinMedia }); err != nil {
-			return detailJSON{}, err
-		}
-		if err := media.Fill(ctx, s.opts.Media, userID, media.OwnerTaskComplete, p.Items, func(a *assigneeJSON) (int64, *[]media.View) { return a.ID, &a.CompleteMedia }); err != nil {
+		if err := FillPhotos(ctx, s, userID, p.Items, func(a *assigneeJSON) (int64, *[]media.View, *[]media.View) {
+			return a.ID, &a.CheckinMedia, &a.CompleteMedia
+		}); err != nil {
 			return detailJSON{}, err
 		}
 		out.Assignees, out.AssigneesNextCursor = p.Items, p.Next
@@ -315,10 +314,28 @@ func progressWithMedia(ctx context.Context, s *Service, viewer int64, t Task, a 
 // withMedia puts the photos of each assignment's check-in and completion
 // in out, signed for viewer.
 func withMedia(ctx context.Context, s *Service, viewer int64, out []AssignmentJSON) error {
-	if err := media.Fill(ctx, s.opts.Media, viewer, media.OwnerTaskCheckin, out, func(a *AssignmentJSON) (int64, *[]media.View) { return a.ID, &a.CheckinMedia }); err != nil {
+	return FillPhotos(ctx, s, viewer, out, func(a *AssignmentJSON) (int64, *[]media.View, *[]media.View) {
+		return a.ID, &a.CheckinMedia, &a.CompleteMedia
+	})
+}
+
+// FillPhotos puts into each of items (rows about assignments) the photos
+// of the assignment's check-in and of its completion, signed for viewer
+// by the service's media, as the API's answers show them: of returns an
+// item's assignment id and where the two lists go. One query per kind for
+// the whole list. The caller has checked that viewer may see the
+// assignments (Detail). The web console's task page shows them with it.
+func FillPhotos[T any](ctx context.Context, s *Service, viewer int64, items []T, of func(*T) (id int64, checkin, complete *[]media.View)) error {
+	if err := media.Fill(ctx, s.opts.Media, viewer, media.OwnerTaskCheckin, items, func(x *T) (int64, *[]media.View) {
+		id, checkin, _ := of(x)
+		return id, checkin
+	}); err != nil {
 		return err
 	}
-	return media.Fill(ctx, s.opts.Media, viewer, media.OwnerTaskComplete, out, func(a *AssignmentJSON) (int64, *[]media.View) { return a.ID, &a.CompleteMedia })
+	return media.Fill(ctx, s.opts.Media, viewer, media.OwnerTaskComplete, items, func(x *T) (int64, *[]media.View) {
+		id, _, complete := of(x)
+		return id, complete
+	})
 }
 
 type mineInput struct {
