@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -41,5 +43,110 @@ func TestATaskPageShowsThePhotosOfEachCheckin(t *testing.T) {
 	other.loginAs(w, w.SecB)
 	if r := other.get(taskPath); r.Status != http.StatusNotFound || thumbnail.MatchString(r.Body) {
 		t.Errorf("the task page for 第二党支部's secretary = %d, want 404 without the photo", r.Status)
+	}
+}
+
+func TestADeedHasItsOwnPageWithItsPathAndActions(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	var d, other struct {
+		ID int64 `json:"id"`
+	}
+	photo := uploadPhoto(t, w, w.MemberA)
+	w.Expect(w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "连续值守七昼夜", "content": "张小明在卡口连续值守。",
+		"media_ids": []int64{photo}}), http.StatusCreated).JSON(t, &d)
+	w.Expect(w.DoAs("POST", "/api/v1/deeds", w.MemberA, map[string]any{"title": "义务理发", "content": "为独居老人理发。"}), http.StatusCreated).JSON(t, &other)
+	deedPath := fmt.Sprintf("/console/deeds/%d", d.ID)
+
+	b := newBrowser(t, w)
+	dash := b.loginAs(w, w.SecA)
+	csrf := dash.csrf(t)
+	list := b.get(orgPath(w.A, "/deeds"))
+	if !strings.Contains(list.Body, `href="`+deedPath+`"`) || !strings.Contains(list.Body, "党员：张小明") {
+		t.Errorf("the deeds list does not link the deed's page with its member's name: %.800s", list.Body)
+	}
+	p := b.get(deedPath)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "连续值守七昼夜") || !strings.Contains(p.Body, "提名 · 张小明") {
+		t.Fatalf("the deed's page = %d: %.800s", p.Status, p.Body)
+	}
+	thumbnailLoads(t, b, "the deed's page", p)
+
+	// Approved and recommended from its page, which it returns to.
+	for _, action := range []string{"approve", "recommend"} {
+		r := b.post(deedPath+"/"+action, csrf, url.Values{"org": {fmt.Sprint(w.A)}, "back": {"deed"}})
+		if r.Status != http.StatusSeeOther || r.Location != deedPath+"?done=deed-"+action {
+			t.Fatalf("%s from the deed's page = %d to %q: %.300s", action, r.Status, r.Location, r.Body)
+		}
+	}
+	// 青岛市委's secretary commends it from the same page.
+	root := newBrowser(t, w)
+	rootDash := root.loginAs(w, w.RootSec)
+	if r := root.post(deedPath+"/commend", rootDash.csrf(t), url.Values{"org": {fmt.Sprint(w.Root)}, "back": {"deed"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("commending = %d %.300s", r.Status, r.Body)
+	}
+	p = b.get(deedPath)
+	for _, step := range []string{"已通过 · 李红梅", "已推荐 · 李红梅", "（青岛市委）", "已表彰 · 王书记"} {
+		if !strings.Contains(p.Body, step) {
+			t.Errorf("the deed's path as 第一党支部's secretary sees it lacks %q: %.1500s", step, p.Body)
+		}
+	}
+	if strings.Contains(p.Body, `action="`+deedPath+`/`) {
+		t.Error("a commended deed's page still offers actions")
+	}
+
+	// Rejected with a reason, from its page.
+	otherPath := fmt.Sprintf("/console/deeds/%d", other.ID)
+	if r := b.post(otherPath+"/reject", csrf, url.Values{"org": {fmt.Sprint(w.A)}, "back": {"deed"}, "reason": {"材料不全"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("rejecting = %d %.300s", r.Status, r.Body)
+	}
+	if r := b.get(otherPath); !strings.Contains(r.Body, "理由：材料不全") || !strings.Contains(r.Body, "已拒绝 · 李红梅") {
+		t.Errorf("the rejected deed's page: %.1000s", r.Body)
+	}
+
+	// The sibling branch's secretary gets the not-found page, and cannot act.
+	sib := newBrowser(t, w)
+	sibDash := sib.loginAs(w, w.SecB)
+	for _, path := range []string{deedPath, otherPath} {
+		if r := sib.get(path); r.Status != http.StatusNotFound || strings.Contains(r.Body, "连续值守") || strings.Contains(r.Body, "义务理发") ||
+			!strings.Contains(r.Body, "操作未完成") {
+			t.Errorf("GET %s as 第二党支部's secretary = %d, want the not-found page: %.300s", path, r.Status, r.Body)
+		}
+	}
+	if r := sib.post(otherPath+"/approve", sibDash.csrf(t), url.Values{"org": {fmt.Sprint(w.B)}, "back": {"deed"}}); r.Status != http.StatusNotFound {
+		t.Errorf("approving another branch's deed = %d, want 404", r.Status)
+	}
+}
+
+func TestTheAuditTrailNamesPeopleAndOrgsInScope(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	b := newBrowser(t, w)
+	b.loginAs(w, w.SecA)
+	// 王书记 of 青岛市委 approved 李红梅 into 第一党支部, and she approved
+	// 张小明 (testenv's tree).
+	p := b.get(orgPath(w.A, "/audit"))
+	for _, who := range [][2]string{{"王书记", "李红梅"}, {"李红梅", "张小明"}} {
+		row := regexp.MustCompile(`<tr><td>[^<]*</td><td>` + who[0] + ` <small class="muted">\d+</small></td><td><code>member.approve</code></td><td>` +
+			who[1] + ` <small class="muted">\d+</small></td><td>第一党支部</td>`)
+		if p.Status != http.StatusOK || !row.MatchString(p.Body) {
+			t.Errorf("the audit page does not name %s approving %s in 第一党支部: %s", who[0], who[1], p.Body[strings.Index(p.Body, "<main>"):])
+		}
+	}
+	if strings.Contains(p.Body, "用户 ") {
+		t.Errorf("the audit page leaves a bare user id: %.2000s", p.Body)
+	}
+
+	// The look-up names only whom the secretary may know of.
+	ctx := context.Background()
+	n, err := w.App.Org.NamesAround(ctx, w.SecA.ID, w.A, []int64{w.MemberA.ID, w.RootSec.ID, w.MemberB.ID, w.SecB.ID}, []int64{w.A, w.Root, w.B})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.User(w.MemberA.ID) != "张小明" || n.User(w.RootSec.ID) != "王书记" || n.Org(w.A) != "第一党支部" || n.Org(w.Root) != "青岛市委" {
+		t.Errorf("names in scope: %+v", n)
+	}
+	if n.User(w.MemberB.ID) != "" || n.User(w.SecB.ID) != "" || n.Org(w.B) != "" {
+		t.Errorf("第一党支部's secretary is told names of 第二党支部: %+v", n)
+	}
+	if _, err := w.App.Org.NamesAround(ctx, w.SecB.ID, w.A, []int64{w.MemberA.ID}, nil); err == nil {
+		t.Error("第二党支部's secretary looked up names around 第一党支部")
 	}
 }

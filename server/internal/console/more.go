@@ -15,6 +15,7 @@ import (
 	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/deed"
 	"xianfeng/server/internal/media"
+	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/stats"
 )
 
@@ -105,23 +106,22 @@ func (c *Console) receipts(g *gin.Context) {
 }
 
 // deeds is GET /console/orgs/{id}/deeds?status=: the deeds of the org's
-// subtree, paged, with review, recommendation and commendation.
+// subtree, paged, with review, recommendation and commendation, each
+// linked to its own page.
 func (c *Console) deeds(g *gin.Context) {
 	nav, pq, ok := c.orgList(g)
 	if !ok {
 		return
 	}
 	status := g.Query("status")
-	p, err := c.o.Deed.List(g.Request.Context(), userID(g), nav.Org.ID, status, pq.Cursor, 20)
+	ctx, uid := g.Request.Context(), userID(g)
+	p, err := c.o.Deed.List(ctx, uid, nav.Org.ID, status, pq.Cursor, 20)
 	if err != nil {
 		c.fail(g, err)
 		return
 	}
 	rows := pageRows(p, func(d deed.Deed) deedRow { return deedRow{Deed: d} })
-	// Every deed listed lies in a subtree the viewer manages: they handle
-	// it, and see its photos before WeChat's verdict, as the API shows them.
-	if err := media.FillHandled(g.Request.Context(), c.o.Media, userID(g), media.OwnerDeed, rows.Items,
-		func(d *deedRow) (int64, *[]media.View) { return d.ID, &d.Media }); err != nil {
+	if err := c.deedRows(g, nav.Org.ID, rows.Items, nil); err != nil {
 		c.fail(g, err)
 		return
 	}
@@ -131,25 +131,98 @@ func (c *Console) deeds(g *gin.Context) {
 	}})
 }
 
-// deedRow is a deed with its photos.
+// deedRow is a deed with its photos and the people it names.
 type deedRow struct {
 	deed.Deed
-	Media []media.View
+	Media            []media.View
+	Member, Nominee  person
+	NominatedByOther bool
+}
+
+// eventRow is a step of a deed's path with who took it and where.
+type eventRow struct {
+	deed.Event
+	Actor   person
+	OrgName string
+}
+
+// deedRows fills rows (deeds of root's subtree, which the viewer manages)
+// with their photos and names, and the names of events (a deed's path):
+// one look-up of photos and one of names for the whole page.
+func (c *Console) deedRows(g *gin.Context, root int64, rows []deedRow, events []eventRow) error {
+	ctx, uid := g.Request.Context(), userID(g)
+	// Every deed shown lies in a subtree the viewer manages: they handle
+	// it, and see its photos before WeChat's verdict, as the API shows them.
+	if err := media.FillHandled(ctx, c.o.Media, uid, media.OwnerDeed, rows,
+		func(d *deedRow) (int64, *[]media.View) { return d.ID, &d.Media }); err != nil {
+		return err
+	}
+	var users, orgs []int64
+	for _, d := range rows {
+		users = append(users, d.UserID, d.NominatedBy)
+	}
+	for _, e := range events {
+		users, orgs = append(users, e.ActorID), append(orgs, e.OrgID)
+	}
+	names, err := c.o.Org.NamesAround(ctx, uid, root, users, orgs)
+	if err != nil {
+		return err
+	}
+	for i, d := range rows {
+		rows[i].Member, rows[i].Nominee = personOf(names, d.UserID), personOf(names, d.NominatedBy)
+		rows[i].NominatedByOther = d.NominatedBy != d.UserID
+	}
+	for i, e := range events {
+		events[i].Actor, events[i].OrgName = personOf(names, e.ActorID), names.Org(e.OrgID)
+	}
+	return nil
+}
+
+// deedDetail is GET /console/deeds/{id}: a deed with its photos, its path
+// (nominated, approved, recommended, commended or rejected, by whom and
+// where) and the steps the secretary can take, for the secretaries who
+// manage the member's org, as GET /api/v1/deeds/{id} decides; anyone else
+// gets the not-found page.
+func (c *Console) deedDetail(g *gin.Context) {
+	id, ok := c.pathID(g, "id")
+	if !ok {
+		return
+	}
+	d, evs, err := c.o.Deed.Get(g.Request.Context(), userID(g), id)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	// The deed service also shows a deed to its member and nominator; the
+	// console is for the secretaries above it.
+	nav, ok := c.navOf(g, d.OrgID)
+	if !ok {
+		return
+	}
+	rows := []deedRow{{Deed: d}}
+	events := make([]eventRow, len(evs))
+	for i, e := range evs {
+		events[i] = eventRow{Event: e}
+	}
+	if err := c.deedRows(g, nav.Org.ID, rows, events); err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.render(g, http.StatusOK, "deed", page{Title: d.Title, Org: nav, Tab: "deeds", Flash: flash(g), Data: map[string]any{
+		"D": rows[0], "Events": events,
+	}})
 }
 
 // actDeed is POST /console/deeds/{id}/{approve|reject|recommend|commend},
-// then back to the org page it came from (org, a form field).
+// then back to the page it came from: the deed's own (back=deed) or the
+// org's list (org, a form field).
 func (c *Console) actDeed(g *gin.Context) {
 	id, orgID, ok := c.actOn(g)
 	if !ok {
 		return
 	}
 	action := g.Param("action")
-	known := false
-	for _, a := range deed.Actions {
-		known = known || a == action
-	}
-	if !known {
+	if !slices.Contains(deed.Actions, action) {
 		c.fail(g, apperr.ErrNotFound)
 		return
 	}
@@ -157,23 +230,54 @@ func (c *Console) actDeed(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	back(g, fmt.Sprintf("/console/orgs/%d/deeds", orgID), "deed-"+action)
+	to := fmt.Sprintf("/console/orgs/%d/deeds", orgID)
+	if g.PostForm("back") == "deed" {
+		to = fmt.Sprintf("/console/deeds/%d", id)
+	}
+	back(g, to, "deed-"+action)
 }
 
-// auditRow is an entry of the audit trail with its detail decoded.
+// auditRow is an entry of the audit trail with its detail decoded and the
+// people and org it names.
 type auditRow struct {
 	audit.Entry
 	Details string
+	Actor   person
+	Target  *person
+	OrgName string
 }
 
+// person is someone a page names: their name where the viewer may see it
+// (org.NamesAround), else the bare user id.
+type person struct {
+	ID   int64
+	Name string
+}
+
+func personOf(n org.Names, id int64) person { return person{ID: id, Name: n.User(id)} }
+
 // auditPage is GET /console/orgs/{id}/audit: who did what, when, on whom,
-// in the org and below, newest first, paged.
+// in the org and below, newest first, paged; the people and orgs by name,
+// looked up for the whole page at once.
 func (c *Console) auditPage(g *gin.Context) {
 	nav, pq, ok := c.orgList(g)
 	if !ok {
 		return
 	}
-	p, err := c.o.Org.AuditPage(g.Request.Context(), userID(g), nav.Org.ID, pq.Cursor, 50)
+	ctx, uid := g.Request.Context(), userID(g)
+	p, err := c.o.Org.AuditPage(ctx, uid, nav.Org.ID, pq.Cursor, 50)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	var users, orgs []int64
+	for _, e := range p.Items {
+		users, orgs = append(users, e.ActorID), append(orgs, e.OrgID)
+		if e.TargetUserID != nil {
+			users = append(users, *e.TargetUserID)
+		}
+	}
+	names, err := c.o.Org.NamesAround(ctx, uid, nav.Org.ID, users, orgs)
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -186,7 +290,12 @@ func (c *Console) auditPage(g *gin.Context) {
 			for _, k := range slices.Sorted(maps.Keys(d)) {
 				parts = append(parts, fmt.Sprintf("%s=%v", k, d[k]))
 			}
-			return auditRow{Entry: e, Details: strings.Join(parts, "，")}
+			row := auditRow{Entry: e, Details: strings.Join(parts, "，"), Actor: personOf(names, e.ActorID), OrgName: names.Org(e.OrgID)}
+			if e.TargetUserID != nil {
+				t := personOf(names, *e.TargetUserID)
+				row.Target = &t
+			}
+			return row
 		}),
 	}})
 }

@@ -36,7 +36,7 @@ type orgNav struct {
 }
 
 // pageNames are the templates under templates/, each with layout.html.
-var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports", "stats", "announcements", "receipts", "deeds", "audit", "forms", "form", "report", "absent"}
+var pageNames = []string{"login", "error", "dashboard", "members", "tasks", "task", "reports", "stats", "announcements", "receipts", "deeds", "audit", "forms", "form", "report", "absent", "deed"}
 
 func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -60,6 +60,21 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		"inc":       func(i int) int { return i + 1 },
 		"statusCN":  statusCN,
 		"shownName": func(o org.Org, viewer int64) string { return o.ShownName(viewer) },
+		// args passes several values to a shared template: args "D" . "CSRF" $.CSRF.
+		"args": func(kv ...any) (map[string]any, error) {
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("args: odd number of arguments")
+			}
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i < len(kv); i += 2 {
+				k, ok := kv[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+				}
+				m[k] = kv[i+1]
+			}
+			return m, nil
+		},
 	}
 	out := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
@@ -87,7 +102,7 @@ func statusCN(s any) string {
 		"acknowledged": "已确认", "resolved": "已办结", "recommended": "已推荐", "commended": "已表彰",
 		"assigned": "已派发", "accepted": "已接受", "declined": "已拒绝", "checked_in": "已到岗", "completed": "已完成",
 		"member": "党员", "secretary": "书记", "created": "提交上报", "notified": "通知书记", "escalated": "上报上级",
-		"note": "备注", "urgent": "紧急", "normal": "一般",
+		"note": "备注", "urgent": "紧急", "normal": "一般", "nominated": "提名",
 	}
 	k := fmt.Sprint(s)
 	if v, ok := m[k]; ok {

@@ -41,6 +41,7 @@ func (c *Console) Mount(r *gin.Engine) {
 	s.GET("/reports/:id", c.reportDetail)
 	s.POST("/reports/:id/:action", c.actReport)
 	s.GET("/orgs/:id/deeds", c.deeds)
+	s.GET("/deeds/:id", c.deedDetail)
 	s.POST("/deeds/:id/:action", c.actDeed)
 	s.GET("/orgs/:id/announcements", c.announcements)
 	s.POST("/orgs/:id/announcements", c.sendAnnouncement)
