@@ -179,8 +179,30 @@ func TestASecretaryRunsTheirBranchInChromium(t *testing.T) {
 	}
 	run("read it at 1920 px", chromedp.EmulateViewport(1920, 1080), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("board")), shot("board-1920"))
 
-	// The other pages of the branch render without a script error.
+	// A screening form with more fields than the editor starts with: 添加字段
+	// adds rows in the page, and the form is published with the tenth.
 	run("back to 1280 px", chromedp.EmulateViewport(1280, 900))
+	run("add fields in the form editor", chromedp.Navigate(base+orgPath(w.A, "/forms")), chromedp.WaitVisible(chromedp.ID("new-form")),
+		chromedp.SendKeys(chromedp.ID("f-title"), "入户排查（浏览器测试）"), chromedp.Click(chromedp.CSS(`#new-form input[name="badge"][value="frontline"]`)),
+		chromedp.SendKeys(chromedp.ID("label0"), "户主姓名"), chromedp.Click(chromedp.ID("add-field")), chromedp.Click(chromedp.ID("add-field")),
+		chromedp.WaitVisible(chromedp.ID("label9")), chromedp.SendKeys(chromedp.ID("label9"), "第十问"), shot("form-editor"),
+		chromedp.Click(chromedp.CSS(`#new-form > button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(".flash")), shot("form-published"))
+	location = read("location", chromedp.Location())
+	var formID int64
+	if _, err := fmt.Sscanf(location[strings.LastIndex(location, "/forms/")+len("/forms/"):], "%d", &formID); err != nil {
+		t.Fatalf("form page %s: %v", location, err)
+	}
+	var published struct {
+		Form struct {
+			Fields []struct{ Key, Label string } `json:"fields"`
+		} `json:"form"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d", formID), w.SecA, nil), http.StatusOK).JSON(t, &published)
+	if fs := published.Form.Fields; len(fs) != 2 || fs[0].Label != "户主姓名" || fs[1].Key != "f10" || fs[1].Label != "第十问" {
+		t.Errorf("the form published from the browser has the fields %+v", fs)
+	}
+
+	// The other pages of the branch render without a script error.
 	for _, pg := range []struct{ path, name string }{
 		{"/reports", "reports"}, {"/forms", "forms"}, {"/deeds", "deeds"}, {"/announcements", "announcements"},
 		{"/stats", "stats"}, {"/audit", "audit"},

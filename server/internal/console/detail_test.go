@@ -150,3 +150,81 @@ func TestTheAuditTrailNamesPeopleAndOrgsInScope(t *testing.T) {
 		t.Error("第二党支部's secretary looked up names around 第一党支部")
 	}
 }
+
+func TestTheFormEditorTakesAsManyFieldsAsTheAPIAllows(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{})
+	b := newBrowser(t, w)
+	dash := b.loginAs(w, w.SecA)
+	csrf := dash.csrf(t)
+	rowsOf := func(p page) int {
+		return strings.Count(p.Body, `<input id="label`) - strings.Count(p.Body, `<input id="label__i__"`)
+	}
+	first := b.get(orgPath(w.A, "/forms"))
+	if rowsOf(first) != 8 || !strings.Contains(first.Body, `id="add-field"`) || !strings.Contains(first.Body, `name="label__i__"`) {
+		t.Fatalf("the editor starts with %d rows (want 8), a 添加字段 button and a blank row to copy: %.400s", rowsOf(first), first.Body)
+	}
+
+	// 添加字段 without JavaScript: the editor comes back as typed, with 8 more rows.
+	typed := url.Values{"title": {"入户排查"}, "mode": {"entries"}, "badge": {"frontline"}, "more": {"1"}}
+	for i := range 8 {
+		typed.Set(fmt.Sprintf("label%d", i), fmt.Sprintf("问题%d", i+1))
+		typed.Set(fmt.Sprintf("type%d", i), "text")
+	}
+	typed.Set("type3", "number")
+	typed.Set("op3", "gte")
+	typed.Set("value3", "5")
+	typed.Set("required3", "1")
+	more := b.post(orgPath(w.A, "/forms"), csrf, typed)
+	if more.Status != http.StatusOK || rowsOf(more) != 16 {
+		t.Fatalf("添加字段 without JavaScript = %d with %d rows, want 200 with 16", more.Status, rowsOf(more))
+	}
+	for _, kept := range []string{`value="入户排查"`, `value="entries" selected`, `value="frontline" checked`, `name="label7" maxlength="50" value="问题8"`,
+		`name="label8" maxlength="50" value=""`, `<option value="number" selected>`, `<option value="gte" selected>`, `name="value3" maxlength="200" size="8" value="5"`,
+		`name="required3" value="1" aria-label="第 4 个字段必填" checked`} {
+		if !strings.Contains(more.Body, kept) {
+			t.Errorf("the editor sent back lacks %s", kept)
+		}
+	}
+
+	// Published with twelve fields.
+	pub := url.Values{"title": {"入户排查"}, "mode": {"entries"}, "badge": {"frontline"}}
+	for i := range 12 {
+		pub.Set(fmt.Sprintf("label%d", i), fmt.Sprintf("问题%d", i+1))
+		pub.Set(fmt.Sprintf("type%d", i), "text")
+	}
+	p := b.post(orgPath(w.A, "/forms"), csrf, pub)
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/console/forms/") {
+		t.Fatalf("publishing twelve fields = %d %.400s", p.Status, p.Body)
+	}
+	var formID int64
+	fmt.Sscanf(strings.TrimPrefix(p.Location, "/console/forms/"), "%d", &formID)
+	var f struct {
+		Form struct {
+			Fields []struct {
+				Key   string `json:"key"`
+				Label string `json:"label"`
+			} `json:"fields"`
+		} `json:"form"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/forms/%d", formID), w.SecA, nil), http.StatusOK).JSON(t, &f)
+	if len(f.Form.Fields) != 12 || f.Form.Fields[11].Key != "f12" || f.Form.Fields[11].Label != "问题12" {
+		t.Errorf("the API shows the form's fields as %+v", f.Form.Fields)
+	}
+
+	// The editor stops at form.MaxFields rows, and the service refuses more.
+	full := url.Values{"title": {"大表"}, "more": {"1"}}
+	for i := range 48 {
+		full.Set(fmt.Sprintf("label%d", i), fmt.Sprintf("问题%d", i+1))
+	}
+	if r := b.post(orgPath(w.A, "/forms"), csrf, full); rowsOf(r) != 50 || strings.Contains(r.Body, `id="add-field"`) || !strings.Contains(r.Body, `<p class="muted" id="fields-full">`) {
+		t.Errorf("48 rows and 添加字段 = %d rows, the button still there or no word of the limit", rowsOf(r))
+	}
+	over := url.Values{"title": {"大表"}, "mode": {"once"}, "badge": {"frontline"}}
+	for i := range 51 {
+		over.Set(fmt.Sprintf("label%d", i), fmt.Sprintf("问题%d", i+1))
+		over.Set(fmt.Sprintf("type%d", i), "text")
+	}
+	if r := b.post(orgPath(w.A, "/forms"), csrf, over); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "应有 1 到 50 个字段") {
+		t.Errorf("51 fields = %d, want 400 naming the limit: %.300s", r.Status, r.Body)
+	}
+}

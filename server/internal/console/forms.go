@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +16,9 @@ import (
 	"xianfeng/server/internal/media"
 )
 
-// editorRows is how many fields the form editor offers at once; a form
-// with more is built in two steps (or through the API).
+// editorRows is how many empty field rows the editor offers at first and
+// adds at each 添加字段 without JavaScript (the page's script adds one at a
+// time); form.MaxFields caps the rows.
 const editorRows = 8
 
 // fieldTypes are the field types the editor offers, with their names.
@@ -28,6 +30,12 @@ var fieldTypes = []struct {
 	{form.TypeDate, "日期"}, {form.TypePhone, "手机号"}, {form.TypeIDCard, "身份证号"},
 	{form.TypeTemperature, "体温"}, {form.TypeLocation, "位置"},
 }
+
+// formModes are the modes the editor offers, with their names.
+var formModes = []struct {
+	Mode  form.Mode
+	Label string
+}{{form.ModeDaily, "每日一次"}, {form.ModeOnce, "只填一次"}, {form.ModeEntries, "可填多条（如逐户登记）"}}
 
 // alertOps are the alert rules the editor offers.
 var alertOps = []struct{ Op, Label string }{
@@ -48,8 +56,13 @@ func (c *Console) forms(g *gin.Context) {
 	if !ok {
 		return
 	}
+	c.formsPage(g, nav, pq.Cursor, newEditor(nil, editorRows))
+}
+
+// formsPage shows the org's forms after cursor and the editor ed.
+func (c *Console) formsPage(g *gin.Context, nav *orgNav, cursor int64, ed editor) {
 	ctx, uid := g.Request.Context(), userID(g)
-	p, err := c.o.Form.List(ctx, uid, nav.Org.ID, pq.Cursor, 10)
+	p, err := c.o.Form.List(ctx, uid, nav.Org.ID, cursor, 10)
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -65,20 +78,93 @@ func (c *Console) forms(g *gin.Context) {
 		rows.Items[i].Sum = s
 		rows.Items[i].Chart = barChart(f.Title, []bar{{Label: "已填报", Done: int64(s.Submitted), Total: int64(s.Audience)}})
 	}
-	editor := make([]int, editorRows)
-	for i := range editor {
-		editor[i] = i
-	}
 	c.render(g, http.StatusOK, "forms", page{Title: "排查表", Org: nav, Tab: "forms", Flash: flash(g), Data: map[string]any{
-		"List": rows, "Rows": editor, "Types": fieldTypes, "Ops": alertOps,
+		"List": rows, "Editor": ed, "Types": fieldTypes, "Ops": alertOps,
 	}})
 }
 
+// editor is the new-form editor as the page shows it: empty at first, and
+// as the secretary filled it in when 添加字段 sends it back without
+// JavaScript.
+type editor struct {
+	Title, Description, Mode, DueTime, DueAt, Remind string
+	Badges                                           map[string]bool
+	IncludeSuborgs                                   bool
+	Rows                                             []editorRow
+	// Blank is a row for the page's script to copy (its index __i__).
+	Blank editorRow
+	// Max is form.MaxFields: no more rows than that.
+	Max int
+}
+
+// editorRow is one field's row in the editor; Index names its inputs
+// (label<Index>, type<Index>, …) and N is its number on screen.
+type editorRow struct {
+	Index, N                              string
+	Label, Type, Options, Unit, Op, Value string
+	Required                              bool
+}
+
+// newEditor is the editor with the rows of g's form (nil: none) and up to
+// more empty rows after them, at most form.MaxFields in all; the other
+// inputs are g's too.
+func newEditor(g *gin.Context, more int) editor {
+	ed := editor{Mode: string(form.ModeDaily), Badges: map[string]bool{}, Max: form.MaxFields, Blank: editorRow{Index: "__i__", N: "__n__"}}
+	if g != nil {
+		ed.Title, ed.Description, ed.Mode = g.PostForm("title"), g.PostForm("description"), g.PostForm("mode")
+		ed.DueTime, ed.DueAt, ed.Remind = g.PostForm("due_time"), g.PostForm("due_at"), g.PostForm("remind_before_minutes")
+		for _, b := range g.PostFormArray("badge") {
+			ed.Badges[b] = true
+		}
+		ed.IncludeSuborgs = g.PostForm("include_suborgs") != ""
+		for _, i := range fieldRows(g) {
+			n := strconv.Itoa(i)
+			ed.Rows = append(ed.Rows, editorRow{Label: g.PostForm("label" + n), Type: g.PostForm("type" + n), Required: g.PostForm("required"+n) != "",
+				Options: g.PostForm("options" + n), Unit: g.PostForm("unit" + n), Op: g.PostForm("op" + n), Value: g.PostForm("value" + n)})
+		}
+	}
+	for range more {
+		if len(ed.Rows) >= form.MaxFields {
+			break
+		}
+		ed.Rows = append(ed.Rows, editorRow{})
+	}
+	for i := range ed.Rows {
+		ed.Rows[i].Index, ed.Rows[i].N = strconv.Itoa(i), strconv.Itoa(i+1)
+	}
+	return ed
+}
+
+// fieldRows are the indexes of the editor's rows in g's form (label0,
+// label1, …, however many the page's script added), in order.
+func fieldRows(g *gin.Context) []int {
+	if err := g.Request.ParseForm(); err != nil {
+		return nil
+	}
+	var out []int
+	for k := range g.Request.PostForm {
+		if i, err := strconv.Atoi(strings.TrimPrefix(k, "label")); err == nil && strings.HasPrefix(k, "label") && i >= 0 {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // createForm is POST /console/orgs/{id}/forms: a form built with the
-// editor, published to its audience by the form service.
+// editor, published to its audience by the form service; or, for 添加字段
+// without JavaScript (more), the editor again as filled in, with more rows.
 func (c *Console) createForm(g *gin.Context) {
 	id, ok := c.pathID(g, "id")
 	if !ok {
+		return
+	}
+	if g.PostForm("more") != "" {
+		nav, ok := c.navOf(g, id)
+		if !ok {
+			return
+		}
+		c.formsPage(g, nav, 0, newEditor(g, editorRows))
 		return
 	}
 	in, err := c.formInput(g)
@@ -94,13 +180,14 @@ func (c *Console) createForm(g *gin.Context) {
 	back(g, fmt.Sprintf("/console/forms/%d", f.ID), "form")
 }
 
-// formInput reads the editor; the form service checks every rule.
+// formInput reads the editor; the form service checks every rule (the
+// number of fields among them).
 func (c *Console) formInput(g *gin.Context) (form.Input, error) {
 	in := form.Input{RequestID: g.PostForm("request_id"), Title: strings.TrimSpace(g.PostForm("title")),
 		Description: g.PostForm("description"), Mode: form.Mode(g.PostForm("mode")), DueTime: g.PostForm("due_time")}
 	bad := map[string]string{}
 	in.Target, in.DueAt, in.RemindBeforeMinutes = c.audienceAndDue(g, bad)
-	for i := range editorRows {
+	for _, i := range fieldRows(g) {
 		n := strconv.Itoa(i)
 		label := strings.TrimSpace(g.PostForm("label" + n))
 		if label == "" {

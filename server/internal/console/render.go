@@ -54,6 +54,7 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		},
 		"badge":     func(b org.Badge) string { return b.Label() },
 		"badges":    func() []org.Badge { return org.Badges },
+		"modes":     func() any { return formModes },
 		"kind":      org.KindLabel,
 		"svgHTML":   func(s svg) template.HTML { return template.HTML(s) },
 		"percent":   percent,

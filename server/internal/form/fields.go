@@ -56,11 +56,12 @@ type Alert struct {
 	Value json.RawMessage `json:"value"`
 }
 
-// Limits of a form's definition.
-const (
-	maxFields  = 50
-	maxOptions = 50
-)
+// MaxFields is the most fields a form may have (openapi.yaml says the
+// same); the web console's editor offers up to that many rows.
+const MaxFields = 50
+
+// maxOptions is the most options a choice or multi field may have.
+const maxOptions = 50
 
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
@@ -81,8 +82,8 @@ func checkText(s string, min, max int) string {
 // checkFields validates a form's fields, writing problems into f under
 // "fields[i]…".
 func checkFields(fields []Field, f map[string]string) {
-	if len(fields) == 0 || len(fields) > maxFields {
-		f["fields"] = fmt.Sprintf("应有 1 到 %d 个字段", maxFields)
+	if len(fields) == 0 || len(fields) > MaxFields {
+		f["fields"] = fmt.Sprintf("应有 1 到 %d 个字段", MaxFields)
 		return
 	}
 	seen := map[string]bool{}

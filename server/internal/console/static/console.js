@@ -1,6 +1,6 @@
-// 先锋管理后台: the QR code login's polling and the confirmation of
-// destructive forms. No library; the pages work without it except the
-// login by scanning.
+// 先锋管理后台: the QR code login's polling, the confirmation of
+// destructive forms and the form editor's 添加字段. No library; the pages
+// work without it except the login by scanning.
 (function () {
   'use strict';
 
@@ -9,6 +9,28 @@
       if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault();
     });
   });
+
+  // The form editor's 添加字段 adds one empty row from the page's
+  // <template> (its inputs numbered after the last row's), up to the
+  // server's limit (data-max). Without the script the button submits the
+  // editor, and the server sends it back as filled in with more rows.
+  var add = document.getElementById('add-field');
+  var rows = document.getElementById('field-rows');
+  var blank = document.getElementById('field-row');
+  if (add && rows && blank) {
+    add.addEventListener('click', function (e) {
+      e.preventDefault();
+      var n = rows.querySelectorAll('tr').length;
+      var max = parseInt(add.getAttribute('data-max'), 10);
+      if (n >= max) return;
+      rows.insertAdjacentHTML('beforeend', blank.innerHTML.replace(/__i__/g, String(n)).replace(/__n__/g, String(n + 1)));
+      document.getElementById('label' + n).focus();
+      if (n + 1 >= max) {
+        add.hidden = true;
+        document.getElementById('fields-full').hidden = false;
+      }
+    });
+  }
 
   var box = document.getElementById('login');
   if (!box) return;
