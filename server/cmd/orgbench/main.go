@@ -10,7 +10,10 @@
 //
 //	go run ./server/cmd/orgbench -db postgres://postgres@127.0.0.1:5432/xianfeng_orgbench?sslmode=disable \
 //		[-redis redis://127.0.0.1:6379/0] [-orgs 50000] [-members 500000] [-n 3000] [-c 8] [-warmup 300] \
-//		[-committees 0] [-general-branches 0] [-analyze=true]
+//		[-committees 0] [-general-branches 0] [-analyze=true] [-runs 3] [-baseline http://127.0.0.1:18184]
+//
+// For a quick check of the script and the figures, a small tree:
+// -orgs 200 -members 2000 -n 1000.
 //
 // The database may already hold data: the seeded ids continue after it. The app is the real one (app.New with migrations,
 // Redis key prefix orgbench:, asynq namespace orgbench, log level warn).
@@ -28,9 +31,15 @@
 //
 //	console {root}     GET /console/orgs/{root} over HTTP as the root
 //	                   secretary with a console session: the web console's
-//	                   dashboard (board by badge and child org, absent
-//	                   members, tasks, reports, forms), the goal
-//	                   under 300 ms of server time; -n/20 calls (at least 50)
+//	                   dashboard (board by badge and child org, tasks,
+//	                   reports, forms), the goal under 300 ms of
+//	                   server time; -n/20 calls (at least 50), -runs times,
+//	                   each run followed by as many calls of the bare-stack
+//	                   baseline's GET /r1 (gin and one Redis GET; -baseline)
+//	                   with the same callers. A table of the runs' medians,
+//	                   spreads and ratios to the baseline follows
+//	                   (scripts/benchfig): the goal is judged on the median
+//	                   of the runs' p99.
 //
 // The HTTP requests go over loopback to an httptest server running the
 // app's router, with a keep-alive client of -c connections and a session
@@ -77,6 +86,8 @@ type options struct {
 	n, c, warmup      int
 	committees, perGB int
 	analyze           bool
+	runs              int
+	baseline          string
 }
 
 func main() {
@@ -89,8 +100,13 @@ func main() {
 	flag.IntVar(&o.n, "n", 3000, "measured calls per measurement")
 	flag.IntVar(&o.c, "c", 8, "concurrent callers")
 	flag.IntVar(&o.warmup, "warmup", 300, "unmeasured calls before each measurement")
+	flag.IntVar(&o.runs, "runs", benchfig.Runs(), "runs of the console dashboard's measurement (default XF_BENCH_RUNS or 3)")
+	flag.StringVar(&o.baseline, "baseline", "", "base URL of the bare-stack baseline, whose GET /r1 is measured after each dashboard run (empty: none)")
 	benchapp.Main(func() string { return "orgbench" },
-		func() bool { return o.DB != "" && o.n >= 1 && o.c >= 1 && o.warmup >= 0 },
+		func() bool {
+			o.baseline = strings.TrimRight(o.baseline, "/")
+			return o.DB != "" && o.n >= 1 && o.c >= 1 && o.warmup >= 0 && o.runs >= 1
+		},
 		func() error { return run(o) })
 }
 
@@ -209,22 +225,69 @@ func run(o options) error {
 		return fmt.Errorf("the console's root dashboard is not the dashboard: %.300s", page)
 	}
 	fmt.Printf("sanity: the console's root dashboard is %d bytes\n", len(page))
-	dash := o
-	dash.n, dash.warmup = max(o.n/20, 50), max(o.warmup/20, 5)
-	r := measure(dash, func() error {
-		_, err := fetch(client, dashURL, cookie)
-		return err
-	})
-	fmt.Println(r.line("console {root}    (root sec)       ", dash, dashboardGoal))
-	if r.errors > 0 {
+	if !dashboard(client, dashURL, cookie, o) {
 		failed = true
-		fmt.Fprintf(os.Stderr, "orgbench: console dashboard: %d errors, e.g. %v\n", r.errors, r.first)
 	}
 
 	if failed {
 		return errors.New("some calls failed")
 	}
 	return nil
+}
+
+// dashboard measures the console's root dashboard o.runs times, each run
+// followed by the baseline's GET /r1 with the same callers and calls, and
+// prints each run and the table of the runs judged against the goal. It
+// reports whether every call succeeded.
+func dashboard(client *http.Client, dashURL string, cookie func(*http.Request), o options) bool {
+	dash := o
+	dash.n, dash.warmup = max(o.n/20, 50), max(o.warmup/20, 5)
+	r1 := func() error {
+		_, err := fetch(client, o.baseline+"/r1", func(*http.Request) {})
+		return err
+	}
+	var dashP50, dashP99, baseP50, baseP99 []float64
+	ok := true
+	// one measures f once for run, printing its line (judged against
+	// goal unless 0) and keeping its p50 and p99.
+	one := func(run int, name string, f func() error, goal time.Duration, p50, p99 *[]float64) bool {
+		r := measure(dash, f)
+		fmt.Printf("run %d: %s\n", run, r.line(name, dash, goal))
+		if r.errors > 0 {
+			fmt.Fprintf(os.Stderr, "orgbench: %s: %d errors, e.g. %v\n", strings.TrimSpace(name), r.errors, r.first)
+			return false
+		}
+		*p50 = append(*p50, benchfig.Ms(benchfig.Percentile(r.latencies, 0.5)))
+		*p99 = append(*p99, benchfig.Ms(benchfig.Percentile(r.latencies, 0.99)))
+		return true
+	}
+	page := func() error {
+		_, err := fetch(client, dashURL, cookie)
+		return err
+	}
+	for run := 1; run <= o.runs; run++ {
+		if !one(run, "console {root}    (root sec)       ", page, dashboardGoal, &dashP50, &dashP99) {
+			ok = false
+			continue
+		}
+		if o.baseline != "" && !one(run, "baseline GET /r1                   ", r1, 0, &baseP50, &baseP99) {
+			ok = false
+		}
+	}
+	title := fmt.Sprintf("summary of orgbench's console dashboard (%d orgs, %d members; %d calls at c=%d per run, %d runs; baseline: GET /r1 of the bare-stack server, same run)",
+		o.Orgs, o.Members, dash.n, o.c, o.runs)
+	if o.baseline == "" {
+		title += " — no baseline given: no ratios"
+	}
+	figs := []benchfig.Figure{
+		{Name: "console root dashboard: p50 vs /r1", Unit: benchfig.Millis, Values: dashP50, Base: baseP50, Note: "— (p99 judged)"},
+		{Name: "console root dashboard: p99 vs /r1", Unit: benchfig.Millis, Values: dashP99, Base: baseP99, Goal: benchfig.Goal{Max: benchfig.Ms(dashboardGoal)}},
+	}
+	if err := benchfig.Table(os.Stdout, title, figs); err != nil {
+		fmt.Fprintln(os.Stderr, "orgbench:", err)
+		ok = false
+	}
+	return ok
 }
 
 // fetch GETs url signed in by auth (a bearer token, a console cookie) and
@@ -302,12 +365,16 @@ func calls(n, c int, f func() error) result {
 
 func (r result) line(name string, o options, goal time.Duration) string {
 	p99 := benchfig.Percentile(r.latencies, 0.99)
+	line := fmt.Sprintf("%s n=%d c=%d rate=%.0f/s p50=%s p90=%s p99=%s max=%s errors=%d",
+		name, len(r.latencies), o.c, float64(len(r.latencies))/r.elapsed.Seconds(),
+		benchfig.Latency(benchfig.Percentile(r.latencies, 0.50)), benchfig.Latency(benchfig.Percentile(r.latencies, 0.90)), benchfig.Latency(p99), benchfig.Latency(r.latencies[len(r.latencies)-1]),
+		r.errors)
+	if goal == 0 { // the yardstick, which has no goal of its own
+		return line
+	}
 	verdict := "ok"
 	if p99 >= goal {
 		verdict = "OVER GOAL"
 	}
-	return fmt.Sprintf("%s n=%d c=%d rate=%.0f/s p50=%s p90=%s p99=%s max=%s errors=%d  [p99 < %s: %s]",
-		name, len(r.latencies), o.c, float64(len(r.latencies))/r.elapsed.Seconds(),
-		benchfig.Latency(benchfig.Percentile(r.latencies, 0.50)), benchfig.Latency(benchfig.Percentile(r.latencies, 0.90)), benchfig.Latency(p99), benchfig.Latency(r.latencies[len(r.latencies)-1]),
-		r.errors, benchfig.Latency(goal), verdict)
+	return fmt.Sprintf("%s  [p99 < %s: %s]", line, benchfig.Latency(goal), verdict)
 }
