@@ -62,6 +62,7 @@ func New(t testing.TB, opts Options) *Env {
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}
+	must(t, fromTemplate(cfg.Database.URL))
 	log := logging.Discard()
 	if os.Getenv("TEST_LOG") != "" && opts.Log == nil {
 		opts.Log = os.Stderr
