@@ -260,18 +260,12 @@ func (h *Handler) Summary(ctx context.Context, userID int64, in summaryInput) (S
 	return h.svc.SummarizePage(ctx, userID, in.FormID, in.Day, in.Page.Cursor, in.Page.Limit)
 }
 
-type exportInput struct {
-	FormID int64  `path:"id"`
-	From   string `query:"from"`
-	To     string `query:"to"`
-}
-
 // Export is GET /forms/{id}/export.xlsx: the workbook of a form's entries
 // over a range of days (web.Attach streams it).
-func (h *Handler) Export(ctx context.Context, userID int64, in exportInput) (web.Attachment, error) {
+func (h *Handler) Export(ctx context.Context, userID int64, in web.IDRange) (web.Attachment, error) {
 	r, err := h.svc.ExportRange(in.From, in.To)
 	if err != nil {
 		return nil, err
 	}
-	return h.svc.Export(ctx, userID, in.FormID, r)
+	return h.svc.Export(ctx, userID, in.ID, r)
 }
