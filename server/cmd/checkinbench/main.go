@@ -207,14 +207,7 @@ func load(o options) error {
 		}
 		figs = append(figs, loadgen.Judge(label[sc], s, goalRatio, goalP99Ratio)...)
 	}
-	title := fmt.Sprintf("summary of checkinbench (c=%d, d=%s, warm-up %s, %d runs; baseline: POST /checkin of the bare-stack server, same run)", o.C, o.D, o.Warmup, o.Runs)
-	if o.Baseline == "" {
-		title += " — no baseline given: ratios and their goals cannot be judged"
-	}
-	if err := benchfig.Table(os.Stdout, title, figs); err != nil {
-		return err
-	}
-	_, err = loadgen.Finish(o.Options, xf, start, targets)
+	err = loadgen.Summary(o.Options, "checkinbench", figs, xf, start, targets)
 	return errors.Join(append(errs, err)...)
 }
 

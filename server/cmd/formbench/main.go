@@ -360,15 +360,7 @@ func load(o options) error {
 	start := time.Now()
 	s, runErr := loadgen.Compare(o.Options, "new", false, targets)
 	figs := loadgen.Judge("form entry, new", s, goalRatio, goalP99Ratio)
-	title := fmt.Sprintf("summary of formbench load (c=%d, d=%s, warm-up %s, %d runs; baseline: POST /checkin of the bare-stack server, same run)", o.C, o.D, o.Warmup, o.Runs)
-	if o.Baseline == "" {
-		title += " — no baseline given: ratios and their goals cannot be judged"
-	}
-	if err := benchfig.Table(os.Stdout, title, figs); err != nil {
-		return err
-	}
-	_, err = loadgen.Finish(o.Options, xf, start, targets)
-	return errors.Join(runErr, err)
+	return errors.Join(runErr, loadgen.Summary(o.Options, "formbench load", figs, xf, start, targets))
 }
 
 // ---------------------------------------------------------------- verify

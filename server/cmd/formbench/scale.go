@@ -54,9 +54,20 @@ type bulk struct {
 	totals  int64
 }
 
-// newBulk reads the audience (the approved memberships, one per user, as
-// org.Seed makes them) and works out every variant's rows.
-func newBulk(ctx context.Context, a *app.App, formID int64) (*bulk, error) {
+// newBulk creates a daily form titled title (see createForm), reads its
+// audience (the approved memberships, one per user, as org.Seed makes them)
+// and works out every variant's rows of a bulk load into it.
+func newBulk(ctx context.Context, a *app.App, res org.SeedResult, title string) (form.Form, *bulk, error) {
+	f, err := createForm(ctx, a, res, title)
+	if err != nil {
+		return form.Form{}, nil, err
+	}
+	b, err := bulkInto(ctx, a, f.ID)
+	return f, b, err
+}
+
+// bulkInto reads the audience of the form formID and works out the rows.
+func bulkInto(ctx context.Context, a *app.App, formID int64) (*bulk, error) {
 	b := &bulk{formID: formID, loc: a.Config.Location()}
 	var ms []struct {
 		UserID, OrgID int64
@@ -367,11 +378,7 @@ func scale(ctx context.Context, o options) error {
 		return err
 	}
 
-	f, err := createForm(ctx, a, res, "每日健康打卡")
-	if err != nil {
-		return err
-	}
-	b, err := newBulk(ctx, a, f.ID)
+	f, b, err := newBulk(ctx, a, res, "每日健康打卡")
 	if err != nil {
 		return err
 	}
@@ -561,14 +568,8 @@ func exportChild(ctx context.Context, o options) error {
 		return err
 	}
 	defer a.Close()
-	get, stop, err := benchapp.Serve(ctx, a, o.user)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	_, err = benchapp.Download(get, fmt.Sprintf("/api/v1/forms/%d/export.xlsx?from=%s&to=%s", o.form, o.day, o.day), o.output,
+	return benchapp.Export(ctx, a, o.user, fmt.Sprintf("/api/v1/forms/%d/export.xlsx?from=%s&to=%s", o.form, o.day, o.day), o.output,
 		"GET /forms/{id}/export.xlsx of one day", goalRSSKB)
-	return err
 }
 
 // ---------------------------------------------------------------- sample
@@ -583,11 +584,7 @@ func sample(ctx context.Context, a *app.App, db *sql.DB, res org.SeedResult, n i
 	if err != nil {
 		return err
 	}
-	bulked, err := createForm(ctx, a, res, "核对（批量写入）")
-	if err != nil {
-		return err
-	}
-	b, err := newBulk(ctx, a, bulked.ID)
+	bulked, b, err := newBulk(ctx, a, res, "核对（批量写入）")
 	if err != nil {
 		return err
 	}

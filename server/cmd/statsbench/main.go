@@ -264,14 +264,8 @@ func run(ctx context.Context, a *app.App, o options) error {
 
 // exportChild runs one export and prints its time and the process's peak RSS.
 func exportChild(ctx context.Context, a *app.App, o options) error {
-	get, stop, err := benchapp.Serve(ctx, a, o.user)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	_, err = benchapp.Download(get, fmt.Sprintf("/api/v1/orgs/%d/export.xlsx?from=%s&to=%s", o.org, o.from, o.to), o.output,
+	return benchapp.Export(ctx, a, o.user, fmt.Sprintf("/api/v1/orgs/%d/export.xlsx?from=%s&to=%s", o.org, o.from, o.to), o.output,
 		"GET /orgs/{root}/export.xlsx", goalRSSKB)
-	return err
 }
 
 // sane checks the root's figures against plain counts of the tables.

@@ -104,6 +104,21 @@ var (
 // every offline client_time (check-ins, task check-ins, form entries).
 const ClientSkew = 2 * time.Minute
 
+// CheckPosition writes into f (under "lat" and "accuracy_m") what is wrong
+// with a position a phone reported: both coordinates or neither, each in
+// range, and an accuracy of 0 to 100 km. Daily and task check-ins take the
+// same position.
+func CheckPosition(f map[string]string, lat, lng, accuracyM *float64) {
+	if (lat == nil) != (lng == nil) {
+		f["lat"] = "lat 与 lng 需同时提供"
+	} else if lat != nil && (*lat < -90 || *lat > 90 || *lng < -180 || *lng > 180) {
+		f["lat"] = "经纬度超出范围"
+	}
+	if accuracyM != nil && (*accuracyM < 0 || *accuracyM > 100000) {
+		f["accuracy_m"] = "应在 0 到 100000 之间"
+	}
+}
+
 // ClientAt is when something recorded offline happened: clientTime (to
 // the millisecond) if it lies between window before now and skew after it,
 // now when clientTime is nil; anything else is ErrWindow. Check-ins and
@@ -149,14 +164,7 @@ func (s *Service) Checkin(ctx context.Context, userID int64, in Input) (Checkin,
 	if in.RequestID == "" || len(in.RequestID) > 64 {
 		f["request_id"] = "需要 1 到 64 个字符的请求编号"
 	}
-	if (in.Lat == nil) != (in.Lng == nil) {
-		f["lat"] = "lat 与 lng 需同时提供"
-	} else if in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180) {
-		f["lat"] = "经纬度超出范围"
-	}
-	if in.AccuracyM != nil && (*in.AccuracyM < 0 || *in.AccuracyM > 100000) {
-		f["accuracy_m"] = "应在 0 到 100000 之间"
-	}
+	CheckPosition(f, in.Lat, in.Lng, in.AccuracyM)
 	if in.OrgID < 0 {
 		f["org_id"] = "应为正整数"
 	}

@@ -191,12 +191,10 @@ func (s *Service) Submit(ctx context.Context, userID, formID int64, in SubmitInp
 	if f.Status != StatusOpen {
 		return Entry{}, false, ErrClosed
 	}
-	now := s.now()
-	at, err := s.clientAt(now, in.ClientTime)
+	e, at, err := s.newEntry(f, userID, in)
 	if err != nil {
 		return Entry{}, false, err
 	}
-	e := s.newEntry(f, userID, in, at, now)
 	e.OrgID = m.OrgID
 	if f.Mode != ModeEntries {
 		var n int64
@@ -258,12 +256,10 @@ func (s *Service) submitOneTrip(ctx context.Context, userID, formID int64, in Su
 	if err != nil {
 		return Entry{}, false, err
 	}
-	now := s.now()
-	at, err := s.clientAt(now, in.ClientTime)
+	e, at, err := s.newEntry(f, userID, in)
 	if err != nil {
 		return Entry{}, false, nil
 	}
-	e := s.newEntry(f, userID, in, at, now)
 	fields := f.FieldList()
 	stored, checks, err := s.compose(ctx, fields, userID, in.Answers, &e)
 	if err != nil || slices.ContainsFunc(checks, func(p *contentsec.Pending) bool { return p != nil }) {
@@ -287,10 +283,15 @@ func (s *Service) clientAt(now time.Time, clientTime *time.Time) (time.Time, err
 	return at, nil
 }
 
-// newEntry returns the entry in of userID makes, at (its client time when
-// given) and now, its slot set by the form's mode; its org and answers are
-// not set.
-func (s *Service) newEntry(f Form, userID int64, in SubmitInput, at, now time.Time) Entry {
+// newEntry returns the entry in of userID makes now, and at, when it was
+// made (its client time when given, see clientAt); its slot is set by the
+// form's mode, its org and answers are not set.
+func (s *Service) newEntry(f Form, userID int64, in SubmitInput) (Entry, time.Time, error) {
+	now := s.now()
+	at, err := s.clientAt(now, in.ClientTime)
+	if err != nil {
+		return Entry{}, time.Time{}, err
+	}
 	day := s.Day(at)
 	e := Entry{FormID: f.ID, UserID: userID, RequestID: in.RequestID, Day: day, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if in.ClientTime != nil {
@@ -304,7 +305,7 @@ func (s *Service) newEntry(f Form, userID int64, in SubmitInput, at, now time.Ti
 	default:
 		e.Slot = "r:" + in.RequestID
 	}
-	return e
+	return e, at, nil
 }
 
 // compose checks answers against the fields (400 naming each bad one) and

@@ -45,16 +45,12 @@ type JSON struct {
 func NewJSON(f Form) JSON {
 	out := JSON{ID: f.ID, OrgID: f.OrgID, Title: f.Title, Description: f.Description, Mode: f.Mode, Target: f.Audience(),
 		RemindBeforeMinutes: f.RemindBeforeMinutes, Fields: f.FieldList(), Status: f.Status, CreatedBy: f.CreatedBy,
-		CreatedAt: f.CreatedAt.UTC()}
+		CreatedAt: f.CreatedAt.UTC(), ClosedAt: web.UTC(f.ClosedAt)}
 	if f.DueAt != nil {
 		s := f.DueAt.UTC().Format(time.RFC3339Nano)
 		out.DueAt = &s
 	} else if f.DueTime != "" {
 		out.DueAt = &f.DueTime
-	}
-	if f.ClosedAt != nil {
-		c := f.ClosedAt.UTC()
-		out.ClosedAt = &c
 	}
 	return out
 }
@@ -80,13 +76,8 @@ type EntryJSON struct {
 
 // NewEntryJSON renders an entry.
 func NewEntryJSON(e Entry) EntryJSON {
-	out := EntryJSON{ID: e.ID, FormID: e.FormID, UserID: e.UserID, OrgID: e.OrgID, Day: e.Day, Answers: json.RawMessage(e.Answers),
-		Alert: e.Alert, ReportID: e.ReportID, Version: e.Version, CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
-	if e.ClientTime != nil {
-		c := e.ClientTime.UTC()
-		out.ClientTime = &c
-	}
-	return out
+	return EntryJSON{ID: e.ID, FormID: e.FormID, UserID: e.UserID, OrgID: e.OrgID, Day: e.Day, Answers: json.RawMessage(e.Answers),
+		Alert: e.Alert, ReportID: e.ReportID, Version: e.Version, ClientTime: web.UTC(e.ClientTime), CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
 }
 
 type createInput struct {
@@ -260,18 +251,12 @@ func (h *Handler) Summary(ctx context.Context, userID int64, in summaryInput) (S
 	return h.svc.SummarizePage(ctx, userID, in.FormID, in.Day, in.Page.Cursor, in.Page.Limit)
 }
 
-type exportInput struct {
-	FormID int64  `path:"id"`
-	From   string `query:"from"`
-	To     string `query:"to"`
-}
-
 // Export is GET /forms/{id}/export.xlsx: the workbook of a form's entries
 // over a range of days (web.Attach streams it).
-func (h *Handler) Export(ctx context.Context, userID int64, in exportInput) (web.Attachment, error) {
+func (h *Handler) Export(ctx context.Context, userID int64, in web.IDRange) (web.Attachment, error) {
 	r, err := h.svc.ExportRange(in.From, in.To)
 	if err != nil {
 		return nil, err
 	}
-	return h.svc.Export(ctx, userID, in.FormID, r)
+	return h.svc.Export(ctx, userID, in.ID, r)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -14,6 +13,7 @@ import (
 	"xianfeng/server/internal/contentsec"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/text"
 )
 
 // Signup applies to join the org behind an invite code with a badge; the
@@ -198,9 +198,8 @@ func (s *Service) Approve(ctx context.Context, actorID, orgID, targetID int64) (
 // Reject turns down a pending application with an optional reason.
 func (s *Service) Reject(ctx context.Context, actorID, orgID, targetID int64, reason string) (_ MembershipView, err error) {
 	defer apperr.Annotate(&err, "org.Reject")
-	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > 200 {
-		return MembershipView{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
+	if reason, err = text.Note("reason", reason, 200); err != nil {
+		return MembershipView{}, err
 	}
 	_, m, err := s.target(ctx, actorID, orgID, targetID, false)
 	if err != nil {

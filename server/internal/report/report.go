@@ -24,6 +24,7 @@ import (
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/service"
+	"xianfeng/server/internal/text"
 )
 
 // Categories of report.
@@ -518,9 +519,8 @@ func (s *Service) settle(ctx context.Context, userID, id int64, st step, now tim
 // Resolve closes a report with a note.
 func (s *Service) Resolve(ctx context.Context, userID, id int64, note string) (_ Report, err error) {
 	defer apperr.Annotate(&err, "report.Resolve(%d)", id)
-	note = strings.TrimSpace(note)
-	if utf8.RuneCountInString(note) > 1000 {
-		return Report{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
+	if note, err = text.Note("note", note, 1000); err != nil {
+		return Report{}, err
 	}
 	r, err := s.inScope(ctx, userID, id)
 	if err != nil {

@@ -45,18 +45,12 @@ func (h *Handler) Stats(ctx context.Context, userID int64, in statsInput) (JSON,
 		Org: r.Org, Children: r.Children, Members: r.Members}, err
 }
 
-type exportInput struct {
-	OrgID int64  `path:"id"`
-	From  string `query:"from"`
-	To    string `query:"to"`
-}
-
 // Export is GET /orgs/{id}/export.xlsx: the workbook of an org's figures
 // over a period (web.Attach streams it).
-func (h *Handler) Export(ctx context.Context, userID int64, in exportInput) (web.Attachment, error) {
+func (h *Handler) Export(ctx context.Context, userID int64, in web.IDRange) (web.Attachment, error) {
 	p, err := h.svc.Period(in.From, in.To)
 	if err != nil {
 		return nil, err
 	}
-	return h.svc.Export(ctx, userID, in.OrgID, p)
+	return h.svc.Export(ctx, userID, in.ID, p)
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -20,6 +19,7 @@ import (
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
+	"xianfeng/server/internal/text"
 )
 
 // mine loads the user's assignment in a task with the task.
@@ -124,9 +124,9 @@ func (s *Service) Accept(ctx context.Context, userID, taskID int64) (Task, Assig
 
 // Decline turns down a task not yet done, with an optional reason.
 func (s *Service) Decline(ctx context.Context, userID, taskID int64, reason string) (Task, Assignment, error) {
-	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > 200 {
-		return Task{}, Assignment{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
+	reason, err := text.Note("reason", reason, 200)
+	if err != nil {
+		return Task{}, Assignment{}, err
 	}
 	t, a, err := s.mine(ctx, userID, taskID)
 	if err != nil {
@@ -172,14 +172,7 @@ func (s *Service) Checkin(ctx context.Context, userID, taskID int64, in CheckinI
 		return Task{}, Assignment{}, err
 	}
 	f := map[string]string{}
-	if (in.Lat == nil) != (in.Lng == nil) {
-		f["lat"] = "lat 与 lng 需同时提供"
-	} else if in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180) {
-		f["lat"] = "经纬度超出范围"
-	}
-	if in.AccuracyM != nil && (*in.AccuracyM < 0 || *in.AccuracyM > 100000) {
-		f["accuracy_m"] = "应在 0 到 100000 之间"
-	}
+	checkin.CheckPosition(f, in.Lat, in.Lng, in.AccuracyM)
 	if len(f) > 0 {
 		return Task{}, Assignment{}, apperr.Invalid("参数错误", f)
 	}
@@ -266,9 +259,9 @@ func (s *Service) Complete(ctx context.Context, userID, taskID int64, note, requ
 	if err := media.CheckIDs(mediaIDs); err != nil {
 		return Task{}, Assignment{}, err
 	}
-	note = strings.TrimSpace(note)
-	if utf8.RuneCountInString(note) > 1000 {
-		return Task{}, Assignment{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
+	note, err := text.Note("note", note, 1000)
+	if err != nil {
+		return Task{}, Assignment{}, err
 	}
 	t, a, err := s.mine(ctx, userID, taskID)
 	if err != nil {

@@ -138,10 +138,10 @@ const maxTargetUsers = 1000
 
 func (s *Service) validate(in Input) error {
 	f := map[string]string{}
-	if msg := text(in.Title, 1, 100); msg != "" {
+	if msg := textProblem(in.Title, 1, 100); msg != "" {
 		f["title"] = msg
 	}
-	if msg := text(in.Description, 0, 2000); msg != "" {
+	if msg := textProblem(in.Description, 0, 2000); msg != "" {
 		f["description"] = msg
 	}
 	if in.Kind.Label() == "" {
@@ -191,7 +191,7 @@ func (s *Service) validate(in Input) error {
 	return nil
 }
 
-func text(s string, min, max int) string {
+func textProblem(s string, min, max int) string {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
 	case n < min:

@@ -7,9 +7,12 @@
 package text
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"xianfeng/server/internal/apperr"
 )
 
 // The problems, as a member reads them next to the field.
@@ -83,6 +86,17 @@ func Name(s string) (out string, problem string) {
 		return "", problemInvisible
 	}
 	return s, ""
+}
+
+// Note is an optional free text that a step carries (a reason, a note),
+// trimmed, or the 参数错误 naming field when it is longer than max
+// characters.
+func Note(field, s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > max {
+		return "", apperr.Invalid("参数错误", map[string]string{field: fmt.Sprintf("不能超过 %d 个字", max)})
+	}
+	return s, nil
 }
 
 // invisible reports whether r shows nothing by itself.

@@ -105,6 +105,14 @@ type ID struct {
 	ID int64 `path:"id"`
 }
 
+// IDRange is the input of an endpoint that reads the path id :id and a
+// range of days, ?from= and ?to= (an export); the service checks the range.
+type IDRange struct {
+	ID   int64  `path:"id"`
+	From string `query:"from"`
+	To   string `query:"to"`
+}
+
 // OptionalBody, embedded in an endpoint's input, lets the client leave the
 // body out; the body fields then keep their zero values.
 type OptionalBody struct{}

@@ -87,6 +87,18 @@ func Child(ctx context.Context, args ...string) (int64, error) {
 	return 0, nil
 }
 
+// Export serves the app (see Serve) and downloads path as userID into the
+// file out (see Download): an export measured in a child process of its own.
+func Export(ctx context.Context, a *app.App, userID int64, path, out, what string, goalKB int64) error {
+	get, stop, err := Serve(ctx, a, userID)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	_, err = Download(get, path, out, what, goalKB)
+	return err
+}
+
 // Download fetches path with get into the file out and prints, as what,
 // how long it took, how much it wrote and the process's peak RSS (VmHWM)
 // judged against goalKB; it returns the peak in kB.

@@ -456,6 +456,21 @@ type Counts struct {
 	FinishedAt int64 `json:"finished_unix"`
 }
 
+// Summary prints the table of a load's figures, titled for the tool name
+// with the load's settings and its baseline (the bare-stack server's POST
+// /checkin), then ends the load as Finish does.
+func Summary(f Options, name string, figs []benchfig.Figure, tg *Target, start time.Time, targets []*Target) error {
+	title := fmt.Sprintf("summary of %s (c=%d, d=%s, warm-up %s, %d runs; baseline: POST /checkin of the bare-stack server, same run)", name, f.C, f.D, f.Warmup, f.Runs)
+	if f.Baseline == "" {
+		title += " — no baseline given: ratios and their goals cannot be judged"
+	}
+	if err := benchfig.Table(os.Stdout, title, figs); err != nil {
+		return err
+	}
+	_, err := Finish(f, tg, start, targets)
+	return err
+}
+
 // Finish counts the 201s of the Xianfeng target tg of a load that ran
 // from start until now, writes them to f.Counts, prints them and returns
 // them with an error if a request failed on any of the targets or a member

@@ -540,17 +540,29 @@ func (s *Server) securityRefusal(w http.ResponseWriter, version, scene int, open
 	return false
 }
 
+// securityCall is what the two content security calls (a text's and a
+// picture's) carry besides the content: the member, the scene and the
+// version of the API.
+type securityCall struct {
+	OpenID  string `json:"openid"`
+	Scene   int    `json:"scene"`
+	Version int    `json:"version"`
+}
+
+// acceptSecurity reads the body of a content security call, which embeds
+// call, and answers the scenarios of its openid (see securityRefusal); it
+// reports whether the call goes on.
+func (s *Server) acceptSecurity(w http.ResponseWriter, r *http.Request, body any, call *securityCall) bool {
+	return s.accept(w, r, body, func() string { return strings.TrimPrefix(call.OpenID, "o-") }) &&
+		!s.securityRefusal(w, call.Version, call.Scene, call.OpenID)
+}
+
 func (s *Server) msgSecCheck(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		OpenID  string `json:"openid"`
-		Scene   int    `json:"scene"`
+		securityCall
 		Content string `json:"content"`
-		Version int    `json:"version"`
 	}
-	if !s.accept(w, r, &body, func() string { return strings.TrimPrefix(body.OpenID, "o-") }) {
-		return
-	}
-	if s.securityRefusal(w, body.Version, body.Scene, body.OpenID) {
+	if !s.acceptSecurity(w, r, &body, &body.securityCall) {
 		return
 	}
 	suggest, label := "pass", 100
@@ -563,16 +575,11 @@ func (s *Server) msgSecCheck(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) mediaCheckAsync(w http.ResponseWriter, r *http.Request) {
 	var body struct {
+		securityCall
 		MediaURL  string `json:"media_url"`
 		MediaType int    `json:"media_type"`
-		OpenID    string `json:"openid"`
-		Scene     int    `json:"scene"`
-		Version   int    `json:"version"`
 	}
-	if !s.accept(w, r, &body, func() string { return strings.TrimPrefix(body.OpenID, "o-") }) {
-		return
-	}
-	if s.securityRefusal(w, body.Version, body.Scene, body.OpenID) {
+	if !s.acceptSecurity(w, r, &body, &body.securityCall) {
 		return
 	}
 	if body.MediaType != 2 || body.MediaURL == "" {
