@@ -124,7 +124,7 @@ func TestTheAuditTrailNamesPeopleAndOrgsInScope(t *testing.T) {
 	// 张小明 (testenv's tree).
 	p := b.get(orgPath(w.A, "/audit"))
 	for _, who := range [][2]string{{"王书记", "李红梅"}, {"李红梅", "张小明"}} {
-		row := regexp.MustCompile(`<tr><td>[^<]*</td><td>` + who[0] + ` <small class="muted">\d+</small></td><td><code>member.approve</code></td><td>` +
+		row := regexp.MustCompile(`<tr><td>[^<]*</td><td>` + who[0] + ` <small class="muted">\d+</small></td><td>批准入组 <code class="muted">member.approve</code></td><td>` +
 			who[1] + ` <small class="muted">\d+</small></td><td>第一党支部</td>`)
 		if p.Status != http.StatusOK || !row.MatchString(p.Body) {
 			t.Errorf("the audit page does not name %s approving %s in 第一党支部: %s", who[0], who[1], p.Body[strings.Index(p.Body, "<main>"):])
@@ -132,6 +132,10 @@ func TestTheAuditTrailNamesPeopleAndOrgsInScope(t *testing.T) {
 	}
 	if strings.Contains(p.Body, "用户 ") {
 		t.Errorf("the audit page leaves a bare user id: %.2000s", p.Body)
+	}
+	// 李红梅 made secretary reads as a change of role in words, not as JSON.
+	if !strings.Contains(p.Body, "变更身份或角色") || !strings.Contains(p.Body, "角色：党员 → 书记") || strings.Contains(p.Body, "map[") {
+		t.Errorf("the role change is not in words: %s", p.Body[strings.Index(p.Body, "<main>"):])
 	}
 
 	// The look-up names only whom the secretary may know of.

@@ -1,9 +1,7 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -241,6 +239,7 @@ func (c *Console) actDeed(g *gin.Context) {
 // people and org it names.
 type auditRow struct {
 	audit.Entry
+	Label   string
 	Details string
 	Actor   person
 	Target  *person
@@ -284,13 +283,7 @@ func (c *Console) auditPage(g *gin.Context) {
 	}
 	c.render(g, http.StatusOK, "audit", page{Title: "操作记录", Org: nav, Tab: "audit", Data: map[string]any{
 		"List": pageRows(p, func(e audit.Entry) auditRow {
-			d := map[string]any{}
-			_ = json.Unmarshal([]byte(e.Detail), &d)
-			var parts []string
-			for _, k := range slices.Sorted(maps.Keys(d)) {
-				parts = append(parts, fmt.Sprintf("%s=%v", k, d[k]))
-			}
-			row := auditRow{Entry: e, Details: strings.Join(parts, "，"), Actor: personOf(names, e.ActorID), OrgName: names.Org(e.OrgID)}
+			row := auditRow{Entry: e, Label: auditAction(e.Action), Details: auditDetails(e.Detail), Actor: personOf(names, e.ActorID), OrgName: names.Org(e.OrgID)}
 			if e.TargetUserID != nil {
 				t := personOf(names, *e.TargetUserID)
 				row.Target = &t
