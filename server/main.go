@@ -165,7 +165,8 @@ func bootstrap(ctx context.Context, cfg config.Config, log *slog.Logger, name, k
 		"One-time claim code: %s\n"+
 		"It expires at %s. Log in to the mini-program and send\n"+
 		"  POST /api/v1/orgs/claim {\"code\":\"%s\"}\n"+
-		"to become its secretary; the code then stops working.\n",
+		"to become its secretary (in development, or enter it with a mock name in the web\n"+
+		"console's development login); the code then stops working.\n",
 		o.ID, o.Name, org.KindLabel(o.Kind), code, exp.In(cfg.Location()).Format(time.RFC3339), code)
 	return err
 }

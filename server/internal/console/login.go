@@ -211,6 +211,12 @@ func (c *Console) devLogin(g *gin.Context) {
 	name := strings.TrimSpace(g.PostForm("name"))
 	ctx := g.Request.Context()
 	u, err := c.o.Auth.Identify(ctx, "mock:"+name)
+	// A claim code from "server bootstrap" makes the user the new root's
+	// secretary first, so a fresh development server needs no API call
+	// before its console can be tried.
+	if claim := strings.TrimSpace(g.PostForm("claim")); err == nil && claim != "" {
+		_, err = c.o.Org.Claim(ctx, u.ID, claim, "", "")
+	}
 	if err == nil {
 		err = c.requireSecretary(ctx, u.ID)
 	}

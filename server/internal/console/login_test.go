@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -250,5 +251,32 @@ func TestTheDevelopmentLoginWorksOnlyWithTheMockAndOnlyForSecretaries(t *testing
 	}
 	if d := b.get(orgPath(w.Root, "")); d.Status != http.StatusOK || !strings.Contains(d.Body, "青岛市委") {
 		t.Errorf("the root's dashboard = %d", d.Status)
+	}
+}
+
+func TestTheDevelopmentLoginRedeemsABootstrapClaimCode(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.Options{Mock: true})
+	root, code, _, err := w.App.Org.Bootstrap(context.Background(), "测试区委", "committee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, w)
+	login := b.get("/console/login")
+	// Without the code, a new user is no secretary.
+	if p := b.post("/console/login/dev", login.csrf(t), url.Values{"name": {"newsec"}}); p.Status != http.StatusForbidden {
+		t.Errorf("a new user's development login without a code = %d, want 403", p.Status)
+	}
+	p := b.post("/console/login/dev", login.csrf(t), url.Values{"name": {"newsec"}, "claim": {code}})
+	if p.Status != http.StatusSeeOther || !sessionCookieSet(p) {
+		t.Fatalf("the development login with the claim code = %d: %.300s", p.Status, p.Body)
+	}
+	if d := b.get(orgPath(root.ID, "")); d.Status != http.StatusOK || !strings.Contains(d.Body, "测试区委") {
+		t.Errorf("the claimed root's dashboard = %d", d.Status)
+	}
+	// The code works once.
+	other := newBrowser(t, w)
+	l2 := other.get("/console/login")
+	if p := other.post("/console/login/dev", l2.csrf(t), url.Values{"name": {"another"}, "claim": {code}}); p.Status < 400 || p.Status >= 500 || sessionCookieSet(p) {
+		t.Errorf("a second redemption of the code = %d, want a refusal", p.Status)
 	}
 }
