@@ -77,9 +77,18 @@ func TestADeedHasItsOwnPageWithItsPathAndActions(t *testing.T) {
 			t.Fatalf("%s from the deed's page = %d to %q: %.300s", action, r.Status, r.Location, r.Body)
 		}
 	}
-	// 青岛市委's secretary commends it from the same page.
+	// Recommended to 青岛市委, the deed is that org's to handle: the branch's
+	// secretary sees who has it now, not buttons the service would refuse;
+	// 青岛市委's secretary sees them.
+	if r := b.get(deedPath); strings.Contains(r.Body, `action="`+deedPath+`/`) || !strings.Contains(r.Body, "待青岛市委书记处理") {
+		t.Errorf("the recommended deed's page as 第一党支部's secretary: %.1500s", r.Body)
+	}
 	root := newBrowser(t, w)
 	rootDash := root.loginAs(w, w.RootSec)
+	if r := root.get(deedPath); !strings.Contains(r.Body, `action="`+deedPath+`/commend"`) {
+		t.Errorf("the recommended deed's page as 青岛市委's secretary offers no commendation: %.1500s", r.Body)
+	}
+	// 青岛市委's secretary commends it from the same page.
 	if r := root.post(deedPath+"/commend", rootDash.csrf(t), url.Values{"org": {fmt.Sprint(w.Root)}, "back": {"deed"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("commending = %d %.300s", r.Status, r.Body)
 	}

@@ -135,6 +135,11 @@ type deedRow struct {
 	Media            []media.View
 	Member, Nominee  person
 	NominatedByOther bool
+	// MayAct is whether the viewer may take the deed's next step: a
+	// secretary of the org it now sits with (deed.Act's rule), not its
+	// member or nominator. AtOrg names that org for the others.
+	MayAct bool
+	AtOrg  string
 }
 
 // eventRow is a step of a deed's path with who took it and where.
@@ -156,8 +161,16 @@ func (c *Console) deedRows(g *gin.Context, root int64, rows []deedRow, events []
 		return err
 	}
 	var users, orgs []int64
+	manages := map[int64]bool{}
 	for _, d := range rows {
-		users = append(users, d.UserID, d.NominatedBy)
+		users, orgs = append(users, d.UserID, d.NominatedBy), append(orgs, d.CurrentOrgID)
+		if _, seen := manages[d.CurrentOrgID]; !seen {
+			ok, err := c.o.Org.Manages(ctx, uid, d.CurrentOrgID)
+			if err != nil {
+				return err
+			}
+			manages[d.CurrentOrgID] = ok
+		}
 	}
 	for _, e := range events {
 		users, orgs = append(users, e.ActorID), append(orgs, e.OrgID)
@@ -169,6 +182,8 @@ func (c *Console) deedRows(g *gin.Context, root int64, rows []deedRow, events []
 	for i, d := range rows {
 		rows[i].Member, rows[i].Nominee = personOf(names, d.UserID), personOf(names, d.NominatedBy)
 		rows[i].NominatedByOther = d.NominatedBy != d.UserID
+		rows[i].MayAct = manages[d.CurrentOrgID] && d.UserID != uid && d.NominatedBy != uid
+		rows[i].AtOrg = names.Org(d.CurrentOrgID)
 	}
 	for i, e := range events {
 		events[i].Actor, events[i].OrgName = personOf(names, e.ActorID), names.Org(e.OrgID)
