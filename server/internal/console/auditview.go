@@ -7,16 +7,18 @@ import (
 	"slices"
 	"strings"
 
+	"xianfeng/server/internal/audit"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/stats"
 )
 
 // auditActions names each action of the trail in words a secretary reads;
 // the code stays beside it on the page (and is all an unknown action shows).
 var auditActions = map[string]string{
-	"org.claim": "认领组织", "org.create_child": "新建下级组织", "org.rotate_invite": "更换邀请码",
-	"org.dissolve": "撤销组织", "member.approve": "批准入组", "member.reject": "拒绝申请",
-	"member.change": "变更身份或角色", "member.remove": "移出组织", "member.second": "借调党员",
-	"form.unmask": "查看完整证件号或手机号", "form.export": "导出排查表", "stats.export": "导出考核数据",
+	audit.ActionClaim: "认领组织", audit.ActionCreateChild: "新建下级组织", audit.ActionRotateInvite: "更换邀请码",
+	audit.ActionDissolve: "撤销组织", audit.ActionApprove: "批准入组", audit.ActionReject: "拒绝申请",
+	audit.ActionChange: "变更身份或角色", audit.ActionRemove: "移出组织", audit.ActionSecond: "借调党员",
+	audit.ActionUnmask: "查看完整证件号或手机号", audit.ActionFormExport: "导出排查表", stats.ActionExport: "导出考核数据",
 	"report.ack": "确认上报", "report.resolve": "办结上报", "report.escalate": "上报上级",
 	"deed.approve": "通过事迹", "deed.reject": "拒绝事迹", "deed.recommend": "推荐事迹",
 	"deed.commend": "表彰事迹",
