@@ -84,7 +84,9 @@ func TestRedisCache(t *testing.T) {
 
 	t.Run("a Redis outage reads as missing and fails writes as unavailable", func(t *testing.T) {
 		mr := miniredis.RunT(t)
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+		// One dial per command: the client's default of five, 100 ms apart,
+		// would only make the test wait for the same refusal.
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialerRetries: 1})
 		t.Cleanup(func() { _ = rdb.Close() })
 		c := newRedisCache(rdb, "xf:wechat:", log)
 		mr.Close()
