@@ -36,7 +36,9 @@ func (w *pushWorld) in(t *testing.T) *pushWorld {
 // TestDeliverAgainstWeChat runs one push per WeChat answer through the real
 // client against the fake WeChat, calling Deliver again as asynq would retry.
 func TestDeliverAgainstWeChat(t *testing.T) {
-	w := newPushWorld(t)
+	// The fake WeChat answers at once but for "slow", which it holds for
+	// wechattest.SlowDelay: a short client timeout gives that case up soon.
+	w := newPushWorld(t, func(c *config.Config) { c.WeChat.Timeout = 150 * time.Millisecond })
 	const kind = notify.KindTaskAssigned
 	type attempt struct {
 		last      bool  // asynq's last retry
