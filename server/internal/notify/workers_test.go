@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"xianfeng/config"
 	"xianfeng/server/internal/app"
@@ -58,6 +61,37 @@ func (w *pushWorld) queueDepth(t *testing.T, priority string) [2]int {
 	return [2]int{info.Pending, info.Active}
 }
 
+// askedWhenFull is a Redis hook that counts the scripts run on the send
+// rate's ledger (the sorted set of the minute's slots) while it already
+// held limit slots, once each has run: asks that a working limit refuses.
+type askedWhenFull struct {
+	rdb   redis.UniversalClient
+	key   string
+	limit int64
+	n     atomic.Int64
+}
+
+func (h *askedWhenFull) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *askedWhenFull) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h *askedWhenFull) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if (cmd.Name() != "evalsha" && cmd.Name() != "eval") || len(args) <= 3 || args[3] != h.key {
+			return next(ctx, cmd)
+		}
+		held, zerr := h.rdb.ZCard(ctx, h.key).Result()
+		err := next(ctx, cmd)
+		if zerr == nil && held >= h.limit {
+			h.n.Add(1)
+		}
+		return err
+	}
+}
+
 // TestRateLimitAcrossWorkerProcesses checks that notify.rate_per_minute
 // caps the sends of all worker processes together.
 func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
@@ -67,7 +101,7 @@ func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
 		c.Notify.RatePerMinute = perMinute
 		c.Queue.Concurrency = 4
 		// The workers still waiting for a slot are cut off at the end.
-		c.HTTP.ShutdownTimeout = 200 * time.Millisecond
+		c.HTTP.ShutdownTimeout = 50 * time.Millisecond
 	})
 	users := make([]int64, total)
 	for i := range users {
@@ -75,21 +109,35 @@ func TestRateLimitAcrossWorkerProcesses(t *testing.T) {
 		w.consent(users[i], kind, 1)
 	}
 	second := w.secondProcess()
+	ledger := w.env.App.Config.Redis.KeyPrefix + "push:rate"
+	asked := &askedWhenFull{rdb: w.env.App.Redis, key: ledger, limit: perMinute}
+	w.env.App.Redis.AddHook(asked)
+	second.Redis.AddHook(asked)
 	runWorkers(t, w.env.App)
 	runWorkers(t, second)
 
 	ids := w.notifyMany(users, kind, "rate:1")
-	testenv.Eventually(t, 20*time.Second, fmt.Sprintf("%d messages sent", perMinute), func() bool { return len(w.env.WeChat.Sent()) >= perMinute })
-	// Wait until the workers have taken every job (a fan-out batch sends its
-	// messages itself, each asking for a send slot at once), so that if the
-	// limit did not hold the rest would be going out now. A moment later,
-	// well inside the minute, nothing more may have gone out.
-	testenv.Eventually(t, 20*time.Second, "the workers to hold the other messages", func() bool {
-		c, d := w.queueDepth(t, queue.Critical), w.queueDepth(t, queue.Default)
-		return c[0] == 0 && d[0] == 0 && c[1]+d[1] > 0
+	testenv.Eventually(t, 20*time.Second, fmt.Sprintf("%d messages recorded sent", perMinute), func() bool {
+		sent := 0
+		for _, id := range ids {
+			if w.delivery(id) == notify.DeliverySent {
+				sent++
+			}
+		}
+		return sent >= perMinute
 	})
-	time.Sleep(500 * time.Millisecond)
+	// Wait until the workers have taken every job (a fan-out batch sends its
+	// messages itself, each asking for a send slot at once) and the limit
+	// has been asked for a slot once the minute's were all handed out: a
+	// limit that did not hold would have granted it in the ledger.
+	testenv.Eventually(t, 20*time.Second, "the workers to ask for a slot beyond the minute's", func() bool {
+		c, d := w.queueDepth(t, queue.Critical), w.queueDepth(t, queue.Default)
+		return c[0] == 0 && d[0] == 0 && c[1]+d[1] > 0 && asked.n.Load() > 0
+	})
 
+	if got, err := w.env.App.Redis.ZCard(context.Background(), ledger).Result(); err != nil || got != perMinute {
+		t.Errorf("the rate's ledger holds %d slots (%v), want %d", got, err, perMinute)
+	}
 	if got := len(w.env.WeChat.Sent()); got != perMinute {
 		t.Errorf("WeChat delivered %d messages within the first minute, want %d", got, perMinute)
 	}
