@@ -141,6 +141,7 @@ func TestShutdownHandsUnfinishedWorkBackToTheQueue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each has a Redis and queues of its own
 			cfg, rdb := redisFor(t)
 			var attempts atomic.Int32
 			started, finished := make(chan struct{}, 1), make(chan struct{}, 1)
@@ -155,7 +156,9 @@ func TestShutdownHandsUnfinishedWorkBackToTheQueue(t *testing.T) {
 				return nil
 			})
 
-			first := newQueue(cfg, rdb, 200*time.Millisecond)
+			// The handler waits for its context, so any shutdown timeout
+			// cuts it off; a short one keeps the test from waiting it out.
+			first := newQueue(cfg, rdb, 20*time.Millisecond)
 			first.Handle("test:slow", handler)
 			info, err := first.Enqueue(context.Background(), asynq.NewTask("test:slow", []byte("work")), tt.priority)
 			if err != nil {
