@@ -216,17 +216,8 @@ func TestTokensThatAreNotValid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name+" is 401", func(t *testing.T) {
 			env := env.In(t)
-			req, _ := http.NewRequest("GET", env.Server.URL+"/api/v1/me", nil)
-			if tc.header != "" {
-				req.Header.Set("Authorization", tc.header)
-			}
-			resp, err := env.Client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 401 {
-				t.Errorf("got %d", resp.StatusCode)
+			if r := env.DoWith("GET", "/api/v1/me", "", nil, map[string]string{"Authorization": tc.header}); r.Status != 401 {
+				t.Errorf("got %d", r.Status)
 			}
 		})
 	}

@@ -84,16 +84,8 @@ func TestRequestIDs(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := env.In(t)
-			req, _ := http.NewRequest("GET", env.Server.URL+"/healthz", nil)
-			if tc.sent != "" {
-				req.Header.Set("X-Request-ID", tc.sent)
-			}
-			resp, err := env.Client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			got := resp.Header.Get("X-Request-ID")
+			r := env.DoWith("GET", "/healthz", "", nil, map[string]string{"X-Request-ID": tc.sent})
+			got := r.Header.Get("X-Request-ID")
 			if tc.echoed && got != tc.sent {
 				t.Errorf("X-Request-ID = %q, want %q", got, tc.sent)
 			}

@@ -16,11 +16,7 @@ import (
 // verifyAs fetches the badge check for token with the given Accept header.
 func verifyAs(t *testing.T, env *testenv.Env, token, accept string) testenv.Response {
 	t.Helper()
-	h := map[string]string{}
-	if accept != "" {
-		h["Accept"] = accept
-	}
-	return env.DoWith("GET", "/api/v1/badges/verify?token="+url.QueryEscape(token), "", nil, h)
+	return env.DoWith("GET", "/api/v1/badges/verify?token="+url.QueryEscape(token), "", nil, map[string]string{"Accept": accept})
 }
 
 func TestABrowserScanningABadgeReadsTheVerdict(t *testing.T) {

@@ -141,7 +141,8 @@ func (e *Env) Do(method, path, token string, body any) Response {
 	return e.DoWith(method, path, token, body, nil)
 }
 
-// DoWith is Do with extra request headers.
+// DoWith is Do with extra request headers; one with an empty value is not
+// sent, so that a table can leave a header out.
 func (e *Env) DoWith(method, path, token string, body any, header map[string]string) Response {
 	e.t.Helper()
 	var rd io.Reader
@@ -169,7 +170,9 @@ func (e *Env) DoWith(method, path, token string, body any, header map[string]str
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := e.Client.Do(req)
 	if err != nil {
