@@ -7,6 +7,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"xianfeng/server/internal/form"
+	"xianfeng/server/internal/notify"
 )
 
 // shanghai is the instant of a wall-clock time in Shanghai on a day of
@@ -135,5 +138,120 @@ func TestAOnceFormMarksMissingOnceAtItsDueTime(t *testing.T) {
 	}
 	if got, want := w.misses(f.ID), []string{"2020-02-03 SecA"}; !slices.Equal(got, want) {
 		t.Errorf("misses = %q, want %q", got, want)
+	}
+}
+
+// TestTheAudienceIsToldOfANewFormAndRemindedOnceBeforeItIsDue: publishing
+// tells each member of the audience once; 30 minutes before 10:00 the
+// members who have not filled today's entry are reminded, once.
+func TestTheAudienceIsToldOfANewFormAndRemindedOnceBeforeItIsDue(t *testing.T) {
+	w := newWorld(t) // 09:00 in Shanghai
+	ctx := context.Background()
+	f := w.createForm(w.SecA, w.A, "daily", healthFields, map[string]any{"due_at": "10:00", "remind_before_minutes": 30})
+	count := func(t *testing.T, kind string, userID int64) int64 {
+		t.Helper()
+		var n int64
+		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", kind, userID, f.ID).Count(&n).Error)
+		return n
+	}
+	// The job may have run already; running it again tells nobody twice.
+	w.Must(w.App.Form.FanOut(ctx, f.ID))
+	w.Must(w.App.Form.FanOut(ctx, f.ID))
+	for _, p := range []struct {
+		name string
+		id   int64
+		want int64
+	}{{"MemberA", w.MemberA.ID, 1}, {"SecA", w.SecA.ID, 1}, {"MemberB", w.MemberB.ID, 0}} {
+		if got := count(t, notify.KindFormPublished, p.id); got != p.want {
+			t.Errorf("%s got %d form_published notifications, want %d", p.name, got, p.want)
+		}
+	}
+
+	w.Expect(w.submit(w.SecA, f.ID, "n-1", healthy), http.StatusCreated)
+	w.Must(w.App.Form.Remind(ctx)) // 09:00: too early
+	if got := count(t, notify.KindFormReminder, w.MemberA.ID); got != 0 {
+		t.Errorf("reminded %d times at 09:00, want 0", got)
+	}
+	w.clock.Set(time.Date(2020, 2, 3, 1, 40, 0, 0, time.UTC)) // 09:40
+	w.Must(w.App.Form.Remind(ctx))
+	w.clock.Add(time.Minute)
+	w.Must(w.App.Form.Remind(ctx))
+	if got := count(t, notify.KindFormReminder, w.MemberA.ID); got != 1 {
+		t.Errorf("MemberA was reminded %d times, want once", got)
+	}
+	if got := count(t, notify.KindFormReminder, w.SecA.ID); got != 0 {
+		t.Errorf("SecA, who has filled it, was reminded %d times", got)
+	}
+	t.Run("the next day is reminded again", func(t *testing.T) {
+		w := w.In(t)
+		w.clock.Add(24 * time.Hour)
+		w.Must(w.App.Form.Remind(ctx))
+		if got := count(t, notify.KindFormReminder, w.MemberA.ID); got != 2 {
+			t.Errorf("MemberA was reminded %d times over two days, want 2", got)
+		}
+	})
+}
+
+// TestAOnceFormRemindsEachMemberOnceEvenOverMidnight: a once form due at
+// 10:00 tomorrow with a reminder a day before reminds the members who have
+// not filled it at 10:00 today, and not again after midnight (a new day)
+// nor just before the due time.
+func TestAOnceFormRemindsEachMemberOnceEvenOverMidnight(t *testing.T) {
+	w := newWorld(t) // 09:00 on 2020-02-03 in Shanghai
+	ctx := context.Background()
+	f := w.createForm(w.SecA, w.A, "once", healthFields, map[string]any{
+		"due_at": shanghai(4, 10, 0, 0).Format(time.RFC3339), "remind_before_minutes": 24 * 60})
+	w.Expect(w.submit(w.SecA, f.ID, "o-s", healthy), http.StatusCreated)
+	for _, at := range []time.Time{shanghai(3, 9, 59, 0), shanghai(3, 10, 0, 0), shanghai(3, 23, 59, 0), shanghai(4, 0, 0, 30), shanghai(4, 9, 59, 0), shanghai(4, 10, 0, 0)} {
+		w.clock.Set(at)
+		w.Must(w.App.Form.Remind(ctx))
+	}
+	for _, p := range []struct {
+		name string
+		id   int64
+		want int64
+	}{{"MemberA", w.MemberA.ID, 1}, {"SecA, who filled it", w.SecA.ID, 0}} {
+		var n int64
+		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", notify.KindFormReminder, p.id, f.ID).Count(&n).Error)
+		if n != p.want {
+			t.Errorf("%s was reminded %d times, want %d", p.name, n, p.want)
+		}
+	}
+}
+
+// TestRemindersAndMissesReachEveryFormBeyondTheFirstThousand: 1,200
+// older forms that have nothing due now (once forms reminded and missed
+// already, daily forms due later in the day) do not keep the sweep from a
+// newer form whose reminder and due time come now.
+func TestRemindersAndMissesReachEveryFormBeyondTheFirstThousand(t *testing.T) {
+	w := newWorld(t) // 09:00 on 2020-02-03 in Shanghai
+	ctx := context.Background()
+	due := shanghai(5, 10, 0, 0).UTC()
+	var old []form.Form
+	for i := range 1200 {
+		f := form.Form{OrgID: w.A, CreatedBy: w.SecA.ID, Title: fmt.Sprint("旧表", i), Mode: form.ModeOnce, Target: `{"badges":[],"user_ids":[]}`,
+			RemindBeforeMinutes: 30, RemindedOn: "2020-02-02", MissedOn: "2020-02-02", DueAt: &due, Fields: "[]", Status: form.StatusOpen,
+			CreatedAt: start, UpdatedAt: start}
+		if i%6 != 0 {
+			f.Mode, f.DueAt, f.DueTime, f.RemindedOn, f.MissedOn = form.ModeDaily, nil, "18:00", "", ""
+		}
+		old = append(old, f)
+	}
+	w.Must(w.App.DB.CreateInBatches(old, 200).Error)
+	f := w.createForm(w.SecA, w.A, "daily", healthFields, map[string]any{"due_at": "10:00", "remind_before_minutes": 30})
+	count := func(kind string) int64 {
+		var n int64
+		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", kind, w.MemberA.ID, f.ID).Count(&n).Error)
+		return n
+	}
+	w.clock.Set(shanghai(3, 9, 45, 0))
+	w.Must(w.App.Form.Remind(ctx))
+	if n := count(notify.KindFormReminder); n != 1 {
+		t.Errorf("MemberA was reminded of the newest form %d times, want once", n)
+	}
+	w.clock.Set(shanghai(3, 10, 0, 0))
+	w.Must(w.App.Form.MarkMissing(ctx))
+	if got := w.misses(f.ID); !slices.Equal(got, []string{"2020-02-03 SecA", "2020-02-03 MemberA"}) {
+		t.Errorf("misses of the newest form = %q, want SecA's and MemberA's", got)
 	}
 }
