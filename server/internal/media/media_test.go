@@ -316,16 +316,11 @@ func TestMediaAreAttachedOnceByTheirUploader(t *testing.T) {
 	})
 	t.Run("a report shows its photos to its secretary", func(t *testing.T) {
 		w := w.In(t)
-		var got struct {
-			Report struct {
-				Media []mediaJSON `json:"media"`
-			} `json:"report"`
+		photos := w.reportMedia(w.SecA, first.ID)
+		if len(photos) != 9 {
+			t.Fatalf("secretary sees %d photos", len(photos))
 		}
-		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/reports/%d", first.ID), w.SecA, nil), http.StatusOK).JSON(t, &got)
-		if len(got.Report.Media) != 9 {
-			t.Fatalf("secretary sees %d photos", len(got.Report.Media))
-		}
-		if status, _, _ := w.fetch(got.Report.Media[0].ThumbURL, ""); status != http.StatusOK {
+		if status, _, _ := w.fetch(photos[0].ThumbURL, ""); status != http.StatusOK {
 			t.Errorf("the secretary's signed thumb_url: %d", status)
 		}
 	})
@@ -431,14 +426,8 @@ func readAccess(t *testing.T, w *world) {
 	})
 	t.Run("a photo found risky shows to its uploader only", func(t *testing.T) {
 		w := w.In(t)
-		var got struct {
-			Report struct {
-				Media []mediaJSON `json:"media"`
-			} `json:"report"`
-		}
 		w.Expect(w.DoAs("GET", "/api/v1/me/reports", w.MemberA, nil), http.StatusOK)
-		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/reports/%d", reportOf(t, w)), w.SecA, nil), http.StatusOK).JSON(t, &got)
-		secURL := got.Report.Media[0].URL
+		secURL := w.reportMedia(w.SecA, reportOf(t, w))[0].URL
 		w.Must(w.App.Media.SetCheckState(context.Background(), m.ID, media.CheckRisky))
 		if status, _, _ := w.fetch(secURL, ""); status != http.StatusNotFound {
 			t.Errorf("the secretary's signed url after the verdict: %d", status)
@@ -446,14 +435,25 @@ func readAccess(t *testing.T, w *world) {
 		if status, _, _ := w.fetch(fmt.Sprintf("/api/v1/media/%d", m.ID), w.SecA.Token); status != http.StatusNotFound {
 			t.Errorf("the secretary with a token: %d", status)
 		}
-		w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/reports/%d", reportOf(t, w)), w.SecA, nil), http.StatusOK).JSON(t, &got)
-		if len(got.Report.Media) != 0 {
-			t.Errorf("the secretary still sees %d photos", len(got.Report.Media))
+		if n := len(w.reportMedia(w.SecA, reportOf(t, w))); n != 0 {
+			t.Errorf("the secretary still sees %d photos", n)
 		}
 		if status, _, _ := w.fetch(m.URL, ""); status != http.StatusOK {
 			t.Errorf("the uploader's signed url: %d", status)
 		}
 	})
+}
+
+// reportMedia is the photos of report id as p sees them.
+func (w *world) reportMedia(p testenv.Person, id int64) []mediaJSON {
+	w.T().Helper()
+	var got struct {
+		Report struct {
+			Media []mediaJSON `json:"media"`
+		} `json:"report"`
+	}
+	w.Expect(w.DoAs("GET", fmt.Sprintf("/api/v1/reports/%d", id), p, nil), http.StatusOK).JSON(w.T(), &got)
+	return got.Report.Media
 }
 
 // reportOf is the id of MemberA's newest report.
