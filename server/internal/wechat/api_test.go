@@ -148,32 +148,22 @@ func TestCode2Session(t *testing.T) {
 	})
 }
 
+// TestCode2SessionTimeout: the fake answers "slow" with a busy errcode only
+// after wechattest.SlowDelay, so ErrUnavailable shows that the call was
+// ended before, by the client's timeout or the caller's deadline.
 func TestCode2SessionTimeout(t *testing.T) {
-	t.Run("a slow WeChat is ErrUnavailable within twice the client timeout", func(t *testing.T) {
-		const timeout = 300 * time.Millisecond
-		e := newEnv(t, timeout)
-		start := time.Now()
+	t.Run("a slow WeChat is ErrUnavailable once the client timeout passes", func(t *testing.T) {
+		e := newEnv(t, 50*time.Millisecond)
 		_, err := e.api.Code2Session(context.Background(), "slow")
-		elapsed := time.Since(start)
 		e.checkErr(t, err, wechat.ErrUnavailable, 0)
-		// Not a speed bound: a client that waited for the answer would
-		// have it only after the fake's SlowDelay.
-		if elapsed >= wechattest.SlowDelay {
-			t.Errorf("returned after %v: it waited for WeChat's answer instead of its %v timeout", elapsed, timeout)
-		}
 	})
 
 	t.Run("the caller's deadline ends the call before the client timeout", func(t *testing.T) {
 		e := newEnv(t, 5*time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		start := time.Now()
 		_, err := e.api.Code2Session(ctx, "slow")
-		elapsed := time.Since(start)
 		e.checkErr(t, err, wechat.ErrUnavailable, 0)
-		if elapsed > time.Second {
-			t.Errorf("returned after %v, want about 200ms", elapsed)
-		}
 	})
 }
 
