@@ -77,7 +77,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -159,9 +158,8 @@ func run(o options) error {
 		return fmt.Errorf("templates: task_assigned %q, task_cancelled %q", got[notify.KindTaskAssigned].ID, got[notify.KindTaskCancelled].ID)
 	}
 
-	tb := &benchTB{}
-	defer tb.cleanup()
-	fake := wechattest.NewServer(tb)
+	fake := wechattest.Start()
+	defer fake.Close()
 	fake.SetLatency(o.wxLatency, o.wxJitter)
 	var base = fake.Transport()
 	if o.wxIdle > 0 {
@@ -904,51 +902,6 @@ func (rt *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	r.URL.Scheme, r.URL.Host, r.Host = rt.target.Scheme, rt.target.Host, ""
 	return rt.base.RoundTrip(r)
-}
-
-// benchTB is the testing.TB wechattest.NewServer needs outside a test.
-type benchTB struct {
-	testing.TB
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-func (t *benchTB) Helper()                    {}
-func (t *benchTB) Name() string               { return "pushbench" }
-func (t *benchTB) Cleanup(f func())           { t.mu.Lock(); t.cleanups = append(t.cleanups, f); t.mu.Unlock() }
-func (t *benchTB) Logf(f string, args ...any) { fmt.Fprintf(os.Stderr, "pushbench: "+f+"\n", args...) }
-func (t *benchTB) Log(args ...any)            { fmt.Fprintln(os.Stderr, append([]any{"pushbench:"}, args...)...) }
-func (t *benchTB) Errorf(f string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pushbench: "+f+"\n", args...)
-}
-func (t *benchTB) Error(args ...any) {
-	fmt.Fprintln(os.Stderr, append([]any{"pushbench:"}, args...)...)
-}
-func (t *benchTB) Fatalf(f string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pushbench: "+f+"\n", args...)
-	os.Exit(1)
-}
-func (t *benchTB) Fatal(args ...any) {
-	fmt.Fprintln(os.Stderr, append([]any{"pushbench:"}, args...)...)
-	os.Exit(1)
-}
-func (t *benchTB) FailNow()     { os.Exit(1) }
-func (t *benchTB) Failed() bool { return false }
-func (t *benchTB) TempDir() string {
-	dir, _ := os.MkdirTemp("", "pushbench")
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
-// cleanup runs the registered cleanups, newest first.
-func (t *benchTB) cleanup() {
-	t.mu.Lock()
-	fs := t.cleanups
-	t.cleanups = nil
-	t.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
 }
 
 // ---------------------------------------------------------------- CPU
