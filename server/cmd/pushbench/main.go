@@ -85,6 +85,7 @@ import (
 
 	"xianfeng/scripts/benchfig"
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/loadgen"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/queue"
@@ -563,27 +564,16 @@ func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wecha
 	// Concurrently, without asynq.
 	rest := ns[serial:]
 	if len(rest) > 0 {
-		var next atomic.Int64
 		var errs atomic.Int64
 		var firstErr atomic.Value
-		var wg sync.WaitGroup
 		before, cpu0 = st.snapshot(), readCPU()
 		t0 = time.Now()
-		for range o.concurrency {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(rest) {
-						return
-					}
-					if err := a.Pusher.Deliver(ctx, rest[i].ID, false); err != nil {
-						errs.Add(1)
-						firstErr.CompareAndSwap(nil, err)
-					}
-				}
-			})
-		}
-		wg.Wait()
+		loadgen.Each(len(rest), o.concurrency, func(i int) {
+			if err := a.Pusher.Deliver(ctx, rest[i].ID, false); err != nil {
+				errs.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+			}
+		})
 		took = time.Since(t0)
 		cpu1, after = readCPU(), st.snapshot()
 		fmt.Printf("concurrent: %d Deliver calls from %d goroutines in %s = %.0f/s (no asynq), errors %d\n",
