@@ -65,10 +65,8 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -164,16 +162,8 @@ func run(o options) error {
 	fake.SetLatency(o.wxLatency, o.wxJitter)
 	var base = fake.Transport()
 	if o.wxIdle > 0 {
-		target, err := url.Parse(fake.URL())
-		if err != nil {
-			return err
-		}
-		base = &rewrite{target: target, base: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        o.wxIdle,
-			MaxIdleConnsPerHost: o.wxIdle,
-			IdleConnTimeout:     90 * time.Second,
-		}}
+		// A pool of -wx-idle keep-alive connections to the fake.
+		base = fake.TransportOver(loadgen.Client(o.wxIdle).Transport)
 	}
 	st := &stats{}
 	wx := &countingTransport{base: base, trace: o.trace, st: st}
@@ -876,22 +866,6 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	resp, err := t.base.RoundTrip(req)
 	st.httpT.Add(int64(time.Since(t0)))
 	return resp, err
-}
-
-// rewrite sends requests for api.weixin.qq.com to the fake, like
-// wechattest's own transport, over a transport of the bench's choosing.
-type rewrite struct {
-	target *url.URL
-	base   http.RoundTripper
-}
-
-func (rt *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != wechattest.Host {
-		return nil, fmt.Errorf("pushbench: refusing request to %s", req.URL.Host)
-	}
-	r := req.Clone(req.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = rt.target.Scheme, rt.target.Host, ""
-	return rt.base.RoundTrip(r)
 }
 
 // ---------------------------------------------------------------- CPU

@@ -181,8 +181,14 @@ func (s *Server) URL() string { return s.srv.URL }
 // Transport sends requests for https://api.weixin.qq.com/... to the fake and
 // refuses every other host.
 func (s *Server) Transport() http.RoundTripper {
+	return s.TransportOver(s.srv.Client().Transport)
+}
+
+// TransportOver is Transport over base, the caller's own connections to the
+// fake (server/cmd/pushbench's -wx-idle pool).
+func (s *Server) TransportOver(base http.RoundTripper) http.RoundTripper {
 	target, _ := url.Parse(s.srv.URL)
-	return &rewriteTransport{target: target, base: s.srv.Client().Transport}
+	return &rewriteTransport{target: target, base: base}
 }
 
 // Config is a wechat.Config for the fake's app with the given timeout.
