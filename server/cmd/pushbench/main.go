@@ -177,7 +177,11 @@ func run(o options) error {
 		return errors.New("the WeChat mock is on")
 	}
 
-	if err := benchapp.Machine(ctx, a, "; redis "+redisVersion(ctx, a.Redis)); err != nil {
+	version, err := benchapp.RedisInfo(ctx, a.Redis, "server", "redis_version")
+	if err != nil {
+		version = "?"
+	}
+	if err := benchapp.Machine(ctx, a, "; redis "+version); err != nil {
 		return err
 	}
 	idle := "2 (the fake's transport, as http.DefaultTransport)"
@@ -487,19 +491,6 @@ func queueState(q *queue.Queue) string {
 		return "(no queue)"
 	}
 	return strings.Join(parts, "; ")
-}
-
-func redisVersion(ctx context.Context, rdb redis.UniversalClient) string {
-	info, err := rdb.Info(ctx, "server").Result()
-	if err != nil {
-		return "?"
-	}
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
-			return v
-		}
-	}
-	return "?"
 }
 
 // ---------------------------------------------------------------- diagnosis
