@@ -32,10 +32,8 @@
 # spread, baseline median, ratio, goal, result). Every benchmark cleans up
 # after itself. Exits non-zero if a benchmark failed (an error or a failed
 # verification, not a missed goal); the table then lacks its rows.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 if [[ ${1:-} == --quick ]]; then
 	export XF_BENCH_RUNS=${XF_BENCH_RUNS_QUICK:-2}

@@ -34,10 +34,8 @@
 # so during a run, in another terminal:
 #   go tool pprof -top http://127.0.0.1:19082/debug/pprof/profile?seconds=10
 # (or /debug/pprof/mutex, /block, /heap).
-set -euo pipefail
-cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 DB=xianfeng_bench_checkin
 FANOUT_DB=xianfeng_bench_fanout
@@ -71,9 +69,7 @@ bench_scratch "$PREFIX" "$NS" "$DB" "$FANOUT_DB"
 BENCH_ON_EXIT=stop_server
 
 bench_header
-echo "building server and server/cmd/checkinbench..."
-go build -o "$tmp/server" ./server
-go build -o "$tmp/checkinbench" ./server/cmd/checkinbench
+bench_build server server/cmd/checkinbench
 baseline_build "$tmp/xfbase"
 
 bench_db_fresh "$DB" "$FANOUT_DB"

@@ -45,10 +45,8 @@
 # It drops the databases and deletes the bform: and asynq:{bform...} Redis
 # keys and the baseline's Redis database, also on failure. Exits non-zero
 # only on an error or a failed verification, not on a missed goal.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 DB=xianfeng_bench_form
 SCALE_DB=xianfeng_bench_formscale
@@ -78,9 +76,7 @@ bench_scratch "$PREFIX" "$NS" "$DB" "$SCALE_DB"
 BENCH_ON_EXIT=stop_all
 
 bench_header
-echo "building server and server/cmd/formbench..."
-go build -o "$tmp/server" ./server
-go build -o "$tmp/formbench" ./server/cmd/formbench
+bench_build server server/cmd/formbench
 baseline_build "$tmp/xfbase"
 
 bench_db_fresh "$DB"

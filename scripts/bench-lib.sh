@@ -19,8 +19,15 @@
 #   XF_BENCH_RUNS         runs of each measurement (default 3)
 #   XF_BENCH_SUMMARY      a file the load generators append their summary
 #                         rows to (bench-all.sh sets it)
+#
+# Sourcing it also sets what every benchmark runs under, so that no script
+# can forget it: the strict mode (set -euo pipefail; the cleanup trap relies
+# on a failure ending the script) and the repository's root as the working
+# directory (the go build paths and scripts/ paths are relative to it).
 
+set -euo pipefail
 XF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$XF_ROOT"
 XF_BENCH_RUNS=${XF_BENCH_RUNS:-3}
 export XF_BENCH_RUNS
 
@@ -153,6 +160,17 @@ bench_cleanup() {
 	exit "$rc"
 }
 
+# bench_build PKG...: builds each Go package PKG of the repository (server,
+# server/cmd/NAME, scripts/NAME) into $tmp/NAME, NAME being its last element.
+bench_build() {
+	local pkg names
+	names=$(printf ' and %s' "$@")
+	echo "building ${names# and }..."
+	for pkg in "$@"; do
+		go build -o "$tmp/${pkg##*/}" "./$pkg"
+	done
+}
+
 # bench_command NAME DB [ARG...]: runs the benchmark command server/cmd/NAME,
 # which builds the app itself on the scratch database DB with the Redis key
 # prefix NAME: and the asynq namespace NAME, and cleans up after it (see
@@ -162,8 +180,7 @@ bench_command() {
 	local name=$1 db=$2
 	shift 2
 	bench_scratch "$name:" "$name" "$db"
-	echo "building server/cmd/$name..."
-	go build -o "$tmp/$name" "./server/cmd/$name"
+	bench_build "server/cmd/$name"
 	bench_db_fresh "$db"
 	bench_header --no-runs
 	TMPDIR="$tmp" "$tmp/$name" -db "$(bench_db_url "$db")" -redis redis://127.0.0.1:6379/0 "$@"

@@ -22,10 +22,8 @@
 # drops the database and deletes the pushbench: and asynq:{pushbench:...}
 # Redis keys, also on failure. Exits non-zero on an error or a failed
 # verification, not on a missed goal.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 DB=xianfeng_bench_push
 NS=pushbench
@@ -39,8 +37,7 @@ bench_scratch "$NS:" "$NS" "$DB"
 
 bench_header
 echo "services: $(psql -X -At -h 127.0.0.1 -U postgres -d test -c 'SHOW server_version' | sed 's/^/PostgreSQL /'), Redis $("${REDIS[@]}" info server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r')"
-echo "building server/cmd/pushbench..."
-go build -o "$tmp/pushbench" ./server/cmd/pushbench
+bench_build server/cmd/pushbench
 
 for latency in $LATENCIES; do
 	jitter=0

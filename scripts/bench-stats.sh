@@ -15,10 +15,8 @@
 # child process so that its peak RSS is its own. Exits non-zero if the bench
 # reports an error or a figure that disagrees with the database; a missed
 # goal is printed, not an error.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 start=$(date +%s)
 bench_command statsbench xianfeng_statsbench "$@"

@@ -25,10 +25,8 @@
 # so during a run, in another terminal:
 #   go tool pprof -top http://127.0.0.1:19081/debug/pprof/profile?seconds=10
 # (or /debug/pprof/mutex, /block, /heap).
-set -euo pipefail
-cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 DB=xianfeng_bench
 ADDR=127.0.0.1:18081
@@ -39,9 +37,7 @@ BASE_REDIS_DB=${XF_BENCH_BASELINE_REDIS_DB:-14}
 bench_scratch bench: bench "$DB"
 
 bench_header
-echo "building server and load generator..."
-go build -o "$tmp/server" ./server
-go build -o "$tmp/bench" ./scripts/bench
+bench_build server scripts/bench
 baseline_build "$tmp/xfbase"
 
 bench_db_fresh "$DB"

@@ -22,10 +22,8 @@
 # baseline, drops both databases and deletes the orgbench: Redis keys and
 # the baseline's Redis database, also on failure. Exits non-zero if the
 # bench reports an error; a missed goal is printed, not an error.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 DB=xianfeng_orgbench
 BASE_DB=xfbase_org
@@ -35,8 +33,7 @@ BASE_REDIS_DB=${XF_BENCH_ORG_BASELINE_REDIS_DB:-12}
 bench_scratch orgbench: orgbench "$DB"
 
 bench_header
-echo "building server/cmd/orgbench..."
-go build -o "$tmp/orgbench" ./server/cmd/orgbench
+bench_build server/cmd/orgbench
 baseline_build "$tmp/xfbase"
 
 bench_db_fresh "$DB"

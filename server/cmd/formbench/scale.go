@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -426,18 +424,13 @@ func measure(ctx context.Context, a *app.App, o options, res org.SeedResult, b *
 	defer stop()
 	path := fmt.Sprintf("/api/v1/forms/%d/summary?day=%s", f.ID, day)
 	var body strings.Builder
-	t0 := time.Now()
-	if _, err := get(path, &body); err != nil {
+	first, took, err := benchapp.Repeat(get, path, &body, o.n)
+	if err != nil {
 		return err
 	}
-	first := time.Since(t0)
 	var lat []float64
-	for range o.n {
-		t0 := time.Now()
-		if _, err := get(path, io.Discard); err != nil {
-			return err
-		}
-		lat = append(lat, benchfig.Ms(time.Since(t0)))
+	for _, d := range took {
+		lat = append(lat, benchfig.Ms(d))
 	}
 	sumFig := benchfig.Figure{Name: fmt.Sprintf("form summary of one day (root, %s members × %d days)", benchfig.Format(benchfig.Count, float64(len(b.users))), o.days),
 		Unit: benchfig.Millis, Values: lat, Goal: benchfig.Goal{Max: benchfig.Ms(goalSummary)}}
@@ -451,17 +444,12 @@ func measure(ctx context.Context, a *app.App, o options, res org.SeedResult, b *
 		fmt.Fprintf(os.Stderr, "formbench: %v\n", err)
 	}
 
-	dir, err := os.MkdirTemp("", "formbench-")
+	out, peak, remove, err := benchapp.ChildExport(ctx, "-mode", "export-child", "-db", o.DB, "-redis", o.Redis, "-prefix", o.prefix, "-namespace", o.namespace,
+		"-form", strconv.FormatInt(f.ID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10), "-day", day)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "export.xlsx")
-	peak, err := benchapp.Child(ctx, "-mode", "export-child", "-db", o.DB, "-redis", o.Redis, "-prefix", o.prefix, "-namespace", o.namespace,
-		"-form", strconv.FormatInt(f.ID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10), "-day", day, "-out", out)
-	if err != nil {
-		return fmt.Errorf("export child: %w", err)
-	}
+	defer remove()
 	rssFig := benchfig.Figure{Name: "form export of one day: peak RSS of the exporting process, MB", Unit: benchfig.Count,
 		Values: []float64{float64(peak) / 1024}, Goal: benchfig.Goal{Max: goalRSSKB / 1024}}
 	t1 := time.Now()

@@ -54,19 +54,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"xianfeng/scripts/benchfig"
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/loadgen"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/console"
@@ -170,17 +168,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        o.c,
-			MaxIdleConnsPerHost: o.c,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-		},
-	}
+	client := loadgen.Client(o.c)
 	bearer := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
 	get := func(id int64) func() error {
 		url := srv.URL + "/api/v1/orgs/" + strconv.FormatInt(id, 10)
@@ -333,23 +321,12 @@ func measure(o options, f func() error) result {
 func calls(n, c int, f func() error) result {
 	lat := make([]time.Duration, n)
 	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range c {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				errs[i] = f()
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
+	loadgen.Each(n, c, func(i int) {
+		t0 := time.Now()
+		errs[i] = f()
+		lat[i] = time.Since(t0)
+	})
 	r := result{latencies: lat, elapsed: time.Since(start)}
 	for _, err := range errs {
 		if err != nil {

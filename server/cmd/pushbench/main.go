@@ -65,10 +65,8 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,7 +75,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -86,6 +83,7 @@ import (
 
 	"xianfeng/scripts/benchfig"
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/loadgen"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/queue"
@@ -159,22 +157,13 @@ func run(o options) error {
 		return fmt.Errorf("templates: task_assigned %q, task_cancelled %q", got[notify.KindTaskAssigned].ID, got[notify.KindTaskCancelled].ID)
 	}
 
-	tb := &benchTB{}
-	defer tb.cleanup()
-	fake := wechattest.NewServer(tb)
+	fake := wechattest.Start()
+	defer fake.Close()
 	fake.SetLatency(o.wxLatency, o.wxJitter)
 	var base = fake.Transport()
 	if o.wxIdle > 0 {
-		target, err := url.Parse(fake.URL())
-		if err != nil {
-			return err
-		}
-		base = &rewrite{target: target, base: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        o.wxIdle,
-			MaxIdleConnsPerHost: o.wxIdle,
-			IdleConnTimeout:     90 * time.Second,
-		}}
+		// A pool of -wx-idle keep-alive connections to the fake.
+		base = fake.TransportOver(loadgen.Client(o.wxIdle).Transport)
 	}
 	st := &stats{}
 	wx := &countingTransport{base: base, trace: o.trace, st: st}
@@ -188,7 +177,11 @@ func run(o options) error {
 		return errors.New("the WeChat mock is on")
 	}
 
-	if err := benchapp.Machine(ctx, a, "; redis "+redisVersion(ctx, a.Redis)); err != nil {
+	version, err := benchapp.RedisInfo(ctx, a.Redis, "server", "redis_version")
+	if err != nil {
+		version = "?"
+	}
+	if err := benchapp.Machine(ctx, a, "; redis "+version); err != nil {
 		return err
 	}
 	idle := "2 (the fake's transport, as http.DefaultTransport)"
@@ -500,19 +493,6 @@ func queueState(q *queue.Queue) string {
 	return strings.Join(parts, "; ")
 }
 
-func redisVersion(ctx context.Context, rdb redis.UniversalClient) string {
-	info, err := rdb.Info(ctx, "server").Result()
-	if err != nil {
-		return "?"
-	}
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
-			return v
-		}
-	}
-	return "?"
-}
-
 // ---------------------------------------------------------------- diagnosis
 
 func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wechattest.Server, userIDs []int64) error {
@@ -565,27 +545,16 @@ func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wecha
 	// Concurrently, without asynq.
 	rest := ns[serial:]
 	if len(rest) > 0 {
-		var next atomic.Int64
 		var errs atomic.Int64
 		var firstErr atomic.Value
-		var wg sync.WaitGroup
 		before, cpu0 = st.snapshot(), readCPU()
 		t0 = time.Now()
-		for range o.concurrency {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(rest) {
-						return
-					}
-					if err := a.Pusher.Deliver(ctx, rest[i].ID, false); err != nil {
-						errs.Add(1)
-						firstErr.CompareAndSwap(nil, err)
-					}
-				}
-			})
-		}
-		wg.Wait()
+		loadgen.Each(len(rest), o.concurrency, func(i int) {
+			if err := a.Pusher.Deliver(ctx, rest[i].ID, false); err != nil {
+				errs.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+			}
+		})
 		took = time.Since(t0)
 		cpu1, after = readCPU(), st.snapshot()
 		fmt.Printf("concurrent: %d Deliver calls from %d goroutines in %s = %.0f/s (no asynq), errors %d\n",
@@ -888,67 +857,6 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	resp, err := t.base.RoundTrip(req)
 	st.httpT.Add(int64(time.Since(t0)))
 	return resp, err
-}
-
-// rewrite sends requests for api.weixin.qq.com to the fake, like
-// wechattest's own transport, over a transport of the bench's choosing.
-type rewrite struct {
-	target *url.URL
-	base   http.RoundTripper
-}
-
-func (rt *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != wechattest.Host {
-		return nil, fmt.Errorf("pushbench: refusing request to %s", req.URL.Host)
-	}
-	r := req.Clone(req.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = rt.target.Scheme, rt.target.Host, ""
-	return rt.base.RoundTrip(r)
-}
-
-// benchTB is the testing.TB wechattest.NewServer needs outside a test.
-type benchTB struct {
-	testing.TB
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-func (t *benchTB) Helper()                    {}
-func (t *benchTB) Name() string               { return "pushbench" }
-func (t *benchTB) Cleanup(f func())           { t.mu.Lock(); t.cleanups = append(t.cleanups, f); t.mu.Unlock() }
-func (t *benchTB) Logf(f string, args ...any) { fmt.Fprintf(os.Stderr, "pushbench: "+f+"\n", args...) }
-func (t *benchTB) Log(args ...any)            { fmt.Fprintln(os.Stderr, append([]any{"pushbench:"}, args...)...) }
-func (t *benchTB) Errorf(f string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pushbench: "+f+"\n", args...)
-}
-func (t *benchTB) Error(args ...any) {
-	fmt.Fprintln(os.Stderr, append([]any{"pushbench:"}, args...)...)
-}
-func (t *benchTB) Fatalf(f string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pushbench: "+f+"\n", args...)
-	os.Exit(1)
-}
-func (t *benchTB) Fatal(args ...any) {
-	fmt.Fprintln(os.Stderr, append([]any{"pushbench:"}, args...)...)
-	os.Exit(1)
-}
-func (t *benchTB) FailNow()     { os.Exit(1) }
-func (t *benchTB) Failed() bool { return false }
-func (t *benchTB) TempDir() string {
-	dir, _ := os.MkdirTemp("", "pushbench")
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
-// cleanup runs the registered cleanups, newest first.
-func (t *benchTB) cleanup() {
-	t.mu.Lock()
-	fs := t.cleanups
-	t.cleanups = nil
-	t.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
 }
 
 // ---------------------------------------------------------------- CPU

@@ -16,11 +16,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"xianfeng/server/cmd/internal/benchapp"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/redisdb"
 )
@@ -36,16 +36,11 @@ func main() {
 }
 
 func usedMemory(ctx context.Context, rdb redis.UniversalClient) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
+	v, err := benchapp.RedisInfo(ctx, rdb, "memory", "used_memory")
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("INFO memory has no used_memory")
+	return strconv.ParseInt(v, 10, 64)
 }
 
 func run(url string, n int) error {

@@ -37,7 +37,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -87,22 +86,15 @@ type client struct {
 	http *http.Client
 }
 
-// do sends one request and returns its status (0: no answer) and body.
-func (c *client) do(method, path, token string, body any) (int, []byte) {
+// post sends one request and returns its status (0: no whole answer) and body.
+func (c *client) post(path, token string, body any) (int, []byte) {
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(b))
+	var out bytes.Buffer
+	status, err := loadgen.Post(c.http, c.base+path, "Authorization", "Bearer "+token, b, &out)
 	if err != nil {
 		return 0, nil
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
+	return status, out.Bytes()
 }
 
 // timeline counts answers and failed attempts per 100 ms since start.
@@ -176,10 +168,10 @@ func run(o options) error {
 	hc.Timeout = 10 * time.Second       // a phone gives up on a request sooner than a benchmark
 	c := &client{base: o.url, http: hc}
 	// A member's request until it is answered 200 or 201 (at most 90 s).
-	answered := func(tl *timeline, method, path, token string, body any, ok func(int) bool) (int, []byte) {
+	answered := func(tl *timeline, path, token string, body any, ok func(int) bool) (int, []byte) {
 		deadline := time.Now().Add(90 * time.Second)
 		for {
-			s, b := c.do(method, path, token, body)
+			s, b := c.post(path, token, body)
 			if tl != nil {
 				tl.add(ok(s))
 			}
@@ -195,7 +187,7 @@ func run(o options) error {
 	var reportIDs []int64
 	for i := range o.reports {
 		m := members[len(members)-1-i]
-		s, b := answered(nil, "POST", "/api/v1/reports", m.Token, map[string]any{
+		s, b := answered(nil, "/api/v1/reports", m.Token, map[string]any{
 			"category": "help_needed", "urgency": "urgent", "content": "卡口发现发热人员，需要支援",
 			"request_id": fmt.Sprintf("scale-report-%d", m.UserID)}, created)
 		var r struct {
@@ -220,14 +212,14 @@ func run(o options) error {
 				if i >= len(status) {
 					return
 				}
-				status[i], _ = answered(tl, "POST", "/api/v1/checkins", members[i].Token,
+				status[i], _ = answered(tl, "/api/v1/checkins", members[i].Token,
 					map[string]any{"request_id": fmt.Sprintf("scale-%d", members[i].UserID), "lat": 36.0671, "lng": 120.3826, "accuracy_m": 12}, created)
 			}
 		})
 	}
 
 	time.Sleep(o.killAt)
-	s, b := answered(nil, "POST", fmt.Sprintf("/api/v1/orgs/%d/tasks", root.OrgID), secToken, map[string]any{
+	s, b := answered(nil, fmt.Sprintf("/api/v1/orgs/%d/tasks", root.OrgID), secToken, map[string]any{
 		"title": "全员卡口值守排班", "kind": "duty", "request_id": "scale-task", "target": map[string]any{"include_suborgs": true}}, created)
 	var task struct {
 		ID int64 `json:"id"`

@@ -46,9 +46,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,18 +187,9 @@ func run(ctx context.Context, a *app.App, o options) error {
 		return fmt.Sprintf("/api/v1/orgs/%d/%s?from=%s&to=%s", id, what, p.From, p.To)
 	}
 	var body strings.Builder
-	t0 := time.Now()
-	if _, err := get(path(res.RootID, "stats"), &body); err != nil {
+	first, lat, err := benchapp.Repeat(get, path(res.RootID, "stats"), &body, o.n)
+	if err != nil {
 		return err
-	}
-	first := time.Since(t0)
-	var lat []time.Duration
-	for range o.n {
-		t0 := time.Now()
-		if _, err := get(path(res.RootID, "stats"), io.Discard); err != nil {
-			return err
-		}
-		lat = append(lat, time.Since(t0))
 	}
 	slices.Sort(lat)
 	med := lat[len(lat)/2]
@@ -228,28 +217,24 @@ func run(ctx context.Context, a *app.App, o options) error {
 		fmt.Fprintf(os.Stderr, "statsbench: %v\n", err)
 	}
 	for _, id := range []int64{st.Children[0].OrgID, res.LeafID} {
-		t0 := time.Now()
-		if _, err := get(path(id, "stats"), io.Discard); err != nil {
+		took, err := benchapp.Time(get, path(id, "stats"))
+		if err != nil {
 			return err
 		}
-		fmt.Printf("GET /orgs/%d/stats: %s\n", id, ms(time.Since(t0)))
+		fmt.Printf("GET /orgs/%d/stats: %s\n", id, ms(took))
 	}
 
 	// The export, in a process of its own.
 	if !o.export {
 		return nil
 	}
-	dir, err := os.MkdirTemp("", "statsbench-")
+	out, _, remove, err := benchapp.ChildExport(ctx, "-export-child", "-db", o.DB, "-redis", o.Redis,
+		"-org", strconv.FormatInt(res.RootID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10),
+		"-from", p.From, "-to", p.To)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "export.xlsx")
-	if _, err := benchapp.Child(ctx, "-export-child", "-db", o.DB, "-redis", o.Redis,
-		"-org", strconv.FormatInt(res.RootID, 10), "-user", strconv.FormatInt(res.RootSecretaryUserID, 10),
-		"-from", p.From, "-to", p.To, "-out", out); err != nil {
-		return fmt.Errorf("export child: %w", err)
-	}
+	defer remove()
 	if o.verify {
 		if err := verifyWorkbook(ctx, a, out, res.RootID, p); err != nil {
 			failed = true

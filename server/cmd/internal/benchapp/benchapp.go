@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
 
 	"xianfeng/config"
 	"xianfeng/server/internal/app"
@@ -89,6 +92,21 @@ func WarnUnlessPostgres(name, db string) error {
 		fmt.Fprintf(os.Stderr, "%s: warning: %s, not PostgreSQL: the figures are not the ones the goal is about\n", name, dialect)
 	}
 	return err
+}
+
+// RedisInfo returns field of the INFO section of rdb (redis_version of
+// "server", used_memory of "memory").
+func RedisInfo(ctx context.Context, rdb redis.UniversalClient, section, field string) (string, error) {
+	info, err := rdb.Info(ctx, section).Result()
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("INFO %s has no %s", section, field)
 }
 
 // Open builds the real app on cfg, logging to standard error.

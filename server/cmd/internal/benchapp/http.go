@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,6 +54,32 @@ func Serve(ctx context.Context, a *app.App, userID int64) (get Get, stop func(),
 	return get, srv.Close, nil
 }
 
+// Time GETs path with get, discarding the body, and returns how long it took.
+func Time(get Get, path string) (time.Duration, error) {
+	t0 := time.Now()
+	_, err := get(path, io.Discard)
+	return time.Since(t0), err
+}
+
+// Repeat GETs path once into body, the call that warms the caches, and then
+// n times more with Time; it returns how long the first call took and the n
+// others, in the order made.
+func Repeat(get Get, path string, body io.Writer, n int) (first time.Duration, lat []time.Duration, err error) {
+	t0 := time.Now()
+	if _, err := get(path, body); err != nil {
+		return 0, nil, err
+	}
+	first = time.Since(t0)
+	for range n {
+		d, err := Time(get, path)
+		if err != nil {
+			return 0, nil, err
+		}
+		lat = append(lat, d)
+	}
+	return first, lat, nil
+}
+
 // VM returns a field of /proc/self/status in kB (VmHWM, VmRSS), or 0.
 func VM(field string) int64 {
 	raw, err := os.ReadFile("/proc/self/status")
@@ -85,6 +112,23 @@ func Child(ctx context.Context, args ...string) (int64, error) {
 		return ru.Maxrss, nil
 	}
 	return 0, nil
+}
+
+// ChildExport runs this binary again with args and "-out FILE" (see Child),
+// FILE being a workbook in a temporary directory of its own, and returns
+// FILE, the child's peak RSS in kB and a function that removes the directory.
+func ChildExport(ctx context.Context, args ...string) (out string, peakKB int64, remove func(), err error) {
+	dir, err := os.MkdirTemp("", filepath.Base(os.Args[0])+"-")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	remove = func() { _ = os.RemoveAll(dir) }
+	out = filepath.Join(dir, "export.xlsx")
+	if peakKB, err = Child(ctx, append(args, "-out", out)...); err != nil {
+		remove()
+		return "", 0, nil, fmt.Errorf("export child: %w", err)
+	}
+	return out, peakKB, remove, nil
 }
 
 // Export serves the app (see Serve) and downloads path as userID into the

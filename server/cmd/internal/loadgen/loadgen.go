@@ -88,26 +88,17 @@ func Sessions(ctx context.Context, a *app.App, prefix string, f Options) error {
 	start := time.Now()
 	sessions := auth.NewSessions(a.Redis, prefix, f.SessionTTL)
 	tokens := make([]string, len(users))
-	var next atomic.Int64
-	errs := make([]error, f.SessionWorkers)
-	var wg sync.WaitGroup
-	for w := range f.SessionWorkers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(users) {
-					return
-				}
-				tok, _, err := sessions.Create(ctx, auth.Session{UserID: users[i].UserID, OpenID: users[i].OpenID})
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				tokens[i] = tok
-			}
-		})
-	}
-	wg.Wait()
+	errs := make([]error, len(users))
+	var failed atomic.Bool // the writers stop at the first error
+	Each(len(users), f.SessionWorkers, func(i int) {
+		if failed.Load() {
+			return
+		}
+		tokens[i], _, errs[i] = sessions.Create(ctx, auth.Session{UserID: users[i].UserID, OpenID: users[i].OpenID})
+		if errs[i] != nil {
+			failed.Store(true)
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("create sessions: %w", err)
 	}
@@ -124,6 +115,26 @@ func Sessions(ctx context.Context, a *app.App, prefix string, f Options) error {
 	fmt.Printf("seed: %d sessions (one per approved member, key prefix %s) created in Redis in %s\n",
 		len(users), prefix, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// Each calls f(i) for every i in [0, n) from c goroutines at once, each
+// taking the next i as it finishes the last, and returns when all have
+// returned: the worker pool of the benchmarks' concurrent calls.
+func Each(n, c int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range c {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Member is a member with a session.
@@ -178,8 +189,9 @@ func Client(c int) *http.Client {
 	}
 }
 
-// Post sends one JSON body with one header and reads the whole answer.
-func Post(client *http.Client, url, header, value string, body []byte) (int, error) {
+// Post sends one JSON body with one header and reads the whole answer into
+// answer (io.Discard: the load, which only counts statuses).
+func Post(client *http.Client, url, header, value string, body []byte, answer io.Writer) (int, error) {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -190,7 +202,7 @@ func Post(client *http.Client, url, header, value string, body []byte) (int, err
 	if err != nil {
 		return 0, err
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
+	_, err = io.Copy(answer, resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		return 0, err
@@ -223,7 +235,7 @@ func Xianfeng(client *http.Client, url string, mem []Member, fields Fields) *Tar
 	return &Target{Name: "xianfeng", Pool: len(mem), Created: http.StatusCreated, Already: http.StatusOK,
 		Got201: make([]atomic.Int32, len(mem)), Fields: fields,
 		Send: func(i int, body []byte) (int, error) {
-			return Post(client, url, "Authorization", "Bearer "+mem[i].Token, body)
+			return Post(client, url, "Authorization", "Bearer "+mem[i].Token, body, io.Discard)
 		},
 	}
 }
@@ -233,7 +245,9 @@ func Xianfeng(client *http.Client, url string, mem []Member, fields Fields) *Tar
 func Baseline(client *http.Client, base string, users int, fields Fields) *Target {
 	url := base + "/checkin"
 	return &Target{Name: "baseline", Pool: users, Created: http.StatusCreated, Already: http.StatusConflict, Fields: fields,
-		Send: func(i int, body []byte) (int, error) { return Post(client, url, "X-User", strconv.Itoa(i+1), body) },
+		Send: func(i int, body []byte) (int, error) {
+			return Post(client, url, "X-User", strconv.Itoa(i+1), body, io.Discard)
+		},
 	}
 }
 

@@ -102,6 +102,14 @@ const sendPath = "/cgi-bin/message/subscribe/send"
 // NewServer starts a fake WeChat that is closed when the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake WeChat outside a test (server/cmd/pushbench); the
+// caller closes it.
+func Start() *Server {
 	s := &Server{tokens: map[string]bool{}, seen: map[string]bool{}, failed: map[string]int{}, sleep: sleepCtx}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cgi-bin/token", s.token)
@@ -126,9 +134,11 @@ func NewServer(t testing.TB) *Server {
 		}
 		mux.ServeHTTP(w, r)
 	}))
-	t.Cleanup(s.srv.Close)
 	return s
 }
+
+// Close stops the fake and waits for the requests it is answering.
+func (s *Server) Close() { s.srv.Close() }
 
 // SetLatency makes every later answer wait latency, give or take up to
 // jitter (uniformly; never less than zero). Zero for both, the default,
@@ -171,8 +181,14 @@ func (s *Server) URL() string { return s.srv.URL }
 // Transport sends requests for https://api.weixin.qq.com/... to the fake and
 // refuses every other host.
 func (s *Server) Transport() http.RoundTripper {
+	return s.TransportOver(s.srv.Client().Transport)
+}
+
+// TransportOver is Transport over base, the caller's own connections to the
+// fake (server/cmd/pushbench's -wx-idle pool).
+func (s *Server) TransportOver(base http.RoundTripper) http.RoundTripper {
 	target, _ := url.Parse(s.srv.URL)
-	return &rewriteTransport{target: target, base: s.srv.Client().Transport}
+	return &rewriteTransport{target: target, base: base}
 }
 
 // Config is a wechat.Config for the fake's app with the given timeout.
