@@ -190,11 +190,6 @@ func Dissolve(ctx context.Context, s *Service, userID int64, in web.ID) (OrgJSON
 	return newOrgJSON(o, s.Now(), userID), err
 }
 
-type pageInput struct {
-	ID   int64 `path:"id"`
-	Page web.PageQuery
-}
-
 // entryJSON is an entry of the audit trail.
 type entryJSON struct {
 	ID           int64          `json:"id"`
@@ -215,7 +210,7 @@ func newEntryJSON(e audit.Entry) entryJSON {
 }
 
 // Audit is GET /orgs/{id}/audit.
-func Audit(ctx context.Context, s *Service, userID int64, in pageInput) (paging.Page[entryJSON], error) {
+func Audit(ctx context.Context, s *Service, userID int64, in web.IDPage) (paging.Page[entryJSON], error) {
 	p, err := s.AuditPage(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newEntryJSON), err
 }

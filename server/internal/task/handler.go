@@ -255,14 +255,8 @@ func Accept(ctx context.Context, s *Service, userID int64, in web.ID) (progressJ
 	return progress(s.Accept(ctx, userID, in.ID))
 }
 
-type declineInput struct {
-	web.OptionalBody
-	ID     int64  `path:"id"`
-	Reason string `json:"reason"`
-}
-
 // Decline is POST /tasks/{id}/decline.
-func Decline(ctx context.Context, s *Service, userID int64, in declineInput) (progressJSON, error) {
+func Decline(ctx context.Context, s *Service, userID int64, in web.IDReason) (progressJSON, error) {
 	return progress(s.Decline(ctx, userID, in.ID, in.Reason))
 }
 

@@ -113,6 +113,21 @@ type IDRange struct {
 	To   string `query:"to"`
 }
 
+// IDPage is the input of an endpoint that reads the path id :id and a page
+// of a list about it (?limit=, ?cursor=).
+type IDPage struct {
+	ID   int64 `path:"id"`
+	Page PageQuery
+}
+
+// IDReason is the input of a step taken on the thing at :id with an
+// optional body {"reason": …}, the why of a refusal or a verdict.
+type IDReason struct {
+	OptionalBody
+	ID     int64  `path:"id"`
+	Reason string `json:"reason"`
+}
+
 // OptionalBody, embedded in an endpoint's input, lets the client leave the
 // body out; the body fields then keep their zero values.
 type OptionalBody struct{}
