@@ -40,13 +40,8 @@ func Create(ctx context.Context, s *Service, userID int64, in createInput) (JSON
 	return newJSON(a), err
 }
 
-type pageInput struct {
-	ID   int64 `path:"id"`
-	Page web.PageQuery
-}
-
 // List is GET /orgs/{id}/announcements.
-func List(ctx context.Context, s *Service, userID int64, in pageInput) (paging.Page[JSON], error) {
+func List(ctx context.Context, s *Service, userID int64, in web.IDPage) (paging.Page[JSON], error) {
 	p, err := s.List(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newJSON), err
 }
@@ -76,7 +71,7 @@ type receiptsJSON struct {
 }
 
 // Receipts is GET /announcements/{id}/receipts.
-func Receipts(ctx context.Context, s *Service, userID int64, in pageInput) (receiptsJSON, error) {
+func Receipts(ctx context.Context, s *Service, userID int64, in web.IDPage) (receiptsJSON, error) {
 	a, st, unread, err := s.Receipts(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	if err != nil {
 		return receiptsJSON{}, err

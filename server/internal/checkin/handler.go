@@ -45,13 +45,21 @@ func newJSON(c Checkin) JSON {
 		RequestID: c.RequestID, ClientTime: web.UTC(c.ClientTime), ServerTime: c.CreatedAt.UTC()}
 }
 
-type checkinInput struct {
-	OrgID      int64      `json:"org_id"`
-	Lat        *float64   `json:"lat"`
-	Lng        *float64   `json:"lng"`
-	AccuracyM  *float64   `json:"accuracy_m"`
-	RequestID  string     `json:"request_id"`
+// Fix is where and when the phone checked in, as both check-in endpoints
+// (POST /checkins, POST /tasks/{id}/checkin) receive it in their body.
+type Fix struct {
+	Lat       *float64 `json:"lat"`
+	Lng       *float64 `json:"lng"`
+	AccuracyM *float64 `json:"accuracy_m"`
+	RequestID string   `json:"request_id"`
+	// ClientTime is when the phone checked in, for a check-in sent late
+	// from an offline queue (within the offline window).
 	ClientTime *time.Time `json:"client_time"`
+}
+
+type checkinInput struct {
+	OrgID int64 `json:"org_id"`
+	Fix
 }
 
 // checkin answers 201 for a new check-in and 200 for a retry of one.

@@ -51,8 +51,8 @@ type formListRow struct {
 
 // forms is GET /console/orgs/{id}/forms: the org's screening forms with
 // their progress, paged, and the editor that builds a new one.
-func (c *Console) forms(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) forms(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}
@@ -154,11 +154,7 @@ func fieldRows(g *gin.Context) []int {
 // createForm is POST /console/orgs/{id}/forms: a form built with the
 // editor, published to its audience by the form service; or, for 添加字段
 // without JavaScript (more), the editor again as filled in, with more rows.
-func (c *Console) createForm(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
+func (c *Console) createForm(g *gin.Context, id int64) {
 	if g.PostForm("more") != "" {
 		nav, ok := c.navOf(g, id)
 		if !ok {
@@ -173,11 +169,7 @@ func (c *Console) createForm(g *gin.Context) {
 		return
 	}
 	f, err := c.o.Form.Create(g.Request.Context(), userID(g), id, in)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/forms/%d", f.ID), "form")
+	c.back(g, err, fmt.Sprintf("/console/forms/%d", f.ID), "form")
 }
 
 // formInput reads the editor; the form service checks every rule (the
@@ -242,8 +234,8 @@ type entryRow struct {
 // formDetail is GET /console/forms/{id}?day=&alert=: the summary of a day
 // (per field, per org, who has not submitted), the entries (paged), the
 // export of the day and closing the form.
-func (c *Console) formDetail(g *gin.Context) {
-	id, pq, ok := c.idList(g)
+func (c *Console) formDetail(g *gin.Context, id int64) {
+	pq, ok := c.pageQuery(g)
 	if !ok {
 		return
 	}
@@ -332,14 +324,7 @@ func answerText(raw json.RawMessage) string {
 }
 
 // closeForm is POST /console/forms/{id}/close.
-func (c *Console) closeForm(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
-	if _, err := c.o.Form.Close(g.Request.Context(), userID(g), id); err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/forms/%d", id), "closed")
+func (c *Console) closeForm(g *gin.Context, id int64) {
+	_, err := c.o.Form.Close(g.Request.Context(), userID(g), id)
+	c.back(g, err, fmt.Sprintf("/console/forms/%d", id), "closed")
 }

@@ -20,8 +20,8 @@ import (
 // statsPage is GET /console/orgs/{id}/stats?from=&to=: the assessment of
 // the org, its children and its members over a range of days (the API's
 // figures), with charts, and the link to the same range's Excel export.
-func (c *Console) statsPage(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) statsPage(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}
@@ -51,8 +51,8 @@ func (c *Console) statsPage(g *gin.Context) {
 
 // announcements is GET /console/orgs/{id}/announcements: the org's
 // announcements, paged, and the form that sends one.
-func (c *Console) announcements(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) announcements(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}
@@ -67,33 +67,21 @@ func (c *Console) announcements(g *gin.Context) {
 }
 
 // sendAnnouncement is POST /console/orgs/{id}/announcements.
-func (c *Console) sendAnnouncement(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
+func (c *Console) sendAnnouncement(g *gin.Context, id int64) {
 	a, err := c.o.Announce.Create(g.Request.Context(), userID(g), id, strings.TrimSpace(g.PostForm("title")), g.PostForm("body"),
 		g.PostForm("include_suborgs") != "")
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/announcements/%d", a.ID), "announced")
+	c.back(g, err, fmt.Sprintf("/console/announcements/%d", a.ID), "announced")
 }
 
 // receipts is GET /console/announcements/{id}: how it was delivered and
 // read, and who has not read it (paged).
-func (c *Console) receipts(g *gin.Context) {
-	id, pq, ok := c.idList(g)
+func (c *Console) receipts(g *gin.Context, id int64) {
+	pq, ok := c.pageQuery(g)
 	if !ok {
 		return
 	}
 	a, st, unread, err := c.o.Announce.Receipts(g.Request.Context(), userID(g), id, pq.Cursor, 50)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	nav, ok := c.navOf(g, a.OrgID)
+	nav, ok := c.navFor(g, err, a.OrgID)
 	if !ok {
 		return
 	}
@@ -106,8 +94,8 @@ func (c *Console) receipts(g *gin.Context) {
 // deeds is GET /console/orgs/{id}/deeds?status=: the deeds of the org's
 // subtree, paged, with review, recommendation and commendation, each
 // linked to its own page.
-func (c *Console) deeds(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) deeds(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}
@@ -196,19 +184,11 @@ func (c *Console) deedRows(g *gin.Context, root int64, rows []deedRow, events []
 // where) and the steps the secretary can take, for the secretaries who
 // manage the member's org, as GET /api/v1/deeds/{id} decides; anyone else
 // gets the not-found page.
-func (c *Console) deedDetail(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
+func (c *Console) deedDetail(g *gin.Context, id int64) {
 	d, evs, err := c.o.Deed.Get(g.Request.Context(), userID(g), id)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
 	// The deed service also shows a deed to its member and nominator; the
 	// console is for the secretaries above it.
-	nav, ok := c.navOf(g, d.OrgID)
+	nav, ok := c.navFor(g, err, d.OrgID)
 	if !ok {
 		return
 	}
@@ -229,8 +209,8 @@ func (c *Console) deedDetail(g *gin.Context) {
 // actDeed is POST /console/deeds/{id}/{approve|reject|recommend|commend},
 // then back to the page it came from: the deed's own (back=deed) or the
 // org's list (org, a form field).
-func (c *Console) actDeed(g *gin.Context) {
-	id, orgID, ok := c.actOn(g)
+func (c *Console) actDeed(g *gin.Context, id int64) {
+	orgID, ok := c.backOrg(g)
 	if !ok {
 		return
 	}
@@ -239,15 +219,12 @@ func (c *Console) actDeed(g *gin.Context) {
 		c.fail(g, apperr.ErrNotFound)
 		return
 	}
-	if _, err := c.o.Deed.Act(g.Request.Context(), userID(g), id, action, strings.TrimSpace(g.PostForm("reason"))); err != nil {
-		c.fail(g, err)
-		return
-	}
+	_, err := c.o.Deed.Act(g.Request.Context(), userID(g), id, action, strings.TrimSpace(g.PostForm("reason")))
 	to := fmt.Sprintf("/console/orgs/%d/deeds", orgID)
 	if g.PostForm("back") == "deed" {
 		to = fmt.Sprintf("/console/deeds/%d", id)
 	}
-	back(g, to, "deed-"+action)
+	c.back(g, err, to, "deed-"+action)
 }
 
 // auditRow is an entry of the audit trail with its detail decoded and the
@@ -273,8 +250,8 @@ func personOf(n org.Names, id int64) person { return person{ID: id, Name: n.User
 // auditPage is GET /console/orgs/{id}/audit: who did what, when, on whom,
 // in the org and below, newest first, paged; the people and orgs by name,
 // looked up for the whole page at once.
-func (c *Console) auditPage(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) auditPage(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}

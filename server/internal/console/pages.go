@@ -46,43 +46,31 @@ func (c *Console) pageQuery(g *gin.Context) (web.PageQuery, bool) {
 	return q, err == nil
 }
 
-// idList reads the path id and ?cursor= of a page about one thing.
-func (c *Console) idList(g *gin.Context) (int64, web.PageQuery, bool) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return 0, web.PageQuery{}, false
+// byID is the handler of a page or an action about one thing, the path's
+// :id: the id is read as the API does (the error page when it cannot be)
+// and h gets it.
+func (c *Console) byID(h func(g *gin.Context, id int64)) gin.HandlerFunc {
+	return func(g *gin.Context) {
+		if id, ok := c.pathID(g, "id"); ok {
+			h(g, id)
+		}
 	}
-	pq, ok := c.pageQuery(g)
-	return id, pq, ok
 }
 
-// actOn reads what an action on a listed thing names: its id in the path
-// and the org page to return to (the form field org).
-func (c *Console) actOn(g *gin.Context) (id, orgID int64, ok bool) {
-	if id, ok = c.pathID(g, "id"); !ok {
-		return 0, 0, false
-	}
+// backOrg reads the org page an action on a listed thing returns to (the
+// form field org).
+func (c *Console) backOrg(g *gin.Context) (int64, bool) {
 	orgID, err := strconv.ParseInt(g.PostForm("org"), 10, 64)
 	if err != nil || orgID <= 0 || orgID > web.MaxID {
 		c.fail(g, apperr.Invalid("参数错误", map[string]string{"org": "应为正整数"}))
-		return 0, 0, false
+		return 0, false
 	}
-	return id, orgID, true
+	return orgID, true
 }
 
-// orgPage reads the org of a page (:id) and builds its tree picker; a
-// secretary who does not manage it gets 404, as from the API.
-func (c *Console) orgPage(g *gin.Context) (*orgNav, bool) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return nil, false
-	}
-	return c.navOf(g, id)
-}
-
-// orgList is orgPage for a list page: the org and ?cursor=.
-func (c *Console) orgList(g *gin.Context) (*orgNav, web.PageQuery, bool) {
-	nav, ok := c.orgPage(g)
+// orgList is navOf for a list page about an org: the org and ?cursor=.
+func (c *Console) orgList(g *gin.Context, id int64) (*orgNav, web.PageQuery, bool) {
+	nav, ok := c.navOf(g, id)
 	if !ok {
 		return nil, web.PageQuery{}, false
 	}
@@ -90,7 +78,18 @@ func (c *Console) orgList(g *gin.Context) (*orgNav, web.PageQuery, bool) {
 	return nav, pq, ok
 }
 
-// navOf is orgPage for the org id.
+// navFor is navOf for the org of the thing a page is about, once loading
+// the thing went well (err is nil); else the error page for err.
+func (c *Console) navFor(g *gin.Context, err error, orgID int64) (*orgNav, bool) {
+	if err != nil {
+		c.fail(g, err)
+		return nil, false
+	}
+	return c.navOf(g, orgID)
+}
+
+// navOf builds the tree picker of the org id, which a page is about; a
+// secretary who does not manage it gets 404, as from the API.
 func (c *Console) navOf(g *gin.Context, id int64) (*orgNav, bool) {
 	ctx, uid := g.Request.Context(), userID(g)
 	if _, err := c.o.Org.RequireManager(ctx, uid, id); err != nil {
@@ -124,8 +123,13 @@ var flashes = map[string]string{
 
 func flash(g *gin.Context) string { return flashes[g.Query("done")] }
 
-// back returns to a page after an action, saying what happened.
-func back(g *gin.Context, path, done string) {
+// back ends an action: the error page for err, else back to the page at
+// path, saying what was done.
+func (c *Console) back(g *gin.Context, err error, path, done string) {
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
 	g.Redirect(http.StatusSeeOther, path+"?done="+done)
 }
 
@@ -139,12 +143,12 @@ type childBoard struct {
 // dashboard is GET /console/orgs/{id}: today's check-in board by badge
 // and by child org, open and overdue tasks, reports waiting with their SLA
 // countdown, and the open forms' progress.
-func (c *Console) dashboard(g *gin.Context) {
-	nav, ok := c.orgPage(g)
+func (c *Console) dashboard(g *gin.Context, id int64) {
+	nav, ok := c.navOf(g, id)
 	if !ok {
 		return
 	}
-	ctx, uid, id := g.Request.Context(), userID(g), nav.Org.ID
+	ctx, uid := g.Request.Context(), userID(g)
 	day := c.o.Checkin.Today(0)
 	board, err := c.o.Checkin.Figures(ctx, c.o.Org, uid, id, day)
 	if err != nil {
@@ -202,8 +206,8 @@ func (c *Console) dashboard(g *gin.Context) {
 // absentPage is GET /console/orgs/{id}/absent: who of the subtree has not
 // checked in today, paged (a query over the subtree's memberships, so not
 // on the dashboard itself).
-func (c *Console) absentPage(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) absentPage(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}
@@ -335,8 +339,8 @@ type memberRow struct {
 // members is GET /console/orgs/{id}/members: the applications waiting
 // (approve or reject in bulk) and the members, by status and badge and
 // searched by name, each with badge and role changes and removal.
-func (c *Console) members(g *gin.Context) {
-	nav, ok := c.orgPage(g)
+func (c *Console) members(g *gin.Context, id int64) {
+	nav, ok := c.navOf(g, id)
 	if !ok {
 		return
 	}
@@ -375,11 +379,7 @@ func (c *Console) members(g *gin.Context) {
 
 // review is POST /console/orgs/{id}/members/review: approve or reject
 // every application ticked (user_id), one service call each.
-func (c *Console) review(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
+func (c *Console) review(g *gin.Context, id int64) {
 	ctx, uid := g.Request.Context(), userID(g)
 	ids, err := formIDs(g, "user_id")
 	if err != nil {
@@ -391,6 +391,7 @@ func (c *Console) review(g *gin.Context) {
 		c.fail(g, apperr.Invalid("参数错误", map[string]string{"action": "应为 approve 或 reject"}))
 		return
 	}
+	// The first refusal stops the rest and is shown.
 	for _, target := range ids {
 		if action == "approve" {
 			_, err = c.o.Org.Approve(ctx, uid, id, target)
@@ -398,20 +399,15 @@ func (c *Console) review(g *gin.Context) {
 			_, err = c.o.Org.Reject(ctx, uid, id, target, strings.TrimSpace(g.PostForm("reason")))
 		}
 		if err != nil {
-			c.fail(g, err)
-			return
+			break
 		}
 	}
-	back(g, fmt.Sprintf("/console/orgs/%d/members", id), action+"d")
+	c.back(g, err, fmt.Sprintf("/console/orgs/%d/members", id), action+"d")
 }
 
 // second is POST /console/orgs/{id}/members/second: lend approved members
 // of the parent's subtree (user ids, comma-separated) to a temporary org.
-func (c *Console) second(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
+func (c *Console) second(g *gin.Context, id int64) {
 	ids, err := userIDList(g.PostForm("user_ids"))
 	if err == nil && len(ids) == 0 {
 		err = apperr.Invalid("请填写要借调的用户编号", map[string]string{"user_ids": "请至少填写一个用户编号"})
@@ -459,40 +455,26 @@ func formIDs(g *gin.Context, field string) ([]int64, error) {
 	return out, nil
 }
 
-// memberTarget reads the org and the member of a member action.
-func memberTarget(g *gin.Context) (orgID, target int64, err error) {
-	if orgID, err = web.PathID(g, "id"); err == nil {
-		target, err = web.PathID(g, "user_id")
-	}
-	return orgID, target, err
+// byMember is byID for an action on a member of the org :id, the path's
+// :user_id.
+func (c *Console) byMember(h func(g *gin.Context, id, target int64)) gin.HandlerFunc {
+	return c.byID(func(g *gin.Context, id int64) {
+		if target, ok := c.pathID(g, "user_id"); ok {
+			h(g, id, target)
+		}
+	})
 }
 
 // changeMember is POST /console/orgs/{id}/members/{user_id}/change: a new
 // badge and role.
-func (c *Console) changeMember(g *gin.Context) {
-	id, target, err := memberTarget(g)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
+func (c *Console) changeMember(g *gin.Context, id, target int64) {
 	b, r := org.Badge(g.PostForm("badge")), org.Role(g.PostForm("role"))
-	if _, err := c.o.Org.Change(g.Request.Context(), userID(g), id, target, &b, &r); err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/orgs/%d/members", id), "changed")
+	_, err := c.o.Org.Change(g.Request.Context(), userID(g), id, target, &b, &r)
+	c.back(g, err, fmt.Sprintf("/console/orgs/%d/members", id), "changed")
 }
 
 // removeMember is POST /console/orgs/{id}/members/{user_id}/remove.
-func (c *Console) removeMember(g *gin.Context) {
-	id, target, err := memberTarget(g)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	if err := c.o.Org.Remove(g.Request.Context(), userID(g), id, target); err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/orgs/%d/members", id), "removed")
+func (c *Console) removeMember(g *gin.Context, id, target int64) {
+	err := c.o.Org.Remove(g.Request.Context(), userID(g), id, target)
+	c.back(g, err, fmt.Sprintf("/console/orgs/%d/members", id), "removed")
 }

@@ -21,8 +21,8 @@ var taskKinds = []task.Kind{task.KindDuty, task.KindScreening, task.KindPublicit
 
 // tasks is GET /console/orgs/{id}/tasks: the org's tasks, paged, and the
 // form that creates one.
-func (c *Console) tasks(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) tasks(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}
@@ -39,22 +39,14 @@ func (c *Console) tasks(g *gin.Context) {
 // createTask is POST /console/orgs/{id}/tasks: a task for the members of
 // the ticked badges and/or the listed user ids, with an optional place
 // (lat, lng, radius) and due time (in the configured zone).
-func (c *Console) createTask(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
+func (c *Console) createTask(g *gin.Context, id int64) {
 	in, err := c.taskInput(g)
 	if err != nil {
 		c.fail(g, err)
 		return
 	}
 	t, _, err := c.o.Task.Create(g.Request.Context(), userID(g), id, in)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/tasks/%d", t.ID), "task")
+	c.back(g, err, fmt.Sprintf("/console/tasks/%d", t.ID), "task")
 }
 
 // taskInput reads the task form; the service checks everything it holds.
@@ -82,8 +74,8 @@ func (c *Console) taskInput(g *gin.Context) (task.Input, error) {
 
 // taskDetail is GET /console/tasks/{id}: progress by status and the
 // assignees, paged.
-func (c *Console) taskDetail(g *gin.Context) {
-	id, pq, ok := c.idList(g)
+func (c *Console) taskDetail(g *gin.Context, id int64) {
+	pq, ok := c.pageQuery(g)
 	if !ok {
 		return
 	}
@@ -92,11 +84,7 @@ func (c *Console) taskDetail(g *gin.Context) {
 	if err == nil && !d.Manager {
 		err = task.ErrTaskNotFound
 	}
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	nav, ok := c.navOf(g, d.Task.OrgID)
+	nav, ok := c.navFor(g, err, d.Task.OrgID)
 	if !ok {
 		return
 	}
@@ -131,22 +119,15 @@ type assigneeRow struct {
 }
 
 // cancelTask is POST /console/tasks/{id}/cancel.
-func (c *Console) cancelTask(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
-	if _, err := c.o.Task.Cancel(g.Request.Context(), userID(g), id); err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/tasks/%d", id), "cancelled")
+func (c *Console) cancelTask(g *gin.Context, id int64) {
+	_, err := c.o.Task.Cancel(g.Request.Context(), userID(g), id)
+	c.back(g, err, fmt.Sprintf("/console/tasks/%d", id), "cancelled")
 }
 
 // reports is GET /console/orgs/{id}/reports: the reports filed in the
 // subtree, by status, paged, with what a secretary can do to each.
-func (c *Console) reports(g *gin.Context) {
-	nav, pq, ok := c.orgList(g)
+func (c *Console) reports(g *gin.Context, id int64) {
+	nav, pq, ok := c.orgList(g, id)
 	if !ok {
 		return
 	}
@@ -173,8 +154,8 @@ func (c *Console) reports(g *gin.Context) {
 
 // actReport is POST /console/reports/{id}/{ack|resolve|escalate}, then
 // back to the org page it came from (org, a form field).
-func (c *Console) actReport(g *gin.Context) {
-	id, orgID, ok := c.actOn(g)
+func (c *Console) actReport(g *gin.Context, id int64) {
+	orgID, ok := c.backOrg(g)
 	if !ok {
 		return
 	}
@@ -191,27 +172,15 @@ func (c *Console) actReport(g *gin.Context) {
 	default:
 		err = apperr.ErrNotFound
 	}
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	back(g, fmt.Sprintf("/console/orgs/%d/reports", orgID), action)
+	c.back(g, err, fmt.Sprintf("/console/orgs/%d/reports", orgID), action)
 }
 
 // reportDetail is GET /console/reports/{id}: a report with its photos and
 // its timeline (filed, notified, escalated, acknowledged, resolved), for
 // the secretaries of its org and above.
-func (c *Console) reportDetail(g *gin.Context) {
-	id, ok := c.pathID(g, "id")
-	if !ok {
-		return
-	}
+func (c *Console) reportDetail(g *gin.Context, id int64) {
 	r, events, err := c.o.Report.Timeline(g.Request.Context(), userID(g), id)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	nav, ok := c.navOf(g, r.OrgID)
+	nav, ok := c.navFor(g, err, r.OrgID)
 	if !ok {
 		return
 	}

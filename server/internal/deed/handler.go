@@ -121,16 +121,10 @@ func Get(ctx context.Context, s *Service, userID int64, in web.ID) (DetailJSON, 
 	return DetailJSON{Deed: j, Timeline: timeline}, err
 }
 
-type actInput struct {
-	web.OptionalBody
-	ID     int64  `path:"id"`
-	Reason string `json:"reason"`
-}
-
 // Act is POST /deeds/{id}/<action>, one of Actions: a secretary's step on
 // a nomination, with an optional reason.
-func Act(action string) func(context.Context, *Service, int64, actInput) (JSON, error) {
-	return func(ctx context.Context, s *Service, userID int64, in actInput) (JSON, error) {
+func Act(action string) func(context.Context, *Service, int64, web.IDReason) (JSON, error) {
+	return func(ctx context.Context, s *Service, userID int64, in web.IDReason) (JSON, error) {
 		d, err := s.Act(ctx, userID, in.ID, action, in.Reason)
 		return one(ctx, s, userID, true, d, err) // the actor manages where it waits
 	}

@@ -111,13 +111,8 @@ func (h *Handler) Create(ctx context.Context, userID int64, req createInput) (JS
 	return NewJSON(f), err
 }
 
-type listInput struct {
-	OrgID int64 `path:"id"`
-	Page  web.PageQuery
-}
-
-func (h *Handler) List(ctx context.Context, userID int64, in listInput) (paging.Page[JSON], error) {
-	p, err := h.svc.List(ctx, userID, in.OrgID, in.Page.Cursor, in.Page.Limit)
+func (h *Handler) List(ctx context.Context, userID int64, in web.IDPage) (paging.Page[JSON], error) {
+	p, err := h.svc.List(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, NewJSON), err
 }
 

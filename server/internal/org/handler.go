@@ -64,6 +64,12 @@ func NewMembershipJSON(v MembershipView) MembershipJSON {
 		CreatedAt: v.CreatedAt.UTC(), ApprovedAt: web.UTC(v.ApprovedAt)}
 }
 
+// membership is the answer of an endpoint that returns the membership a
+// service call made or changed.
+func membership(v MembershipView, err error) (MembershipJSON, error) {
+	return NewMembershipJSON(v), err
+}
+
 // MembershipsJSON renders a user's memberships.
 func MembershipsJSON(vs []MembershipView) []MembershipJSON {
 	out := make([]MembershipJSON, len(vs))
@@ -97,8 +103,7 @@ type claimInput struct {
 
 // Claim is POST /orgs/claim.
 func Claim(ctx context.Context, s *Service, userID int64, in claimInput) (MembershipJSON, error) {
-	v, err := s.Claim(ctx, userID, in.Code, in.Name, in.Badge)
-	return NewMembershipJSON(v), err
+	return membership(s.Claim(ctx, userID, in.Code, in.Name, in.Badge))
 }
 
 // childJSON is a child org with the counts of its subtree.
@@ -185,11 +190,6 @@ func Dissolve(ctx context.Context, s *Service, userID int64, in web.ID) (OrgJSON
 	return newOrgJSON(o, s.Now(), userID), err
 }
 
-type pageInput struct {
-	ID   int64 `path:"id"`
-	Page web.PageQuery
-}
-
 // entryJSON is an entry of the audit trail.
 type entryJSON struct {
 	ID           int64          `json:"id"`
@@ -210,7 +210,7 @@ func newEntryJSON(e audit.Entry) entryJSON {
 }
 
 // Audit is GET /orgs/{id}/audit.
-func Audit(ctx context.Context, s *Service, userID int64, in pageInput) (paging.Page[entryJSON], error) {
+func Audit(ctx context.Context, s *Service, userID int64, in web.IDPage) (paging.Page[entryJSON], error) {
 	p, err := s.AuditPage(ctx, userID, in.ID, in.Page.Cursor, in.Page.Limit)
 	return paging.Map(p, newEntryJSON), err
 }
@@ -274,8 +274,7 @@ type memberInput struct {
 
 // Approve is POST /orgs/{id}/members/{user_id}/approve.
 func Approve(ctx context.Context, s *Service, userID int64, in memberInput) (MembershipJSON, error) {
-	v, err := s.Approve(ctx, userID, in.OrgID, in.UserID)
-	return NewMembershipJSON(v), err
+	return membership(s.Approve(ctx, userID, in.OrgID, in.UserID))
 }
 
 type rejectInput struct {
@@ -287,8 +286,7 @@ type rejectInput struct {
 
 // Reject is POST /orgs/{id}/members/{user_id}/reject.
 func Reject(ctx context.Context, s *Service, userID int64, in rejectInput) (MembershipJSON, error) {
-	v, err := s.Reject(ctx, userID, in.OrgID, in.UserID, in.Reason)
-	return NewMembershipJSON(v), err
+	return membership(s.Reject(ctx, userID, in.OrgID, in.UserID, in.Reason))
 }
 
 type changeInput struct {
@@ -300,8 +298,7 @@ type changeInput struct {
 
 // Change is PATCH /orgs/{id}/members/{user_id}.
 func Change(ctx context.Context, s *Service, userID int64, in changeInput) (MembershipJSON, error) {
-	v, err := s.Change(ctx, userID, in.OrgID, in.UserID, in.Badge, in.Role)
-	return NewMembershipJSON(v), err
+	return membership(s.Change(ctx, userID, in.OrgID, in.UserID, in.Badge, in.Role))
 }
 
 // Remove is DELETE /orgs/{id}/members/{user_id}.
@@ -317,6 +314,5 @@ type signupInput struct {
 
 // Signup is POST /members/signup.
 func Signup(ctx context.Context, s *Service, userID int64, in signupInput) (MembershipJSON, error) {
-	v, err := s.Signup(ctx, userID, in.InviteCode, in.Name, in.Badge)
-	return NewMembershipJSON(v), err
+	return membership(s.Signup(ctx, userID, in.InviteCode, in.Name, in.Badge))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"xianfeng/server/internal/apperr"
+	"xianfeng/server/internal/checkin"
 	"xianfeng/server/internal/media"
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
@@ -255,27 +256,15 @@ func Accept(ctx context.Context, s *Service, userID int64, in web.ID) (progressJ
 	return progress(s.Accept(ctx, userID, in.ID))
 }
 
-type declineInput struct {
-	web.OptionalBody
-	ID     int64  `path:"id"`
-	Reason string `json:"reason"`
-}
-
 // Decline is POST /tasks/{id}/decline.
-func Decline(ctx context.Context, s *Service, userID int64, in declineInput) (progressJSON, error) {
+func Decline(ctx context.Context, s *Service, userID int64, in web.IDReason) (progressJSON, error) {
 	return progress(s.Decline(ctx, userID, in.ID, in.Reason))
 }
 
 type checkinInput struct {
-	ID        int64    `path:"id"`
-	Lat       *float64 `json:"lat"`
-	Lng       *float64 `json:"lng"`
-	AccuracyM *float64 `json:"accuracy_m"`
-	RequestID string   `json:"request_id"`
-	// ClientTime is when the phone checked in, for a check-in sent late
-	// from an offline queue (within the offline window).
-	ClientTime *time.Time `json:"client_time"`
-	MediaIDs   []int64    `json:"media_ids"`
+	ID int64 `path:"id"`
+	checkin.Fix
+	MediaIDs []int64 `json:"media_ids"`
 }
 
 // Checkin is POST /tasks/{id}/checkin.

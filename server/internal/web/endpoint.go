@@ -47,7 +47,9 @@ func (a Adapter[C]) Public() Adapter[C] { return Adapter[C]{log: a.log} }
 //     canonical positive integer up to MaxID);
 //   - every other exported field is the JSON body, read with BindJSON, so
 //     that every input rule applies; the body is required unless In embeds
-//     OptionalBody, and is not read at all when In has no body field.
+//     OptionalBody, and is not read at all when In has no body field. An
+//     embedded struct of body fields (no path or query ones) puts its
+//     fields in the body, for a part of a body that endpoints share.
 //
 // An Out that is a render.Render (an image, say) is rendered as it is; a
 // Status[T] chooses its own status.
@@ -113,6 +115,21 @@ type IDRange struct {
 	To   string `query:"to"`
 }
 
+// IDPage is the input of an endpoint that reads the path id :id and a page
+// of a list about it (?limit=, ?cursor=).
+type IDPage struct {
+	ID   int64 `path:"id"`
+	Page PageQuery
+}
+
+// IDReason is the input of a step taken on the thing at :id with an
+// optional body {"reason": …}, the why of a refusal or a verdict.
+type IDReason struct {
+	OptionalBody
+	ID     int64  `path:"id"`
+	Reason string `json:"reason"`
+}
+
 // OptionalBody, embedded in an endpoint's input, lets the client leave the
 // body out; the body fields then keep their zero values.
 type OptionalBody struct{}
@@ -174,9 +191,11 @@ type decoder struct {
 	queries []param
 	// body is a struct type of In's body fields alone (nil when it has
 	// none), so that neither the JSON decoder nor the input rules see the
-	// path and query fields; bodyAt maps its fields to In's.
+	// path and query fields; bodyAt maps its fields to In's (an index
+	// path: the fields of an embedded body part are flattened into body,
+	// so that the JSON decoder names them as the client wrote them).
 	body     reflect.Type
-	bodyAt   []int
+	bodyAt   [][]int
 	optional bool
 }
 
@@ -223,18 +242,45 @@ func newDecoder(t reflect.Type) *decoder {
 				d.queries = append(d.queries, param{name: name, index: i, kind: k})
 				continue
 			}
-			if f.Anonymous {
-				panic(fmt.Sprintf("web: endpoint input %s: embedded body field %s", t, f.Name))
+			if !f.Anonymous {
+				f.Index, f.Offset = nil, 0
+				body = append(body, f)
+				d.bodyAt = append(d.bodyAt, []int{i})
+				continue
 			}
-			f.Index, f.Offset = nil, 0
-			body = append(body, f)
-			d.bodyAt = append(d.bodyAt, i)
+			if f.Tag != "" || !bodyPart(f.Type) {
+				panic(fmt.Sprintf("web: endpoint input %s: embedded field %s is not a struct of body fields", t, f.Name))
+			}
+			for k := range f.Type.NumField() {
+				sf := f.Type.Field(k)
+				sf.Index, sf.Offset = nil, 0
+				body = append(body, sf)
+				d.bodyAt = append(d.bodyAt, []int{i, k})
+			}
 		}
 	}
 	if len(body) > 0 {
 		d.body = reflect.StructOf(body)
 	}
 	return d
+}
+
+// bodyPart reports whether t, embedded in an input, is a struct of
+// exported body fields alone: no path, query or page field, nothing
+// embedded.
+func bodyPart(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		_, isPath := f.Tag.Lookup("path")
+		_, isQuery := f.Tag.Lookup("query")
+		if isPath || isQuery || f.Anonymous || !f.IsExported() || f.Type == pageQueryType {
+			return false
+		}
+	}
+	return true
 }
 
 // decode fills in (an In) from the request, or returns the error to answer.
@@ -285,8 +331,8 @@ func (d *decoder) decode(c *gin.Context, in reflect.Value) error {
 	if err := bind(c, body.Interface()); err != nil {
 		return err
 	}
-	for j, i := range d.bodyAt {
-		in.Field(i).Set(body.Elem().Field(j))
+	for j, at := range d.bodyAt {
+		in.FieldByIndex(at).Set(body.Elem().Field(j))
 	}
 	return nil
 }
