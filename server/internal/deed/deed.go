@@ -470,9 +470,5 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status string, 
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	out, err := database.Newest[Deed](q, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return database.Newest[Deed](q, before, limit)
 }

@@ -598,11 +598,7 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 	if urgency != "" {
 		q = q.Where("urgency = ?", urgency)
 	}
-	out, err := database.Newest[Report](q, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return database.Newest[Report](q, before, limit)
 }
 
 // Mine returns a page of the reporter's own reports, newest first, before
