@@ -225,11 +225,7 @@ func (s *Service) list(ctx context.Context, userID, orgID, before int64, limit i
 		return nil, err
 	}
 	q := s.DB().WithContext(ctx).Where("org_id = ?", orgID).Scopes(contentsec.Shown("created_by", userID))
-	out, err := database.Newest[Announcement](q, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return database.Newest[Announcement](q, before, limit)
 }
 
 // Read returns an announcement to one of its recipients, marking it read,

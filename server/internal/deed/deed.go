@@ -25,6 +25,7 @@ import (
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/service"
+	"xianfeng/server/internal/text"
 )
 
 // Statuses of a deed.
@@ -319,8 +320,8 @@ func (s *Service) load(ctx context.Context, id int64) (_ Deed, err error) {
 // where it waits does, and where there is none the deed waits.
 func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason string) (_ Deed, err error) {
 	defer apperr.Annotate(&err, "deed.Act(%d, %s)", id, action)
-	if utf8.RuneCountInString(reason) > 200 {
-		return Deed{}, apperr.Invalid("参数错误", map[string]string{"reason": "不能超过 200 个字"})
+	if reason, err = text.Note("reason", reason, 200); err != nil {
+		return Deed{}, err
 	}
 	d, err := s.load(ctx, id)
 	if err != nil {
@@ -376,7 +377,7 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	err = database.Transact(ctx, s.DB(), func(tx *gorm.DB) error {
 		updates := map[string]any{"status": to, "current_org_id": toOrg, "updated_at": now}
 		if action == "reject" {
-			updates["reason"] = strings.TrimSpace(reason)
+			updates["reason"] = reason
 		}
 		res := tx.Model(&Deed{}).Where("id = ? AND status = ? AND current_org_id = ?", d.ID, d.Status, d.CurrentOrgID).Updates(updates)
 		if res.Error != nil {
@@ -385,7 +386,7 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 		if res.RowsAffected == 0 {
 			return ErrTransition
 		}
-		if err := tx.Create(&Event{DeedID: d.ID, Kind: to, OrgID: toOrg, ActorID: actorID, Note: strings.TrimSpace(reason), CreatedAt: now}).Error; err != nil {
+		if err := tx.Create(&Event{DeedID: d.ID, Kind: to, OrgID: toOrg, ActorID: actorID, Note: reason, CreatedAt: now}).Error; err != nil {
 			return err
 		}
 		return audit.Write(tx, d.CurrentOrgID, actorID, "deed."+action, &d.UserID, map[string]any{"deed_id": d.ID, "to_org_id": toOrg})
@@ -469,9 +470,5 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status string, 
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	out, err := database.Newest[Deed](q, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return database.Newest[Deed](q, before, limit)
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"xianfeng/server/internal/text"
 )
@@ -65,20 +64,6 @@ const maxOptions = 50
 
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
-// checkText returns what is wrong with s as a text of min to max
-// characters, or "".
-func checkText(s string, min, max int) string {
-	if _, problem := text.Free(s); problem != "" {
-		return problem
-	}
-	if n := utf8.RuneCountInString(strings.TrimSpace(s)); n < min {
-		return "不能为空"
-	} else if n > max {
-		return fmt.Sprintf("不能超过 %d 个字", max)
-	}
-	return ""
-}
-
 // checkFields validates a form's fields, writing problems into f under
 // "fields[i]…".
 func checkFields(fields []Field, f map[string]string) {
@@ -96,7 +81,7 @@ func checkFields(fields []Field, f map[string]string) {
 			f[at("key")] = "与前面的字段重复"
 		}
 		seen[fd.Key] = true
-		if msg := checkText(fd.Label, 1, 100); msg != "" {
+		if msg := text.Problem(fd.Label, 1, 100); msg != "" {
 			f[at("label")] = msg
 		}
 		if !slices.Contains(fieldTypes, fd.Type) {
@@ -109,7 +94,7 @@ func checkFields(fields []Field, f map[string]string) {
 			f[at("options")] = fmt.Sprintf("应有 1 到 %d 个选项", maxOptions)
 		case hasOptions:
 			for j, o := range fd.Options {
-				if msg := checkText(o, 1, 50); msg != "" {
+				if msg := text.Problem(o, 1, 50); msg != "" {
 					f[at("options")] = "选项 " + strconv.Itoa(j+1) + msg
 				} else if slices.Index(fd.Options, o) < j {
 					f[at("options")] = "选项重复：" + o
@@ -123,7 +108,7 @@ func checkFields(fields []Field, f map[string]string) {
 		} else if fd.Min != nil && fd.Max != nil && *fd.Min > *fd.Max {
 			f[at("min")] = "最小值不能大于最大值"
 		}
-		if msg := checkText(fd.Unit, 0, 10); msg != "" {
+		if msg := text.Problem(fd.Unit, 0, 10); msg != "" {
 			f[at("unit")] = msg
 		}
 		if fd.Alert != nil {
@@ -210,7 +195,7 @@ func (fd Field) answer(raw json.RawMessage) (any, bool) {
 	switch fd.Type {
 	case TypeText:
 		var s string
-		if json.Unmarshal(raw, &s) != nil || checkText(s, 1, 500) != "" {
+		if json.Unmarshal(raw, &s) != nil || text.Problem(s, 1, 500) != "" {
 			return nil, false
 		}
 		return strings.TrimSpace(s), true
@@ -269,7 +254,7 @@ func (fd Field) answer(raw json.RawMessage) (any, bool) {
 			return nil, false
 		}
 		ok := l.Lat >= -90 && l.Lat <= 90 && l.Lng >= -180 && l.Lng <= 180 &&
-			(l.AccuracyM == nil || (*l.AccuracyM >= 0 && *l.AccuracyM <= 100000)) && checkText(l.Address, 0, 200) == ""
+			(l.AccuracyM == nil || (*l.AccuracyM >= 0 && *l.AccuracyM <= 100000)) && text.Problem(l.Address, 0, 200) == ""
 		l.Address = strings.TrimSpace(l.Address)
 		return l, ok
 	}

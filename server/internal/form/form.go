@@ -25,6 +25,7 @@ import (
 	"xianfeng/server/internal/pii"
 	"xianfeng/server/internal/service"
 	"xianfeng/server/internal/task"
+	"xianfeng/server/internal/text"
 )
 
 // Mode says how many entries a member makes.
@@ -216,10 +217,10 @@ type Input struct {
 
 func (s *Service) validate(in Input) error {
 	f := map[string]string{}
-	if msg := checkText(in.Title, 1, 100); msg != "" {
+	if msg := text.Problem(in.Title, 1, 100); msg != "" {
 		f["title"] = msg
 	}
-	if msg := checkText(in.Description, 0, 2000); msg != "" {
+	if msg := text.Problem(in.Description, 0, 2000); msg != "" {
 		f["description"] = msg
 	}
 	if !slices.Contains([]Mode{ModeOnce, ModeDaily, ModeEntries}, in.Mode) {

@@ -2,10 +2,8 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -53,14 +51,23 @@ type idsPayload struct {
 	IDs []int64 `json:"ids"`
 }
 
-// EnqueuePush queues the push of the given notifications, in batches.
+// Valid is always true: a batch of no notifications is nothing to deliver.
+func (idsPayload) Valid() bool { return true }
+
+type sendPayload struct {
+	ID int64 `json:"id"`
+}
+
+func (p sendPayload) Valid() bool { return p.ID > 0 }
+
+// EnqueuePush queues the push of the given notifications, in batches; a
+// batch's task id is its first and last id and its size, so it is queued once.
 func (j *Jobs) EnqueuePush(ctx context.Context, ids []int64) error {
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(start+1000, len(ids))]
-		b, _ := json.Marshal(idsPayload{IDs: chunk})
-		id := "notify-fanout-" + strconv.FormatInt(chunk[0], 10) + "-" + strconv.FormatInt(chunk[len(chunk)-1], 10) + "-" + strconv.Itoa(len(chunk))
-		_, err := j.q.Enqueue(ctx, asynq.NewTask(TypeFanOut, b, asynq.MaxRetry(20)), queue.Critical, asynq.TaskID(id))
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		task := queue.NewTask(TypeFanOut, idsPayload{IDs: chunk}, asynq.MaxRetry(20))
+		id := queue.ID("notify-fanout", chunk[0], chunk[len(chunk)-1], int64(len(chunk)))
+		if err := j.q.EnqueueOnce(ctx, task, queue.Critical, id); err != nil {
 			return err
 		}
 	}
@@ -69,10 +76,8 @@ func (j *Jobs) EnqueuePush(ctx context.Context, ids []int64) error {
 
 func (j *Jobs) enqueueSends(ctx context.Context, ids []int64, opts ...asynq.Option) error {
 	for _, id := range ids {
-		b, _ := json.Marshal(map[string]int64{"id": id})
-		task := asynq.NewTask(TypeSend, b, asynq.MaxRetry(sendRetries), asynq.Timeout(time.Minute))
-		_, err := j.q.Enqueue(ctx, task, queue.Default, append([]asynq.Option{asynq.TaskID("notify-send-" + strconv.FormatInt(id, 10))}, opts...)...)
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		task := queue.NewTask(TypeSend, sendPayload{ID: id}, asynq.MaxRetry(sendRetries), asynq.Timeout(time.Minute))
+		if err := j.q.EnqueueOnce(ctx, task, queue.Default, queue.ID("notify-send", id), opts...); err != nil {
 			return err
 		}
 	}
@@ -109,20 +114,10 @@ func (j *Jobs) deliverBatch(ctx context.Context, p *Pusher, ids []int64) error {
 
 // Register adds the handlers and the periodic sweep to the queue.
 func (j *Jobs) Register(p *Pusher, in *Inbox) {
-	j.q.Handle(TypeFanOut, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		var pl idsPayload
-		if err := json.Unmarshal(t.Payload(), &pl); err != nil {
-			return fmt.Errorf("%s: bad payload: %w", TypeFanOut, asynq.SkipRetry)
-		}
+	queue.HandleJSON(j.q, TypeFanOut, func(ctx context.Context, pl idsPayload) error {
 		return j.deliverBatch(ctx, p, pl.IDs)
-	}))
-	j.q.Handle(TypeSend, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		var pl struct {
-			ID int64 `json:"id"`
-		}
-		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID <= 0 {
-			return fmt.Errorf("%s: bad payload: %w", TypeSend, asynq.SkipRetry)
-		}
+	})
+	queue.HandleJSON(j.q, TypeSend, func(ctx context.Context, pl sendPayload) error {
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
 		err := p.Deliver(ctx, pl.ID, retried >= maxRetry)
@@ -135,15 +130,14 @@ func (j *Jobs) Register(p *Pusher, in *Inbox) {
 			return queue.RetryAfter(err, attemptTTL+time.Second)
 		}
 		return err
-	}))
-	j.q.Handle(TypeSweep, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error {
+	})
+	j.q.Sweep(TypeSweep, time.Minute, 0, func(ctx context.Context) error {
 		ids, err := in.Unpushed(ctx, 5000)
 		if err != nil {
 			return err
 		}
 		return j.enqueueSends(ctx, ids)
-	}))
-	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+	})
 	// At start, every push still waiting is queued again whatever its age
 	// (a push whose job is still queued is not queued twice), so pushes
 	// whose jobs Redis lost go on at once instead of at the next sweep.

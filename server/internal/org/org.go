@@ -5,6 +5,7 @@ package org
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"xianfeng/server/internal/contentsec"
 )
@@ -100,12 +101,28 @@ func (s Status) Valid() bool {
 // subtree counters.
 func (s Status) counted() bool { return s == StatusPending || s == StatusApproved }
 
-// Post is where a temporary organisation stands (a checkpoint, a ward).
+// Post is where a temporary organisation stands (a checkpoint, a ward): a
+// circle on the map, the same as a task's location.
 type Post struct {
 	Lat     float64 `json:"lat"`
 	Lng     float64 `json:"lng"`
 	RadiusM int     `json:"radius_m"`
 	Address string  `json:"address"`
+}
+
+// Problem returns what is wrong with the circle, or "" twice: the suffix of
+// its field ("" for the coordinates, ".radius_m", ".address") and the
+// message. An org's post and a task's location share this rule.
+func (p Post) Problem() (field, msg string) {
+	switch {
+	case p.Lat < -90 || p.Lat > 90 || p.Lng < -180 || p.Lng > 180:
+		return "", "经纬度超出范围"
+	case p.RadiusM < 10 || p.RadiusM > 50000:
+		return ".radius_m", "应在 10 到 50000 米之间"
+	case utf8.RuneCountInString(p.Address) > 200:
+		return ".address", "不能超过 200 字"
+	}
+	return "", ""
 }
 
 // Org is an organisation in the tree.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -279,12 +278,8 @@ func (s *Service) CreateChild(ctx context.Context, userID, parentID int64, in Ch
 		fields["kind"] = "应为 committee、general_branch、branch 或 temporary"
 	}
 	if p := in.Post; p != nil {
-		if p.Lat < -90 || p.Lat > 90 || p.Lng < -180 || p.Lng > 180 {
-			fields["post"] = "经纬度超出范围"
-		} else if p.RadiusM < 10 || p.RadiusM > 50000 {
-			fields["post.radius_m"] = "应在 10 到 50000 米之间"
-		} else if utf8.RuneCountInString(p.Address) > 200 {
-			fields["post.address"] = "不能超过 200 字"
+		if field, msg := p.Problem(); msg != "" {
+			fields["post"+field] = msg
 		}
 	}
 	if in.EndsAt != nil && !in.EndsAt.After(s.Now()) {
@@ -595,13 +590,8 @@ func (s *Service) ForUser(ctx context.Context, userID int64) ([]MembershipView, 
 
 func checkName(field, name string, max int) error {
 	name = strings.TrimSpace(name)
-	msg := ""
-	switch n := utf8.RuneCountInString(name); {
-	case n == 0:
-		msg = "不能为空"
-	case n > max:
-		msg = fmt.Sprintf("不能超过 %d 个字", max)
-	default:
+	msg := text.Problem(name, 1, max)
+	if msg == "" {
 		_, msg = text.Name(name)
 	}
 	if msg != "" {

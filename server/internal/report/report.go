@@ -448,14 +448,15 @@ func (s *Service) Escalate(ctx context.Context, id int64, level int, actorID int
 
 // EscalateByHand is a secretary sending a report one level up with a note.
 func (s *Service) EscalateByHand(ctx context.Context, userID, id int64, note string) (Report, error) {
-	if utf8.RuneCountInString(note) > 1000 {
-		return Report{}, apperr.Invalid("参数错误", map[string]string{"note": "不能超过 1000 个字"})
+	note, err := text.Note("note", note, 1000)
+	if err != nil {
+		return Report{}, err
 	}
 	r, err := s.inScope(ctx, userID, id)
 	if err != nil {
 		return Report{}, err
 	}
-	return s.Escalate(ctx, r.ID, r.EscalationLevel, userID, strings.TrimSpace(note))
+	return s.Escalate(ctx, r.ID, r.EscalationLevel, userID, note)
 }
 
 // Ack acknowledges an open report: its escalation stops.
@@ -597,11 +598,7 @@ func (s *Service) list(ctx context.Context, userID, orgID int64, status, urgency
 	if urgency != "" {
 		q = q.Where("urgency = ?", urgency)
 	}
-	out, err := database.Newest[Report](q, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return database.Newest[Report](q, before, limit)
 }
 
 // Mine returns a page of the reporter's own reports, newest first, before

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -22,6 +20,7 @@ import (
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/service"
+	"xianfeng/server/internal/text"
 )
 
 // Orgs is what tasks need from the org tree: its scope rules.
@@ -138,10 +137,10 @@ const maxTargetUsers = 1000
 
 func (s *Service) validate(in Input) error {
 	f := map[string]string{}
-	if msg := textProblem(in.Title, 1, 100); msg != "" {
+	if msg := text.Problem(in.Title, 1, 100); msg != "" {
 		f["title"] = msg
 	}
-	if msg := textProblem(in.Description, 0, 2000); msg != "" {
+	if msg := text.Problem(in.Description, 0, 2000); msg != "" {
 		f["description"] = msg
 	}
 	if in.Kind.Label() == "" {
@@ -161,13 +160,8 @@ func (s *Service) validate(in Input) error {
 		}
 	}
 	if l := in.Location; l != nil {
-		switch {
-		case l.Lat < -90 || l.Lat > 90 || l.Lng < -180 || l.Lng > 180:
-			f["location"] = "经纬度超出范围"
-		case l.RadiusM < 10 || l.RadiusM > 50000:
-			f["location.radius_m"] = "应在 10 到 50000 米之间"
-		case utf8.RuneCountInString(l.Address) > 200:
-			f["location.address"] = "不能超过 200 字"
+		if field, msg := l.Problem(); msg != "" {
+			f["location"+field] = msg
 		}
 	}
 	now := s.now()
@@ -189,22 +183,6 @@ func (s *Service) validate(in Input) error {
 		return apperr.Invalid("参数错误", f)
 	}
 	return nil
-}
-
-func textProblem(s string, min, max int) string {
-	n := utf8.RuneCountInString(strings.TrimSpace(s))
-	switch {
-	case n < min:
-		return "不能为空"
-	case n > max:
-		return fmt.Sprintf("不能超过 %d 个字", max)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
-			return "包含非法字符"
-		}
-	}
-	return ""
 }
 
 // manageTask loads a task whose org the user manages; anyone else gets

@@ -114,13 +114,9 @@ func (t Task) Location() *Location {
 	return &Location{Lat: *t.LocLat, Lng: *t.LocLng, RadiusM: *t.LocRadiusM, Address: t.LocAddress}
 }
 
-// Location is a circle on the map: a checkpoint, a ward, a street.
-type Location struct {
-	Lat     float64 `json:"lat"`
-	Lng     float64 `json:"lng"`
-	RadiusM int     `json:"radius_m"`
-	Address string  `json:"address"`
-}
+// Location is a circle on the map where a task is done (a checkpoint, a
+// ward, a street): the same circle, under the same rule, as an org's post.
+type Location = org.Post
 
 // Assignment is one member's part in a task.
 type Assignment struct {

@@ -99,6 +99,21 @@ func Note(field, s string, max int) (string, error) {
 	return s, nil
 }
 
+// Problem returns what is wrong with s as a free text (see Free) of min to
+// max characters once trimmed, or "" when nothing is. Titles, descriptions,
+// labels and names share this rule.
+func Problem(s string, min, max int) string {
+	if _, problem := Free(s); problem != "" {
+		return problem
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(s)); n < min {
+		return "不能为空"
+	} else if n > max {
+		return fmt.Sprintf("不能超过 %d 个字", max)
+	}
+	return ""
+}
+
 // invisible reports whether r shows nothing by itself.
 func invisible(r rune) bool {
 	return unicode.IsSpace(r) || unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point,
