@@ -2,9 +2,7 @@ package form
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,6 +26,8 @@ type fanOutPayload struct {
 	ID int64 `json:"id"`
 }
 
+func (p fanOutPayload) Valid() bool { return p.ID > 0 }
+
 // Jobs puts the forms' background work on the queue (it is the service's
 // Publisher) and runs it: the fan-out that tells a new form's audience,
 // every minute the sweep that sends reminders and marks misses, and every
@@ -39,32 +39,18 @@ func NewJobs(q *queue.Queue) *Jobs { return &Jobs{q: q} }
 
 var _ Publisher = (*Jobs)(nil)
 
-// Register adds the handlers and the sweep to the queue.
+// Register adds the handlers and the sweeps to the queue.
 func (j *Jobs) Register(svc *Service) {
-	j.q.Handle(TypeFanOut, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		var p fanOutPayload
-		if json.Unmarshal(t.Payload(), &p) != nil || p.ID <= 0 {
-			return fmt.Errorf("%s: bad payload: %w", TypeFanOut, asynq.SkipRetry)
-		}
-		return svc.FanOut(ctx, p.ID)
-	}))
-	j.q.Handle(TypeSweep, asynq.HandlerFunc(func(ctx context.Context, _ *asynq.Task) error {
+	queue.HandleJSON(j.q, TypeFanOut, func(ctx context.Context, p fanOutPayload) error { return svc.FanOut(ctx, p.ID) })
+	j.q.Sweep(TypeSweep, time.Minute, 0, func(ctx context.Context) error {
 		return errors.Join(svc.Remind(ctx), svc.MarkMissing(ctx))
-	}))
-	j.q.Every(time.Minute, asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0)), queue.Low)
+	})
 	j.q.Sweep(TypeFold, foldEvery, 0, svc.FoldAll)
 }
 
 // Publish queues the fan-out of a new form, once per form (its task id is
-// the form's).
+// the form's). Unlike queue.FanOut it runs on the Default queue.
 func (j *Jobs) Publish(ctx context.Context, formID int64) error {
-	b, err := json.Marshal(fanOutPayload{ID: formID})
-	if err != nil {
-		return err
-	}
-	task := asynq.NewTask(TypeFanOut, b, asynq.MaxRetry(20), asynq.Timeout(10*time.Minute))
-	if _, err = j.q.Enqueue(ctx, task, queue.Default, asynq.TaskID(fmt.Sprintf("form-fanout-%d", formID))); errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil // queued already
-	}
-	return err
+	task := queue.NewTask(TypeFanOut, fanOutPayload{ID: formID}, asynq.MaxRetry(20), asynq.Timeout(10*time.Minute))
+	return j.q.EnqueueOnce(ctx, task, queue.Default, queue.ID("form-fanout", formID))
 }

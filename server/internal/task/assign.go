@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -455,13 +454,7 @@ func (s *Service) targets(db *gorm.DB, t Task) *gorm.DB {
 	} else {
 		q = q.Where("m.org_id = ?", t.OrgID)
 	}
-	badges := t.Badges()
-	var users []int64
-	for _, s := range strings.Split(t.TargetUserIDs, ",") {
-		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-			users = append(users, id)
-		}
-	}
+	badges, users := t.Badges(), t.UserIDs()
 	switch {
 	case len(badges) > 0 && len(users) > 0:
 		q = q.Where("(m.badge IN ? OR m.user_id IN ?)", badges, users)

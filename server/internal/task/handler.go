@@ -2,8 +2,6 @@ package task
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"xianfeng/server/internal/apperr"
@@ -38,14 +36,13 @@ type TaskJSON struct {
 
 // NewTaskJSON renders a task.
 func NewTaskJSON(t Task) TaskJSON {
-	target := Target{Badges: t.Badges(), UserIDs: []int64{}, IncludeSuborgs: t.IncludeSuborgs}
+	// Empty lists are [] in JSON, not null.
+	target := Target{Badges: t.Badges(), UserIDs: t.UserIDs(), IncludeSuborgs: t.IncludeSuborgs}
 	if target.Badges == nil {
 		target.Badges = []org.Badge{}
 	}
-	for _, s := range strings.Split(t.TargetUserIDs, ",") {
-		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-			target.UserIDs = append(target.UserIDs, id)
-		}
+	if target.UserIDs == nil {
+		target.UserIDs = []int64{}
 	}
 	return TaskJSON{ID: t.ID, OrgID: t.OrgID, Title: t.Title, Description: t.Description, Kind: t.Kind, KindLabel: t.Kind.Label(),
 		Target: target, Location: t.Location(), StartsAt: web.UTC(t.StartsAt), DueAt: web.UTC(t.DueAt), RemindBeforeMinutes: t.RemindBeforeMinutes,

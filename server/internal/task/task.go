@@ -5,6 +5,7 @@ package task
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,6 +102,17 @@ func (t Task) Badges() []org.Badge {
 	for _, s := range strings.Split(t.TargetBadges, ",") {
 		if s != "" {
 			out = append(out, org.Badge(s))
+		}
+	}
+	return out
+}
+
+// UserIDs returns the ids of the users the task targets by name.
+func (t Task) UserIDs() []int64 {
+	var out []int64
+	for _, s := range strings.Split(t.TargetUserIDs, ",") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			out = append(out, id)
 		}
 	}
 	return out
