@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -21,6 +20,7 @@ import (
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/paging"
 	"xianfeng/server/internal/service"
+	"xianfeng/server/internal/text"
 )
 
 // Statuses of an announcement.
@@ -113,11 +113,11 @@ func (s *Service) Create(ctx context.Context, userID, orgID int64, title, body s
 	defer apperr.Annotate(&err, "announce.Create(%d)", orgID)
 	f := map[string]string{}
 	title, body = strings.TrimSpace(title), strings.TrimSpace(body)
-	if n := utf8.RuneCountInString(title); n == 0 || n > 100 {
-		f["title"] = "应为 1 到 100 个字"
+	if msg := text.Problem(title, 1, 100); msg != "" {
+		f["title"] = msg
 	}
-	if n := utf8.RuneCountInString(body); n == 0 || n > 10000 {
-		f["body"] = "应为 1 到 10000 个字"
+	if msg := text.Problem(body, 1, 10000); msg != "" {
+		f["body"] = msg
 	}
 	if len(f) > 0 {
 		return Announcement{}, apperr.Invalid("参数错误", f)

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -153,11 +152,11 @@ type Input struct {
 func (s *Service) Create(ctx context.Context, actorID int64, in Input) (_ Deed, err error) {
 	defer apperr.Annotate(&err, "deed.Create")
 	f := map[string]string{}
-	if n := utf8.RuneCountInString(strings.TrimSpace(in.Title)); n == 0 || n > 100 {
-		f["title"] = "应为 1 到 100 个字"
+	if msg := text.Problem(in.Title, 1, 100); msg != "" {
+		f["title"] = msg
 	}
-	if n := utf8.RuneCountInString(strings.TrimSpace(in.Content)); n == 0 || n > 10000 {
-		f["content"] = "应为 1 到 10000 个字"
+	if msg := text.Problem(in.Content, 1, 10000); msg != "" {
+		f["content"] = msg
 	}
 	if len(in.TaskIDs)+len(in.ReportIDs) > MaxLinks {
 		f["task_ids"] = fmt.Sprintf("任务与上报合计最多关联 %d 项", MaxLinks)

@@ -204,8 +204,8 @@ func (s *Service) Create(ctx context.Context, userID int64, in Input) (_ Report,
 	if in.Urgency != Urgent && in.Urgency != Normal {
 		f["urgency"] = "应为 urgent 或 normal"
 	}
-	if n := utf8.RuneCountInString(strings.TrimSpace(in.Content)); n == 0 || n > 5000 {
-		f["content"] = "应为 1 到 5000 个字"
+	if msg := text.Problem(in.Content, 1, 5000); msg != "" {
+		f["content"] = msg
 	}
 	if (in.Lat == nil) != (in.Lng == nil) || (in.Lat != nil && (*in.Lat < -90 || *in.Lat > 90 || *in.Lng < -180 || *in.Lng > 180)) {
 		f["lat"] = "经纬度无效"
