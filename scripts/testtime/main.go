@@ -8,7 +8,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -45,25 +45,19 @@ func main() {
 // read returns the tests of the file that passed or failed in at least
 // min seconds and have no subtest that did, slowest first.
 func read(name string, min float64) ([]event, error) {
-	f, err := os.Open(name)
+	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var slow []event
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	for line := range bytes.Lines(data) {
 		var e event
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Test == "" || e.Elapsed < min {
+		if json.Unmarshal(line, &e) != nil || e.Test == "" || e.Elapsed < min {
 			continue
 		}
 		if e.Action == "pass" || e.Action == "fail" {
 			slow = append(slow, e)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	slow = slices.DeleteFunc(slow, func(p event) bool {
 		return slices.ContainsFunc(slow, func(c event) bool {
