@@ -170,7 +170,7 @@ func (c *Console) deedRows(g *gin.Context, root int64, rows []deedRow, events []
 	for i, d := range rows {
 		rows[i].Member, rows[i].Nominee = personOf(names, d.UserID), personOf(names, d.NominatedBy)
 		rows[i].NominatedByOther = d.NominatedBy != d.UserID
-		rows[i].MayAct = manages[d.CurrentOrgID] && d.UserID != uid && d.NominatedBy != uid
+		rows[i].MayAct = manages[d.CurrentOrgID] && !d.Concerns(uid)
 		rows[i].AtOrg = names.Org(d.CurrentOrgID)
 	}
 	for i, e := range events {

@@ -61,6 +61,10 @@ type Deed struct {
 // TableName is the deeds table.
 func (Deed) TableName() string { return "deeds" }
 
+// Concerns reports whether the deed is about userID or was nominated by
+// them: they see it, and may take none of its steps.
+func (d Deed) Concerns(userID int64) bool { return d.UserID == userID || d.NominatedBy == userID }
+
 // Event is one step of a deed's path.
 type Event struct {
 	ID        int64
@@ -326,7 +330,7 @@ func (s *Service) Act(ctx context.Context, actorID, id int64, action, reason str
 	if err != nil {
 		return Deed{}, err
 	}
-	if d.UserID == actorID || d.NominatedBy == actorID {
+	if d.Concerns(actorID) {
 		return Deed{}, ErrSelf // they see the deed anyway: the refusal reveals nothing
 	}
 	ok, err := s.orgs.Manages(ctx, actorID, d.CurrentOrgID)
@@ -440,7 +444,7 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (_ Deed, _ []Event,
 	if contentsec.Hidden(d.ContentHidden, d.NominatedBy, userID) {
 		return Deed{}, nil, ErrNotFound
 	}
-	if d.UserID != userID && d.NominatedBy != userID {
+	if !d.Concerns(userID) {
 		if _, err := org.Managed(ctx, s.orgs, userID, d.OrgID, d, ErrNotFound); err != nil {
 			return Deed{}, nil, err
 		}
