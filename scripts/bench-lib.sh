@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# scripts/bench-lib.sh — sourced by the scripts/bench*.sh benchmarks: the
+# scripts/bench-lib.sh — sourced by the scripts/bench*.sh benchmarks, orgbench.sh and testtime.sh: the
 # header every benchmark prints, and the bare-stack yardstick ("baseline")
 # they run beside Xianfeng in the same run.
 #

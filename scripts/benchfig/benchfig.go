@@ -33,6 +33,8 @@ const (
 	Millis
 	// Count is a plain number: 128.
 	Count
+	// Seconds is a wall time in seconds: 35.9 s.
+	Seconds
 )
 
 // Goal judges a figure. Exactly one of its forms is used:
@@ -173,6 +175,8 @@ func Format(u Unit, v float64) string {
 			return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
 		}
 		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
+	case Seconds:
+		return strconv.FormatFloat(v, 'f', 1, 64) + " s"
 	}
 	return group(int64(math.Round(v)))
 }

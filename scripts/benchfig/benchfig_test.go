@@ -93,6 +93,7 @@ func TestFormat(t *testing.T) {
 		{"a latency from 10 ms keeps one decimal", Millis, 26.74, "26.7 ms"},
 		{"a latency from 100 ms is whole and grouped", Millis, 2415.4, "2,415 ms"},
 		{"a count is grouped", Count, 1234567, "1,234,567"},
+		{"seconds have one decimal", Seconds, 35.94, "35.9 s"},
 		{"a missing value is a dash", PerSecond, math.NaN(), "—"},
 	}
 	for _, tc := range tests {
