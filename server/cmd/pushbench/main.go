@@ -546,13 +546,13 @@ func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wecha
 	rest := ns[serial:]
 	if len(rest) > 0 {
 		var errs atomic.Int64
-		var firstErr atomic.Value
+		var firstErr atomic.Pointer[error] // a Value would panic on a second error of another type
 		before, cpu0 = st.snapshot(), readCPU()
 		t0 = time.Now()
 		loadgen.Each(len(rest), o.concurrency, func(i int) {
 			if err := a.Pusher.Deliver(ctx, rest[i].ID, false); err != nil {
 				errs.Add(1)
-				firstErr.CompareAndSwap(nil, err)
+				firstErr.CompareAndSwap(nil, &err)
 			}
 		})
 		took = time.Since(t0)
@@ -560,7 +560,7 @@ func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wecha
 		fmt.Printf("concurrent: %d Deliver calls from %d goroutines in %s = %.0f/s (no asynq), errors %d\n",
 			len(rest), o.concurrency, benchfig.Latency(took), float64(len(rest))/took.Seconds(), errs.Load())
 		if e := firstErr.Load(); e != nil {
-			fmt.Printf("  first error: %v\n", e)
+			fmt.Printf("  first error: %v\n", *e)
 		}
 		if o.trace {
 			fmt.Print(after.minus(before).report(len(rest), "per Deliver"))

@@ -88,19 +88,18 @@ func Sessions(ctx context.Context, a *app.App, prefix string, f Options) error {
 	start := time.Now()
 	sessions := auth.NewSessions(a.Redis, prefix, f.SessionTTL)
 	tokens := make([]string, len(users))
-	errs := make([]error, len(users))
-	var failed atomic.Bool // the writers stop at the first error
+	var failed atomic.Pointer[error] // the writers stop at the first error
 	Each(len(users), f.SessionWorkers, func(i int) {
-		if failed.Load() {
+		if failed.Load() != nil {
 			return
 		}
-		tokens[i], _, errs[i] = sessions.Create(ctx, auth.Session{UserID: users[i].UserID, OpenID: users[i].OpenID})
-		if errs[i] != nil {
-			failed.Store(true)
+		var err error
+		if tokens[i], _, err = sessions.Create(ctx, auth.Session{UserID: users[i].UserID, OpenID: users[i].OpenID}); err != nil {
+			failed.CompareAndSwap(nil, &err)
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("create sessions: %w", err)
+	if err := failed.Load(); err != nil {
+		return fmt.Errorf("create sessions: %w", *err)
 	}
 	var buf bytes.Buffer
 	for i, u := range users {
