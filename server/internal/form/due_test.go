@@ -45,11 +45,12 @@ func TestMembersWhoHaveNotFilledADailyFormByItsDueTimeAreMarkedMissing(t *testin
 	w := newWorld(t) // 09:00 on 2020-02-03
 	ctx := context.Background()
 	f := w.createForm(w.SecA, w.A, "daily", healthFields, map[string]any{"due_at": "10:00"})
-	sweep := func(at time.Time) {
+	// Both take the subtest's world, so that a failure is the subtest's.
+	sweep := func(w *world, at time.Time) {
 		w.clock.Set(at)
 		w.Must(w.App.Form.MarkMissing(ctx))
 	}
-	expect := func(t *testing.T, want ...string) {
+	expect := func(t *testing.T, w *world, want ...string) {
 		t.Helper()
 		if got := w.misses(f.ID); !slices.Equal(got, want) {
 			t.Errorf("misses = %q, want %q", got, want)
@@ -58,21 +59,23 @@ func TestMembersWhoHaveNotFilledADailyFormByItsDueTimeAreMarkedMissing(t *testin
 	w.Expect(w.submit(w.SecA, f.ID, "d3-s", healthy), http.StatusCreated)
 
 	t.Run("nobody is missing before the due time", func(t *testing.T) {
-		sweep(shanghai(3, 9, 59, 59))
-		expect(t)
+		w := w.In(t)
+		sweep(w, shanghai(3, 9, 59, 59))
+		expect(t, w)
 	})
 	t.Run("at the due time the member of the audience without an entry is, once", func(t *testing.T) {
-		sweep(shanghai(3, 10, 0, 0))
-		sweep(shanghai(3, 10, 1, 0))
+		w := w.In(t)
+		sweep(w, shanghai(3, 10, 0, 0))
+		sweep(w, shanghai(3, 10, 1, 0))
 		// PendingA is not approved; MemberB is of another branch.
-		expect(t, "2020-02-03 MemberA")
+		expect(t, w, "2020-02-03 MemberA")
 	})
 	t.Run("a late entry does not undo the miss", func(t *testing.T) {
 		w := w.In(t)
 		w.clock.Set(shanghai(3, 10, 30, 0))
 		w.Expect(w.submit(w.MemberA, f.ID, "d3-a", healthy), http.StatusCreated)
-		sweep(shanghai(3, 10, 31, 0))
-		expect(t, "2020-02-03 MemberA")
+		sweep(w, shanghai(3, 10, 31, 0))
+		expect(t, w, "2020-02-03 MemberA")
 	})
 	var late int64
 	t.Run("an entry at midnight counts for the new day; a member who joins after the due time is not missing that day", func(t *testing.T) {
@@ -81,16 +84,16 @@ func TestMembersWhoHaveNotFilledADailyFormByItsDueTimeAreMarkedMissing(t *testin
 		w.Expect(w.submit(w.MemberA, f.ID, "d4-a", healthy), http.StatusCreated)
 		w.clock.Set(shanghai(4, 10, 0, 30))
 		late = w.Member(w.A, "周后来", "frontline").ID
-		sweep(shanghai(4, 10, 1, 0))
-		expect(t, "2020-02-03 MemberA", "2020-02-04 SecA")
+		sweep(w, shanghai(4, 10, 1, 0))
+		expect(t, w, "2020-02-03 MemberA", "2020-02-04 SecA")
 	})
 	t.Run("days whose sweep did not run are marked at the next", func(t *testing.T) {
 		w := w.In(t)
 		w.clock.Set(shanghai(5, 9, 0, 0))
 		w.Expect(w.submit(w.MemberA, f.ID, "d5-a", healthy), http.StatusCreated)
 		w.Expect(w.submit(w.SecA, f.ID, "d5-s", healthy), http.StatusCreated)
-		sweep(shanghai(6, 10, 5, 0))
-		expect(t, "2020-02-03 MemberA", "2020-02-04 SecA",
+		sweep(w, shanghai(6, 10, 5, 0))
+		expect(t, w, "2020-02-03 MemberA", "2020-02-04 SecA",
 			fmt.Sprint("2020-02-05 user ", late), "2020-02-06 SecA", "2020-02-06 MemberA", fmt.Sprint("2020-02-06 user ", late))
 	})
 	t.Run("an entry made offline before the due time and sent after the sweep withdraws the miss", func(t *testing.T) {
@@ -98,7 +101,7 @@ func TestMembersWhoHaveNotFilledADailyFormByItsDueTimeAreMarkedMissing(t *testin
 		w.clock.Set(shanghai(6, 10, 20, 0))
 		w.Expect(w.DoAs("POST", fmt.Sprintf("/api/v1/forms/%d/entries", f.ID), w.MemberA, map[string]any{
 			"request_id": "d6-a", "answers": healthy, "client_time": shanghai(6, 9, 55, 0).Format(time.RFC3339)}), http.StatusCreated)
-		expect(t, "2020-02-03 MemberA", "2020-02-04 SecA",
+		expect(t, w, "2020-02-03 MemberA", "2020-02-04 SecA",
 			fmt.Sprint("2020-02-05 user ", late), "2020-02-06 SecA", fmt.Sprint("2020-02-06 user ", late))
 	})
 	t.Run("the misses count in the branch's assessment figures", func(t *testing.T) {
@@ -149,12 +152,6 @@ func TestTheAudienceIsToldOfANewFormAndRemindedOnceBeforeItIsDue(t *testing.T) {
 	w := newWorld(t) // 09:00 in Shanghai
 	ctx := context.Background()
 	f := w.createForm(w.SecA, w.A, "daily", healthFields, map[string]any{"due_at": "10:00", "remind_before_minutes": 30})
-	count := func(t *testing.T, kind string, userID int64) int64 {
-		t.Helper()
-		var n int64
-		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", kind, userID, f.ID).Count(&n).Error)
-		return n
-	}
 	// The job may have run already; running it again tells nobody twice.
 	w.Must(w.App.Form.FanOut(ctx, f.ID))
 	w.Must(w.App.Form.FanOut(ctx, f.ID))
@@ -163,31 +160,31 @@ func TestTheAudienceIsToldOfANewFormAndRemindedOnceBeforeItIsDue(t *testing.T) {
 		id   int64
 		want int64
 	}{{"MemberA", w.MemberA.ID, 1}, {"SecA", w.SecA.ID, 1}, {"MemberB", w.MemberB.ID, 0}} {
-		if got := count(t, notify.KindFormPublished, p.id); got != p.want {
+		if got := w.notified(notify.KindFormPublished, p.id, f.ID); got != p.want {
 			t.Errorf("%s got %d form_published notifications, want %d", p.name, got, p.want)
 		}
 	}
 
 	w.Expect(w.submit(w.SecA, f.ID, "n-1", healthy), http.StatusCreated)
 	w.Must(w.App.Form.Remind(ctx)) // 09:00: too early
-	if got := count(t, notify.KindFormReminder, w.MemberA.ID); got != 0 {
+	if got := w.notified(notify.KindFormReminder, w.MemberA.ID, f.ID); got != 0 {
 		t.Errorf("reminded %d times at 09:00, want 0", got)
 	}
 	w.clock.Set(time.Date(2020, 2, 3, 1, 40, 0, 0, time.UTC)) // 09:40
 	w.Must(w.App.Form.Remind(ctx))
 	w.clock.Add(time.Minute)
 	w.Must(w.App.Form.Remind(ctx))
-	if got := count(t, notify.KindFormReminder, w.MemberA.ID); got != 1 {
+	if got := w.notified(notify.KindFormReminder, w.MemberA.ID, f.ID); got != 1 {
 		t.Errorf("MemberA was reminded %d times, want once", got)
 	}
-	if got := count(t, notify.KindFormReminder, w.SecA.ID); got != 0 {
+	if got := w.notified(notify.KindFormReminder, w.SecA.ID, f.ID); got != 0 {
 		t.Errorf("SecA, who has filled it, was reminded %d times", got)
 	}
 	t.Run("the next day is reminded again", func(t *testing.T) {
 		w := w.In(t)
 		w.clock.Add(24 * time.Hour)
 		w.Must(w.App.Form.Remind(ctx))
-		if got := count(t, notify.KindFormReminder, w.MemberA.ID); got != 2 {
+		if got := w.notified(notify.KindFormReminder, w.MemberA.ID, f.ID); got != 2 {
 			t.Errorf("MemberA was reminded %d times over two days, want 2", got)
 		}
 	})
@@ -243,9 +240,7 @@ func TestAOnceFormRemindsEachMemberOnceEvenOverMidnight(t *testing.T) {
 		id   int64
 		want int64
 	}{{"MemberA", w.MemberA.ID, 1}, {"SecA, who filled it", w.SecA.ID, 0}} {
-		var n int64
-		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", notify.KindFormReminder, p.id, f.ID).Count(&n).Error)
-		if n != p.want {
+		if n := w.notified(notify.KindFormReminder, p.id, f.ID); n != p.want {
 			t.Errorf("%s was reminded %d times, want %d", p.name, n, p.want)
 		}
 	}
@@ -271,14 +266,9 @@ func TestRemindersAndMissesReachEveryFormBeyondTheFirstThousand(t *testing.T) {
 	}
 	w.Must(w.App.DB.CreateInBatches(old, 200).Error)
 	f := w.createForm(w.SecA, w.A, "daily", healthFields, map[string]any{"due_at": "10:00", "remind_before_minutes": 30})
-	count := func(kind string) int64 {
-		var n int64
-		w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", kind, w.MemberA.ID, f.ID).Count(&n).Error)
-		return n
-	}
 	w.clock.Set(shanghai(3, 9, 45, 0))
 	w.Must(w.App.Form.Remind(ctx))
-	if n := count(notify.KindFormReminder); n != 1 {
+	if n := w.notified(notify.KindFormReminder, w.MemberA.ID, f.ID); n != 1 {
 		t.Errorf("MemberA was reminded of the newest form %d times, want once", n)
 	}
 	w.clock.Set(shanghai(3, 10, 0, 0))

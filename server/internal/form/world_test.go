@@ -70,3 +70,11 @@ var healthy = map[string]any{"temp": 36.5, "travel": "否"}
 
 // In returns a copy of the world whose helpers fail t, for a subtest.
 func (w *world) In(t testing.TB) *world { return &world{World: w.World.In(t), clock: w.clock} }
+
+// notified counts the notifications of kind that userID got about the form.
+func (w *world) notified(kind string, userID, formID int64) int64 {
+	w.T().Helper()
+	var n int64
+	w.Must(w.App.DB.Table("notifications").Where("kind = ? AND user_id = ? AND ref_id = ?", kind, userID, formID).Count(&n).Error)
+	return n
+}
