@@ -190,17 +190,10 @@ func TestShutdownHandsUnfinishedWorkBackToTheQueue(t *testing.T) {
 			if n := attempts.Load(); n != 2 {
 				t.Errorf("handler ran %d times, want 2", n)
 			}
-			deadline := time.Now().Add(patience)
-			for {
+			testenv.Eventually(t, patience, "the finished task to leave Redis", func() bool {
 				_, err := second.Inspector().GetTaskInfo(info.Queue, info.ID)
-				if errors.Is(err, asynq.ErrTaskNotFound) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the finished task is still in Redis: %v", err)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+				return errors.Is(err, asynq.ErrTaskNotFound)
+			})
 		})
 	}
 }
