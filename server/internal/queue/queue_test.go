@@ -16,7 +16,7 @@ import (
 	"xianfeng/server/internal/logging"
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/redisdb"
-	"xianfeng/server/internal/testenv"
+	"xianfeng/server/internal/testenv/testdb"
 )
 
 // patience bounds every wait: asynq polls its queues about once a second.
@@ -26,7 +26,7 @@ const patience = 15 * time.Second
 // embedded Redis, or the one TEST_REDIS_URL names under a namespace of its own.
 func redisFor(t *testing.T) (config.Config, *redisdb.Client) {
 	t.Helper()
-	cfg := testenv.Config(t)
+	cfg := testdb.Config(t)
 	rdb, err := redisdb.Open(context.Background(), cfg.Redis, logging.Discard())
 	if err != nil {
 		t.Fatalf("redisdb.Open: %v", err)
@@ -190,7 +190,7 @@ func TestShutdownHandsUnfinishedWorkBackToTheQueue(t *testing.T) {
 			if n := attempts.Load(); n != 2 {
 				t.Errorf("handler ran %d times, want 2", n)
 			}
-			testenv.Eventually(t, patience, "the finished task to leave Redis", func() bool {
+			testdb.Eventually(t, patience, "the finished task to leave Redis", func() bool {
 				_, err := second.Inspector().GetTaskInfo(info.Queue, info.ID)
 				return errors.Is(err, asynq.ErrTaskNotFound)
 			})

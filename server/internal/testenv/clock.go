@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"xianfeng/server/internal/testenv/testdb"
 )
 
 // Clock is a clock that stands still until the test moves it. Pass its Now
@@ -39,16 +41,9 @@ func (c *Clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// Eventually polls cond every 100 ms until it holds, and fails the test
-// when timeout passes first: for what the queue's workers do on their own
-// real-time schedule.
+// Eventually polls cond until it holds, and fails the test when timeout
+// passes first (testdb.Eventually).
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testdb.Eventually(t, timeout, what, cond)
 }
