@@ -20,6 +20,7 @@ import (
 
 	"xianfeng/scripts/benchfig"
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/drive"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/form"
 	"xianfeng/server/internal/org"
@@ -424,7 +425,7 @@ func measure(ctx context.Context, a *app.App, o options, res org.SeedResult, b *
 	defer stop()
 	path := fmt.Sprintf("/api/v1/forms/%d/summary?day=%s", f.ID, day)
 	var body strings.Builder
-	first, took, err := benchapp.Repeat(get, path, &body, o.n)
+	first, took, err := drive.Repeat(get, path, &body, o.n)
 	if err != nil {
 		return err
 	}
@@ -485,7 +486,7 @@ func measure(ctx context.Context, a *app.App, o options, res org.SeedResult, b *
 
 // checkSummary holds the summary's figures, and its list of orgs read
 // page by page from path, to the totals of what was loaded on day.
-func checkSummary(b *bulk, day, path, body string, get benchapp.Get) error {
+func checkSummary(b *bulk, day, path, body string, get drive.Get) error {
 	// The cursor is opaque: passed back as it came.
 	type summary struct {
 		form.Summary

@@ -64,6 +64,7 @@ import (
 
 	"xianfeng/scripts/benchfig"
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/drive"
 	"xianfeng/server/cmd/internal/loadgen"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
@@ -322,7 +323,7 @@ func calls(n, c int, f func() error) result {
 	lat := make([]time.Duration, n)
 	errs := make([]error, n)
 	start := time.Now()
-	loadgen.Each(n, c, func(i int) {
+	drive.Each(n, c, func(i int) {
 		t0 := time.Now()
 		errs[i] = f()
 		lat[i] = time.Since(t0)

@@ -83,6 +83,7 @@ import (
 
 	"xianfeng/scripts/benchfig"
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/drive"
 	"xianfeng/server/cmd/internal/loadgen"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/notify"
@@ -549,7 +550,7 @@ func diagnose(ctx context.Context, o options, a *app.App, st *stats, fake *wecha
 		var firstErr atomic.Pointer[error] // a Value would panic on a second error of another type
 		before, cpu0 = st.snapshot(), readCPU()
 		t0 = time.Now()
-		loadgen.Each(len(rest), o.concurrency, func(i int) {
+		drive.Each(len(rest), o.concurrency, func(i int) {
 			if err := a.Pusher.Deliver(ctx, rest[i].ID, false); err != nil {
 				errs.Add(1)
 				firstErr.CompareAndSwap(nil, &err)

@@ -54,6 +54,7 @@ import (
 	_ "time/tzdata" // Asia/Shanghai, as the server
 
 	"xianfeng/server/cmd/internal/benchapp"
+	"xianfeng/server/cmd/internal/drive"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/stats"
@@ -187,7 +188,7 @@ func run(ctx context.Context, a *app.App, o options) error {
 		return fmt.Sprintf("/api/v1/orgs/%d/%s?from=%s&to=%s", id, what, p.From, p.To)
 	}
 	var body strings.Builder
-	first, lat, err := benchapp.Repeat(get, path(res.RootID, "stats"), &body, o.n)
+	first, lat, err := drive.Repeat(get, path(res.RootID, "stats"), &body, o.n)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func run(ctx context.Context, a *app.App, o options) error {
 		fmt.Fprintf(os.Stderr, "statsbench: %v\n", err)
 	}
 	for _, id := range []int64{st.Children[0].OrgID, res.LeafID} {
-		took, err := benchapp.Time(get, path(id, "stats"))
+		took, err := drive.Time(get, path(id, "stats"))
 		if err != nil {
 			return err
 		}

@@ -16,17 +16,14 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"xianfeng/server/cmd/internal/drive"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
 )
 
-// Get fetches path from a served app as the user it was served for and
-// copies the body to w; a status other than 200 is an error.
-type Get func(path string, w io.Writer) (int64, error)
-
 // Serve starts the app's router on loopback and returns a Get that signs
 // in as userID, with a session created in the app's Redis.
-func Serve(ctx context.Context, a *app.App, userID int64) (get Get, stop func(), err error) {
+func Serve(ctx context.Context, a *app.App, userID int64) (get drive.Get, stop func(), err error) {
 	token, _, err := auth.NewSessions(a.Redis, a.Config.Redis.KeyPrefix, time.Hour).
 		Create(ctx, auth.Session{UserID: userID, OpenID: "seed-" + strconv.FormatInt(userID, 10)})
 	if err != nil {
@@ -52,32 +49,6 @@ func Serve(ctx context.Context, a *app.App, userID int64) (get Get, stop func(),
 		return io.Copy(w, resp.Body)
 	}
 	return get, srv.Close, nil
-}
-
-// Time GETs path with get, discarding the body, and returns how long it took.
-func Time(get Get, path string) (time.Duration, error) {
-	t0 := time.Now()
-	_, err := get(path, io.Discard)
-	return time.Since(t0), err
-}
-
-// Repeat GETs path once into body, the call that warms the caches, and then
-// n times more with Time; it returns how long the first call took and the n
-// others, in the order made.
-func Repeat(get Get, path string, body io.Writer, n int) (first time.Duration, lat []time.Duration, err error) {
-	t0 := time.Now()
-	if _, err := get(path, body); err != nil {
-		return 0, nil, err
-	}
-	first = time.Since(t0)
-	for range n {
-		d, err := Time(get, path)
-		if err != nil {
-			return 0, nil, err
-		}
-		lat = append(lat, d)
-	}
-	return first, lat, nil
 }
 
 // VM returns a field of /proc/self/status in kB (VmHWM, VmRSS), or 0.
@@ -146,7 +117,7 @@ func Export(ctx context.Context, a *app.App, userID int64, path, out, what strin
 // Download fetches path with get into the file out and prints, as what,
 // how long it took, how much it wrote and the process's peak RSS (VmHWM)
 // judged against goalKB; it returns the peak in kB.
-func Download(get Get, path, out, what string, goalKB int64) (int64, error) {
+func Download(get drive.Get, path, out, what string, goalKB int64) (int64, error) {
 	f, err := os.Create(out)
 	if err != nil {
 		return 0, err

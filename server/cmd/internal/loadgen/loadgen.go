@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"xianfeng/scripts/benchfig"
+	"xianfeng/server/cmd/internal/drive"
 	"xianfeng/server/internal/app"
 	"xianfeng/server/internal/auth"
 	"xianfeng/server/internal/org"
@@ -89,7 +90,7 @@ func Sessions(ctx context.Context, a *app.App, prefix string, f Options) error {
 	sessions := auth.NewSessions(a.Redis, prefix, f.SessionTTL)
 	tokens := make([]string, len(users))
 	var failed atomic.Pointer[error] // the writers stop at the first error
-	Each(len(users), f.SessionWorkers, func(i int) {
+	drive.Each(len(users), f.SessionWorkers, func(i int) {
 		if failed.Load() != nil {
 			return
 		}
@@ -114,26 +115,6 @@ func Sessions(ctx context.Context, a *app.App, prefix string, f Options) error {
 	fmt.Printf("seed: %d sessions (one per approved member, key prefix %s) created in Redis in %s\n",
 		len(users), prefix, time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// Each calls f(i) for every i in [0, n) from c goroutines at once, each
-// taking the next i as it finishes the last, and returns when all have
-// returned: the worker pool of the benchmarks' concurrent calls.
-func Each(n, c int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range c {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // Member is a member with a session.
