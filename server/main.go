@@ -27,6 +27,7 @@ import (
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/pii"
+	"xianfeng/server/internal/service"
 )
 
 const usage = `Usage: server [-config file.yaml] [command]
@@ -155,7 +156,7 @@ func bootstrap(ctx context.Context, cfg config.Config, log *slog.Logger, name, k
 			return err
 		}
 	}
-	svc := org.NewService(org.NewStore(db.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log,
+	svc := org.NewService(org.NewStore(db.DB), org.Options{Deps: service.Deps{Log: log}, InviteTTL: cfg.Org.InviteTTL,
 		Notifier: notify.NewInbox(db.DB, notify.InboxOptions{Log: log})})
 	o, code, exp, err := svc.Bootstrap(ctx, name, org.Kind(kind))
 	if err != nil {

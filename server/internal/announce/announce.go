@@ -6,7 +6,6 @@ package announce
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -75,13 +74,11 @@ type Dispatcher interface {
 
 // Options configure the service.
 type Options struct {
-	// Dispatcher and Log are required.
+	service.Deps
+	// Dispatcher is required.
 	Dispatcher Dispatcher
-	Log        *slog.Logger
 	// Content checks title and body (contentsec); nil checks nothing.
 	Content contentsec.Checker
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
 }
 
 // Service holds the rules of announcements.
@@ -98,7 +95,7 @@ func NewService(db *gorm.DB, orgs Orgs, inbox Inbox, opts Options) *Service {
 	if inbox == nil || opts.Dispatcher == nil {
 		panic("announce.NewService: the inbox and Options.Dispatcher are required")
 	}
-	return &Service{Base: service.New("announce.NewService", db, opts.Log, opts.Now), orgs: orgs, inbox: inbox, disp: opts.Dispatcher,
+	return &Service{Base: service.New("announce.NewService", db, opts.Deps), orgs: orgs, inbox: inbox, disp: opts.Dispatcher,
 		sec: contentsec.Or(opts.Content)}
 }
 

@@ -37,6 +37,7 @@ import (
 	"xianfeng/server/internal/queue"
 	"xianfeng/server/internal/redisdb"
 	"xianfeng/server/internal/report"
+	"xianfeng/server/internal/service"
 	"xianfeng/server/internal/stats"
 	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/user"
@@ -96,6 +97,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		now = time.Now
 	}
 	loc := cfg.Location()
+	// Every domain service gets the same logger and the one clock.
+	shared := service.Deps{Log: log, Now: now}
 	if err := cfg.CheckNotifyKinds(notify.Kinds()); err != nil {
 		return nil, err
 	}
@@ -186,14 +189,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// An attached image's check starts right after the attaching commit.
 	secJobs := contentsec.NewJobs(a.Queue)
 	flaggers := map[string]contentsec.Flagger{contentsec.KindMember: org.FlagName}
-	a.Media = media.NewService(a.DB.DB, media.Options{Store: store, Signer: media.NewSigner(cfg.BadgeKey()), Log: log, Now: now,
+	a.Media = media.NewService(a.DB.DB, media.Options{Deps: shared, Store: store, Signer: media.NewSigner(cfg.BadgeKey()),
 		MaxBytes: cfg.Media.MaxBytes, MaxPixels: cfg.Media.MaxPixels, Decoders: cfg.Media.Decoders, URLTTL: cfg.Media.URLTTL,
 		BasePath: strings.TrimSuffix(cfg.Media.PublicURL, "/") + "/api/v1", Checked: true, Attached: secJobs.Attached})
 	media.RegisterJobs(a.Queue, a.Media)
 	if cfg.Media.PublicURL == "" && !cfg.WeChatMock() {
 		log.Warn("APP_MEDIA_PUBLIC_URL is not set: WeChat cannot fetch the images it is asked to check, so they stay pending")
 	}
-	a.Content = contentsec.NewService(a.DB.DB, secJobs, contentsec.Options{Security: sec, Notifier: a.Inbox, Log: log, Now: now,
+	a.Content = contentsec.NewService(a.DB.DB, secJobs, contentsec.Options{Deps: shared, Security: sec, Notifier: a.Inbox,
 		OpenIDs: func(ctx context.Context, id int64) (string, error) {
 			u, err := users.Get(ctx, id)
 			return u.OpenID, err
@@ -208,7 +211,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// a membership change must reach them as it reaches the /me cache.
 	a.Board = checkin.NewBoard(a.Redis, a.DB.DB, cfg.Redis.KeyPrefix, log)
 	a.closers = append(a.closers, a.Board.Close) // before Redis closes: what was answered reaches the board
-	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{InviteTTL: cfg.Org.InviteTTL, Log: log, Now: now,
+	a.Org = org.NewService(org.NewStore(a.DB.DB), org.Options{Deps: shared, InviteTTL: cfg.Org.InviteTTL,
 		Ender: orgJobs, Notifier: a.Inbox, OnEnd: task.CloseEnded, Changed: org.Invalidators{meCache, a.Board.Records()}, Content: a.Content})
 	orgJobs.Register(a.Org)
 	// The org service needs the checker and flags org names for it.
@@ -222,17 +225,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 
 	inbox := a.Inbox
 	taskJobs := task.NewJobs(a.Queue)
-	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Location: loc, Now: now, Log: log, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow, Media: a.Media, Content: a.Content})
+	a.Task = task.NewService(a.DB.DB, a.Org, task.Options{Deps: shared, Location: loc, Notifier: inbox, Scheduler: taskJobs, Deliveries: inbox, OfflineWindow: cfg.Checkin.OfflineWindow, Media: a.Media, Content: a.Content})
 	taskJobs.Register(a.Task)
 	annJobs := announce.NewJobs(a.Queue)
-	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Dispatcher: annJobs, Log: log, Now: now, Content: a.Content})
+	a.Announce = announce.NewService(a.DB.DB, a.Org, inbox, announce.Options{Deps: shared, Dispatcher: annJobs, Content: a.Content})
 	announce.Register(a.Queue, a.Announce)
 	reportJobs := report.NewJobs(a.Queue)
-	a.Report = report.NewService(a.DB.DB, a.Org, a.Org, report.Options{SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
-		Notifier: inbox, Scheduler: reportJobs, Media: a.Media, Log: log, Now: now, Content: a.Content})
+	a.Report = report.NewService(a.DB.DB, a.Org, a.Org, report.Options{Deps: shared, SLAUrgent: cfg.Report.SLAUrgent, SLANormal: cfg.Report.SLANormal,
+		Notifier: inbox, Scheduler: reportJobs, Media: a.Media, Content: a.Content})
 	reportJobs.Register(a.Report)
-	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Notifier: inbox, Media: a.Media, Log: log, Now: now, Content: a.Content})
-	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Location: loc, Now: now, Log: log})
+	a.Deed = deed.NewService(a.DB.DB, a.Org, a.Org, deed.Options{Deps: shared, Notifier: inbox, Media: a.Media, Content: a.Content})
+	a.Stats = stats.NewService(a.DB.DB, a.Org, stats.Options{Deps: shared, Location: loc})
 	if cfg.Data.Key == "" {
 		log.Warn("APP_DATA_KEY is not set: ID and phone numbers in form entries are sealed with the public development key")
 	}
@@ -241,10 +244,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	formJobs := form.NewJobs(a.Queue)
-	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Location: loc, Now: now, Log: log, Window: cfg.Checkin.OfflineWindow,
+	a.Form = form.NewService(a.DB.DB, a.Org, form.Options{Deps: shared, Location: loc, Window: cfg.Checkin.OfflineWindow,
 		Box: box, Alerts: a.Report, Notifier: inbox, Publisher: formJobs, Media: a.Media, Content: a.Content})
 	formJobs.Register(a.Form)
-	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Location: loc, Now: now, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Log: log, Queue: a.DB.Queue})
+	a.Checkin = checkin.NewService(a.DB.DB, a.Org, checkin.Options{Deps: shared, Location: loc, Window: cfg.Checkin.OfflineWindow, Board: a.Board, Queue: a.DB.Queue})
 
 	statsAPI := stats.NewHandler(a.Stats)
 	formAPI := form.NewHandler(a.Form, a.Media)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
@@ -51,16 +50,14 @@ var _ Members = (*org.Service)(nil)
 
 // Options configure the service.
 type Options struct {
+	service.Deps
 	// Location decides what a calendar day is; it is required.
 	Location *time.Location
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 	// Window is how old an offline check-in's client_time may be.
 	Window time.Duration
 	// Skew is how far in the future a client clock may run.
 	Skew  time.Duration
 	Board *Board
-	Log   *slog.Logger
 	// Queue lines up the check-in statements for the connection pool in
 	// the order they came (database.Gate); nil: no queue.
 	Queue database.Gate
@@ -82,7 +79,7 @@ func NewService(db *gorm.DB, members Members, opts Options) *Service {
 	if opts.Skew == 0 {
 		opts.Skew = ClientSkew
 	}
-	return &Service{Base: service.New("checkin.NewService", db, opts.Log, opts.Now), members: members, opts: opts, oneTrip: oneTripFor(db)}
+	return &Service{Base: service.New("checkin.NewService", db, opts.Deps), members: members, opts: opts, oneTrip: oneTripFor(db)}
 }
 
 // Input is a check-in from a phone.

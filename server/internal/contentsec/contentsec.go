@@ -20,7 +20,6 @@ package contentsec
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -116,12 +115,12 @@ type OpenIDs func(ctx context.Context, userID int64) (string, error)
 
 // Options configure the service.
 type Options struct {
+	service.Deps
 	// Security is WeChat's content security; OpenIDs finds authors'
-	// openids; Notifier tells authors in the inbox; Log is required.
+	// openids; Notifier tells authors in the inbox.
 	Security wechat.Security
 	OpenIDs  OpenIDs
 	Notifier notify.Notifier
-	Log      *slog.Logger
 	// Images is media's side of the image checks; nil checks no image.
 	Images Images
 	// Modes gives each kind (Kinds) its mode; a kind not named is ModeQueue.
@@ -135,8 +134,6 @@ type Options struct {
 	ImageURLTTL time.Duration
 	// Timeout bounds a check made while a member waits; 0 means 3 s.
 	Timeout time.Duration
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
 }
 
 // Service checks content.
@@ -161,7 +158,7 @@ func NewService(db *gorm.DB, jobs *Jobs, opts Options) *Service {
 	if opts.ImageURLTTL <= 0 {
 		opts.ImageURLTTL = time.Hour
 	}
-	return &Service{Base: service.New("contentsec.NewService", db, opts.Log, opts.Now), opts: opts, jobs: jobs}
+	return &Service{Base: service.New("contentsec.NewService", db, opts.Deps), opts: opts, jobs: jobs}
 }
 
 // Mode is the mode of a kind of text.

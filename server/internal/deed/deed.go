@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -95,14 +94,12 @@ type Media = media.Photos
 
 // Options configure the service.
 type Options struct {
-	// Notifier, Media and Log are required.
+	service.Deps
+	// Notifier and Media are required.
 	Notifier notify.Notifier
 	Media    Media
-	Log      *slog.Logger
 	// Content checks title and content (contentsec); nil checks nothing.
 	Content contentsec.Checker
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
 }
 
 // Service holds the rules of deeds.
@@ -120,7 +117,7 @@ func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service 
 	if opts.Notifier == nil || opts.Media == nil {
 		panic("deed.NewService: Options.Notifier and Media are required")
 	}
-	return &Service{Base: service.New("deed.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, notifier: opts.Notifier, media: opts.Media,
+	return &Service{Base: service.New("deed.NewService", db, opts.Deps), orgs: orgs, members: members, notifier: opts.Notifier, media: opts.Media,
 		sec: contentsec.Or(opts.Content)}
 }
 

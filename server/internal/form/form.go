@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -131,11 +130,9 @@ var _ Orgs = (*org.Service)(nil)
 
 // Options configure the service.
 type Options struct {
+	service.Deps
 	// Location decides what a calendar day is; it is required.
 	Location *time.Location
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-	Log *slog.Logger
 	// Window is how old an offline entry's client_time may be (the daily
 	// check-in's window); 24 hours when zero.
 	Window time.Duration
@@ -188,7 +185,7 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	if opts.Window <= 0 {
 		opts.Window = 24 * time.Hour
 	}
-	return &Service{Base: service.New("form.NewService", db, opts.Log, opts.Now), orgs: orgs, opts: opts, oneTrip: oneTripFor(db)}
+	return &Service{Base: service.New("form.NewService", db, opts.Deps), orgs: orgs, opts: opts, oneTrip: oneTripFor(db)}
 }
 
 // Errors of the service.

@@ -8,7 +8,6 @@ package media
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
@@ -93,12 +92,10 @@ var (
 
 // Options configure the service.
 type Options struct {
-	// Store keeps the bytes; Signer signs the URLs; Log is required.
+	service.Deps
+	// Store keeps the bytes; Signer signs the URLs.
 	Store  Store
 	Signer *Signer
-	Log    *slog.Logger
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
 	// MaxBytes bounds an upload's file; MaxPixels its width × height.
 	MaxBytes  int64
 	MaxPixels int64
@@ -136,7 +133,7 @@ func NewService(db *gorm.DB, opts Options) *Service {
 	if opts.Decoders < 1 {
 		opts.Decoders = 1
 	}
-	return &Service{Base: service.New("media.NewService", db, opts.Log, opts.Now), opts: opts,
+	return &Service{Base: service.New("media.NewService", db, opts.Deps), opts: opts,
 		decode: make(chan struct{}, opts.Decoders)}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -30,9 +29,9 @@ type Ender interface {
 
 // Options configure the service.
 type Options struct {
+	service.Deps
 	// InviteTTL is how long an invite code works after it is made.
 	InviteTTL time.Duration
-	Log       *slog.Logger
 	// Ender, when set, is told about every temporary org with an end date.
 	Ender Ender
 	// Notifier tells members their membership was approved; it is required.
@@ -40,8 +39,6 @@ type Options struct {
 	// OnEnd, when set, closes what ended memberships held open, in the
 	// transaction that ends them (see EndHook).
 	OnEnd EndHook
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
 	// Content checks org and member names (contentsec); nil checks nothing.
 	Content contentsec.Checker
 	// Changed, when set, is told after each committed change which users'
@@ -83,7 +80,7 @@ func NewService(store *Store, opts Options) *Service {
 		panic("org.NewService: Options.Notifier is required")
 	}
 	opts.Content = contentsec.Or(opts.Content)
-	return &Service{Base: service.New("org.NewService", store.db, opts.Log, opts.Now), store: store, opts: opts}
+	return &Service{Base: service.New("org.NewService", store.db, opts.Deps), store: store, opts: opts}
 }
 
 // Store returns the service's store, for read-only use by other packages.

@@ -7,7 +7,6 @@ package report
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -135,16 +134,14 @@ type Media = media.Photos
 
 // Options configure the service.
 type Options struct {
+	service.Deps
 	SLAUrgent, SLANormal time.Duration
-	// Notifier, Scheduler, Media and Log are required.
+	// Notifier, Scheduler and Media are required.
 	Notifier  notify.Notifier
 	Scheduler Scheduler
 	Media     Media
-	Log       *slog.Logger
 	// Content checks the content (contentsec); nil checks nothing.
 	Content contentsec.Checker
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
 }
 
 // Service holds the rules of reports.
@@ -162,7 +159,7 @@ func NewService(db *gorm.DB, orgs Orgs, members Members, opts Options) *Service 
 		panic("report.NewService: Options.Notifier, Scheduler and Media are required")
 	}
 	opts.Content = contentsec.Or(opts.Content)
-	return &Service{Base: service.New("report.NewService", db, opts.Log, opts.Now), orgs: orgs, members: members, sched: opts.Scheduler, opts: opts}
+	return &Service{Base: service.New("report.NewService", db, opts.Deps), orgs: orgs, members: members, sched: opts.Scheduler, opts: opts}
 }
 
 // Errors of the service.

@@ -10,6 +10,15 @@ import (
 	"gorm.io/gorm"
 )
 
+// Deps is what every domain service's Options embed: the logger and the
+// one clock, which app passes to all of them alike.
+type Deps struct {
+	// Log is required.
+	Log *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
 // Base is the database, logger and clock of a domain service.
 type Base struct {
 	db    *gorm.DB
@@ -18,15 +27,16 @@ type Base struct {
 }
 
 // New returns the base of the service called name (for the panic message).
-// db and log are required; now is the clock, time.Now when nil.
-func New(name string, db *gorm.DB, log *slog.Logger, now func() time.Time) Base {
-	if db == nil || log == nil {
+// db and d.Log are required.
+func New(name string, db *gorm.DB, d Deps) Base {
+	if db == nil || d.Log == nil {
 		panic(name + ": the database and Options.Log are required")
 	}
+	now := d.Now
 	if now == nil {
 		now = time.Now
 	}
-	return Base{db: db, log: log, clock: now}
+	return Base{db: db, log: d.Log, clock: now}
 }
 
 // DB is the service's database handle.

@@ -54,7 +54,6 @@ package stats
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
@@ -84,14 +83,12 @@ var _ Orgs = (*org.Service)(nil)
 
 // Options configure the service.
 type Options struct {
+	service.Deps
 	// Location decides what a calendar day is; it is required.
 	Location *time.Location
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 	// TmpDir is where the export keeps its sheets while it builds them
 	// ("" means the system's temporary directory).
 	TmpDir string
-	Log    *slog.Logger
 }
 
 // Service computes statistics and exports.
@@ -106,7 +103,7 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	if opts.Location == nil {
 		panic("stats.NewService: Options.Location is required")
 	}
-	return &Service{Base: service.New("stats.NewService", db, opts.Log, opts.Now), orgs: orgs, opts: opts}
+	return &Service{Base: service.New("stats.NewService", db, opts.Deps), orgs: orgs, opts: opts}
 }
 
 // Period is a range of whole calendar days in the configured time zone.

@@ -13,6 +13,7 @@ import (
 
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/report"
+	"xianfeng/server/internal/service"
 	"xianfeng/server/internal/stats"
 )
 
@@ -259,7 +260,7 @@ func TestStatsFollowTheServices(t *testing.T) {
 // the first day count and those a second earlier do not.
 func TestStatsCountCalendarDaysInTheConfiguredZone(t *testing.T) {
 	w := newWorld(t)
-	svc := stats.NewService(w.db, w.env.App.Org.Store(), stats.Options{Location: w.shanghai, Log: w.env.App.Log})
+	svc := stats.NewService(w.db, w.env.App.Org.Store(), stats.Options{Deps: service.Deps{Log: w.env.App.Log}, Location: w.shanghai})
 	p, err := svc.Period(from, to)
 	w.must(err)
 	if want := time.Date(2020, 1, 19, 16, 0, 0, 0, time.UTC); !p.Start.Equal(want) || !p.End.Equal(want.AddDate(0, 0, 17)) || p.Days != 17 {

@@ -13,6 +13,7 @@ import (
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
 	"xianfeng/server/internal/queue"
+	"xianfeng/server/internal/service"
 	"xianfeng/server/internal/task"
 	"xianfeng/server/internal/testenv"
 )
@@ -263,7 +264,7 @@ func TestTheSweeperCatchesTasksWhoseJobsWereNeverQueued(t *testing.T) {
 	a1 := w.NewMember(w.A, "frontline")
 	want := sorted([]int64{w.MemberA.ID, a1.ID})
 	// A service whose scheduler fails: as if Redis was down when the tasks were created.
-	lost := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{Location: w.App.Config.Location(), Now: clock.Now, Log: w.App.Log, Media: w.App.Media,
+	lost := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{Deps: service.Deps{Log: w.App.Log, Now: clock.Now}, Location: w.App.Config.Location(), Media: w.App.Media,
 		Notifier: notify.NewInbox(w.App.DB.DB, notify.InboxOptions{Log: w.App.Log}), Scheduler: downScheduler{}})
 	create := func(title string, due time.Time) int64 {
 		t.Helper()

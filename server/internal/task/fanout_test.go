@@ -14,6 +14,7 @@ import (
 
 	"xianfeng/server/internal/notify"
 	"xianfeng/server/internal/org"
+	"xianfeng/server/internal/service"
 	"xianfeng/server/internal/task"
 )
 
@@ -238,7 +239,7 @@ func TestFanOutResumesAfterACrash(t *testing.T) {
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			crashing := task.NewService(w.App.DB.DB, w.App.Org.Store(), task.Options{
-				Location: w.App.Config.Location(), Log: w.App.Log, Notifier: notify.NewInbox(w.App.DB.DB, notify.InboxOptions{Log: w.App.Log}),
+				Deps: service.Deps{Log: w.App.Log}, Location: w.App.Config.Location(), Notifier: notify.NewInbox(w.App.DB.DB, notify.InboxOptions{Log: w.App.Log}),
 				Scheduler: task.NewJobs(w.App.Queue), AfterBatch: tc.stop(cancel), Media: w.App.Media,
 			})
 			if err := crashing.FanOut(runCtx, tk.ID); err == nil {

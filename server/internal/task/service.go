@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,12 +47,10 @@ type Media = media.Photos
 
 // Options configure the service.
 type Options struct {
+	service.Deps
 	// Location is the zone of the due times written in notifications; it
 	// is required.
 	Location *time.Location
-	// Now is the clock; nil means time.Now.
-	Now      func() time.Time
-	Log      *slog.Logger
 	Notifier notify.Notifier
 	// Scheduler puts the fan-out and due-time jobs on the queue; it is required.
 	Scheduler Scheduler
@@ -96,7 +93,7 @@ func NewService(db *gorm.DB, orgs Orgs, opts Options) *Service {
 	}
 	// db and now stay fields of their own: the hot paths read them.
 	opts.Content = contentsec.Or(opts.Content)
-	base := service.New("task.NewService", db, opts.Log, opts.Now)
+	base := service.New("task.NewService", db, opts.Deps)
 	return &Service{db: base.DB(), orgs: orgs, opts: opts, now: base.Now}
 }
 
