@@ -16,7 +16,7 @@ import (
 
 // Memberships is what the badge needs from the org service.
 type Memberships interface {
-	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
+	org.Badger
 	Active(ctx context.Context, membershipID int64, version int) (org.MembershipView, bool, error)
 }
 

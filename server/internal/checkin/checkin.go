@@ -40,13 +40,7 @@ type Checkin struct {
 func (Checkin) TableName() string { return "checkins" }
 
 // Members is what check-ins need from the org service.
-type Members interface {
-	// Badge returns the user's active approved membership in orgID, or their
-	// home membership when orgID is 0.
-	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
-}
-
-var _ Members = (*org.Service)(nil)
+type Members = org.Badger
 
 // Options configure the service.
 type Options struct {

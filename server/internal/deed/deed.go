@@ -84,7 +84,7 @@ type Orgs = org.Secretariat
 
 // Members finds a user's membership rows.
 type Members interface {
-	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
+	org.Badger
 	ForUser(ctx context.Context, userID int64) ([]org.MembershipView, error)
 }
 

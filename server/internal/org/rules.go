@@ -35,9 +35,19 @@ type Secretariat interface {
 	Secretaries(ctx context.Context, orgID int64) ([]int64, error)
 }
 
+// Badger finds the membership a member acts with: what the domains in which
+// members act in an org's name (check-ins, reports, deeds, badges) ask of
+// the tree.
+type Badger interface {
+	// Badge returns the user's active approved membership in orgID, or their
+	// home membership when orgID is 0.
+	Badge(ctx context.Context, userID, orgID int64) (MembershipView, error)
+}
+
 var (
 	_ Scope       = (*Store)(nil)
 	_ Secretariat = (*Service)(nil)
+	_ Badger      = (*Service)(nil)
 )
 
 // Managed returns v, a record that lies in the org orgID (the org itself,

@@ -116,9 +116,7 @@ func (Event) TableName() string { return "report_events" }
 type Orgs = org.Secretariat
 
 // Members finds a reporter's membership.
-type Members interface {
-	Badge(ctx context.Context, userID, orgID int64) (org.MembershipView, error)
-}
+type Members = org.Badger
 
 // Scheduler queues escalation steps.
 type Scheduler interface {
